@@ -1,0 +1,252 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A deterministic multi-host web site on loopback addresses (127.0.0.2, .3, …
+ * are distinct hosts on Linux). Every request is logged, so tests can prove
+ * what a crawl did and did not do.
+ */
+
+export type RobotsMode =
+  | { kind: "allow-all" }
+  | { kind: "disallow"; prefix: string }
+  | { kind: "crawl-delay"; seconds: number; disallow?: string }
+  | { kind: "status"; status: number };
+
+export interface HostPlan {
+  robots: RobotsMode;
+  /** Pages /p/0 … /p/(pages-1); /p/0 is also served at "/". */
+  pages: number;
+}
+
+export interface SiteOptions {
+  hosts: HostPlan[];
+  /** First loopback address's last octet; hosts take consecutive addresses. */
+  firstOctet?: number;
+  /** Milliseconds each page takes to serve. */
+  pageLatencyMs?: number;
+}
+
+export interface RequestRecord {
+  host: string;
+  path: string;
+  startMs: number;
+  endMs: number;
+  status: number;
+  userAgent: string;
+  from: string;
+}
+
+export interface SiteHost {
+  index: number;
+  address: string;
+  port: number;
+  origin: string;
+  plan: HostPlan;
+}
+
+export interface LoopbackSite {
+  hosts: SiteHost[];
+  /** A host no page of the site is seeded from; any request to it breaks scope. */
+  outsider: SiteHost;
+  log: RequestRecord[];
+  seeds(): string[];
+  /** Paths a robots-obeying, scope-keeping crawl of `maxDepth` from the seeds must fetch, per origin. */
+  expectedPages(maxDepth: number): Set<string>;
+  /** Every URL of a page that robots.txt disallows. */
+  disallowedPaths(host: SiteHost): string[];
+  close(): Promise<void>;
+}
+
+export function defaultPlan(hostCount: number, pages = 6, unreachableRobotsHosts = 1): HostPlan[] {
+  const modes: RobotsMode[] = [
+    { kind: "allow-all" },
+    { kind: "disallow", prefix: "/private/" },
+    { kind: "crawl-delay", seconds: 0.3, disallow: "/private/" },
+    { kind: "status", status: 404 },
+  ];
+  return Array.from({ length: hostCount }, (_, i) => ({
+    robots:
+      i >= hostCount - unreachableRobotsHosts
+        ? { kind: "status", status: 503 }
+        : (modes[i % modes.length] as RobotsMode),
+    pages,
+  }));
+}
+
+function robotsText(mode: RobotsMode): string {
+  switch (mode.kind) {
+    case "allow-all":
+      return "User-agent: *\nAllow: /\n";
+    case "disallow":
+      return `User-agent: *\nDisallow: ${mode.prefix}\n`;
+    case "crawl-delay":
+      return `User-agent: *\nCrawl-delay: ${mode.seconds}\n${mode.disallow ? `Disallow: ${mode.disallow}\n` : ""}`;
+    case "status":
+      return "";
+  }
+}
+
+function disallowedPrefix(mode: RobotsMode): string | undefined {
+  if (mode.kind === "disallow") return mode.prefix;
+  if (mode.kind === "crawl-delay") return mode.disallow;
+  return undefined;
+}
+
+// Links of /p/j on host i: the next page here, the same page on the next host,
+// the private area, a nofollow page, and an outsider link that scope must stop.
+interface PageLinks {
+  follow: string[];
+  nofollowPage: boolean;
+}
+
+function linksOf(site: { hosts: SiteHost[]; outsider: SiteHost }, host: SiteHost, j: number): PageLinks {
+  const n = host.plan.pages;
+  const next = site.hosts[(host.index + 1) % site.hosts.length] as SiteHost;
+  const follow = [`${host.origin}/p/${(j + 1) % n}`];
+  if (next.plan.pages > j) follow.push(`${next.origin}/p/${j}#frag`);
+  if (j === 0) follow.push(`${host.origin}/private/secret`, `${host.origin}/nofollow`);
+  return { follow, nofollowPage: false };
+}
+
+function page(title: string, body: string, head = ""): string {
+  return `<!doctype html><html><head><title>${title}</title>${head}</head><body>${body}</body></html>`;
+}
+
+export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackSite> {
+  const first = options.firstOctet ?? 2;
+  const latency = options.pageLatencyMs ?? 5;
+  const log: RequestRecord[] = [];
+  const servers: Server[] = [];
+  const plans = [...options.hosts, { robots: { kind: "allow-all" }, pages: 1 } satisfies HostPlan];
+  if (first + plans.length > 254) throw new Error("too many hosts for one /24 of loopback addresses");
+
+  const hosts: SiteHost[] = [];
+  for (const [index, plan] of plans.entries()) {
+    const address = `127.0.0.${first + index}`;
+    const server = createServer((req, res) => handle(index, req, res));
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, address, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    hosts.push({ index, address, port, origin: `http://${address}:${port}`, plan });
+  }
+  const outsider = hosts.pop() as SiteHost;
+  const site = { hosts, outsider };
+
+  function handle(index: number, req: IncomingMessage, res: ServerResponse): void {
+    const host = (index === hosts.length ? outsider : hosts[index]) as SiteHost;
+    const record: RequestRecord = {
+      host: host.address,
+      path: req.url ?? "",
+      startMs: Date.now(),
+      endMs: 0,
+      status: 0,
+      userAgent: String(req.headers["user-agent"] ?? ""),
+      from: String(req.headers.from ?? ""),
+    };
+    log.push(record);
+    res.on("finish", () => {
+      record.endMs = Date.now();
+      record.status = res.statusCode;
+    });
+    const path = record.path;
+    if (path === "/robots.txt") {
+      const mode = host.plan.robots;
+      if (mode.kind === "status") {
+        res.writeHead(mode.status, { "content-type": "text/plain" }).end("no robots here\n");
+      } else {
+        res.writeHead(200, { "content-type": "text/plain" }).end(robotsText(mode));
+      }
+      return;
+    }
+    setTimeout(() => serve(host, path, res), latency);
+  }
+
+  function serve(host: SiteHost, path: string, res: ServerResponse): void {
+    const html = (s: string) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(s);
+    if (path === "/" || path.startsWith("/p/")) {
+      const j = path === "/" ? 0 : Number(path.slice(3));
+      if (!Number.isInteger(j) || j < 0 || j >= host.plan.pages) {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+        return;
+      }
+      const { follow } = linksOf(site, host, j);
+      const anchors = follow.map((u) => `<a href="${u}">${u}</a>`).join(" ");
+      // The outsider link and a relative link resolved against <base> check scope and <base> handling.
+      const extra =
+        `<a href="${outsider.origin}/">elsewhere</a> ` +
+        `<a href="mailto:someone@example.org">mail</a> <a href="javascript:void(0)">js</a>`;
+      html(page(`${host.address} page ${j}`, `<h1>Page ${j}</h1>${anchors} ${extra}`));
+      return;
+    }
+    if (path === "/nofollow") {
+      // Links here must not be followed: /hidden is linked from nowhere else.
+      html(
+        page("nofollow", `<a href="/hidden">hidden</a>`, `<meta name="robots" content="noindex, nofollow">`),
+      );
+      return;
+    }
+    if (path.startsWith("/private/")) {
+      html(page("private", `<a href="/private/deeper">deeper</a>`));
+      return;
+    }
+    if (path === "/hidden" || path === "/private/deeper") {
+      html(page("hidden", "you should not be here"));
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  }
+
+  return {
+    hosts,
+    outsider,
+    log,
+    seeds: () => hosts.map((h) => `${h.origin}/`),
+    expectedPages(maxDepth) {
+      const out = new Set<string>();
+      const seen = new Set<string>();
+      let frontier = hosts.map((h) => `${h.origin}/`);
+      for (let depth = 0; depth <= maxDepth && frontier.length > 0; depth++) {
+        const next: string[] = [];
+        for (const url of frontier) {
+          const u = new URL(url);
+          u.hash = "";
+          const key = u.href;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const host = hosts.find((h) => h.origin === u.origin);
+          if (host === undefined) continue;
+          if (host.plan.robots.kind === "status" && host.plan.robots.status >= 500) continue;
+          const prefix = disallowedPrefix(host.plan.robots);
+          if (prefix !== undefined && u.pathname.startsWith(prefix)) continue;
+          out.add(key);
+          const j = u.pathname === "/" ? 0 : u.pathname.startsWith("/p/") ? Number(u.pathname.slice(3)) : -1;
+          if (j >= 0) next.push(...linksOf(site, host, j).follow);
+          if (u.pathname.startsWith("/private/") && u.pathname !== "/private/deeper") {
+            next.push(`${host.origin}/private/deeper`);
+          }
+        }
+        frontier = next;
+      }
+      return out;
+    },
+    disallowedPaths(host) {
+      const prefix = disallowedPrefix(host.plan.robots);
+      return prefix === undefined ? [] : [`${prefix}secret`, `${prefix}deeper`];
+    },
+    async close() {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.closeAllConnections();
+              s.close(() => resolve());
+            }),
+        ),
+      );
+    },
+  };
+}

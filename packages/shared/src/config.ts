@@ -1,0 +1,187 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError, errorMessage } from "./errors.js";
+import { canonicalizeUrl } from "./url.js";
+import { userAgentSchema } from "./user-agent.js";
+
+// Values from env and flags arrive as strings: coerce, but reject nonsense loudly.
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z.preprocess((v) => {
+  if (typeof v !== "string") return v;
+  const s = v.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(s)) return true;
+  if (["0", "false", "no", "off", ""].includes(s)) return false;
+  return v;
+}, z.boolean());
+const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        : v,
+    z.array(item),
+  );
+const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "host:port");
+const canonicalSeed = z.string().transform((s, ctx) => {
+  try {
+    return canonicalizeUrl(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: errorMessage(err) });
+    return z.NEVER;
+  }
+});
+
+export const scopeSchema = z
+  .object({
+    /** Hosts of the seeds are always in scope. */
+    domains: listOf(z.string().min(1)).default([]),
+    prefixes: listOf(z.string().min(1)).default([]),
+  })
+  .default({ domains: [], prefixes: [] });
+
+export const politenessSchema = z
+  .object({
+    /** Gap between the end of one fetch and the start of the next on a host. */
+    minDelayMs: int(0).default(1000),
+    maxConcurrencyPerHost: int(1, 64).default(1),
+    robotsCacheMs: int(1000, 24 * 3600_000).default(24 * 3600_000),
+    robotsRetryBaseMs: int(10).default(60_000),
+    robotsRetryMaxMs: int(10).default(3600_000),
+    /** Unreachable robots.txt answers before the host's queued URLs are given up. */
+    robotsMaxAttempts: int(1, 100).default(5),
+  })
+  .default({
+    minDelayMs: 1000,
+    maxConcurrencyPerHost: 1,
+    robotsCacheMs: 24 * 3600_000,
+    robotsRetryBaseMs: 60_000,
+    robotsRetryMaxMs: 3600_000,
+    robotsMaxAttempts: 5,
+  });
+
+export const fetchSchema = z
+  .object({
+    timeoutMs: int(100, 600_000).default(30_000),
+    maxBytes: int(1024).default(10 * 1024 * 1024),
+    maxOutlinks: int(0).default(5000),
+    maxAttempts: int(1, 20).default(3),
+    retryBaseMs: int(10).default(30_000),
+    retryMaxMs: int(10).default(3600_000),
+  })
+  .default({
+    timeoutMs: 30_000,
+    maxBytes: 10 * 1024 * 1024,
+    maxOutlinks: 5000,
+    maxAttempts: 3,
+    retryBaseMs: 30_000,
+    retryMaxMs: 3600_000,
+  });
+
+export const crawlSpecSchema = z.object({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
+    .optional(),
+  seeds: listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")),
+  scope: scopeSchema,
+  maxDepth: int(0, 1000).default(5),
+  /** Page fetches the crawl may make in all (robots.txt fetches not counted). */
+  maxPages: int(1).default(10_000),
+  userAgent: userAgentSchema,
+  politeness: politenessSchema,
+  fetch: fetchSchema,
+  /** Crawl loopback/private addresses; workers must allow it too. */
+  allowPrivateAddresses: bool.default(false),
+});
+export type CrawlSpecInput = z.input<typeof crawlSpecSchema>;
+export type CrawlSpec = z.output<typeof crawlSpecSchema> & { id: string };
+
+export const coordinatorConfigSchema = z.object({
+  dataDir: z.string().min(1).default("heed-data"),
+  natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
+  /** Listen on loopback by default: opening the frontier to a network is a decision. */
+  grpcListen: hostPort.default("127.0.0.1:7400"),
+  leaseSubject: z.string().min(1).default("heed.lease.request"),
+  /** Leases live for the fetch timeout plus this margin. */
+  leaseMarginMs: int(100).default(10_000),
+  sweepIntervalMs: int(10, 60_000).default(250),
+  maxWaitHintMs: int(10, 60_000).default(250),
+  logLevel: logLevel.default("info"),
+});
+export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
+
+export const workerConfigSchema = z.object({
+  id: z.string().min(1).optional(),
+  natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
+  coordinator: hostPort.default("127.0.0.1:7400"),
+  leaseSubject: z.string().min(1).default("heed.lease.request"),
+  concurrency: int(1, 1024).default(8),
+  /** Refuse loopback/private/link-local targets unless this is set (and the crawl allows it). */
+  allowPrivateAddresses: bool.default(false),
+  leaseRequestTimeoutMs: int(50).default(2000),
+  reportBatchMax: int(1, 1000).default(64),
+  reportFlushMs: int(0, 10_000).default(20),
+  reportBufferMax: int(1).default(10_000),
+  idlePollMaxMs: int(10).default(1000),
+  logLevel: logLevel.default("info"),
+});
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+
+/** Validates a whole config; the first problem becomes one ConfigError naming its key. */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what = "config"): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const key = issue && issue.path.length > 0 ? issue.path.join(".") : what;
+  throw new ConfigError(key, issue?.message ?? "invalid");
+}
+
+/** `natsUrl` <- HEED_NATS_URL, for the top-level keys of an object schema. */
+export function envLayer(
+  schema: z.ZodObject,
+  env: NodeJS.ProcessEnv = process.env,
+  prefix = "HEED_",
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[envNameOf(key, prefix)];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+export function envNameOf(key: string, prefix = "HEED_"): string {
+  return prefix + key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+export function jsonFileLayer(path: string | undefined): Record<string, unknown> {
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError("config", `cannot read ${path}: ${errorMessage(err)}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new Error("expected a JSON object");
+    }
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError("config", `${path} is not valid JSON: ${errorMessage(err)}`);
+  }
+}
+
+/** Precedence: defaults (in the schema) < file < env < flags; undefined never overrides. */
+export function mergeLayers(...layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,10 @@
+export * from "./backoff.js";
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./ip-guard.js";
+export * from "./logger.js";
+export * as proto from "./proto.js";
+export * from "./retry-after.js";
+export * from "./robots.js";
+export * from "./url.js";
+export * from "./user-agent.js";

@@ -1,0 +1,68 @@
+import type { Logger } from "@heed/shared";
+import type { HostSchedule } from "./schedule.js";
+import type { FrontierStore } from "./store.js";
+import { openTxn, type Sequence, type Txn } from "./txn.js";
+
+export interface FrontierSettings {
+  /** A lease lives for the fetch timeout plus this margin (report latency, clock skew). */
+  leaseMarginMs: number;
+  /** Longest a worker with nothing to do is told to wait before asking again. */
+  maxWaitHintMs: number;
+}
+
+/** What the frontier's operations share: the store, the rebuildable indexes and the clock. */
+export interface FrontierContext {
+  store: FrontierStore;
+  schedule: HostSchedule;
+  /** leaseId -> expiry of every active lease (mirrors the `activeLeases` table). */
+  active: Map<string, number>;
+  seq: Sequence;
+  settings: FrontierSettings;
+  clock: () => number;
+  log: Logger;
+}
+
+/**
+ * Runs `body` in one LMDB write transaction with a fresh working set, commits,
+ * then re-indexes the hosts it touched. The in-memory index is only changed
+ * after the commit succeeded.
+ */
+export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
+  const now = ctx.clock();
+  let txn: Txn | undefined;
+  const result = ctx.store.root.transactionSync(() => {
+    txn = openTxn(ctx.store, now, ctx.seq);
+    const out = body(txn);
+    txn.flush();
+    return out;
+  });
+  if (txn !== undefined)
+    for (const key of txn.touchedHosts) reindexHost(ctx, key, now, txn.deferred.get(key));
+  return result;
+}
+
+/** Puts a host back in the schedule if it has queued work and room for another lease. */
+export function reindexHost(ctx: FrontierContext, hostKey: string, now: number, notBeforeMs = 0): void {
+  const host = ctx.store.hosts.get(hostKey);
+  if (host === undefined || host.inFlight >= host.maxConcurrency || !hasQueued(ctx, hostKey)) {
+    ctx.schedule.unschedule(hostKey);
+    return;
+  }
+  ctx.schedule.schedule(hostKey, Math.max(now, host.nextAllowedAtMs, notBeforeMs));
+}
+
+function hasQueued(ctx: FrontierContext, hostKey: string): boolean {
+  for (const _ of ctx.store.queue.getKeys({
+    start: [hostKey],
+    end: [hostKey, Number.MAX_SAFE_INTEGER],
+    limit: 1,
+  })) {
+    return true;
+  }
+  return false;
+}
+
+export function sequenceFrom(start: number): Sequence {
+  let n = start;
+  return { next: () => ++n, current: () => n };
+}

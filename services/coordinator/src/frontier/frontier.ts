@@ -1,0 +1,118 @@
+import { randomBytes } from "node:crypto";
+import {
+  ConfigError,
+  type CrawlSpec,
+  type CrawlSpecInput,
+  crawlSpecSchema,
+  type Logger,
+  parseConfig,
+  type proto,
+} from "@heed/shared";
+import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
+import { type LeaseRound, leaseBatch } from "./lease.js";
+import type { CrawlRecord, HostState, LeaseRecord, RobotsRecord, UrlRecord } from "./records.js";
+import { applyReports, expireDue } from "./report.js";
+import { createHostSchedule } from "./schedule.js";
+import { type FrontierStore, openFrontierStore } from "./store.js";
+import { urlHashOf } from "./txn.js";
+
+export interface Frontier {
+  createCrawl(input: CrawlSpecInput): CrawlRecord;
+  crawl(id: string): CrawlRecord | undefined;
+  crawls(): CrawlRecord[];
+  lease(workerId: string, capacity: number): LeaseRound;
+  report(workerId: string, results: proto.FetchResult[]): proto.ReportAck[];
+  /** Expires leases whose time is up; returns how many. */
+  expire(): number;
+  url(crawlId: string, url: string): UrlRecord | undefined;
+  urls(crawlId: string): Iterable<UrlRecord>;
+  host(hostKey: string): HostState | undefined;
+  robots(origin: string): RobotsRecord | undefined;
+  leaseRecord(leaseId: string): LeaseRecord | undefined;
+  activeLeaseCount(): number;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export interface FrontierOptions {
+  dataDir: string;
+  settings: FrontierSettings;
+  log: Logger;
+  clock?: () => number;
+}
+
+function newCrawlId(): string {
+  return `crawl-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+/** Opens (or resumes) the frontier in `dataDir` and rebuilds its in-memory indexes from LMDB. */
+export function openFrontier(options: FrontierOptions): Frontier {
+  const store = openFrontierStore(options.dataDir);
+  const ctx: FrontierContext = {
+    store,
+    schedule: createHostSchedule(),
+    active: new Map(),
+    seq: sequenceFrom(store.meta.get("seq") ?? 0),
+    settings: options.settings,
+    clock: options.clock ?? Date.now,
+    log: options.log,
+  };
+  rebuildIndexes(ctx);
+
+  return {
+    dataDir: options.dataDir,
+    createCrawl(input) {
+      const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
+      const id = spec.id ?? newCrawlId();
+      if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      return inTxn(ctx, (txn) => {
+        const crawl: CrawlRecord = {
+          id,
+          spec: { ...spec, id },
+          state: "running",
+          createdAtMs: txn.now,
+          counts: { queued: 0, leased: 0, done: 0, failed: 0, skipped: 0 },
+          pagesLeased: 0,
+          bytes: 0,
+          statusCounts: {},
+          skipCounts: {},
+          hosts: 0,
+        };
+        store.crawls.putSync(id, crawl);
+        const cached = txn.crawl(id) as CrawlRecord;
+        for (const seed of spec.seeds) txn.discover(cached, seed, 0);
+        return cached;
+      });
+    },
+    crawl: (id) => store.crawls.get(id),
+    crawls: () => [...store.crawls.getRange()].map((e) => e.value),
+    lease: (workerId, capacity) => leaseBatch(ctx, workerId, capacity),
+    report: (workerId, results) => applyReports(ctx, workerId, results),
+    expire: () => expireDue(ctx),
+    url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
+    urls: (crawlId) =>
+      mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),
+    host: (hostKey) => store.hosts.get(hostKey),
+    robots: (origin) => store.robots.get(origin),
+    leaseRecord: (leaseId) => store.leases.get(leaseId),
+    activeLeaseCount: () => ctx.active.size,
+    close: () => store.close(),
+  };
+}
+
+function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {
+  for (const a of it) yield f(a);
+}
+
+/** After a restart: active leases back into memory, every host with queued work back into the schedule. */
+function rebuildIndexes(ctx: FrontierContext): void {
+  const now = ctx.clock();
+  for (const { key, value } of ctx.store.activeLeases.getRange()) ctx.active.set(key, value);
+  for (const { key } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now);
+  ctx.log.info(
+    { activeLeases: ctx.active.size, scheduledHosts: ctx.schedule.size },
+    "frontier indexes rebuilt",
+  );
+}
+
+export type { FrontierStore };

@@ -1,0 +1,236 @@
+import { randomBytes } from "node:crypto";
+import {
+  fromHeader,
+  proto,
+  ROBOTS_MAX_BYTES,
+  robotsUrlOf,
+  robotsVerdict,
+  userAgentHeader,
+} from "@heed/shared";
+import { type FrontierContext, inTxn } from "./context.js";
+import type { CrawlRecord, HostState, LeaseRecord, UrlRecord } from "./records.js";
+import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
+
+/** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
+const SCAN_LIMIT = 256;
+
+export interface LeaseRound {
+  leases: proto.Lease[];
+  /** With no lease: how long until something may be due. */
+  retryAfterMs: number;
+}
+
+/** Hands out up to `capacity` leases that are due now, one LMDB transaction for the batch. */
+export function leaseBatch(ctx: FrontierContext, workerId: string, capacity: number): LeaseRound {
+  const leases = inTxn(ctx, (txn) => {
+    const out: proto.Lease[] = [];
+    while (out.length < capacity) {
+      const hostKey = ctx.schedule.takeDue(txn.now);
+      if (hostKey === undefined) break;
+      const lease = leaseFromHost(ctx, txn, hostKey, workerId);
+      if (lease !== undefined) out.push(lease);
+    }
+    return out;
+  });
+  if (leases.length > 0) return { leases, retryAfterMs: 0 };
+  const next = ctx.schedule.nextDueMs();
+  const wait = next === undefined ? ctx.settings.maxWaitHintMs : next - ctx.clock();
+  return { leases, retryAfterMs: Math.max(10, Math.min(ctx.settings.maxWaitHintMs, wait)) };
+}
+
+function leaseFromHost(
+  ctx: FrontierContext,
+  txn: Txn,
+  hostKey: string,
+  workerId: string,
+): proto.Lease | undefined {
+  const host = txn.host(hostKey);
+  const now = txn.now;
+  if (host.inFlight >= host.maxConcurrency || host.nextAllowedAtMs > now) return undefined;
+  let earliest = Number.POSITIVE_INFINITY;
+  const entries = [
+    ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
+  ];
+  for (const { key, value } of entries) {
+    const [crawlId, hash] = value;
+    const rec = ctx.store.urls.get([crawlId, hash]);
+    const crawl = txn.crawl(crawlId);
+    if (rec === undefined || crawl === undefined) {
+      ctx.log.error({ crawlId, hash, hostKey }, "queue entry without URL record; dropping it");
+      ctx.store.queue.removeSync(key);
+      continue;
+    }
+    if (crawl.state === "cancelled") {
+      txn.skip(crawl, hash, rec, "crawl_cancelled");
+      continue;
+    }
+    if (rec.notBeforeMs > now) {
+      earliest = Math.min(earliest, rec.notBeforeMs);
+      continue;
+    }
+    const robots = txn.robots(rec.origin);
+    const robotsKnown =
+      robots !== undefined &&
+      robots.pendingLeaseId === undefined &&
+      (robots.status === "unreachable" ? robots.nextAttemptAtMs > now : robots.expiresAtMs > now);
+    if (!robotsKnown) {
+      if (robots?.pendingLeaseId !== undefined) {
+        // Another lease on this host is fetching the robots.txt; wait for its report.
+        return undefined;
+      }
+      return issueRobotsLease(ctx, txn, crawl, host, rec.origin, workerId);
+    }
+    if (robots.status === "unreachable" && robots.failures < crawl.spec.politeness.robotsMaxAttempts) {
+      // RFC 9309 §2.3.1.4: unreachable means disallow all, for now; try again later.
+      txn.deferred.set(hostKey, robots.nextAttemptAtMs);
+      return undefined;
+    }
+    const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product);
+    rec.robots = {
+      digest: robots.digest,
+      verdict: verdict.reason,
+      ...(verdict.line ? { line: verdict.line } : {}),
+    };
+    if (!verdict.allowed) {
+      txn.skip(
+        crawl,
+        hash,
+        rec,
+        verdict.reason === "robots_unreachable" ? "robots_unreachable" : "robots_disallowed",
+      );
+      continue;
+    }
+    if (rec.attempts === 0 && crawl.pagesLeased >= crawl.spec.maxPages) {
+      txn.skip(crawl, hash, rec, "budget_max_pages");
+      continue;
+    }
+    return issuePageLease(ctx, txn, crawl, host, hash, rec, workerId);
+  }
+  if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
+  else if (Number.isFinite(earliest)) txn.deferred.set(hostKey, earliest);
+  return undefined;
+}
+
+function newLeaseId(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+function recordLease(ctx: FrontierContext, rec: LeaseRecord): void {
+  ctx.store.leases.putSync(rec.id, rec);
+  ctx.store.activeLeases.putSync(rec.id, rec.expiresAtMs);
+  ctx.active.set(rec.id, rec.expiresAtMs);
+}
+
+function wireLease(rec: LeaseRecord, crawl: CrawlRecord, limits: proto.FetchLimits): proto.Lease {
+  return {
+    id: rec.id,
+    crawlId: rec.crawlId,
+    url: rec.url,
+    hostKey: rec.hostKey,
+    kind: rec.kind === "robots" ? proto.LeaseKind.LEASE_KIND_ROBOTS : proto.LeaseKind.LEASE_KIND_PAGE,
+    issuedAtMs: rec.issuedAtMs,
+    notBeforeMs: rec.issuedAtMs,
+    expiresAtMs: rec.expiresAtMs,
+    attempt: rec.attempt,
+    limits,
+    userAgent: userAgentHeader(crawl.spec.userAgent),
+    from: fromHeader(crawl.spec.userAgent),
+    allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
+  };
+}
+
+function takeSlot(host: HostState, now: number): void {
+  host.inFlight++;
+  // With more than one lease allowed in flight, starts are still spaced by the minimum delay.
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, now + host.minDelayMs);
+}
+
+function issueRobotsLease(
+  ctx: FrontierContext,
+  txn: Txn,
+  crawl: CrawlRecord,
+  host: HostState,
+  origin: string,
+  workerId: string,
+): proto.Lease {
+  const now = txn.now;
+  const fetch = crawl.spec.fetch;
+  const previous = txn.robots(origin);
+  const rec: LeaseRecord = {
+    id: newLeaseId(),
+    kind: "robots",
+    crawlId: crawl.id,
+    url: robotsUrlOf(origin),
+    origin,
+    hostKey: host.hostKey,
+    workerId,
+    issuedAtMs: now,
+    expiresAtMs: now + fetch.timeoutMs + ctx.settings.leaseMarginMs,
+    attempt: (previous?.failures ?? 0) + 1,
+    state: "active",
+  };
+  recordLease(ctx, rec);
+  txn.setRobots({
+    ...(previous ?? {
+      origin,
+      status: "unreachable",
+      httpStatus: 0,
+      fetchedAtMs: 0,
+      expiresAtMs: 0,
+      digest: "",
+      text: "",
+      failures: 0,
+      nextAttemptAtMs: 0,
+    }),
+    pendingLeaseId: rec.id,
+  });
+  takeSlot(host, now);
+  return wireLease(rec, crawl, {
+    timeoutMs: fetch.timeoutMs,
+    maxBytes: ROBOTS_MAX_BYTES,
+    maxRedirects: 5,
+    maxOutlinks: 0,
+  });
+}
+
+function issuePageLease(
+  ctx: FrontierContext,
+  txn: Txn,
+  crawl: CrawlRecord,
+  host: HostState,
+  hash: string,
+  url: UrlRecord,
+  workerId: string,
+): proto.Lease {
+  const now = txn.now;
+  const fetch = crawl.spec.fetch;
+  if (url.attempts === 0) crawl.pagesLeased++;
+  url.attempts++;
+  const rec: LeaseRecord = {
+    id: newLeaseId(),
+    kind: "page",
+    crawlId: crawl.id,
+    url: url.url,
+    urlHash: hash,
+    origin: url.origin,
+    hostKey: host.hostKey,
+    workerId,
+    issuedAtMs: now,
+    expiresAtMs: now + fetch.timeoutMs + ctx.settings.leaseMarginMs,
+    attempt: url.attempts,
+    state: "active",
+  };
+  recordLease(ctx, rec);
+  if (url.queueKey !== undefined) ctx.store.queue.removeSync(url.queueKey);
+  delete url.queueKey;
+  url.leaseId = rec.id;
+  txn.moveUrl(crawl, url, "leased");
+  txn.putUrl(hash, url);
+  takeSlot(host, now);
+  return wireLease(rec, crawl, {
+    timeoutMs: fetch.timeoutMs,
+    maxBytes: fetch.maxBytes,
+    maxRedirects: 0,
+    maxOutlinks: fetch.maxOutlinks,
+  });
+}

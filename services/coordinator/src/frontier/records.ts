@@ -1,0 +1,117 @@
+import type { CrawlSpec, RobotsPolicy } from "@heed/shared";
+
+/** Every URL is in exactly one state; counts per crawl are kept in step with the records. */
+export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
+export const URL_STATES: readonly UrlState[] = ["queued", "leased", "done", "failed", "skipped"];
+
+export type SkipReason = "robots_disallowed" | "robots_unreachable" | "budget_max_pages" | "crawl_cancelled";
+
+export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
+
+export interface FetchOutcome {
+  status: number;
+  bytes: number;
+  truncated: boolean;
+  contentType: string;
+  digest: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  redirect?: string;
+  errorKind?: string;
+  errorCode?: string;
+  error?: string;
+  noindex?: boolean;
+  nofollow?: boolean;
+  outlinks: number;
+  workerId: string;
+  remoteAddress?: string;
+}
+
+export interface UrlRecord {
+  url: string;
+  crawlId: string;
+  hostKey: string;
+  origin: string;
+  depth: number;
+  state: UrlState;
+  /** Leases issued for this URL so far. */
+  attempts: number;
+  discoveredAtMs: number;
+  updatedAtMs: number;
+  /** Not to be leased before this time (retry backoff). */
+  notBeforeMs: number;
+  /** The URL that linked here or redirected here; absent for seeds. */
+  via?: string;
+  /** Position in its host queue while queued. */
+  queueKey?: QueueKey;
+  /** The one lease allowed to complete this URL (fencing against late reports). */
+  leaseId?: string;
+  result?: FetchOutcome;
+  reason?: SkipReason | FailReason;
+  /** Evidence: which robots.txt (digest) and line allowed or denied it. */
+  robots?: { digest: string; verdict: string; line?: number };
+}
+
+export type QueueKey = [hostKey: string, depth: number, seq: number];
+
+export type CrawlState = "running" | "finished" | "cancelled";
+
+export interface CrawlRecord {
+  id: string;
+  spec: CrawlSpec;
+  state: CrawlState;
+  createdAtMs: number;
+  finishedAtMs?: number;
+  counts: Record<UrlState, number>;
+  /** Page URLs that were ever leased: what `maxPages` bounds. */
+  pagesLeased: number;
+  bytes: number;
+  statusCounts: Record<string, number>;
+  skipCounts: Record<string, number>;
+  hosts: number;
+}
+
+export interface HostState {
+  hostKey: string;
+  /** No lease for this host starts before this time. */
+  nextAllowedAtMs: number;
+  inFlight: number;
+  /** Evidence for the current delay: its length and where it came from. */
+  delayMs: number;
+  delaySource: DelaySource;
+  consecutiveErrors: number;
+  fetches: number;
+  bytes: number;
+  /** The largest minimum delay any crawl asked for on this host. */
+  minDelayMs: number;
+  /** The smallest concurrency any crawl allowed on this host. */
+  maxConcurrency: number;
+}
+
+export type DelaySource = "none" | "min_delay" | "crawl_delay" | "retry_after" | "error_backoff";
+
+export interface RobotsRecord extends RobotsPolicy {
+  /** The robots lease now in flight for this origin, if any. */
+  pendingLeaseId?: string;
+  /** When the next fetch may be tried, for unreachable answers. */
+  nextAttemptAtMs: number;
+}
+
+export type LeaseState = "active" | "reported" | "expired";
+
+export interface LeaseRecord {
+  id: string;
+  kind: "page" | "robots";
+  crawlId: string;
+  url: string;
+  /** For page leases: the URL record's key hash. */
+  urlHash?: string;
+  origin: string;
+  hostKey: string;
+  workerId: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  attempt: number;
+  state: LeaseState;
+  endedAtMs?: number;
+}

@@ -1,0 +1,252 @@
+import {
+  backoffMs,
+  parseRetryAfterMs,
+  proto,
+  type RobotsPolicy,
+  robotsCrawlDelayMs,
+  robotsPolicyFromFetch,
+} from "@heed/shared";
+import { type FrontierContext, inTxn } from "./context.js";
+import { delayAfterFetch, errorBackoffMs } from "./politeness.js";
+import type { CrawlRecord, FetchOutcome, HostState, LeaseRecord, RobotsRecord } from "./records.js";
+import type { Txn } from "./txn.js";
+
+const Outcome = proto.ReportOutcome;
+const Kind = proto.FetchErrorKind;
+
+/** Errors that say the URL itself can never be fetched as leased; retrying would only repeat them. */
+const NOT_RETRYABLE = new Set<proto.FetchErrorKind>([
+  Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS,
+  Kind.FETCH_ERROR_KIND_INVALID_URL,
+]);
+
+/**
+ * Folds a batch of fetch results into the frontier in one transaction. A
+ * result for an unknown, expired or already-reported lease changes nothing and
+ * its ack says why.
+ */
+export function applyReports(
+  ctx: FrontierContext,
+  workerId: string,
+  results: proto.FetchResult[],
+): proto.ReportAck[] {
+  return inTxn(ctx, (txn) => results.map((r) => applyOne(ctx, txn, workerId, r)));
+}
+
+function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: proto.FetchResult): proto.ReportAck {
+  const ack = (outcome: proto.ReportOutcome, reason: string) => ({ leaseId: r.leaseId, outcome, reason });
+  const lease = ctx.store.leases.get(r.leaseId);
+  if (lease === undefined) return ack(Outcome.REPORT_OUTCOME_UNKNOWN_LEASE, "no such lease");
+  if (lease.state === "reported")
+    return ack(Outcome.REPORT_OUTCOME_DUPLICATE, "already reported; nothing changed");
+  if (lease.state === "expired")
+    return ack(Outcome.REPORT_OUTCOME_EXPIRED, "lease expired before this report");
+  if (txn.now > lease.expiresAtMs) {
+    expireLease(ctx, txn, lease);
+    return ack(Outcome.REPORT_OUTCOME_EXPIRED, "lease expired before this report");
+  }
+  endLease(ctx, lease, "reported", txn.now);
+  const crawl = txn.crawl(lease.crawlId);
+  const host = txn.host(lease.hostKey);
+  host.inFlight = Math.max(0, host.inFlight - 1);
+  host.fetches++;
+  host.bytes += r.bodyBytes;
+  if (crawl === undefined) return ack(Outcome.REPORT_OUTCOME_ACCEPTED, "crawl no longer exists");
+  const retryAfterMs = parseRetryAfterMs(r.retryAfter || undefined, txn.now) ?? 0;
+  if (lease.kind === "robots") {
+    applyRobots(txn, crawl, host, lease, r, retryAfterMs);
+  } else {
+    applyPage(txn, crawl, host, lease, r, workerId, retryAfterMs);
+  }
+  return ack(Outcome.REPORT_OUTCOME_ACCEPTED, "");
+}
+
+export function endLease(
+  ctx: FrontierContext,
+  lease: LeaseRecord,
+  state: "reported" | "expired",
+  now: number,
+): void {
+  lease.state = state;
+  lease.endedAtMs = now;
+  ctx.store.leases.putSync(lease.id, lease);
+  ctx.store.activeLeases.removeSync(lease.id);
+  ctx.active.delete(lease.id);
+}
+
+function errorText(r: proto.FetchResult): string | undefined {
+  const kind = r.error?.kind ?? Kind.FETCH_ERROR_KIND_UNSPECIFIED;
+  if (kind === Kind.FETCH_ERROR_KIND_UNSPECIFIED) return undefined;
+  return `${proto.FetchErrorKind[kind] ?? kind}: ${r.error?.message ?? ""}`;
+}
+
+function applyRobots(
+  txn: Txn,
+  crawl: CrawlRecord,
+  host: HostState,
+  lease: LeaseRecord,
+  r: proto.FetchResult,
+  retryAfterMs: number,
+): void {
+  const politeness = crawl.spec.politeness;
+  const previous = txn.robots(lease.origin);
+  const error = errorText(r);
+  const policy = robotsPolicyFromFetch(
+    { origin: lease.origin, httpStatus: r.statusCode, body: r.robotsBody, ...(error ? { error } : {}) },
+    txn.now,
+    politeness.robotsCacheMs,
+    previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
+  );
+  txn.setRobots(withRetry(policy, txn.now, crawl, retryAfterMs));
+  const unreachable = policy.status === "unreachable";
+  host.consecutiveErrors = unreachable ? host.consecutiveErrors + 1 : 0;
+  setNextAllowed(txn, crawl, host, policy, retryAfterMs);
+}
+
+function withRetry(
+  policy: RobotsPolicy,
+  now: number,
+  crawl: CrawlRecord,
+  retryAfterMs: number,
+): RobotsRecord {
+  if (policy.status !== "unreachable") return { ...policy, nextAttemptAtMs: 0 };
+  const p = crawl.spec.politeness;
+  const wait =
+    policy.failures >= p.robotsMaxAttempts
+      ? p.robotsCacheMs
+      : Math.max(retryAfterMs, backoffMs(policy.failures, p.robotsRetryBaseMs, p.robotsRetryMaxMs));
+  return { ...policy, nextAttemptAtMs: now + wait };
+}
+
+function applyPage(
+  txn: Txn,
+  crawl: CrawlRecord,
+  host: HostState,
+  lease: LeaseRecord,
+  r: proto.FetchResult,
+  workerId: string,
+  retryAfterMs: number,
+): void {
+  const hash = lease.urlHash as string;
+  const rec = txn.store.urls.get([crawl.id, hash]);
+  // Fencing: only the URL's current lease may complete it.
+  if (rec === undefined || rec.state !== "leased" || rec.leaseId !== lease.id) return;
+  const errKind = r.error?.kind ?? Kind.FETCH_ERROR_KIND_UNSPECIFIED;
+  const error = errorText(r);
+  const outcome: FetchOutcome = {
+    status: r.statusCode,
+    bytes: r.bodyBytes,
+    truncated: r.truncated,
+    contentType: r.contentType,
+    digest: r.digestSha256,
+    startedAtMs: r.startedAtMs,
+    finishedAtMs: r.finishedAtMs,
+    outlinks: r.outlinks.length,
+    workerId,
+    ...(r.redirectLocation ? { redirect: r.redirectLocation } : {}),
+    ...(error ? { errorKind: proto.FetchErrorKind[errKind], errorCode: r.error?.code ?? "", error } : {}),
+    ...(r.noindex ? { noindex: true } : {}),
+    ...(r.nofollow ? { nofollow: true } : {}),
+    ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
+  };
+  rec.result = outcome;
+  const fetch = crawl.spec.fetch;
+  const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
+  if (error !== undefined || failedHttp) {
+    host.consecutiveErrors++;
+    if (NOT_RETRYABLE.has(errKind)) {
+      txn.fail(crawl, hash, rec, "not_retryable");
+    } else if (rec.attempts < fetch.maxAttempts) {
+      const wait = Math.max(retryAfterMs, backoffMs(rec.attempts, fetch.retryBaseMs, fetch.retryMaxMs));
+      txn.requeue(crawl, hash, rec, txn.now + wait);
+    } else {
+      txn.fail(crawl, hash, rec, error !== undefined ? "fetch_error" : "http_error");
+    }
+  } else {
+    host.consecutiveErrors = 0;
+    delete rec.leaseId;
+    txn.moveUrl(crawl, rec, "done");
+    txn.putUrl(hash, rec);
+    crawl.bytes += r.bodyBytes;
+    const cls = String(r.statusCode);
+    crawl.statusCounts[cls] = (crawl.statusCounts[cls] ?? 0) + 1;
+    // Redirect targets go through scope, robots and politeness like any URL; they do not add depth.
+    if (r.redirectLocation) txn.discover(crawl, r.redirectLocation, rec.depth, rec.url);
+    if (!r.nofollow) {
+      const cap = Math.min(r.outlinks.length, fetch.maxOutlinks);
+      for (let i = 0; i < cap; i++) txn.discover(crawl, r.outlinks[i] as string, rec.depth + 1, rec.url);
+    }
+  }
+  setNextAllowed(txn, crawl, host, txn.robots(lease.origin), retryAfterMs);
+}
+
+function setNextAllowed(
+  txn: Txn,
+  crawl: CrawlRecord,
+  host: HostState,
+  robots: RobotsPolicy | undefined,
+  retryAfterMs: number,
+): void {
+  const fetch = crawl.spec.fetch;
+  const { delayMs, source } = delayAfterFetch({
+    minDelayMs: host.minDelayMs,
+    crawlDelayMs: robots ? robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) : 0,
+    retryAfterMs,
+    errorBackoffMs: errorBackoffMs(host.consecutiveErrors, fetch.retryBaseMs, fetch.retryMaxMs),
+  });
+  host.delayMs = delayMs;
+  host.delaySource = source;
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + delayMs);
+}
+
+/** A lease that ran out: the host slot is freed, the URL retried with backoff or failed. */
+export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord): void {
+  endLease(ctx, lease, "expired", txn.now);
+  const host = txn.host(lease.hostKey);
+  host.inFlight = Math.max(0, host.inFlight - 1);
+  // The fetch may have happened: count the delay from now, as if it just ended.
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + host.minDelayMs);
+  const crawl = txn.crawl(lease.crawlId);
+  if (crawl === undefined) return;
+  if (lease.kind === "robots") {
+    const previous = txn.robots(lease.origin);
+    const policy = robotsPolicyFromFetch(
+      { origin: lease.origin, httpStatus: 0, body: "", error: "lease expired" },
+      txn.now,
+      crawl.spec.politeness.robotsCacheMs,
+      previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
+    );
+    txn.setRobots(withRetry(policy, txn.now, crawl, 0));
+    return;
+  }
+  const hash = lease.urlHash as string;
+  const rec = txn.store.urls.get([crawl.id, hash]);
+  if (rec === undefined || rec.state !== "leased" || rec.leaseId !== lease.id) return;
+  const fetch = crawl.spec.fetch;
+  if (rec.attempts >= fetch.maxAttempts) {
+    txn.fail(crawl, hash, rec, "lease_expired");
+  } else {
+    txn.requeue(crawl, hash, rec, txn.now + backoffMs(rec.attempts, fetch.retryBaseMs, fetch.retryMaxMs));
+  }
+}
+
+/** Expires every active lease whose time is up; one transaction for all of them. */
+export function expireDue(ctx: FrontierContext): number {
+  const now = ctx.clock();
+  const due: string[] = [];
+  for (const [id, expiresAt] of ctx.active) if (expiresAt < now) due.push(id);
+  if (due.length === 0) return 0;
+  return inTxn(ctx, (txn) => {
+    let n = 0;
+    for (const id of due) {
+      const lease = ctx.store.leases.get(id);
+      if (lease === undefined || lease.state !== "active") {
+        ctx.active.delete(id);
+        continue;
+      }
+      expireLease(ctx, txn, lease);
+      n++;
+    }
+    return n;
+  });
+}

@@ -1,0 +1,51 @@
+import { mkdirSync } from "node:fs";
+import { errorMessage, SetupError } from "@heed/shared";
+import { type Database, open, type RootDatabase } from "lmdb";
+import type { CrawlRecord, HostState, LeaseRecord, QueueKey, RobotsRecord, UrlRecord } from "./records.js";
+
+/** The LMDB frontier: every durable fact the coordinator needs to resume lives here. */
+export interface FrontierStore {
+  root: RootDatabase;
+  crawls: Database<CrawlRecord, string>;
+  /** [crawlId, urlHash] -> URL record. */
+  urls: Database<UrlRecord, [string, string]>;
+  /** [hostKey, depth, seq] -> [crawlId, urlHash]: per-host queues, breadth first. */
+  queue: Database<[string, string], QueueKey>;
+  hosts: Database<HostState, string>;
+  /** origin -> robots policy and its retry state. */
+  robots: Database<RobotsRecord, string>;
+  leases: Database<LeaseRecord, string>;
+  /** leaseId -> expiry, for leases not yet reported or expired: rebuilt into memory at start. */
+  activeLeases: Database<number, string>;
+  /** [crawlId, hostKey] -> first seen: the hosts each crawl touched. */
+  crawlHosts: Database<number, [string, string]>;
+  meta: Database<number, string>;
+  close(): Promise<void>;
+}
+
+export function openFrontierStore(dataDir: string): FrontierStore {
+  let root: RootDatabase;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    root = open({ path: `${dataDir}/frontier.lmdb`, maxDbs: 16, mapSize: 2 ** 34 });
+  } catch (err) {
+    throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  const db = <V, K extends import("lmdb").Key>(name: string) =>
+    root.openDB<V, K>({ name, encoding: "msgpack", cache: false });
+  return {
+    root,
+    crawls: db<CrawlRecord, string>("crawls"),
+    urls: db<UrlRecord, [string, string]>("urls"),
+    queue: db<[string, string], QueueKey>("queue"),
+    hosts: db<HostState, string>("hosts"),
+    robots: db<RobotsRecord, string>("robots"),
+    leases: db<LeaseRecord, string>("leases"),
+    activeLeases: db<number, string>("active-leases"),
+    crawlHosts: db<number, [string, string]>("crawl-hosts"),
+    meta: db<number, string>("meta"),
+    close: () => root.close(),
+  };
+}

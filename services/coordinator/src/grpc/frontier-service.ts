@@ -1,0 +1,52 @@
+import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
+import { errorMessage, type Logger, proto } from "@heed/shared";
+import type { Frontier } from "../frontier/frontier.js";
+
+const MAX_RESULTS = 1000;
+
+/** The gRPC face of the frontier for workers: batched reports, validated, acknowledged per lease. */
+export function frontierService(frontier: Frontier, log: Logger): proto.FrontierServiceServer {
+  return {
+    report(
+      call: ServerUnaryCall<proto.ReportRequest, proto.ReportResponse>,
+      callback: sendUnaryData<proto.ReportResponse>,
+    ) {
+      const req = call.request;
+      const invalid = validate(req);
+      if (invalid !== undefined) {
+        callback({ code: status.INVALID_ARGUMENT, details: invalid });
+        return;
+      }
+      try {
+        const acks = frontier.report(req.workerId, req.results);
+        for (const a of acks) {
+          if (a.outcome !== proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED) {
+            log.info(
+              {
+                leaseId: a.leaseId,
+                workerId: req.workerId,
+                outcome: proto.ReportOutcome[a.outcome],
+                reason: a.reason,
+              },
+              "report not applied",
+            );
+          }
+        }
+        callback(null, { acks });
+      } catch (err) {
+        log.error({ err: errorMessage(err), workerId: req.workerId }, "report failed");
+        callback({ code: status.INTERNAL, details: `report failed: ${errorMessage(err)}` });
+      }
+    },
+  };
+}
+
+function validate(req: proto.ReportRequest): string | undefined {
+  if (req.workerId === "") return "worker_id: required";
+  if (req.results.length > MAX_RESULTS) return `results: at most ${MAX_RESULTS} per call`;
+  for (const [i, r] of req.results.entries()) {
+    if (r.leaseId === "") return `results[${i}].lease_id: required`;
+    if (r.statusCode > 999) return `results[${i}].status_code: not an HTTP status`;
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+import { errorMessage, type Logger, proto } from "@heed/shared";
+import type { NatsConnection, Subscription } from "nats";
+import type { Frontier } from "../frontier/frontier.js";
+
+/** Workers of every coordinator share this queue group so each request is answered once. */
+export const LEASE_QUEUE_GROUP = "heed-coordinators";
+const MAX_CAPACITY = 1000;
+
+/**
+ * Answers lease requests over NATS: a worker asks for up to N, the frontier
+ * hands out what is due now. Pull keeps every timing decision here.
+ */
+export function serveLeases(
+  nc: NatsConnection,
+  subject: string,
+  frontier: Frontier,
+  log: Logger,
+): Subscription {
+  return nc.subscribe(subject, {
+    queue: LEASE_QUEUE_GROUP,
+    callback: (err, msg) => {
+      if (err) {
+        log.error({ err }, "lease subscription failed");
+        return;
+      }
+      let reply: proto.LeaseBatch;
+      try {
+        const req = proto.LeaseRequest.decode(msg.data);
+        if (req.workerId === "" || req.capacity === 0) {
+          log.warn(
+            { workerId: req.workerId, capacity: req.capacity },
+            "lease request without worker id or capacity",
+          );
+          reply = { leases: [], retryAfterMs: 1000 };
+        } else {
+          reply = frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY));
+          for (const l of reply.leases) {
+            log.debug(
+              { leaseId: l.id, crawlId: l.crawlId, host: l.hostKey, workerId: req.workerId, kind: l.kind },
+              "lease issued",
+            );
+          }
+        }
+      } catch (e) {
+        log.error({ err: errorMessage(e) }, "cannot answer lease request");
+        reply = { leases: [], retryAfterMs: 1000 };
+      }
+      if (msg.reply) msg.respond(proto.LeaseBatch.encode(reply).finish());
+    },
+  });
+}
