@@ -53,7 +53,8 @@ export function robotsPolicyFromFetch(
       failures: 0,
     };
   }
-  if (outcome.error === undefined && s >= 400 && s < 500 && s !== 429) {
+  // 4xx, and a redirect chain longer than the crawler follows (RFC 9309 §2.3.1.2), are "unavailable".
+  if (outcome.error === undefined && s >= 300 && s < 500 && s !== 429) {
     return {
       ...base,
       status: "unavailable",

@@ -8,3 +8,4 @@ export type {
   UrlRecord,
   UrlState,
 } from "./frontier/records.js";
+export { waitForCrawl } from "./wait.js";

@@ -1,0 +1,1 @@
+export { findNatsServer, type NatsServerHandle, startNatsServer } from "./nats-server.js";

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { SetupError } from "@heed/shared";
+
+export interface NatsServerHandle {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const HOW_TO_INSTALL =
+  "nats-server not found. Install it (Debian/Ubuntu: `sudo apt-get install nats-server`), " +
+  "or put its binary on PATH, or set HEED_NATS_SERVER=/path/to/nats-server.";
+
+/** The nats-server binary: $HEED_NATS_SERVER, else `nats-server` on PATH. */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
+  const candidate = env.HEED_NATS_SERVER ?? "nats-server";
+  const probe = spawnSync(candidate, ["--version"], { encoding: "utf8" });
+  if (probe.error !== undefined || probe.status !== 0) throw new SetupError("HEED_NATS_SERVER_MISSING", HOW_TO_INSTALL);
+  return candidate;
+}
+
+/**
+ * Starts a private nats-server on loopback on a free port (`-p -1`) and reads
+ * the chosen port from its log, as nats.js's own tests do.
+ */
+export async function startNatsServer(options: { binary?: string; port?: number; timeoutMs?: number } = {}): Promise<NatsServerHandle> {
+  const binary = options.binary ?? findNatsServer();
+  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(options.port ?? -1), "--no_advertise"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let log = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new SetupError("HEED_NATS_SERVER_START", `nats-server did not start in time: ${log.slice(-500)}`));
+    }, options.timeoutMs ?? 10_000);
+    child.stderr?.setEncoding("utf8");
+    const onData = (chunk: string) => {
+      log += chunk;
+      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        child.stderr?.off("data", onData);
+        child.stderr?.resume();
+        resolve(Number(m[1]));
+      }
+    };
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new SetupError("HEED_NATS_SERVER_START", `nats-server exited (${code}): ${log.slice(-500)}`));
+    });
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new SetupError("HEED_NATS_SERVER_START", `cannot run ${binary}: ${err.message}`, { cause: err }));
+    });
+  });
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import { type Dispatcher, request } from "undici";
+import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared";
+import { ACCEPT_ENCODING, readBody } from "./body.js";
+import { classifyFetchError, FetchFailure } from "./errors.js";
+import { checkLiteralHost } from "./guard.js";
+import { extractLinks, decodeText } from "../links/extract.js";
+import { directivesFromHeader } from "../links/directives.js";
+
+const Kind = proto.FetchErrorKind;
+
+/** Stop this long before a lease expires, so the coordinator never sees two fetches of one host overlap. */
+export const LEASE_SAFETY_MS = 500;
+
+export interface FetchDeps {
+  /** Dispatcher that refuses private addresses, and one that does not (used only when both sides allow it). */
+  guarded: Dispatcher;
+  open: Dispatcher;
+  allowPrivateAddresses: boolean;
+  clock?: () => number;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string {
+  const v = headers[name];
+  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
+}
+
+function headerList(headers: Record<string, string | string[] | undefined>, name: string): string[] {
+  const v = headers[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function productOf(userAgent: string): string {
+  return /^[A-Za-z_-]+/.exec(userAgent)?.[0] ?? "";
+}
+
+function emptyResult(lease: proto.Lease, startedAtMs: number): proto.FetchResult {
+  return proto.FetchResult.fromPartial({ leaseId: lease.id, startedAtMs, finishedAtMs: startedAtMs });
+}
+
+/**
+ * Fetches exactly what a lease allows: not before its window opens, never
+ * after it closes, within its timeout and byte limits, without following
+ * redirects (robots.txt excepted, RFC 9309 §2.3.1.2). Always resolves to a
+ * result; failures are typed in `result.error`.
+ */
+export async function fetchLease(lease: proto.Lease, deps: FetchDeps, signal?: AbortSignal): Promise<proto.FetchResult> {
+  const clock = deps.clock ?? Date.now;
+  const limits = lease.limits ?? { timeoutMs: 30_000, maxBytes: 1024 * 1024, maxRedirects: 0, maxOutlinks: 0 };
+  const closesAt = lease.expiresAtMs - LEASE_SAFETY_MS;
+  if (lease.notBeforeMs > clock()) await sleep(lease.notBeforeMs - clock(), signal);
+  const startedAtMs = clock();
+  const result = emptyResult(lease, startedAtMs);
+  if (startedAtMs >= closesAt || startedAtMs < lease.notBeforeMs || signal?.aborted) {
+    result.error = { kind: Kind.FETCH_ERROR_KIND_LEASE_WINDOW, code: "HEED_LEASE_WINDOW", message: "outside the lease's window; not fetched" };
+    return result;
+  }
+  const deadline = Math.min(startedAtMs + limits.timeoutMs, closesAt);
+  const abort = AbortSignal.any([AbortSignal.timeout(deadline - startedAtMs), ...(signal ? [signal] : [])]);
+  const dispatcher = deps.allowPrivateAddresses && lease.allowPrivateAddresses ? deps.open : deps.guarded;
+  const guardLiterals = dispatcher === deps.guarded;
+  const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
+  try {
+    let url = canonicalizeUrl(lease.url);
+    for (let hop = 0; ; hop++) {
+      if (guardLiterals) checkLiteralHost(new URL(url));
+      const remaining = deadline - clock();
+      const res = await request(url, {
+        method: "GET",
+        dispatcher,
+        signal: abort,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
+        headers: {
+          "user-agent": lease.userAgent,
+          ...(lease.from ? { from: lease.from } : {}),
+          accept: robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8",
+          "accept-encoding": ACCEPT_ENCODING,
+        },
+      });
+      const location = header(res.headers, "location");
+      if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
+        const target = tryCanonicalizeUrl(location, url);
+        if (robots && hop < limits.maxRedirects && target.ok) {
+          res.body.destroy();
+          url = target.url;
+          continue;
+        }
+        res.body.destroy();
+        result.statusCode = res.statusCode;
+        result.finishedAtMs = clock();
+        // Past the redirect limit a robots.txt is reported as the 3xx it is; the coordinator reads it as unavailable.
+        if (!robots && target.ok) result.redirectLocation = target.url;
+        if (robots) result.finalUrl = url;
+        return result;
+      }
+      const contentType = header(res.headers, "content-type");
+      const body = await readBody(res.body, header(res.headers, "content-encoding"), Number(limits.maxBytes));
+      result.finishedAtMs = clock();
+      result.statusCode = res.statusCode;
+      result.contentType = contentType;
+      result.bodyBytes = body.bytes.length;
+      result.truncated = body.truncated;
+      result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
+      result.retryAfter = header(res.headers, "retry-after");
+      if (robots) {
+        result.robotsBody = body.bytes.toString("utf8");
+        result.finalUrl = url;
+        return result;
+      }
+      const product = productOf(lease.userAgent);
+      const fromHeader = directivesFromHeader(headerList(res.headers, "x-robots-tag"), product);
+      const isHtml = /^(text\/html|application\/xhtml\+xml)/i.test(contentType);
+      if (isHtml && res.statusCode >= 200 && res.statusCode < 300) {
+        const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
+        result.nofollow = fromHeader.nofollow || page.directives.nofollow;
+        result.noindex = fromHeader.noindex || page.directives.noindex;
+        result.outlinks = result.nofollow ? [] : page.links;
+      } else {
+        result.nofollow = fromHeader.nofollow;
+        result.noindex = fromHeader.noindex;
+      }
+      return result;
+    }
+  } catch (err) {
+    const failure = classifyFetchError(err);
+    result.finishedAtMs = clock();
+    result.error = { kind: failure.kind, code: failure.code, message: failure.message.slice(0, 500) };
+    return result;
+  }
+}
+
+export { FetchFailure };

@@ -1,0 +1,40 @@
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { isIP, type LookupFunction } from "node:net";
+import { blockedAddressReason, proto } from "@heed/shared";
+import { FetchFailure } from "./errors.js";
+
+function blocked(host: string, address: string, reason: string): FetchFailure {
+  return new FetchFailure(
+    proto.FetchErrorKind.FETCH_ERROR_KIND_BLOCKED_ADDRESS,
+    "HEED_ADDRESS_BLOCKED",
+    `${host} resolves to ${address}: ${reason}; refused (allow private addresses to crawl it)`,
+  );
+}
+
+/**
+ * A resolver for the socket itself: it checks every address it returns, so the
+ * connection goes to the address that was checked (no DNS rebinding between
+ * check and connect).
+ */
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, "", 0);
+    const list = addresses as LookupAddress[];
+    for (const a of list) {
+      const reason = blockedAddressReason(a.address);
+      if (reason !== null) return callback(blocked(hostname, a.address, reason) as NodeJS.ErrnoException, "", 0);
+    }
+    if (options.all) return callback(null, list as never);
+    const first = list[0];
+    if (first === undefined) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "", 0);
+    callback(null, first.address, first.family);
+  });
+};
+
+/** IP literals never reach a resolver, so they are checked before connecting. */
+export function checkLiteralHost(url: URL): void {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host) === 0) return;
+  const reason = blockedAddressReason(host);
+  if (reason !== null) throw blocked(url.hostname, host, reason);
+}

@@ -1,0 +1,126 @@
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { backoffMs, errorMessage, type Logger, proto } from "@heed/shared";
+
+/** gRPC codes worth trying again: the coordinator is away or busy, not refusing the content. */
+const RETRYABLE = new Set([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED, status.INTERNAL, status.UNKNOWN]);
+
+export interface ReporterOptions {
+  address: string;
+  workerId: string;
+  batchMax: number;
+  flushMs: number;
+  /** Results kept while the coordinator is unreachable; past this the worker stops taking leases. */
+  bufferMax: number;
+  log: Logger;
+}
+
+export interface Reporter {
+  submit(result: proto.FetchResult): void;
+  /** Results not yet acknowledged by the coordinator. */
+  readonly pending: number;
+  readonly full: boolean;
+  /** Sends everything buffered, retrying, until done or `timeoutMs` passes; returns what is left. */
+  flush(timeoutMs: number): Promise<number>;
+  close(): void;
+}
+
+/**
+ * Batches fetch results into Report calls and retries them with backoff while
+ * the coordinator is unreachable. Nothing is dropped unless the coordinator
+ * rejects it as malformed.
+ */
+export function createReporter(options: ReporterOptions): Reporter {
+  const client = new proto.FrontierServiceClient(options.address, credentials.createInsecure(), {
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
+  const buffer: proto.FetchResult[] = [];
+  let sending = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  function schedule(delayMs: number) {
+    if (timer !== undefined || closed) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void send();
+    }, delayMs);
+  }
+
+  function send(): Promise<void> {
+    if (sending || buffer.length === 0) return Promise.resolve();
+    sending = true;
+    const batch = buffer.slice(0, options.batchMax);
+    return new Promise<void>((resolve) => {
+      client.report(
+        { workerId: options.workerId, results: batch },
+        new Metadata(),
+        { deadline: Date.now() + 10_000 },
+        (err: ServiceError | null, res?: proto.ReportResponse) => {
+          sending = false;
+          if (err && RETRYABLE.has(err.code)) {
+            failures++;
+            const wait = backoffMs(failures, 100, 5000);
+            options.log.warn({ code: err.code, pending: buffer.length, retryInMs: wait }, "report failed; will retry");
+            schedule(wait);
+            resolve();
+            return;
+          }
+          buffer.splice(0, batch.length);
+          failures = 0;
+          if (err) {
+            options.log.error({ code: err.code, details: err.details, dropped: batch.length }, "coordinator rejected reports");
+          } else {
+            for (const ack of res?.acks ?? []) {
+              if (ack.outcome !== proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED) {
+                options.log.info({ leaseId: ack.leaseId, outcome: proto.ReportOutcome[ack.outcome], reason: ack.reason }, "report not applied");
+              }
+            }
+          }
+          if (buffer.length > 0) schedule(0);
+          resolve();
+        },
+      );
+    });
+  }
+
+  return {
+    submit(result) {
+      buffer.push(result);
+      if (buffer.length >= options.batchMax) schedule(0);
+      else schedule(options.flushMs);
+    },
+    get pending() {
+      return buffer.length;
+    },
+    get full() {
+      return buffer.length >= options.bufferMax;
+    },
+    async flush(timeoutMs) {
+      if (buffer.length === 0) return 0;
+      const deadline = Date.now() + timeoutMs;
+      while (buffer.length > 0 && Date.now() < deadline) {
+        if (timer !== undefined) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+        await send();
+        if (buffer.length > 0) {
+          await new Promise<void>((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))));
+        }
+      }
+      return buffer.length;
+    },
+    close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      try {
+        client.close();
+      } catch (err) {
+        options.log.debug({ err: errorMessage(err) }, "closing report client");
+      }
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { Agent } from "undici";
+import { connect, type NatsConnection } from "nats";
+import { backoffMs, errorMessage, type Logger, proto, sleep, UnavailableError, type WorkerConfig } from "@heed/shared";
+import { fetchLease } from "./fetch/fetch-lease.js";
+import { guardedLookup } from "./fetch/guard.js";
+import { createSeenLeases } from "./leases/seen.js";
+import { createReporter } from "./report/reporter.js";
+
+export const WORKER_VERSION = "0.1.0";
+
+export interface WorkerStats {
+  fetched: number;
+  inFlight: number;
+  pendingReports: number;
+  refusedDuplicates: number;
+}
+
+export interface Worker {
+  id: string;
+  stats(): WorkerStats;
+  /** Stops taking leases, lets in-flight fetches finish and reports flush, within `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  /** Resolves when the worker has stopped (by stop() or a fatal error). */
+  done: Promise<void>;
+}
+
+function agent(guarded: boolean): Agent {
+  return new Agent({
+    connect: { timeout: 10_000, ...(guarded ? { lookup: guardedLookup } : {}) },
+    keepAliveTimeout: 4_000,
+    maxHeaderSize: 64 * 1024,
+    connections: 64,
+  });
+}
+
+/**
+ * A worker pulls leases over NATS whenever it has free capacity, fetches each
+ * exactly as its lease allows, and reports over gRPC. It holds no state that
+ * matters: killing it loses nothing the coordinator cannot re-lease.
+ */
+export async function startWorker(config: WorkerConfig, log: Logger): Promise<Worker> {
+  const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const wlog = log.child({ workerId: id });
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: config.natsUrl, name: `heed-worker-${id}`, maxReconnectAttempts: -1 });
+  } catch (err) {
+    throw new UnavailableError("HEED_NATS_CONNECT", `cannot reach NATS at ${config.natsUrl}: ${errorMessage(err)}`, { cause: err });
+  }
+  const guarded = agent(true);
+  const open = agent(false);
+  const reporter = createReporter({
+    address: config.coordinator,
+    workerId: id,
+    batchMax: config.reportBatchMax,
+    flushMs: config.reportFlushMs,
+    bufferMax: config.reportBufferMax,
+    log: wlog,
+  });
+  const seen = createSeenLeases();
+  const stopping = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  let fetched = 0;
+  let refusedDuplicates = 0;
+  let wake: (() => void) | undefined;
+
+  function runLease(lease: proto.Lease): void {
+    const task = fetchLease(lease, { guarded, open, allowPrivateAddresses: config.allowPrivateAddresses })
+      .then((result) => {
+        fetched++;
+        if (result.error) {
+          wlog.debug({ leaseId: lease.id, url: lease.url, error: result.error.code }, "fetch failed");
+        }
+        reporter.submit(result);
+      })
+      .catch((err) => wlog.error({ leaseId: lease.id, err: errorMessage(err) }, "fetch task crashed"))
+      .finally(() => {
+        inFlight.delete(task);
+        wake?.();
+      });
+    inFlight.add(task);
+  }
+
+  async function pullLoop(): Promise<void> {
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      const free = config.concurrency - inFlight.size;
+      if (free <= 0 || reporter.full) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 200);
+        });
+        wake = undefined;
+        continue;
+      }
+      let batch: proto.LeaseBatch;
+      try {
+        const req = proto.LeaseRequest.encode({ workerId: id, capacity: free, workerVersion: WORKER_VERSION }).finish();
+        const msg = await nc.request(config.leaseSubject, req, { timeout: config.leaseRequestTimeoutMs });
+        batch = proto.LeaseBatch.decode(msg.data);
+        failures = 0;
+      } catch (err) {
+        if (stopping.signal.aborted) break;
+        failures++;
+        const wait = backoffMs(failures, 100, 2000);
+        // No coordinator answering is normal during restarts; keep asking, slowly.
+        wlog.warn({ err: errorMessage(err), retryInMs: wait }, "lease request failed");
+        await sleep(wait, stopping.signal);
+        continue;
+      }
+      const now = Date.now();
+      for (const lease of batch.leases) {
+        if (!seen.admit(lease.id, lease.expiresAtMs, now)) {
+          refusedDuplicates++;
+          wlog.warn({ leaseId: lease.id }, "lease delivered twice; not fetching it again");
+          continue;
+        }
+        runLease(lease);
+      }
+      if (batch.leases.length === 0) {
+        await sleep(Math.min(batch.retryAfterMs || 100, config.idlePollMaxMs), stopping.signal);
+      }
+    }
+  }
+
+  const done = pullLoop().catch((err) => wlog.error({ err: errorMessage(err) }, "lease loop stopped"));
+  wlog.info({ concurrency: config.concurrency, nats: config.natsUrl, coordinator: config.coordinator }, "worker started");
+
+  let stopped: Promise<void> | undefined;
+  return {
+    id,
+    stats: () => ({ fetched, inFlight: inFlight.size, pendingReports: reporter.pending, refusedDuplicates }),
+    done,
+    stop(graceMs = 10_000) {
+      stopped ??= (async () => {
+        stopping.abort();
+        wake?.();
+        await done;
+        const deadline = Date.now() + graceMs;
+        await Promise.race([Promise.all(inFlight), sleep(graceMs)]);
+        const left = await reporter.flush(Math.max(100, deadline - Date.now()));
+        if (left > 0) wlog.warn({ unreported: left }, "stopping with unreported results; their leases will expire and be retried");
+        reporter.close();
+        await nc.close();
+        await Promise.all([guarded.close(), open.close()]);
+        wlog.info({ fetched }, "worker stopped");
+      })();
+      return stopped;
+    },
+  };
+}

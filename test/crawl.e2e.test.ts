@@ -1,0 +1,102 @@
+import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
+import { waitForCrawl } from "@heed/coordinator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countBy, gapViolations } from "./harness/audit.js";
+import { type Cluster, crawlSpec, startCluster, TEST_UA } from "./harness/cluster.js";
+
+const MIN_DELAY_MS = 100;
+
+describe("an end-to-end crawl of 20 loopback hosts with 3 workers", () => {
+  let site: LoopbackSite;
+  let cluster: Cluster;
+  let crawlId: string;
+
+  beforeAll(async () => {
+    site = await startLoopbackSite({ hosts: defaultPlan(20, 6, 1), pageLatencyMs: 5 });
+    cluster = await startCluster({ workers: 3 });
+    const crawl = cluster.coordinator.frontier.createCrawl(
+      crawlSpec(site.seeds(), { politeness: { minDelayMs: MIN_DELAY_MS } }),
+    );
+    crawlId = crawl.id;
+    await waitForCrawl(cluster.coordinator.frontier, crawlId, { timeoutMs: 90_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await site?.close();
+  });
+
+  const pageRequests = () => site.log.filter((r) => r.path !== "/robots.txt");
+
+  it("finishes", () => {
+    const crawl = cluster.coordinator.frontier.crawl(crawlId);
+    expect(crawl?.state).toBe("finished");
+    expect(crawl?.counts.queued).toBe(0);
+    expect(crawl?.counts.leased).toBe(0);
+  });
+
+  it("fetches every in-scope, allowed, reachable page exactly once", () => {
+    const fetched = pageRequests().map((r) => `http://${r.host}:${site.hosts.find((h) => h.address === r.host)?.port}${r.path}`);
+    const expected = site.expectedPages(10);
+    expect(expected.size).toBeGreaterThan(100);
+    expect(new Set(fetched)).toEqual(expected);
+    const dupes = [...countBy(fetched, (u) => u)].filter(([, n]) => n > 1);
+    expect(dupes).toEqual([]);
+  });
+
+  it("fetches no disallowed page, nothing out of scope, and nothing but robots.txt from a 503-robots host", () => {
+    for (const host of site.hosts) {
+      const disallowed = site.disallowedPaths(host);
+      const hits = site.log.filter((r) => r.host === host.address && disallowed.some((p) => r.path.startsWith(p.replace(/secret|deeper$/, ""))));
+      expect(hits, host.address).toEqual([]);
+    }
+    expect(site.log.filter((r) => r.host === site.outsider.address)).toEqual([]);
+    const unreachable = site.hosts.filter((h) => h.plan.robots.kind === "status" && h.plan.robots.status >= 500);
+    expect(unreachable.length).toBe(1);
+    for (const h of unreachable) {
+      const reqs = site.log.filter((r) => r.host === h.address);
+      expect(reqs.length).toBeGreaterThan(0);
+      expect(reqs.every((r) => r.path === "/robots.txt")).toBe(true);
+    }
+  });
+
+  it("asks for robots.txt before anything else on every host", () => {
+    for (const host of site.hosts) {
+      const first = site.log.filter((r) => r.host === host.address).sort((a, b) => a.startMs - b.startMs)[0];
+      expect(first?.path, host.address).toBe("/robots.txt");
+    }
+  });
+
+  it("never starts a request to a host sooner than its delay after the previous one ended", () => {
+    const crawlDelayMs = new Map(
+      site.hosts.map((h) => [h.address, h.plan.robots.kind === "crawl-delay" ? h.plan.robots.seconds * 1000 : 0]),
+    );
+    const violations = gapViolations(site.log, (host) => Math.max(MIN_DELAY_MS, crawlDelayMs.get(host) ?? 0));
+    expect(violations).toEqual([]);
+  });
+
+  it("identifies itself on every request", () => {
+    for (const r of site.log) {
+      expect(r.userAgent).toBe(`${TEST_UA.product}/${TEST_UA.version} (+mailto:${TEST_UA.contact})`);
+      expect(r.from).toBe(TEST_UA.contact);
+    }
+  });
+
+  it("keeps frontier counts that match the fixture's log", () => {
+    const crawl = cluster.coordinator.frontier.crawl(crawlId);
+    const pages = pageRequests();
+    expect(crawl?.counts.done).toBe(pages.length);
+    expect(crawl?.statusCounts["200"]).toBe(pages.filter((r) => r.status === 200).length);
+    const disallowedHosts = site.hosts.filter((h) => site.disallowedPaths(h).length > 0).length;
+    expect(crawl?.skipCounts.robots_disallowed).toBe(disallowedHosts);
+    // The 503 host's seed, its /p/0 (linked from the previous host) are given up, not fetched.
+    expect(crawl?.skipCounts.robots_unreachable).toBeGreaterThanOrEqual(1);
+    const urls = [...cluster.coordinator.frontier.urls(crawlId)];
+    expect(urls.filter((u) => u.state === "done").length).toBe(pages.length);
+    for (const u of urls.filter((u) => u.state === "done")) {
+      expect(u.result?.digest).toMatch(/^[0-9a-f]{64}$/);
+      expect(u.robots?.verdict).toMatch(/^robots_(allowed|unavailable_allow_all)$/);
+    }
+    expect(crawl?.hosts).toBe(site.hosts.length);
+  });
+});

@@ -1,0 +1,41 @@
+import type { RequestRecord } from "@heed/loopback-site";
+
+export interface GapViolation {
+  host: string;
+  previous: RequestRecord;
+  next: RequestRecord;
+  gapMs: number;
+  requiredMs: number;
+}
+
+/**
+ * Checks the fixture's request log for politeness: per host, each request
+ * starts no sooner than the required delay after the previous one ended
+ * (which also rules out two requests to a host at once).
+ */
+export function gapViolations(log: RequestRecord[], requiredDelayMs: (host: string) => number): GapViolation[] {
+  const byHost = new Map<string, RequestRecord[]>();
+  for (const r of log) {
+    const list = byHost.get(r.host) ?? [];
+    list.push(r);
+    byHost.set(r.host, list);
+  }
+  const out: GapViolation[] = [];
+  for (const [host, list] of byHost) {
+    list.sort((a, b) => a.startMs - b.startMs);
+    for (let i = 1; i < list.length; i++) {
+      const previous = list[i - 1] as RequestRecord;
+      const next = list[i] as RequestRecord;
+      const gapMs = next.startMs - previous.endMs;
+      // Both times come from one clock at millisecond resolution: allow 1 ms of rounding.
+      if (gapMs < requiredDelayMs(host) - 1) out.push({ host, previous, next, gapMs, requiredMs: requiredDelayMs(host) });
+    }
+  }
+  return out;
+}
+
+export function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const it of items) m.set(key(it), (m.get(key(it)) ?? 0) + 1);
+  return m;
+}
