@@ -139,7 +139,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
         wake?.();
         await done;
         const deadline = Date.now() + graceMs;
-        await Promise.race([Promise.all(inFlight), sleep(graceMs)]);
+        const grace = new AbortController();
+        await Promise.race([Promise.all(inFlight), sleep(graceMs, grace.signal)]);
+        grace.abort();
         const left = await reporter.flush(Math.max(100, deadline - Date.now()));
         if (left > 0) wlog.warn({ unreported: left }, "stopping with unreported results; their leases will expire and be retried");
         reporter.close();

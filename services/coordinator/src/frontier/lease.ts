@@ -46,7 +46,10 @@ function leaseFromHost(
 ): proto.Lease | undefined {
   const host = txn.host(hostKey);
   const now = txn.now;
-  if (host.inFlight >= host.maxConcurrency || host.nextAllowedAtMs > now) return undefined;
+  if (host.inFlight >= host.maxConcurrency) return undefined;
+  // Entries that can be settled without a request (robots, budget) are settled even while the host
+  // must wait; only a request waits for its next-allowed time.
+  const mayRequest = host.nextAllowedAtMs <= now;
   let earliest = Number.POSITIVE_INFINITY;
   const entries = [
     ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
@@ -78,12 +81,12 @@ function leaseFromHost(
         // Another lease on this host is fetching the robots.txt; wait for its report.
         return undefined;
       }
+      if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
       return issueRobotsLease(ctx, txn, crawl, host, rec.origin, workerId);
     }
     if (robots.status === "unreachable" && robots.failures < crawl.spec.politeness.robotsMaxAttempts) {
       // RFC 9309 §2.3.1.4: unreachable means disallow all, for now; try again later.
-      txn.deferred.set(hostKey, robots.nextAttemptAtMs);
-      return undefined;
+      return deferTo(txn, hostKey, robots.nextAttemptAtMs);
     }
     const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product);
     rec.robots = {
@@ -104,10 +107,16 @@ function leaseFromHost(
       txn.skip(crawl, hash, rec, "budget_max_pages");
       continue;
     }
+    if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
     return issuePageLease(ctx, txn, crawl, host, hash, rec, workerId);
   }
   if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
   else if (Number.isFinite(earliest)) txn.deferred.set(hostKey, earliest);
+  return undefined;
+}
+
+function deferTo(txn: Txn, hostKey: string, atMs: number): undefined {
+  txn.deferred.set(hostKey, atMs);
   return undefined;
 }
 

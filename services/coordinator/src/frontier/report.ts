@@ -97,9 +97,8 @@ function applyRobots(
     politeness.robotsCacheMs,
     previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
   );
+  // Robots failures follow the robots retry schedule, not the host's page-error backoff.
   txn.setRobots(withRetry(policy, txn.now, crawl, retryAfterMs));
-  const unreachable = policy.status === "unreachable";
-  host.consecutiveErrors = unreachable ? host.consecutiveErrors + 1 : 0;
   setNextAllowed(txn, crawl, host, policy, retryAfterMs);
 }
 

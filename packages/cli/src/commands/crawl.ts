@@ -1,0 +1,172 @@
+import { type Command, Option } from "commander";
+import { type Coordinator, startCoordinator, waitForCrawl } from "@heed/coordinator";
+import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
+import {
+  ConfigError,
+  coordinatorConfigSchema,
+  crawlSpecSchema,
+  type CrawlSpecInput,
+  createLogger,
+  jsonFileLayer,
+  parseConfig,
+  workerConfigSchema,
+} from "@heed/shared";
+import { startWorker, type Worker } from "@heed/worker";
+import { type NatsServerHandle, startNatsServer } from "../nats-server.js";
+import { progressLine, summarize, summaryText } from "../summary.js";
+
+const DEMO_CONTACT = "demo@heed.invalid";
+
+export function crawlCommand(program: Command): Command {
+  return program
+    .command("crawl")
+    .description("run a whole crawl on this machine: a private nats-server, a coordinator and N workers")
+    .argument("[seeds...]", "URLs to start from")
+    .option("--demo", "serve a small multi-host demo site on loopback addresses and crawl it")
+    .option("--contact <email-or-url>", "how site owners reach you (required unless --demo)")
+    .option("--product <token>", "product token in the User-Agent, matched against robots.txt groups", "HeedBot")
+    .option("--crawl-file <file>", "JSON crawl definition (seeds, scope, budgets, politeness); flags override it")
+    .option("--crawl-id <id>", "name for the crawl (default: generated)")
+    .option("--max-depth <n>", "links to follow from a seed")
+    .option("--max-pages <n>", "page fetches allowed in all")
+    .option("--min-delay-ms <ms>", "gap between requests to one host (robots Crawl-delay can only lengthen it)")
+    .option("--timeout-ms <ms>", "per-fetch timeout")
+    .option("--max-bytes <n>", "largest body kept per page")
+    .option("--scope-domain <domain...>", "also crawl these domains and their subdomains")
+    .option("--scope-prefix <prefix...>", "also crawl URLs starting with these prefixes")
+    .option("--allow-private-addresses", "allow loopback/private addresses (the demo needs it)")
+    .option("--workers <n>", "workers to run", "2")
+    .option("--concurrency <n>", "fetches in flight per worker", "8")
+    .option("--data-dir <dir>", "where the LMDB frontier lives", "heed-data")
+    .option("--nats-url <url>", "use this NATS server instead of starting one")
+    .option("--json", "print the summary as JSON on stdout")
+    .addOption(new Option("--log-level <level>", "log level").default("warn"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  heed crawl --demo
+  heed crawl https://example.org/ --contact crawler-team@example.org --max-pages 200`,
+    )
+    .action(async (seeds: string[], opts: Record<string, unknown>) => {
+      process.exitCode = await runCrawl(seeds, opts);
+    });
+}
+
+function crawlInput(seeds: string[], opts: Record<string, unknown>, demoSeeds: string[] | undefined): CrawlSpecInput {
+  const file = jsonFileLayer(opts.crawlFile as string | undefined) as Partial<CrawlSpecInput>;
+  const fileUa = (file.userAgent ?? {}) as Record<string, unknown>;
+  const contact = (opts.contact as string | undefined) ?? (fileUa.contact as string | undefined) ?? (demoSeeds ? DEMO_CONTACT : undefined);
+  // The demo's one unreachable robots.txt is retried quickly so the demo ends in seconds, not hours.
+  const demoPoliteness = demoSeeds ? { minDelayMs: 200, robotsRetryBaseMs: 300, robotsRetryMaxMs: 1000, robotsMaxAttempts: 3 } : {};
+  const politeness = {
+    ...demoPoliteness,
+    ...(file.politeness as object),
+    ...(opts.minDelayMs !== undefined ? { minDelayMs: opts.minDelayMs } : {}),
+  };
+  const fetch = {
+    ...(file.fetch as object),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+  };
+  const scope = {
+    ...(file.scope as object),
+    ...(opts.scopeDomain !== undefined ? { domains: opts.scopeDomain } : {}),
+    ...(opts.scopePrefix !== undefined ? { prefixes: opts.scopePrefix } : {}),
+  };
+  const allSeeds = [...(demoSeeds ?? []), ...seeds];
+  return {
+    ...file,
+    ...(opts.crawlId !== undefined ? { id: opts.crawlId as string } : {}),
+    seeds: allSeeds.length > 0 ? allSeeds : (file.seeds ?? []),
+    ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth as number } : {}),
+    ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages as number } : {}),
+    userAgent: { ...fileUa, product: (opts.product as string) ?? fileUa.product, contact } as CrawlSpecInput["userAgent"],
+    politeness: politeness as CrawlSpecInput["politeness"],
+    fetch: fetch as CrawlSpecInput["fetch"],
+    scope: scope as CrawlSpecInput["scope"],
+    allowPrivateAddresses: Boolean(opts.allowPrivateAddresses || demoSeeds || file.allowPrivateAddresses),
+  };
+}
+
+async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise<number> {
+  const demo = opts.demo === true;
+  // Validate everything before starting anything: a bad value costs nothing.
+  const workerCount = parseConfig(workerConfigSchema.shape.concurrency, opts.workers, "workers");
+  const workerConfigInput = {
+    concurrency: opts.concurrency,
+    allowPrivateAddresses: demo || opts.allowPrivateAddresses === true,
+    logLevel: opts.logLevel,
+  };
+  parseConfig(workerConfigSchema, workerConfigInput, "worker");
+  const coordinatorConfig = parseConfig(
+    coordinatorConfigSchema,
+    { dataDir: opts.dataDir, grpcListen: "127.0.0.1:0", logLevel: opts.logLevel, natsUrl: opts.natsUrl ?? "nats://127.0.0.1:4222" },
+    "coordinator",
+  );
+  const placeholderSeeds = demo ? ["http://127.0.0.2/"] : undefined;
+  if (!demo && seeds.length === 0 && opts.crawlFile === undefined) {
+    throw new ConfigError("seeds", "give at least one seed URL, --crawl-file, or --demo");
+  }
+  parseConfig(crawlSpecSchema, crawlInput(seeds, opts, placeholderSeeds), "crawl");
+
+  const log = createLogger({ level: coordinatorConfig.logLevel });
+  const started = Date.now();
+  let site: LoopbackSite | undefined;
+  let nats: NatsServerHandle | undefined;
+  let coordinator: Coordinator | undefined;
+  const workers: Worker[] = [];
+  const interrupted = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write("\nstopping cleanly (Ctrl-C again to force)…\n");
+    interrupted.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    if (demo) site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20 });
+    const spec = parseConfig(crawlSpecSchema, crawlInput(seeds, opts, site?.seeds()), "crawl");
+    if (opts.natsUrl === undefined) nats = await startNatsServer();
+    const natsUrl = nats?.url ?? (opts.natsUrl as string);
+    coordinator = await startCoordinator({ ...coordinatorConfig, natsUrl }, log.child({ component: "coordinator" }));
+    for (let i = 0; i < workerCount; i++) {
+      const config = parseConfig(workerConfigSchema, { ...workerConfigInput, natsUrl, coordinator: `127.0.0.1:${coordinator.grpcPort}` });
+      workers.push(await startWorker(config, log.child({ component: "worker" })));
+    }
+    const crawl = coordinator.frontier.createCrawl(spec);
+    const tty = process.stderr.isTTY === true;
+    process.stderr.write(
+      `Crawling ${spec.seeds.length} seed(s) as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`,
+    );
+    let lastPlain = 0;
+    const final = await waitForCrawl(coordinator.frontier, crawl.id, {
+      signal: interrupted.signal,
+      pollMs: 250,
+      onTick: (c) => {
+        if (tty) process.stderr.write(`\r\x1b[2K${progressLine(c)}`);
+        else if (Date.now() - lastPlain > 5000) {
+          lastPlain = Date.now();
+          process.stderr.write(`${progressLine(c)}\n`);
+        }
+      },
+    });
+    if (tty) process.stderr.write("\n");
+    await Promise.all(workers.map((w) => w.stop(5000)));
+    const after = coordinator.frontier.crawl(crawl.id) ?? final;
+    const summary = summarize(after, coordinatorConfig.dataDir);
+    if (opts.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else process.stdout.write(`${summaryText(summary)}\n`);
+    return interrupted.signal.aborted ? 130 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await Promise.all(workers.map((w) => w.stop(5000)));
+    await coordinator?.close();
+    await nats?.stop();
+    await site?.close();
+    log.debug({ ms: Date.now() - started }, "crawl command finished");
+  }
+}

@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { startCoordinator } from "@heed/coordinator";
+import { type CrawlSpecInput, createLogger, jsonFileLayer } from "@heed/shared";
+import { startWorker } from "@heed/worker";
+import { addFlags, COORDINATOR_FLAGS, loadCoordinatorConfig, loadWorkerConfig, WORKER_FLAGS } from "../options.js";
+
+/** Runs until SIGINT/SIGTERM, then `stop` gets to finish cleanly. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      void stop().then(resolve);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+export function coordinatorCommand(program: Command): Command {
+  const cmd = program
+    .command("coordinator")
+    .description("run a coordinator: the LMDB frontier, leases over NATS, reports over gRPC")
+    .option("--crawl-file <file>", "create this crawl (JSON crawl definition) unless one with its id exists");
+  addFlags(cmd, COORDINATOR_FLAGS).action(async (opts: Record<string, unknown>) => {
+    const config = loadCoordinatorConfig(opts);
+    const crawlInput = opts.crawlFile !== undefined ? (jsonFileLayer(opts.crawlFile as string) as CrawlSpecInput) : undefined;
+    const log = createLogger({ level: config.logLevel });
+    const coordinator = await startCoordinator(config, log);
+    if (crawlInput !== undefined) {
+      const existing = crawlInput.id !== undefined ? coordinator.frontier.crawl(crawlInput.id) : undefined;
+      if (existing === undefined) {
+        try {
+          const crawl = coordinator.frontier.createCrawl(crawlInput);
+          log.info({ crawlId: crawl.id, seeds: crawl.spec.seeds.length }, "crawl created");
+        } catch (err) {
+          await coordinator.close();
+          throw err;
+        }
+      } else {
+        log.info({ crawlId: existing.id, state: existing.state }, "crawl exists; resuming");
+      }
+    }
+    await untilSignal(() => coordinator.close());
+  });
+  return cmd;
+}
+
+export function workerCommand(program: Command): Command {
+  const cmd = program.command("worker").description("run a worker: pull leases over NATS, fetch politely, report over gRPC");
+  addFlags(cmd, WORKER_FLAGS).action(async (opts: Record<string, unknown>) => {
+    const config = loadWorkerConfig(opts);
+    const log = createLogger({ level: config.logLevel });
+    const worker = await startWorker(config, log);
+    await untilSignal(() => worker.stop());
+  });
+  return cmd;
+}

@@ -1,0 +1,45 @@
+import { Command } from "commander";
+import { HeedError, InvalidInputError, SetupError } from "@heed/shared";
+import { crawlCommand } from "./commands/crawl.js";
+import { coordinatorCommand, workerCommand } from "./commands/services.js";
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failure: 1, badInput: 2, setup: 3, interrupted: 130 } as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("heed")
+    .description("Heed: a distributed, polite, auditable web-crawl coordinator")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  coordinatorCommand(program);
+  workerCommand(program);
+  crawlCommand(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err !== null && typeof err === "object" && "code" in err && typeof err.code === "string" && err.code.startsWith("commander.")) {
+    const exitCode = "exitCode" in err && typeof err.exitCode === "number" ? err.exitCode : EXIT.badInput;
+    return exitCode === 0 ? EXIT.ok : EXIT.badInput;
+  }
+  if (err instanceof InvalidInputError) {
+    process.stderr.write(`heed: ${err.message}\n`);
+    return EXIT.badInput;
+  }
+  if (err instanceof SetupError) {
+    process.stderr.write(`heed: ${err.message}\n`);
+    return EXIT.setup;
+  }
+  if (err instanceof HeedError) {
+    process.stderr.write(`heed: ${err.message} (${err.code})\n`);
+    return EXIT.failure;
+  }
+  process.stderr.write(`heed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT.failure;
+}

@@ -1,0 +1,78 @@
+import { type Command, Option } from "commander";
+import {
+  ConfigError,
+  coordinatorConfigSchema,
+  envLayer,
+  envNameOf,
+  jsonFileLayer,
+  mergeLayers,
+  parseConfig,
+  workerConfigSchema,
+} from "@heed/shared";
+import type { z } from "zod";
+
+/** One flag per config key; its env name and default come from the schema, so docs cannot drift. */
+export interface FlagSpec {
+  key: string;
+  flag: string;
+  help: string;
+}
+
+export const COORDINATOR_FLAGS: FlagSpec[] = [
+  { key: "dataDir", flag: "--data-dir <dir>", help: "where the LMDB frontier lives" },
+  { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to take lease requests from" },
+  { key: "grpcListen", flag: "--grpc-listen <host:port>", help: "address of the gRPC Frontier service (port 0: any free port)" },
+  { key: "leaseSubject", flag: "--lease-subject <subject>", help: "NATS subject lease requests arrive on" },
+  { key: "leaseMarginMs", flag: "--lease-margin-ms <ms>", help: "a lease lives for the fetch timeout plus this" },
+  { key: "sweepIntervalMs", flag: "--sweep-interval-ms <ms>", help: "how often expired leases are re-queued" },
+  { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
+  { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
+];
+
+export const WORKER_FLAGS: FlagSpec[] = [
+  { key: "id", flag: "--id <id>", help: "worker id (default: host-pid-random)" },
+  { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to ask for leases" },
+  { key: "coordinator", flag: "--coordinator <host:port>", help: "gRPC address of the coordinator" },
+  { key: "leaseSubject", flag: "--lease-subject <subject>", help: "NATS subject to ask for leases on" },
+  { key: "concurrency", flag: "--concurrency <n>", help: "fetches in flight at once" },
+  {
+    key: "allowPrivateAddresses",
+    flag: "--allow-private-addresses [bool]",
+    help: "fetch loopback/private/link-local addresses (the crawl must allow it too)",
+  },
+  { key: "leaseRequestTimeoutMs", flag: "--lease-request-timeout-ms <ms>", help: "how long to wait for a lease answer" },
+  { key: "reportBatchMax", flag: "--report-batch-max <n>", help: "results per Report call" },
+  { key: "reportFlushMs", flag: "--report-flush-ms <ms>", help: "longest a result waits to be batched" },
+  { key: "reportBufferMax", flag: "--report-buffer-max <n>", help: "unsent results kept before pausing leases" },
+  { key: "idlePollMaxMs", flag: "--idle-poll-max-ms <ms>", help: "longest pause between lease requests when idle" },
+  { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
+];
+
+export function addFlags(cmd: Command, flags: FlagSpec[]): Command {
+  for (const f of flags) {
+    cmd.addOption(new Option(f.flag, `${f.help} [env ${envNameOf(f.key)}]`));
+  }
+  return cmd.option("--config <file>", "JSON file with any of these settings");
+}
+
+/** defaults < --config file < HEED_* env < flags; the first bad value is one ConfigError. */
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  flags: FlagSpec[],
+  opts: Record<string, unknown>,
+  what: string,
+): z.output<S> {
+  const fromFlags: Record<string, unknown> = {};
+  for (const f of flags) if (opts[f.key] !== undefined) fromFlags[f.key] = opts[f.key];
+  const file = typeof opts.config === "string" ? opts.config : undefined;
+  const merged = mergeLayers(jsonFileLayer(file), envLayer(schema), fromFlags);
+  for (const key of Object.keys(merged)) {
+    if (!(key in schema.shape)) throw new ConfigError(key, `unknown ${what} setting`);
+  }
+  return parseConfig(schema, merged, what);
+}
+
+export const loadCoordinatorConfig = (opts: Record<string, unknown>) =>
+  loadConfig(coordinatorConfigSchema, COORDINATOR_FLAGS, opts, "coordinator");
+export const loadWorkerConfig = (opts: Record<string, unknown>) =>
+  loadConfig(workerConfigSchema, WORKER_FLAGS, opts, "worker");

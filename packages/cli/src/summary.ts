@@ -1,0 +1,71 @@
+import type { CrawlRecord } from "@heed/coordinator";
+
+export interface CrawlSummary {
+  crawlId: string;
+  state: string;
+  pages: { done: number; failed: number; skipped: number; queued: number; leased: number };
+  byStatus: Record<string, number>;
+  skipped: Record<string, number>;
+  robotsDenied: number;
+  hosts: number;
+  bytes: number;
+  durationSeconds: number;
+  pagesPerSecond: number;
+  dataDir: string;
+}
+
+export function summarize(crawl: CrawlRecord, dataDir: string, nowMs = Date.now()): CrawlSummary {
+  const end = crawl.finishedAtMs ?? nowMs;
+  const durationSeconds = Math.max(0.001, (end - crawl.createdAtMs) / 1000);
+  return {
+    crawlId: crawl.id,
+    state: crawl.state,
+    pages: { ...crawl.counts },
+    byStatus: { ...crawl.statusCounts },
+    skipped: { ...crawl.skipCounts },
+    robotsDenied: (crawl.skipCounts.robots_disallowed ?? 0) + (crawl.skipCounts.robots_unreachable ?? 0),
+    hosts: crawl.hosts,
+    bytes: crawl.bytes,
+    durationSeconds: Math.round(durationSeconds * 10) / 10,
+    pagesPerSecond: Math.round((crawl.counts.done / durationSeconds) * 10) / 10,
+    dataDir,
+  };
+}
+
+function bytesText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function summaryText(s: CrawlSummary): string {
+  const status = Object.entries(s.byStatus)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
+  const skipped = Object.entries(s.skipped)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
+  return [
+    `Crawl ${s.crawlId} ${s.state} in ${s.durationSeconds} s`,
+    `  pages fetched   ${s.pages.done}${status ? ` (${status})` : ""}`,
+    `  failed          ${s.pages.failed}`,
+    `  skipped         ${s.pages.skipped}${skipped ? ` (${skipped})` : ""}`,
+    `  still queued    ${s.pages.queued + s.pages.leased}`,
+    `  robots-denied   ${s.robotsDenied}`,
+    `  hosts           ${s.hosts}`,
+    `  bytes           ${bytesText(s.bytes)}`,
+    `  rate            ${s.pagesPerSecond} pages/s`,
+    `  data            ${s.dataDir}`,
+  ].join("\n");
+}
+
+/** One status line for a terminal, rewritten in place. */
+export function progressLine(crawl: CrawlRecord, nowMs = Date.now()): string {
+  const secs = Math.max(0.001, (nowMs - crawl.createdAtMs) / 1000);
+  const c = crawl.counts;
+  return (
+    `done ${c.done}  queued ${c.queued}  in flight ${c.leased}  failed ${c.failed}  skipped ${c.skipped}  ` +
+    `hosts ${crawl.hosts}  ${(c.done / secs).toFixed(1)} pages/s  ${secs.toFixed(0)} s`
+  );
+}
