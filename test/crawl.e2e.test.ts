@@ -1,5 +1,5 @@
-import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import { waitForCrawl } from "@heed/coordinator";
+import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countBy, gapViolations } from "./harness/audit.js";
 import { type Cluster, crawlSpec, startCluster, TEST_UA } from "./harness/cluster.js";
@@ -36,7 +36,9 @@ describe("an end-to-end crawl of 20 loopback hosts with 3 workers", () => {
   });
 
   it("fetches every in-scope, allowed, reachable page exactly once", () => {
-    const fetched = pageRequests().map((r) => `http://${r.host}:${site.hosts.find((h) => h.address === r.host)?.port}${r.path}`);
+    const fetched = pageRequests().map(
+      (r) => `http://${r.host}:${site.hosts.find((h) => h.address === r.host)?.port}${r.path}`,
+    );
     const expected = site.expectedPages(10);
     expect(expected.size).toBeGreaterThan(100);
     expect(new Set(fetched)).toEqual(expected);
@@ -47,11 +49,17 @@ describe("an end-to-end crawl of 20 loopback hosts with 3 workers", () => {
   it("fetches no disallowed page, nothing out of scope, and nothing but robots.txt from a 503-robots host", () => {
     for (const host of site.hosts) {
       const disallowed = site.disallowedPaths(host);
-      const hits = site.log.filter((r) => r.host === host.address && disallowed.some((p) => r.path.startsWith(p.replace(/secret|deeper$/, ""))));
+      const hits = site.log.filter(
+        (r) =>
+          r.host === host.address &&
+          disallowed.some((p) => r.path.startsWith(p.replace(/secret|deeper$/, ""))),
+      );
       expect(hits, host.address).toEqual([]);
     }
     expect(site.log.filter((r) => r.host === site.outsider.address)).toEqual([]);
-    const unreachable = site.hosts.filter((h) => h.plan.robots.kind === "status" && h.plan.robots.status >= 500);
+    const unreachable = site.hosts.filter(
+      (h) => h.plan.robots.kind === "status" && h.plan.robots.status >= 500,
+    );
     expect(unreachable.length).toBe(1);
     for (const h of unreachable) {
       const reqs = site.log.filter((r) => r.host === h.address);
@@ -69,7 +77,10 @@ describe("an end-to-end crawl of 20 loopback hosts with 3 workers", () => {
 
   it("never starts a request to a host sooner than its delay after the previous one ended", () => {
     const crawlDelayMs = new Map(
-      site.hosts.map((h) => [h.address, h.plan.robots.kind === "crawl-delay" ? h.plan.robots.seconds * 1000 : 0]),
+      site.hosts.map((h) => [
+        h.address,
+        h.plan.robots.kind === "crawl-delay" ? h.plan.robots.seconds * 1000 : 0,
+      ]),
     );
     const violations = gapViolations(site.log, (host) => Math.max(MIN_DELAY_MS, crawlDelayMs.get(host) ?? 0));
     expect(violations).toEqual([]);

@@ -13,7 +13,10 @@ export interface GapViolation {
  * starts no sooner than the required delay after the previous one ended
  * (which also rules out two requests to a host at once).
  */
-export function gapViolations(log: RequestRecord[], requiredDelayMs: (host: string) => number): GapViolation[] {
+export function gapViolations(
+  log: RequestRecord[],
+  requiredDelayMs: (host: string) => number,
+): GapViolation[] {
   const byHost = new Map<string, RequestRecord[]>();
   for (const r of log) {
     const list = byHost.get(r.host) ?? [];
@@ -28,7 +31,8 @@ export function gapViolations(log: RequestRecord[], requiredDelayMs: (host: stri
       const next = list[i] as RequestRecord;
       const gapMs = next.startMs - previous.endMs;
       // Both times come from one clock at millisecond resolution: allow 1 ms of rounding.
-      if (gapMs < requiredDelayMs(host) - 1) out.push({ host, previous, next, gapMs, requiredMs: requiredDelayMs(host) });
+      if (gapMs < requiredDelayMs(host) - 1)
+        out.push({ host, previous, next, gapMs, requiredMs: requiredDelayMs(host) });
     }
   }
   return out;

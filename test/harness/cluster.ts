@@ -1,9 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startNatsServer, type NatsServerHandle } from "@heed/cli";
+import { type NatsServerHandle, startNatsServer } from "@heed/cli";
 import { type Coordinator, startCoordinator } from "@heed/coordinator";
-import { coordinatorConfigSchema, type CrawlSpecInput, type Logger, parseConfig, createLogger, workerConfigSchema } from "@heed/shared";
+import {
+  type CrawlSpecInput,
+  coordinatorConfigSchema,
+  createLogger,
+  type Logger,
+  parseConfig,
+  workerConfigSchema,
+} from "@heed/shared";
 import { startWorker, type Worker } from "@heed/worker";
 
 export const TEST_UA = { product: "HeedBot", version: "0.1", contact: "heed-tests@example.org" } as const;
@@ -24,7 +31,9 @@ export interface Cluster {
 }
 
 /** Real parts only: a nats-server on a free port, a coordinator on LMDB in a temp dir, real workers. */
-export async function startCluster(options: { workers?: number; coordinator?: Record<string, unknown>; worker?: Record<string, unknown> } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: { workers?: number; coordinator?: Record<string, unknown>; worker?: Record<string, unknown> } = {},
+): Promise<Cluster> {
   const log = testLogger();
   const dataDir = mkdtempSync(join(tmpdir(), "heed-test-"));
   const nats = await startNatsServer();
@@ -92,7 +101,13 @@ export function crawlSpec(seeds: string[], overrides: Partial<CrawlSpecInput> = 
     allowPrivateAddresses: true,
     maxDepth: 10,
     ...overrides,
-    politeness: { minDelayMs: 100, robotsRetryBaseMs: 100, robotsRetryMaxMs: 200, robotsMaxAttempts: 2, ...overrides.politeness },
+    politeness: {
+      minDelayMs: 100,
+      robotsRetryBaseMs: 100,
+      robotsRetryMaxMs: 200,
+      robotsMaxAttempts: 2,
+      ...overrides.politeness,
+    },
     fetch: { timeoutMs: 5000, retryBaseMs: 100, retryMaxMs: 500, ...overrides.fetch },
   };
 }

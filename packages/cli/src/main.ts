@@ -1,5 +1,5 @@
-import { Command } from "commander";
 import { HeedError, InvalidInputError, SetupError } from "@heed/shared";
+import { Command } from "commander";
 import { crawlCommand } from "./commands/crawl.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
 
@@ -24,7 +24,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown): number {
-  if (err !== null && typeof err === "object" && "code" in err && typeof err.code === "string" && err.code.startsWith("commander.")) {
+  if (
+    err !== null &&
+    typeof err === "object" &&
+    "code" in err &&
+    typeof err.code === "string" &&
+    err.code.startsWith("commander.")
+  ) {
     const exitCode = "exitCode" in err && typeof err.exitCode === "number" ? err.exitCode : EXIT.badInput;
     return exitCode === 0 ? EXIT.ok : EXIT.badInput;
   }

@@ -16,7 +16,8 @@ const HOW_TO_INSTALL =
 export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
   const candidate = env.HEED_NATS_SERVER ?? "nats-server";
   const probe = spawnSync(candidate, ["--version"], { encoding: "utf8" });
-  if (probe.error !== undefined || probe.status !== 0) throw new SetupError("HEED_NATS_SERVER_MISSING", HOW_TO_INSTALL);
+  if (probe.error !== undefined || probe.status !== 0)
+    throw new SetupError("HEED_NATS_SERVER_MISSING", HOW_TO_INSTALL);
   return candidate;
 }
 
@@ -24,7 +25,9 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
  * Starts a private nats-server on loopback on a free port (`-p -1`) and reads
  * the chosen port from its log, as nats.js's own tests do.
  */
-export async function startNatsServer(options: { binary?: string; port?: number; timeoutMs?: number } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(
+  options: { binary?: string; port?: number; timeoutMs?: number } = {},
+): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
   const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(options.port ?? -1), "--no_advertise"], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -33,7 +36,9 @@ export async function startNatsServer(options: { binary?: string; port?: number;
     let log = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new SetupError("HEED_NATS_SERVER_START", `nats-server did not start in time: ${log.slice(-500)}`));
+      reject(
+        new SetupError("HEED_NATS_SERVER_START", `nats-server did not start in time: ${log.slice(-500)}`),
+      );
     }, options.timeoutMs ?? 10_000);
     child.stderr?.setEncoding("utf8");
     const onData = (chunk: string) => {
@@ -53,7 +58,9 @@ export async function startNatsServer(options: { binary?: string; port?: number;
     });
     child.once("error", (err) => {
       clearTimeout(timer);
-      reject(new SetupError("HEED_NATS_SERVER_START", `cannot run ${binary}: ${err.message}`, { cause: err }));
+      reject(
+        new SetupError("HEED_NATS_SERVER_START", `cannot run ${binary}: ${err.message}`, { cause: err }),
+      );
     });
   });
   return {

@@ -1,4 +1,3 @@
-import { type Command, Option } from "commander";
 import {
   ConfigError,
   coordinatorConfigSchema,
@@ -9,6 +8,7 @@ import {
   parseConfig,
   workerConfigSchema,
 } from "@heed/shared";
+import { type Command, Option } from "commander";
 import type { z } from "zod";
 
 /** One flag per config key; its env name and default come from the schema, so docs cannot drift. */
@@ -21,10 +21,22 @@ export interface FlagSpec {
 export const COORDINATOR_FLAGS: FlagSpec[] = [
   { key: "dataDir", flag: "--data-dir <dir>", help: "where the LMDB frontier lives" },
   { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to take lease requests from" },
-  { key: "grpcListen", flag: "--grpc-listen <host:port>", help: "address of the gRPC Frontier service (port 0: any free port)" },
+  {
+    key: "grpcListen",
+    flag: "--grpc-listen <host:port>",
+    help: "address of the gRPC Frontier service (port 0: any free port)",
+  },
   { key: "leaseSubject", flag: "--lease-subject <subject>", help: "NATS subject lease requests arrive on" },
-  { key: "leaseMarginMs", flag: "--lease-margin-ms <ms>", help: "a lease lives for the fetch timeout plus this" },
-  { key: "sweepIntervalMs", flag: "--sweep-interval-ms <ms>", help: "how often expired leases are re-queued" },
+  {
+    key: "leaseMarginMs",
+    flag: "--lease-margin-ms <ms>",
+    help: "a lease lives for the fetch timeout plus this",
+  },
+  {
+    key: "sweepIntervalMs",
+    flag: "--sweep-interval-ms <ms>",
+    help: "how often expired leases are re-queued",
+  },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
   { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
 ];
@@ -40,11 +52,23 @@ export const WORKER_FLAGS: FlagSpec[] = [
     flag: "--allow-private-addresses [bool]",
     help: "fetch loopback/private/link-local addresses (the crawl must allow it too)",
   },
-  { key: "leaseRequestTimeoutMs", flag: "--lease-request-timeout-ms <ms>", help: "how long to wait for a lease answer" },
+  {
+    key: "leaseRequestTimeoutMs",
+    flag: "--lease-request-timeout-ms <ms>",
+    help: "how long to wait for a lease answer",
+  },
   { key: "reportBatchMax", flag: "--report-batch-max <n>", help: "results per Report call" },
   { key: "reportFlushMs", flag: "--report-flush-ms <ms>", help: "longest a result waits to be batched" },
-  { key: "reportBufferMax", flag: "--report-buffer-max <n>", help: "unsent results kept before pausing leases" },
-  { key: "idlePollMaxMs", flag: "--idle-poll-max-ms <ms>", help: "longest pause between lease requests when idle" },
+  {
+    key: "reportBufferMax",
+    flag: "--report-buffer-max <n>",
+    help: "unsent results kept before pausing leases",
+  },
+  {
+    key: "idlePollMaxMs",
+    flag: "--idle-poll-max-ms <ms>",
+    help: "longest pause between lease requests when idle",
+  },
   { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
 ];
 

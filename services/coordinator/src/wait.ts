@@ -6,7 +6,12 @@ import type { CrawlRecord } from "./frontier/records.js";
 export async function waitForCrawl(
   frontier: Frontier,
   crawlId: string,
-  options: { timeoutMs?: number; signal?: AbortSignal; pollMs?: number; onTick?: (c: CrawlRecord) => void } = {},
+  options: {
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    pollMs?: number;
+    onTick?: (c: CrawlRecord) => void;
+  } = {},
 ): Promise<CrawlRecord> {
   const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
   for (;;) {
@@ -14,7 +19,8 @@ export async function waitForCrawl(
     if (crawl === undefined) throw new Error(`no crawl ${crawlId}`);
     options.onTick?.(crawl);
     if (crawl.state !== "running" || options.signal?.aborted) return crawl;
-    if (Date.now() > deadline) throw new Error(`crawl ${crawlId} still running after ${options.timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`crawl ${crawlId} still running after ${options.timeoutMs} ms`);
     await sleep(options.pollMs ?? 100, options.signal);
   }
 }

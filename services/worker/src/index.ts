@@ -1,4 +1,4 @@
-export { FetchFailure, fetchLease, type FetchDeps } from "./fetch/fetch-lease.js";
-export { extractLinks } from "./links/extract.js";
+export { type FetchDeps, FetchFailure, fetchLease } from "./fetch/fetch-lease.js";
 export { directivesFromHeader } from "./links/directives.js";
-export { startWorker, type Worker, type WorkerStats, WORKER_VERSION } from "./worker.js";
+export { extractLinks } from "./links/extract.js";
+export { startWorker, WORKER_VERSION, type Worker, type WorkerStats } from "./worker.js";

@@ -1,8 +1,16 @@
-import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { Agent } from "undici";
+import { hostname } from "node:os";
+import {
+  backoffMs,
+  errorMessage,
+  type Logger,
+  proto,
+  sleep,
+  UnavailableError,
+  type WorkerConfig,
+} from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
-import { backoffMs, errorMessage, type Logger, proto, sleep, UnavailableError, type WorkerConfig } from "@heed/shared";
+import { Agent } from "undici";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { guardedLookup } from "./fetch/guard.js";
 import { createSeenLeases } from "./leases/seen.js";
@@ -47,7 +55,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
   try {
     nc = await connect({ servers: config.natsUrl, name: `heed-worker-${id}`, maxReconnectAttempts: -1 });
   } catch (err) {
-    throw new UnavailableError("HEED_NATS_CONNECT", `cannot reach NATS at ${config.natsUrl}: ${errorMessage(err)}`, { cause: err });
+    throw new UnavailableError(
+      "HEED_NATS_CONNECT",
+      `cannot reach NATS at ${config.natsUrl}: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
   const guarded = agent(true);
   const open = agent(false);
@@ -97,7 +109,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
       }
       let batch: proto.LeaseBatch;
       try {
-        const req = proto.LeaseRequest.encode({ workerId: id, capacity: free, workerVersion: WORKER_VERSION }).finish();
+        const req = proto.LeaseRequest.encode({
+          workerId: id,
+          capacity: free,
+          workerVersion: WORKER_VERSION,
+        }).finish();
         const msg = await nc.request(config.leaseSubject, req, { timeout: config.leaseRequestTimeoutMs });
         batch = proto.LeaseBatch.decode(msg.data);
         failures = 0;
@@ -126,7 +142,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
   }
 
   const done = pullLoop().catch((err) => wlog.error({ err: errorMessage(err) }, "lease loop stopped"));
-  wlog.info({ concurrency: config.concurrency, nats: config.natsUrl, coordinator: config.coordinator }, "worker started");
+  wlog.info(
+    { concurrency: config.concurrency, nats: config.natsUrl, coordinator: config.coordinator },
+    "worker started",
+  );
 
   let stopped: Promise<void> | undefined;
   return {
@@ -143,7 +162,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
         await Promise.race([Promise.all(inFlight), sleep(graceMs, grace.signal)]);
         grace.abort();
         const left = await reporter.flush(Math.max(100, deadline - Date.now()));
-        if (left > 0) wlog.warn({ unreported: left }, "stopping with unreported results; their leases will expire and be retried");
+        if (left > 0)
+          wlog.warn(
+            { unreported: left },
+            "stopping with unreported results; their leases will expire and be retried",
+          );
         reporter.close();
         await nc.close();
         await Promise.all([guarded.close(), open.close()]);

@@ -1,17 +1,17 @@
-import { type Command, Option } from "commander";
 import { type Coordinator, startCoordinator, waitForCrawl } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import {
   ConfigError,
+  type CrawlSpecInput,
   coordinatorConfigSchema,
   crawlSpecSchema,
-  type CrawlSpecInput,
   createLogger,
   jsonFileLayer,
   parseConfig,
   workerConfigSchema,
 } from "@heed/shared";
 import { startWorker, type Worker } from "@heed/worker";
+import { type Command, Option } from "commander";
 import { type NatsServerHandle, startNatsServer } from "../nats-server.js";
 import { progressLine, summarize, summaryText } from "../summary.js";
 
@@ -24,12 +24,22 @@ export function crawlCommand(program: Command): Command {
     .argument("[seeds...]", "URLs to start from")
     .option("--demo", "serve a small multi-host demo site on loopback addresses and crawl it")
     .option("--contact <email-or-url>", "how site owners reach you (required unless --demo)")
-    .option("--product <token>", "product token in the User-Agent, matched against robots.txt groups", "HeedBot")
-    .option("--crawl-file <file>", "JSON crawl definition (seeds, scope, budgets, politeness); flags override it")
+    .option(
+      "--product <token>",
+      "product token in the User-Agent, matched against robots.txt groups",
+      "HeedBot",
+    )
+    .option(
+      "--crawl-file <file>",
+      "JSON crawl definition (seeds, scope, budgets, politeness); flags override it",
+    )
     .option("--crawl-id <id>", "name for the crawl (default: generated)")
     .option("--max-depth <n>", "links to follow from a seed")
     .option("--max-pages <n>", "page fetches allowed in all")
-    .option("--min-delay-ms <ms>", "gap between requests to one host (robots Crawl-delay can only lengthen it)")
+    .option(
+      "--min-delay-ms <ms>",
+      "gap between requests to one host (robots Crawl-delay can only lengthen it)",
+    )
     .option("--timeout-ms <ms>", "per-fetch timeout")
     .option("--max-bytes <n>", "largest body kept per page")
     .option("--scope-domain <domain...>", "also crawl these domains and their subdomains")
@@ -53,12 +63,21 @@ Examples:
     });
 }
 
-function crawlInput(seeds: string[], opts: Record<string, unknown>, demoSeeds: string[] | undefined): CrawlSpecInput {
+function crawlInput(
+  seeds: string[],
+  opts: Record<string, unknown>,
+  demoSeeds: string[] | undefined,
+): CrawlSpecInput {
   const file = jsonFileLayer(opts.crawlFile as string | undefined) as Partial<CrawlSpecInput>;
   const fileUa = (file.userAgent ?? {}) as Record<string, unknown>;
-  const contact = (opts.contact as string | undefined) ?? (fileUa.contact as string | undefined) ?? (demoSeeds ? DEMO_CONTACT : undefined);
+  const contact =
+    (opts.contact as string | undefined) ??
+    (fileUa.contact as string | undefined) ??
+    (demoSeeds ? DEMO_CONTACT : undefined);
   // The demo's one unreachable robots.txt is retried quickly so the demo ends in seconds, not hours.
-  const demoPoliteness = demoSeeds ? { minDelayMs: 200, robotsRetryBaseMs: 300, robotsRetryMaxMs: 1000, robotsMaxAttempts: 3 } : {};
+  const demoPoliteness = demoSeeds
+    ? { minDelayMs: 200, robotsRetryBaseMs: 300, robotsRetryMaxMs: 1000, robotsMaxAttempts: 3 }
+    : {};
   const politeness = {
     ...demoPoliteness,
     ...(file.politeness as object),
@@ -81,7 +100,11 @@ function crawlInput(seeds: string[], opts: Record<string, unknown>, demoSeeds: s
     seeds: allSeeds.length > 0 ? allSeeds : (file.seeds ?? []),
     ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth as number } : {}),
     ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages as number } : {}),
-    userAgent: { ...fileUa, product: (opts.product as string) ?? fileUa.product, contact } as CrawlSpecInput["userAgent"],
+    userAgent: {
+      ...fileUa,
+      product: (opts.product as string) ?? fileUa.product,
+      contact,
+    } as CrawlSpecInput["userAgent"],
     politeness: politeness as CrawlSpecInput["politeness"],
     fetch: fetch as CrawlSpecInput["fetch"],
     scope: scope as CrawlSpecInput["scope"],
@@ -101,7 +124,12 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
   parseConfig(workerConfigSchema, workerConfigInput, "worker");
   const coordinatorConfig = parseConfig(
     coordinatorConfigSchema,
-    { dataDir: opts.dataDir, grpcListen: "127.0.0.1:0", logLevel: opts.logLevel, natsUrl: opts.natsUrl ?? "nats://127.0.0.1:4222" },
+    {
+      dataDir: opts.dataDir,
+      grpcListen: "127.0.0.1:0",
+      logLevel: opts.logLevel,
+      natsUrl: opts.natsUrl ?? "nats://127.0.0.1:4222",
+    },
     "coordinator",
   );
   const placeholderSeeds = demo ? ["http://127.0.0.2/"] : undefined;
@@ -131,9 +159,16 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
     const spec = parseConfig(crawlSpecSchema, crawlInput(seeds, opts, site?.seeds()), "crawl");
     if (opts.natsUrl === undefined) nats = await startNatsServer();
     const natsUrl = nats?.url ?? (opts.natsUrl as string);
-    coordinator = await startCoordinator({ ...coordinatorConfig, natsUrl }, log.child({ component: "coordinator" }));
+    coordinator = await startCoordinator(
+      { ...coordinatorConfig, natsUrl },
+      log.child({ component: "coordinator" }),
+    );
     for (let i = 0; i < workerCount; i++) {
-      const config = parseConfig(workerConfigSchema, { ...workerConfigInput, natsUrl, coordinator: `127.0.0.1:${coordinator.grpcPort}` });
+      const config = parseConfig(workerConfigSchema, {
+        ...workerConfigInput,
+        natsUrl,
+        coordinator: `127.0.0.1:${coordinator.grpcPort}`,
+      });
       workers.push(await startWorker(config, log.child({ component: "worker" })));
     }
     const crawl = coordinator.frontier.createCrawl(spec);

@@ -1,8 +1,14 @@
-import type { Command } from "commander";
 import { startCoordinator } from "@heed/coordinator";
 import { type CrawlSpecInput, createLogger, jsonFileLayer } from "@heed/shared";
 import { startWorker } from "@heed/worker";
-import { addFlags, COORDINATOR_FLAGS, loadCoordinatorConfig, loadWorkerConfig, WORKER_FLAGS } from "../options.js";
+import type { Command } from "commander";
+import {
+  addFlags,
+  COORDINATOR_FLAGS,
+  loadCoordinatorConfig,
+  loadWorkerConfig,
+  WORKER_FLAGS,
+} from "../options.js";
 
 /** Runs until SIGINT/SIGTERM, then `stop` gets to finish cleanly. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -24,7 +30,8 @@ export function coordinatorCommand(program: Command): Command {
     .option("--crawl-file <file>", "create this crawl (JSON crawl definition) unless one with its id exists");
   addFlags(cmd, COORDINATOR_FLAGS).action(async (opts: Record<string, unknown>) => {
     const config = loadCoordinatorConfig(opts);
-    const crawlInput = opts.crawlFile !== undefined ? (jsonFileLayer(opts.crawlFile as string) as CrawlSpecInput) : undefined;
+    const crawlInput =
+      opts.crawlFile !== undefined ? (jsonFileLayer(opts.crawlFile as string) as CrawlSpecInput) : undefined;
     const log = createLogger({ level: config.logLevel });
     const coordinator = await startCoordinator(config, log);
     if (crawlInput !== undefined) {
@@ -47,7 +54,9 @@ export function coordinatorCommand(program: Command): Command {
 }
 
 export function workerCommand(program: Command): Command {
-  const cmd = program.command("worker").description("run a worker: pull leases over NATS, fetch politely, report over gRPC");
+  const cmd = program
+    .command("worker")
+    .description("run a worker: pull leases over NATS, fetch politely, report over gRPC");
   addFlags(cmd, WORKER_FLAGS).action(async (opts: Record<string, unknown>) => {
     const config = loadWorkerConfig(opts);
     const log = createLogger({ level: config.logLevel });

@@ -1,4 +1,4 @@
-import { type Readable, pipeline } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 
 export interface BodyRead {
@@ -30,11 +30,15 @@ export const ACCEPT_ENCODING = "gzip, deflate, br";
  * more memory than the lease allows.
  */
 export async function readBody(body: Readable, contentEncoding: string, maxBytes: number): Promise<BodyRead> {
-  const decoder = contentEncoding === "" || contentEncoding === "identity" ? undefined : decoderFor(contentEncoding);
+  const decoder =
+    contentEncoding === "" || contentEncoding === "identity" ? undefined : decoderFor(contentEncoding);
   if (contentEncoding !== "" && contentEncoding !== "identity" && decoder === undefined) {
-    throw Object.assign(new Error(`unsupported content-encoding ${contentEncoding}`), { code: "HEED_UNSUPPORTED_ENCODING" });
+    throw Object.assign(new Error(`unsupported content-encoding ${contentEncoding}`), {
+      code: "HEED_UNSUPPORTED_ENCODING",
+    });
   }
-  const source: AsyncIterable<Buffer> = decoder === undefined ? body : (pipeline(body, decoder, () => {}) as unknown as AsyncIterable<Buffer>);
+  const source: AsyncIterable<Buffer> =
+    decoder === undefined ? body : (pipeline(body, decoder, () => {}) as unknown as AsyncIterable<Buffer>);
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;

@@ -13,7 +13,8 @@ export class FetchFailure extends HeedError {
 }
 
 function codeOf(err: unknown): string {
-  if (err !== null && typeof err === "object" && "code" in err && typeof err.code === "string") return err.code;
+  if (err !== null && typeof err === "object" && "code" in err && typeof err.code === "string")
+    return err.code;
   if (err instanceof Error) return err.name;
   return "UNKNOWN";
 }
@@ -42,10 +43,22 @@ export function classifyFetchError(err: unknown): FetchFailure {
     ) {
       return make(Kind.FETCH_ERROR_KIND_TIMEOUT, c);
     }
-    if (c === "ECONNREFUSED" || c === "ECONNRESET" || c === "EHOSTUNREACH" || c === "ENETUNREACH" || c === "EPIPE") {
+    if (
+      c === "ECONNREFUSED" ||
+      c === "ECONNRESET" ||
+      c === "EHOSTUNREACH" ||
+      c === "ENETUNREACH" ||
+      c === "EPIPE"
+    ) {
       return make(Kind.FETCH_ERROR_KIND_CONNECT, c);
     }
-    if (c.startsWith("HPE_") || c === "UND_ERR_SOCKET" || c === "UND_ERR_INFO" || c === "Z_DATA_ERROR" || c === "ERR_INVALID_URL") {
+    if (
+      c.startsWith("HPE_") ||
+      c === "UND_ERR_SOCKET" ||
+      c === "UND_ERR_INFO" ||
+      c === "Z_DATA_ERROR" ||
+      c === "ERR_INVALID_URL"
+    ) {
       return make(Kind.FETCH_ERROR_KIND_PROTOCOL, c);
     }
   }

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { type Dispatcher, request } from "undici";
 import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared";
+import { type Dispatcher, request } from "undici";
+import { directivesFromHeader } from "../links/directives.js";
+import { decodeText, extractLinks } from "../links/extract.js";
 import { ACCEPT_ENCODING, readBody } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
 import { checkLiteralHost } from "./guard.js";
-import { extractLinks, decodeText } from "../links/extract.js";
-import { directivesFromHeader } from "../links/directives.js";
 
 const Kind = proto.FetchErrorKind;
 
@@ -44,15 +44,28 @@ function emptyResult(lease: proto.Lease, startedAtMs: number): proto.FetchResult
  * redirects (robots.txt excepted, RFC 9309 §2.3.1.2). Always resolves to a
  * result; failures are typed in `result.error`.
  */
-export async function fetchLease(lease: proto.Lease, deps: FetchDeps, signal?: AbortSignal): Promise<proto.FetchResult> {
+export async function fetchLease(
+  lease: proto.Lease,
+  deps: FetchDeps,
+  signal?: AbortSignal,
+): Promise<proto.FetchResult> {
   const clock = deps.clock ?? Date.now;
-  const limits = lease.limits ?? { timeoutMs: 30_000, maxBytes: 1024 * 1024, maxRedirects: 0, maxOutlinks: 0 };
+  const limits = lease.limits ?? {
+    timeoutMs: 30_000,
+    maxBytes: 1024 * 1024,
+    maxRedirects: 0,
+    maxOutlinks: 0,
+  };
   const closesAt = lease.expiresAtMs - LEASE_SAFETY_MS;
   if (lease.notBeforeMs > clock()) await sleep(lease.notBeforeMs - clock(), signal);
   const startedAtMs = clock();
   const result = emptyResult(lease, startedAtMs);
   if (startedAtMs >= closesAt || startedAtMs < lease.notBeforeMs || signal?.aborted) {
-    result.error = { kind: Kind.FETCH_ERROR_KIND_LEASE_WINDOW, code: "HEED_LEASE_WINDOW", message: "outside the lease's window; not fetched" };
+    result.error = {
+      kind: Kind.FETCH_ERROR_KIND_LEASE_WINDOW,
+      code: "HEED_LEASE_WINDOW",
+      message: "outside the lease's window; not fetched",
+    };
     return result;
   }
   const deadline = Math.min(startedAtMs + limits.timeoutMs, closesAt);

@@ -22,11 +22,13 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
     const list = addresses as LookupAddress[];
     for (const a of list) {
       const reason = blockedAddressReason(a.address);
-      if (reason !== null) return callback(blocked(hostname, a.address, reason) as NodeJS.ErrnoException, "", 0);
+      if (reason !== null)
+        return callback(blocked(hostname, a.address, reason) as NodeJS.ErrnoException, "", 0);
     }
     if (options.all) return callback(null, list as never);
     const first = list[0];
-    if (first === undefined) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "", 0);
+    if (first === undefined)
+      return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "", 0);
     callback(null, first.address, first.family);
   });
 };

@@ -31,7 +31,8 @@ export function directivesFromHeader(values: string[], productToken: string): Di
   for (const value of values) {
     const m = /^\s*([A-Za-z_-]+)\s*:\s*(.*)$/.exec(value);
     const agent = m?.[1]?.toLowerCase();
-    const isDirective = agent !== undefined && ["nofollow", "noindex", "noarchive", "none", "all"].includes(agent);
+    const isDirective =
+      agent !== undefined && ["nofollow", "noindex", "noarchive", "none", "all"].includes(agent);
     if (m && !isDirective && agent !== undefined) {
       if (agent === me) applyDirectiveList(out, m[2] ?? "");
     } else {

@@ -17,7 +17,12 @@ const LINK_ATTR: Record<string, string> = { a: "href", area: "href", iframe: "sr
  * dedupes, honours `<meta name="robots">` and `<meta name="{product}">`, and
  * stops at `maxLinks`.
  */
-export function extractLinks(html: string, pageUrl: string, productToken: string, maxLinks: number): PageLinks {
+export function extractLinks(
+  html: string,
+  pageUrl: string,
+  productToken: string,
+  maxLinks: number,
+): PageLinks {
   let base = pageUrl;
   let baseSeen = false;
   const seen = new Set<string>();

@@ -2,7 +2,14 @@ import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js"
 import { backoffMs, errorMessage, type Logger, proto } from "@heed/shared";
 
 /** gRPC codes worth trying again: the coordinator is away or busy, not refusing the content. */
-const RETRYABLE = new Set([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED, status.INTERNAL, status.UNKNOWN]);
+const RETRYABLE = new Set([
+  status.UNAVAILABLE,
+  status.DEADLINE_EXCEEDED,
+  status.RESOURCE_EXHAUSTED,
+  status.ABORTED,
+  status.INTERNAL,
+  status.UNKNOWN,
+]);
 
 export interface ReporterOptions {
   address: string;
@@ -63,7 +70,10 @@ export function createReporter(options: ReporterOptions): Reporter {
           if (err && RETRYABLE.has(err.code)) {
             failures++;
             const wait = backoffMs(failures, 100, 5000);
-            options.log.warn({ code: err.code, pending: buffer.length, retryInMs: wait }, "report failed; will retry");
+            options.log.warn(
+              { code: err.code, pending: buffer.length, retryInMs: wait },
+              "report failed; will retry",
+            );
             schedule(wait);
             resolve();
             return;
@@ -71,11 +81,17 @@ export function createReporter(options: ReporterOptions): Reporter {
           buffer.splice(0, batch.length);
           failures = 0;
           if (err) {
-            options.log.error({ code: err.code, details: err.details, dropped: batch.length }, "coordinator rejected reports");
+            options.log.error(
+              { code: err.code, details: err.details, dropped: batch.length },
+              "coordinator rejected reports",
+            );
           } else {
             for (const ack of res?.acks ?? []) {
               if (ack.outcome !== proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED) {
-                options.log.info({ leaseId: ack.leaseId, outcome: proto.ReportOutcome[ack.outcome], reason: ack.reason }, "report not applied");
+                options.log.info(
+                  { leaseId: ack.leaseId, outcome: proto.ReportOutcome[ack.outcome], reason: ack.reason },
+                  "report not applied",
+                );
               }
             }
           }
