@@ -108,6 +108,8 @@ export const coordinatorConfigSchema = z.object({
   leaseSubject: z.string().min(1).default("heed.lease.request"),
   /** Leases live for the fetch timeout plus this margin. */
   leaseMarginMs: int(100).default(10_000),
+  /** HTTP /livez and /readyz (and metrics); empty: off. */
+  httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
   logLevel: logLevel.default("info"),
@@ -127,6 +129,10 @@ export const workerConfigSchema = z.object({
   reportFlushMs: int(0, 10_000).default(20),
   reportBufferMax: int(1).default(10_000),
   idlePollMaxMs: int(10).default(1000),
+  /** On SIGTERM: time to finish in-flight fetches and flush reports before exiting. */
+  drainTimeoutMs: int(0, 3600_000).default(25_000),
+  /** HTTP /livez and /readyz; empty: off. */
+  httpListen: z.union([z.literal(""), hostPort]).default(""),
   logLevel: logLevel.default("info"),
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;

@@ -1,6 +1,7 @@
 export * from "./backoff.js";
 export * from "./config.js";
 export * from "./errors.js";
+export * from "./http-probe.js";
 export * from "./ip-guard.js";
 export * from "./logger.js";
 export * as proto from "./proto.js";

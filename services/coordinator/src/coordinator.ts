@@ -1,4 +1,11 @@
-import { type CoordinatorConfig, errorMessage, type Logger, UnavailableError } from "@heed/shared";
+import {
+  type CoordinatorConfig,
+  errorMessage,
+  type Logger,
+  type ProbeServer,
+  startProbeServer,
+  UnavailableError,
+} from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
 import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
@@ -8,6 +15,8 @@ export interface Coordinator {
   frontier: Frontier;
   /** The port the gRPC server listens on (useful when configured as :0). */
   grpcPort: number;
+  /** The port of /livez and /readyz, when enabled. */
+  httpPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -43,14 +52,20 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         log.error({ err: errorMessage(err) }, "lease expiry sweep failed");
       }
     }, config.sweepIntervalMs);
-    log.info({ grpcPort: grpc.port, nats: config.natsUrl, dataDir: config.dataDir }, "coordinator started");
     let closed = false;
+    let probe: ProbeServer | undefined;
+    if (config.httpListen !== "") {
+      probe = await startProbeServer(config.httpListen, { ready: () => !closed && !conn.isClosed() });
+    }
+    log.info({ grpcPort: grpc.port, httpPort: probe?.port, dataDir: config.dataDir }, "coordinator started");
     return {
       frontier,
       grpcPort: grpc.port,
+      httpPort: probe?.port,
       async close() {
         if (closed) return;
         closed = true;
+        await probe?.close();
         clearInterval(sweep);
         sub.unsubscribe();
         await conn.drain().catch(() => conn.close());

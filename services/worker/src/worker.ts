@@ -4,8 +4,10 @@ import {
   backoffMs,
   errorMessage,
   type Logger,
+  type ProbeServer,
   proto,
   sleep,
+  startProbeServer,
   UnavailableError,
   type WorkerConfig,
 } from "@heed/shared";
@@ -27,6 +29,8 @@ export interface WorkerStats {
 
 export interface Worker {
   id: string;
+  /** The port of /livez and /readyz, when enabled. */
+  httpPort: number | undefined;
   stats(): WorkerStats;
   /** Stops taking leases, lets in-flight fetches finish and reports flush, within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -141,6 +145,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     }
   }
 
+  const probe: ProbeServer | undefined =
+    config.httpListen !== ""
+      ? await startProbeServer(config.httpListen, { ready: () => !stopping.signal.aborted && !nc.isClosed() })
+      : undefined;
   const done = pullLoop().catch((err) => wlog.error({ err: errorMessage(err) }, "lease loop stopped"));
   wlog.info(
     { concurrency: config.concurrency, nats: config.natsUrl, coordinator: config.coordinator },
@@ -150,6 +158,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
   let stopped: Promise<void> | undefined;
   return {
     id,
+    httpPort: probe?.port,
     stats: () => ({ fetched, inFlight: inFlight.size, pendingReports: reporter.pending, refusedDuplicates }),
     done,
     stop(graceMs = 10_000) {
@@ -168,6 +177,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
             "stopping with unreported results; their leases will expire and be retried",
           );
         reporter.close();
+        await probe?.close();
         await nc.close();
         await Promise.all([guarded.close(), open.close()]);
         wlog.info({ fetched }, "worker stopped");

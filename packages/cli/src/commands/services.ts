@@ -61,7 +61,7 @@ export function workerCommand(program: Command): Command {
     const config = loadWorkerConfig(opts);
     const log = createLogger({ level: config.logLevel });
     const worker = await startWorker(config, log);
-    await untilSignal(() => worker.stop());
+    await untilSignal(() => worker.stop(config.drainTimeoutMs));
   });
   return cmd;
 }
