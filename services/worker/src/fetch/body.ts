@@ -54,8 +54,14 @@ export async function readBody(body: Readable, contentEncoding: string, maxBytes
     size += chunk.length;
   }
   if (truncated) {
-    body.destroy();
-    (decoder as unknown as Readable | undefined)?.destroy();
+    discard(body);
+    if (decoder !== undefined) discard(decoder as unknown as Readable);
   }
   return { bytes: Buffer.concat(chunks, size), truncated };
+}
+
+/** Drops a body we will not read; destroying it emits an abort error that nobody needs. */
+export function discard(stream: Readable): void {
+  stream.on("error", () => {});
+  stream.destroy();
 }

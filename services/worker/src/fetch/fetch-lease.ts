@@ -3,7 +3,7 @@ import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared"
 import { type Dispatcher, request } from "undici";
 import { directivesFromHeader } from "../links/directives.js";
 import { decodeText, extractLinks } from "../links/extract.js";
-import { ACCEPT_ENCODING, readBody } from "./body.js";
+import { ACCEPT_ENCODING, discard, readBody } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
 import { checkLiteralHost } from "./guard.js";
 
@@ -95,11 +95,11 @@ export async function fetchLease(
       if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
         const target = tryCanonicalizeUrl(location, url);
         if (robots && hop < limits.maxRedirects && target.ok) {
-          res.body.destroy();
+          discard(res.body);
           url = target.url;
           continue;
         }
-        res.body.destroy();
+        discard(res.body);
         result.statusCode = res.statusCode;
         result.finishedAtMs = clock();
         // Past the redirect limit a robots.txt is reported as the 3xx it is; the coordinator reads it as unavailable.

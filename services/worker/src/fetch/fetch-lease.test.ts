@@ -1,0 +1,185 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { proto } from "@heed/shared";
+import { Agent } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fetchLease } from "./fetch-lease.js";
+import { guardedLookup } from "./guard.js";
+
+const Kind = proto.FetchErrorKind;
+let server: Server;
+let base: string;
+const seen: { path: string; ua: string; from: string }[] = [];
+const guarded = new Agent({ connect: { lookup: guardedLookup } });
+const open = new Agent();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push({ path: req.url ?? "", ua: String(req.headers["user-agent"]), from: String(req.headers.from ?? "") });
+    switch (req.url) {
+      case "/page":
+        res.writeHead(200, { "content-type": "text/html" }).end(`<a href="/a">a</a><a href="http://other.example/b">b</a>`);
+        return;
+      case "/redirect":
+        res.writeHead(301, { location: "/page" }).end();
+        return;
+      case "/robots-redirect/robots.txt":
+        res.writeHead(302, { location: "/robots.txt" }).end();
+        return;
+      case "/robots.txt":
+        res.writeHead(200, { "content-type": "text/plain" }).end("User-agent: *\nDisallow: /x\n");
+        return;
+      case "/big":
+        res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.alloc(200_000, 1));
+        return;
+      case "/bomb":
+        res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" }).end(gzipSync(Buffer.alloc(20_000_000, 0x41)));
+        return;
+      case "/gzip":
+        res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" }).end(gzipSync(`<a href="/zipped">z</a>`));
+        return;
+      case "/slow-headers":
+        setTimeout(() => res.writeHead(200).end("late"), 3000);
+        return;
+      case "/trickle": {
+        res.writeHead(200, { "content-type": "text/plain" });
+        const t = setInterval(() => res.write("x"), 100);
+        res.on("close", () => clearInterval(t));
+        return;
+      }
+      case "/retry":
+        res.writeHead(429, { "retry-after": "120" }).end();
+        return;
+      case "/nofollow-header":
+        res.writeHead(200, { "content-type": "text/html", "x-robots-tag": "nofollow" }).end(`<a href="/a">a</a>`);
+        return;
+      default:
+        res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  await guarded.close();
+  await open.close();
+});
+
+function lease(path: string, fields: Partial<proto.Lease> = {}, limits: Partial<proto.FetchLimits> = {}): proto.Lease {
+  const now = Date.now();
+  return proto.Lease.fromPartial({
+    id: `lease-${path}-${Math.random()}`,
+    url: `${base}${path}`,
+    kind: proto.LeaseKind.LEASE_KIND_PAGE,
+    issuedAtMs: now,
+    notBeforeMs: now,
+    expiresAtMs: now + 10_000,
+    userAgent: "HeedBot/0.1 (+mailto:ops@example.org)",
+    from: "ops@example.org",
+    allowPrivateAddresses: true,
+    limits: { timeoutMs: 5000, maxBytes: 100_000, maxRedirects: 0, maxOutlinks: 100, ...limits },
+    ...fields,
+  });
+}
+
+const deps = { guarded, open, allowPrivateAddresses: true };
+
+describe("fetchLease", () => {
+  it("fetches a page with the lease's identity, digests it and extracts links", async () => {
+    const r = await fetchLease(lease("/page"), deps);
+    expect(r.statusCode).toBe(200);
+    expect(r.outlinks).toEqual([`${base}/a`, "http://other.example/b"]);
+    expect(r.digestSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.error).toBeUndefined();
+    const req = seen.find((s) => s.path === "/page");
+    expect(req?.ua).toBe("HeedBot/0.1 (+mailto:ops@example.org)");
+    expect(req?.from).toBe("ops@example.org");
+  });
+
+  it("reports a redirect instead of following it", async () => {
+    const before = seen.filter((s) => s.path === "/page").length;
+    const r = await fetchLease(lease("/redirect"), deps);
+    expect(r.statusCode).toBe(301);
+    expect(r.redirectLocation).toBe(`${base}/page`);
+    expect(seen.filter((s) => s.path === "/page").length).toBe(before);
+  });
+
+  it("follows redirects for robots.txt and returns its text", async () => {
+    const r = await fetchLease(
+      lease("/robots-redirect/robots.txt", { kind: proto.LeaseKind.LEASE_KIND_ROBOTS }, { maxRedirects: 5 }),
+      deps,
+    );
+    expect(r.statusCode).toBe(200);
+    expect(r.robotsBody).toContain("Disallow: /x");
+    expect(r.finalUrl).toBe(`${base}/robots.txt`);
+  });
+
+  it("cuts a body at the lease's byte limit", async () => {
+    const r = await fetchLease(lease("/big"), deps);
+    expect(r.bodyBytes).toBe(100_000);
+    expect(r.truncated).toBe(true);
+  });
+
+  it("stops decoding a decompression bomb at the limit", async () => {
+    const r = await fetchLease(lease("/bomb"), deps);
+    expect(r.bodyBytes).toBe(100_000);
+    expect(r.truncated).toBe(true);
+  });
+
+  it("decodes gzip bodies", async () => {
+    const r = await fetchLease(lease("/gzip"), deps);
+    expect(r.outlinks).toEqual([`${base}/zipped`]);
+  });
+
+  it("times out slow headers and trickling bodies within the lease's timeout", async () => {
+    const t0 = Date.now();
+    const slow = await fetchLease(lease("/slow-headers", {}, { timeoutMs: 500 }), deps);
+    expect(slow.error?.kind).toBe(Kind.FETCH_ERROR_KIND_TIMEOUT);
+    const trickle = await fetchLease(lease("/trickle", {}, { timeoutMs: 700 }), deps);
+    expect(trickle.error?.kind).toBe(Kind.FETCH_ERROR_KIND_TIMEOUT);
+    expect(Date.now() - t0).toBeLessThan(2900);
+  });
+
+  it("passes Retry-After on and honours X-Robots-Tag nofollow", async () => {
+    expect((await fetchLease(lease("/retry"), deps)).retryAfter).toBe("120");
+    const nf = await fetchLease(lease("/nofollow-header"), deps);
+    expect(nf.nofollow).toBe(true);
+    expect(nf.outlinks).toEqual([]);
+  });
+
+  it("refuses to fetch outside the lease's window", async () => {
+    const before = seen.length;
+    const expired = await fetchLease(lease("/page", { expiresAtMs: Date.now() - 1 }), deps);
+    expect(expired.error?.kind).toBe(Kind.FETCH_ERROR_KIND_LEASE_WINDOW);
+    expect(seen.length).toBe(before);
+  });
+
+  it("waits for the lease's not-before time", async () => {
+    const at = Date.now() + 300;
+    const r = await fetchLease(lease("/page", { notBeforeMs: at }), deps);
+    expect(r.startedAtMs).toBeGreaterThanOrEqual(at);
+  });
+
+  it("refuses loopback unless both the worker and the crawl allow it", async () => {
+    const before = seen.length;
+    const byWorker = await fetchLease(lease("/page"), { ...deps, allowPrivateAddresses: false });
+    expect(byWorker.error?.kind).toBe(Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS);
+    const byCrawl = await fetchLease(lease("/page", { allowPrivateAddresses: false }), deps);
+    expect(byCrawl.error?.kind).toBe(Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS);
+    const byName = await fetchLease(
+      proto.Lease.fromPartial({ ...lease("/page"), url: `${base.replace("127.0.0.1", "localhost")}/page`, allowPrivateAddresses: false }),
+      deps,
+    );
+    expect(byName.error?.kind).toBe(Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS);
+    expect(seen.length).toBe(before);
+  });
+
+  it("reports a refused connection as a connect error", async () => {
+    const r = await fetchLease(proto.Lease.fromPartial({ ...lease("/"), url: "http://127.0.0.1:1/" }), deps);
+    expect(r.error?.kind).toBe(Kind.FETCH_ERROR_KIND_CONNECT);
+  });
+});

@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", import.meta.url));
+const BUILT = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(BUILT)) throw new Error("the CLI is not built: run `npm test` (or `npx tsc --build`) first");
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `heed …` to completion, bounded in time; the process is killed if it overstays. */
+export function runHeed(args: string[], options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HEED_BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`heed ${args.join(" ")} did not finish in time; stderr: ${stderr.slice(-2000)}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `heed …` in the background; the caller must stop it. */
+export function spawnHeed(args: string[]): ChildProcess {
+  assertBuilt();
+  return spawn(process.execPath, [HEED_BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", () => resolve());
+  });
+}

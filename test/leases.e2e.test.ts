@@ -1,0 +1,116 @@
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { waitForCrawl } from "@heed/coordinator";
+import { proto, sleep } from "@heed/shared";
+import { connect, type NatsConnection } from "nats";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Cluster, crawlSpec, startCluster } from "./harness/cluster.js";
+import { startTinySite, type TinySite } from "./harness/http.js";
+import { exited, spawnHeed } from "./harness/processes.js";
+
+let cluster: Cluster | undefined;
+let site: TinySite | undefined;
+let nc: NatsConnection | undefined;
+afterEach(async () => {
+  await nc?.close();
+  await cluster?.stop();
+  await site?.close();
+  cluster = undefined;
+  site = undefined;
+  nc = undefined;
+});
+
+async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.LeaseBatch> {
+  const msg = await conn.request("heed.lease.request", proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t" }).finish(), {
+    timeout: 2000,
+  });
+  return proto.LeaseBatch.decode(msg.data);
+}
+
+function report(client: proto.FrontierServiceClient, req: proto.ReportRequest): Promise<proto.ReportResponse> {
+  return new Promise((resolve, reject) =>
+    client.report(req, new Metadata(), { deadline: Date.now() + 5000 }, (err: ServiceError | null, res?: proto.ReportResponse) =>
+      err ? reject(err) : resolve(res as proto.ReportResponse),
+    ),
+  );
+}
+
+describe("leases over NATS and reports over gRPC", () => {
+  it("answers a second report of the same lease with DUPLICATE and changes nothing", async () => {
+    site = await startTinySite("127.0.0.40", (_req, res) => res.writeHead(200).end("ok"));
+    cluster = await startCluster();
+    const crawl = cluster.coordinator.frontier.createCrawl(crawlSpec([`${site.origin}/`], { politeness: { minDelayMs: 50 } }));
+    nc = await connect({ servers: cluster.nats.url });
+    const client = new proto.FrontierServiceClient(`127.0.0.1:${cluster.coordinator.grpcPort}`, credentials.createInsecure());
+    try {
+      const [robots] = (await askLeases(nc, 5)).leases;
+      expect(robots?.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
+      const r1 = await report(client, { workerId: "test", results: [proto.FetchResult.fromPartial({ leaseId: robots?.id, statusCode: 404 })] });
+      expect(r1.acks[0]?.outcome).toBe(proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED);
+      await sleep(60);
+      const [page] = (await askLeases(nc, 5)).leases;
+      expect(page?.url).toBe(`${site.origin}/`);
+      const result = proto.FetchResult.fromPartial({ leaseId: page?.id, statusCode: 200, outlinks: [`${site.origin}/next`] });
+      expect((await report(client, { workerId: "test", results: [result] })).acks[0]?.outcome).toBe(
+        proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED,
+      );
+      const before = cluster.coordinator.frontier.crawl(crawl.id);
+      const again = await report(client, {
+        workerId: "test",
+        results: [{ ...result, statusCode: 500, outlinks: [`${site.origin}/other`] }],
+      });
+      expect(again.acks[0]).toMatchObject({ outcome: proto.ReportOutcome.REPORT_OUTCOME_DUPLICATE, reason: expect.stringMatching(/already/) });
+      expect(cluster.coordinator.frontier.crawl(crawl.id)).toEqual(before);
+      expect(cluster.coordinator.frontier.url(crawl.id, `${site.origin}/other`)).toBeUndefined();
+      const unknown = await report(client, { workerId: "test", results: [proto.FetchResult.fromPartial({ leaseId: "forged" })] });
+      expect(unknown.acks[0]?.outcome).toBe(proto.ReportOutcome.REPORT_OUTCOME_UNKNOWN_LEASE);
+      await expect(report(client, { workerId: "", results: [] })).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: expect.stringMatching(/worker_id/),
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("re-fetches the URL of a worker killed mid-lease once the lease expires", async () => {
+    site = await startTinySite("127.0.0.41", (req, res, hits) => {
+      if (req.url === "/robots.txt") return res.writeHead(404).end();
+      // The first fetch hangs long enough for the test to kill the worker mid-lease.
+      if (hits === 1) return setTimeout(() => res.writeHead(200).end("late"), 5000);
+      res.writeHead(200, { "content-type": "text/html" }).end("<p>ok</p>");
+    });
+    cluster = await startCluster();
+    const crawl = cluster.coordinator.frontier.createCrawl(
+      crawlSpec([`${site.origin}/`], { politeness: { minDelayMs: 50 }, fetch: { timeoutMs: 2000, maxAttempts: 3, retryBaseMs: 100 } }),
+    );
+    const victim = spawnHeed([
+      "worker",
+      "--nats-url",
+      cluster.nats.url,
+      "--coordinator",
+      `127.0.0.1:${cluster.coordinator.grpcPort}`,
+      "--allow-private-addresses",
+      "--concurrency",
+      "1",
+      "--log-level",
+      "silent",
+    ]);
+    try {
+      for (let i = 0; i < 100 && !site.requests.some((r) => r.path === "/"); i++) await sleep(50);
+      expect(site.requests.some((r) => r.path === "/")).toBe(true);
+      expect(cluster.coordinator.frontier.url(crawl.id, `${site.origin}/`)?.state).toBe("leased");
+      victim.kill("SIGKILL");
+      await exited(victim);
+      await cluster.startWorkers(1);
+      const final = await waitForCrawl(cluster.coordinator.frontier, crawl.id, { timeoutMs: 20_000 });
+      expect(final.state).toBe("finished");
+      const rec = cluster.coordinator.frontier.url(crawl.id, `${site.origin}/`);
+      expect(rec?.state).toBe("done");
+      expect(rec?.attempts).toBe(2);
+      expect(site.requests.filter((r) => r.path === "/")).toHaveLength(2);
+    } finally {
+      victim.kill("SIGKILL");
+      await exited(victim);
+    }
+  });
+});
