@@ -20,16 +20,27 @@ afterEach(async () => {
 });
 
 async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.LeaseBatch> {
-  const msg = await conn.request("heed.lease.request", proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t" }).finish(), {
-    timeout: 2000,
-  });
+  const msg = await conn.request(
+    "heed.lease.request",
+    proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t" }).finish(),
+    {
+      timeout: 2000,
+    },
+  );
   return proto.LeaseBatch.decode(msg.data);
 }
 
-function report(client: proto.FrontierServiceClient, req: proto.ReportRequest): Promise<proto.ReportResponse> {
+function report(
+  client: proto.FrontierServiceClient,
+  req: proto.ReportRequest,
+): Promise<proto.ReportResponse> {
   return new Promise((resolve, reject) =>
-    client.report(req, new Metadata(), { deadline: Date.now() + 5000 }, (err: ServiceError | null, res?: proto.ReportResponse) =>
-      err ? reject(err) : resolve(res as proto.ReportResponse),
+    client.report(
+      req,
+      new Metadata(),
+      { deadline: Date.now() + 5000 },
+      (err: ServiceError | null, res?: proto.ReportResponse) =>
+        err ? reject(err) : resolve(res as proto.ReportResponse),
     ),
   );
 }
@@ -38,18 +49,30 @@ describe("leases over NATS and reports over gRPC", () => {
   it("answers a second report of the same lease with DUPLICATE and changes nothing", async () => {
     site = await startTinySite("127.0.0.40", (_req, res) => res.writeHead(200).end("ok"));
     cluster = await startCluster();
-    const crawl = cluster.coordinator.frontier.createCrawl(crawlSpec([`${site.origin}/`], { politeness: { minDelayMs: 50 } }));
+    const crawl = cluster.coordinator.frontier.createCrawl(
+      crawlSpec([`${site.origin}/`], { politeness: { minDelayMs: 50 } }),
+    );
     nc = await connect({ servers: cluster.nats.url });
-    const client = new proto.FrontierServiceClient(`127.0.0.1:${cluster.coordinator.grpcPort}`, credentials.createInsecure());
+    const client = new proto.FrontierServiceClient(
+      `127.0.0.1:${cluster.coordinator.grpcPort}`,
+      credentials.createInsecure(),
+    );
     try {
       const [robots] = (await askLeases(nc, 5)).leases;
       expect(robots?.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
-      const r1 = await report(client, { workerId: "test", results: [proto.FetchResult.fromPartial({ leaseId: robots?.id, statusCode: 404 })] });
+      const r1 = await report(client, {
+        workerId: "test",
+        results: [proto.FetchResult.fromPartial({ leaseId: robots?.id, statusCode: 404 })],
+      });
       expect(r1.acks[0]?.outcome).toBe(proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED);
       await sleep(60);
       const [page] = (await askLeases(nc, 5)).leases;
       expect(page?.url).toBe(`${site.origin}/`);
-      const result = proto.FetchResult.fromPartial({ leaseId: page?.id, statusCode: 200, outlinks: [`${site.origin}/next`] });
+      const result = proto.FetchResult.fromPartial({
+        leaseId: page?.id,
+        statusCode: 200,
+        outlinks: [`${site.origin}/next`],
+      });
       expect((await report(client, { workerId: "test", results: [result] })).acks[0]?.outcome).toBe(
         proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED,
       );
@@ -58,10 +81,16 @@ describe("leases over NATS and reports over gRPC", () => {
         workerId: "test",
         results: [{ ...result, statusCode: 500, outlinks: [`${site.origin}/other`] }],
       });
-      expect(again.acks[0]).toMatchObject({ outcome: proto.ReportOutcome.REPORT_OUTCOME_DUPLICATE, reason: expect.stringMatching(/already/) });
+      expect(again.acks[0]).toMatchObject({
+        outcome: proto.ReportOutcome.REPORT_OUTCOME_DUPLICATE,
+        reason: expect.stringMatching(/already/),
+      });
       expect(cluster.coordinator.frontier.crawl(crawl.id)).toEqual(before);
       expect(cluster.coordinator.frontier.url(crawl.id, `${site.origin}/other`)).toBeUndefined();
-      const unknown = await report(client, { workerId: "test", results: [proto.FetchResult.fromPartial({ leaseId: "forged" })] });
+      const unknown = await report(client, {
+        workerId: "test",
+        results: [proto.FetchResult.fromPartial({ leaseId: "forged" })],
+      });
       expect(unknown.acks[0]?.outcome).toBe(proto.ReportOutcome.REPORT_OUTCOME_UNKNOWN_LEASE);
       await expect(report(client, { workerId: "", results: [] })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
@@ -81,7 +110,10 @@ describe("leases over NATS and reports over gRPC", () => {
     });
     cluster = await startCluster();
     const crawl = cluster.coordinator.frontier.createCrawl(
-      crawlSpec([`${site.origin}/`], { politeness: { minDelayMs: 50 }, fetch: { timeoutMs: 2000, maxAttempts: 3, retryBaseMs: 100 } }),
+      crawlSpec([`${site.origin}/`], {
+        politeness: { minDelayMs: 50 },
+        fetch: { timeoutMs: 2000, maxAttempts: 3, retryBaseMs: 100 },
+      }),
     );
     const victim = spawnHeed([
       "worker",

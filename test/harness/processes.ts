@@ -6,7 +6,8 @@ export const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", 
 const BUILT = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 
 export function assertBuilt(): void {
-  if (!existsSync(BUILT)) throw new Error("the CLI is not built: run `npm test` (or `npx tsc --build`) first");
+  if (!existsSync(BUILT))
+    throw new Error("the CLI is not built: run `npm test` (or `npx tsc --build`) first");
 }
 
 export interface RunResult {
@@ -16,7 +17,10 @@ export interface RunResult {
 }
 
 /** Runs `heed …` to completion, bounded in time; the process is killed if it overstays. */
-export function runHeed(args: string[], options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function runHeed(
+  args: string[],
+  options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HEED_BIN, ...args], {

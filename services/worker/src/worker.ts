@@ -52,7 +52,16 @@ function agent(guarded: boolean): Agent {
  * exactly as its lease allows, and reports over gRPC. It holds no state that
  * matters: killing it loses nothing the coordinator cannot re-lease.
  */
-export async function startWorker(config: WorkerConfig, log: Logger): Promise<Worker> {
+export interface WorkerHooks {
+  /** Replaces the HTTP fetch (benchmarks measure the lease and report paths alone with it). */
+  fetch?: (lease: proto.Lease) => Promise<proto.FetchResult>;
+}
+
+export async function startWorker(
+  config: WorkerConfig,
+  log: Logger,
+  hooks: WorkerHooks = {},
+): Promise<Worker> {
   const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const wlog = log.child({ workerId: id });
   let nc: NatsConnection;
@@ -83,7 +92,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
   let wake: (() => void) | undefined;
 
   function runLease(lease: proto.Lease): void {
-    const task = fetchLease(lease, { guarded, open, allowPrivateAddresses: config.allowPrivateAddresses })
+    const fetching = hooks.fetch
+      ? hooks.fetch(lease)
+      : fetchLease(lease, { guarded, open, allowPrivateAddresses: config.allowPrivateAddresses });
+    const task = fetching
       .then((result) => {
         fetched++;
         if (result.error) {

@@ -49,54 +49,56 @@ function result(lease: proto.Lease, fields: Partial<proto.FetchResult> = {}): pr
   });
 }
 
-function take(capacity = 10): proto.Lease[] {
-  return frontier.lease("w1", capacity).leases;
+async function take(capacity = 10): Promise<proto.Lease[]> {
+  return (await frontier.lease("w1", capacity)).leases;
 }
 
-function one(): proto.Lease {
-  const leases = take(1);
+async function one(): Promise<proto.Lease> {
+  const leases = await take(1);
   expect(leases).toHaveLength(1);
   return leases[0] as proto.Lease;
 }
 
-const robotsOk = (lease: proto.Lease, body = "User-agent: *\nDisallow: /private\n") =>
-  frontier.report("w1", [result(lease, { robotsBody: body })]);
+const robotsOk = async (
+  lease: proto.Lease | Promise<proto.Lease>,
+  body = "User-agent: *\nDisallow: /private\n",
+) => frontier.report("w1", [result(await lease, { robotsBody: body })]);
 
-describe("frontier", () => {
-  it("leases robots.txt first, then pages, one host at a time with its delay", () => {
+describe("frontier", async () => {
+  it("leases robots.txt first, then pages, one host at a time with its delay", async () => {
     frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
-    const robots = one();
+    const robots = await one();
     expect(robots.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
     expect(robots.url).toBe("http://a.example/robots.txt");
-    expect(take()).toEqual([]); // host busy with the robots fetch
-    robotsOk(robots);
-    expect(take()).toEqual([]); // the delay after the robots fetch
+    expect(await take()).toEqual([]); // host busy with the robots fetch
+    await robotsOk(robots);
+    expect(await take()).toEqual([]); // the delay after the robots fetch
     now += 499;
-    expect(take()).toEqual([]);
+    expect(await take()).toEqual([]);
     now += 1;
-    const page = one();
+    const page = await one();
     expect(page.kind).toBe(proto.LeaseKind.LEASE_KIND_PAGE);
     expect(page.url).toBe("http://a.example/");
     expect(page.userAgent).toBe("HeedBot/0.1 (+mailto:ops@example.org)");
     expect(page.from).toBe("ops@example.org");
     expect(page.expiresAtMs).toBe(now + 2000 + 1000);
     expect(page.limits?.maxRedirects).toBe(0);
-    expect(take()).toEqual([]); // one in flight per host
+    expect(await take()).toEqual([]); // one in flight per host
   });
 
-  it("hands out leases for many hosts in one batch", () => {
+  it("hands out leases for many hosts in one batch", async () => {
     frontier.createCrawl(spec(["http://a.example/", "http://b.example/", "http://c.example/"]));
-    const leases = take(10);
+    const leases = await take(10);
     expect(leases.map((l) => l.hostKey).sort()).toEqual(["a.example", "b.example", "c.example"]);
     expect(new Set(leases.map((l) => l.id)).size).toBe(3);
     expect(leases.every((l) => l.id.length >= 24)).toBe(true);
   });
 
-  it("skips disallowed URLs with the robots evidence and never leases them", () => {
+  it("skips disallowed URLs with the robots evidence and never leases them", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/private/x", "http://a.example/ok"]));
-    robotsOk(one());
+    await robotsOk(one());
     now += 500;
-    const page = one();
+    const page = await one();
     expect(page.url).toBe("http://a.example/ok");
     const skipped = frontier.url(crawl.id, "http://a.example/private/x");
     expect(skipped?.state).toBe("skipped");
@@ -105,12 +107,12 @@ describe("frontier", () => {
     expect(skipped?.robots?.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("queues outlinks in scope, deduped, within depth, in the same commit as the page", () => {
+  it("queues outlinks in scope, deduped, within depth, in the same commit as the page", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"], { maxDepth: 1 }));
-    robotsOk(one());
+    await robotsOk(one());
     now += 500;
-    const page = one();
-    const acks = frontier.report("w1", [
+    const page = await one();
+    const acks = await frontier.report("w1", [
       result(page, {
         outlinks: [
           "http://a.example/x",
@@ -128,46 +130,46 @@ describe("frontier", () => {
       ["http://a.example/x", "queued", 1],
     ]);
     now += 500;
-    const next = one();
-    frontier.report("w1", [result(next, { outlinks: ["http://a.example/deeper"] })]);
+    const next = await one();
+    await frontier.report("w1", [result(next, { outlinks: ["http://a.example/deeper"] })]);
     expect(frontier.url(crawl.id, "http://a.example/deeper")).toBeUndefined(); // depth 2 > maxDepth 1
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
-  it("treats a second report of the same lease as harmless and says why", () => {
+  it("treats a second report of the same lease as harmless and says why", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
-    robotsOk(one());
+    await robotsOk(one());
     now += 500;
-    const page = one();
-    frontier.report("w1", [result(page, { outlinks: ["http://a.example/1"] })]);
+    const page = await one();
+    await frontier.report("w1", [result(page, { outlinks: ["http://a.example/1"] })]);
     const before = frontier.crawl(crawl.id);
     const hostBefore = frontier.host("a.example");
-    const again = frontier.report("w1", [
+    const again = await frontier.report("w1", [
       result(page, { statusCode: 500, outlinks: ["http://a.example/2"] }),
     ]);
     expect(again[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_DUPLICATE);
     expect(frontier.crawl(crawl.id)).toEqual(before);
     expect(frontier.host("a.example")).toEqual(hostBefore);
     expect(frontier.url(crawl.id, "http://a.example/2")).toBeUndefined();
-    expect(frontier.report("w1", [proto.FetchResult.fromPartial({ leaseId: "nope" })])[0]?.outcome).toBe(
-      Outcome.REPORT_OUTCOME_UNKNOWN_LEASE,
-    );
+    expect(
+      (await frontier.report("w1", [proto.FetchResult.fromPartial({ leaseId: "nope" })]))[0]?.outcome,
+    ).toBe(Outcome.REPORT_OUTCOME_UNKNOWN_LEASE);
   });
 
-  it("re-queues an expired lease with backoff, rejects its late report, and fails the URL after max attempts", () => {
+  it("re-queues an expired lease with backoff, rejects its late report, and fails the URL after max attempts", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
-    robotsOk(one());
+    await robotsOk(one());
     now += 500;
-    const first = one();
+    const first = await one();
     now = first.expiresAtMs + 1;
     expect(frontier.expire()).toBe(1);
     const rec = frontier.url(crawl.id, "http://a.example/");
     expect(rec?.state).toBe("queued");
     expect(rec?.notBeforeMs).toBeGreaterThan(now);
-    expect(frontier.report("w1", [result(first)])[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
-    expect(take()).toEqual([]); // backoff not over yet
+    expect((await frontier.report("w1", [result(first)]))[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
+    expect(await take()).toEqual([]); // backoff not over yet
     now = (rec?.notBeforeMs ?? 0) + 1;
-    const second = one();
+    const second = await one();
     expect(second.attempt).toBe(2);
     now = second.expiresAtMs + 1;
     frontier.expire();
@@ -177,66 +179,66 @@ describe("frontier", () => {
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
-  it("retries 503 after Retry-After and pushes the host back", () => {
+  it("retries 503 after Retry-After and pushes the host back", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
-    robotsOk(one());
+    await robotsOk(one());
     now += 500;
-    frontier.report("w1", [result(one(), { statusCode: 503, retryAfter: "30" })]);
+    await frontier.report("w1", [result(await one(), { statusCode: 503, retryAfter: "30" })]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
     expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(now + 30_000);
     expect(frontier.host("a.example")?.delaySource).toBe("retry_after");
     now += 29_999;
-    expect(take()).toEqual([]);
+    expect(await take()).toEqual([]);
     now += 1;
-    frontier.report("w1", [result(one())]);
+    await frontier.report("w1", [result(await one())]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
   });
 
-  it("honours Crawl-delay longer than the minimum delay", () => {
+  it("honours Crawl-delay longer than the minimum delay", async () => {
     frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
-    robotsOk(one(), "User-agent: *\nCrawl-delay: 2\n");
+    await robotsOk(one(), "User-agent: *\nCrawl-delay: 2\n");
     now += 1999;
-    expect(take()).toEqual([]);
+    expect(await take()).toEqual([]);
     now += 1;
-    frontier.report("w1", [result(one())]);
+    await frontier.report("w1", [result(await one())]);
     expect(frontier.host("a.example")?.delaySource).toBe("crawl_delay");
     now += 1999;
-    expect(take()).toEqual([]);
+    expect(await take()).toEqual([]);
     now += 1;
-    expect(take()).toHaveLength(1);
+    expect(await take()).toHaveLength(1);
   });
 
-  it("keeps an unreachable robots.txt host closed, retries it, then gives its URLs up", () => {
+  it("keeps an unreachable robots.txt host closed, retries it, then gives its URLs up", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
-    frontier.report("w1", [result(one(), { statusCode: 503 })]);
+    await frontier.report("w1", [result(await one(), { statusCode: 503 })]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
     now += 600;
-    expect(take()).toEqual([]); // robots retry backoff (about 1 s)
+    expect(await take()).toEqual([]); // robots retry backoff (about 1 s)
     now += 1000;
-    const retry = one();
+    const retry = await one();
     expect(retry.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
-    frontier.report("w1", [
+    await frontier.report("w1", [
       result(retry, {
         error: { kind: proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT, code: "ECONNREFUSED", message: "" },
       }),
     ]);
     now += 500;
-    expect(take()).toEqual([]);
+    expect(await take()).toEqual([]);
     const rec = frontier.url(crawl.id, "http://a.example/");
     expect(rec?.state).toBe("skipped");
     expect(rec?.reason).toBe("robots_unreachable");
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
-  it("never leases more pages than maxPages and says what it skipped", () => {
+  it("never leases more pages than maxPages and says what it skipped", async () => {
     const crawl = frontier.createCrawl(
       spec(["http://a.example/", "http://b.example/", "http://c.example/"], { maxPages: 2 }),
     );
-    for (const l of take()) robotsOk(l);
+    for (const l of await take()) await robotsOk(l);
     now += 500;
-    const pages = take();
+    const pages = await take();
     expect(pages).toHaveLength(2);
-    for (const p of pages) frontier.report("w1", [result(p)]);
+    for (const p of pages) await frontier.report("w1", [result(p)]);
     const c = frontier.crawl(crawl.id);
     expect(c?.pagesLeased).toBe(2);
     expect(c?.counts.done).toBe(2);
@@ -244,26 +246,26 @@ describe("frontier", () => {
     expect(c?.state).toBe("finished");
   });
 
-  it("shares a host's politeness across crawls", () => {
+  it("shares a host's politeness across crawls", async () => {
     frontier.createCrawl(spec(["http://a.example/one"], { politeness: { minDelayMs: 3000 } }));
     frontier.createCrawl(spec(["http://a.example/two"], { politeness: { minDelayMs: 100 } }));
-    robotsOk(one());
+    await robotsOk(one());
     now += 2999;
-    expect(take()).toEqual([]);
+    expect(await take()).toEqual([]);
     now += 1;
-    frontier.report("w1", [result(one())]);
-    expect(take()).toEqual([]);
+    await frontier.report("w1", [result(await one())]);
+    expect(await take()).toEqual([]);
     now += 3000;
-    expect(take()).toHaveLength(1);
+    expect(await take()).toHaveLength(1);
   });
 
   it("resumes after a restart with every URL, lease and delay intact", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/", "http://b.example/"]));
-    const [ra, rb] = take();
-    robotsOk(ra as proto.Lease);
-    robotsOk(rb as proto.Lease);
+    const [ra, rb] = await take();
+    await robotsOk(ra as proto.Lease);
+    await robotsOk(rb as proto.Lease);
     now += 500;
-    const [pa] = take(1);
+    const [pa] = await take(1);
     await frontier.close();
     frontier = open();
     expect(frontier.activeLeaseCount()).toBe(1);
@@ -274,16 +276,16 @@ describe("frontier", () => {
       failed: 0,
       skipped: 0,
     });
-    const [pb] = take();
+    const [pb] = await take();
     expect(pb?.hostKey).not.toBe(pa?.hostKey);
-    expect(frontier.report("w1", [result(pa as proto.Lease)])[0]?.outcome).toBe(
+    expect((await frontier.report("w1", [result(pa as proto.Lease)]))[0]?.outcome).toBe(
       Outcome.REPORT_OUTCOME_ACCEPTED,
     );
-    frontier.report("w1", [result(pb as proto.Lease)]);
+    await frontier.report("w1", [result(pb as proto.Lease)]);
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
-  it("refuses a second crawl with the same id and invalid specs without writing anything", () => {
+  it("refuses a second crawl with the same id and invalid specs without writing anything", async () => {
     frontier.createCrawl(spec(["http://a.example/"], { id: "c1" }));
     expect(() => frontier.createCrawl(spec(["http://b.example/"], { id: "c1" }))).toThrow(/exists already/);
     expect(() => frontier.createCrawl({ seeds: ["http://x.example/"] } as CrawlSpecInput)).toThrow(

@@ -9,19 +9,22 @@ import {
   type proto,
 } from "@heed/shared";
 import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
-import { type LeaseRound, leaseBatch } from "./lease.js";
+import { createGroupCommit } from "./group.js";
+import type { LeaseRound } from "./lease.js";
 import type { CrawlRecord, HostState, LeaseRecord, RobotsRecord, UrlRecord } from "./records.js";
-import { applyReports, expireDue } from "./report.js";
+import { expireDue } from "./report.js";
 import { createHostSchedule } from "./schedule.js";
-import { type FrontierStore, openFrontierStore } from "./store.js";
+import { type FrontierStore, loadCrawl, openFrontierStore, saveCrawlCounters } from "./store.js";
 import { urlHashOf } from "./txn.js";
 
 export interface Frontier {
   createCrawl(input: CrawlSpecInput): CrawlRecord;
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
-  lease(workerId: string, capacity: number): LeaseRound;
-  report(workerId: string, results: proto.FetchResult[]): proto.ReportAck[];
+  /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
+  lease(workerId: string, capacity: number): Promise<LeaseRound>;
+  /** Applies fetch results; grouped with concurrent calls into one commit. */
+  report(workerId: string, results: proto.FetchResult[]): Promise<proto.ReportAck[]>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
@@ -58,6 +61,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     log: options.log,
   };
   rebuildIndexes(ctx);
+  const group = createGroupCommit(ctx);
 
   return {
     dataDir: options.dataDir,
@@ -78,16 +82,17 @@ export function openFrontier(options: FrontierOptions): Frontier {
           skipCounts: {},
           hosts: 0,
         };
-        store.crawls.putSync(id, crawl);
+        store.crawlSpecs.putSync(id, crawl.spec);
+        saveCrawlCounters(store, crawl);
         const cached = txn.crawl(id) as CrawlRecord;
         for (const seed of spec.seeds) txn.discover(cached, seed, 0);
         return cached;
       });
     },
-    crawl: (id) => store.crawls.get(id),
-    crawls: () => [...store.crawls.getRange()].map((e) => e.value),
-    lease: (workerId, capacity) => leaseBatch(ctx, workerId, capacity),
-    report: (workerId, results) => applyReports(ctx, workerId, results),
+    crawl: (id) => loadCrawl(store, id),
+    crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
+    lease: group.lease,
+    report: group.report,
     expire: () => expireDue(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>
@@ -96,7 +101,10 @@ export function openFrontier(options: FrontierOptions): Frontier {
     robots: (origin) => store.robots.get(origin),
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
-    close: () => store.close(),
+    close: () => {
+      group.flushNow();
+      return store.close();
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import {
   robotsVerdict,
   userAgentHeader,
 } from "@heed/shared";
-import { type FrontierContext, inTxn } from "./context.js";
+import type { FrontierContext } from "./context.js";
 import type { CrawlRecord, HostState, LeaseRecord, UrlRecord } from "./records.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
@@ -20,18 +20,25 @@ export interface LeaseRound {
   retryAfterMs: number;
 }
 
-/** Hands out up to `capacity` leases that are due now, one LMDB transaction for the batch. */
-export function leaseBatch(ctx: FrontierContext, workerId: string, capacity: number): LeaseRound {
-  const leases = inTxn(ctx, (txn) => {
-    const out: proto.Lease[] = [];
-    while (out.length < capacity) {
-      const hostKey = ctx.schedule.takeDue(txn.now);
-      if (hostKey === undefined) break;
-      const lease = leaseFromHost(ctx, txn, hostKey, workerId);
-      if (lease !== undefined) out.push(lease);
-    }
-    return out;
-  });
+/** Hands out up to `capacity` leases that are due now, within the caller's transaction. */
+export function leaseWithin(
+  ctx: FrontierContext,
+  txn: Txn,
+  workerId: string,
+  capacity: number,
+): proto.Lease[] {
+  const out: proto.Lease[] = [];
+  while (out.length < capacity) {
+    const hostKey = ctx.schedule.takeDue(txn.now);
+    if (hostKey === undefined) break;
+    const lease = leaseFromHost(ctx, txn, hostKey, workerId);
+    if (lease !== undefined) out.push(lease);
+  }
+  return out;
+}
+
+/** The answer to a lease request, with a hint of when to ask again when nothing was due. */
+export function leaseRound(ctx: FrontierContext, leases: proto.Lease[]): LeaseRound {
   if (leases.length > 0) return { leases, retryAfterMs: 0 };
   const next = ctx.schedule.nextDueMs();
   const wait = next === undefined ? ctx.settings.maxWaitHintMs : next - ctx.clock();

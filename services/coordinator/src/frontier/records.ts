@@ -56,9 +56,17 @@ export type QueueKey = [hostKey: string, depth: number, seq: number];
 
 export type CrawlState = "running" | "finished" | "cancelled";
 
-export interface CrawlRecord {
-  id: string;
+/** A crawl as callers see it: its definition joined with its live counters. */
+export interface CrawlRecord extends CrawlCounters {
   spec: CrawlSpec;
+}
+
+/**
+ * What changes as a crawl runs, stored apart from its (possibly large, never
+ * changing) definition so that every commit rewrites only the counters.
+ */
+export interface CrawlCounters {
+  id: string;
   state: CrawlState;
   createdAtMs: number;
   finishedAtMs?: number;

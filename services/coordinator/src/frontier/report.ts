@@ -25,12 +25,13 @@ const NOT_RETRYABLE = new Set<proto.FetchErrorKind>([
  * result for an unknown, expired or already-reported lease changes nothing and
  * its ack says why.
  */
-export function applyReports(
+export function reportWithin(
   ctx: FrontierContext,
+  txn: Txn,
   workerId: string,
   results: proto.FetchResult[],
 ): proto.ReportAck[] {
-  return inTxn(ctx, (txn) => results.map((r) => applyOne(ctx, txn, workerId, r)));
+  return results.map((r) => applyOne(ctx, txn, workerId, r));
 }
 
 function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: proto.FetchResult): proto.ReportAck {

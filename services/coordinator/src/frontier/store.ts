@@ -1,12 +1,22 @@
 import { mkdirSync } from "node:fs";
-import { errorMessage, SetupError } from "@heed/shared";
+import { type CrawlSpec, errorMessage, SetupError } from "@heed/shared";
 import { type Database, open, type RootDatabase } from "lmdb";
-import type { CrawlRecord, HostState, LeaseRecord, QueueKey, RobotsRecord, UrlRecord } from "./records.js";
+import type {
+  CrawlCounters,
+  CrawlRecord,
+  HostState,
+  LeaseRecord,
+  QueueKey,
+  RobotsRecord,
+  UrlRecord,
+} from "./records.js";
 
 /** The LMDB frontier: every durable fact the coordinator needs to resume lives here. */
 export interface FrontierStore {
   root: RootDatabase;
-  crawls: Database<CrawlRecord, string>;
+  crawls: Database<CrawlCounters, string>;
+  /** crawlId -> definition, written once. */
+  crawlSpecs: Database<CrawlSpec, string>;
   /** [crawlId, urlHash] -> URL record. */
   urls: Database<UrlRecord, [string, string]>;
   /** [hostKey, depth, seq] -> [crawlId, urlHash]: per-host queues, breadth first. */
@@ -37,7 +47,8 @@ export function openFrontierStore(dataDir: string): FrontierStore {
     root.openDB<V, K>({ name, encoding: "msgpack", cache: false });
   return {
     root,
-    crawls: db<CrawlRecord, string>("crawls"),
+    crawls: db<CrawlCounters, string>("crawls"),
+    crawlSpecs: db<CrawlSpec, string>("crawl-specs"),
     urls: db<UrlRecord, [string, string]>("urls"),
     queue: db<[string, string], QueueKey>("queue"),
     hosts: db<HostState, string>("hosts"),
@@ -48,4 +59,30 @@ export function openFrontierStore(dataDir: string): FrontierStore {
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };
+}
+
+// Definitions never change once written, so one decoded copy per crawl serves every transaction
+// (and keeps per-crawl derived data, such as the scope matcher, alive).
+const specCache = new WeakMap<FrontierStore, Map<string, CrawlSpec>>();
+
+export function loadCrawl(store: FrontierStore, id: string): CrawlRecord | undefined {
+  const counters = store.crawls.get(id);
+  if (counters === undefined) return undefined;
+  let cache = specCache.get(store);
+  if (cache === undefined) {
+    cache = new Map();
+    specCache.set(store, cache);
+  }
+  let spec = cache.get(id);
+  if (spec === undefined) {
+    spec = store.crawlSpecs.get(id);
+    if (spec === undefined) return undefined;
+    cache.set(id, spec);
+  }
+  return { ...counters, spec };
+}
+
+export function saveCrawlCounters(store: FrontierStore, crawl: CrawlRecord): void {
+  const { spec: _spec, ...counters } = crawl;
+  store.crawls.putSync(crawl.id, counters);
 }

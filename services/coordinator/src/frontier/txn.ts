@@ -11,7 +11,7 @@ import type {
   UrlState,
 } from "./records.js";
 import { createScope } from "./scope.js";
-import type { FrontierStore } from "./store.js";
+import { type FrontierStore, loadCrawl, saveCrawlCounters } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
 export const MAX_DEPTH_KEY = 1_000_000;
@@ -94,7 +94,7 @@ export function openTxn(store: FrontierStore, now: number, seq: Sequence): Txn {
     crawl(id) {
       let c = crawls.get(id);
       if (c === undefined) {
-        c = store.crawls.get(id);
+        c = loadCrawl(store, id);
         if (c === undefined) return undefined;
         crawls.set(id, c);
       }
@@ -193,12 +193,12 @@ export function openTxn(store: FrontierStore, now: number, seq: Sequence): Txn {
       txn.putUrl(hash, rec);
     },
     flush() {
-      for (const [id, c] of crawls) {
+      for (const c of crawls.values()) {
         if (c.state === "running" && c.counts.queued === 0 && c.counts.leased === 0) {
           c.state = "finished";
           c.finishedAtMs = now;
         }
-        store.crawls.putSync(id, c);
+        saveCrawlCounters(store, c);
       }
       for (const [k, h] of hosts) store.hosts.putSync(k, h);
       for (const o of dirtyRobots) store.robots.putSync(o, robots.get(o) as RobotsRecord);

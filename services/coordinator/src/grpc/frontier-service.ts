@@ -17,26 +17,28 @@ export function frontierService(frontier: Frontier, log: Logger): proto.Frontier
         callback({ code: status.INVALID_ARGUMENT, details: invalid });
         return;
       }
-      try {
-        const acks = frontier.report(req.workerId, req.results);
-        for (const a of acks) {
-          if (a.outcome !== proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED) {
-            log.info(
-              {
-                leaseId: a.leaseId,
-                workerId: req.workerId,
-                outcome: proto.ReportOutcome[a.outcome],
-                reason: a.reason,
-              },
-              "report not applied",
-            );
+      frontier.report(req.workerId, req.results).then(
+        (acks) => {
+          for (const a of acks) {
+            if (a.outcome !== proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED) {
+              log.info(
+                {
+                  leaseId: a.leaseId,
+                  workerId: req.workerId,
+                  outcome: proto.ReportOutcome[a.outcome],
+                  reason: a.reason,
+                },
+                "report not applied",
+              );
+            }
           }
-        }
-        callback(null, { acks });
-      } catch (err) {
-        log.error({ err: errorMessage(err), workerId: req.workerId }, "report failed");
-        callback({ code: status.INTERNAL, details: `report failed: ${errorMessage(err)}` });
-      }
+          callback(null, { acks });
+        },
+        (err: unknown) => {
+          log.error({ err: errorMessage(err), workerId: req.workerId }, "report failed");
+          callback({ code: status.INTERNAL, details: `report failed: ${errorMessage(err)}` });
+        },
+      );
     },
   };
 }

@@ -23,29 +23,38 @@ export function serveLeases(
         log.error({ err }, "lease subscription failed");
         return;
       }
-      let reply: proto.LeaseBatch;
+      const respond = (reply: proto.LeaseBatch) => {
+        if (msg.reply) msg.respond(proto.LeaseBatch.encode(reply).finish());
+      };
+      let req: proto.LeaseRequest;
       try {
-        const req = proto.LeaseRequest.decode(msg.data);
-        if (req.workerId === "" || req.capacity === 0) {
-          log.warn(
-            { workerId: req.workerId, capacity: req.capacity },
-            "lease request without worker id or capacity",
-          );
-          reply = { leases: [], retryAfterMs: 1000 };
-        } else {
-          reply = frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY));
+        req = proto.LeaseRequest.decode(msg.data);
+      } catch (e) {
+        log.warn({ err: errorMessage(e) }, "undecodable lease request");
+        return respond({ leases: [], retryAfterMs: 1000 });
+      }
+      if (req.workerId === "" || req.capacity === 0) {
+        log.warn(
+          { workerId: req.workerId, capacity: req.capacity },
+          "lease request without worker id or capacity",
+        );
+        return respond({ leases: [], retryAfterMs: 1000 });
+      }
+      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY)).then(
+        (reply) => {
           for (const l of reply.leases) {
             log.debug(
               { leaseId: l.id, crawlId: l.crawlId, host: l.hostKey, workerId: req.workerId, kind: l.kind },
               "lease issued",
             );
           }
-        }
-      } catch (e) {
-        log.error({ err: errorMessage(e) }, "cannot answer lease request");
-        reply = { leases: [], retryAfterMs: 1000 };
-      }
-      if (msg.reply) msg.respond(proto.LeaseBatch.encode(reply).finish());
+          respond(reply);
+        },
+        (e: unknown) => {
+          log.error({ err: errorMessage(e) }, "cannot answer lease request");
+          respond({ leases: [], retryAfterMs: 1000 });
+        },
+      );
     },
   });
 }

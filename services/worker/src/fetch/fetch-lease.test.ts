@@ -16,10 +16,16 @@ const open = new Agent();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    seen.push({ path: req.url ?? "", ua: String(req.headers["user-agent"]), from: String(req.headers.from ?? "") });
+    seen.push({
+      path: req.url ?? "",
+      ua: String(req.headers["user-agent"]),
+      from: String(req.headers.from ?? ""),
+    });
     switch (req.url) {
       case "/page":
-        res.writeHead(200, { "content-type": "text/html" }).end(`<a href="/a">a</a><a href="http://other.example/b">b</a>`);
+        res
+          .writeHead(200, { "content-type": "text/html" })
+          .end(`<a href="/a">a</a><a href="http://other.example/b">b</a>`);
         return;
       case "/redirect":
         res.writeHead(301, { location: "/page" }).end();
@@ -34,10 +40,14 @@ beforeAll(async () => {
         res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.alloc(200_000, 1));
         return;
       case "/bomb":
-        res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" }).end(gzipSync(Buffer.alloc(20_000_000, 0x41)));
+        res
+          .writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" })
+          .end(gzipSync(Buffer.alloc(20_000_000, 0x41)));
         return;
       case "/gzip":
-        res.writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" }).end(gzipSync(`<a href="/zipped">z</a>`));
+        res
+          .writeHead(200, { "content-type": "text/html", "content-encoding": "gzip" })
+          .end(gzipSync(`<a href="/zipped">z</a>`));
         return;
       case "/slow-headers":
         setTimeout(() => res.writeHead(200).end("late"), 3000);
@@ -52,7 +62,9 @@ beforeAll(async () => {
         res.writeHead(429, { "retry-after": "120" }).end();
         return;
       case "/nofollow-header":
-        res.writeHead(200, { "content-type": "text/html", "x-robots-tag": "nofollow" }).end(`<a href="/a">a</a>`);
+        res
+          .writeHead(200, { "content-type": "text/html", "x-robots-tag": "nofollow" })
+          .end(`<a href="/a">a</a>`);
         return;
       default:
         res.writeHead(404).end();
@@ -69,7 +81,11 @@ afterAll(async () => {
   await open.close();
 });
 
-function lease(path: string, fields: Partial<proto.Lease> = {}, limits: Partial<proto.FetchLimits> = {}): proto.Lease {
+function lease(
+  path: string,
+  fields: Partial<proto.Lease> = {},
+  limits: Partial<proto.FetchLimits> = {},
+): proto.Lease {
   const now = Date.now();
   return proto.Lease.fromPartial({
     id: `lease-${path}-${Math.random()}`,
@@ -171,7 +187,11 @@ describe("fetchLease", () => {
     const byCrawl = await fetchLease(lease("/page", { allowPrivateAddresses: false }), deps);
     expect(byCrawl.error?.kind).toBe(Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS);
     const byName = await fetchLease(
-      proto.Lease.fromPartial({ ...lease("/page"), url: `${base.replace("127.0.0.1", "localhost")}/page`, allowPrivateAddresses: false }),
+      proto.Lease.fromPartial({
+        ...lease("/page"),
+        url: `${base.replace("127.0.0.1", "localhost")}/page`,
+        allowPrivateAddresses: false,
+      }),
       deps,
     );
     expect(byName.error?.kind).toBe(Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS);

@@ -29,14 +29,19 @@ describe("extractLinks", () => {
   });
 
   it("honours meta directives addressed to its own product token only", () => {
-    expect(extractLinks(`<meta name="heedbot" content="nofollow"><a href="/x">x</a>`, page, "HeedBot", 100).links).toEqual([]);
-    expect(extractLinks(`<meta name="otherbot" content="nofollow"><a href="/x">x</a>`, page, "HeedBot", 100).links).toHaveLength(1);
+    expect(
+      extractLinks(`<meta name="heedbot" content="nofollow"><a href="/x">x</a>`, page, "HeedBot", 100).links,
+    ).toEqual([]);
+    expect(
+      extractLinks(`<meta name="otherbot" content="nofollow"><a href="/x">x</a>`, page, "HeedBot", 100).links,
+    ).toHaveLength(1);
   });
 
   it("skips rel=nofollow links", () => {
-    expect(extractLinks(`<a rel="external nofollow" href="/x">x</a><a href="/y">y</a>`, page, "HeedBot", 100).links).toEqual([
-      "http://a.example/y",
-    ]);
+    expect(
+      extractLinks(`<a rel="external nofollow" href="/x">x</a><a href="/y">y</a>`, page, "HeedBot", 100)
+        .links,
+    ).toEqual(["http://a.example/y"]);
   });
 
   it("caps the number of links and says so", () => {
@@ -63,6 +68,10 @@ describe("X-Robots-Tag", () => {
   it("applies general directives and those addressed to this crawler only", () => {
     expect(directivesFromHeader(["noindex"], "HeedBot").noindex).toBe(true);
     expect(directivesFromHeader(["otherbot: nofollow"], "HeedBot").nofollow).toBe(false);
-    expect(directivesFromHeader(["HeedBot: none"], "HeedBot")).toEqual({ nofollow: true, noindex: true, noarchive: false });
+    expect(directivesFromHeader(["HeedBot: none"], "HeedBot")).toEqual({
+      nofollow: true,
+      noindex: true,
+      noarchive: false,
+    });
   });
 });

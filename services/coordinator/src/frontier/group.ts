@@ -1,0 +1,76 @@
+import type { proto } from "@heed/shared";
+import { type FrontierContext, inTxn } from "./context.js";
+import { type LeaseRound, leaseRound, leaseWithin } from "./lease.js";
+import { reportWithin } from "./report.js";
+
+type Op =
+  | {
+      kind: "report";
+      workerId: string;
+      results: proto.FetchResult[];
+      resolve(acks: proto.ReportAck[]): void;
+      reject(e: unknown): void;
+    }
+  | {
+      kind: "lease";
+      workerId: string;
+      capacity: number;
+      resolve(round: LeaseRound): void;
+      reject(e: unknown): void;
+    };
+
+export interface GroupCommit {
+  lease(workerId: string, capacity: number): Promise<LeaseRound>;
+  report(workerId: string, results: proto.FetchResult[]): Promise<proto.ReportAck[]>;
+  /** Commits whatever is waiting now (before the store closes). */
+  flushNow(): void;
+}
+
+/**
+ * Group commit: every lease request and report that arrives in one turn of the
+ * event loop is applied in a single LMDB transaction, reports first (they free
+ * host slots and queue outlinks), then leases. Callers get their answers only
+ * after the commit, so nothing is promised that is not durable.
+ */
+export function createGroupCommit(ctx: FrontierContext): GroupCommit {
+  let pending: Op[] = [];
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const ops = pending;
+    pending = [];
+    const reports = ops.filter((o) => o.kind === "report");
+    const leases = ops.filter((o) => o.kind === "lease");
+    let answers: unknown[];
+    try {
+      answers = inTxn(ctx, (txn) => [
+        ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
+        ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
+      ]);
+    } catch (err) {
+      for (const o of ops) o.reject(err);
+      return;
+    }
+    for (const [i, o] of reports.entries()) o.resolve(answers[i] as proto.ReportAck[]);
+    for (const [i, o] of leases.entries())
+      o.resolve(leaseRound(ctx, answers[reports.length + i] as proto.Lease[]));
+  }
+
+  function enqueue(op: Op): void {
+    pending.push(op);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  return {
+    lease: (workerId, capacity) =>
+      new Promise((resolve, reject) => enqueue({ kind: "lease", workerId, capacity, resolve, reject })),
+    report: (workerId, results) =>
+      new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
+    flushNow: flush,
+  };
+}
