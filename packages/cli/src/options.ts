@@ -32,6 +32,7 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",
   },
+  { key: "httpListen", flag: "--http-listen <host:port>", help: "HTTP /livez and /readyz (empty: off)" },
   {
     key: "sweepIntervalMs",
     flag: "--sweep-interval-ms <ms>",
@@ -64,6 +65,12 @@ export const WORKER_FLAGS: FlagSpec[] = [
     flag: "--report-buffer-max <n>",
     help: "unsent results kept before pausing leases",
   },
+  {
+    key: "drainTimeoutMs",
+    flag: "--drain-timeout-ms <ms>",
+    help: "on SIGTERM, time to finish fetches and flush reports",
+  },
+  { key: "httpListen", flag: "--http-listen <host:port>", help: "HTTP /livez and /readyz (empty: off)" },
   {
     key: "idlePollMaxMs",
     flag: "--idle-poll-max-ms <ms>",
