@@ -110,4 +110,10 @@ describe("an end-to-end crawl of 20 loopback hosts with 3 workers", () => {
     }
     expect(crawl?.hosts).toBe(site.hosts.length);
   });
+
+  it("leaves a frontier whose invariants hold", () => {
+    const check = cluster.coordinator.frontier.check();
+    expect(check.problems).toEqual([]);
+    expect(check.activeLeases).toBe(0);
+  });
 });

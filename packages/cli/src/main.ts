@@ -1,6 +1,7 @@
 import { HeedError, InvalidInputError, SetupError } from "@heed/shared";
 import { Command } from "commander";
 import { crawlCommand } from "./commands/crawl.js";
+import { frontierCommand } from "./commands/frontier.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
 
 /** Exit codes scripts can rely on. */
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   coordinatorCommand(program);
   workerCommand(program);
   crawlCommand(program);
+  frontierCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;

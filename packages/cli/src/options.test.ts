@@ -4,7 +4,9 @@ import { COORDINATOR_FLAGS, WORKER_FLAGS } from "./options.js";
 
 describe("service flags", () => {
   it("offer a flag for every coordinator and worker setting, so none is reachable only by file", () => {
-    expect(COORDINATOR_FLAGS.map((f) => f.key).sort()).toEqual(Object.keys(coordinatorConfigSchema.shape).sort());
+    expect(COORDINATOR_FLAGS.map((f) => f.key).sort()).toEqual(
+      Object.keys(coordinatorConfigSchema.shape).sort(),
+    );
     expect(WORKER_FLAGS.map((f) => f.key).sort()).toEqual(Object.keys(workerConfigSchema.shape).sort());
   });
 });

@@ -1,4 +1,5 @@
 export { type Coordinator, startCoordinator } from "./coordinator.js";
+export { checkFrontier, type FrontierCheck, type FrontierProblem } from "./frontier/check.js";
 export { type Frontier, openFrontier } from "./frontier/frontier.js";
 export type {
   CrawlRecord,
@@ -8,4 +9,5 @@ export type {
   UrlRecord,
   UrlState,
 } from "./frontier/records.js";
+export { openFrontierStore } from "./frontier/store.js";
 export { waitForCrawl } from "./wait.js";

@@ -25,6 +25,8 @@ beforeEach(() => {
   frontier = open();
 });
 afterEach(async () => {
+  // Every scenario must leave the frontier consistent.
+  expect(frontier.check().problems).toEqual([]);
   await frontier.close();
   rmSync(dir, { recursive: true, force: true });
 });

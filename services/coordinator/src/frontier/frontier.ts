@@ -8,6 +8,7 @@ import {
   parseConfig,
   type proto,
 } from "@heed/shared";
+import { checkFrontier, type FrontierCheck } from "./check.js";
 import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
 import { createGroupCommit } from "./group.js";
 import type { LeaseRound } from "./lease.js";
@@ -33,6 +34,8 @@ export interface Frontier {
   robots(origin: string): RobotsRecord | undefined;
   leaseRecord(leaseId: string): LeaseRecord | undefined;
   activeLeaseCount(): number;
+  /** Verifies the frontier's invariants (see check.ts). */
+  check(): FrontierCheck;
   dataDir: string;
   close(): Promise<void>;
 }
@@ -101,6 +104,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     robots: (origin) => store.robots.get(origin),
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
+    check: () => checkFrontier(store),
     close: () => {
       group.flushNow();
       return store.close();

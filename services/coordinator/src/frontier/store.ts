@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { type CrawlSpec, errorMessage, SetupError } from "@heed/shared";
 import { type Database, open, type RootDatabase } from "lmdb";
 import type {
@@ -33,11 +33,15 @@ export interface FrontierStore {
   close(): Promise<void>;
 }
 
-export function openFrontierStore(dataDir: string): FrontierStore {
+export function openFrontierStore(dataDir: string, options: { readOnly?: boolean } = {}): FrontierStore {
   let root: RootDatabase;
+  const path = `${dataDir}/frontier.lmdb`;
+  if (options.readOnly && !existsSync(path)) {
+    throw new SetupError("HEED_DATA_DIR", `no frontier in ${dataDir} (expected ${path})`);
+  }
   try {
-    mkdirSync(dataDir, { recursive: true });
-    root = open({ path: `${dataDir}/frontier.lmdb`, maxDbs: 16, mapSize: 2 ** 34 });
+    if (!options.readOnly) mkdirSync(dataDir, { recursive: true });
+    root = open({ path, maxDbs: 16, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
   } catch (err) {
     throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,
