@@ -42,6 +42,7 @@ export async function startCluster(
     natsUrl: nats.url,
     grpcListen: "127.0.0.1:0",
     leaseMarginMs: 1000,
+    drainTimeoutMs: 500,
     sweepIntervalMs: 50,
     maxWaitHintMs: 50,
     ...options.coordinator,

@@ -33,6 +33,12 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "a lease lives for the fetch timeout plus this",
   },
   { key: "httpListen", flag: "--http-listen <host:port>", help: "HTTP /livez and /readyz (empty: off)" },
+  { key: "leaseTtlMs", flag: "--lease-ttl-ms <ms>", help: "longest lease before a worker must renew it" },
+  {
+    key: "drainTimeoutMs",
+    flag: "--drain-timeout-ms <ms>",
+    help: "on SIGTERM, time to wait for in-flight leases to be reported",
+  },
   {
     key: "sweepIntervalMs",
     flag: "--sweep-interval-ms <ms>",

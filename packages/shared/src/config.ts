@@ -106,8 +106,11 @@ export const coordinatorConfigSchema = z.object({
   /** Listen on loopback by default: opening the frontier to a network is a decision. */
   grpcListen: hostPort.default("127.0.0.1:7400"),
   leaseSubject: z.string().min(1).default("heed.lease.request"),
-  /** Leases live for the fetch timeout plus this margin. */
+  /** Leases live for the fetch timeout (at most `leaseTtlMs`, then renewed) plus this margin. */
   leaseMarginMs: int(100).default(10_000),
+  leaseTtlMs: int(100).default(60_000),
+  /** On SIGTERM: time to wait for in-flight leases to be reported before closing. */
+  drainTimeoutMs: int(0, 3600_000).default(10_000),
   /** HTTP /livez and /readyz (and metrics); empty: off. */
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),

@@ -3,6 +3,7 @@ import {
   errorMessage,
   type Logger,
   type ProbeServer,
+  sleep,
   startProbeServer,
   UnavailableError,
 } from "@heed/shared";
@@ -24,7 +25,11 @@ export interface Coordinator {
 export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
   const frontier = openFrontier({
     dataDir: config.dataDir,
-    settings: { leaseMarginMs: config.leaseMarginMs, maxWaitHintMs: config.maxWaitHintMs },
+    settings: {
+      leaseMarginMs: config.leaseMarginMs,
+      leaseTtlMs: config.leaseTtlMs,
+      maxWaitHintMs: config.maxWaitHintMs,
+    },
     log: log.child({ component: "frontier" }),
   });
   let nc: NatsConnection | undefined;
@@ -66,8 +71,17 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         if (closed) return;
         closed = true;
         await probe?.close();
-        clearInterval(sweep);
+        // Stop leasing, then give workers time to report what they hold before the gRPC server goes.
         sub.unsubscribe();
+        const drainUntil = Date.now() + config.drainTimeoutMs;
+        while (frontier.activeLeaseCount() > 0 && Date.now() < drainUntil) await sleep(50);
+        if (frontier.activeLeaseCount() > 0) {
+          log.warn(
+            { activeLeases: frontier.activeLeaseCount() },
+            "closing with leases out; they expire and are re-queued after restart",
+          );
+        }
+        clearInterval(sweep);
         await conn.drain().catch(() => conn.close());
         await grpc.close();
         await frontier.close();

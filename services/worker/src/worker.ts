@@ -86,30 +86,72 @@ export async function startWorker(
   });
   const seen = createSeenLeases();
   const stopping = new AbortController();
-  const inFlight = new Set<Promise<void>>();
+  /** Leases being fetched: their task, current expiry (renewals move it) and a way to hand them back. */
+  const inFlight = new Map<
+    string,
+    { task: Promise<void>; lease: proto.Lease; expiresAtMs: number; release: AbortController }
+  >();
   let fetched = 0;
   let refusedDuplicates = 0;
   let wake: (() => void) | undefined;
 
   function runLease(lease: proto.Lease): void {
+    const release = new AbortController();
+    const entry = { task: Promise.resolve(), lease, expiresAtMs: lease.expiresAtMs, release };
     const fetching = hooks.fetch
       ? hooks.fetch(lease)
-      : fetchLease(lease, { guarded, open, allowPrivateAddresses: config.allowPrivateAddresses });
-    const task = fetching
+      : fetchLease(
+          lease,
+          {
+            guarded,
+            open,
+            allowPrivateAddresses: config.allowPrivateAddresses,
+            leaseExpiresAt: () => entry.expiresAtMs,
+          },
+          release.signal,
+        );
+    entry.task = fetching
       .then((result) => {
         fetched++;
-        if (result.error) {
+        if (release.signal.aborted) {
+          // Drained before it could finish: hand the lease back rather than report a partial fetch.
+          result.error = {
+            kind: proto.FetchErrorKind.FETCH_ERROR_KIND_RELEASED,
+            code: "HEED_LEASE_RELEASED",
+            message: "worker draining",
+          };
+        } else if (result.error) {
           wlog.debug({ leaseId: lease.id, url: lease.url, error: result.error.code }, "fetch failed");
         }
         reporter.submit(result);
       })
       .catch((err) => wlog.error({ leaseId: lease.id, err: errorMessage(err) }, "fetch task crashed"))
       .finally(() => {
-        inFlight.delete(task);
+        inFlight.delete(lease.id);
         wake?.();
       });
-    inFlight.add(task);
+    inFlight.set(lease.id, entry);
   }
+
+  // Long downloads: renew leases past half their life so a slow but healthy fetch keeps its host slot.
+  const keeper = setInterval(() => {
+    const now = Date.now();
+    const due = [...inFlight.values()].filter(
+      (e) => e.expiresAtMs - now < (e.lease.expiresAtMs - e.lease.issuedAtMs) / 2,
+    );
+    if (due.length === 0) return;
+    reporter.renew(due.map((e) => e.lease.id)).then(
+      (acks) => {
+        for (const ack of acks) {
+          const e = inFlight.get(ack.leaseId);
+          if (e !== undefined && ack.renewed) e.expiresAtMs = ack.expiresAtMs;
+          else if (!ack.renewed) wlog.warn({ leaseId: ack.leaseId, reason: ack.reason }, "lease not renewed");
+        }
+      },
+      (err: unknown) => wlog.warn({ err: errorMessage(err) }, "lease renewal failed"),
+    );
+  }, 500);
+  keeper.unref();
 
   async function pullLoop(): Promise<void> {
     let failures = 0;
@@ -180,14 +222,24 @@ export async function startWorker(
         await done;
         const deadline = Date.now() + graceMs;
         const grace = new AbortController();
-        await Promise.race([Promise.all(inFlight), sleep(graceMs, grace.signal)]);
+        await Promise.race([
+          Promise.all([...inFlight.values()].map((e) => e.task)),
+          sleep(graceMs, grace.signal),
+        ]);
         grace.abort();
-        const left = await reporter.flush(Math.max(100, deadline - Date.now()));
-        if (left > 0)
+        if (inFlight.size > 0) {
+          wlog.info({ leases: inFlight.size }, "drain time is up; handing unfinished leases back");
+          for (const e of inFlight.values()) e.release.abort();
+          await Promise.all([...inFlight.values()].map((e) => e.task));
+        }
+        clearInterval(keeper);
+        const left = await reporter.flush(Math.max(1000, deadline - Date.now()));
+        if (left > 0) {
           wlog.warn(
             { unreported: left },
             "stopping with unreported results; their leases will expire and be retried",
           );
+        }
         reporter.close();
         await probe?.close();
         await nc.close();

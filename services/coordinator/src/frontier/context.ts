@@ -6,6 +6,8 @@ import { openTxn, type Sequence, type Txn } from "./txn.js";
 export interface FrontierSettings {
   /** A lease lives for the fetch timeout plus this margin (report latency, clock skew). */
   leaseMarginMs: number;
+  /** Longest a lease lives before the worker must renew it (long downloads); dead workers are noticed this fast. */
+  leaseTtlMs: number;
   /** Longest a worker with nothing to do is told to wait before asking again. */
   maxWaitHintMs: number;
 }

@@ -14,7 +14,7 @@ let frontier: Frontier;
 const open = () =>
   openFrontier({
     dataDir: dir,
-    settings: { leaseMarginMs: 1000, maxWaitHintMs: 250 },
+    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
     log: silentLogger(),
     clock: () => now,
   });
@@ -214,8 +214,8 @@ describe("frontier", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
     await frontier.report("w1", [result(await one(), { statusCode: 503 })]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
-    now += 600;
-    expect(await take()).toEqual([]); // robots retry backoff (about 1 s)
+    now += 499;
+    expect(await take()).toEqual([]); // robots retry backoff: 0.5 to 1 s (jittered)
     now += 1000;
     const retry = await one();
     expect(retry.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
@@ -285,6 +285,60 @@ describe("frontier", async () => {
     );
     await frontier.report("w1", [result(pb as proto.Lease)]);
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
+  });
+
+  it("renews a worker's own live lease up to its maximum, and refuses foreign or expired ones", async () => {
+    await frontier.close();
+    frontier = openFrontier({
+      dataDir: dir,
+      settings: { leaseMarginMs: 1000, leaseTtlMs: 3000, maxWaitHintMs: 250 },
+      log: silentLogger(),
+      clock: () => now,
+    });
+    frontier.createCrawl(spec(["http://a.example/"], { fetch: { timeoutMs: 10_000 } }));
+    const robots = await one();
+    expect(robots.expiresAtMs).toBe(now + 3000 + 1000);
+    now += 2000;
+    const [ok] = await frontier.renew("w1", [robots.id]);
+    expect(ok).toMatchObject({ renewed: true, expiresAtMs: now + 4000 });
+    expect((await frontier.renew("w2", [robots.id]))[0]).toMatchObject({
+      renewed: false,
+      reason: "lease belongs to another worker",
+    });
+    let capped: proto.RenewAck | undefined;
+    for (let i = 0; i < 3; i++) {
+      now += 2000;
+      [capped] = await frontier.renew("w1", [robots.id]);
+      expect(capped?.renewed).toBe(true);
+    }
+    expect(capped?.expiresAtMs).toBe(robots.issuedAtMs + 10_000 + 1000);
+    now = (capped?.expiresAtMs ?? 0) + 1;
+    expect((await frontier.renew("w1", [robots.id]))[0]).toMatchObject({
+      renewed: false,
+      reason: "lease is expired",
+    });
+    expect(frontier.expire()).toBe(1);
+  });
+
+  it("re-queues a lease handed back by a draining worker without counting the attempt", async () => {
+    const crawl = frontier.createCrawl(spec(["http://a.example/"]));
+    await robotsOk(one());
+    now += 500;
+    const page = await one();
+    await frontier.report("w1", [
+      result(page, {
+        error: {
+          kind: proto.FetchErrorKind.FETCH_ERROR_KIND_RELEASED,
+          code: "HEED_LEASE_RELEASED",
+          message: "",
+        },
+      }),
+    ]);
+    const rec = frontier.url(crawl.id, "http://a.example/");
+    expect(rec?.state).toBe("queued");
+    expect(rec?.attempts).toBe(0);
+    now += 500;
+    expect((await one()).attempt).toBe(1);
   });
 
   it("refuses a second crawl with the same id and invalid specs without writing anything", async () => {

@@ -26,6 +26,8 @@ export interface Frontier {
   lease(workerId: string, capacity: number): Promise<LeaseRound>;
   /** Applies fetch results; grouped with concurrent calls into one commit. */
   report(workerId: string, results: proto.FetchResult[]): Promise<proto.ReportAck[]>;
+  /** Extends active leases of a worker (long downloads); grouped into one commit. */
+  renew(workerId: string, leaseIds: string[]): Promise<proto.RenewAck[]>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
@@ -96,6 +98,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
     lease: group.lease,
     report: group.report,
+    renew: group.renew,
     expire: () => expireDue(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>

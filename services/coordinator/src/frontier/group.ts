@@ -1,6 +1,6 @@
 import type { proto } from "@heed/shared";
 import { type FrontierContext, inTxn } from "./context.js";
-import { type LeaseRound, leaseRound, leaseWithin } from "./lease.js";
+import { type LeaseRound, leaseRound, leaseWithin, renewWithin } from "./lease.js";
 import { reportWithin } from "./report.js";
 
 type Op =
@@ -17,11 +17,19 @@ type Op =
       capacity: number;
       resolve(round: LeaseRound): void;
       reject(e: unknown): void;
+    }
+  | {
+      kind: "renew";
+      workerId: string;
+      leaseIds: string[];
+      resolve(acks: proto.RenewAck[]): void;
+      reject(e: unknown): void;
     };
 
 export interface GroupCommit {
   lease(workerId: string, capacity: number): Promise<LeaseRound>;
   report(workerId: string, results: proto.FetchResult[]): Promise<proto.ReportAck[]>;
+  renew(workerId: string, leaseIds: string[]): Promise<proto.RenewAck[]>;
   /** Commits whatever is waiting now (before the store closes). */
   flushNow(): void;
 }
@@ -41,11 +49,13 @@ export function createGroupCommit(ctx: FrontierContext): GroupCommit {
     if (pending.length === 0) return;
     const ops = pending;
     pending = [];
+    const renewals = ops.filter((o) => o.kind === "renew");
     const reports = ops.filter((o) => o.kind === "report");
     const leases = ops.filter((o) => o.kind === "lease");
     let answers: unknown[];
     try {
       answers = inTxn(ctx, (txn) => [
+        ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
         ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
         ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
       ]);
@@ -53,9 +63,10 @@ export function createGroupCommit(ctx: FrontierContext): GroupCommit {
       for (const o of ops) o.reject(err);
       return;
     }
-    for (const [i, o] of reports.entries()) o.resolve(answers[i] as proto.ReportAck[]);
-    for (const [i, o] of leases.entries())
-      o.resolve(leaseRound(ctx, answers[reports.length + i] as proto.Lease[]));
+    let i = 0;
+    for (const o of renewals) o.resolve(answers[i++] as proto.RenewAck[]);
+    for (const o of reports) o.resolve(answers[i++] as proto.ReportAck[]);
+    for (const o of leases) o.resolve(leaseRound(ctx, answers[i++] as proto.Lease[]));
   }
 
   function enqueue(op: Op): void {
@@ -71,6 +82,8 @@ export function createGroupCommit(ctx: FrontierContext): GroupCommit {
       new Promise((resolve, reject) => enqueue({ kind: "lease", workerId, capacity, resolve, reject })),
     report: (workerId, results) =>
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
+    renew: (workerId, leaseIds) =>
+      new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
     flushNow: flush,
   };
 }

@@ -122,6 +122,46 @@ function leaseFromHost(
   return undefined;
 }
 
+function leaseTimes(
+  ctx: FrontierContext,
+  now: number,
+  timeoutMs: number,
+): { expiresAtMs: number; maxExpiresAtMs: number } {
+  const margin = ctx.settings.leaseMarginMs;
+  return {
+    expiresAtMs: now + Math.min(timeoutMs, ctx.settings.leaseTtlMs) + margin,
+    maxExpiresAtMs: now + timeoutMs + margin,
+  };
+}
+
+/** Extends active leases of `workerId` by one TTL, never past their maximum. */
+export function renewWithin(
+  ctx: FrontierContext,
+  txn: Txn,
+  workerId: string,
+  leaseIds: string[],
+): proto.RenewAck[] {
+  return leaseIds.map((leaseId) => {
+    const no = (reason: string) => ({ leaseId, renewed: false, expiresAtMs: 0, reason });
+    const lease = ctx.store.leases.get(leaseId);
+    if (lease === undefined) return no("no such lease");
+    if (lease.workerId !== workerId) return no("lease belongs to another worker");
+    if (lease.state !== "active" || lease.expiresAtMs < txn.now)
+      return no(`lease is ${lease.state === "active" ? "expired" : lease.state}`);
+    const expiresAtMs = Math.min(
+      lease.maxExpiresAtMs,
+      txn.now + ctx.settings.leaseTtlMs + ctx.settings.leaseMarginMs,
+    );
+    if (expiresAtMs > lease.expiresAtMs) {
+      lease.expiresAtMs = expiresAtMs;
+      ctx.store.leases.putSync(lease.id, lease);
+      ctx.store.activeLeases.putSync(lease.id, expiresAtMs);
+      ctx.active.set(lease.id, expiresAtMs);
+    }
+    return { leaseId, renewed: true, expiresAtMs: lease.expiresAtMs, reason: "" };
+  });
+}
+
 function deferTo(txn: Txn, hostKey: string, atMs: number): undefined {
   txn.deferred.set(hostKey, atMs);
   return undefined;
@@ -181,7 +221,7 @@ function issueRobotsLease(
     hostKey: host.hostKey,
     workerId,
     issuedAtMs: now,
-    expiresAtMs: now + fetch.timeoutMs + ctx.settings.leaseMarginMs,
+    ...leaseTimes(ctx, now, fetch.timeoutMs),
     attempt: (previous?.failures ?? 0) + 1,
     state: "active",
   };
@@ -232,7 +272,7 @@ function issuePageLease(
     hostKey: host.hostKey,
     workerId,
     issuedAtMs: now,
-    expiresAtMs: now + fetch.timeoutMs + ctx.settings.leaseMarginMs,
+    ...leaseTimes(ctx, now, fetch.timeoutMs),
     attempt: url.attempts,
     state: "active",
   };

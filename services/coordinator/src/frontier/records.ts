@@ -119,6 +119,8 @@ export interface LeaseRecord {
   workerId: string;
   issuedAtMs: number;
   expiresAtMs: number;
+  /** Renewals never extend a lease past this: issue time + fetch timeout + margin. */
+  maxExpiresAtMs: number;
   attempt: number;
   state: LeaseState;
   endedAtMs?: number;

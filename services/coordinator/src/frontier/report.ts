@@ -91,6 +91,15 @@ function applyRobots(
 ): void {
   const politeness = crawl.spec.politeness;
   const previous = txn.robots(lease.origin);
+  if (r.error?.kind === Kind.FETCH_ERROR_KIND_RELEASED) {
+    // Handed back by a draining worker: ask again later, without counting a failure.
+    if (previous !== undefined) {
+      const { pendingLeaseId: _released, ...rest } = previous;
+      txn.setRobots({ ...rest, expiresAtMs: 0, nextAttemptAtMs: 0 });
+    }
+    setNextAllowed(txn, crawl, host, undefined, 0);
+    return;
+  }
   const error = errorText(r);
   const policy = robotsPolicyFromFetch(
     { origin: lease.origin, httpStatus: r.statusCode, body: r.robotsBody, ...(error ? { error } : {}) },
@@ -149,8 +158,15 @@ function applyPage(
     ...(r.nofollow ? { nofollow: true } : {}),
     ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
   };
-  rec.result = outcome;
   const fetch = crawl.spec.fetch;
+  if (errKind === Kind.FETCH_ERROR_KIND_RELEASED) {
+    // Handed back by a draining worker: the attempt does not count against the URL.
+    rec.attempts = Math.max(0, rec.attempts - 1);
+    txn.requeue(crawl, hash, rec, txn.now);
+    setNextAllowed(txn, crawl, host, txn.robots(lease.origin), 0);
+    return;
+  }
+  rec.result = outcome;
   const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
   if (error !== undefined || failedHttp) {
     host.consecutiveErrors++;

@@ -40,6 +40,24 @@ export function frontierService(frontier: Frontier, log: Logger): proto.Frontier
         },
       );
     },
+    renew(
+      call: ServerUnaryCall<proto.RenewRequest, proto.RenewResponse>,
+      callback: sendUnaryData<proto.RenewResponse>,
+    ) {
+      const req = call.request;
+      if (req.workerId === "")
+        return callback({ code: status.INVALID_ARGUMENT, details: "worker_id: required" });
+      if (req.leaseIds.length > MAX_RESULTS) {
+        return callback({
+          code: status.INVALID_ARGUMENT,
+          details: `lease_ids: at most ${MAX_RESULTS} per call`,
+        });
+      }
+      frontier.renew(req.workerId, req.leaseIds).then(
+        (acks) => callback(null, { acks }),
+        (err: unknown) => callback({ code: status.INTERNAL, details: `renew failed: ${errorMessage(err)}` }),
+      );
+    },
   };
 }
 

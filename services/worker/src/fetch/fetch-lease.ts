@@ -18,6 +18,8 @@ export interface FetchDeps {
   open: Dispatcher;
   allowPrivateAddresses: boolean;
   clock?: () => number;
+  /** The lease's current expiry; renewals move it. Defaults to the expiry it was issued with. */
+  leaseExpiresAt?: () => number;
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string {
@@ -56,7 +58,8 @@ export async function fetchLease(
     maxRedirects: 0,
     maxOutlinks: 0,
   };
-  const closesAt = lease.expiresAtMs - LEASE_SAFETY_MS;
+  const expiresAt = deps.leaseExpiresAt ?? (() => lease.expiresAtMs);
+  const closesAt = expiresAt() - LEASE_SAFETY_MS;
   if (lease.notBeforeMs > clock()) await sleep(lease.notBeforeMs - clock(), signal);
   const startedAtMs = clock();
   const result = emptyResult(lease, startedAtMs);
@@ -68,8 +71,13 @@ export async function fetchLease(
     };
     return result;
   }
-  const deadline = Math.min(startedAtMs + limits.timeoutMs, closesAt);
-  const abort = AbortSignal.any([AbortSignal.timeout(deadline - startedAtMs), ...(signal ? [signal] : [])]);
+  const deadline = startedAtMs + limits.timeoutMs;
+  const window = watchLeaseWindow(() => expiresAt() - LEASE_SAFETY_MS, clock);
+  const abort = AbortSignal.any([
+    AbortSignal.timeout(limits.timeoutMs),
+    window.signal,
+    ...(signal ? [signal] : []),
+  ]);
   const dispatcher = deps.allowPrivateAddresses && lease.allowPrivateAddresses ? deps.open : deps.guarded;
   const guardLiterals = dispatcher === deps.guarded;
   const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
@@ -136,11 +144,43 @@ export async function fetchLease(
       return result;
     }
   } catch (err) {
-    const failure = classifyFetchError(err);
     result.finishedAtMs = clock();
+    if (window.signal.aborted) {
+      result.error = {
+        kind: Kind.FETCH_ERROR_KIND_LEASE_WINDOW,
+        code: "HEED_LEASE_WINDOW",
+        message: "the lease ran out mid-fetch",
+      };
+      return result;
+    }
+    const failure = classifyFetchError(err);
     result.error = { kind: failure.kind, code: failure.code, message: failure.message.slice(0, 500) };
     return result;
+  } finally {
+    window.stop();
   }
+}
+
+/**
+ * Aborts when the lease's window closes. The close time is re-read when the
+ * timer fires, so a renewal made meanwhile keeps the fetch going.
+ */
+function watchLeaseWindow(
+  closesAt: () => number,
+  clock: () => number,
+): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const wait = closesAt() - clock();
+    if (wait <= 0) controller.abort();
+    else timer = setTimeout(arm, wait);
+  };
+  arm();
+  return {
+    signal: controller.signal,
+    stop: () => clearTimeout(timer),
+  };
 }
 
 export { FetchFailure };

@@ -26,6 +26,7 @@ export interface Reporter {
   /** Results not yet acknowledged by the coordinator. */
   readonly pending: number;
   readonly full: boolean;
+  renew(leaseIds: string[]): Promise<proto.RenewAck[]>;
   /** Sends everything buffered, retrying, until done or `timeoutMs` passes; returns what is left. */
   flush(timeoutMs: number): Promise<number>;
   close(): void;
@@ -107,6 +108,17 @@ export function createReporter(options: ReporterOptions): Reporter {
       buffer.push(result);
       if (buffer.length >= options.batchMax) schedule(0);
       else schedule(options.flushMs);
+    },
+    renew(leaseIds) {
+      return new Promise((resolve, reject) =>
+        client.renew(
+          { workerId: options.workerId, leaseIds },
+          new Metadata(),
+          { deadline: Date.now() + 5000 },
+          (err: ServiceError | null, res?: proto.RenewResponse) =>
+            err ? reject(err) : resolve(res?.acks ?? []),
+        ),
+      );
     },
     get pending() {
       return buffer.length;

@@ -35,6 +35,8 @@ export enum FetchErrorKind {
   FETCH_ERROR_KIND_INVALID_URL = 7,
   FETCH_ERROR_KIND_TOO_MANY_REDIRECTS = 8,
   FETCH_ERROR_KIND_OTHER = 9,
+  /** FETCH_ERROR_KIND_RELEASED - A draining worker handed the lease back: not fetched, or cut short. Re-queued without penalty. */
+  FETCH_ERROR_KIND_RELEASED = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -70,6 +72,9 @@ export function fetchErrorKindFromJSON(object: any): FetchErrorKind {
     case 9:
     case "FETCH_ERROR_KIND_OTHER":
       return FetchErrorKind.FETCH_ERROR_KIND_OTHER;
+    case 10:
+    case "FETCH_ERROR_KIND_RELEASED":
+      return FetchErrorKind.FETCH_ERROR_KIND_RELEASED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -99,6 +104,8 @@ export function fetchErrorKindToJSON(object: FetchErrorKind): string {
       return "FETCH_ERROR_KIND_TOO_MANY_REDIRECTS";
     case FetchErrorKind.FETCH_ERROR_KIND_OTHER:
       return "FETCH_ERROR_KIND_OTHER";
+    case FetchErrorKind.FETCH_ERROR_KIND_RELEASED:
+      return "FETCH_ERROR_KIND_RELEASED";
     case FetchErrorKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -200,6 +207,22 @@ export interface ReportAck {
 
 export interface ReportResponse {
   acks: ReportAck[];
+}
+
+export interface RenewRequest {
+  workerId: string;
+  leaseIds: string[];
+}
+
+export interface RenewAck {
+  leaseId: string;
+  renewed: boolean;
+  expiresAtMs: number;
+  reason: string;
+}
+
+export interface RenewResponse {
+  acks: RenewAck[];
 }
 
 function createBaseFetchError(): FetchError {
@@ -959,6 +982,291 @@ export const ReportResponse: MessageFns<ReportResponse> = {
   },
 };
 
+function createBaseRenewRequest(): RenewRequest {
+  return { workerId: "", leaseIds: [] };
+}
+
+export const RenewRequest: MessageFns<RenewRequest> = {
+  encode(message: RenewRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workerId !== "") {
+      writer.uint32(10).string(message.workerId);
+    }
+    for (const v of message.leaseIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaseIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewRequest {
+    return {
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      leaseIds: globalThis.Array.isArray(object?.leaseIds)
+        ? object.leaseIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.lease_ids)
+        ? object.lease_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RenewRequest): unknown {
+    const obj: any = {};
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.leaseIds?.length) {
+      obj.leaseIds = message.leaseIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenewRequest>, I>>(base?: I): RenewRequest {
+    return RenewRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewRequest>, I>>(object: I): RenewRequest {
+    const message = createBaseRenewRequest();
+    message.workerId = object.workerId ?? "";
+    message.leaseIds = object.leaseIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRenewAck(): RenewAck {
+  return { leaseId: "", renewed: false, expiresAtMs: 0, reason: "" };
+}
+
+export const RenewAck: MessageFns<RenewAck> = {
+  encode(message: RenewAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaseId !== "") {
+      writer.uint32(10).string(message.leaseId);
+    }
+    if (message.renewed !== false) {
+      writer.uint32(16).bool(message.renewed);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(24).int64(message.expiresAtMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.renewed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewAck {
+    return {
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
+      renewed: isSet(object.renewed) ? globalThis.Boolean(object.renewed) : false,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RenewAck): unknown {
+    const obj: any = {};
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
+    if (message.renewed !== false) {
+      obj.renewed = message.renewed;
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenewAck>, I>>(base?: I): RenewAck {
+    return RenewAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewAck>, I>>(object: I): RenewAck {
+    const message = createBaseRenewAck();
+    message.leaseId = object.leaseId ?? "";
+    message.renewed = object.renewed ?? false;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRenewResponse(): RenewResponse {
+  return { acks: [] };
+}
+
+export const RenewResponse: MessageFns<RenewResponse> = {
+  encode(message: RenewResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.acks) {
+      RenewAck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.acks.push(RenewAck.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewResponse {
+    return { acks: globalThis.Array.isArray(object?.acks) ? object.acks.map((e: any) => RenewAck.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: RenewResponse): unknown {
+    const obj: any = {};
+    if (message.acks?.length) {
+      obj.acks = message.acks.map((e) => RenewAck.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenewResponse>, I>>(base?: I): RenewResponse {
+    return RenewResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewResponse>, I>>(object: I): RenewResponse {
+    const message = createBaseRenewResponse();
+    message.acks = object.acks?.map((e) => RenewAck.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Workers report what they fetched; the coordinator folds it into the frontier. */
 export type FrontierServiceService = typeof FrontierServiceService;
 export const FrontierServiceService = {
@@ -972,11 +1280,23 @@ export const FrontierServiceService = {
     responseSerialize: (value: ReportResponse): Buffer => Buffer.from(ReportResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportResponse => ReportResponse.decode(value),
   },
+  /** Extends leases still being fetched (long downloads); fails for expired or foreign leases. */
+  renew: {
+    path: "/heed.v1.FrontierService/Renew" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenewRequest): Buffer => Buffer.from(RenewRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenewRequest => RenewRequest.decode(value),
+    responseSerialize: (value: RenewResponse): Buffer => Buffer.from(RenewResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenewResponse => RenewResponse.decode(value),
+  },
 } as const;
 
 export interface FrontierServiceServer extends UntypedServiceImplementation {
   /** Reports are batched: one call, one LMDB transaction. */
   report: handleUnaryCall<ReportRequest, ReportResponse>;
+  /** Extends leases still being fetched (long downloads); fails for expired or foreign leases. */
+  renew: handleUnaryCall<RenewRequest, RenewResponse>;
 }
 
 export interface FrontierServiceClient extends Client {
@@ -995,6 +1315,22 @@ export interface FrontierServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportResponse) => void,
+  ): ClientUnaryCall;
+  /** Extends leases still being fetched (long downloads); fails for expired or foreign leases. */
+  renew(
+    request: RenewRequest,
+    callback: (error: ServiceError | null, response: RenewResponse) => void,
+  ): ClientUnaryCall;
+  renew(
+    request: RenewRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenewResponse) => void,
+  ): ClientUnaryCall;
+  renew(
+    request: RenewRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenewResponse) => void,
   ): ClientUnaryCall;
 }
 
