@@ -17,7 +17,7 @@ describe("heed crawl --demo", () => {
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as {
       state: string;
-      pages: Record<string, number>;
+      pages: { done: number; queued: number; leased: number };
       byStatus: Record<string, number>;
       robotsDenied: number;
       hosts: number;

@@ -44,7 +44,7 @@ describe("robots.txt fetch outcomes (RFC 9309 §2.3.1)", () => {
   it("parses at most the first 500 KiB", () => {
     const filler = `# ${"x".repeat(ROBOTS_MAX_BYTES)}\n`;
     const p = fetched(200, `${filler}User-agent: *\nDisallow: /\n`);
-    expect(p.text.length).toBe(ROBOTS_MAX_BYTES);
+    expect(Buffer.byteLength(p.text)).toBe(ROBOTS_MAX_BYTES);
     expect(robotsVerdict(p, `${origin}/page`, "HeedBot").allowed).toBe(true);
   });
 });
@@ -101,5 +101,110 @@ describe("robots decisions", () => {
   it("survives garbage", () => {
     const junk = fetched(200, "\u0000\u0001<html>not robots</html>\nDisallow /nope\nUser-agent:\n");
     expect(robotsVerdict(junk, `${origin}/nope`, "HeedBot").allowed).toBe(true);
+  });
+});
+
+describe("product token matching (RFC 9309 §2.2.1, as Google's reference does it)", () => {
+  const verdict = (text: string, url = `${origin}/x`) => robotsVerdict(fetched(200, text), url, "HeedBot");
+
+  it("takes a user-agent line's leading token: a version or trailing words do not stop a match", () => {
+    expect(verdict("User-agent: HeedBot/1.0\nDisallow: /x\n").allowed).toBe(false);
+    expect(verdict("User-agent: heedbot crawler\nDisallow: /x\n").allowed).toBe(false);
+  });
+
+  it("does not match a longer token that merely starts with ours", () => {
+    expect(verdict("User-agent: HeedBotter\nDisallow: /x\n").allowed).toBe(true);
+  });
+
+  it("lets a group naming us shadow '*' even without rules", () => {
+    expect(verdict("User-agent: *\nDisallow: /\n\nUser-agent: HeedBot\n").allowed).toBe(true);
+  });
+
+  it("accepts the reference's common typos and a missing colon", () => {
+    expect(verdict("useragent: HeedBot\ndisalow: /x\n").allowed).toBe(false);
+    expect(verdict("User-agent HeedBot\nDisallow /x\n").allowed).toBe(false);
+  });
+});
+
+describe("robots decisions, details", () => {
+  it("reports no line when nothing but an empty rule matched", () => {
+    const p = fetched(200, "User-agent: *\nDisallow:\n");
+    expect(robotsVerdict(p, `${origin}/x`, "HeedBot")).toEqual({ allowed: true, reason: "robots_allowed" });
+  });
+
+  it("lets Allow win a tie and reports its line", () => {
+    const p = fetched(200, "User-agent: *\nDisallow: /x\nAllow: /x\n");
+    expect(robotsVerdict(p, `${origin}/x`, "HeedBot")).toEqual({
+      allowed: true,
+      reason: "robots_allowed",
+      line: 3,
+    });
+  });
+
+  it("compares escapes case-insensitively and non-ASCII rules as UTF-8 escapes", () => {
+    const p = fetched(200, "User-agent: *\nDisallow: /%c3%a9t%C3%A9\nDisallow: /café\n");
+    expect(robotsVerdict(p, `${origin}/%C3%A9t%c3%a9`, "HeedBot").allowed).toBe(false);
+    expect(robotsVerdict(p, new URL(`${origin}/café`).href, "HeedBot").allowed).toBe(false);
+  });
+
+  it("treats /robots.txt with a query or fragment as robots.txt itself", () => {
+    const all = fetched(200, "User-agent: *\nDisallow: /\n");
+    expect(robotsVerdict(all, `${origin}/robots.txt?x=1#y`, "HeedBot").reason).toBe("robots_txt_itself");
+  });
+
+  it("decides on the path of URLs it cannot parse instead of throwing", () => {
+    const all = fetched(200, "User-agent: *\nDisallow: /\n");
+    expect(robotsVerdict(all, "", "HeedBot").allowed).toBe(false);
+    expect(robotsVerdict(all, "not a url", "HeedBot").allowed).toBe(false);
+  });
+});
+
+describe("Crawl-delay and Sitemap", () => {
+  it("takes Crawl-delay from the group that applies, fractional, the largest if repeated", () => {
+    const p = fetched(
+      200,
+      [
+        "User-agent: *",
+        "Disallow: /private",
+        "Crawl-delay: 0.25",
+        "",
+        "User-agent: HeedBot",
+        "Crawl-delay: 2",
+        "Crawl-delay: 3.5",
+        "Disallow: /x",
+      ].join("\n"),
+    );
+    expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(3500);
+    expect(robotsCrawlDelayMs(p, "heedbot")).toBe(3500);
+    expect(robotsCrawlDelayMs(p, "OtherBot")).toBe(250);
+  });
+
+  it("does not fall back to '*' for Crawl-delay when our group has none", () => {
+    const p = fetched(
+      200,
+      "User-agent: *\nDisallow: /y\nCrawl-delay: 5\n\nUser-agent: HeedBot\nDisallow: /x\n",
+    );
+    expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(0);
+  });
+
+  // Only Allow/Disallow end a group's user-agent lines (reference ID_LineSyntax_Groups_OtherRules).
+  it("keeps user-agent lines around a Crawl-delay in one group, like other non-rule lines", () => {
+    const p = fetched(200, "User-agent: OtherBot\nCrawl-delay: 1\nUser-agent: HeedBot\nDisallow: /x\n");
+    expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(1000);
+    expect(robotsVerdict(p, `${origin}/x`, "OtherBot").allowed).toBe(false);
+  });
+
+  it("ignores Crawl-delay values that are not a number of seconds", () => {
+    const p = fetched(200, "User-agent: *\nCrawl-delay: soon\nCrawl-delay: -1\nCrawl-delay: 1e3\n");
+    expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(0);
+  });
+
+  it("records every Sitemap line in order, as written, wherever it is", () => {
+    const p = fetched(
+      200,
+      "Sitemap: http://example.com/a.xml\nUser-agent: *\nsite-map: http://example.com/ä.xml # c\nSitemap:\n",
+    );
+    expect(robotsSitemaps(p)).toEqual(["http://example.com/a.xml", "http://example.com/ä.xml"]);
+    expect(robotsSitemaps(fetched(404))).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
-import robotsParserModule from "robots-parser";
+import { type AgentRules, agentRules, decidePath } from "./robots/agent.js";
+import { type ParsedRobots, parseRobotsTxt } from "./robots/parse.js";
+import { matchablePath } from "./robots/pattern.js";
 
 /** RFC 9309 §2.5: crawlers may limit parsing to the first 500 KiB. */
 export const ROBOTS_MAX_BYTES = 500 * 1024;
@@ -43,7 +45,9 @@ export function robotsPolicyFromFetch(
   const s = outcome.httpStatus;
   if (outcome.error === undefined && s >= 200 && s < 300) {
     const text =
-      outcome.body.length > ROBOTS_MAX_BYTES ? outcome.body.slice(0, ROBOTS_MAX_BYTES) : outcome.body;
+      Buffer.byteLength(outcome.body) > ROBOTS_MAX_BYTES
+        ? Buffer.from(outcome.body).subarray(0, ROBOTS_MAX_BYTES).toString("utf8")
+        : outcome.body;
     return {
       ...base,
       status: "parsed",
@@ -91,48 +95,58 @@ export interface RobotsVerdict {
   line?: number;
 }
 
-interface Parsed {
-  isAllowed(url: string, ua?: string): boolean | undefined;
-  getMatchingLineNumber(url: string, ua?: string): number;
-  getCrawlDelay(ua?: string): number | undefined;
-  getSitemaps(): string[];
+/** A policy's text parsed once, and what each product token must obey, worked out once. */
+interface Compiled {
+  parsed: ParsedRobots;
+  agents: Map<string, AgentRules>;
 }
 
-// robots-parser is CommonJS whose module.exports is the factory; its typings claim a default export.
-const robotsParser = robotsParserModule as unknown as (url: string, text: string) => Parsed;
+const compiledCache = new Map<string, Compiled>();
+const COMPILED_CACHE_MAX = 2000;
 
-const parsedCache = new Map<string, Parsed>();
-const PARSED_CACHE_MAX = 2000;
-
-function parsedOf(policy: RobotsPolicy): Parsed {
+// Policies are evaluated for every URL leased; parse once per origin and robots.txt digest.
+function compiledOf(policy: RobotsPolicy): Compiled {
   const key = `${policy.origin} ${policy.digest}`;
-  let parsed = parsedCache.get(key);
-  if (parsed === undefined) {
-    parsed = robotsParser(`${policy.origin}/robots.txt`, policy.text);
-    if (parsedCache.size >= PARSED_CACHE_MAX) {
-      const oldest = parsedCache.keys().next().value;
-      if (oldest !== undefined) parsedCache.delete(oldest);
+  let compiled = compiledCache.get(key);
+  if (compiled === undefined) {
+    compiled = { parsed: parseRobotsTxt(policy.text), agents: new Map() };
+    if (compiledCache.size >= COMPILED_CACHE_MAX) {
+      const oldest = compiledCache.keys().next().value;
+      if (oldest !== undefined) compiledCache.delete(oldest);
     }
-    parsedCache.set(key, parsed);
+    compiledCache.set(key, compiled);
   }
-  return parsed;
+  return compiled;
 }
 
+function agentOf(policy: RobotsPolicy, productToken: string): AgentRules {
+  const compiled = compiledOf(policy);
+  let agent = compiled.agents.get(productToken);
+  if (agent === undefined) {
+    agent = agentRules(compiled.parsed, productToken);
+    compiled.agents.set(productToken, agent);
+  }
+  return agent;
+}
+
+/**
+ * `url` should be percent-encoded (Heed's canonical URLs are): like Google's reference
+ * parser, rules are matched against the URL as given, without re-encoding it.
+ */
 export function robotsVerdict(policy: RobotsPolicy, url: string, productToken: string): RobotsVerdict {
-  if (new URL(url).pathname === "/robots.txt") return { allowed: true, reason: "robots_txt_itself" };
+  const path = matchablePath(url);
+  if (path.split("?", 1)[0] === "/robots.txt") return { allowed: true, reason: "robots_txt_itself" };
   switch (policy.status) {
     case "unavailable":
       return { allowed: true, reason: "robots_unavailable_allow_all" };
     case "unreachable":
       return { allowed: false, reason: "robots_unreachable" };
     case "parsed": {
-      const parsed = parsedOf(policy);
-      const allowed = parsed.isAllowed(url, productToken) !== false;
-      const line = parsed.getMatchingLineNumber(url, productToken);
+      const { allowed, line } = decidePath(agentOf(policy, productToken), path);
       return {
         allowed,
         reason: allowed ? "robots_allowed" : "robots_disallowed",
-        ...(line > 0 ? { line } : {}),
+        ...(line !== undefined ? { line } : {}),
       };
     }
   }
@@ -141,12 +155,13 @@ export function robotsVerdict(policy: RobotsPolicy, url: string, productToken: s
 /** Crawl-delay for the product token in milliseconds (fractional seconds allowed), 0 when none. */
 export function robotsCrawlDelayMs(policy: RobotsPolicy, productToken: string): number {
   if (policy.status !== "parsed") return 0;
-  const delay = parsedOf(policy).getCrawlDelay(productToken);
+  const delay = agentOf(policy, productToken).crawlDelaySeconds;
   return delay !== undefined && Number.isFinite(delay) && delay > 0 ? Math.round(delay * 1000) : 0;
 }
 
+/** Sitemap lines anywhere in the file, in order, as written. */
 export function robotsSitemaps(policy: RobotsPolicy): string[] {
-  return policy.status === "parsed" ? parsedOf(policy).getSitemaps() : [];
+  return policy.status === "parsed" ? [...compiledOf(policy).parsed.sitemaps] : [];
 }
 
 export function sha256(text: string | Uint8Array): string {

@@ -9,5 +9,5 @@ export type {
   UrlRecord,
   UrlState,
 } from "./frontier/records.js";
-export { openFrontierStore } from "./frontier/store.js";
+export { loadCrawl, openFrontierStore } from "./frontier/store.js";
 export { waitForCrawl } from "./wait.js";

@@ -10,17 +10,23 @@ import {
   WORKER_FLAGS,
 } from "../options.js";
 
-/** Runs until SIGINT/SIGTERM, then `stop` gets to finish cleanly. */
-function untilSignal(stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      void stop().then(resolve);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+/**
+ * Catches SIGINT/SIGTERM from the start, so a signal that arrives while the
+ * service is still starting stops it cleanly once it is up, instead of killing it.
+ */
+function signalLatch(): { stopped: Promise<void> } {
+  let fire: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    fire = resolve;
   });
+  const onSignal = () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    fire();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return { stopped };
 }
 
 export function coordinatorCommand(program: Command): Command {
@@ -30,6 +36,7 @@ export function coordinatorCommand(program: Command): Command {
     .option("--crawl-file <file>", "create this crawl (JSON crawl definition) unless one with its id exists");
   addFlags(cmd, COORDINATOR_FLAGS).action(async (opts: Record<string, unknown>) => {
     const config = loadCoordinatorConfig(opts);
+    const latch = signalLatch();
     const crawlInput =
       opts.crawlFile !== undefined ? (jsonFileLayer(opts.crawlFile as string) as CrawlSpecInput) : undefined;
     const log = createLogger({ level: config.logLevel });
@@ -48,7 +55,8 @@ export function coordinatorCommand(program: Command): Command {
         log.info({ crawlId: existing.id, state: existing.state }, "crawl exists; resuming");
       }
     }
-    await untilSignal(() => coordinator.close());
+    await latch.stopped;
+    await coordinator.close();
   });
   return cmd;
 }
@@ -59,9 +67,11 @@ export function workerCommand(program: Command): Command {
     .description("run a worker: pull leases over NATS, fetch politely, report over gRPC");
   addFlags(cmd, WORKER_FLAGS).action(async (opts: Record<string, unknown>) => {
     const config = loadWorkerConfig(opts);
+    const latch = signalLatch();
     const log = createLogger({ level: config.logLevel });
     const worker = await startWorker(config, log);
-    await untilSignal(() => worker.stop(config.drainTimeoutMs));
+    await latch.stopped;
+    await worker.stop(config.drainTimeoutMs);
   });
   return cmd;
 }

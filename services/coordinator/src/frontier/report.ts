@@ -225,14 +225,12 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;
   if (lease.kind === "robots") {
+    // The worker went quiet, not the site: fetch robots.txt again without counting a failure.
     const previous = txn.robots(lease.origin);
-    const policy = robotsPolicyFromFetch(
-      { origin: lease.origin, httpStatus: 0, body: "", error: "lease expired" },
-      txn.now,
-      crawl.spec.politeness.robotsCacheMs,
-      previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
-    );
-    txn.setRobots(withRetry(policy, txn.now, crawl, 0));
+    if (previous !== undefined) {
+      const { pendingLeaseId: _expired, ...rest } = previous;
+      txn.setRobots({ ...rest, nextAttemptAtMs: 0 });
+    }
     return;
   }
   const hash = lease.urlHash as string;

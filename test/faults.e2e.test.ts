@@ -1,0 +1,135 @@
+import type { ChildProcess } from "node:child_process";
+import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
+import { sleep } from "@heed/shared";
+import { afterEach, describe, expect, it } from "vitest";
+import { countBy, gapViolations } from "./harness/audit.js";
+import { TEST_UA } from "./harness/cluster.js";
+import { type Fleet, startFleet } from "./harness/fleet.js";
+import { exited } from "./harness/processes.js";
+import { startTcpProxy, type TcpProxy } from "./harness/tcp-proxy.js";
+
+const MIN_DELAY_MS = 100;
+const MAX_ATTEMPTS = 5;
+
+let site: LoopbackSite | undefined;
+let fleet: Fleet | undefined;
+let proxy: TcpProxy | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  await fleet?.stop();
+  await site?.close();
+  proxy = undefined;
+  fleet = undefined;
+  site = undefined;
+});
+
+async function setUp(firstOctet: number): Promise<{ site: LoopbackSite; fleet: Fleet }> {
+  site = await startLoopbackSite({ hosts: defaultPlan(10, 6, 1), pageLatencyMs: 40, firstOctet });
+  fleet = await startFleet({
+    id: "faults",
+    seeds: site.seeds(),
+    userAgent: TEST_UA,
+    allowPrivateAddresses: true,
+    maxDepth: 10,
+    politeness: {
+      minDelayMs: MIN_DELAY_MS,
+      robotsRetryBaseMs: 100,
+      robotsRetryMaxMs: 300,
+      robotsMaxAttempts: 2,
+    },
+    fetch: { timeoutMs: 2000, maxAttempts: MAX_ATTEMPTS, retryBaseMs: 100, retryMaxMs: 500 },
+  });
+  await fleet.startCoordinator();
+  return { site, fleet };
+}
+
+/** What every fault scenario must still prove once the crawl has finished. */
+function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet): void {
+  const crawl = f.crawl();
+  expect(crawl?.state).toBe("finished");
+  const byUrl = new Map(f.urls().map((u) => [u.url, u]));
+  const expected = s.expectedPages(10);
+  for (const url of expected) expect(byUrl.get(url)?.state, url).toBe("done");
+  const portOf = new Map(s.hosts.map((h) => [h.address, h.port]));
+  const fetches = countBy(
+    s.log.filter((r) => r.path !== "/robots.txt"),
+    (r) => `http://${r.host}:${portOf.get(r.host)}${r.path}`,
+  );
+  for (const [url, n] of fetches) {
+    expect(expected.has(url), `fetched ${url}, which the crawl must not fetch`).toBe(true);
+    expect(n, url).toBeLessThanOrEqual(MAX_ATTEMPTS);
+  }
+  const crawlDelay = new Map(
+    s.hosts.map((h) => [h.address, h.plan.robots.kind === "crawl-delay" ? h.plan.robots.seconds * 1000 : 0]),
+  );
+  expect(gapViolations(s.log, (h) => Math.max(MIN_DELAY_MS, crawlDelay.get(h) ?? 0))).toEqual([]);
+  expect(f.check().problems).toEqual([]);
+}
+
+describe("fault tolerance with real processes", () => {
+  it("survives workers killed with SIGKILL mid-fetch, repeatedly", async () => {
+    const { site: s, fleet: f } = await setUp(60);
+    f.startWorker();
+    f.startWorker();
+    for (let round = 0; round < 3; round++) {
+      await sleep(700);
+      const victim = f.workers.find((w) => w.exitCode === null && w.signalCode === null) as ChildProcess;
+      victim.kill("SIGKILL");
+      await exited(victim);
+      f.startWorker();
+    }
+    await f.waitFinished(60_000);
+    assertNothingLostNothingRude(s, f);
+  });
+
+  it("resumes from LMDB after the coordinator is killed with SIGKILL mid-crawl", async () => {
+    const { site: s, fleet: f } = await setUp(80);
+    f.startWorker();
+    f.startWorker();
+    await f.waitUntil((c) => (c?.counts.done ?? 0) >= 10, 20_000);
+    expect(f.crawl()?.state).toBe("running");
+    f.coordinator.kill("SIGKILL");
+    await exited(f.coordinator);
+    await sleep(500);
+    await f.startCoordinator();
+    await f.waitFinished(60_000);
+    assertNothingLostNothingRude(s, f);
+  });
+
+  it("carries on when nats-server stops for seconds and comes back", async () => {
+    const { site: s, fleet: f } = await setUp(100);
+    f.startWorker();
+    f.startWorker();
+    await f.waitUntil((c) => (c?.counts.done ?? 0) >= 5, 20_000);
+    await f.restartNats();
+    await f.waitFinished(60_000);
+    assertNothingLostNothingRude(s, f);
+  });
+
+  it("loses nothing when the coordinator is unreachable over gRPC for longer than a lease", async () => {
+    const { site: s, fleet: f } = await setUp(120);
+    proxy = await startTcpProxy(f.grpcPort);
+    f.startWorker({ coordinatorPort: proxy.port });
+    f.startWorker({ coordinatorPort: proxy.port });
+    await f.waitUntil((c) => (c?.counts.done ?? 0) >= 5, 20_000);
+    await proxy.cut();
+    await sleep(4000); // the lease TTL is 2 s timeout + 1 s margin
+    await proxy.restore();
+    await f.waitFinished(60_000);
+    assertNothingLostNothingRude(s, f);
+  });
+
+  it("drains every worker on SIGTERM (exit 0), then finishes with new workers", async () => {
+    const { site: s, fleet: f } = await setUp(140);
+    const first = [f.startWorker(), f.startWorker()];
+    await f.waitUntil((c) => (c?.counts.done ?? 0) >= 10, 20_000);
+    for (const w of first) w.kill("SIGTERM");
+    await Promise.all(first.map(exited));
+    for (const w of first) expect(w.exitCode).toBe(0);
+    expect(f.check().problems).toEqual([]);
+    f.startWorker();
+    f.startWorker();
+    await f.waitFinished(60_000);
+    assertNothingLostNothingRude(s, f);
+  });
+});

@@ -1,0 +1,200 @@
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type NatsServerHandle, startNatsServer } from "@heed/cli";
+import {
+  type CrawlRecord,
+  checkFrontier,
+  loadCrawl,
+  openFrontierStore,
+  type UrlRecord,
+} from "@heed/coordinator";
+import type { CrawlSpecInput } from "@heed/shared";
+import { sleep } from "@heed/shared";
+import { exited, spawnHeed } from "./processes.js";
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/**
+ * A fleet of real processes for fault tests: a nats-server, one `heed
+ * coordinator` and any number of `heed worker`s, each of which the test may
+ * kill, stop or restart. Every process it starts, stop() ends.
+ */
+export interface Fleet {
+  dataDir: string;
+  crawlId: string;
+  nats: NatsServerHandle;
+  grpcPort: number;
+  coordinator: ChildProcess;
+  workers: ChildProcess[];
+  startCoordinator(): Promise<void>;
+  startWorker(options?: { coordinatorPort?: number }): ChildProcess;
+  restartNats(): Promise<void>;
+  crawl(): CrawlRecord | undefined;
+  urls(): UrlRecord[];
+  check(): ReturnType<typeof checkFrontier>;
+  waitFinished(timeoutMs: number): Promise<CrawlRecord>;
+  waitUntil(predicate: (crawl: CrawlRecord | undefined) => boolean, timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise<Fleet> {
+  const dataDir = mkdtempSync(join(tmpdir(), "heed-fleet-"));
+  const crawlFile = join(dataDir, "crawl.json");
+  writeFileSync(crawlFile, JSON.stringify(spec));
+  let nats = await startNatsServer();
+  const grpcPort = await freePort();
+  const children = new Set<ChildProcess>();
+  const track = (c: ChildProcess) => {
+    children.add(c);
+    c.stderr?.resume();
+    c.once("exit", () => children.delete(c));
+    return c;
+  };
+  const fleet: Fleet = {
+    dataDir,
+    crawlId: spec.id,
+    get nats() {
+      return nats;
+    },
+    grpcPort,
+    coordinator: undefined as unknown as ChildProcess,
+    workers: [],
+    async startCoordinator() {
+      fleet.coordinator = track(
+        spawnHeed([
+          "coordinator",
+          "--data-dir",
+          dataDir,
+          "--nats-url",
+          nats.url,
+          "--grpc-listen",
+          `127.0.0.1:${grpcPort}`,
+          "--crawl-file",
+          crawlFile,
+          "--lease-margin-ms",
+          "1000",
+          "--sweep-interval-ms",
+          "50",
+          "--max-wait-hint-ms",
+          "50",
+          "--drain-timeout-ms",
+          "500",
+          "--log-level",
+          "silent",
+        ]),
+      );
+      // Ready when the crawl exists in the frontier.
+      for (let i = 0; i < 200; i++) {
+        if (fleet.crawl() !== undefined) return;
+        await sleep(50);
+      }
+      throw new Error("coordinator did not create the crawl in time");
+    },
+    startWorker(options = {}) {
+      const worker = track(
+        spawnHeed([
+          "worker",
+          "--nats-url",
+          nats.url,
+          "--coordinator",
+          `127.0.0.1:${options.coordinatorPort ?? grpcPort}`,
+          "--allow-private-addresses",
+          "--concurrency",
+          "3",
+          "--report-flush-ms",
+          "5",
+          "--idle-poll-max-ms",
+          "50",
+          "--drain-timeout-ms",
+          "3000",
+          "--log-level",
+          "silent",
+        ]),
+      );
+      fleet.workers.push(worker);
+      return worker;
+    },
+    async restartNats() {
+      const port = nats.port;
+      await nats.stop();
+      await sleep(2000);
+      nats = await startNatsServer({ port });
+    },
+    crawl() {
+      const store = tryOpen(dataDir);
+      if (store === undefined) return undefined;
+      try {
+        return loadCrawl(store, spec.id);
+      } finally {
+        void store.close();
+      }
+    },
+    urls() {
+      const store = openFrontierStore(dataDir, { readOnly: true });
+      try {
+        return [...store.urls.getRange({ start: [spec.id], end: [`${spec.id}\u0000`] })].map((e) => e.value);
+      } finally {
+        void store.close();
+      }
+    },
+    check() {
+      const store = openFrontierStore(dataDir, { readOnly: true });
+      try {
+        return checkFrontier(store);
+      } finally {
+        void store.close();
+      }
+    },
+    async waitUntil(predicate, timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      while (!predicate(fleet.crawl())) {
+        if (Date.now() > until)
+          throw new Error(
+            `condition not met after ${timeoutMs} ms: ${JSON.stringify(fleet.crawl()?.counts)}`,
+          );
+        await sleep(50);
+      }
+    },
+    async waitFinished(timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const crawl = fleet.crawl();
+        if (crawl !== undefined && crawl.state !== "running") return crawl;
+        if (Date.now() > until)
+          throw new Error(`crawl not finished after ${timeoutMs} ms: ${JSON.stringify(crawl?.counts)}`);
+        await sleep(100);
+      }
+    },
+    async stop() {
+      for (const c of children) c.kill("SIGKILL");
+      await Promise.all([...children].map(exited));
+      await nats.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return fleet;
+}
+
+/** The coordinator may not have created the frontier (or its tables) yet. */
+function tryOpen(dataDir: string) {
+  try {
+    const store = openFrontierStore(dataDir, { readOnly: true });
+    if (store.crawls === undefined || store.crawlSpecs === undefined) {
+      void store.close();
+      return undefined;
+    }
+    return store;
+  } catch {
+    return undefined;
+  }
+}
