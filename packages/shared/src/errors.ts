@@ -44,3 +44,19 @@ export class SetupError extends HeedError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** What the request names does not exist (gRPC NOT_FOUND). */
+export class NotFoundError extends InvalidInputError {
+  override name = "NotFoundError";
+  constructor(message: string) {
+    super("HEED_NOT_FOUND", message);
+  }
+}
+
+/** The request is valid but not in the current state (gRPC FAILED_PRECONDITION). */
+export class StateError extends InvalidInputError {
+  override name = "StateError";
+  constructor(message: string) {
+    super("HEED_INVALID_STATE", message);
+  }
+}

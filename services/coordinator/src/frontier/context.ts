@@ -1,4 +1,5 @@
 import type { Logger } from "@heed/shared";
+import type { HostPolicy } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import type { FrontierStore } from "./store.js";
 import { openTxn, type Sequence, type Txn } from "./txn.js";
@@ -19,6 +20,8 @@ export interface FrontierContext {
   /** leaseId -> expiry of every active lease (mirrors the `activeLeases` table). */
   active: Map<string, number>;
   seq: Sequence;
+  /** Operator host policies (opt-outs, slow-downs), mirrored from the `hostPolicies` table. */
+  policies: Map<string, HostPolicy>;
   settings: FrontierSettings;
   clock: () => number;
   log: Logger;
@@ -33,7 +36,7 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   const now = ctx.clock();
   let txn: Txn | undefined;
   const result = ctx.store.root.transactionSync(() => {
-    txn = openTxn(ctx.store, now, ctx.seq);
+    txn = openTxn(ctx.store, now, ctx.seq, ctx.policies);
     const out = body(txn);
     txn.flush();
     return out;

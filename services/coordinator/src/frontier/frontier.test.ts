@@ -341,6 +341,71 @@ describe("frontier", async () => {
     expect((await one()).attempt).toBe(1);
   });
 
+  it("settles a blocked domain's URLs as opt-outs without a request, for every crawl", async () => {
+    const c1 = frontier.createCrawl(spec(["http://a.example.org/", "http://b.example/"]));
+    const c2 = frontier.createCrawl(spec(["http://www.example.org/x"]));
+    frontier.setHostPolicy({ pattern: "Example.ORG.", mode: "block", reason: "asked by e-mail" });
+    const leases = await take();
+    expect(leases.map((l) => l.hostKey)).toEqual(["b.example"]);
+    expect(frontier.url(c1.id, "http://a.example.org/")).toMatchObject({
+      state: "skipped",
+      reason: "opt_out",
+    });
+    expect(frontier.url(c2.id, "http://www.example.org/x")).toMatchObject({
+      state: "skipped",
+      reason: "opt_out",
+    });
+    expect(frontier.crawl(c2.id)?.state).toBe("finished");
+    expect(frontier.removeHostPolicy("example.org")).toBe(true);
+    expect(frontier.hostPolicies()).toEqual([]);
+    expect(() => frontier.setHostPolicy({ pattern: "not a host!", mode: "block", reason: "" })).toThrow(
+      /pattern/,
+    );
+  });
+
+  it("lets an operator slow a host down, never speed it up", async () => {
+    frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
+    frontier.setHostPolicy({ pattern: "a.example", mode: "slow", minDelayMs: 5000, reason: "site asked" });
+    await robotsOk(one());
+    now += 4999;
+    expect(await take()).toEqual([]);
+    now += 1;
+    expect(await take()).toHaveLength(1);
+    expect(() =>
+      frontier.setHostPolicy({ pattern: "a.example", mode: "slow", minDelayMs: 0, reason: "" }),
+    ).toThrow(/min_delay_ms/);
+  });
+
+  it("pauses, resumes and cancels a crawl", async () => {
+    const crawl = frontier.createCrawl(spec(["http://a.example/", "http://b.example/"]));
+    frontier.changeCrawlState(crawl.id, "pause");
+    expect(await take()).toEqual([]);
+    expect(() => frontier.changeCrawlState(crawl.id, "pause")).toThrow(/not running/);
+    frontier.changeCrawlState(crawl.id, "resume");
+    now += 1000;
+    const robots = await take();
+    expect(robots).toHaveLength(2);
+    for (const l of robots) await robotsOk(l);
+    frontier.changeCrawlState(crawl.id, "cancel");
+    now += 1000;
+    expect(await take()).toEqual([]);
+    const c = frontier.crawl(crawl.id);
+    expect(c?.state).toBe("cancelled");
+    expect(c?.skipCounts.crawl_cancelled).toBe(2);
+    expect(() => frontier.changeCrawlState("nope", "pause")).toThrow(/no crawl/);
+  });
+
+  it("adds seeds to a crawl and widens its scope to their hosts", async () => {
+    const crawl = frontier.createCrawl(spec(["http://a.example/"], { maxPages: 10 }));
+    expect(frontier.addSeeds(crawl.id, ["http://b.example/start", "http://a.example/"])).toEqual({
+      added: 1,
+    });
+    expect(frontier.crawl(crawl.id)?.spec.seeds).toEqual(["http://a.example/", "http://b.example/start"]);
+    const leases = await take();
+    expect(leases.map((l) => l.hostKey).sort()).toEqual(["a.example", "b.example"]);
+    expect(() => frontier.addSeeds(crawl.id, ["ftp://x/"])).toThrow(/seeds\[0\]/);
+  });
+
   it("refuses a second crawl with the same id and invalid specs without writing anything", async () => {
     frontier.createCrawl(spec(["http://a.example/"], { id: "c1" }));
     expect(() => frontier.createCrawl(spec(["http://b.example/"], { id: "c1" }))).toThrow(/exists already/);

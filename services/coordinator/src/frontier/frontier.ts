@@ -12,7 +12,8 @@ import { checkFrontier, type FrontierCheck } from "./check.js";
 import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
 import { createGroupCommit } from "./group.js";
 import type { LeaseRound } from "./lease.js";
-import type { CrawlRecord, HostState, LeaseRecord, RobotsRecord, UrlRecord } from "./records.js";
+import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
+import type { CrawlRecord, HostPolicy, HostState, LeaseRecord, RobotsRecord, UrlRecord } from "./records.js";
 import { expireDue } from "./report.js";
 import { createHostSchedule } from "./schedule.js";
 import { type FrontierStore, loadCrawl, openFrontierStore, saveCrawlCounters } from "./store.js";
@@ -36,6 +37,20 @@ export interface Frontier {
   robots(origin: string): RobotsRecord | undefined;
   leaseRecord(leaseId: string): LeaseRecord | undefined;
   activeLeaseCount(): number;
+  /** Pause, resume or cancel a crawl; throws NotFoundError or StateError. */
+  changeCrawlState(crawlId: string, action: CrawlAction): CrawlRecord;
+  addSeeds(crawlId: string, seeds: string[]): { added: number };
+  /** Opt-outs and slow-downs for a host or domain, for every crawl, from the next lease on. */
+  setHostPolicy(input: {
+    pattern: string;
+    mode: "block" | "slow";
+    minDelayMs?: number;
+    reason: string;
+  }): HostPolicy;
+  removeHostPolicy(pattern: string): boolean;
+  hostPolicies(): HostPolicy[];
+  /** Read-only access for queries (admin listings, exports); every change goes through the methods above. */
+  readonly store: FrontierStore;
   /** Verifies the frontier's invariants (see check.ts). */
   check(): FrontierCheck;
   dataDir: string;
@@ -61,6 +76,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     schedule: createHostSchedule(),
     active: new Map(),
     seq: sequenceFrom(store.meta.get("seq") ?? 0),
+    policies: new Map([...store.hostPolicies.getRange()].map((e) => [e.key, e.value])),
     settings: options.settings,
     clock: options.clock ?? Date.now,
     log: options.log,
@@ -108,6 +124,12 @@ export function openFrontier(options: FrontierOptions): Frontier {
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
     check: () => checkFrontier(store),
+    changeCrawlState: (crawlId, action) => changeCrawlState(ctx, crawlId, action),
+    addSeeds: (crawlId, seeds) => addSeeds(ctx, crawlId, seeds),
+    setHostPolicy: (input) => setHostPolicy(ctx, input),
+    removeHostPolicy: (pattern) => removeHostPolicy(ctx, pattern),
+    hostPolicies: () => [...ctx.policies.values()],
+    store,
     close: () => {
       group.flushNow();
       return store.close();

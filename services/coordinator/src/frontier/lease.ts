@@ -58,6 +58,8 @@ function leaseFromHost(
   // must wait; only a request waits for its next-allowed time.
   const mayRequest = host.nextAllowedAtMs <= now;
   let earliest = Number.POSITIVE_INFINITY;
+  let sawPaused = false;
+  const blocked = txn.policy(hostKey)?.mode === "block";
   const entries = [
     ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
   ];
@@ -72,6 +74,15 @@ function leaseFromHost(
     }
     if (crawl.state === "cancelled") {
       txn.skip(crawl, hash, rec, "crawl_cancelled");
+      continue;
+    }
+    if (crawl.state === "paused") {
+      sawPaused = true;
+      continue;
+    }
+    if (blocked) {
+      // The site asked not to be crawled: settle its URLs without a request.
+      txn.skip(crawl, hash, rec, "opt_out");
       continue;
     }
     if (rec.notBeforeMs > now) {
@@ -117,6 +128,8 @@ function leaseFromHost(
     if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
     return issuePageLease(ctx, txn, crawl, host, hash, rec, workerId);
   }
+  // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
+  if (sawPaused) earliest = Math.min(earliest, now + 1000);
   if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
   else if (Number.isFinite(earliest)) txn.deferred.set(hostKey, earliest);
   return undefined;
@@ -195,10 +208,10 @@ function wireLease(rec: LeaseRecord, crawl: CrawlRecord, limits: proto.FetchLimi
   };
 }
 
-function takeSlot(host: HostState, now: number): void {
+function takeSlot(txn: Txn, host: HostState): void {
   host.inFlight++;
   // With more than one lease allowed in flight, starts are still spaced by the minimum delay.
-  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, now + host.minDelayMs);
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + txn.minDelayMs(host));
 }
 
 function issueRobotsLease(
@@ -240,7 +253,7 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
-  takeSlot(host, now);
+  takeSlot(txn, host);
   return wireLease(rec, crawl, {
     timeoutMs: fetch.timeoutMs,
     maxBytes: ROBOTS_MAX_BYTES,
@@ -282,7 +295,7 @@ function issuePageLease(
   url.leaseId = rec.id;
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
-  takeSlot(host, now);
+  takeSlot(txn, host);
   return wireLease(rec, crawl, {
     timeoutMs: fetch.timeoutMs,
     maxBytes: fetch.maxBytes,

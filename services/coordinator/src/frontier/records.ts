@@ -4,7 +4,12 @@ import type { CrawlSpec, RobotsPolicy } from "@heed/shared";
 export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
 export const URL_STATES: readonly UrlState[] = ["queued", "leased", "done", "failed", "skipped"];
 
-export type SkipReason = "robots_disallowed" | "robots_unreachable" | "budget_max_pages" | "crawl_cancelled";
+export type SkipReason =
+  | "robots_disallowed"
+  | "robots_unreachable"
+  | "budget_max_pages"
+  | "crawl_cancelled"
+  | "opt_out";
 
 export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
 
@@ -54,7 +59,20 @@ export interface UrlRecord {
 
 export type QueueKey = [hostKey: string, depth: number, seq: number];
 
-export type CrawlState = "running" | "finished" | "cancelled";
+export type CrawlState = "running" | "paused" | "finished" | "cancelled";
+
+/**
+ * An operator's rule for a host or a whole domain (and its subdomains): `block`
+ * (the site asked not to be crawled) or `slow` (a longer minimum delay). Rules
+ * only ever make Heed more careful; they apply to every crawl at once.
+ */
+export interface HostPolicy {
+  pattern: string;
+  mode: "block" | "slow";
+  minDelayMs: number;
+  reason: string;
+  createdAtMs: number;
+}
 
 /** A crawl as callers see it: its definition joined with its live counters. */
 export interface CrawlRecord extends CrawlCounters {

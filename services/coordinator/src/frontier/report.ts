@@ -205,7 +205,7 @@ function setNextAllowed(
 ): void {
   const fetch = crawl.spec.fetch;
   const { delayMs, source } = delayAfterFetch({
-    minDelayMs: host.minDelayMs,
+    minDelayMs: txn.minDelayMs(host),
     crawlDelayMs: robots ? robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) : 0,
     retryAfterMs,
     errorBackoffMs: errorBackoffMs(host.consecutiveErrors, fetch.retryBaseMs, fetch.retryMaxMs),
@@ -221,7 +221,7 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   const host = txn.host(lease.hostKey);
   host.inFlight = Math.max(0, host.inFlight - 1);
   // The fetch may have happened: count the delay from now, as if it just ended.
-  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + host.minDelayMs);
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + txn.minDelayMs(host));
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;
   if (lease.kind === "robots") {

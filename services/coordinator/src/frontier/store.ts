@@ -4,6 +4,7 @@ import { type Database, open, type RootDatabase } from "lmdb";
 import type {
   CrawlCounters,
   CrawlRecord,
+  HostPolicy,
   HostState,
   LeaseRecord,
   QueueKey,
@@ -29,6 +30,8 @@ export interface FrontierStore {
   activeLeases: Database<number, string>;
   /** [crawlId, hostKey] -> first seen: the hosts each crawl touched. */
   crawlHosts: Database<number, [string, string]>;
+  /** host or domain -> operator policy (opt-outs and slow-downs). */
+  hostPolicies: Database<HostPolicy, string>;
   meta: Database<number, string>;
   close(): Promise<void>;
 }
@@ -60,6 +63,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     leases: db<LeaseRecord, string>("leases"),
     activeLeases: db<number, string>("active-leases"),
     crawlHosts: db<number, [string, string]>("crawl-hosts"),
+    hostPolicies: db<HostPolicy, string>("host-policies"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };
@@ -84,6 +88,11 @@ export function loadCrawl(store: FrontierStore, id: string): CrawlRecord | undef
     cache.set(id, spec);
   }
   return { ...counters, spec };
+}
+
+/** Forgets the cached definition after it was changed (seeds added). */
+export function forgetCrawlSpec(store: FrontierStore, id: string): void {
+  specCache.get(store)?.delete(id);
 }
 
 export function saveCrawlCounters(store: FrontierStore, crawl: CrawlRecord): void {

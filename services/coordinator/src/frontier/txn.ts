@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { type CrawlSpec, tryCanonicalizeUrl } from "@heed/shared";
+import { policyFor } from "./policies.js";
 import type {
   CrawlRecord,
   FailReason,
+  HostPolicy,
   HostState,
   QueueKey,
   RobotsRecord,
@@ -50,6 +52,10 @@ export interface Txn {
   setRobots(rec: RobotsRecord): void;
   putUrl(hash: string, rec: UrlRecord): void;
   moveUrl(crawl: CrawlRecord, rec: UrlRecord, to: UrlState): void;
+  /** The operator policy for a host, if any. */
+  policy(hostKey: string): HostPolicy | undefined;
+  /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
+  minDelayMs(host: HostState): number;
   /** Canonicalize, scope, depth-check and dedup a discovered URL; queue it when new. */
   discover(crawl: CrawlRecord, rawUrl: string, depth: number, via?: string): boolean;
   requeue(crawl: CrawlRecord, hash: string, rec: UrlRecord, notBeforeMs: number): void;
@@ -77,7 +83,12 @@ export interface Sequence {
   current(): number;
 }
 
-export function openTxn(store: FrontierStore, now: number, seq: Sequence): Txn {
+export function openTxn(
+  store: FrontierStore,
+  now: number,
+  seq: Sequence,
+  policies: ReadonlyMap<string, HostPolicy> = new Map(),
+): Txn {
   const crawls = new Map<string, CrawlRecord>();
   const hosts = new Map<string, HostState>();
   const robots = new Map<string, RobotsRecord>();
@@ -115,6 +126,11 @@ export function openTxn(store: FrontierStore, now: number, seq: Sequence): Txn {
       const r = store.robots.get(origin);
       if (r !== undefined) robots.set(origin, r);
       return r;
+    },
+    policy: (hostKey) => policyFor(policies, hostKey),
+    minDelayMs(host) {
+      const p = policyFor(policies, host.hostKey);
+      return Math.max(host.minDelayMs, p?.mode === "slow" ? p.minDelayMs : 0);
     },
     setRobots(rec) {
       robots.set(rec.origin, rec);

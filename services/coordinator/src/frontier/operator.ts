@@ -1,0 +1,105 @@
+import { canonicalizeUrl, InvalidInputError, NotFoundError, StateError } from "@heed/shared";
+import { type FrontierContext, inTxn } from "./context.js";
+import { normalizePattern } from "./policies.js";
+import type { CrawlRecord, HostPolicy } from "./records.js";
+import { forgetCrawlSpec } from "./store.js";
+
+/** Operators' changes to the frontier: crawl state, seeds and host policies, each in one commit. */
+
+export type CrawlAction = "pause" | "resume" | "cancel";
+
+export function changeCrawlState(ctx: FrontierContext, crawlId: string, action: CrawlAction): CrawlRecord {
+  return inTxn(ctx, (txn) => {
+    const crawl = txn.crawl(crawlId);
+    if (crawl === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
+    const from = crawl.state;
+    if (from === "cancelled" || (from === "finished" && action !== "cancel")) {
+      throw new StateError(`crawl ${crawlId} is ${from}; it cannot ${action}`);
+    }
+    if (action === "pause") {
+      if (from !== "running") throw new StateError(`crawl ${crawlId} is ${from}, not running`);
+      crawl.state = "paused";
+    } else if (action === "resume") {
+      if (from !== "paused") throw new StateError(`crawl ${crawlId} is ${from}, not paused`);
+      crawl.state = "running";
+      // Wake its hosts now rather than at their next periodic look.
+      for (const key of hostsOf(ctx, crawlId)) txn.host(key);
+    } else {
+      // Queued URLs are settled as skipped (crawl_cancelled) as their hosts come up; leases out finish.
+      crawl.state = "cancelled";
+      crawl.finishedAtMs = txn.now;
+      for (const key of hostsOf(ctx, crawlId)) txn.host(key);
+    }
+    return crawl;
+  });
+}
+
+function hostsOf(ctx: FrontierContext, crawlId: string): string[] {
+  return [...ctx.store.crawlHosts.getKeys({ start: [crawlId], end: [`${crawlId}\u0000`] })].map((k) => k[1]);
+}
+
+/** Adds seeds to a crawl (their hosts join its scope); a finished crawl runs again. */
+export function addSeeds(ctx: FrontierContext, crawlId: string, seeds: string[]): { added: number } {
+  const canonical = seeds.map((s, i) => {
+    try {
+      return canonicalizeUrl(s);
+    } catch (err) {
+      throw new InvalidInputError(
+        "HEED_URL_INVALID",
+        `seeds[${i}]: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  });
+  if (canonical.length === 0) throw new InvalidInputError("HEED_URL_INVALID", "seeds: at least one");
+  return inTxn(ctx, (txn) => {
+    const crawl = txn.crawl(crawlId);
+    if (crawl === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
+    if (crawl.state === "cancelled") throw new StateError(`crawl ${crawlId} is cancelled`);
+    const spec = { ...crawl.spec, seeds: [...new Set([...crawl.spec.seeds, ...canonical])] };
+    ctx.store.crawlSpecs.putSync(crawlId, spec);
+    forgetCrawlSpec(ctx.store, crawlId);
+    crawl.spec = spec;
+    if (crawl.state === "finished") {
+      crawl.state = "running";
+      delete crawl.finishedAtMs;
+    }
+    let added = 0;
+    for (const url of canonical) if (txn.discover(crawl, url, 0)) added++;
+    return { added };
+  });
+}
+
+export function setHostPolicy(
+  ctx: FrontierContext,
+  input: { pattern: string; mode: "block" | "slow"; minDelayMs?: number; reason: string },
+): HostPolicy {
+  const pattern = normalizePattern(input.pattern);
+  if (pattern === undefined)
+    throw new InvalidInputError("HEED_POLICY_INVALID", `pattern: not a host or domain: ${input.pattern}`);
+  if (input.mode === "slow" && !(Number.isInteger(input.minDelayMs) && (input.minDelayMs ?? 0) > 0)) {
+    throw new InvalidInputError(
+      "HEED_POLICY_INVALID",
+      "min_delay_ms: a positive number of milliseconds for a slow-down",
+    );
+  }
+  return inTxn(ctx, (txn) => {
+    const policy: HostPolicy = {
+      pattern,
+      mode: input.mode,
+      minDelayMs: input.mode === "slow" ? (input.minDelayMs as number) : 0,
+      reason: input.reason,
+      createdAtMs: txn.now,
+    };
+    ctx.store.hostPolicies.putSync(pattern, policy);
+    ctx.policies.set(pattern, policy);
+    return policy;
+  });
+}
+
+export function removeHostPolicy(ctx: FrontierContext, pattern: string): boolean {
+  const key = normalizePattern(pattern);
+  if (key === undefined || !ctx.policies.has(key)) return false;
+  inTxn(ctx, () => ctx.store.hostPolicies.removeSync(key));
+  ctx.policies.delete(key);
+  return true;
+}
