@@ -36,6 +36,8 @@ async function setUp(firstOctet: number): Promise<{ site: LoopbackSite; fleet: F
       robotsRetryBaseMs: 100,
       robotsRetryMaxMs: 300,
       robotsMaxAttempts: 2,
+      errorBackoffBaseMs: 200,
+      errorBackoffMaxMs: 1000,
     },
     fetch: { timeoutMs: 2000, maxAttempts: MAX_ATTEMPTS, retryBaseMs: 100, retryMaxMs: 500 },
   });

@@ -22,6 +22,10 @@ export interface FrontierContext {
   seq: Sequence;
   /** Operator host policies (opt-outs, slow-downs), mirrored from the `hostPolicies` table. */
   policies: Map<string, HostPolicy>;
+  /** host -> operator host group, from every crawl's `hostGroups` (fleet-wide, as servers are). */
+  groups: Map<string, string>;
+  /** politeness key -> hosts waiting for one of its slots. */
+  waiters: Map<string, Set<string>>;
   settings: FrontierSettings;
   clock: () => number;
   log: Logger;

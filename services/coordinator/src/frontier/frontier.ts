@@ -77,10 +77,13 @@ export function openFrontier(options: FrontierOptions): Frontier {
     active: new Map(),
     seq: sequenceFrom(store.meta.get("seq") ?? 0),
     policies: new Map([...store.hostPolicies.getRange()].map((e) => [e.key, e.value])),
+    groups: new Map(),
+    waiters: new Map(),
     settings: options.settings,
     clock: options.clock ?? Date.now,
     log: options.log,
   };
+  for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const group = createGroupCommit(ctx);
 
@@ -90,6 +93,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
       const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      registerGroups(ctx, spec);
       return inTxn(ctx, (txn) => {
         const crawl: CrawlRecord = {
           id,
@@ -135,6 +139,16 @@ export function openFrontier(options: FrontierOptions): Frontier {
       return store.close();
     },
   };
+}
+
+/** Host groups are facts about servers, so every crawl's groups apply fleet-wide; a host's first group wins. */
+function registerGroups(ctx: FrontierContext, spec: CrawlSpec): void {
+  for (const g of spec.politeness.hostGroups) {
+    for (const h of g.hosts) {
+      const host = h.trim().toLowerCase().replace(/\.+$/, "");
+      if (!ctx.groups.has(host)) ctx.groups.set(host, g.name);
+    }
+  }
 }
 
 function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {

@@ -3,12 +3,14 @@ import {
   fromHeader,
   proto,
   ROBOTS_MAX_BYTES,
+  robotsCrawlDelayMs,
   robotsUrlOf,
   robotsVerdict,
   userAgentHeader,
 } from "@heed/shared";
 import type { FrontierContext } from "./context.js";
-import type { CrawlRecord, HostState, LeaseRecord, UrlRecord } from "./records.js";
+import { gate } from "./keys.js";
+import type { CrawlRecord, HostState, LeaseRecord, SkipReason, UrlRecord } from "./records.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
@@ -85,6 +87,10 @@ function leaseFromHost(
       txn.skip(crawl, hash, rec, "opt_out");
       continue;
     }
+    if ((host.parkedUntilMs ?? 0) > now) {
+      txn.skip(crawl, hash, rec, "host_parked");
+      continue;
+    }
     if (rec.notBeforeMs > now) {
       earliest = Math.min(earliest, rec.notBeforeMs);
       continue;
@@ -100,7 +106,9 @@ function leaseFromHost(
         return undefined;
       }
       if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
-      return issueRobotsLease(ctx, txn, crawl, host, rec.origin, workerId);
+      const g = gate(ctx, txn, hostKey, crawl.spec);
+      if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
+      return issueRobotsLease(ctx, txn, crawl, host, g.keys, rec.origin, workerId);
     }
     if (robots.status === "unreachable" && robots.failures < crawl.spec.politeness.robotsMaxAttempts) {
       // RFC 9309 §2.3.1.4: unreachable means disallow all, for now; try again later.
@@ -121,18 +129,67 @@ function leaseFromHost(
       );
       continue;
     }
-    if (rec.attempts === 0 && crawl.pagesLeased >= crawl.spec.maxPages) {
-      txn.skip(crawl, hash, rec, "budget_max_pages");
+    if (robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) > crawl.spec.politeness.maxCrawlDelayMs) {
+      // Never crawl faster than the site asked: a Crawl-delay we will not wait for means not crawling.
+      txn.skip(crawl, hash, rec, "crawl_delay_too_long");
+      continue;
+    }
+    const budget = budgetVerdict(ctx, crawl, rec, now);
+    if (budget.skip !== undefined) {
+      txn.skip(crawl, hash, rec, budget.skip);
+      continue;
+    }
+    if (budget.waitUntilMs !== undefined) {
+      earliest = Math.min(earliest, budget.waitUntilMs);
       continue;
     }
     if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
-    return issuePageLease(ctx, txn, crawl, host, hash, rec, workerId);
+    const g = gate(ctx, txn, hostKey, crawl.spec);
+    if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
+    return issuePageLease(ctx, txn, crawl, host, g.keys, hash, rec, workerId);
   }
   // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
   if (sawPaused) earliest = Math.min(earliest, now + 1000);
   if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
   else if (Number.isFinite(earliest)) txn.deferred.set(hostKey, earliest);
   return undefined;
+}
+
+/** A host waiting on a busy shared key is woken when it frees; this is only the fallback. */
+const WAIT_FOR_SLOT_MS = 5000;
+
+/** Budgets: past an absolute one the URL is skipped with the budget as reason; past a window it waits. */
+function budgetVerdict(
+  ctx: FrontierContext,
+  crawl: CrawlRecord,
+  rec: UrlRecord,
+  now: number,
+): { skip?: SkipReason; waitUntilMs?: number } {
+  if (rec.attempts > 0) return {};
+  const b = crawl.spec.budgets;
+  if (crawl.pagesLeased >= crawl.spec.maxPages) return { skip: "budget_max_pages" };
+  if (b.maxBytes > 0 && crawl.bytes >= b.maxBytes) return { skip: "budget_max_bytes" };
+  if (b.maxPagesPerHost === 0 && b.maxBytesPerHost === 0 && b.pagesPerWindow === 0) return {};
+  const ch = ctx.store.crawlHosts.get([crawl.id, rec.hostKey]);
+  if (ch === undefined) return {};
+  if (b.maxPagesPerHost > 0 && ch.pages >= b.maxPagesPerHost) return { skip: "budget_host_pages" };
+  if (b.maxBytesPerHost > 0 && ch.bytes >= b.maxBytesPerHost) return { skip: "budget_host_bytes" };
+  if (b.pagesPerWindow > 0 && now - ch.windowStartMs < b.windowMs && ch.windowPages >= b.pagesPerWindow) {
+    return { waitUntilMs: ch.windowStartMs + b.windowMs };
+  }
+  return {};
+}
+
+function countPage(ctx: FrontierContext, crawl: CrawlRecord, hostKey: string, now: number): void {
+  const key: [string, string] = [crawl.id, hostKey];
+  const ch = ctx.store.crawlHosts.get(key) ?? { firstSeenMs: now, pages: 0, bytes: 0, windowStartMs: 0, windowPages: 0 };
+  ch.pages++;
+  if (now - ch.windowStartMs >= crawl.spec.budgets.windowMs) {
+    ch.windowStartMs = now;
+    ch.windowPages = 0;
+  }
+  ch.windowPages++;
+  ctx.store.crawlHosts.putSync(key, ch);
 }
 
 function leaseTimes(
@@ -219,6 +276,7 @@ function issueRobotsLease(
   txn: Txn,
   crawl: CrawlRecord,
   host: HostState,
+  keys: HostState[],
   origin: string,
   workerId: string,
 ): proto.Lease {
@@ -237,6 +295,7 @@ function issueRobotsLease(
     ...leaseTimes(ctx, now, fetch.timeoutMs),
     attempt: (previous?.failures ?? 0) + 1,
     state: "active",
+    ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
   };
   recordLease(ctx, rec);
   txn.setRobots({
@@ -253,7 +312,7 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
-  takeSlot(txn, host);
+  for (const st of [host, ...keys]) takeSlot(txn, st);
   return wireLease(rec, crawl, {
     timeoutMs: fetch.timeoutMs,
     maxBytes: ROBOTS_MAX_BYTES,
@@ -267,6 +326,7 @@ function issuePageLease(
   txn: Txn,
   crawl: CrawlRecord,
   host: HostState,
+  keys: HostState[],
   hash: string,
   url: UrlRecord,
   workerId: string,
@@ -288,14 +348,17 @@ function issuePageLease(
     ...leaseTimes(ctx, now, fetch.timeoutMs),
     attempt: url.attempts,
     state: "active",
+    ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
   };
   recordLease(ctx, rec);
   if (url.queueKey !== undefined) ctx.store.queue.removeSync(url.queueKey);
   delete url.queueKey;
   url.leaseId = rec.id;
+  url.politeness = { delayMs: host.delayMs, source: host.delaySource, keys: [host.hostKey, ...keys.map((k) => k.hostKey)] };
+  countPage(ctx, crawl, host.hostKey, now);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
-  takeSlot(txn, host);
+  for (const st of [host, ...keys]) takeSlot(txn, st);
   return wireLease(rec, crawl, {
     timeoutMs: fetch.timeoutMs,
     maxBytes: fetch.maxBytes,

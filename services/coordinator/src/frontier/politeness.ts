@@ -5,6 +5,8 @@ export interface DelayInputs {
   minDelayMs: number;
   /** Crawl-delay from the host's robots.txt. */
   crawlDelayMs: number;
+  /** A multiple of how long the last fetch took: a slow server gets more room. */
+  adaptiveMs: number;
   /** Retry-After the site sent with its last answer. */
   retryAfterMs: number;
   /** Extra wait after consecutive errors. */
@@ -27,13 +29,8 @@ export function delayAfterFetch(d: DelayInputs): { delayMs: number; source: Dela
   };
   take(d.minDelayMs, "min_delay");
   take(d.crawlDelayMs, "crawl_delay");
+  take(d.adaptiveMs, "adaptive");
   take(d.retryAfterMs, "retry_after");
   take(d.errorBackoffMs, "error_backoff");
   return { delayMs, source };
-}
-
-/** Deterministic doubling for a host's consecutive errors, bounded. */
-export function errorBackoffMs(consecutiveErrors: number, baseMs: number, maxMs: number): number {
-  if (consecutiveErrors <= 0) return 0;
-  return Math.min(maxMs, baseMs * 2 ** (consecutiveErrors - 1));
 }

@@ -9,7 +9,12 @@ export type SkipReason =
   | "robots_unreachable"
   | "budget_max_pages"
   | "crawl_cancelled"
-  | "opt_out";
+  | "opt_out"
+  | "budget_max_bytes"
+  | "budget_host_pages"
+  | "budget_host_bytes"
+  | "host_parked"
+  | "crawl_delay_too_long";
 
 export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
 
@@ -55,6 +60,8 @@ export interface UrlRecord {
   reason?: SkipReason | FailReason;
   /** Evidence: which robots.txt (digest) and line allowed or denied it. */
   robots?: { digest: string; verdict: string; line?: number };
+  /** Evidence: the delay that spaced this fetch from the previous one, its source, and every politeness key it counted against. */
+  politeness?: { delayMs: number; source: DelaySource; keys: string[] };
 }
 
 export type QueueKey = [hostKey: string, depth: number, seq: number];
@@ -112,9 +119,24 @@ export interface HostState {
   minDelayMs: number;
   /** The smallest concurrency any crawl allowed on this host. */
   maxConcurrency: number;
+  /** Exponential back-off level: up by one per failure, halved by each success. */
+  backoffLevel?: number;
+  /** A parked host gets no requests until then (circuit breaker, Retry-After past the ceiling). */
+  parkedUntilMs?: number;
+  parkedReason?: string;
+  lastFetchMs?: number;
 }
 
-export type DelaySource = "none" | "min_delay" | "crawl_delay" | "retry_after" | "error_backoff";
+export type DelaySource = "none" | "min_delay" | "crawl_delay" | "adaptive" | "retry_after" | "error_backoff";
+
+/** A crawl's use of one host, for its per-host budgets. */
+export interface CrawlHostState {
+  firstSeenMs: number;
+  pages: number;
+  bytes: number;
+  windowStartMs: number;
+  windowPages: number;
+}
 
 export interface RobotsRecord extends RobotsPolicy {
   /** The robots lease now in flight for this origin, if any. */
@@ -137,6 +159,8 @@ export interface LeaseRecord {
   workerId: string;
   issuedAtMs: number;
   expiresAtMs: number;
+  /** Politeness keys besides the host (domain, group) whose slots this lease holds. */
+  keys?: string[];
   /** Renewals never extend a lease past this: issue time + fetch timeout + margin. */
   maxExpiresAtMs: number;
   attempt: number;

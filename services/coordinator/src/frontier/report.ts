@@ -7,7 +7,8 @@ import {
   robotsPolicyFromFetch,
 } from "@heed/shared";
 import { type FrontierContext, inTxn } from "./context.js";
-import { delayAfterFetch, errorBackoffMs } from "./politeness.js";
+import { releaseKeys } from "./keys.js";
+import { delayAfterFetch } from "./politeness.js";
 import type { CrawlRecord, FetchOutcome, HostState, LeaseRecord, RobotsRecord } from "./records.js";
 import type { Txn } from "./txn.js";
 
@@ -55,9 +56,9 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: proto.Fet
   if (crawl === undefined) return ack(Outcome.REPORT_OUTCOME_ACCEPTED, "crawl no longer exists");
   const retryAfterMs = parseRetryAfterMs(r.retryAfter || undefined, txn.now) ?? 0;
   if (lease.kind === "robots") {
-    applyRobots(txn, crawl, host, lease, r, retryAfterMs);
+    applyRobots(ctx, txn, crawl, host, lease, r, retryAfterMs);
   } else {
-    applyPage(txn, crawl, host, lease, r, workerId, retryAfterMs);
+    applyPage(ctx, txn, crawl, host, lease, r, workerId, retryAfterMs);
   }
   return ack(Outcome.REPORT_OUTCOME_ACCEPTED, "");
 }
@@ -82,6 +83,7 @@ function errorText(r: proto.FetchResult): string | undefined {
 }
 
 function applyRobots(
+  ctx: FrontierContext,
   txn: Txn,
   crawl: CrawlRecord,
   host: HostState,
@@ -97,7 +99,7 @@ function applyRobots(
       const { pendingLeaseId: _released, ...rest } = previous;
       txn.setRobots({ ...rest, expiresAtMs: 0, nextAttemptAtMs: 0 });
     }
-    setNextAllowed(txn, crawl, host, undefined, 0);
+    spaceNext(ctx, txn, crawl, host, lease, undefined, 0, r);
     return;
   }
   const error = errorText(r);
@@ -109,7 +111,7 @@ function applyRobots(
   );
   // Robots failures follow the robots retry schedule, not the host's page-error backoff.
   txn.setRobots(withRetry(policy, txn.now, crawl, retryAfterMs));
-  setNextAllowed(txn, crawl, host, policy, retryAfterMs);
+  spaceNext(ctx, txn, crawl, host, lease, policy, retryAfterMs, r);
 }
 
 function withRetry(
@@ -128,6 +130,7 @@ function withRetry(
 }
 
 function applyPage(
+  ctx: FrontierContext,
   txn: Txn,
   crawl: CrawlRecord,
   host: HostState,
@@ -163,13 +166,13 @@ function applyPage(
     // Handed back by a draining worker: the attempt does not count against the URL.
     rec.attempts = Math.max(0, rec.attempts - 1);
     txn.requeue(crawl, hash, rec, txn.now);
-    setNextAllowed(txn, crawl, host, txn.robots(lease.origin), 0);
+    spaceNext(ctx, txn, crawl, host, lease, txn.robots(lease.origin), 0, r);
     return;
   }
   rec.result = outcome;
   const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
   if (error !== undefined || failedHttp) {
-    host.consecutiveErrors++;
+    if (!NOT_RETRYABLE.has(errKind)) recordFailure(txn, crawl, host, retryAfterMs, error ?? `HTTP ${r.statusCode}`);
     if (NOT_RETRYABLE.has(errKind)) {
       txn.fail(crawl, hash, rec, "not_retryable");
     } else if (rec.attempts < fetch.maxAttempts) {
@@ -179,11 +182,12 @@ function applyPage(
       txn.fail(crawl, hash, rec, error !== undefined ? "fetch_error" : "http_error");
     }
   } else {
-    host.consecutiveErrors = 0;
+    recordSuccess(host);
     delete rec.leaseId;
     txn.moveUrl(crawl, rec, "done");
     txn.putUrl(hash, rec);
     crawl.bytes += r.bodyBytes;
+    addHostBytes(ctx, crawl.id, rec.hostKey, r.bodyBytes);
     const cls = String(r.statusCode);
     crawl.statusCounts[cls] = (crawl.statusCounts[cls] ?? 0) + 1;
     // Redirect targets go through scope, robots and politeness like any URL; they do not add depth.
@@ -193,26 +197,72 @@ function applyPage(
       for (let i = 0; i < cap; i++) txn.discover(crawl, r.outlinks[i] as string, rec.depth + 1, rec.url);
     }
   }
-  setNextAllowed(txn, crawl, host, txn.robots(lease.origin), retryAfterMs);
+  spaceNext(ctx, txn, crawl, host, lease, txn.robots(lease.origin), retryAfterMs, r);
 }
 
-function setNextAllowed(
+/**
+ * Spaces the host's next request after this one: the largest of the operator's
+ * minimum, the site's Crawl-delay, the adaptive delay (a multiple of how long
+ * this fetch took), Retry-After and the error back-off. The host's extra
+ * politeness keys (domain, group) are spaced the same.
+ */
+function spaceNext(
+  ctx: FrontierContext,
   txn: Txn,
   crawl: CrawlRecord,
   host: HostState,
+  lease: LeaseRecord,
   robots: RobotsPolicy | undefined,
   retryAfterMs: number,
+  r: proto.FetchResult,
 ): void {
-  const fetch = crawl.spec.fetch;
+  const p = crawl.spec.politeness;
+  const fetchMs = Math.max(0, Math.min(crawl.spec.fetch.timeoutMs, r.finishedAtMs - r.startedAtMs));
+  host.lastFetchMs = fetchMs;
+  const level = host.backoffLevel ?? 0;
   const { delayMs, source } = delayAfterFetch({
     minDelayMs: txn.minDelayMs(host),
     crawlDelayMs: robots ? robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) : 0,
-    retryAfterMs,
-    errorBackoffMs: errorBackoffMs(host.consecutiveErrors, fetch.retryBaseMs, fetch.retryMaxMs),
+    adaptiveMs: Math.min(p.maxAdaptiveDelayMs, Math.round(p.delayFactor * fetchMs)),
+    retryAfterMs: Math.min(retryAfterMs, p.retryAfterCeilingMs),
+    // A Retry-After is the site's own answer to "when"; the back-off guesses only without one.
+    errorBackoffMs: level > 0 && retryAfterMs === 0 ? backoffMs(level, p.errorBackoffBaseMs, p.errorBackoffMaxMs) : 0,
   });
   host.delayMs = delayMs;
   host.delaySource = source;
   host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + delayMs);
+  releaseKeys(ctx, txn, lease.keys, delayMs);
+}
+
+/** 429, 5xx and network errors: back off, and park the host when it keeps failing or asks for too long a wait. */
+function recordFailure(txn: Txn, crawl: CrawlRecord, host: HostState, retryAfterMs: number, what: string): void {
+  const p = crawl.spec.politeness;
+  host.consecutiveErrors++;
+  host.backoffLevel = (host.backoffLevel ?? 0) + 1;
+  if (retryAfterMs > p.retryAfterCeilingMs) {
+    park(txn, host, Math.max(p.parkMs, retryAfterMs), `retry_after_above_ceiling: ${Math.round(retryAfterMs / 1000)} s asked, ceiling ${Math.round(p.retryAfterCeilingMs / 1000)} s`);
+  } else if (host.consecutiveErrors >= p.breakerThreshold) {
+    park(txn, host, p.parkMs, `circuit_breaker: ${host.consecutiveErrors} consecutive failures, last ${what}`);
+  }
+}
+
+function park(txn: Txn, host: HostState, forMs: number, reason: string): void {
+  host.parkedUntilMs = txn.now + forMs;
+  host.parkedReason = reason;
+}
+
+/** Success resets the failure streak and halves the back-off, so a recovered host speeds up gradually. */
+function recordSuccess(host: HostState): void {
+  host.consecutiveErrors = 0;
+  host.backoffLevel = Math.floor((host.backoffLevel ?? 0) / 2);
+}
+
+function addHostBytes(ctx: FrontierContext, crawlId: string, hostKey: string, bytes: number): void {
+  const key: [string, string] = [crawlId, hostKey];
+  const ch = ctx.store.crawlHosts.get(key);
+  if (ch === undefined) return;
+  ch.bytes += bytes;
+  ctx.store.crawlHosts.putSync(key, ch);
 }
 
 /** A lease that ran out: the host slot is freed, the URL retried with backoff or failed. */
@@ -221,7 +271,8 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   const host = txn.host(lease.hostKey);
   host.inFlight = Math.max(0, host.inFlight - 1);
   // The fetch may have happened: count the delay from now, as if it just ended.
-  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + txn.minDelayMs(host));
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + Math.max(host.delayMs, txn.minDelayMs(host)));
+  releaseKeys(ctx, txn, lease.keys, host.delayMs);
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;
   if (lease.kind === "robots") {

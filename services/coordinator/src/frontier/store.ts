@@ -3,6 +3,7 @@ import { type CrawlSpec, errorMessage, SetupError } from "@heed/shared";
 import { type Database, open, type RootDatabase } from "lmdb";
 import type {
   CrawlCounters,
+  CrawlHostState,
   CrawlRecord,
   HostPolicy,
   HostState,
@@ -29,7 +30,7 @@ export interface FrontierStore {
   /** leaseId -> expiry, for leases not yet reported or expired: rebuilt into memory at start. */
   activeLeases: Database<number, string>;
   /** [crawlId, hostKey] -> first seen: the hosts each crawl touched. */
-  crawlHosts: Database<number, [string, string]>;
+  crawlHosts: Database<CrawlHostState, [string, string]>;
   /** host or domain -> operator policy (opt-outs and slow-downs). */
   hostPolicies: Database<HostPolicy, string>;
   meta: Database<number, string>;
@@ -62,7 +63,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     robots: db<RobotsRecord, string>("robots"),
     leases: db<LeaseRecord, string>("leases"),
     activeLeases: db<number, string>("active-leases"),
-    crawlHosts: db<number, [string, string]>("crawl-hosts"),
+    crawlHosts: db<CrawlHostState, [string, string]>("crawl-hosts"),
     hostPolicies: db<HostPolicy, string>("host-policies"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
