@@ -18,6 +18,21 @@ export interface FlagSpec {
   help: string;
 }
 
+/** NATS credentials and TLS, the same for both services; secrets by value only from env. */
+const NATS_FLAGS: FlagSpec[] = [
+  { key: "natsTokenFile", flag: "--nats-token-file <file>", help: "NATS token (or HEED_NATS_TOKEN)" },
+  { key: "natsUser", flag: "--nats-user <user>", help: "NATS user name (with a password)" },
+  {
+    key: "natsPasswordFile",
+    flag: "--nats-password-file <file>",
+    help: "NATS password (or HEED_NATS_PASSWORD)",
+  },
+  { key: "natsCredsFile", flag: "--nats-creds-file <file>", help: "NATS .creds file (JWT and NKey seed)" },
+  { key: "natsCaFile", flag: "--nats-ca-file <file>", help: "TLS to NATS, trusting this CA" },
+  { key: "natsCertFile", flag: "--nats-cert-file <file>", help: "client certificate for NATS TLS" },
+  { key: "natsKeyFile", flag: "--nats-key-file <file>", help: "client key for NATS TLS" },
+];
+
 export const COORDINATOR_FLAGS: FlagSpec[] = [
   { key: "dataDir", flag: "--data-dir <dir>", help: "where the LMDB frontier lives" },
   { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to take lease requests from" },
@@ -46,6 +61,34 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
   { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
+  {
+    key: "adminTokenFile",
+    flag: "--admin-token-file <file>",
+    help: "operator token for the admin API (or HEED_ADMIN_TOKEN)",
+  },
+  {
+    key: "readOnlyTokenFile",
+    flag: "--read-only-token-file <file>",
+    help: "read-only token for the admin API (or HEED_READ_ONLY_TOKEN)",
+  },
+  {
+    key: "workerTokenFile",
+    flag: "--worker-token-file <file>",
+    help: "token workers must present (or HEED_WORKER_TOKEN)",
+  },
+  {
+    key: "insecure",
+    flag: "--insecure [bool]",
+    help: "allow a non-loopback --grpc-listen without tokens (anyone who reaches it controls crawls)",
+  },
+  { key: "grpcCertFile", flag: "--grpc-cert-file <file>", help: "TLS certificate of the gRPC server" },
+  { key: "grpcKeyFile", flag: "--grpc-key-file <file>", help: "TLS key of the gRPC server" },
+  {
+    key: "grpcCaFile",
+    flag: "--grpc-ca-file <file>",
+    help: "mTLS: require client certificates signed by this CA",
+  },
+  ...NATS_FLAGS,
 ];
 
 export const WORKER_FLAGS: FlagSpec[] = [
@@ -83,6 +126,17 @@ export const WORKER_FLAGS: FlagSpec[] = [
     help: "longest pause between lease requests when idle",
   },
   { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
+  { key: "heartbeatMs", flag: "--heartbeat-ms <ms>", help: "how often to announce this worker on NATS" },
+  {
+    key: "tokenFile",
+    flag: "--token-file <file>",
+    help: "the coordinator's worker token (or HEED_WORKER_TOKEN)",
+  },
+  { key: "grpcTls", flag: "--grpc-tls [bool]", help: "TLS to the coordinator, trusting the system's CAs" },
+  { key: "grpcCaFile", flag: "--grpc-ca-file <file>", help: "TLS to the coordinator, trusting this CA" },
+  { key: "grpcCertFile", flag: "--grpc-cert-file <file>", help: "client certificate (coordinator mTLS)" },
+  { key: "grpcKeyFile", flag: "--grpc-key-file <file>", help: "client key (coordinator mTLS)" },
+  ...NATS_FLAGS,
 ];
 
 export function addFlags(cmd: Command, flags: FlagSpec[]): Command {

@@ -100,6 +100,27 @@ export const crawlSpecSchema = z.object({
 export type CrawlSpecInput = z.input<typeof crawlSpecSchema>;
 export type CrawlSpec = z.output<typeof crawlSpecSchema> & { id: string };
 
+/** A path to a file (a secret, a certificate); empty: not set. Secrets come from files or env, never flags. */
+const optionalFile = z.string().default("");
+
+/**
+ * NATS credentials and TLS, the same for coordinator and worker. A token or
+ * user:password inside natsUrl works too; secrets by value come from
+ * HEED_NATS_TOKEN and HEED_NATS_PASSWORD (see nats-connect.ts).
+ */
+const natsClientSettings = {
+  natsTokenFile: optionalFile,
+  natsUser: z.string().default(""),
+  natsPasswordFile: optionalFile,
+  /** A NATS .creds file (JWT and NKey seed). */
+  natsCredsFile: optionalFile,
+  /** TLS: trust this CA for the NATS server; a client certificate and key for servers that verify clients. */
+  natsCaFile: optionalFile,
+  natsCertFile: optionalFile,
+  natsKeyFile: optionalFile,
+};
+export type NatsClientSettings = { [K in keyof typeof natsClientSettings]: string } & { natsUrl: string };
+
 export const coordinatorConfigSchema = z.object({
   dataDir: z.string().min(1).default("heed-data"),
   natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
@@ -116,6 +137,18 @@ export const coordinatorConfigSchema = z.object({
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
   logLevel: logLevel.default("info"),
+  /** Bearer tokens for the admin API (operator: every call; read-only: calls that change nothing). */
+  adminTokenFile: optionalFile,
+  readOnlyTokenFile: optionalFile,
+  /** Workers must present this token on reports and renewals. */
+  workerTokenFile: optionalFile,
+  /** Allow a non-loopback grpcListen without tokens: anyone who reaches the port controls the crawl. */
+  insecure: bool.default(false),
+  /** TLS for the gRPC server (certificate and key), and mTLS: client certificates must chain to grpcCaFile. */
+  grpcCertFile: optionalFile,
+  grpcKeyFile: optionalFile,
+  grpcCaFile: optionalFile,
+  ...natsClientSettings,
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 
@@ -137,6 +170,17 @@ export const workerConfigSchema = z.object({
   /** HTTP /livez and /readyz; empty: off. */
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   logLevel: logLevel.default("info"),
+  /** Presence on NATS: a heartbeat this often; the coordinator forgets a worker after three missed. */
+  heartbeatMs: int(100, 60_000).default(2000),
+  /** The coordinator's worker token, presented on reports and renewals. */
+  tokenFile: optionalFile,
+  /** TLS to the coordinator's gRPC port (implied by grpcCaFile): trust grpcCaFile, or the system's CAs. */
+  grpcTls: bool.default(false),
+  grpcCaFile: optionalFile,
+  /** A client certificate and key, for a coordinator that requires mTLS. */
+  grpcCertFile: optionalFile,
+  grpcKeyFile: optionalFile,
+  ...natsClientSettings,
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

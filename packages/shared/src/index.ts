@@ -1,11 +1,14 @@
 export * from "./backoff.js";
 export * from "./config.js";
 export * from "./errors.js";
+export * from "./grpc-tls.js";
 export * from "./http-probe.js";
 export * from "./ip-guard.js";
 export * from "./logger.js";
+export * from "./nats-connect.js";
 export * as proto from "./proto.js";
 export * from "./retry-after.js";
 export * from "./robots.js";
+export * from "./secrets.js";
 export * from "./url.js";
 export * from "./user-agent.js";

@@ -12,7 +12,20 @@ export interface LoggerSettings {
 
 // Secrets must never reach a log line, whatever a caller passes in.
 const redact: LoggerOptions["redact"] = {
-  paths: ["token", "*.token", "password", "*.password", "authorization", "*.authorization", "natsToken"],
+  paths: [
+    "token",
+    "*.token",
+    "password",
+    "*.password",
+    "pass",
+    "*.pass",
+    "authorization",
+    "*.authorization",
+    "natsToken",
+    "adminToken",
+    "readOnlyToken",
+    "workerToken",
+  ],
   censor: "[redacted]",
 };
 
