@@ -43,3 +43,38 @@ export function countBy<T>(items: T[], key: (t: T) => string): Map<string, numbe
   for (const it of items) m.set(key(it), (m.get(key(it)) ?? 0) + 1);
   return m;
 }
+
+/** Pairs of requests to one politeness key whose [start, end] intervals overlap. */
+export function overlaps(log: RequestRecord[], keyOf: (host: string) => string): [RequestRecord, RequestRecord][] {
+  const byKey = new Map<string, RequestRecord[]>();
+  for (const r of log) {
+    const k = keyOf(r.host);
+    byKey.set(k, [...(byKey.get(k) ?? []), r]);
+  }
+  const out: [RequestRecord, RequestRecord][] = [];
+  for (const list of byKey.values()) {
+    list.sort((a, b) => a.startMs - b.startMs);
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1] as RequestRecord;
+      const next = list[i] as RequestRecord;
+      if (next.startMs < prev.endMs) out.push([prev, next]);
+    }
+  }
+  return out;
+}
+
+/** Requests to a host that started before the Retry-After of its previous answer ran out. */
+export function retryAfterViolations(log: RequestRecord[]): RequestRecord[] {
+  const byHost = new Map<string, RequestRecord[]>();
+  for (const r of log) byHost.set(r.host, [...(byHost.get(r.host) ?? []), r]);
+  const out: RequestRecord[] = [];
+  for (const list of byHost.values()) {
+    list.sort((a, b) => a.startMs - b.startMs);
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1] as RequestRecord;
+      const next = list[i] as RequestRecord;
+      if (prev.retryAfterSeconds > 0 && next.startMs < prev.endMs + prev.retryAfterSeconds * 1000 - 1) out.push(next);
+    }
+  }
+  return out;
+}

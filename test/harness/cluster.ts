@@ -107,6 +107,8 @@ export function crawlSpec(seeds: string[], overrides: Partial<CrawlSpecInput> = 
       robotsRetryBaseMs: 100,
       robotsRetryMaxMs: 200,
       robotsMaxAttempts: 2,
+      errorBackoffBaseMs: 200,
+      errorBackoffMaxMs: 1000,
       ...overrides.politeness,
     },
     fetch: { timeoutMs: 5000, retryBaseMs: 100, retryMaxMs: 500, ...overrides.fetch },

@@ -17,6 +17,8 @@ export interface HostPlan {
   robots: RobotsMode;
   /** Pages /p/0 … /p/(pages-1); /p/0 is also served at "/". */
   pages: number;
+  /** The first `times` page requests are refused with `status` and a Retry-After of `retryAfterSeconds`. */
+  throttle?: { status: 429 | 503; retryAfterSeconds: number; times: number };
 }
 
 export interface SiteOptions {
@@ -35,6 +37,8 @@ export interface RequestRecord {
   status: number;
   userAgent: string;
   from: string;
+  /** The Retry-After the site sent, in seconds (0: none). */
+  retryAfterSeconds: number;
 }
 
 export interface SiteHost {
@@ -117,6 +121,7 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
   const first = options.firstOctet ?? 2;
   const latency = options.pageLatencyMs ?? 5;
   const log: RequestRecord[] = [];
+  const throttled = new Map<number, number>();
   const servers: Server[] = [];
   const plans = [...options.hosts, { robots: { kind: "allow-all" }, pages: 1 } satisfies HostPlan];
   if (first + plans.length > 254) throw new Error("too many hosts for one /24 of loopback addresses");
@@ -146,6 +151,7 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       status: 0,
       userAgent: String(req.headers["user-agent"] ?? ""),
       from: String(req.headers.from ?? ""),
+      retryAfterSeconds: 0,
     };
     log.push(record);
     res.on("finish", () => {
@@ -160,6 +166,13 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       } else {
         res.writeHead(200, { "content-type": "text/plain" }).end(robotsText(mode));
       }
+      return;
+    }
+    const throttle = host.plan.throttle;
+    if (throttle !== undefined && throttled.get(host.index) !== throttle.times) {
+      throttled.set(host.index, (throttled.get(host.index) ?? 0) + 1);
+      record.retryAfterSeconds = throttle.retryAfterSeconds;
+      res.writeHead(throttle.status, { "retry-after": String(throttle.retryAfterSeconds) }).end("slow down\n");
       return;
     }
     setTimeout(() => serve(host, path, res), latency);

@@ -57,7 +57,9 @@ export function reindexHost(ctx: FrontierContext, hostKey: string, now: number, 
     ctx.schedule.unschedule(hostKey);
     return;
   }
-  ctx.schedule.schedule(hostKey, Math.max(now, host.nextAllowedAtMs, notBeforeMs));
+  // A parked host gets no requests; its queue is settled (skipped, with the reason) right away.
+  const parked = (host.parkedUntilMs ?? 0) > now;
+  ctx.schedule.schedule(hostKey, parked ? now : Math.max(now, host.nextAllowedAtMs, notBeforeMs));
 }
 
 function hasQueued(ctx: FrontierContext, hostKey: string): boolean {

@@ -406,6 +406,89 @@ describe("frontier", async () => {
     expect(() => frontier.addSeeds(crawl.id, ["ftp://x/"])).toThrow(/seeds\[0\]/);
   });
 
+  it("spaces all hosts of a registrable domain when a crawl asks for domain politeness", async () => {
+    frontier.createCrawl(spec(["http://a.example.org/", "http://b.example.org/", "http://c.other.org/"], { politeness: { key: "domain" } }));
+    const first = await take();
+    // One lease for example.org (either host), one for other.org.
+    expect(first.map((l) => l.hostKey.split(".").slice(-2).join(".")).sort()).toEqual(["example.org", "other.org"]);
+    const ex = first.find((l) => l.hostKey.endsWith("example.org")) as proto.Lease;
+    await robotsOk(ex);
+    now += 499;
+    expect((await take()).filter((l) => l.hostKey.endsWith("example.org"))).toEqual([]);
+    now += 1;
+    const next = (await take()).filter((l) => l.hostKey.endsWith("example.org"));
+    expect(next).toHaveLength(1);
+    expect(frontier.host("domain:example.org")?.inFlight).toBe(1);
+  });
+
+  it("makes hosts of an operator's group share one budget, for every crawl", async () => {
+    frontier.createCrawl(spec(["http://a.example/"], { politeness: { hostGroups: [{ name: "shared-box", hosts: ["a.example", "b.example"] }] } }));
+    frontier.createCrawl(spec(["http://b.example/"]));
+    expect(await take()).toHaveLength(1);
+    expect(frontier.host("group:shared-box")?.inFlight).toBe(1);
+  });
+
+  it("grows the delay with slow fetches (adaptive), bounded", async () => {
+    frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"], { politeness: { delayFactor: 3, maxAdaptiveDelayMs: 2000 } }));
+    await robotsOk(one());
+    now += 500;
+    const page = await one();
+    await frontier.report("w1", [result(page, { startedAtMs: now - 1000, finishedAtMs: now })]);
+    expect(frontier.host("a.example")).toMatchObject({ delayMs: 2000, delaySource: "adaptive" });
+  });
+
+  it("parks a host whose Retry-After passes the ceiling, and one that keeps failing", async () => {
+    const c = frontier.createCrawl(
+      spec(["http://a.example/", "http://a.example/2", "http://b.example/", "http://b.example/2"], {
+        politeness: { retryAfterCeilingMs: 60_000, breakerThreshold: 2, errorBackoffBaseMs: 10, errorBackoffMaxMs: 20, parkMs: 3600_000 },
+        fetch: { maxAttempts: 5 },
+      }),
+    );
+    for (const l of await take()) await robotsOk(l);
+    now += 500;
+    for (const l of await take()) {
+      const retryAfter = l.hostKey === "a.example" ? "7200" : "";
+      await frontier.report("w1", [result(l, { statusCode: 503, retryAfter })]);
+    }
+    expect(frontier.host("a.example")?.parkedReason).toMatch(/^retry_after_above_ceiling/);
+    now += 1000;
+    const b = (await take()).find((l) => l.hostKey === "b.example") as proto.Lease;
+    await frontier.report("w1", [result(b, { error: { kind: proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT, code: "ECONNRESET", message: "" } })]);
+    expect(frontier.host("b.example")?.parkedReason).toMatch(/^circuit_breaker: 2 consecutive/);
+    now += 10_000;
+    expect(await take()).toEqual([]);
+    expect(frontier.crawl(c.id)?.skipCounts.host_parked).toBe(4);
+  });
+
+  it("skips a host whose Crawl-delay is above the operator's maximum instead of crawling it faster", async () => {
+    const c = frontier.createCrawl(spec(["http://a.example/"], { politeness: { maxCrawlDelayMs: 10_000 } }));
+    await robotsOk(one(), "User-agent: *\nCrawl-delay: 60\n");
+    now += 60_000;
+    expect(await take()).toEqual([]);
+    expect(frontier.url(c.id, "http://a.example/")).toMatchObject({ state: "skipped", reason: "crawl_delay_too_long" });
+  });
+
+  it("keeps per-host page and window budgets: absolute ones skip, windows wait", async () => {
+    const c = frontier.createCrawl(
+      spec(["http://a.example/1", "http://a.example/2", "http://a.example/3", "http://b.example/1", "http://b.example/2"], {
+        budgets: { maxPagesPerHost: 2, pagesPerWindow: 1, windowMs: 10_000 },
+        politeness: { minDelayMs: 0, delayFactor: 0 },
+      }),
+    );
+    for (const l of await take()) await robotsOk(l);
+    for (const l of await take()) await frontier.report("w1", [result(l)]);
+    expect(await take()).toEqual([]); // one page per host per 10 s window
+    now += 10_000;
+    for (const l of await take()) await frontier.report("w1", [result(l)]);
+    now += 10_000;
+    expect(await take()).toEqual([]);
+    const crawl = frontier.crawl(c.id);
+    expect(crawl?.counts.done).toBe(4);
+    expect(crawl?.skipCounts.budget_host_pages).toBe(1);
+    expect(crawl?.state).toBe("finished");
+    expect(frontier.url(c.id, "http://a.example/2")?.politeness?.keys).toEqual(["a.example"]);
+  });
+
   it("refuses a second crawl with the same id and invalid specs without writing anything", async () => {
     frontier.createCrawl(spec(["http://a.example/"], { id: "c1" }));
     expect(() => frontier.createCrawl(spec(["http://b.example/"], { id: "c1" }))).toThrow(/exists already/);

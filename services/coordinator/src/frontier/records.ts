@@ -31,6 +31,7 @@ export interface FetchOutcome {
   errorCode?: string;
   error?: string;
   noindex?: boolean;
+  noarchive?: boolean;
   nofollow?: boolean;
   outlinks: number;
   workerId: string;

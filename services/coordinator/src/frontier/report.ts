@@ -158,6 +158,7 @@ function applyPage(
     ...(r.redirectLocation ? { redirect: r.redirectLocation } : {}),
     ...(error ? { errorKind: proto.FetchErrorKind[errKind], errorCode: r.error?.code ?? "", error } : {}),
     ...(r.noindex ? { noindex: true } : {}),
+    ...(r.noarchive ? { noarchive: true } : {}),
     ...(r.nofollow ? { nofollow: true } : {}),
     ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
   };

@@ -136,10 +136,12 @@ export async function fetchLease(
         const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
         result.nofollow = fromHeader.nofollow || page.directives.nofollow;
         result.noindex = fromHeader.noindex || page.directives.noindex;
+        result.noarchive = fromHeader.noarchive || page.directives.noarchive;
         result.outlinks = result.nofollow ? [] : page.links;
       } else {
         result.nofollow = fromHeader.nofollow;
         result.noindex = fromHeader.noindex;
+        result.noarchive = fromHeader.noarchive;
       }
       return result;
     }

@@ -192,6 +192,8 @@ export interface FetchResult {
   /** Only for robots leases: the URL the robots.txt came from after redirects. */
   finalUrl: string;
   noindex: boolean;
+  /** Page-level `noarchive` (meta robots or X-Robots-Tag): recorded so archives can honour it. */
+  noarchive: boolean;
 }
 
 export interface ReportRequest {
@@ -345,6 +347,7 @@ function createBaseFetchResult(): FetchResult {
     robotsBody: "",
     finalUrl: "",
     noindex: false,
+    noarchive: false,
   };
 }
 
@@ -400,6 +403,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.noindex !== false) {
       writer.uint32(136).bool(message.noindex);
+    }
+    if (message.noarchive !== false) {
+      writer.uint32(144).bool(message.noarchive);
     }
     return writer;
   },
@@ -553,6 +559,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.noindex = reader.bool();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.noarchive = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -634,6 +648,7 @@ export const FetchResult: MessageFns<FetchResult> = {
         ? globalThis.String(object.final_url)
         : "",
       noindex: isSet(object.noindex) ? globalThis.Boolean(object.noindex) : false,
+      noarchive: isSet(object.noarchive) ? globalThis.Boolean(object.noarchive) : false,
     };
   },
 
@@ -690,6 +705,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.noindex !== false) {
       obj.noindex = message.noindex;
     }
+    if (message.noarchive !== false) {
+      obj.noarchive = message.noarchive;
+    }
     return obj;
   },
 
@@ -717,6 +735,7 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.robotsBody = object.robotsBody ?? "";
     message.finalUrl = object.finalUrl ?? "";
     message.noindex = object.noindex ?? false;
+    message.noarchive = object.noarchive ?? false;
     return message;
   },
 };
