@@ -1,0 +1,144 @@
+/**
+ * The rendered NATS configuration, run for real on loopback: nats-server accepts
+ * it, demands the token from the environment, and admits only clients that
+ * present it. Also pins down a known gap: the manifests put the token in
+ * HEED_NATS_URL (nats://TOKEN@host:port), which the NATS client ignores.
+ */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containerEnv, findObject, mustFindWorkload } from "./k8s.js";
+import { type NatsServer, natsServerBinary, startCoordinator, startNats, tempDir } from "./procs.js";
+import { render } from "./render.js";
+import { REPO_ROOT } from "./repo.js";
+
+const objects = render("dev");
+const nats = mustFindWorkload(objects, "heed-nats");
+const [container] = nats.pod.containers;
+if (!container) throw new Error("NATS has no container");
+
+/** The config file the container reads: --config's path, found through its volume mount. */
+function renderedConfig(): string {
+  const args = container?.args ?? [];
+  const path = args[args.indexOf("--config") + 1] ?? "";
+  const mount = container?.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+  const volume = nats.pod.volumes?.find((v) => v.name === mount?.name);
+  const cm = findObject(objects, "ConfigMap", volume?.configMap?.name ?? "");
+  const text = cm?.data?.[path.slice((mount?.mountPath.length ?? 0) + 1)];
+  if (text === undefined) throw new Error(`NATS reads ${path}, which no rendered ConfigMap provides`);
+  return text;
+}
+
+const dir = tempDir("heed-nats-conf-");
+const confFile = join(dir.path, "nats-server.conf");
+writeFileSync(confFile, renderedConfig());
+const TOKEN = "test-token-0123";
+
+/** The NATS client the worker and coordinator depend on. */
+async function natsClient(): Promise<typeof import("nats")> {
+  const require = createRequire(join(REPO_ROOT, "services/worker/package.json"));
+  return (await import(pathToFileURL(require.resolve("nats")).href)) as typeof import("nats");
+}
+
+describe("NATS configuration", () => {
+  it("reads the token from the NATS_TOKEN variable the container gets from Secret heed-nats", () => {
+    const token = container.env?.find((e) => e.name === "NATS_TOKEN");
+    expect(token?.valueFrom?.secretKeyRef).toEqual({ name: "heed-nats", key: "token" });
+    expect(renderedConfig()).toMatch(/token:\s*\$NATS_TOKEN/);
+  });
+
+  it("is accepted by nats-server when the token is set, and refused when it is not", () => {
+    const binary = natsServerBinary();
+    const ok = spawnSync(binary, ["-c", confFile, "-t"], {
+      encoding: "utf8",
+      env: { ...process.env, NATS_TOKEN: TOKEN },
+    });
+    expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+    const { NATS_TOKEN: _unset, ...withoutToken } = process.env;
+    const missing = spawnSync(binary, ["-c", confFile, "-t"], { encoding: "utf8", env: withoutToken });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr + missing.stdout).toMatch(/NATS_TOKEN/);
+  });
+
+  it("gives coordinator and workers a URL that carries the same Secret's token", () => {
+    for (const name of ["heed-coordinator", "heed-worker"]) {
+      const [c] = mustFindWorkload(objects, name).pod.containers;
+      if (!c) throw new Error(`${name} has no container`);
+      const token = c.env?.find((e) => e.name === "NATS_TOKEN");
+      expect(token?.valueFrom?.secretKeyRef, name).toEqual({ name: "heed-nats", key: "token" });
+      expect(containerEnv(c, objects).get("HEED_NATS_URL"), name).toBe(
+        "nats://CHANGE-ME-nats-token@heed-nats:4222",
+      );
+    }
+  });
+});
+
+describe("NATS with the rendered configuration, on loopback", () => {
+  let server: NatsServer | undefined;
+  const url = () => `nats://127.0.0.1:${server?.clientPort}`;
+
+  beforeAll(async () => {
+    // Ports come from the OS, on 127.0.0.1 only; everything else from the rendered file.
+    server = await startNats(["-c", confFile], { ...process.env, NATS_TOKEN: TOKEN });
+  });
+
+  afterAll(() => {
+    server?.stop();
+    dir.remove();
+  });
+
+  it("accepts a client that presents the token", async () => {
+    const { connect } = await natsClient();
+    const nc = await connect({ servers: url(), token: TOKEN, reconnect: false });
+    await nc.flush();
+    await nc.close();
+  });
+
+  it("refuses a client with a wrong token or none", async () => {
+    const { connect } = await natsClient();
+    await expect(connect({ servers: url(), token: "wrong-token", reconnect: false })).rejects.toThrow(
+      /authoriz/i,
+    );
+    await expect(connect({ servers: url(), reconnect: false })).rejects.toThrow(/authoriz/i);
+  });
+
+  it("answers the probes' /healthz on the monitoring port", async () => {
+    const probe = container.readinessProbe?.httpGet;
+    expect(probe?.path).toBe("/healthz");
+    const res = await fetch(`http://127.0.0.1:${server?.monitorPort}${probe?.path}`);
+    expect(res.status).toBe(200);
+  });
+
+  it("nats.js alone ignores a token in the URL, so the app must take nats://TOKEN@host apart", async () => {
+    const { connect } = await natsClient();
+    const withToken = `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`;
+    await expect(connect({ servers: withToken, reconnect: false })).rejects.toThrow(/authoriz/i);
+  });
+
+  it("the coordinator connects with the manifests' HEED_NATS_URL form and never logs the token (KNOWN GAP until the app reads it)", async () => {
+    const data = tempDir("heed-coord-");
+    try {
+      const coordinator = await startCoordinator({
+        HEED_DATA_DIR: data.path,
+        HEED_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`,
+      });
+      if (coordinator.started) await coordinator.stop();
+      if (coordinator.started) {
+        expect(coordinator.log()).not.toContain(TOKEN);
+      } else {
+        // KNOWN GAP (deploy/README.md): the app still hands the URL to nats.js as it is, so NATS
+        // refuses it. Anything other than that refusal is a real failure. Once the app takes the
+        // token out of the URL, only the branch above runs: then delete this one.
+        expect(coordinator.log()).toMatch(/Authorization Violation/);
+        console.warn(
+          "KNOWN GAP: the coordinator does not yet send the token in HEED_NATS_URL; NATS refused it (see deploy/README.md)",
+        );
+      }
+    } finally {
+      data.remove();
+    }
+  });
+});
