@@ -10,5 +10,6 @@ export * as proto from "./proto.js";
 export * from "./retry-after.js";
 export * from "./robots.js";
 export * from "./secrets.js";
+export * from "./subjects.js";
 export * from "./url.js";
 export * from "./user-agent.js";

@@ -1,19 +1,28 @@
 import {
   type CoordinatorConfig,
   errorMessage,
+  grpcServerCredentials,
   type Logger,
+  natsConnectOptions,
   type ProbeServer,
   sleep,
   startProbeServer,
   UnavailableError,
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
+import { checkExposure, createAuth, loadTokens } from "./admin/auth.js";
+import { adminService } from "./admin/service.js";
+import { createRateSampler } from "./admin/stats.js";
 import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
 import { serveLeases } from "./leases/responder.js";
+import { followHeartbeats, publishDrain } from "./workers/presence.js";
+import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
 
 export interface Coordinator {
   frontier: Frontier;
+  /** Live workers, from their heartbeats. */
+  workers: WorkerRegistry;
   /** The port the gRPC server listens on (useful when configured as :0). */
   grpcPort: number;
   /** The port of /livez and /readyz, when enabled. */
@@ -23,6 +32,12 @@ export interface Coordinator {
 
 /** Starts a coordinator: opens the frontier, answers lease requests over NATS and reports over gRPC. */
 export async function startCoordinator(config: CoordinatorConfig, log: Logger): Promise<Coordinator> {
+  // Tokens, certificates and NATS credentials are read and checked before anything is opened or bound.
+  const tokens = loadTokens(config);
+  checkExposure(config, tokens);
+  const auth = createAuth(tokens);
+  const tls = grpcServerCredentials(config);
+  const nats = natsConnectOptions(config, "heed-coordinator");
   const frontier = openFrontier({
     dataDir: config.dataDir,
     settings: {
@@ -33,15 +48,36 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log: log.child({ component: "frontier" }),
   });
   let nc: NatsConnection | undefined;
+  const workers = createWorkerRegistry();
+  const rates = createRateSampler();
+  const admin = adminService({
+    frontier,
+    auth,
+    workers,
+    rates,
+    drain: (workerId) =>
+      nc !== undefined
+        ? publishDrain(nc, workerId)
+        : Promise.reject(new UnavailableError("HEED_NATS_CONNECT", "not connected to NATS yet")),
+    log,
+  });
   try {
-    const grpc = await startGrpcServer(config.grpcListen, frontier, log.child({ component: "grpc" }));
+    const grpc = await startGrpcServer({
+      listen: config.grpcListen,
+      credentials: tls.credentials,
+      frontier,
+      auth,
+      admin: admin.implementation,
+      log: log.child({ component: "grpc" }),
+    });
     try {
-      nc = await connect({ servers: config.natsUrl, name: "heed-coordinator", maxReconnectAttempts: -1 });
+      nc = await connect(nats.options);
     } catch (err) {
+      admin.close();
       await grpc.close();
       throw new UnavailableError(
         "HEED_NATS_CONNECT",
-        `cannot reach NATS at ${config.natsUrl}: ${errorMessage(err)}`,
+        `cannot reach NATS at ${nats.display}: ${errorMessage(err)}`,
         {
           cause: err,
         },
@@ -49,6 +85,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     }
     const conn = nc;
     const sub = serveLeases(conn, config.leaseSubject, frontier, log.child({ component: "leases" }));
+    const heartbeats = followHeartbeats(conn, workers, log.child({ component: "workers" }));
+    const sampleRates = () => {
+      try {
+        rates.sample(frontier.crawls(), Date.now());
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, "rate sampling failed");
+      }
+    };
+    sampleRates();
+    const sampler = setInterval(sampleRates, 1000);
     const sweep = setInterval(() => {
       try {
         const n = frontier.expire();
@@ -62,9 +108,22 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     if (config.httpListen !== "") {
       probe = await startProbeServer(config.httpListen, { ready: () => !closed && !conn.isClosed() });
     }
-    log.info({ grpcPort: grpc.port, httpPort: probe?.port, dataDir: config.dataDir }, "coordinator started");
+    log.info(
+      {
+        grpcPort: grpc.port,
+        httpPort: probe?.port,
+        dataDir: config.dataDir,
+        nats: nats.display,
+        tls: tls.tls,
+        mtls: tls.mtls,
+        adminTokens: tokens.operator !== undefined || tokens.readOnly !== undefined,
+        workerToken: tokens.worker !== undefined,
+      },
+      "coordinator started",
+    );
     return {
       frontier,
+      workers,
       grpcPort: grpc.port,
       httpPort: probe?.port,
       async close() {
@@ -82,6 +141,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           );
         }
         clearInterval(sweep);
+        clearInterval(sampler);
+        heartbeats.unsubscribe();
+        admin.close();
         await conn.drain().catch(() => conn.close());
         await grpc.close();
         await frontier.close();

@@ -1,3 +1,5 @@
+export { isLoopbackListen } from "./admin/auth.js";
+export { FIELD_METADATA_KEY } from "./admin/status.js";
 export { type Coordinator, startCoordinator } from "./coordinator.js";
 export { checkFrontier, type FrontierCheck, type FrontierProblem } from "./frontier/check.js";
 export { type Frontier, openFrontier } from "./frontier/frontier.js";
@@ -11,3 +13,4 @@ export type {
 } from "./frontier/records.js";
 export { loadCrawl, openFrontierStore } from "./frontier/store.js";
 export { waitForCrawl } from "./wait.js";
+export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";

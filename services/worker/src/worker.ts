@@ -3,9 +3,13 @@ import { hostname } from "node:os";
 import {
   backoffMs,
   errorMessage,
+  grpcClientCredentials,
+  HeedError,
   type Logger,
+  natsConnectOptions,
   type ProbeServer,
   proto,
+  readSecret,
   sleep,
   startProbeServer,
   UnavailableError,
@@ -13,6 +17,8 @@ import {
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
 import { Agent } from "undici";
+import { listenForDrain } from "./control/drain.js";
+import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { guardedLookup } from "./fetch/guard.js";
 import { createSeenLeases } from "./leases/seen.js";
@@ -34,8 +40,14 @@ export interface Worker {
   stats(): WorkerStats;
   /** Stops taking leases, lets in-flight fetches finish and reports flush, within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
-  /** Resolves when the worker has stopped (by stop() or a fatal error). */
+  /**
+   * Resolves when the worker stops taking leases: by stop(), by an operator's
+   * drain (the worker then stops itself within its drain timeout), or because
+   * the coordinator refused its token (see failure()).
+   */
   done: Promise<void>;
+  /** Why the worker gave up on its own, if it did. */
+  failure(): Error | undefined;
 }
 
 function agent(guarded: boolean): Agent {
@@ -64,18 +76,24 @@ export async function startWorker(
 ): Promise<Worker> {
   const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const wlog = log.child({ workerId: id });
+  // Every file and secret is read before anything connects, so a bad one costs nothing.
+  const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
+  const grpcCredentials = grpcClientCredentials(config);
+  const nats = natsConnectOptions(config, `heed-worker-${id}`);
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: config.natsUrl, name: `heed-worker-${id}`, maxReconnectAttempts: -1 });
+    nc = await connect(nats.options);
   } catch (err) {
     throw new UnavailableError(
       "HEED_NATS_CONNECT",
-      `cannot reach NATS at ${config.natsUrl}: ${errorMessage(err)}`,
-      { cause: err },
+      `cannot reach NATS at ${nats.display}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
     );
   }
-  const guarded = agent(true);
-  const open = agent(false);
+  let failure: Error | undefined;
+  const stopping = new AbortController();
   const reporter = createReporter({
     address: config.coordinator,
     workerId: id,
@@ -83,9 +101,28 @@ export async function startWorker(
     flushMs: config.reportFlushMs,
     bufferMax: config.reportBufferMax,
     log: wlog,
+    credentials: grpcCredentials,
+    ...(token !== undefined ? { token } : {}),
+    onRefused: (details) => {
+      // Fetching on would only cost the sites requests whose results nobody takes.
+      failure ??= new HeedError(
+        "HEED_WORKER_REFUSED",
+        `the coordinator refused the worker token: ${details}`,
+      );
+      stopping.abort();
+      wake?.();
+    },
   });
+  try {
+    await reporter.probe();
+  } catch (err) {
+    reporter.close();
+    await nc.close();
+    throw err;
+  }
+  const guarded = agent(true);
+  const open = agent(false);
   const seen = createSeenLeases();
-  const stopping = new AbortController();
   /** Leases being fetched: their task, current expiry (renewals move it) and a way to hand them back. */
   const inFlight = new Map<
     string,
@@ -204,21 +241,49 @@ export async function startWorker(
       ? await startProbeServer(config.httpListen, { ready: () => !stopping.signal.aborted && !nc.isClosed() })
       : undefined;
   const done = pullLoop().catch((err) => wlog.error({ err: errorMessage(err) }, "lease loop stopped"));
+  const startedAtMs = Date.now();
+  const heartbeatOf = (state: proto.WorkerState): proto.WorkerHeartbeat => ({
+    workerId: id,
+    version: WORKER_VERSION,
+    state,
+    inFlight: inFlight.size,
+    concurrency: config.concurrency,
+    fetched,
+    startedAtMs,
+    sentAtMs: Date.now(),
+    intervalMs: config.heartbeatMs,
+    hostname: hostname(),
+    pid: process.pid,
+  });
+  const heartbeat = startHeartbeat(
+    nc,
+    config.heartbeatMs,
+    () =>
+      heartbeatOf(
+        stopping.signal.aborted
+          ? proto.WorkerState.WORKER_STATE_DRAINING
+          : proto.WorkerState.WORKER_STATE_RUNNING,
+      ),
+    wlog,
+  );
   wlog.info(
-    { concurrency: config.concurrency, nats: config.natsUrl, coordinator: config.coordinator },
+    { concurrency: config.concurrency, nats: nats.display, coordinator: config.coordinator },
     "worker started",
   );
 
   let stopped: Promise<void> | undefined;
-  return {
+  const worker: Worker = {
     id,
     httpPort: probe?.port,
     stats: () => ({ fetched, inFlight: inFlight.size, pendingReports: reporter.pending, refusedDuplicates }),
     done,
+    failure: () => failure,
     stop(graceMs = 10_000) {
       stopped ??= (async () => {
         stopping.abort();
         wake?.();
+        drainSub.unsubscribe();
+        heartbeat.beat();
         await done;
         const deadline = Date.now() + graceMs;
         const grace = new AbortController();
@@ -242,6 +307,7 @@ export async function startWorker(
         }
         reporter.close();
         await probe?.close();
+        await heartbeat.stop(heartbeatOf(proto.WorkerState.WORKER_STATE_STOPPED));
         await nc.close();
         await Promise.all([guarded.close(), open.close()]);
         wlog.info({ fetched }, "worker stopped");
@@ -249,4 +315,7 @@ export async function startWorker(
       return stopped;
     },
   };
+  // An operator's drain stops the worker as SIGTERM would; whoever awaits `done` then sees it.
+  const drainSub = listenForDrain(nc, id, () => void worker.stop(config.drainTimeoutMs), wlog);
+  return worker;
 }

@@ -70,8 +70,11 @@ export function workerCommand(program: Command): Command {
     const latch = signalLatch();
     const log = createLogger({ level: config.logLevel });
     const worker = await startWorker(config, log);
-    await latch.stopped;
+    // A signal, an operator's drain (heedctl workers drain) or a refused token ends the run.
+    await Promise.race([latch.stopped, worker.done]);
     await worker.stop(config.drainTimeoutMs);
+    const failure = worker.failure();
+    if (failure !== undefined) throw failure;
   });
   return cmd;
 }

@@ -1,16 +1,28 @@
 import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
 import { errorMessage, type Logger, proto } from "@heed/shared";
+import type { Auth } from "../admin/auth.js";
 import type { Frontier } from "../frontier/frontier.js";
 
 const MAX_RESULTS = 1000;
 
-/** The gRPC face of the frontier for workers: batched reports, validated, acknowledged per lease. */
-export function frontierService(frontier: Frontier, log: Logger): proto.FrontierServiceServer {
+/**
+ * The gRPC face of the frontier for workers: batched reports, validated,
+ * acknowledged per lease. With a worker token configured, only callers that
+ * present it may report or renew: a report decides what the crawl proves.
+ */
+export function frontierService(frontier: Frontier, auth: Auth, log: Logger): proto.FrontierServiceServer {
+  const refused = (call: ServerUnaryCall<unknown, unknown>, rpc: string) => {
+    const r = auth.worker(call.metadata);
+    if (r !== undefined) log.warn({ rpc, peer: call.getPeer(), details: r.details }, "worker call refused");
+    return r;
+  };
   return {
     report(
       call: ServerUnaryCall<proto.ReportRequest, proto.ReportResponse>,
       callback: sendUnaryData<proto.ReportResponse>,
     ) {
+      const denied = refused(call, "Report");
+      if (denied !== undefined) return callback(denied);
       const req = call.request;
       const invalid = validate(req);
       if (invalid !== undefined) {
@@ -44,6 +56,8 @@ export function frontierService(frontier: Frontier, log: Logger): proto.Frontier
       call: ServerUnaryCall<proto.RenewRequest, proto.RenewResponse>,
       callback: sendUnaryData<proto.RenewResponse>,
     ) {
+      const denied = refused(call, "Renew");
+      if (denied !== undefined) return callback(denied);
       const req = call.request;
       if (req.workerId === "")
         return callback({ code: status.INVALID_ARGUMENT, details: "worker_id: required" });

@@ -1,10 +1,11 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { type Logger, proto, UnavailableError } from "@heed/shared";
 import { HealthImplementation } from "grpc-health-check";
+import type { Auth } from "../admin/auth.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { frontierService } from "./frontier-service.js";
 
@@ -18,19 +19,36 @@ export interface GrpcServerHandle {
 const PROTO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../../../proto");
 
 export const FRONTIER_SERVICE_NAME = "heed.v1.FrontierService";
+export const ADMIN_SERVICE_NAME = "heed.v1.AdminService";
 
-export async function startGrpcServer(
-  listen: string,
-  frontier: Frontier,
-  log: Logger,
-): Promise<GrpcServerHandle> {
+export interface GrpcServerOptions {
+  listen: string;
+  credentials: ServerCredentials;
+  frontier: Frontier;
+  auth: Auth;
+  admin: proto.AdminServiceServer;
+  log: Logger;
+}
+
+/**
+ * The coordinator's gRPC port: FrontierService (workers), AdminService
+ * (operators), health and reflection. Health and reflection need no token:
+ * probes must work, and reflection only describes the API.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const { listen, frontier, log } = options;
   const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
-  server.addService(proto.FrontierServiceService, frontierService(frontier, log));
+  server.addService(proto.FrontierServiceService, frontierService(frontier, options.auth, log));
+  server.addService(proto.AdminServiceService, options.admin);
   // Standard health checking, so Kubernetes gRPC probes and grpc_health_probe work.
-  const health = new HealthImplementation({ "": "SERVING", [FRONTIER_SERVICE_NAME]: "SERVING" });
+  const health = new HealthImplementation({
+    "": "SERVING",
+    [FRONTIER_SERVICE_NAME]: "SERVING",
+    [ADMIN_SERVICE_NAME]: "SERVING",
+  });
   health.addToServer(server);
   try {
-    const definitions = loadSync(["heed/v1/frontier.proto", "heed/v1/lease.proto"], {
+    const definitions = loadSync(["heed/v1/frontier.proto", "heed/v1/lease.proto", "heed/v1/admin.proto"], {
       includeDirs: [PROTO_ROOT],
     });
     new ReflectionService(definitions).addToServer(server);
@@ -41,7 +59,7 @@ export async function startGrpcServer(
     );
   }
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => {
+    server.bindAsync(listen, options.credentials, (err, p) => {
       if (err)
         reject(
           new UnavailableError("HEED_GRPC_BIND", `cannot listen on ${listen}: ${err.message}`, {
@@ -57,6 +75,7 @@ export async function startGrpcServer(
     close: () =>
       new Promise<void>((resolve) => {
         health.setStatus("", "NOT_SERVING");
+        health.setStatus(ADMIN_SERVICE_NAME, "NOT_SERVING");
         // Give in-flight reports a moment, then cut whatever is left.
         const timer = setTimeout(() => server.forceShutdown(), 2000);
         server.tryShutdown(() => {

@@ -1,5 +1,5 @@
-import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { backoffMs, errorMessage, type Logger, proto } from "@heed/shared";
+import { type ChannelCredentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { backoffMs, bearer, ConfigError, errorMessage, type Logger, proto } from "@heed/shared";
 
 /** gRPC codes worth trying again: the coordinator is away or busy, not refusing the content. */
 const RETRYABLE = new Set([
@@ -19,7 +19,15 @@ export interface ReporterOptions {
   /** Results kept while the coordinator is unreachable; past this the worker stops taking leases. */
   bufferMax: number;
   log: Logger;
+  credentials: ChannelCredentials;
+  /** The coordinator's worker token, when it requires one. */
+  token?: string;
+  /** The coordinator refused this worker's token: nothing it reports will be taken. */
+  onRefused?: (details: string) => void;
 }
+
+/** Codes that mean the coordinator will never take this worker's reports as it is configured. */
+const REFUSED = new Set([status.UNAUTHENTICATED, status.PERMISSION_DENIED]);
 
 export interface Reporter {
   submit(result: proto.FetchResult): void;
@@ -27,6 +35,12 @@ export interface Reporter {
   readonly pending: number;
   readonly full: boolean;
   renew(leaseIds: string[]): Promise<proto.RenewAck[]>;
+  /**
+   * Checks the token before any lease is taken (an empty renewal): rejects
+   * with a ConfigError if the coordinator refuses it; an unreachable
+   * coordinator is not an error here (it may be restarting).
+   */
+  probe(): Promise<void>;
   /** Sends everything buffered, retrying, until done or `timeoutMs` passes; returns what is left. */
   flush(timeoutMs: number): Promise<number>;
   close(): void;
@@ -38,7 +52,7 @@ export interface Reporter {
  * rejects it as malformed.
  */
 export function createReporter(options: ReporterOptions): Reporter {
-  const client = new proto.FrontierServiceClient(options.address, credentials.createInsecure(), {
+  const client = new proto.FrontierServiceClient(options.address, options.credentials, {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
@@ -48,6 +62,11 @@ export function createReporter(options: ReporterOptions): Reporter {
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  const metadata = () => {
+    const md = new Metadata();
+    if (options.token !== undefined) md.set("authorization", bearer(options.token));
+    return md;
+  };
 
   function schedule(delayMs: number) {
     if (timer !== undefined || closed) return;
@@ -64,7 +83,7 @@ export function createReporter(options: ReporterOptions): Reporter {
     return new Promise<void>((resolve) => {
       client.report(
         { workerId: options.workerId, results: batch },
-        new Metadata(),
+        metadata(),
         { deadline: Date.now() + 10_000 },
         (err: ServiceError | null, res?: proto.ReportResponse) => {
           sending = false;
@@ -81,7 +100,13 @@ export function createReporter(options: ReporterOptions): Reporter {
           }
           buffer.splice(0, batch.length);
           failures = 0;
-          if (err) {
+          if (err && REFUSED.has(err.code)) {
+            options.log.error(
+              { code: err.code, details: err.details, dropped: batch.length },
+              "the coordinator refused this worker's token; its leases will expire and be retried",
+            );
+            options.onRefused?.(err.details);
+          } else if (err) {
             options.log.error(
               { code: err.code, details: err.details, dropped: batch.length },
               "coordinator rejected reports",
@@ -113,10 +138,30 @@ export function createReporter(options: ReporterOptions): Reporter {
       return new Promise((resolve, reject) =>
         client.renew(
           { workerId: options.workerId, leaseIds },
-          new Metadata(),
+          metadata(),
           { deadline: Date.now() + 5000 },
           (err: ServiceError | null, res?: proto.RenewResponse) =>
             err ? reject(err) : resolve(res?.acks ?? []),
+        ),
+      );
+    },
+    probe() {
+      return new Promise((resolve, reject) =>
+        client.renew(
+          { workerId: options.workerId, leaseIds: [] },
+          metadata(),
+          { deadline: Date.now() + 5000 },
+          (err: ServiceError | null) => {
+            if (err && REFUSED.has(err.code)) {
+              reject(
+                new ConfigError("tokenFile", `the coordinator refused the worker token: ${err.details}`),
+              );
+            } else {
+              if (err)
+                options.log.warn({ code: err.code, details: err.details }, "coordinator not reachable yet");
+              resolve();
+            }
+          },
         ),
       );
     },

@@ -1,0 +1,293 @@
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerWritableStream,
+  status,
+} from "@grpc/grpc-js";
+import { type Logger, NotFoundError, type proto, sleep, UnavailableError } from "@heed/shared";
+import type { Frontier } from "../frontier/frontier.js";
+import { normalizePattern } from "../frontier/policies.js";
+import type { WorkerRegistry } from "../workers/registry.js";
+import type { Auth, Role } from "./auth.js";
+import { urlBatches } from "./export.js";
+import { listHosts } from "./hosts.js";
+import { crawlStats, type RateSampler, totalStats } from "./stats.js";
+import { toGrpcError } from "./status.js";
+import * as v from "./validate.js";
+import { crawlStateFromProto, crawlToProto, policyToProto, urlStateFromProto, urlToProto } from "./wire.js";
+
+export interface AdminDeps {
+  frontier: Frontier;
+  auth: Auth;
+  workers: WorkerRegistry;
+  rates: RateSampler;
+  /** Broadcasts a drain to one worker, or to all when the id is empty. */
+  drain(workerId: string): Promise<void>;
+  /** The coordinator's root logger: its level is the one SetLogLevel changes (children follow it). */
+  log: Logger;
+  clock?: () => number;
+}
+
+export interface AdminService {
+  implementation: proto.AdminServiceServer;
+  /** Ends open streams (progress watches, exports) so the server can shut down. */
+  close(): void;
+}
+
+export function adminService(deps: AdminDeps): AdminService {
+  const { frontier } = deps;
+  const now = deps.clock ?? Date.now;
+  const log = deps.log.child({ component: "admin" });
+  const closing = new AbortController();
+
+  const mustCrawl = (id: string) => {
+    const crawl = frontier.crawl(v.crawlId(id));
+    if (crawl === undefined) throw new NotFoundError(`no crawl ${id}`);
+    return crawl;
+  };
+
+  /** Every change an operator makes is logged: it is part of what a crawl must be able to prove. */
+  const audit = (rpc: string, fields: Record<string, unknown>) =>
+    log.info({ rpc, ...fields }, "admin change");
+
+  function unary<Req, Res>(
+    rpc: string,
+    role: Role,
+    fn: (req: Req) => Res | Promise<Res>,
+  ): handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const refused = deps.auth.admin(call.metadata, role);
+      if (refused !== undefined) {
+        log.warn({ rpc, peer: call.getPeer(), code: status[refused.code] }, "admin call refused");
+        callback(refused);
+        return;
+      }
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            const e = toGrpcError(err);
+            if (e.code === status.INTERNAL) log.error({ rpc, err: e.details }, "admin call failed");
+            callback(e);
+          },
+        );
+    };
+  }
+
+  function streaming<Req, Res>(
+    rpc: string,
+    role: Role,
+    fn: (req: Req, call: ServerWritableStream<Req, Res>) => Promise<void>,
+  ): handleServerStreamingCall<Req, Res> {
+    return (call) => {
+      const refused = deps.auth.admin(call.metadata, role);
+      if (refused !== undefined) {
+        log.warn({ rpc, peer: call.getPeer(), code: status[refused.code] }, "admin call refused");
+        call.emit("error", refused);
+        return;
+      }
+      fn(call.request, call).then(
+        () => call.end(),
+        (err: unknown) => {
+          const e = toGrpcError(err);
+          if (e.code === status.INTERNAL) log.error({ rpc, err: e.details }, "admin stream failed");
+          call.emit("error", e);
+        },
+      );
+    };
+  }
+
+  /** Writes one message, waiting while the client is slow (no unbounded buffering). */
+  function write<Res>(call: ServerWritableStream<unknown, Res>, msg: Res): Promise<void> {
+    if (call.write(msg)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        call.off("drain", done);
+        call.off("cancelled", done);
+        resolve();
+      };
+      call.once("drain", done);
+      call.once("cancelled", done);
+    });
+  }
+
+  /** Aborted when the client goes away or the coordinator closes. */
+  function callSignal(call: ServerWritableStream<unknown, unknown>): AbortSignal {
+    const ctl = new AbortController();
+    call.once("cancelled", () => ctl.abort());
+    return AbortSignal.any([ctl.signal, closing.signal]);
+  }
+
+  const implementation: proto.AdminServiceServer = {
+    createCrawl: unary("CreateCrawl", "operate", (req: proto.CreateCrawlRequest) => {
+      const crawl = frontier.createCrawl(v.crawlInput(req.definition));
+      audit("CreateCrawl", { crawlId: crawl.id, seeds: crawl.spec.seeds.length });
+      return { crawl: crawlToProto(crawl) };
+    }),
+    addSeeds: unary("AddSeeds", "operate", (req: proto.AddSeedsRequest) => {
+      const id = v.crawlId(req.crawlId);
+      const seeds = v.seeds(req.seeds);
+      mustCrawl(id);
+      const { added } = frontier.addSeeds(id, seeds);
+      audit("AddSeeds", { crawlId: id, seeds: seeds.length, added });
+      return { added, crawl: crawlToProto(mustCrawl(id)) };
+    }),
+    getCrawl: unary("GetCrawl", "read", (req: proto.GetCrawlRequest) => ({
+      crawl: crawlToProto(mustCrawl(req.crawlId)),
+    })),
+    listCrawls: unary("ListCrawls", "read", (req: proto.ListCrawlsRequest) => {
+      const state = crawlStateFromProto(req.state);
+      return {
+        crawls: frontier
+          .crawls()
+          .filter((c) => state === undefined || c.state === state)
+          .map(crawlToProto),
+      };
+    }),
+    pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) => {
+      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "pause");
+      audit("PauseCrawl", { crawlId: crawl.id });
+      return { crawl: crawlToProto(crawl) };
+    }),
+    resumeCrawl: unary("ResumeCrawl", "operate", (req: proto.ResumeCrawlRequest) => {
+      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "resume");
+      audit("ResumeCrawl", { crawlId: crawl.id });
+      return { crawl: crawlToProto(crawl) };
+    }),
+    cancelCrawl: unary("CancelCrawl", "operate", (req: proto.CancelCrawlRequest) => {
+      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "cancel");
+      audit("CancelCrawl", { crawlId: crawl.id });
+      return { crawl: crawlToProto(crawl) };
+    }),
+    getStats: unary("GetStats", "read", (req: proto.GetStatsRequest) => {
+      const t = now();
+      const crawls = req.crawlId !== "" ? [mustCrawl(req.crawlId)] : frontier.crawls();
+      const stats = crawls.map((c) => crawlStats(c, deps.rates, t));
+      return { total: totalStats(stats), crawls: stats };
+    }),
+    watchProgress: streaming(
+      "WatchProgress",
+      "read",
+      async (
+        req: proto.WatchProgressRequest,
+        call: ServerWritableStream<proto.WatchProgressRequest, proto.WatchProgressResponse>,
+      ) => {
+        const interval = v.watchIntervalMs(req.intervalMs);
+        const id = mustCrawl(req.crawlId).id;
+        const signal = callSignal(call);
+        while (!signal.aborted) {
+          const crawl = mustCrawl(id);
+          const t = now();
+          const final = crawl.state === "finished" || crawl.state === "cancelled";
+          await write(call, { stats: crawlStats(crawl, deps.rates, t), atMs: t, final });
+          if (final) return;
+          await sleep(interval, signal);
+        }
+        // The client left (nothing to answer) or the coordinator is closing (say so).
+        if (closing.signal.aborted)
+          throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");
+      },
+    ),
+    listHosts: unary("ListHosts", "read", (req: proto.ListHostsRequest) => {
+      const limit = v.pageLimit(req.limit);
+      const after = v.pageToken(req.pageToken);
+      const crawlId = req.crawlId !== "" ? mustCrawl(req.crawlId).id : undefined;
+      const page = listHosts(
+        frontier,
+        {
+          ...(crawlId !== undefined ? { crawlId } : {}),
+          status: req.status,
+          limit,
+          ...(after !== undefined ? { after } : {}),
+        },
+        now(),
+      );
+      const policies = after === undefined ? frontier.hostPolicies().map(policyToProto) : [];
+      return { ...page, policies };
+    }),
+    blockHost: unary("BlockHost", "operate", (req: proto.BlockHostRequest) => {
+      const pattern = v.hostPattern(req.pattern);
+      const reason = v.reason(req.reason);
+      const policy = frontier.setHostPolicy({ pattern, mode: "block", reason });
+      audit("BlockHost", { pattern, reason });
+      return { policy: policyToProto(policy) };
+    }),
+    unblockHost: unary("UnblockHost", "operate", (req: proto.UnblockHostRequest) => {
+      const pattern = v.hostPattern(req.pattern);
+      const existing = frontier.hostPolicies().find((p) => p.pattern === normalizePattern(pattern));
+      if (existing === undefined || !frontier.removeHostPolicy(pattern))
+        throw new NotFoundError(`no block or slow-down for ${pattern}`);
+      audit("UnblockHost", { pattern, mode: existing.mode });
+      return { removed: policyToProto(existing) };
+    }),
+    setHostPolicy: unary("SetHostPolicy", "operate", (req: proto.SetHostPolicyRequest) => {
+      const pattern = v.hostPattern(req.pattern);
+      const minDelayMs = v.slowDownMs(req.minDelayMs);
+      const reason = v.reason(req.reason);
+      const policy = frontier.setHostPolicy({ pattern, mode: "slow", minDelayMs, reason });
+      audit("SetHostPolicy", { pattern, minDelayMs, reason });
+      return { policy: policyToProto(policy) };
+    }),
+    getUrl: unary("GetUrl", "read", (req: proto.GetUrlRequest) => {
+      const id = mustCrawl(req.crawlId).id;
+      const url = v.canonical(req.url);
+      const rec = frontier.url(id, url);
+      if (rec === undefined) throw new NotFoundError(`crawl ${id} has no URL ${url}`);
+      return { url: urlToProto(rec) };
+    }),
+    exportUrls: streaming(
+      "ExportUrls",
+      "read",
+      async (
+        req: proto.ExportUrlsRequest,
+        call: ServerWritableStream<proto.ExportUrlsRequest, proto.ExportUrlsResponse>,
+      ) => {
+        const id = mustCrawl(req.crawlId).id;
+        const state = urlStateFromProto(req.state);
+        const signal = callSignal(call);
+        for (const batch of urlBatches(frontier.store, id, state)) {
+          if (signal.aborted) break;
+          await write(call, { urls: batch.map(urlToProto) });
+        }
+        if (closing.signal.aborted)
+          throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");
+      },
+    ),
+    listWorkers: unary("ListWorkers", "read", (_req: proto.ListWorkersRequest) => ({
+      workers: deps.workers.list(now()).map((w) => ({
+        workerId: w.heartbeat.workerId,
+        version: w.heartbeat.version,
+        state: w.heartbeat.state,
+        inFlight: w.heartbeat.inFlight,
+        concurrency: w.heartbeat.concurrency,
+        fetched: w.heartbeat.fetched,
+        fetchesPerSecond: Math.round(w.fetchesPerSecond * 100) / 100,
+        startedAtMs: w.heartbeat.startedAtMs,
+        lastSeenAtMs: w.lastSeenAtMs,
+        hostname: w.heartbeat.hostname,
+        pid: w.heartbeat.pid,
+      })),
+    })),
+    drainWorkers: unary("DrainWorkers", "operate", async (req: proto.DrainWorkersRequest) => {
+      const target = v.drainTarget(req);
+      const live = deps.workers.list(now()).map((w) => w.heartbeat.workerId);
+      if ("workerId" in target && !live.includes(target.workerId))
+        throw new NotFoundError(`no live worker ${target.workerId} (see ListWorkers)`);
+      await deps.drain("workerId" in target ? target.workerId : "");
+      const workerIds = "workerId" in target ? [target.workerId] : live;
+      audit("DrainWorkers", { workers: workerIds });
+      return { workerIds };
+    }),
+    setLogLevel: unary("SetLogLevel", "operate", (req: proto.SetLogLevelRequest) => {
+      const level = v.logLevel(req.level);
+      const previous = deps.log.level;
+      // Logged at the old level, so even a switch to "silent" leaves a trace.
+      audit("SetLogLevel", { previous, level });
+      deps.log.level = level;
+      return { previous, level };
+    }),
+  };
+
+  return { implementation, close: () => closing.abort() };
+}
