@@ -1,4 +1,4 @@
-import { HeedError, proto } from "@heed/shared";
+import { HeedError, InvalidUrlError, proto } from "@heed/shared";
 
 const Kind = proto.FetchErrorKind;
 
@@ -22,6 +22,9 @@ function codeOf(err: unknown): string {
 /** Maps whatever undici, the resolver or a stream threw onto a kind the coordinator understands. */
 export function classifyFetchError(err: unknown): FetchFailure {
   if (err instanceof FetchFailure) return err;
+  if (err instanceof InvalidUrlError) {
+    return new FetchFailure(Kind.FETCH_ERROR_KIND_INVALID_URL, err.code, err.message, { cause: err });
+  }
   const cause = err instanceof Error && err.cause !== undefined ? err.cause : undefined;
   if (cause instanceof FetchFailure) return cause;
   const code = codeOf(err);
@@ -55,6 +58,9 @@ export function classifyFetchError(err: unknown): FetchFailure {
     if (
       c.startsWith("HPE_") ||
       c === "UND_ERR_SOCKET" ||
+      c === "HTTPParserError" ||
+      c === "UND_ERR_HEADERS_OVERFLOW" ||
+      c === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" ||
       c === "UND_ERR_INFO" ||
       c === "Z_DATA_ERROR" ||
       c === "ERR_INVALID_URL"

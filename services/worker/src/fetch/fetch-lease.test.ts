@@ -61,6 +61,25 @@ beforeAll(async () => {
       case "/retry":
         res.writeHead(429, { "retry-after": "120" }).end();
         return;
+      case "/huge-header":
+        res.writeHead(200, { "x-junk": "a".repeat(100_000) }).end("x");
+        return;
+      case "/reset-mid-body":
+        res.writeHead(200, { "content-type": "text/html", "content-length": "100000" });
+        res.write("<a href='/partial'>partial</a>");
+        setTimeout(() => res.socket?.destroy(), 50);
+        return;
+      case "/many-links":
+        res
+          .writeHead(200, { "content-type": "text/html" })
+          .end(Array.from({ length: 100_000 }, (_, i) => `<a href="/l${i}">${i}</a>`).join(""));
+        return;
+      case "/long-link":
+        res.writeHead(200, { "content-type": "text/html" }).end(`<a href="/${"x".repeat(9000)}">long</a><a href="/short">short</a>`);
+        return;
+      case "/robots-loop/robots.txt":
+        res.writeHead(302, { location: "/robots-loop/robots.txt" }).end();
+        return;
       case "/nofollow-header":
         res
           .writeHead(200, { "content-type": "text/html", "x-robots-tag": "nofollow" })
@@ -196,6 +215,44 @@ describe("fetchLease", () => {
     );
     expect(byName.error?.kind).toBe(Kind.FETCH_ERROR_KIND_BLOCKED_ADDRESS);
     expect(seen.length).toBe(before);
+  });
+
+  it("survives hostile answers with a typed error or a capped result", async () => {
+    const huge = await fetchLease(lease("/huge-header"), deps);
+    expect(huge.error?.kind).toBe(Kind.FETCH_ERROR_KIND_PROTOCOL);
+    const reset = await fetchLease(lease("/reset-mid-body"), deps);
+    expect([Kind.FETCH_ERROR_KIND_PROTOCOL, Kind.FETCH_ERROR_KIND_CONNECT]).toContain(reset.error?.kind);
+    const many = await fetchLease(lease("/many-links", {}, { maxOutlinks: 1000, maxBytes: 10_000_000 }), deps);
+    expect(many.outlinks).toHaveLength(1000);
+    const long = await fetchLease(lease("/long-link"), deps);
+    expect(long.outlinks).toEqual([`${base}/short`]);
+    const loop = await fetchLease(lease("/robots-loop/robots.txt", { kind: proto.LeaseKind.LEASE_KIND_ROBOTS }, { maxRedirects: 5 }), deps);
+    expect(loop.statusCode).toBe(302);
+    expect(loop.error).toBeUndefined();
+    expect(seen.filter((r) => r.path === "/robots-loop/robots.txt")).toHaveLength(6);
+  });
+
+  it("answers a non-HTTP peer with a protocol error", async () => {
+    const { createServer: createTcp } = await import("node:net");
+    const sockets = new Set<import("node:net").Socket>();
+    const junk = createTcp((sock) => {
+      sockets.add(sock);
+      sock.end("SSH-2.0-OpenSSH_9.0\r\n\r\n");
+    });
+    await new Promise<void>((r) => junk.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (junk.address() as AddressInfo).port;
+      const r = await fetchLease(proto.Lease.fromPartial({ ...lease("/"), url: `http://127.0.0.1:${port}/` }), deps);
+      expect(r.error?.kind).toBe(Kind.FETCH_ERROR_KIND_PROTOCOL);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => junk.close(() => r()));
+    }
+  });
+
+  it("refuses a lease whose URL is not one Heed would crawl", async () => {
+    const r = await fetchLease(proto.Lease.fromPartial({ ...lease("/"), url: `${base}/${"y".repeat(9000)}` }), deps);
+    expect(r.error?.kind).toBe(Kind.FETCH_ERROR_KIND_INVALID_URL);
   });
 
   it("reports a refused connection as a connect error", async () => {

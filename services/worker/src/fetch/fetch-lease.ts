@@ -73,11 +73,11 @@ export async function fetchLease(
   }
   const deadline = startedAtMs + limits.timeoutMs;
   const window = watchLeaseWindow(() => expiresAt() - LEASE_SAFETY_MS, clock);
-  const abort = AbortSignal.any([
-    AbortSignal.timeout(limits.timeoutMs),
-    window.signal,
-    ...(signal ? [signal] : []),
-  ]);
+  // A plain timer, not AbortSignal.timeout(): a timeout signal held only by AbortSignal.any() can be
+  // garbage-collected before it fires, and the fetch would then outlive its timeout.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), limits.timeoutMs);
+  const abort = AbortSignal.any([timeout.signal, window.signal, ...(signal ? [signal] : [])]);
   const dispatcher = deps.allowPrivateAddresses && lease.allowPrivateAddresses ? deps.open : deps.guarded;
   const guardLiterals = dispatcher === deps.guarded;
   const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
@@ -160,6 +160,7 @@ export async function fetchLease(
     return result;
   } finally {
     window.stop();
+    clearTimeout(timer);
   }
 }
 
