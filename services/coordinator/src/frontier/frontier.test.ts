@@ -232,6 +232,28 @@ describe("frontier", async () => {
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
+  it("keeps obeying the last good robots.txt when a refresh fails, within 24 hours", async () => {
+    const c = frontier.createCrawl(
+      spec(["http://a.example/", "http://a.example/private/x"], { politeness: { robotsCacheMs: 10_000 } }),
+    );
+    await robotsOk(one());
+    now += 10_001; // the cached copy has expired: the next lease refreshes it
+    const refresh = await one();
+    expect(refresh.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
+    await frontier.report("w1", [result(refresh, { statusCode: 503 })]);
+    expect(frontier.robots("http://a.example")).toMatchObject({ status: "parsed", failures: 1 });
+    now += 500;
+    const page = await one();
+    expect(page.url).toBe("http://a.example/");
+    expect(frontier.url(c.id, "http://a.example/")?.robots?.digest).toBe(
+      frontier.robots("http://a.example")?.digest,
+    );
+    await frontier.report("w1", [result(page)]);
+    now += 500;
+    // The retry of the refresh is due (0.5-1 s back-off): robots.txt again, never the disallowed page.
+    expect((await take()).map((l) => l.url)).toEqual(["http://a.example/robots.txt"]);
+  });
+
   it("never leases more pages than maxPages and says what it skipped", async () => {
     const crawl = frontier.createCrawl(
       spec(["http://a.example/", "http://b.example/", "http://c.example/"], { maxPages: 2 }),
@@ -407,10 +429,17 @@ describe("frontier", async () => {
   });
 
   it("spaces all hosts of a registrable domain when a crawl asks for domain politeness", async () => {
-    frontier.createCrawl(spec(["http://a.example.org/", "http://b.example.org/", "http://c.other.org/"], { politeness: { key: "domain" } }));
+    frontier.createCrawl(
+      spec(["http://a.example.org/", "http://b.example.org/", "http://c.other.org/"], {
+        politeness: { key: "domain" },
+      }),
+    );
     const first = await take();
     // One lease for example.org (either host), one for other.org.
-    expect(first.map((l) => l.hostKey.split(".").slice(-2).join(".")).sort()).toEqual(["example.org", "other.org"]);
+    expect(first.map((l) => l.hostKey.split(".").slice(-2).join(".")).sort()).toEqual([
+      "example.org",
+      "other.org",
+    ]);
     const ex = first.find((l) => l.hostKey.endsWith("example.org")) as proto.Lease;
     await robotsOk(ex);
     now += 499;
@@ -422,14 +451,22 @@ describe("frontier", async () => {
   });
 
   it("makes hosts of an operator's group share one budget, for every crawl", async () => {
-    frontier.createCrawl(spec(["http://a.example/"], { politeness: { hostGroups: [{ name: "shared-box", hosts: ["a.example", "b.example"] }] } }));
+    frontier.createCrawl(
+      spec(["http://a.example/"], {
+        politeness: { hostGroups: [{ name: "shared-box", hosts: ["a.example", "b.example"] }] },
+      }),
+    );
     frontier.createCrawl(spec(["http://b.example/"]));
     expect(await take()).toHaveLength(1);
     expect(frontier.host("group:shared-box")?.inFlight).toBe(1);
   });
 
   it("grows the delay with slow fetches (adaptive), bounded", async () => {
-    frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"], { politeness: { delayFactor: 3, maxAdaptiveDelayMs: 2000 } }));
+    frontier.createCrawl(
+      spec(["http://a.example/", "http://a.example/2"], {
+        politeness: { delayFactor: 3, maxAdaptiveDelayMs: 2000 },
+      }),
+    );
     await robotsOk(one());
     now += 500;
     const page = await one();
@@ -440,7 +477,13 @@ describe("frontier", async () => {
   it("parks a host whose Retry-After passes the ceiling, and one that keeps failing", async () => {
     const c = frontier.createCrawl(
       spec(["http://a.example/", "http://a.example/2", "http://b.example/", "http://b.example/2"], {
-        politeness: { retryAfterCeilingMs: 60_000, breakerThreshold: 2, errorBackoffBaseMs: 10, errorBackoffMaxMs: 20, parkMs: 3600_000 },
+        politeness: {
+          retryAfterCeilingMs: 60_000,
+          breakerThreshold: 2,
+          errorBackoffBaseMs: 10,
+          errorBackoffMaxMs: 20,
+          parkMs: 3600_000,
+        },
         fetch: { maxAttempts: 5 },
       }),
     );
@@ -453,7 +496,11 @@ describe("frontier", async () => {
     expect(frontier.host("a.example")?.parkedReason).toMatch(/^retry_after_above_ceiling/);
     now += 1000;
     const b = (await take()).find((l) => l.hostKey === "b.example") as proto.Lease;
-    await frontier.report("w1", [result(b, { error: { kind: proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT, code: "ECONNRESET", message: "" } })]);
+    await frontier.report("w1", [
+      result(b, {
+        error: { kind: proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT, code: "ECONNRESET", message: "" },
+      }),
+    ]);
     expect(frontier.host("b.example")?.parkedReason).toMatch(/^circuit_breaker: 2 consecutive/);
     now += 10_000;
     expect(await take()).toEqual([]);
@@ -465,15 +512,27 @@ describe("frontier", async () => {
     await robotsOk(one(), "User-agent: *\nCrawl-delay: 60\n");
     now += 60_000;
     expect(await take()).toEqual([]);
-    expect(frontier.url(c.id, "http://a.example/")).toMatchObject({ state: "skipped", reason: "crawl_delay_too_long" });
+    expect(frontier.url(c.id, "http://a.example/")).toMatchObject({
+      state: "skipped",
+      reason: "crawl_delay_too_long",
+    });
   });
 
   it("keeps per-host page and window budgets: absolute ones skip, windows wait", async () => {
     const c = frontier.createCrawl(
-      spec(["http://a.example/1", "http://a.example/2", "http://a.example/3", "http://b.example/1", "http://b.example/2"], {
-        budgets: { maxPagesPerHost: 2, pagesPerWindow: 1, windowMs: 10_000 },
-        politeness: { minDelayMs: 0, delayFactor: 0 },
-      }),
+      spec(
+        [
+          "http://a.example/1",
+          "http://a.example/2",
+          "http://a.example/3",
+          "http://b.example/1",
+          "http://b.example/2",
+        ],
+        {
+          budgets: { maxPagesPerHost: 2, pagesPerWindow: 1, windowMs: 10_000 },
+          politeness: { minDelayMs: 0, delayFactor: 0 },
+        },
+      ),
     );
     for (const l of await take()) await robotsOk(l);
     for (const l of await take()) await frontier.report("w1", [result(l)]);

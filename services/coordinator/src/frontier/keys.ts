@@ -23,7 +23,8 @@ export function extraKeysFor(ctx: FrontierContext, txn: Txn, hostKey: string, sp
   if (group !== undefined) keys.push(`group:${group}`);
   const domain = domainKeyOf(hostKey);
   // Once any crawl spaces a domain, every crawl's requests to it count, so the promise holds fleet-wide.
-  if (domain !== undefined && (spec.politeness.key === "domain" || txn.store.hosts.doesExist(domain))) keys.push(domain);
+  if (domain !== undefined && (spec.politeness.key === "domain" || txn.store.hosts.doesExist(domain)))
+    keys.push(domain);
   return keys;
 }
 
@@ -55,7 +56,12 @@ export function gate(ctx: FrontierContext, txn: Txn, hostKey: string, spec: Craw
 }
 
 /** Frees the lease's extra keys and spaces their next request like the host's; wakes hosts waiting on them. */
-export function releaseKeys(ctx: FrontierContext, txn: Txn, keys: string[] | undefined, delayMs: number): void {
+export function releaseKeys(
+  ctx: FrontierContext,
+  txn: Txn,
+  keys: string[] | undefined,
+  delayMs: number,
+): void {
   for (const key of keys ?? []) {
     const st = txn.host(key);
     st.inFlight = Math.max(0, st.inFlight - 1);

@@ -182,7 +182,13 @@ function budgetVerdict(
 
 function countPage(ctx: FrontierContext, crawl: CrawlRecord, hostKey: string, now: number): void {
   const key: [string, string] = [crawl.id, hostKey];
-  const ch = ctx.store.crawlHosts.get(key) ?? { firstSeenMs: now, pages: 0, bytes: 0, windowStartMs: 0, windowPages: 0 };
+  const ch = ctx.store.crawlHosts.get(key) ?? {
+    firstSeenMs: now,
+    pages: 0,
+    bytes: 0,
+    windowStartMs: 0,
+    windowPages: 0,
+  };
   ch.pages++;
   if (now - ch.windowStartMs >= crawl.spec.budgets.windowMs) {
     ch.windowStartMs = now;
@@ -354,7 +360,11 @@ function issuePageLease(
   if (url.queueKey !== undefined) ctx.store.queue.removeSync(url.queueKey);
   delete url.queueKey;
   url.leaseId = rec.id;
-  url.politeness = { delayMs: host.delayMs, source: host.delaySource, keys: [host.hostKey, ...keys.map((k) => k.hostKey)] };
+  url.politeness = {
+    delayMs: host.delayMs,
+    source: host.delaySource,
+    keys: [host.hostKey, ...keys.map((k) => k.hostKey)],
+  };
   countPage(ctx, crawl, host.hostKey, now);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);

@@ -110,9 +110,35 @@ function applyRobots(
     previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
   );
   // Robots failures follow the robots retry schedule, not the host's page-error backoff.
-  txn.setRobots(withRetry(policy, txn.now, crawl, retryAfterMs));
+  const next = withRetry(policy, txn.now, crawl, retryAfterMs);
+  const lastGood =
+    previous !== undefined && previous.fetchedAtMs > 0 && previous.status !== "unreachable"
+      ? previous
+      : undefined;
+  if (
+    next.status === "unreachable" &&
+    lastGood !== undefined &&
+    txn.now < lastGood.fetchedAtMs + ROBOTS_MAX_STALE_MS
+  ) {
+    // A refresh failed: keep obeying the last good copy (never older than 24 h) and try again later.
+    const { pendingLeaseId: _done, ...good } = lastGood;
+    const expiresAtMs = Math.min(lastGood.fetchedAtMs + ROBOTS_MAX_STALE_MS, next.nextAttemptAtMs);
+    txn.setRobots({
+      ...good,
+      failures: next.failures,
+      expiresAtMs,
+      nextAttemptAtMs: next.nextAttemptAtMs,
+      ...(next.error ? { error: next.error } : {}),
+    });
+    spaceNext(ctx, txn, crawl, host, lease, lastGood, retryAfterMs, r);
+    return;
+  }
+  txn.setRobots(next);
   spaceNext(ctx, txn, crawl, host, lease, policy, retryAfterMs, r);
 }
+
+/** RFC 9309 §2.4 allows a cached copy past 24 h while robots.txt is unreachable; Heed stops at 24 h. */
+const ROBOTS_MAX_STALE_MS = 24 * 3600_000;
 
 function withRetry(
   policy: RobotsPolicy,
@@ -173,7 +199,8 @@ function applyPage(
   rec.result = outcome;
   const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
   if (error !== undefined || failedHttp) {
-    if (!NOT_RETRYABLE.has(errKind)) recordFailure(txn, crawl, host, retryAfterMs, error ?? `HTTP ${r.statusCode}`);
+    if (!NOT_RETRYABLE.has(errKind))
+      recordFailure(txn, crawl, host, retryAfterMs, error ?? `HTTP ${r.statusCode}`);
     if (NOT_RETRYABLE.has(errKind)) {
       txn.fail(crawl, hash, rec, "not_retryable");
     } else if (rec.attempts < fetch.maxAttempts) {
@@ -227,7 +254,8 @@ function spaceNext(
     adaptiveMs: Math.min(p.maxAdaptiveDelayMs, Math.round(p.delayFactor * fetchMs)),
     retryAfterMs: Math.min(retryAfterMs, p.retryAfterCeilingMs),
     // A Retry-After is the site's own answer to "when"; the back-off guesses only without one.
-    errorBackoffMs: level > 0 && retryAfterMs === 0 ? backoffMs(level, p.errorBackoffBaseMs, p.errorBackoffMaxMs) : 0,
+    errorBackoffMs:
+      level > 0 && retryAfterMs === 0 ? backoffMs(level, p.errorBackoffBaseMs, p.errorBackoffMaxMs) : 0,
   });
   host.delayMs = delayMs;
   host.delaySource = source;
@@ -236,14 +264,30 @@ function spaceNext(
 }
 
 /** 429, 5xx and network errors: back off, and park the host when it keeps failing or asks for too long a wait. */
-function recordFailure(txn: Txn, crawl: CrawlRecord, host: HostState, retryAfterMs: number, what: string): void {
+function recordFailure(
+  txn: Txn,
+  crawl: CrawlRecord,
+  host: HostState,
+  retryAfterMs: number,
+  what: string,
+): void {
   const p = crawl.spec.politeness;
   host.consecutiveErrors++;
   host.backoffLevel = (host.backoffLevel ?? 0) + 1;
   if (retryAfterMs > p.retryAfterCeilingMs) {
-    park(txn, host, Math.max(p.parkMs, retryAfterMs), `retry_after_above_ceiling: ${Math.round(retryAfterMs / 1000)} s asked, ceiling ${Math.round(p.retryAfterCeilingMs / 1000)} s`);
+    park(
+      txn,
+      host,
+      Math.max(p.parkMs, retryAfterMs),
+      `retry_after_above_ceiling: ${Math.round(retryAfterMs / 1000)} s asked, ceiling ${Math.round(p.retryAfterCeilingMs / 1000)} s`,
+    );
   } else if (host.consecutiveErrors >= p.breakerThreshold) {
-    park(txn, host, p.parkMs, `circuit_breaker: ${host.consecutiveErrors} consecutive failures, last ${what}`);
+    park(
+      txn,
+      host,
+      p.parkMs,
+      `circuit_breaker: ${host.consecutiveErrors} consecutive failures, last ${what}`,
+    );
   }
 }
 
@@ -272,7 +316,10 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   const host = txn.host(lease.hostKey);
   host.inFlight = Math.max(0, host.inFlight - 1);
   // The fetch may have happened: count the delay from now, as if it just ended.
-  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + Math.max(host.delayMs, txn.minDelayMs(host)));
+  host.nextAllowedAtMs = Math.max(
+    host.nextAllowedAtMs,
+    txn.now + Math.max(host.delayMs, txn.minDelayMs(host)),
+  );
   releaseKeys(ctx, txn, lease.keys, host.delayMs);
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;

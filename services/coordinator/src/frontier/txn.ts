@@ -179,7 +179,13 @@ export function openTxn(
       host.minDelayMs = Math.max(host.minDelayMs, spec.politeness.minDelayMs);
       host.maxConcurrency = Math.min(host.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
       if (!store.crawlHosts.doesExist([crawl.id, hostKey])) {
-        store.crawlHosts.putSync([crawl.id, hostKey], { firstSeenMs: now, pages: 0, bytes: 0, windowStartMs: 0, windowPages: 0 });
+        store.crawlHosts.putSync([crawl.id, hostKey], {
+          firstSeenMs: now,
+          pages: 0,
+          bytes: 0,
+          windowStartMs: 0,
+          windowPages: 0,
+        });
         crawl.hosts++;
       }
       return true;
