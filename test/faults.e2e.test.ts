@@ -46,7 +46,7 @@ async function setUp(firstOctet: number): Promise<{ site: LoopbackSite; fleet: F
 }
 
 /** What every fault scenario must still prove once the crawl has finished. */
-function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet): void {
+function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet, scenario: string): void {
   const crawl = f.crawl();
   expect(crawl?.state).toBe("finished");
   const byUrl = new Map(f.urls().map((u) => [u.url, u]));
@@ -66,6 +66,13 @@ function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet): void {
   );
   expect(gapViolations(s.log, (h) => Math.max(MIN_DELAY_MS, crawlDelay.get(h) ?? 0))).toEqual([]);
   expect(f.check().problems).toEqual([]);
+  // The figures a release note quotes: how much was fetched again because of the fault.
+  const counts = [...fetches.values()];
+  console.info(
+    `fault ${scenario}: ${expected.size} pages expected, ${[...byUrl.values()].filter((u) => u.state === "done").length} done, ` +
+      `${counts.reduce((a, b) => a + b, 0)} page fetches, ${counts.filter((n) => n > 1).length} fetched again, ` +
+      `max ${Math.max(...counts)} per URL, 0 politeness violations, frontier check clean`,
+  );
 }
 
 describe("fault tolerance with real processes", () => {
@@ -81,7 +88,7 @@ describe("fault tolerance with real processes", () => {
       f.startWorker();
     }
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f);
+    assertNothingLostNothingRude(s, f, "worker-sigkill");
   });
 
   it("resumes from LMDB after the coordinator is killed with SIGKILL mid-crawl", async () => {
@@ -95,7 +102,7 @@ describe("fault tolerance with real processes", () => {
     await sleep(500);
     await f.startCoordinator();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f);
+    assertNothingLostNothingRude(s, f, "coordinator-sigkill");
   });
 
   it("carries on when nats-server stops for seconds and comes back", async () => {
@@ -105,7 +112,7 @@ describe("fault tolerance with real processes", () => {
     await f.waitUntil((c) => (c?.counts.done ?? 0) >= 5, 20_000);
     await f.restartNats();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f);
+    assertNothingLostNothingRude(s, f, "nats-restart");
   });
 
   it("loses nothing when the coordinator is unreachable over gRPC for longer than a lease", async () => {
@@ -118,7 +125,7 @@ describe("fault tolerance with real processes", () => {
     await sleep(4000); // the lease TTL is 2 s timeout + 1 s margin
     await proxy.restore();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f);
+    assertNothingLostNothingRude(s, f, "grpc-cut");
   });
 
   it("drains every worker on SIGTERM (exit 0), then finishes with new workers", async () => {
@@ -132,6 +139,6 @@ describe("fault tolerance with real processes", () => {
     f.startWorker();
     f.startWorker();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f);
+    assertNothingLostNothingRude(s, f, "sigterm-drain");
   });
 });

@@ -194,7 +194,9 @@ export async function startWorker(
     let failures = 0;
     while (!stopping.signal.aborted) {
       const free = config.concurrency - inFlight.size;
-      if (free <= 0 || reporter.full) {
+      // While reports cannot reach the coordinator, new fetches would only be fetched again after
+      // their leases expire: take none until reports flow.
+      if (free <= 0 || reporter.full || reporter.stalled) {
         await new Promise<void>((resolve) => {
           wake = resolve;
           setTimeout(resolve, 200);

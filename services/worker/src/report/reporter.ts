@@ -34,6 +34,8 @@ export interface Reporter {
   /** Results not yet acknowledged by the coordinator. */
   readonly pending: number;
   readonly full: boolean;
+  /** The last Report call failed and results wait for a retry: the coordinator is not reachable. */
+  readonly stalled: boolean;
   renew(leaseIds: string[]): Promise<proto.RenewAck[]>;
   /**
    * Checks the token before any lease is taken (an empty renewal): rejects
@@ -167,6 +169,9 @@ export function createReporter(options: ReporterOptions): Reporter {
     },
     get pending() {
       return buffer.length;
+    },
+    get stalled() {
+      return failures > 0;
     },
     get full() {
       return buffer.length >= options.bufferMax;
