@@ -75,7 +75,9 @@ beforeAll(async () => {
           .end(Array.from({ length: 100_000 }, (_, i) => `<a href="/l${i}">${i}</a>`).join(""));
         return;
       case "/long-link":
-        res.writeHead(200, { "content-type": "text/html" }).end(`<a href="/${"x".repeat(9000)}">long</a><a href="/short">short</a>`);
+        res
+          .writeHead(200, { "content-type": "text/html" })
+          .end(`<a href="/${"x".repeat(9000)}">long</a><a href="/short">short</a>`);
         return;
       case "/robots-loop/robots.txt":
         res.writeHead(302, { location: "/robots-loop/robots.txt" }).end();
@@ -222,11 +224,17 @@ describe("fetchLease", () => {
     expect(huge.error?.kind).toBe(Kind.FETCH_ERROR_KIND_PROTOCOL);
     const reset = await fetchLease(lease("/reset-mid-body"), deps);
     expect([Kind.FETCH_ERROR_KIND_PROTOCOL, Kind.FETCH_ERROR_KIND_CONNECT]).toContain(reset.error?.kind);
-    const many = await fetchLease(lease("/many-links", {}, { maxOutlinks: 1000, maxBytes: 10_000_000 }), deps);
+    const many = await fetchLease(
+      lease("/many-links", {}, { maxOutlinks: 1000, maxBytes: 10_000_000 }),
+      deps,
+    );
     expect(many.outlinks).toHaveLength(1000);
     const long = await fetchLease(lease("/long-link"), deps);
     expect(long.outlinks).toEqual([`${base}/short`]);
-    const loop = await fetchLease(lease("/robots-loop/robots.txt", { kind: proto.LeaseKind.LEASE_KIND_ROBOTS }, { maxRedirects: 5 }), deps);
+    const loop = await fetchLease(
+      lease("/robots-loop/robots.txt", { kind: proto.LeaseKind.LEASE_KIND_ROBOTS }, { maxRedirects: 5 }),
+      deps,
+    );
     expect(loop.statusCode).toBe(302);
     expect(loop.error).toBeUndefined();
     expect(seen.filter((r) => r.path === "/robots-loop/robots.txt")).toHaveLength(6);
@@ -242,7 +250,10 @@ describe("fetchLease", () => {
     await new Promise<void>((r) => junk.listen(0, "127.0.0.1", () => r()));
     try {
       const port = (junk.address() as AddressInfo).port;
-      const r = await fetchLease(proto.Lease.fromPartial({ ...lease("/"), url: `http://127.0.0.1:${port}/` }), deps);
+      const r = await fetchLease(
+        proto.Lease.fromPartial({ ...lease("/"), url: `http://127.0.0.1:${port}/` }),
+        deps,
+      );
       expect(r.error?.kind).toBe(Kind.FETCH_ERROR_KIND_PROTOCOL);
     } finally {
       for (const sock of sockets) sock.destroy();
@@ -251,7 +262,10 @@ describe("fetchLease", () => {
   });
 
   it("refuses a lease whose URL is not one Heed would crawl", async () => {
-    const r = await fetchLease(proto.Lease.fromPartial({ ...lease("/"), url: `${base}/${"y".repeat(9000)}` }), deps);
+    const r = await fetchLease(
+      proto.Lease.fromPartial({ ...lease("/"), url: `${base}/${"y".repeat(9000)}` }),
+      deps,
+    );
     expect(r.error?.kind).toBe(Kind.FETCH_ERROR_KIND_INVALID_URL);
   });
 
