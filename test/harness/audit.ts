@@ -15,13 +15,15 @@ export interface GapViolation {
  */
 export function gapViolations(
   log: RequestRecord[],
-  requiredDelayMs: (host: string) => number,
+  requiredDelayMs: (key: string) => number,
+  keyOf: (host: string) => string = (h) => h,
 ): GapViolation[] {
   const byHost = new Map<string, RequestRecord[]>();
   for (const r of log) {
-    const list = byHost.get(r.host) ?? [];
+    const key = keyOf(r.host);
+    const list = byHost.get(key) ?? [];
     list.push(r);
-    byHost.set(r.host, list);
+    byHost.set(key, list);
   }
   const out: GapViolation[] = [];
   for (const [host, list] of byHost) {
