@@ -11,9 +11,17 @@ import type { Txn } from "./txn.js";
  * (next-allowed time, in-flight count) and a lease needs all of them free.
  */
 
+// Public-suffix lookups are asked once per lease; hosts repeat, so remember the answers (bounded).
+const domainKeys = new Map<string, string | undefined>();
+const DOMAIN_CACHE_MAX = 100_000;
+
 export function domainKeyOf(hostKey: string): string | undefined {
+  if (domainKeys.has(hostKey)) return domainKeys.get(hostKey);
   const domain = getDomain(hostKey, { allowPrivateDomains: true });
-  return domain === null || domain === hostKey ? undefined : `domain:${domain}`;
+  const key = domain === null || domain === hostKey ? undefined : `domain:${domain}`;
+  if (domainKeys.size >= DOMAIN_CACHE_MAX) domainKeys.clear();
+  domainKeys.set(hostKey, key);
+  return key;
 }
 
 /** The keys other than the host itself that a request to `hostKey` counts against. */
