@@ -35,33 +35,78 @@ const canonicalSeed = z.string().transform((s, ctx) => {
   }
 });
 
+// `.prefault({})` runs an absent section through its schema, so each default is written once.
 export const scopeSchema = z
   .object({
     /** Hosts of the seeds are always in scope. */
     domains: listOf(z.string().min(1)).default([]),
     prefixes: listOf(z.string().min(1)).default([]),
   })
-  .default({ domains: [], prefixes: [] });
+  .prefault({});
+
+const hostGroupSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "lower-case letters, digits, '.', '_', '-'"),
+  hosts: z.array(z.string().min(1)).min(1),
+});
 
 export const politenessSchema = z
   .object({
     /** Gap between the end of one fetch and the start of the next on a host. */
     minDelayMs: int(0).default(1000),
     maxConcurrencyPerHost: int(1, 64).default(1),
+    /**
+     * Politeness key besides the host itself: `domain` also spaces requests to all hosts of one
+     * registrable domain (public-suffix aware). A request counts against every key it falls under.
+     */
+    key: z.enum(["host", "domain"]).default("host"),
+    /** Hosts known to share one server: they share one delay and concurrency budget, fleet-wide. */
+    hostGroups: z.array(hostGroupSchema).default([]),
+    /** Adaptive delay: this many times the last fetch's duration (0: off), at most `maxAdaptiveDelayMs`. */
+    delayFactor: z.coerce.number().min(0).max(100).default(2),
+    maxAdaptiveDelayMs: int(0).default(30_000),
+    /** A robots.txt Crawl-delay above this is not crawled faster: the host is skipped and reported. */
+    maxCrawlDelayMs: int(0).default(120_000),
+    /** Retry-After is honoured uncapped up to this; beyond it the host is parked and reported. */
+    retryAfterCeilingMs: int(0).default(24 * 3600_000),
+    /** Back-off after 429/5xx/network errors without Retry-After: doubles per error, with jitter. */
+    errorBackoffBaseMs: int(0).default(60_000),
+    errorBackoffMaxMs: int(0).default(24 * 3600_000),
+    /** Consecutive failures that park a host (circuit breaker), and for how long. */
+    breakerThreshold: int(1, 1000).default(10),
+    parkMs: int(1000).default(24 * 3600_000),
     robotsCacheMs: int(1000, 24 * 3600_000).default(24 * 3600_000),
     robotsRetryBaseMs: int(10).default(60_000),
     robotsRetryMaxMs: int(10).default(3600_000),
     /** Unreachable robots.txt answers before the host's queued URLs are given up. */
     robotsMaxAttempts: int(1, 100).default(5),
   })
-  .default({
-    minDelayMs: 1000,
-    maxConcurrencyPerHost: 1,
-    robotsCacheMs: 24 * 3600_000,
-    robotsRetryBaseMs: 60_000,
-    robotsRetryMaxMs: 3600_000,
-    robotsMaxAttempts: 5,
-  });
+  .prefault({});
+
+export const budgetSchema = z
+  .object({
+    /** Body bytes the crawl may download in all (0: no limit). */
+    maxBytes: int(0).default(0),
+    /** Per host, within this crawl (0: no limit). */
+    maxPagesPerHost: int(0).default(0),
+    maxBytesPerHost: int(0).default(0),
+    /** At most this many pages per host in any window of `windowMs` (0: no limit); the rest wait. */
+    pagesPerWindow: int(0).default(0),
+    windowMs: int(1000).default(3600_000),
+  })
+  .prefault({});
+
+export const sitemapSchema = z
+  .object({
+    /** Fetch the sitemaps robots.txt lists (XML, sitemap indexes, gzip) and queue their URLs. */
+    enabled: bool.default(false),
+    /** Sitemap documents per host, indexes and children together. */
+    maxPerHost: int(1, 10_000).default(20),
+    /** URLs taken from one sitemap (the protocol's own limit is 50 000). */
+    maxUrlsPerSitemap: int(1, 50_000).default(50_000),
+    /** Largest sitemap read, after decompression (the protocol's limit is 50 MiB). */
+    maxBytes: int(1024, 100 * 1024 * 1024).default(50 * 1024 * 1024),
+  })
+  .prefault({});
 
 export const fetchSchema = z
   .object({
@@ -72,14 +117,7 @@ export const fetchSchema = z
     retryBaseMs: int(10).default(30_000),
     retryMaxMs: int(10).default(3600_000),
   })
-  .default({
-    timeoutMs: 30_000,
-    maxBytes: 10 * 1024 * 1024,
-    maxOutlinks: 5000,
-    maxAttempts: 3,
-    retryBaseMs: 30_000,
-    retryMaxMs: 3600_000,
-  });
+  .prefault({});
 
 export const crawlSpecSchema = z.object({
   id: z
@@ -93,6 +131,8 @@ export const crawlSpecSchema = z.object({
   maxPages: int(1).default(10_000),
   userAgent: userAgentSchema,
   politeness: politenessSchema,
+  budgets: budgetSchema,
+  sitemaps: sitemapSchema,
   fetch: fetchSchema,
   /** Crawl loopback/private addresses; workers must allow it too. */
   allowPrivateAddresses: bool.default(false),

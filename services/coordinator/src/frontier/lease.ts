@@ -253,13 +253,18 @@ function recordLease(ctx: FrontierContext, rec: LeaseRecord): void {
   ctx.active.set(rec.id, rec.expiresAtMs);
 }
 
-function wireLease(rec: LeaseRecord, crawl: CrawlRecord, limits: proto.FetchLimits): proto.Lease {
+function wireLease(
+  rec: LeaseRecord,
+  crawl: CrawlRecord,
+  limits: proto.FetchLimits,
+  pageKind: proto.LeaseKind = proto.LeaseKind.LEASE_KIND_PAGE,
+): proto.Lease {
   return {
     id: rec.id,
     crawlId: rec.crawlId,
     url: rec.url,
     hostKey: rec.hostKey,
-    kind: rec.kind === "robots" ? proto.LeaseKind.LEASE_KIND_ROBOTS : proto.LeaseKind.LEASE_KIND_PAGE,
+    kind: rec.kind === "robots" ? proto.LeaseKind.LEASE_KIND_ROBOTS : pageKind,
     issuedAtMs: rec.issuedAtMs,
     notBeforeMs: rec.issuedAtMs,
     expiresAtMs: rec.expiresAtMs,
@@ -369,6 +374,20 @@ function issuePageLease(
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
   for (const st of [host, ...keys]) takeSlot(txn, st);
+  if (url.kind === "sitemap") {
+    const sm = crawl.spec.sitemaps;
+    return wireLease(
+      rec,
+      crawl,
+      {
+        timeoutMs: fetch.timeoutMs,
+        maxBytes: sm.maxBytes,
+        maxRedirects: 0,
+        maxOutlinks: sm.maxUrlsPerSitemap,
+      },
+      proto.LeaseKind.LEASE_KIND_SITEMAP,
+    );
+  }
   return wireLease(rec, crawl, {
     timeoutMs: fetch.timeoutMs,
     maxBytes: fetch.maxBytes,

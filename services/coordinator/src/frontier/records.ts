@@ -40,6 +40,8 @@ export interface FetchOutcome {
 
 export interface UrlRecord {
   url: string;
+  /** Sitemap documents are fetched like pages but yield URLs to queue, not links to follow. */
+  kind?: "sitemap";
   crawlId: string;
   hostKey: string;
   origin: string;
@@ -137,6 +139,8 @@ export interface CrawlHostState {
   bytes: number;
   windowStartMs: number;
   windowPages: number;
+  /** Sitemap documents queued for this host. */
+  sitemaps?: number;
 }
 
 export interface RobotsRecord extends RobotsPolicy {

@@ -10,6 +10,7 @@ import { type FrontierContext, inTxn } from "./context.js";
 import { releaseKeys } from "./keys.js";
 import { delayAfterFetch } from "./politeness.js";
 import type { CrawlRecord, FetchOutcome, HostState, LeaseRecord, RobotsRecord } from "./records.js";
+import { queueFromSitemap, queueSitemaps } from "./sitemaps.js";
 import type { Txn } from "./txn.js";
 
 const Outcome = proto.ReportOutcome;
@@ -134,6 +135,7 @@ function applyRobots(
     return;
   }
   txn.setRobots(next);
+  if (policy.status === "parsed") queueSitemaps(txn, crawl, policy);
   spaceNext(ctx, txn, crawl, host, lease, policy, retryAfterMs, r);
 }
 
@@ -219,8 +221,10 @@ function applyPage(
     const cls = String(r.statusCode);
     crawl.statusCounts[cls] = (crawl.statusCounts[cls] ?? 0) + 1;
     // Redirect targets go through scope, robots and politeness like any URL; they do not add depth.
-    if (r.redirectLocation) txn.discover(crawl, r.redirectLocation, rec.depth, rec.url);
-    if (!r.nofollow) {
+    if (r.redirectLocation) txn.discover(crawl, r.redirectLocation, rec.depth, rec.url, rec.kind);
+    if (rec.kind === "sitemap") {
+      queueFromSitemap(txn, crawl, rec.url, r.outlinks, r.sitemapIndex);
+    } else if (!r.nofollow) {
       const cap = Math.min(r.outlinks.length, fetch.maxOutlinks);
       for (let i = 0; i < cap; i++) txn.discover(crawl, r.outlinks[i] as string, rec.depth + 1, rec.url);
     }

@@ -13,6 +13,7 @@ import type {
   UrlState,
 } from "./records.js";
 import { createScope } from "./scope.js";
+import { queueSitemaps } from "./sitemaps.js";
 import { type FrontierStore, loadCrawl, saveCrawlCounters } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
@@ -57,7 +58,7 @@ export interface Txn {
   /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
   minDelayMs(host: HostState): number;
   /** Canonicalize, scope, depth-check and dedup a discovered URL; queue it when new. */
-  discover(crawl: CrawlRecord, rawUrl: string, depth: number, via?: string): boolean;
+  discover(crawl: CrawlRecord, rawUrl: string, depth: number, via?: string, kind?: "sitemap"): boolean;
   requeue(crawl: CrawlRecord, hash: string, rec: UrlRecord, notBeforeMs: number): void;
   skip(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: SkipReason): void;
   fail(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: FailReason): void;
@@ -145,9 +146,9 @@ export function openTxn(
       crawl.counts[to]++;
       rec.state = to;
     },
-    discover(crawl, rawUrl, depth, via) {
+    discover(crawl, rawUrl, depth, via, kind) {
       const spec = crawl.spec;
-      if (depth > spec.maxDepth) return false;
+      if (depth > spec.maxDepth && kind === undefined) return false;
       const canon = tryCanonicalizeUrl(rawUrl);
       if (!canon.ok) return false;
       const url = canon.url;
@@ -170,6 +171,7 @@ export function openTxn(
         notBeforeMs: 0,
         queueKey,
         ...(via !== undefined ? { via } : {}),
+        ...(kind !== undefined ? { kind } : {}),
       };
       store.urls.putSync([crawl.id, hash], rec);
       store.queue.putSync(queueKey, [crawl.id, hash]);
@@ -187,6 +189,11 @@ export function openTxn(
           windowPages: 0,
         });
         crawl.hosts++;
+        // A crawl new to a host whose robots.txt another crawl already read still gets its sitemaps.
+        if (spec.sitemaps.enabled) {
+          const robots = txn.robots(parsed.origin);
+          if (robots?.status === "parsed") queueSitemaps(txn, crawl, robots);
+        }
       }
       return true;
     },

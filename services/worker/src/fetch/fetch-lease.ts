@@ -3,6 +3,7 @@ import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared"
 import { type Dispatcher, request } from "undici";
 import { directivesFromHeader } from "../links/directives.js";
 import { decodeText, extractLinks } from "../links/extract.js";
+import { parseSitemap } from "../links/sitemap.js";
 import { ACCEPT_ENCODING, discard, readBody } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
 import { checkLiteralHost } from "./guard.js";
@@ -127,6 +128,14 @@ export async function fetchLease(
       if (robots) {
         result.robotsBody = body.bytes.toString("utf8");
         result.finalUrl = url;
+        return result;
+      }
+      if (lease.kind === proto.LeaseKind.LEASE_KIND_SITEMAP) {
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          const sitemap = parseSitemap(body.bytes, limits.maxOutlinks, Number(limits.maxBytes));
+          result.outlinks = sitemap.locs;
+          result.sitemapIndex = sitemap.isIndex;
+        }
         return result;
       }
       const product = productOf(lease.userAgent);

@@ -194,6 +194,8 @@ export interface FetchResult {
   noindex: boolean;
   /** Page-level `noarchive` (meta robots or X-Robots-Tag): recorded so archives can honour it. */
   noarchive: boolean;
+  /** Only for sitemap leases: the document was a sitemap index, so its outlinks are sitemaps. */
+  sitemapIndex: boolean;
 }
 
 export interface ReportRequest {
@@ -348,6 +350,7 @@ function createBaseFetchResult(): FetchResult {
     finalUrl: "",
     noindex: false,
     noarchive: false,
+    sitemapIndex: false,
   };
 }
 
@@ -406,6 +409,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.noarchive !== false) {
       writer.uint32(144).bool(message.noarchive);
+    }
+    if (message.sitemapIndex !== false) {
+      writer.uint32(152).bool(message.sitemapIndex);
     }
     return writer;
   },
@@ -567,6 +573,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.noarchive = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.sitemapIndex = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -649,6 +663,11 @@ export const FetchResult: MessageFns<FetchResult> = {
         : "",
       noindex: isSet(object.noindex) ? globalThis.Boolean(object.noindex) : false,
       noarchive: isSet(object.noarchive) ? globalThis.Boolean(object.noarchive) : false,
+      sitemapIndex: isSet(object.sitemapIndex)
+        ? globalThis.Boolean(object.sitemapIndex)
+        : isSet(object.sitemap_index)
+        ? globalThis.Boolean(object.sitemap_index)
+        : false,
     };
   },
 
@@ -708,6 +727,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.noarchive !== false) {
       obj.noarchive = message.noarchive;
     }
+    if (message.sitemapIndex !== false) {
+      obj.sitemapIndex = message.sitemapIndex;
+    }
     return obj;
   },
 
@@ -736,6 +758,7 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.finalUrl = object.finalUrl ?? "";
     message.noindex = object.noindex ?? false;
     message.noarchive = object.noarchive ?? false;
+    message.sitemapIndex = object.sitemapIndex ?? false;
     return message;
   },
 };

@@ -15,6 +15,8 @@ export enum LeaseKind {
   LEASE_KIND_UNSPECIFIED = 0,
   LEASE_KIND_PAGE = 1,
   LEASE_KIND_ROBOTS = 2,
+  /** LEASE_KIND_SITEMAP - An XML sitemap or sitemap index: its <loc> URLs come back as outlinks. */
+  LEASE_KIND_SITEMAP = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -29,6 +31,9 @@ export function leaseKindFromJSON(object: any): LeaseKind {
     case 2:
     case "LEASE_KIND_ROBOTS":
       return LeaseKind.LEASE_KIND_ROBOTS;
+    case 3:
+    case "LEASE_KIND_SITEMAP":
+      return LeaseKind.LEASE_KIND_SITEMAP;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -44,6 +49,8 @@ export function leaseKindToJSON(object: LeaseKind): string {
       return "LEASE_KIND_PAGE";
     case LeaseKind.LEASE_KIND_ROBOTS:
       return "LEASE_KIND_ROBOTS";
+    case LeaseKind.LEASE_KIND_SITEMAP:
+      return "LEASE_KIND_SITEMAP";
     case LeaseKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
