@@ -6,7 +6,7 @@ export interface ProbeChecks {
   /** Ready to take work (connected to its peers, not draining). */
   ready(): boolean;
   /** Extra routes, e.g. /metrics; return undefined for 404. */
-  route?(path: string): Promise<{ contentType: string; body: string } | undefined>;
+  route?(path: string): Promise<{ contentType: string; body: string } | undefined> | undefined;
 }
 
 export interface ProbeServer {

@@ -16,6 +16,7 @@ import { createRateSampler } from "./admin/stats.js";
 import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
 import { serveLeases } from "./leases/responder.js";
+import { createCoordinatorMetrics } from "./metrics.js";
 import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
 
@@ -38,7 +39,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   const auth = createAuth(tokens);
   const tls = grpcServerCredentials(config);
   const nats = natsConnectOptions(config, "heed-coordinator");
+  let opened: Frontier | undefined;
+  const metrics = createCoordinatorMetrics(() => opened);
   const frontier = openFrontier({
+    observer: metrics.observer,
     dataDir: config.dataDir,
     settings: {
       leaseMarginMs: config.leaseMarginMs,
@@ -47,6 +51,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     },
     log: log.child({ component: "frontier" }),
   });
+  opened = frontier;
   let nc: NatsConnection | undefined;
   const workers = createWorkerRegistry();
   const rates = createRateSampler();
@@ -106,7 +111,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     let closed = false;
     let probe: ProbeServer | undefined;
     if (config.httpListen !== "") {
-      probe = await startProbeServer(config.httpListen, { ready: () => !closed && !conn.isClosed() });
+      probe = await startProbeServer(config.httpListen, {
+        ready: () => !closed && !conn.isClosed(),
+        route: (path) => (path === "/metrics" ? metrics.render() : undefined),
+      });
     }
     log.info(
       {

@@ -22,6 +22,7 @@ import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { guardedLookup } from "./fetch/guard.js";
 import { createSeenLeases } from "./leases/seen.js";
+import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
 
 export const WORKER_VERSION = "0.1.0";
@@ -123,6 +124,7 @@ export async function startWorker(
   const guarded = agent(true);
   const open = agent(false);
   const seen = createSeenLeases();
+  const metrics = createWorkerMetrics();
   /** Leases being fetched: their task, current expiry (renewals move it) and a way to hand them back. */
   const inFlight = new Map<
     string,
@@ -150,6 +152,7 @@ export async function startWorker(
     entry.task = fetching
       .then((result) => {
         fetched++;
+        metrics.fetched(lease, result);
         if (release.signal.aborted) {
           // Drained before it could finish: hand the lease back rather than report a partial fetch.
           result.error = {
@@ -224,6 +227,7 @@ export async function startWorker(
         continue;
       }
       const now = Date.now();
+      metrics.leasesReceived(batch.leases.length);
       for (const lease of batch.leases) {
         if (!seen.admit(lease.id, lease.expiresAtMs, now)) {
           refusedDuplicates++;
@@ -240,7 +244,13 @@ export async function startWorker(
 
   const probe: ProbeServer | undefined =
     config.httpListen !== ""
-      ? await startProbeServer(config.httpListen, { ready: () => !stopping.signal.aborted && !nc.isClosed() })
+      ? await startProbeServer(config.httpListen, {
+          ready: () => !stopping.signal.aborted && !nc.isClosed(),
+          route: (path) =>
+            path === "/metrics"
+              ? metrics.render({ inFlight: inFlight.size, pendingReports: reporter.pending })
+              : undefined,
+        })
       : undefined;
   const done = pullLoop().catch((err) => wlog.error({ err: errorMessage(err) }, "lease loop stopped"));
   const startedAtMs = Date.now();

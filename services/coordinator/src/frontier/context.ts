@@ -1,4 +1,5 @@
 import type { Logger } from "@heed/shared";
+import type { FrontierObserver } from "./observer.js";
 import type { HostPolicy } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import type { FrontierStore } from "./store.js";
@@ -16,6 +17,7 @@ export interface FrontierSettings {
 /** What the frontier's operations share: the store, the rebuildable indexes and the clock. */
 export interface FrontierContext {
   store: FrontierStore;
+  observer: FrontierObserver;
   schedule: HostSchedule;
   /** leaseId -> expiry of every active lease (mirrors the `activeLeases` table). */
   active: Map<string, number>;

@@ -12,6 +12,7 @@ import { checkFrontier, type FrontierCheck } from "./check.js";
 import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
 import { createGroupCommit } from "./group.js";
 import type { LeaseRound } from "./lease.js";
+import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
 import type { CrawlRecord, HostPolicy, HostState, LeaseRecord, RobotsRecord, UrlRecord } from "./records.js";
 import { expireDue } from "./report.js";
@@ -62,6 +63,7 @@ export interface FrontierOptions {
   settings: FrontierSettings;
   log: Logger;
   clock?: () => number;
+  observer?: FrontierObserver;
 }
 
 function newCrawlId(): string {
@@ -73,6 +75,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   const store = openFrontierStore(options.dataDir);
   const ctx: FrontierContext = {
     store,
+    observer: options.observer ?? NO_OBSERVER,
     schedule: createHostSchedule(),
     active: new Map(),
     seq: sequenceFrom(store.meta.get("seq") ?? 0),

@@ -73,7 +73,9 @@ export function releaseKeys(
   for (const key of keys ?? []) {
     const st = txn.host(key);
     st.inFlight = Math.max(0, st.inFlight - 1);
-    st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, txn.now + Math.max(delayMs, txn.minDelayMs(st)));
+    st.delayMs = Math.max(delayMs, txn.minDelayMs(st));
+    st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, txn.now + st.delayMs);
+    st.lastEndAtMs = txn.now;
     const waiting = ctx.waiters.get(key);
     if (waiting !== undefined) {
       ctx.waiters.delete(key);

@@ -10,6 +10,7 @@ import {
 } from "@heed/shared";
 import type { FrontierContext } from "./context.js";
 import { gate } from "./keys.js";
+import { keyClassOf } from "./observer.js";
 import type { CrawlRecord, HostState, LeaseRecord, SkipReason, UrlRecord } from "./records.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
@@ -276,7 +277,10 @@ function wireLease(
   };
 }
 
-function takeSlot(txn: Txn, host: HostState): void {
+function takeSlot(ctx: FrontierContext, txn: Txn, host: HostState): void {
+  if (host.lastEndAtMs !== undefined) {
+    ctx.observer.gap(keyClassOf(host.hostKey), txn.now - host.lastEndAtMs, host.delayMs);
+  }
   host.inFlight++;
   // With more than one lease allowed in flight, starts are still spaced by the minimum delay.
   host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + txn.minDelayMs(host));
@@ -309,6 +313,7 @@ function issueRobotsLease(
     ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
   };
   recordLease(ctx, rec);
+  ctx.observer.leaseIssued("robots");
   txn.setRobots({
     ...(previous ?? {
       origin,
@@ -323,7 +328,7 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
-  for (const st of [host, ...keys]) takeSlot(txn, st);
+  for (const st of [host, ...keys]) takeSlot(ctx, txn, st);
   return wireLease(rec, crawl, {
     timeoutMs: fetch.timeoutMs,
     maxBytes: ROBOTS_MAX_BYTES,
@@ -365,6 +370,7 @@ function issuePageLease(
   if (url.queueKey !== undefined) ctx.store.queue.removeSync(url.queueKey);
   delete url.queueKey;
   url.leaseId = rec.id;
+  ctx.observer.leaseIssued(url.kind ?? "page");
   url.politeness = {
     delayMs: host.delayMs,
     source: host.delaySource,
@@ -373,7 +379,7 @@ function issuePageLease(
   countPage(ctx, crawl, host.hostKey, now);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
-  for (const st of [host, ...keys]) takeSlot(txn, st);
+  for (const st of [host, ...keys]) takeSlot(ctx, txn, st);
   if (url.kind === "sitemap") {
     const sm = crawl.spec.sitemaps;
     return wireLease(

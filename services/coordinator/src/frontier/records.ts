@@ -128,6 +128,8 @@ export interface HostState {
   parkedUntilMs?: number;
   parkedReason?: string;
   lastFetchMs?: number;
+  /** When the key's last request ended (report or expiry): the start of the gap metrics watch. */
+  lastEndAtMs?: number;
 }
 
 export type DelaySource = "none" | "min_delay" | "crawl_delay" | "adaptive" | "retry_after" | "error_backoff";

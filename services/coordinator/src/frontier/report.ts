@@ -33,7 +33,15 @@ export function reportWithin(
   workerId: string,
   results: proto.FetchResult[],
 ): proto.ReportAck[] {
-  return results.map((r) => applyOne(ctx, txn, workerId, r));
+  return results.map((r) => {
+    const ack = applyOne(ctx, txn, workerId, r);
+    ctx.observer.report(outcomeName(ack.outcome));
+    return ack;
+  });
+}
+
+function outcomeName(outcome: proto.ReportOutcome): string {
+  return (proto.ReportOutcome[outcome] ?? "UNKNOWN").replace("REPORT_OUTCOME_", "").toLowerCase();
 }
 
 function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: proto.FetchResult): proto.ReportAck {
@@ -111,6 +119,7 @@ function applyRobots(
     previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
   );
   // Robots failures follow the robots retry schedule, not the host's page-error backoff.
+  ctx.observer.robots(policy.status);
   const next = withRetry(policy, txn.now, crawl, retryAfterMs);
   const lastGood =
     previous !== undefined && previous.fetchedAtMs > 0 && previous.status !== "unreachable"
@@ -199,6 +208,11 @@ function applyPage(
     return;
   }
   rec.result = outcome;
+  ctx.observer.fetched(
+    error !== undefined ? "error" : `${Math.floor(r.statusCode / 100)}xx`,
+    r.bodyBytes,
+    Math.max(0, r.finishedAtMs - r.startedAtMs) / 1000,
+  );
   const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
   if (error !== undefined || failedHttp) {
     if (!NOT_RETRYABLE.has(errKind))
@@ -264,6 +278,7 @@ function spaceNext(
   host.delayMs = delayMs;
   host.delaySource = source;
   host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + delayMs);
+  host.lastEndAtMs = txn.now;
   releaseKeys(ctx, txn, lease.keys, delayMs);
 }
 
@@ -320,11 +335,11 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   const host = txn.host(lease.hostKey);
   host.inFlight = Math.max(0, host.inFlight - 1);
   // The fetch may have happened: count the delay from now, as if it just ended.
-  host.nextAllowedAtMs = Math.max(
-    host.nextAllowedAtMs,
-    txn.now + Math.max(host.delayMs, txn.minDelayMs(host)),
-  );
+  host.delayMs = Math.max(host.delayMs, txn.minDelayMs(host));
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + host.delayMs);
+  host.lastEndAtMs = txn.now;
   releaseKeys(ctx, txn, lease.keys, host.delayMs);
+  ctx.observer.leaseExpired(lease.kind === "robots" ? "robots" : "page");
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;
   if (lease.kind === "robots") {

@@ -1,0 +1,141 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Frontier } from "./frontier/frontier.js";
+import type { FrontierObserver } from "./frontier/observer.js";
+import { URL_STATES } from "./frontier/records.js";
+
+export interface CoordinatorMetrics {
+  observer: FrontierObserver;
+  /** The Prometheus text exposition, frontier gauges computed at scrape time. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * Prometheus metrics of a coordinator: `heed_` prefix, base units, counters
+ * ending in `_total`, labels of low cardinality (never a URL or a host).
+ */
+export function createCoordinatorMetrics(frontier: () => Frontier | undefined): CoordinatorMetrics {
+  const registry = new Registry();
+  const leasesIssued = new Counter({
+    name: "heed_leases_issued_total",
+    help: "Leases handed out",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const leasesExpired = new Counter({
+    name: "heed_leases_expired_total",
+    help: "Leases that ran out unreported",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const reports = new Counter({
+    name: "heed_reports_total",
+    help: "Fetch results received, by what became of them",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const fetches = new Counter({
+    name: "heed_fetches_total",
+    help: "Page fetches reported, by status class",
+    labelNames: ["class"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "heed_fetch_duration_seconds",
+    help: "How long reported fetches took",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const bytes = new Histogram({
+    name: "heed_fetch_body_bytes",
+    help: "Body bytes kept per reported fetch",
+    buckets: [1024, 10_240, 102_400, 1_048_576, 10_485_760, 104_857_600],
+    registers: [registry],
+  });
+  const robots = new Counter({
+    name: "heed_robots_fetches_total",
+    help: "robots.txt answers, by RFC 9309 outcome",
+    labelNames: ["status"],
+    registers: [registry],
+  });
+  const gaps = new Histogram({
+    name: "heed_politeness_gap_seconds",
+    help: "Time from the end of a key's previous request to the lease of its next",
+    labelNames: ["key_class"],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const minGap = new Gauge({
+    name: "heed_politeness_min_gap_seconds",
+    help: "Shortest gap seen between two requests to one key, per key class (a violation would show here)",
+    labelNames: ["key_class"],
+    registers: [registry],
+  });
+  const shortfalls = new Counter({
+    name: "heed_politeness_shortfalls_total",
+    help: "Leases issued sooner after a key's previous request than its delay: always zero unless Heed is broken",
+    labelNames: ["key_class"],
+    registers: [registry],
+  });
+  // Zero is the figure operators look for: export it before anything happens.
+  for (const keyClass of ["host", "domain", "group"]) shortfalls.inc({ key_class: keyClass }, 0);
+  const seenMin = new Map<string, number>();
+  const urls = new Gauge({
+    name: "heed_frontier_urls",
+    help: "URLs in the frontier, by state",
+    labelNames: ["state"],
+    registers: [registry],
+  });
+  const hosts = new Gauge({
+    name: "heed_hosts",
+    help: "Politeness keys, by state",
+    labelNames: ["state"],
+    registers: [registry],
+  });
+  const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
+
+  const observer: FrontierObserver = {
+    leaseIssued: (kind) => leasesIssued.inc({ kind }),
+    leaseExpired: (kind) => leasesExpired.inc({ kind }),
+    report: (outcome) => reports.inc({ outcome }),
+    fetched(statusClass, n, seconds) {
+      fetches.inc({ class: statusClass });
+      duration.observe(seconds);
+      bytes.observe(n);
+    },
+    robots: (status) => robots.inc({ status }),
+    gap(keyClass, gapMs, requiredMs) {
+      gaps.observe({ key_class: keyClass }, gapMs / 1000);
+      const min = Math.min(seenMin.get(keyClass) ?? Number.POSITIVE_INFINITY, gapMs);
+      seenMin.set(keyClass, min);
+      minGap.set({ key_class: keyClass }, min / 1000);
+      if (gapMs < requiredMs) shortfalls.inc({ key_class: keyClass });
+    },
+  };
+
+  async function render() {
+    const f = frontier();
+    if (f !== undefined) {
+      const totals = Object.fromEntries(URL_STATES.map((s) => [s, 0])) as Record<string, number>;
+      for (const c of f.crawls()) for (const s of URL_STATES) totals[s] = (totals[s] ?? 0) + c.counts[s];
+      for (const s of URL_STATES) urls.set({ state: s }, totals[s] ?? 0);
+      const now = Date.now();
+      const byState: Record<string, number> = { busy: 0, waiting: 0, idle: 0, parked: 0 };
+      for (const { value: h } of f.store.hosts.getRange()) {
+        const state =
+          (h.parkedUntilMs ?? 0) > now
+            ? "parked"
+            : h.inFlight > 0
+              ? "busy"
+              : h.nextAllowedAtMs > now
+                ? "waiting"
+                : "idle";
+        byState[state] = (byState[state] ?? 0) + 1;
+      }
+      for (const [state, n] of Object.entries(byState)) hosts.set({ state }, n);
+      active.set(f.activeLeaseCount());
+    }
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  return { observer, render };
+}

@@ -1,0 +1,62 @@
+import type { proto } from "@heed/shared";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface WorkerMetrics {
+  fetched(lease: proto.Lease, result: proto.FetchResult): void;
+  leasesReceived(n: number): void;
+  render(state: { inFlight: number; pendingReports: number }): Promise<{ contentType: string; body: string }>;
+}
+
+/** A worker's Prometheus metrics: what it fetched, how long it took, what it still holds. */
+export function createWorkerMetrics(): WorkerMetrics {
+  const registry = new Registry();
+  const fetches = new Counter({
+    name: "heed_worker_fetches_total",
+    help: "Fetches made, by lease kind and status class (or error kind)",
+    labelNames: ["kind", "class"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "heed_worker_fetch_duration_seconds",
+    help: "Time from the start of a fetch to its result",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const bytes = new Histogram({
+    name: "heed_worker_fetch_body_bytes",
+    help: "Body bytes kept per fetch",
+    buckets: [1024, 10_240, 102_400, 1_048_576, 10_485_760, 104_857_600],
+    registers: [registry],
+  });
+  const leases = new Counter({
+    name: "heed_worker_leases_received_total",
+    help: "Leases received",
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: "heed_worker_leases_in_flight",
+    help: "Leases being fetched now",
+    registers: [registry],
+  });
+  const pending = new Gauge({
+    name: "heed_worker_reports_pending",
+    help: "Results not yet acknowledged by the coordinator",
+    registers: [registry],
+  });
+  const kinds: Record<number, string> = { 1: "page", 2: "robots", 3: "sitemap" };
+  return {
+    fetched(lease, result) {
+      const errorKind = result.error?.kind ?? 0;
+      const cls = errorKind !== 0 ? "error" : `${Math.floor(result.statusCode / 100)}xx`;
+      fetches.inc({ kind: kinds[lease.kind] ?? "page", class: cls });
+      duration.observe(Math.max(0, result.finishedAtMs - result.startedAtMs) / 1000);
+      bytes.observe(result.bodyBytes);
+    },
+    leasesReceived: (n) => leases.inc(n),
+    async render(state) {
+      inFlight.set(state.inFlight);
+      pending.set(state.pendingReports);
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
