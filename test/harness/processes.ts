@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", import.meta.url));
+export const HEEDCTL_BIN = fileURLToPath(new URL("../../packages/cli/bin/heedctl.js", import.meta.url));
 const BUILT = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 
 export function assertBuilt(): void {
@@ -16,14 +17,26 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  timeoutMs?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs `heed …` to completion, bounded in time; the process is killed if it overstays. */
-export function runHeed(
-  args: string[],
-  options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
+export function runHeed(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runBin(HEED_BIN, args, options);
+}
+
+/** Runs `heedctl …` to completion, bounded in time, like runHeed. */
+export function runHeedctl(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runBin(HEEDCTL_BIN, args, options);
+}
+
+function runBin(bin: string, args: string[], options: RunOptions): Promise<RunResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HEED_BIN, ...args], {
+    const child = spawn(process.execPath, [bin, ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -38,7 +51,7 @@ export function runHeed(
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`heed ${args.join(" ")} did not finish in time; stderr: ${stderr.slice(-2000)}`));
+      reject(new Error(`${bin} ${args.join(" ")} did not finish in time; stderr: ${stderr.slice(-2000)}`));
     }, options.timeoutMs ?? 60_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -48,9 +61,12 @@ export function runHeed(
 }
 
 /** Starts `heed …` in the background; the caller must stop it. */
-export function spawnHeed(args: string[]): ChildProcess {
+export function spawnHeed(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   assertBuilt();
-  return spawn(process.execPath, [HEED_BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  return spawn(process.execPath, [HEED_BIN, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    ...(options.env !== undefined ? { env: { ...process.env, ...options.env } } : {}),
+  });
 }
 
 export function exited(child: ChildProcess): Promise<void> {

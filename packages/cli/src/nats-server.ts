@@ -26,12 +26,26 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
  * the chosen port from its log, as nats.js's own tests do.
  */
 export async function startNatsServer(
-  options: { binary?: string; port?: number; timeoutMs?: number } = {},
+  options: {
+    binary?: string;
+    port?: number;
+    timeoutMs?: number;
+    /** Extra nats-server arguments (authentication, TLS). */
+    args?: string[];
+    /** The URL clients are given: `tls` for a TLS-only server. */
+    scheme?: "nats" | "tls";
+  } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
-  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(options.port ?? -1), "--no_advertise"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const args = [
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(options.port ?? -1),
+    "--no_advertise",
+    ...(options.args ?? []),
+  ];
+  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   const port = await new Promise<number>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => {
@@ -64,7 +78,7 @@ export async function startNatsServer(
     });
   });
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${options.scheme ?? "nats"}://127.0.0.1:${port}`,
     port,
     process: child,
     stop: () =>

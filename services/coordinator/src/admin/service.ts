@@ -230,8 +230,8 @@ export function adminService(deps: AdminDeps): AdminService {
       return { policy: policyToProto(policy) };
     }),
     getUrl: unary("GetUrl", "read", (req: proto.GetUrlRequest) => {
-      const id = mustCrawl(req.crawlId).id;
       const url = v.canonical(req.url);
+      const id = mustCrawl(req.crawlId).id;
       const rec = frontier.url(id, url);
       if (rec === undefined) throw new NotFoundError(`crawl ${id} has no URL ${url}`);
       return { url: urlToProto(rec) };

@@ -1,0 +1,111 @@
+import {
+  type CallOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  Metadata,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import { bearer, ConfigError, grpcClientCredentials, HeedError, proto } from "@heed/shared";
+import type { CtlSettings } from "./settings.js";
+
+/** A gRPC failure as heedctl reports it: the server's words and its code, for the exit code. */
+export class RpcError extends HeedError {
+  override name = "RpcError";
+  readonly grpcCode: status;
+  constructor(err: ServiceError, server: string) {
+    const what =
+      err.code === status.UNAVAILABLE
+        ? `cannot reach the coordinator at ${server}: ${err.details}`
+        : err.code === status.UNAUTHENTICATED
+          ? `${err.details} (set HEED_TOKEN or --token-file)`
+          : err.details;
+    super(`HEED_RPC_${status[err.code] ?? err.code}`, what, { cause: err });
+    this.grpcCode = err.code;
+  }
+}
+
+type Unary<Req, Res> = (
+  req: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (err: ServiceError | null, res: Res) => void,
+) => ClientUnaryCall;
+
+type ServerStream<Req, Res> = (
+  req: Req,
+  metadata: Metadata,
+  options?: Partial<CallOptions>,
+) => ClientReadableStream<Res>;
+
+export interface Admin {
+  raw: proto.AdminServiceClient;
+  /** One unary call with the token and a deadline; failures become RpcErrors. */
+  call<Req, Res>(method: (c: proto.AdminServiceClient) => Unary<Req, Res>, req: Req): Promise<Res>;
+  /** A server stream with the token; iterate it, failures become RpcErrors. */
+  stream<Req, Res>(
+    method: (c: proto.AdminServiceClient) => ServerStream<Req, Res>,
+    req: Req,
+  ): AsyncIterable<Res>;
+  close(): void;
+}
+
+/** Renames the shared TLS helper's setting names to heedctl's. */
+const CTL_KEYS: Record<string, string> = {
+  grpcCaFile: "caFile",
+  grpcCertFile: "certFile",
+  grpcKeyFile: "keyFile",
+};
+
+export function connect(settings: CtlSettings): Admin {
+  let creds: ReturnType<typeof grpcClientCredentials>;
+  try {
+    creds = grpcClientCredentials({
+      grpcTls: settings.tls,
+      grpcCaFile: settings.caFile,
+      grpcCertFile: settings.certFile,
+      grpcKeyFile: settings.keyFile,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      const key = CTL_KEYS[err.key] ?? err.key;
+      throw new ConfigError(key, err.message.slice(err.key.length + 2));
+    }
+    throw err;
+  }
+  const client = new proto.AdminServiceClient(settings.server, creds);
+  const metadata = () => {
+    const md = new Metadata();
+    if (settings.token !== undefined) md.set("authorization", bearer(settings.token));
+    return md;
+  };
+  return {
+    raw: client,
+    call(method, req) {
+      const fn = method(client).bind(client);
+      return new Promise((resolve, reject) => {
+        fn(req, metadata(), { deadline: Date.now() + settings.timeoutMs }, (err, res) =>
+          err ? reject(new RpcError(err, settings.server)) : resolve(res),
+        );
+      });
+    },
+    stream(method, req) {
+      const call = method(client).bind(client)(req, metadata());
+      return (async function* () {
+        try {
+          for await (const msg of call) yield msg;
+        } catch (err) {
+          if (isServiceError(err)) throw new RpcError(err, settings.server);
+          throw err;
+        } finally {
+          call.cancel();
+        }
+      })();
+    },
+    close: () => client.close(),
+  };
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && "code" in err && typeof err.code === "number" && "details" in err;
+}

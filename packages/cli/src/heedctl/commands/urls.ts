@@ -1,0 +1,91 @@
+import { once } from "node:events";
+import { ConfigError, proto } from "@heed/shared";
+import type { Command } from "commander";
+import { act, arg } from "../context.js";
+import { bytes, enumText, fields, print, printJson, timestamp } from "../output.js";
+
+const STATES = ["queued", "leased", "done", "failed", "skipped"] as const;
+
+function urlStateOf(s: string | undefined): proto.UrlState {
+  if (s === undefined) return proto.UrlState.URL_STATE_UNSPECIFIED;
+  const value = proto.UrlState[`URL_STATE_${s.toUpperCase()}` as keyof typeof proto.UrlState];
+  if (typeof value !== "number" || !STATES.includes(s as (typeof STATES)[number]))
+    throw new ConfigError("--state", `one of ${STATES.join(", ")}`);
+  return value;
+}
+
+export function urlCommands(program: Command): void {
+  program
+    .command("url")
+    .description("inspect URLs")
+    .command("show")
+    .description("a URL's state, attempts, last result, reason, robots evidence and where it came from")
+    .argument("<crawl-id>")
+    .argument("<url>")
+    .addHelpText("after", "\nExample:\n  heedctl url show library-2026-11 https://example.org/about")
+    .action(
+      act(async (ctx, cmd) => {
+        const res = await ctx.admin.call((c) => c.getUrl, { crawlId: arg(cmd, 0), url: arg(cmd, 1) });
+        const u = res.url as proto.Url;
+        if (ctx.json) {
+          printJson(proto.Url.toJSON(u));
+          return undefined;
+        }
+        const r = u.result;
+        print(
+          fields([
+            ["url", u.url],
+            ["state", enumText(proto.UrlState[u.state], "URL_STATE_")],
+            ["reason", u.reason],
+            ["attempts", u.attempts],
+            ["depth", u.depth],
+            ["via", u.via || "(seed)"],
+            ["discovered", timestamp(u.discoveredAtMs)],
+            ["updated", timestamp(u.updatedAtMs)],
+            ["status", r?.status],
+            ["content type", r?.contentType],
+            ["bytes", r !== undefined ? `${bytes(r.bytes)}${r.truncated ? " (truncated)" : ""}` : undefined],
+            ["sha-256", r?.digestSha256],
+            ["redirect", r?.redirect],
+            ["error", r?.error],
+            ["fetched by", r?.workerId],
+            ["remote address", r?.remoteAddress],
+            [
+              "robots",
+              u.robots !== undefined
+                ? `${u.robots.verdict} (robots.txt ${u.robots.digest.slice(0, 16) || "-"}${u.robots.line > 0 ? `, line ${u.robots.line}` : ""})`
+                : undefined,
+            ],
+          ]),
+        );
+        return undefined;
+      }),
+    );
+
+  program
+    .command("export")
+    .description("every URL record of a crawl with its result, as NDJSON on stdout (one JSON object a line)")
+    .argument("<crawl-id>")
+    .option("--state <state>", `only URLs in this state (${STATES.join(", ")})`)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  heedctl export library-2026-11 > urls.ndjson
+  heedctl export library-2026-11 --state failed | jq -r .url`,
+    )
+    .action(
+      act(async (ctx, cmd) => {
+        const state = urlStateOf(cmd.opts().state as string | undefined);
+        let n = 0;
+        for await (const batch of ctx.admin.stream((c) => c.exportUrls, { crawlId: arg(cmd, 0), state })) {
+          const text = batch.urls.map((u) => `${JSON.stringify(proto.Url.toJSON(u))}\n`).join("");
+          n += batch.urls.length;
+          // Waiting for stdout also slows the stream down: nothing piles up in memory.
+          if (!process.stdout.write(text)) await once(process.stdout, "drain");
+        }
+        if (!ctx.json && process.stderr.isTTY) process.stderr.write(`${n} URL(s)\n`);
+        return undefined;
+      }),
+    );
+}
