@@ -56,9 +56,10 @@ export const politenessSchema = z
     maxConcurrencyPerHost: int(1, 64).default(1),
     /**
      * Politeness key besides the host itself: `domain` also spaces requests to all hosts of one
-     * registrable domain (public-suffix aware). A request counts against every key it falls under.
+     * registrable domain (public-suffix aware); `ip` to all hosts served from one address (as
+     * the workers resolved it). A request counts against every key it falls under.
      */
-    key: z.enum(["host", "domain"]).default("host"),
+    key: z.enum(["host", "domain", "ip"]).default("host"),
     /** Hosts known to share one server: they share one delay and concurrency budget, fleet-wide. */
     hostGroups: z.array(hostGroupSchema).default([]),
     /** Adaptive delay: this many times the last fetch's duration (0: off), at most `maxAdaptiveDelayMs`. */

@@ -77,7 +77,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     registers: [registry],
   });
   // Zero is the figure operators look for: export it before anything happens.
-  for (const keyClass of ["host", "domain", "group"]) shortfalls.inc({ key_class: keyClass }, 0);
+  for (const keyClass of ["host", "domain", "group", "ip"]) shortfalls.inc({ key_class: keyClass }, 0);
   const seenMin = new Map<string, number>();
   const urls = new Gauge({
     name: "heed_frontier_urls",

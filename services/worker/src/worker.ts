@@ -20,7 +20,7 @@ import { Agent } from "undici";
 import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
-import { guardedLookup } from "./fetch/guard.js";
+import { createLookup } from "./fetch/guard.js";
 import { createSeenLeases } from "./leases/seen.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
@@ -51,9 +51,9 @@ export interface Worker {
   failure(): Error | undefined;
 }
 
-function agent(guarded: boolean): Agent {
+function agent(guard: boolean, onResolved: (hostname: string, address: string) => void): Agent {
   return new Agent({
-    connect: { timeout: 10_000, ...(guarded ? { lookup: guardedLookup } : {}) },
+    connect: { timeout: 10_000, lookup: createLookup({ guard, onResolved }) },
     keepAliveTimeout: 4_000,
     maxHeaderSize: 64 * 1024,
     connections: 64,
@@ -121,8 +121,14 @@ export async function startWorker(
     await nc.close();
     throw err;
   }
-  const guarded = agent(true);
-  const open = agent(false);
+  // The address each host name resolved to last, reported with results (politeness by IP).
+  const resolved = new Map<string, string>();
+  const remember = (hostname: string, address: string) => {
+    if (resolved.size > 50_000) resolved.clear();
+    resolved.set(hostname, address);
+  };
+  const guarded = agent(true, remember);
+  const open = agent(false, remember);
   const seen = createSeenLeases();
   const metrics = createWorkerMetrics();
   /** Leases being fetched: their task, current expiry (renewals move it) and a way to hand them back. */
@@ -146,6 +152,7 @@ export async function startWorker(
             open,
             allowPrivateAddresses: config.allowPrivateAddresses,
             leaseExpiresAt: () => entry.expiresAtMs,
+            addressOf: (hostname) => resolved.get(hostname),
           },
           release.signal,
         );

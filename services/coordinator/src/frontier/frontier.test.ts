@@ -64,7 +64,11 @@ async function one(): Promise<proto.Lease> {
 const robotsOk = async (
   lease: proto.Lease | Promise<proto.Lease>,
   body = "User-agent: *\nDisallow: /private\n",
-) => frontier.report("w1", [result(await lease, { robotsBody: body })]);
+) => {
+  const l = await lease;
+  // Every test host lives at 10.1.2.3, as a worker would report after resolving it.
+  return frontier.report("w1", [result(l, { robotsBody: body, remoteAddress: "10.1.2.3" })]);
+};
 
 describe("frontier", async () => {
   it("leases robots.txt first, then pages, one host at a time with its delay", async () => {
@@ -448,6 +452,21 @@ describe("frontier", async () => {
     const next = (await take()).filter((l) => l.hostKey.endsWith("example.org"));
     expect(next).toHaveLength(1);
     expect(frontier.host("domain:example.org")?.inFlight).toBe(1);
+  });
+
+  it("spaces virtual hosts served from one address when a crawl asks for politeness by IP", async () => {
+    frontier.createCrawl(
+      spec(["http://a.example/", "http://b.example/", "http://10.1.2.3/"], { politeness: { key: "ip" } }),
+    );
+    const robots = await take();
+    expect(robots).toHaveLength(3); // addresses are learnt from the first fetches
+    for (const l of robots) await robotsOk(l, l.hostKey === "10.1.2.3" ? "" : undefined);
+    for (const l of robots) expect(l.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
+    // Workers reported a.example and b.example at 10.1.2.3 too.
+    now += 500;
+    const first = await take();
+    expect(first).toHaveLength(1);
+    expect(frontier.host("ip:10.1.2.3")?.inFlight).toBe(1);
   });
 
   it("makes hosts of an operator's group share one budget, for every crawl", async () => {

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { CrawlSpec } from "@heed/shared";
 import { getDomain } from "tldts";
 import type { FrontierContext } from "./context.js";
@@ -29,6 +30,13 @@ export function extraKeysFor(ctx: FrontierContext, txn: Txn, hostKey: string, sp
   const keys: string[] = [];
   const group = ctx.groups.get(hostKey);
   if (group !== undefined) keys.push(`group:${group}`);
+  // An IP-literal host is its own address; a named host's address is known from its last fetch.
+  const literal = hostKey.replace(/^\[|\]$/g, "");
+  const ip = txn.host(hostKey).ip ?? (isIP(literal) !== 0 ? literal : undefined);
+  if (ip !== undefined) {
+    const ipKey = `ip:${ip}`;
+    if (spec.politeness.key === "ip" || txn.store.hosts.doesExist(ipKey)) keys.push(ipKey);
+  }
   const domain = domainKeyOf(hostKey);
   // Once any crawl spaces a domain, every crawl's requests to it count, so the promise holds fleet-wide.
   if (domain !== undefined && (spec.politeness.key === "domain" || txn.store.hosts.doesExist(domain)))

@@ -10,7 +10,7 @@ export interface FrontierObserver {
   fetched(statusClass: string, bytes: number, seconds: number): void;
   robots(status: string): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
-  gap(keyClass: "host" | "domain" | "group", gapMs: number, requiredMs: number): void;
+  gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
 }
 
 export const NO_OBSERVER: FrontierObserver = {
@@ -22,8 +22,11 @@ export const NO_OBSERVER: FrontierObserver = {
   gap() {},
 };
 
-export function keyClassOf(key: string): "host" | "domain" | "group" {
+export type KeyClass = "host" | "domain" | "group" | "ip";
+
+export function keyClassOf(key: string): KeyClass {
   if (key.startsWith("domain:")) return "domain";
+  if (key.startsWith("ip:")) return "ip";
   if (key.startsWith("group:")) return "group";
   return "host";
 }

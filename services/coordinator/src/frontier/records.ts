@@ -128,6 +128,8 @@ export interface HostState {
   parkedUntilMs?: number;
   parkedReason?: string;
   lastFetchMs?: number;
+  /** The address the host resolved to at its last fetch, as the worker reported it. */
+  ip?: string;
   /** When the key's last request ended (report or expiry): the start of the gap metrics watch. */
   lastEndAtMs?: number;
 }

@@ -61,6 +61,7 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: proto.Fet
   const host = txn.host(lease.hostKey);
   host.inFlight = Math.max(0, host.inFlight - 1);
   host.fetches++;
+  if (r.remoteAddress !== "") host.ip = r.remoteAddress;
   host.bytes += r.bodyBytes;
   if (crawl === undefined) return ack(Outcome.REPORT_OUTCOME_ACCEPTED, "crawl no longer exists");
   const retryAfterMs = parseRetryAfterMs(r.retryAfter || undefined, txn.now) ?? 0;

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared";
 import { type Dispatcher, request } from "undici";
 import { directivesFromHeader } from "../links/directives.js";
@@ -21,6 +22,8 @@ export interface FetchDeps {
   clock?: () => number;
   /** The lease's current expiry; renewals move it. Defaults to the expiry it was issued with. */
   leaseExpiresAt?: () => number;
+  /** The address a host name last resolved to (reported for politeness by IP). */
+  addressOf?: (hostname: string) => string | undefined;
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string {
@@ -100,6 +103,8 @@ export async function fetchLease(
           "accept-encoding": ACCEPT_ENCODING,
         },
       });
+      const hostname = new URL(url).hostname.replace(/^\[|\]$/g, "");
+      result.remoteAddress = isIP(hostname) !== 0 ? hostname : (deps.addressOf?.(hostname) ?? "");
       const location = header(res.headers, "location");
       if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
         const target = tryCanonicalizeUrl(location, url);

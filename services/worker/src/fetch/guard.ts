@@ -12,26 +12,39 @@ function blocked(host: string, address: string, reason: string): FetchFailure {
 }
 
 /**
- * A resolver for the socket itself: it checks every address it returns, so the
- * connection goes to the address that was checked (no DNS rebinding between
- * check and connect).
+ * A resolver for the socket itself. Guarded, it checks every address it
+ * returns, so the connection goes to the address that was checked (no DNS
+ * rebinding between check and connect). Either way it tells `onResolved` the
+ * address used, which workers report (politeness by IP).
  */
-export const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, "", 0);
-    const list = addresses as LookupAddress[];
-    for (const a of list) {
-      const reason = blockedAddressReason(a.address);
-      if (reason !== null)
-        return callback(blocked(hostname, a.address, reason) as NodeJS.ErrnoException, "", 0);
-    }
-    if (options.all) return callback(null, list as never);
-    const first = list[0];
-    if (first === undefined)
-      return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "", 0);
-    callback(null, first.address, first.family);
-  });
-};
+export function createLookup(options: {
+  guard: boolean;
+  onResolved?: (hostname: string, address: string) => void;
+}): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    dnsLookup(hostname, { ...lookupOptions, all: true }, (err, addresses) => {
+      if (err) return callback(err, "", 0);
+      const list = addresses as LookupAddress[];
+      if (options.guard) {
+        for (const a of list) {
+          const reason = blockedAddressReason(a.address);
+          if (reason !== null) {
+            return callback(blocked(hostname, a.address, reason) as NodeJS.ErrnoException, "", 0);
+          }
+        }
+      }
+      const first = list[0];
+      if (first === undefined) {
+        return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "", 0);
+      }
+      options.onResolved?.(hostname, first.address);
+      if (lookupOptions.all) return callback(null, list as never);
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+export const guardedLookup: LookupFunction = createLookup({ guard: true });
 
 /** IP literals never reach a resolver, so they are checked before connecting. */
 export function checkLiteralHost(url: URL): void {
