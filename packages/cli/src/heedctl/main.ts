@@ -79,7 +79,23 @@ Examples:
   return program;
 }
 
+/**
+ * grpc-js sends an IP address target as the TLS server name, which Node flags
+ * once per process (DEP0123) on stderr. The certificate is still checked
+ * against the IP address; the warning only clutters heedctl's output.
+ */
+function quietIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  const filtered = (...args: unknown[]) => {
+    const [, second, third] = args;
+    const code = typeof second === "object" && second !== null && "code" in second ? second.code : third;
+    if (code !== "DEP0123") emit(...args);
+  };
+  process.emitWarning = filtered as typeof process.emitWarning;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietIpServerNameWarning();
   try {
     await heedctlProgram().parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : CTL_EXIT.ok;
