@@ -6,7 +6,9 @@ import {
   coordinatorConfigSchema,
   crawlSpecSchema,
   createLogger,
+  envLayer,
   jsonFileLayer,
+  mergeLayers,
   parseConfig,
   workerConfigSchema,
 } from "@heed/shared";
@@ -23,11 +25,13 @@ export function crawlCommand(program: Command): Command {
     .description("run a whole crawl on this machine: a private nats-server, a coordinator and N workers")
     .argument("[seeds...]", "URLs to start from")
     .option("--demo", "serve a small multi-host demo site on loopback addresses and crawl it")
-    .option("--contact <email-or-url>", "how site owners reach you (required unless --demo)")
+    .option(
+      "--contact <email-or-url>",
+      "how site owners reach you (required unless --demo) [env HEED_CONTACT]",
+    )
     .option(
       "--product <token>",
-      "product token in the User-Agent, matched against robots.txt groups",
-      "HeedBot",
+      "product token in the User-Agent, matched against robots.txt groups (default HeedBot) [env HEED_PRODUCT]",
     )
     .option(
       "--crawl-file <file>",
@@ -45,12 +49,12 @@ export function crawlCommand(program: Command): Command {
     .option("--scope-domain <domain...>", "also crawl these domains and their subdomains")
     .option("--scope-prefix <prefix...>", "also crawl URLs starting with these prefixes")
     .option("--allow-private-addresses", "allow loopback/private addresses (the demo needs it)")
-    .option("--workers <n>", "workers to run", "2")
-    .option("--concurrency <n>", "fetches in flight per worker", "8")
-    .option("--data-dir <dir>", "where the LMDB frontier lives", "heed-data")
+    .option("--workers <n>", "workers to run (default 2) [env HEED_WORKERS]")
+    .option("--concurrency <n>", "fetches in flight per worker (default 8) [env HEED_CONCURRENCY]")
+    .option("--data-dir <dir>", "where the LMDB frontier lives (default heed-data) [env HEED_DATA_DIR]")
     .option("--nats-url <url>", "use this NATS server instead of starting one")
     .option("--json", "print the summary as JSON on stdout")
-    .addOption(new Option("--log-level <level>", "log level").default("warn"))
+    .addOption(new Option("--log-level <level>", "log level (default warn) [env HEED_LOG_LEVEL]"))
     .addHelpText(
       "after",
       `
@@ -72,6 +76,7 @@ function crawlInput(
   const fileUa = (file.userAgent ?? {}) as Record<string, unknown>;
   const contact =
     (opts.contact as string | undefined) ??
+    process.env.HEED_CONTACT ??
     (fileUa.contact as string | undefined) ??
     (demoSeeds ? DEMO_CONTACT : undefined);
   // The demo's one unreachable robots.txt is retried quickly so the demo ends in seconds, not hours.
@@ -102,7 +107,8 @@ function crawlInput(
     ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages as number } : {}),
     userAgent: {
       ...fileUa,
-      product: (opts.product as string) ?? fileUa.product,
+      product:
+        (opts.product as string | undefined) ?? process.env.HEED_PRODUCT ?? fileUa.product ?? "HeedBot",
       contact,
     } as CrawlSpecInput["userAgent"],
     politeness: politeness as CrawlSpecInput["politeness"],
@@ -115,21 +121,31 @@ function crawlInput(
 async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise<number> {
   const demo = opts.demo === true;
   // Validate everything before starting anything: a bad value costs nothing.
-  const workerCount = parseConfig(workerConfigSchema.shape.concurrency, opts.workers, "workers");
-  const workerConfigInput = {
+  // Flags win over HEED_* env, which wins over defaults; the crawl's own logs stay quiet unless asked.
+  const env = process.env;
+  const workerCount = parseConfig(
+    workerConfigSchema.shape.concurrency,
+    opts.workers ?? env.HEED_WORKERS ?? 2,
+    "workers",
+  );
+  const logLevel = opts.logLevel ?? env.HEED_LOG_LEVEL ?? "warn";
+  const workerConfigInput = mergeLayers(envLayer(workerConfigSchema), {
     concurrency: opts.concurrency,
-    allowPrivateAddresses: demo || opts.allowPrivateAddresses === true,
-    logLevel: opts.logLevel,
-  };
+    allowPrivateAddresses: demo || opts.allowPrivateAddresses === true ? true : undefined,
+    logLevel,
+    natsUrl: undefined,
+    coordinator: undefined,
+  });
   parseConfig(workerConfigSchema, workerConfigInput, "worker");
   const coordinatorConfig = parseConfig(
     coordinatorConfigSchema,
-    {
+    mergeLayers(envLayer(coordinatorConfigSchema), {
       dataDir: opts.dataDir,
       grpcListen: "127.0.0.1:0",
-      logLevel: opts.logLevel,
+      httpListen: "",
+      logLevel,
       natsUrl: opts.natsUrl ?? "nats://127.0.0.1:4222",
-    },
+    }),
     "coordinator",
   );
   const placeholderSeeds = demo ? ["http://127.0.0.2/"] : undefined;
