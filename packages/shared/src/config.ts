@@ -134,6 +134,12 @@ export const crawlSpecSchema = z.object({
   politeness: politenessSchema,
   budgets: budgetSchema,
   sitemaps: sitemapSchema,
+  /**
+   * Honour the W3C TDM Reservation Protocol as an opt-out: read each origin's
+   * /.well-known/tdmrep.json first, skip what it reserves, and stop at an origin
+   * whose pages say `tdm-reservation: 1`.
+   */
+  honourTdmReservation: bool.default(false),
   fetch: fetchSchema,
   /** Crawl loopback/private addresses; workers must allow it too. */
   allowPrivateAddresses: bool.default(false),

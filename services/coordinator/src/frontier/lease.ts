@@ -12,6 +12,7 @@ import type { FrontierContext } from "./context.js";
 import { gate } from "./keys.js";
 import { keyClassOf } from "./observer.js";
 import type { CrawlRecord, HostState, LeaseRecord, SkipReason, UrlRecord } from "./records.js";
+import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
@@ -135,7 +136,16 @@ function leaseFromHost(
       txn.skip(crawl, hash, rec, "crawl_delay_too_long");
       continue;
     }
-    const budget = budgetVerdict(ctx, crawl, rec, now);
+    const tdm = tdmVerdict(txn, crawl, rec);
+    if (tdm === "reserved") {
+      txn.skip(crawl, hash, rec, "tdm_reserved");
+      continue;
+    }
+    if (tdm === "wait") {
+      earliest = Math.min(earliest, now + 500);
+      continue;
+    }
+    const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(ctx, crawl, rec, now);
     if (budget.skip !== undefined) {
       txn.skip(crawl, hash, rec, budget.skip);
       continue;
@@ -155,6 +165,8 @@ function leaseFromHost(
   else if (Number.isFinite(earliest)) txn.deferred.set(hostKey, earliest);
   return undefined;
 }
+
+const TDMREP_MAX_BYTES = 512 * 1024;
 
 /** A host waiting on a busy shared key is woken when it frees; this is only the fallback. */
 const WAIT_FOR_SLOT_MS = 5000;
@@ -380,6 +392,14 @@ function issuePageLease(
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
   for (const st of [host, ...keys]) takeSlot(ctx, txn, st);
+  if (url.kind === "tdmrep") {
+    return wireLease(
+      rec,
+      crawl,
+      { timeoutMs: fetch.timeoutMs, maxBytes: TDMREP_MAX_BYTES, maxRedirects: 0, maxOutlinks: 0 },
+      proto.LeaseKind.LEASE_KIND_TDMREP,
+    );
+  }
   if (url.kind === "sitemap") {
     const sm = crawl.spec.sitemaps;
     return wireLease(

@@ -3,8 +3,8 @@
  * the frontier knows nothing of Prometheus and tests can count events.
  */
 export interface FrontierObserver {
-  leaseIssued(kind: "page" | "robots" | "sitemap"): void;
-  leaseExpired(kind: "page" | "robots" | "sitemap"): void;
+  leaseIssued(kind: "page" | "robots" | "sitemap" | "tdmrep"): void;
+  leaseExpired(kind: "page" | "robots"): void;
   report(outcome: string): void;
   /** A page or sitemap result: status class (`2xx` … `5xx`, or `error`), body bytes, fetch seconds. */
   fetched(statusClass: string, bytes: number, seconds: number): void;

@@ -14,7 +14,8 @@ export type SkipReason =
   | "budget_host_pages"
   | "budget_host_bytes"
   | "host_parked"
-  | "crawl_delay_too_long";
+  | "crawl_delay_too_long"
+  | "tdm_reserved";
 
 export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
 
@@ -41,7 +42,7 @@ export interface FetchOutcome {
 export interface UrlRecord {
   url: string;
   /** Sitemap documents are fetched like pages but yield URLs to queue, not links to follow. */
-  kind?: "sitemap";
+  kind?: "sitemap" | "tdmrep";
   crawlId: string;
   hostKey: string;
   origin: string;
@@ -175,4 +176,13 @@ export interface LeaseRecord {
   attempt: number;
   state: LeaseState;
   endedAtMs?: number;
+}
+
+/** An origin's TDM reservations (W3C TDMRep): its tdmrep.json rules and whether a page's header reserved all. */
+export interface TdmRecord {
+  origin: string;
+  fetchedAtMs: number;
+  rules: { pattern: string; reserved: boolean }[];
+  /** A page of the origin answered `tdm-reservation: 1`: taken as reserving the whole origin. */
+  headerReserved?: boolean;
 }

@@ -11,6 +11,7 @@ import { releaseKeys } from "./keys.js";
 import { delayAfterFetch } from "./politeness.js";
 import type { CrawlRecord, FetchOutcome, HostState, LeaseRecord, RobotsRecord } from "./records.js";
 import { queueFromSitemap, queueSitemaps } from "./sitemaps.js";
+import { tdmRulesFromJson } from "./tdm.js";
 import type { Txn } from "./txn.js";
 
 const Outcome = proto.ReportOutcome;
@@ -231,13 +232,29 @@ function applyPage(
     delete rec.leaseId;
     txn.moveUrl(crawl, rec, "done");
     txn.putUrl(hash, rec);
+    if (r.tdmReserved && crawl.spec.honourTdmReservation) {
+      // A page reserving its TDM rights is taken as the origin's answer: no more of it for this crawl.
+      const tdm = txn.store.tdm.get(rec.origin) ?? { origin: rec.origin, fetchedAtMs: txn.now, rules: [] };
+      txn.store.tdm.putSync(rec.origin, { ...tdm, headerReserved: true });
+    }
     crawl.bytes += r.bodyBytes;
     addHostBytes(ctx, crawl.id, rec.hostKey, r.bodyBytes);
     const cls = String(r.statusCode);
     crawl.statusCounts[cls] = (crawl.statusCounts[cls] ?? 0) + 1;
     // Redirect targets go through scope, robots and politeness like any URL; they do not add depth.
-    if (r.redirectLocation) txn.discover(crawl, r.redirectLocation, rec.depth, rec.url, rec.kind);
-    if (rec.kind === "sitemap") {
+    // A redirected tdmrep.json is read as absent rather than chased to another origin.
+    if (r.redirectLocation && rec.kind !== "tdmrep") {
+      txn.discover(crawl, r.redirectLocation, rec.depth, rec.url, rec.kind);
+    }
+    if (rec.kind === "tdmrep") {
+      const ok = r.statusCode >= 200 && r.statusCode < 300;
+      txn.store.tdm.putSync(rec.origin, {
+        origin: rec.origin,
+        fetchedAtMs: txn.now,
+        rules: ok ? tdmRulesFromJson(r.wellKnownBody) : [],
+        ...(txn.store.tdm.get(rec.origin)?.headerReserved ? { headerReserved: true } : {}),
+      });
+    } else if (rec.kind === "sitemap") {
       queueFromSitemap(txn, crawl, rec.url, r.outlinks, r.sitemapIndex);
     } else if (!r.nofollow) {
       const cap = Math.min(r.outlinks.length, fetch.maxOutlinks);

@@ -10,6 +10,7 @@ import type {
   LeaseRecord,
   QueueKey,
   RobotsRecord,
+  TdmRecord,
   UrlRecord,
 } from "./records.js";
 
@@ -31,6 +32,8 @@ export interface FrontierStore {
   activeLeases: Database<number, string>;
   /** [crawlId, hostKey] -> first seen: the hosts each crawl touched. */
   crawlHosts: Database<CrawlHostState, [string, string]>;
+  /** origin -> TDM reservations, for crawls that honour them. */
+  tdm: Database<TdmRecord, string>;
   /** host or domain -> operator policy (opt-outs and slow-downs). */
   hostPolicies: Database<HostPolicy, string>;
   meta: Database<number, string>;
@@ -65,6 +68,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     activeLeases: db<number, string>("active-leases"),
     crawlHosts: db<CrawlHostState, [string, string]>("crawl-hosts"),
     hostPolicies: db<HostPolicy, string>("host-policies"),
+    tdm: db<TdmRecord, string>("tdm"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };

@@ -15,6 +15,7 @@ import type {
 import { createScope } from "./scope.js";
 import { queueSitemaps } from "./sitemaps.js";
 import { type FrontierStore, loadCrawl, saveCrawlCounters } from "./store.js";
+import { queueTdmRep } from "./tdm.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
 export const MAX_DEPTH_KEY = 1_000_000;
@@ -58,7 +59,13 @@ export interface Txn {
   /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
   minDelayMs(host: HostState): number;
   /** Canonicalize, scope, depth-check and dedup a discovered URL; queue it when new. */
-  discover(crawl: CrawlRecord, rawUrl: string, depth: number, via?: string, kind?: "sitemap"): boolean;
+  discover(
+    crawl: CrawlRecord,
+    rawUrl: string,
+    depth: number,
+    via?: string,
+    kind?: UrlRecord["kind"],
+  ): boolean;
   requeue(crawl: CrawlRecord, hash: string, rec: UrlRecord, notBeforeMs: number): void;
   skip(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: SkipReason): void;
   fail(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: FailReason): void;
@@ -190,6 +197,7 @@ export function openTxn(
         });
         crawl.hosts++;
         // A crawl new to a host whose robots.txt another crawl already read still gets its sitemaps.
+        queueTdmRep(txn, crawl, parsed.origin);
         if (spec.sitemaps.enabled) {
           const robots = txn.robots(parsed.origin);
           if (robots?.status === "parsed") queueSitemaps(txn, crawl, robots);

@@ -135,6 +135,10 @@ export async function fetchLease(
         result.finalUrl = url;
         return result;
       }
+      if (lease.kind === proto.LeaseKind.LEASE_KIND_TDMREP) {
+        result.wellKnownBody = body.bytes.toString("utf8");
+        return result;
+      }
       if (lease.kind === proto.LeaseKind.LEASE_KIND_SITEMAP) {
         if (res.statusCode >= 200 && res.statusCode < 300) {
           const sitemap = parseSitemap(body.bytes, limits.maxOutlinks, Number(limits.maxBytes));
@@ -146,11 +150,13 @@ export async function fetchLease(
       const product = productOf(lease.userAgent);
       const fromHeader = directivesFromHeader(headerList(res.headers, "x-robots-tag"), product);
       const isHtml = /^(text\/html|application\/xhtml\+xml)/i.test(contentType);
+      result.tdmReserved = header(res.headers, "tdm-reservation").trim() === "1";
       if (isHtml && res.statusCode >= 200 && res.statusCode < 300) {
         const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
         result.nofollow = fromHeader.nofollow || page.directives.nofollow;
         result.noindex = fromHeader.noindex || page.directives.noindex;
         result.noarchive = fromHeader.noarchive || page.directives.noarchive;
+        result.tdmReserved = result.tdmReserved || page.tdmReserved;
         result.outlinks = result.nofollow ? [] : page.links;
       } else {
         result.nofollow = fromHeader.nofollow;

@@ -7,6 +7,8 @@ export interface PageLinks {
   directives: Directives;
   /** More links were found than the cap allowed. */
   capped: boolean;
+  /** `<meta name="tdm-reservation" content="1">` (W3C TDMRep). */
+  tdmReserved: boolean;
 }
 
 const LINK_ATTR: Record<string, string> = { a: "href", area: "href", iframe: "src", frame: "src" };
@@ -28,6 +30,7 @@ export function extractLinks(
   const seen = new Set<string>();
   const links: string[] = [];
   let capped = false;
+  let tdmReserved = false;
   const directives = { ...NO_DIRECTIVES };
   const me = productToken.toLowerCase();
   const parser = new Parser(
@@ -47,6 +50,7 @@ export function extractLinks(
           if ((metaName === "robots" || metaName === me) && attrs.content !== undefined) {
             applyDirectiveList(directives, attrs.content);
           }
+          if (metaName === "tdm-reservation" && attrs.content?.trim() === "1") tdmReserved = true;
           return;
         }
         const attr = LINK_ATTR[name];
@@ -68,7 +72,7 @@ export function extractLinks(
   );
   parser.write(html);
   parser.end();
-  return { links: directives.nofollow ? [] : links, directives, capped };
+  return { links: directives.nofollow ? [] : links, directives, capped, tdmReserved };
 }
 
 /** The charset named in a Content-Type header, if any. */

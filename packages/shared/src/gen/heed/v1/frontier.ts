@@ -196,6 +196,10 @@ export interface FetchResult {
   noarchive: boolean;
   /** Only for sitemap leases: the document was a sitemap index, so its outlinks are sitemaps. */
   sitemapIndex: boolean;
+  /** The page declared its text-and-data-mining rights reserved (tdm-reservation header or meta). */
+  tdmReserved: boolean;
+  /** Only for tdmrep leases: the tdmrep.json text (capped by the lease's max bytes). */
+  wellKnownBody: string;
 }
 
 export interface ReportRequest {
@@ -351,6 +355,8 @@ function createBaseFetchResult(): FetchResult {
     noindex: false,
     noarchive: false,
     sitemapIndex: false,
+    tdmReserved: false,
+    wellKnownBody: "",
   };
 }
 
@@ -412,6 +418,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.sitemapIndex !== false) {
       writer.uint32(152).bool(message.sitemapIndex);
+    }
+    if (message.tdmReserved !== false) {
+      writer.uint32(160).bool(message.tdmReserved);
+    }
+    if (message.wellKnownBody !== "") {
+      writer.uint32(170).string(message.wellKnownBody);
     }
     return writer;
   },
@@ -581,6 +593,22 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.sitemapIndex = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.tdmReserved = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.wellKnownBody = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -668,6 +696,16 @@ export const FetchResult: MessageFns<FetchResult> = {
         : isSet(object.sitemap_index)
         ? globalThis.Boolean(object.sitemap_index)
         : false,
+      tdmReserved: isSet(object.tdmReserved)
+        ? globalThis.Boolean(object.tdmReserved)
+        : isSet(object.tdm_reserved)
+        ? globalThis.Boolean(object.tdm_reserved)
+        : false,
+      wellKnownBody: isSet(object.wellKnownBody)
+        ? globalThis.String(object.wellKnownBody)
+        : isSet(object.well_known_body)
+        ? globalThis.String(object.well_known_body)
+        : "",
     };
   },
 
@@ -730,6 +768,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.sitemapIndex !== false) {
       obj.sitemapIndex = message.sitemapIndex;
     }
+    if (message.tdmReserved !== false) {
+      obj.tdmReserved = message.tdmReserved;
+    }
+    if (message.wellKnownBody !== "") {
+      obj.wellKnownBody = message.wellKnownBody;
+    }
     return obj;
   },
 
@@ -759,6 +803,8 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.noindex = object.noindex ?? false;
     message.noarchive = object.noarchive ?? false;
     message.sitemapIndex = object.sitemapIndex ?? false;
+    message.tdmReserved = object.tdmReserved ?? false;
+    message.wellKnownBody = object.wellKnownBody ?? "";
     return message;
   },
 };

@@ -17,6 +17,8 @@ export enum LeaseKind {
   LEASE_KIND_ROBOTS = 2,
   /** LEASE_KIND_SITEMAP - An XML sitemap or sitemap index: its <loc> URLs come back as outlinks. */
   LEASE_KIND_SITEMAP = 3,
+  /** LEASE_KIND_TDMREP - /.well-known/tdmrep.json (W3C TDM Reservation Protocol): its text comes back in well_known_body. */
+  LEASE_KIND_TDMREP = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -34,6 +36,9 @@ export function leaseKindFromJSON(object: any): LeaseKind {
     case 3:
     case "LEASE_KIND_SITEMAP":
       return LeaseKind.LEASE_KIND_SITEMAP;
+    case 4:
+    case "LEASE_KIND_TDMREP":
+      return LeaseKind.LEASE_KIND_TDMREP;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -51,6 +56,8 @@ export function leaseKindToJSON(object: LeaseKind): string {
       return "LEASE_KIND_ROBOTS";
     case LeaseKind.LEASE_KIND_SITEMAP:
       return "LEASE_KIND_SITEMAP";
+    case LeaseKind.LEASE_KIND_TDMREP:
+      return "LEASE_KIND_TDMREP";
     case LeaseKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
