@@ -28,9 +28,11 @@ describe("admin request validation", () => {
     expect(fieldOf(() => v.crawlInput({ ...good, seeds: ["https://a.example/", "ftp://b/"] }))).toBe(
       "definition.seeds[1]",
     );
-    expect(fieldOf(() => v.crawlInput({ ...good, politeness: { maxConcurrencyPerHost: 100 } }))).toBe(
-      "definition.politeness.max_concurrency_per_host",
-    );
+    expect(
+      fieldOf(() =>
+        v.crawlInput({ ...good, politeness: proto.Politeness.fromPartial({ maxConcurrencyPerHost: 100 }) }),
+      ),
+    ).toBe("definition.politeness.max_concurrency_per_host");
     expect(fieldOf(() => v.seeds(["https://a.example/", "nope"]))).toBe("seeds[1]");
   });
 

@@ -7,6 +7,7 @@ import {
   type proto,
 } from "@heed/shared";
 import { normalizePattern } from "../frontier/policies.js";
+import { politenessKeyFromProto } from "./wire.js";
 
 /**
  * Admin requests checked and turned into what the frontier takes. Every
@@ -38,11 +39,16 @@ export function protoFieldPath(path: readonly PropertyKey[], prefix = ""): strin
   return out;
 }
 
-/** A crawl definition from the wire, checked against the same schema as crawl files. */
+/**
+ * A crawl definition from the wire, checked against the same schema as crawl
+ * files. Unset fields stay undefined so the schema's defaults apply.
+ */
 export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInput {
   if (def === undefined) throw new ConfigError("definition", "required");
   const p = def.politeness;
   const f = def.fetch;
+  const b = def.budgets;
+  const m = def.sitemaps;
   const input: CrawlSpecInput = {
     ...(def.id !== "" ? { id: def.id } : {}),
     seeds: def.seeds,
@@ -58,10 +64,33 @@ export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInp
     politeness: {
       minDelayMs: p?.minDelayMs,
       maxConcurrencyPerHost: p?.maxConcurrencyPerHost,
+      key: p !== undefined ? politenessKeyFromProto(p.key) : undefined,
+      hostGroups: p?.hostGroups.map((g) => ({ name: g.name, hosts: g.hosts })),
+      delayFactor: p?.delayFactor,
+      maxAdaptiveDelayMs: p?.maxAdaptiveDelayMs,
+      maxCrawlDelayMs: p?.maxCrawlDelayMs,
+      retryAfterCeilingMs: p?.retryAfterCeilingMs,
+      errorBackoffBaseMs: p?.errorBackoffBaseMs,
+      errorBackoffMaxMs: p?.errorBackoffMaxMs,
+      breakerThreshold: p?.breakerThreshold,
+      parkMs: p?.parkMs,
       robotsCacheMs: p?.robotsCacheMs,
       robotsRetryBaseMs: p?.robotsRetryBaseMs,
       robotsRetryMaxMs: p?.robotsRetryMaxMs,
       robotsMaxAttempts: p?.robotsMaxAttempts,
+    },
+    budgets: {
+      maxBytes: b?.maxBytes,
+      maxPagesPerHost: b?.maxPagesPerHost,
+      maxBytesPerHost: b?.maxBytesPerHost,
+      pagesPerWindow: b?.pagesPerWindow,
+      windowMs: b?.windowMs,
+    },
+    sitemaps: {
+      enabled: m?.enabled,
+      maxPerHost: m?.maxPerHost,
+      maxUrlsPerSitemap: m?.maxUrlsPerSitemap,
+      maxBytes: m?.maxBytes,
     },
     fetch: {
       timeoutMs: f?.timeoutMs,

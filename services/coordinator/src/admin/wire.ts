@@ -54,9 +54,24 @@ export function urlStateFromProto(state: proto.UrlState): UrlState | undefined {
   return (Object.keys(URL_STATES) as UrlState[]).find((k) => URL_STATES[k] === state);
 }
 
+const POLITENESS_KEYS: Record<CrawlSpec["politeness"]["key"], proto.PolitenessKey> = {
+  host: proto.PolitenessKey.POLITENESS_KEY_HOST,
+  domain: proto.PolitenessKey.POLITENESS_KEY_DOMAIN,
+  ip: proto.PolitenessKey.POLITENESS_KEY_IP,
+};
+
+export function politenessKeyFromProto(key: proto.PolitenessKey): CrawlSpec["politeness"]["key"] | undefined {
+  return (Object.keys(POLITENESS_KEYS) as CrawlSpec["politeness"]["key"][]).find(
+    (k) => POLITENESS_KEYS[k] === key,
+  );
+}
+
+/** A crawl definition, field for field (wire.test.ts fails when the schema grows a field this misses). */
 export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
   const p = spec.politeness;
   const f = spec.fetch;
+  const b = spec.budgets;
+  const m = spec.sitemaps;
   return {
     id: spec.id,
     seeds: spec.seeds,
@@ -67,10 +82,33 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
     politeness: {
       minDelayMs: p.minDelayMs,
       maxConcurrencyPerHost: p.maxConcurrencyPerHost,
+      key: POLITENESS_KEYS[p.key],
+      hostGroups: p.hostGroups.map((g) => ({ name: g.name, hosts: g.hosts })),
+      delayFactor: p.delayFactor,
+      maxAdaptiveDelayMs: p.maxAdaptiveDelayMs,
+      maxCrawlDelayMs: p.maxCrawlDelayMs,
+      retryAfterCeilingMs: p.retryAfterCeilingMs,
+      errorBackoffBaseMs: p.errorBackoffBaseMs,
+      errorBackoffMaxMs: p.errorBackoffMaxMs,
+      breakerThreshold: p.breakerThreshold,
+      parkMs: p.parkMs,
       robotsCacheMs: p.robotsCacheMs,
       robotsRetryBaseMs: p.robotsRetryBaseMs,
       robotsRetryMaxMs: p.robotsRetryMaxMs,
       robotsMaxAttempts: p.robotsMaxAttempts,
+    },
+    budgets: {
+      maxBytes: b.maxBytes,
+      maxPagesPerHost: b.maxPagesPerHost,
+      maxBytesPerHost: b.maxBytesPerHost,
+      pagesPerWindow: b.pagesPerWindow,
+      windowMs: b.windowMs,
+    },
+    sitemaps: {
+      enabled: m.enabled,
+      maxPerHost: m.maxPerHost,
+      maxUrlsPerSitemap: m.maxUrlsPerSitemap,
+      maxBytes: m.maxBytes,
     },
     fetch: {
       timeoutMs: f.timeoutMs,

@@ -77,6 +77,53 @@ export function crawlStateToJSON(object: CrawlState): string {
   }
 }
 
+export enum PolitenessKey {
+  POLITENESS_KEY_UNSPECIFIED = 0,
+  POLITENESS_KEY_HOST = 1,
+  /** POLITENESS_KEY_DOMAIN - Also the registrable domain (public-suffix aware). */
+  POLITENESS_KEY_DOMAIN = 2,
+  /** POLITENESS_KEY_IP - Also the IP address the workers connected to. */
+  POLITENESS_KEY_IP = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function politenessKeyFromJSON(object: any): PolitenessKey {
+  switch (object) {
+    case 0:
+    case "POLITENESS_KEY_UNSPECIFIED":
+      return PolitenessKey.POLITENESS_KEY_UNSPECIFIED;
+    case 1:
+    case "POLITENESS_KEY_HOST":
+      return PolitenessKey.POLITENESS_KEY_HOST;
+    case 2:
+    case "POLITENESS_KEY_DOMAIN":
+      return PolitenessKey.POLITENESS_KEY_DOMAIN;
+    case 3:
+    case "POLITENESS_KEY_IP":
+      return PolitenessKey.POLITENESS_KEY_IP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PolitenessKey.UNRECOGNIZED;
+  }
+}
+
+export function politenessKeyToJSON(object: PolitenessKey): string {
+  switch (object) {
+    case PolitenessKey.POLITENESS_KEY_UNSPECIFIED:
+      return "POLITENESS_KEY_UNSPECIFIED";
+    case PolitenessKey.POLITENESS_KEY_HOST:
+      return "POLITENESS_KEY_HOST";
+    case PolitenessKey.POLITENESS_KEY_DOMAIN:
+      return "POLITENESS_KEY_DOMAIN";
+    case PolitenessKey.POLITENESS_KEY_IP:
+      return "POLITENESS_KEY_IP";
+    case PolitenessKey.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum DelaySource {
   DELAY_SOURCE_UNSPECIFIED = 0,
   DELAY_SOURCE_NONE = 1,
@@ -376,14 +423,52 @@ export interface CrawlScope {
   prefixes: string[];
 }
 
-/** Unset fields take the defaults of a crawl definition (see README). */
+/**
+ * Unset fields take the defaults of a crawl definition (see README). Durations and sizes
+ * without an upper bound are 64-bit, so no value a crawl file accepts is cut short here.
+ */
 export interface Politeness {
   minDelayMs?: number | undefined;
   maxConcurrencyPerHost?: number | undefined;
   robotsCacheMs?: number | undefined;
   robotsRetryBaseMs?: number | undefined;
   robotsRetryMaxMs?: number | undefined;
-  robotsMaxAttempts?: number | undefined;
+  robotsMaxAttempts?:
+    | number
+    | undefined;
+  /** What else a request counts against besides its host; unspecified: host only. */
+  key: PolitenessKey;
+  hostGroups: HostGroup[];
+  delayFactor?: number | undefined;
+  maxAdaptiveDelayMs?: number | undefined;
+  maxCrawlDelayMs?: number | undefined;
+  retryAfterCeilingMs?: number | undefined;
+  errorBackoffBaseMs?: number | undefined;
+  errorBackoffMaxMs?: number | undefined;
+  breakerThreshold?: number | undefined;
+  parkMs?: number | undefined;
+}
+
+/** Hosts known to share one server: one delay and concurrency budget for all of them. */
+export interface HostGroup {
+  name: string;
+  hosts: string[];
+}
+
+/** 0 means no limit. */
+export interface Budgets {
+  maxBytes?: number | undefined;
+  maxPagesPerHost?: number | undefined;
+  maxBytesPerHost?: number | undefined;
+  pagesPerWindow?: number | undefined;
+  windowMs?: number | undefined;
+}
+
+export interface Sitemaps {
+  enabled?: boolean | undefined;
+  maxPerHost?: number | undefined;
+  maxUrlsPerSitemap?: number | undefined;
+  maxBytes?: number | undefined;
 }
 
 export interface FetchSettings {
@@ -395,7 +480,7 @@ export interface FetchSettings {
   retryMaxMs?: number | undefined;
 }
 
-/** A crawl definition, the same as a crawl file's. */
+/** A crawl definition, the same as a crawl file's, field for field. */
 export interface CrawlDefinition {
   /** Empty: the coordinator names it. */
   id: string;
@@ -410,6 +495,8 @@ export interface CrawlDefinition {
     | undefined;
   /** Crawl loopback/private addresses; workers must allow it too. */
   allowPrivateAddresses: boolean;
+  budgets?: Budgets | undefined;
+  sitemaps?: Sitemaps | undefined;
 }
 
 export interface UrlCounts {
@@ -956,28 +1043,68 @@ function createBasePoliteness(): Politeness {
     robotsRetryBaseMs: undefined,
     robotsRetryMaxMs: undefined,
     robotsMaxAttempts: undefined,
+    key: 0,
+    hostGroups: [],
+    delayFactor: undefined,
+    maxAdaptiveDelayMs: undefined,
+    maxCrawlDelayMs: undefined,
+    retryAfterCeilingMs: undefined,
+    errorBackoffBaseMs: undefined,
+    errorBackoffMaxMs: undefined,
+    breakerThreshold: undefined,
+    parkMs: undefined,
   };
 }
 
 export const Politeness: MessageFns<Politeness> = {
   encode(message: Politeness, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.minDelayMs !== undefined) {
-      writer.uint32(8).uint32(message.minDelayMs);
+      writer.uint32(8).uint64(message.minDelayMs);
     }
     if (message.maxConcurrencyPerHost !== undefined) {
       writer.uint32(16).uint32(message.maxConcurrencyPerHost);
     }
     if (message.robotsCacheMs !== undefined) {
-      writer.uint32(24).uint32(message.robotsCacheMs);
+      writer.uint32(24).uint64(message.robotsCacheMs);
     }
     if (message.robotsRetryBaseMs !== undefined) {
-      writer.uint32(32).uint32(message.robotsRetryBaseMs);
+      writer.uint32(32).uint64(message.robotsRetryBaseMs);
     }
     if (message.robotsRetryMaxMs !== undefined) {
-      writer.uint32(40).uint32(message.robotsRetryMaxMs);
+      writer.uint32(40).uint64(message.robotsRetryMaxMs);
     }
     if (message.robotsMaxAttempts !== undefined) {
       writer.uint32(48).uint32(message.robotsMaxAttempts);
+    }
+    if (message.key !== 0) {
+      writer.uint32(56).int32(message.key);
+    }
+    for (const v of message.hostGroups) {
+      HostGroup.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.delayFactor !== undefined) {
+      writer.uint32(73).double(message.delayFactor);
+    }
+    if (message.maxAdaptiveDelayMs !== undefined) {
+      writer.uint32(80).uint64(message.maxAdaptiveDelayMs);
+    }
+    if (message.maxCrawlDelayMs !== undefined) {
+      writer.uint32(88).uint64(message.maxCrawlDelayMs);
+    }
+    if (message.retryAfterCeilingMs !== undefined) {
+      writer.uint32(96).uint64(message.retryAfterCeilingMs);
+    }
+    if (message.errorBackoffBaseMs !== undefined) {
+      writer.uint32(104).uint64(message.errorBackoffBaseMs);
+    }
+    if (message.errorBackoffMaxMs !== undefined) {
+      writer.uint32(112).uint64(message.errorBackoffMaxMs);
+    }
+    if (message.breakerThreshold !== undefined) {
+      writer.uint32(120).uint32(message.breakerThreshold);
+    }
+    if (message.parkMs !== undefined) {
+      writer.uint32(128).uint64(message.parkMs);
     }
     return writer;
   },
@@ -1000,7 +1127,7 @@ export const Politeness: MessageFns<Politeness> = {
               break;
             }
 
-            message.minDelayMs = reader.uint32();
+            message.minDelayMs = longToNumber(reader.uint64());
             continue;
           }
           case 2: {
@@ -1016,7 +1143,7 @@ export const Politeness: MessageFns<Politeness> = {
               break;
             }
 
-            message.robotsCacheMs = reader.uint32();
+            message.robotsCacheMs = longToNumber(reader.uint64());
             continue;
           }
           case 4: {
@@ -1024,7 +1151,7 @@ export const Politeness: MessageFns<Politeness> = {
               break;
             }
 
-            message.robotsRetryBaseMs = reader.uint32();
+            message.robotsRetryBaseMs = longToNumber(reader.uint64());
             continue;
           }
           case 5: {
@@ -1032,7 +1159,7 @@ export const Politeness: MessageFns<Politeness> = {
               break;
             }
 
-            message.robotsRetryMaxMs = reader.uint32();
+            message.robotsRetryMaxMs = longToNumber(reader.uint64());
             continue;
           }
           case 6: {
@@ -1041,6 +1168,86 @@ export const Politeness: MessageFns<Politeness> = {
             }
 
             message.robotsMaxAttempts = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.key = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.hostGroups.push(HostGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.delayFactor = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.maxAdaptiveDelayMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.maxCrawlDelayMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.retryAfterCeilingMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.errorBackoffBaseMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.errorBackoffMaxMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.breakerThreshold = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.parkMs = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1087,6 +1294,52 @@ export const Politeness: MessageFns<Politeness> = {
         : isSet(object.robots_max_attempts)
         ? globalThis.Number(object.robots_max_attempts)
         : undefined,
+      key: isSet(object.key) ? politenessKeyFromJSON(object.key) : 0,
+      hostGroups: globalThis.Array.isArray(object?.hostGroups)
+        ? object.hostGroups.map((e: any) => HostGroup.fromJSON(e))
+        : globalThis.Array.isArray(object?.host_groups)
+        ? object.host_groups.map((e: any) => HostGroup.fromJSON(e))
+        : [],
+      delayFactor: isSet(object.delayFactor)
+        ? globalThis.Number(object.delayFactor)
+        : isSet(object.delay_factor)
+        ? globalThis.Number(object.delay_factor)
+        : undefined,
+      maxAdaptiveDelayMs: isSet(object.maxAdaptiveDelayMs)
+        ? globalThis.Number(object.maxAdaptiveDelayMs)
+        : isSet(object.max_adaptive_delay_ms)
+        ? globalThis.Number(object.max_adaptive_delay_ms)
+        : undefined,
+      maxCrawlDelayMs: isSet(object.maxCrawlDelayMs)
+        ? globalThis.Number(object.maxCrawlDelayMs)
+        : isSet(object.max_crawl_delay_ms)
+        ? globalThis.Number(object.max_crawl_delay_ms)
+        : undefined,
+      retryAfterCeilingMs: isSet(object.retryAfterCeilingMs)
+        ? globalThis.Number(object.retryAfterCeilingMs)
+        : isSet(object.retry_after_ceiling_ms)
+        ? globalThis.Number(object.retry_after_ceiling_ms)
+        : undefined,
+      errorBackoffBaseMs: isSet(object.errorBackoffBaseMs)
+        ? globalThis.Number(object.errorBackoffBaseMs)
+        : isSet(object.error_backoff_base_ms)
+        ? globalThis.Number(object.error_backoff_base_ms)
+        : undefined,
+      errorBackoffMaxMs: isSet(object.errorBackoffMaxMs)
+        ? globalThis.Number(object.errorBackoffMaxMs)
+        : isSet(object.error_backoff_max_ms)
+        ? globalThis.Number(object.error_backoff_max_ms)
+        : undefined,
+      breakerThreshold: isSet(object.breakerThreshold)
+        ? globalThis.Number(object.breakerThreshold)
+        : isSet(object.breaker_threshold)
+        ? globalThis.Number(object.breaker_threshold)
+        : undefined,
+      parkMs: isSet(object.parkMs)
+        ? globalThis.Number(object.parkMs)
+        : isSet(object.park_ms)
+        ? globalThis.Number(object.park_ms)
+        : undefined,
     };
   },
 
@@ -1110,6 +1363,36 @@ export const Politeness: MessageFns<Politeness> = {
     if (message.robotsMaxAttempts !== undefined) {
       obj.robotsMaxAttempts = Math.round(message.robotsMaxAttempts);
     }
+    if (message.key !== 0) {
+      obj.key = politenessKeyToJSON(message.key);
+    }
+    if (message.hostGroups?.length) {
+      obj.hostGroups = message.hostGroups.map((e) => HostGroup.toJSON(e));
+    }
+    if (message.delayFactor !== undefined) {
+      obj.delayFactor = floatToJson(message.delayFactor);
+    }
+    if (message.maxAdaptiveDelayMs !== undefined) {
+      obj.maxAdaptiveDelayMs = Math.round(message.maxAdaptiveDelayMs);
+    }
+    if (message.maxCrawlDelayMs !== undefined) {
+      obj.maxCrawlDelayMs = Math.round(message.maxCrawlDelayMs);
+    }
+    if (message.retryAfterCeilingMs !== undefined) {
+      obj.retryAfterCeilingMs = Math.round(message.retryAfterCeilingMs);
+    }
+    if (message.errorBackoffBaseMs !== undefined) {
+      obj.errorBackoffBaseMs = Math.round(message.errorBackoffBaseMs);
+    }
+    if (message.errorBackoffMaxMs !== undefined) {
+      obj.errorBackoffMaxMs = Math.round(message.errorBackoffMaxMs);
+    }
+    if (message.breakerThreshold !== undefined) {
+      obj.breakerThreshold = Math.round(message.breakerThreshold);
+    }
+    if (message.parkMs !== undefined) {
+      obj.parkMs = Math.round(message.parkMs);
+    }
     return obj;
   },
 
@@ -1124,6 +1407,389 @@ export const Politeness: MessageFns<Politeness> = {
     message.robotsRetryBaseMs = object.robotsRetryBaseMs ?? undefined;
     message.robotsRetryMaxMs = object.robotsRetryMaxMs ?? undefined;
     message.robotsMaxAttempts = object.robotsMaxAttempts ?? undefined;
+    message.key = object.key ?? 0;
+    message.hostGroups = object.hostGroups?.map((e) => HostGroup.fromPartial(e)) || [];
+    message.delayFactor = object.delayFactor ?? undefined;
+    message.maxAdaptiveDelayMs = object.maxAdaptiveDelayMs ?? undefined;
+    message.maxCrawlDelayMs = object.maxCrawlDelayMs ?? undefined;
+    message.retryAfterCeilingMs = object.retryAfterCeilingMs ?? undefined;
+    message.errorBackoffBaseMs = object.errorBackoffBaseMs ?? undefined;
+    message.errorBackoffMaxMs = object.errorBackoffMaxMs ?? undefined;
+    message.breakerThreshold = object.breakerThreshold ?? undefined;
+    message.parkMs = object.parkMs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseHostGroup(): HostGroup {
+  return { name: "", hosts: [] };
+}
+
+export const HostGroup: MessageFns<HostGroup> = {
+  encode(message: HostGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.hosts) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostGroup {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: HostGroup): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostGroup>, I>>(base?: I): HostGroup {
+    return HostGroup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostGroup>, I>>(object: I): HostGroup {
+    const message = createBaseHostGroup();
+    message.name = object.name ?? "";
+    message.hosts = object.hosts?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseBudgets(): Budgets {
+  return {
+    maxBytes: undefined,
+    maxPagesPerHost: undefined,
+    maxBytesPerHost: undefined,
+    pagesPerWindow: undefined,
+    windowMs: undefined,
+  };
+}
+
+export const Budgets: MessageFns<Budgets> = {
+  encode(message: Budgets, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxBytes !== undefined) {
+      writer.uint32(8).uint64(message.maxBytes);
+    }
+    if (message.maxPagesPerHost !== undefined) {
+      writer.uint32(16).uint64(message.maxPagesPerHost);
+    }
+    if (message.maxBytesPerHost !== undefined) {
+      writer.uint32(24).uint64(message.maxBytesPerHost);
+    }
+    if (message.pagesPerWindow !== undefined) {
+      writer.uint32(32).uint64(message.pagesPerWindow);
+    }
+    if (message.windowMs !== undefined) {
+      writer.uint32(40).uint64(message.windowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Budgets {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBudgets();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxPagesPerHost = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxBytesPerHost = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pagesPerWindow = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.windowMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Budgets {
+    return {
+      maxBytes: isSet(object.maxBytes)
+        ? globalThis.Number(object.maxBytes)
+        : isSet(object.max_bytes)
+        ? globalThis.Number(object.max_bytes)
+        : undefined,
+      maxPagesPerHost: isSet(object.maxPagesPerHost)
+        ? globalThis.Number(object.maxPagesPerHost)
+        : isSet(object.max_pages_per_host)
+        ? globalThis.Number(object.max_pages_per_host)
+        : undefined,
+      maxBytesPerHost: isSet(object.maxBytesPerHost)
+        ? globalThis.Number(object.maxBytesPerHost)
+        : isSet(object.max_bytes_per_host)
+        ? globalThis.Number(object.max_bytes_per_host)
+        : undefined,
+      pagesPerWindow: isSet(object.pagesPerWindow)
+        ? globalThis.Number(object.pagesPerWindow)
+        : isSet(object.pages_per_window)
+        ? globalThis.Number(object.pages_per_window)
+        : undefined,
+      windowMs: isSet(object.windowMs)
+        ? globalThis.Number(object.windowMs)
+        : isSet(object.window_ms)
+        ? globalThis.Number(object.window_ms)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Budgets): unknown {
+    const obj: any = {};
+    if (message.maxBytes !== undefined) {
+      obj.maxBytes = Math.round(message.maxBytes);
+    }
+    if (message.maxPagesPerHost !== undefined) {
+      obj.maxPagesPerHost = Math.round(message.maxPagesPerHost);
+    }
+    if (message.maxBytesPerHost !== undefined) {
+      obj.maxBytesPerHost = Math.round(message.maxBytesPerHost);
+    }
+    if (message.pagesPerWindow !== undefined) {
+      obj.pagesPerWindow = Math.round(message.pagesPerWindow);
+    }
+    if (message.windowMs !== undefined) {
+      obj.windowMs = Math.round(message.windowMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Budgets>, I>>(base?: I): Budgets {
+    return Budgets.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Budgets>, I>>(object: I): Budgets {
+    const message = createBaseBudgets();
+    message.maxBytes = object.maxBytes ?? undefined;
+    message.maxPagesPerHost = object.maxPagesPerHost ?? undefined;
+    message.maxBytesPerHost = object.maxBytesPerHost ?? undefined;
+    message.pagesPerWindow = object.pagesPerWindow ?? undefined;
+    message.windowMs = object.windowMs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSitemaps(): Sitemaps {
+  return { enabled: undefined, maxPerHost: undefined, maxUrlsPerSitemap: undefined, maxBytes: undefined };
+}
+
+export const Sitemaps: MessageFns<Sitemaps> = {
+  encode(message: Sitemaps, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== undefined) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.maxPerHost !== undefined) {
+      writer.uint32(16).uint32(message.maxPerHost);
+    }
+    if (message.maxUrlsPerSitemap !== undefined) {
+      writer.uint32(24).uint32(message.maxUrlsPerSitemap);
+    }
+    if (message.maxBytes !== undefined) {
+      writer.uint32(32).uint64(message.maxBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sitemaps {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSitemaps();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxPerHost = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxUrlsPerSitemap = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sitemaps {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+      maxPerHost: isSet(object.maxPerHost)
+        ? globalThis.Number(object.maxPerHost)
+        : isSet(object.max_per_host)
+        ? globalThis.Number(object.max_per_host)
+        : undefined,
+      maxUrlsPerSitemap: isSet(object.maxUrlsPerSitemap)
+        ? globalThis.Number(object.maxUrlsPerSitemap)
+        : isSet(object.max_urls_per_sitemap)
+        ? globalThis.Number(object.max_urls_per_sitemap)
+        : undefined,
+      maxBytes: isSet(object.maxBytes)
+        ? globalThis.Number(object.maxBytes)
+        : isSet(object.max_bytes)
+        ? globalThis.Number(object.max_bytes)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Sitemaps): unknown {
+    const obj: any = {};
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    if (message.maxPerHost !== undefined) {
+      obj.maxPerHost = Math.round(message.maxPerHost);
+    }
+    if (message.maxUrlsPerSitemap !== undefined) {
+      obj.maxUrlsPerSitemap = Math.round(message.maxUrlsPerSitemap);
+    }
+    if (message.maxBytes !== undefined) {
+      obj.maxBytes = Math.round(message.maxBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Sitemaps>, I>>(base?: I): Sitemaps {
+    return Sitemaps.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Sitemaps>, I>>(object: I): Sitemaps {
+    const message = createBaseSitemaps();
+    message.enabled = object.enabled ?? undefined;
+    message.maxPerHost = object.maxPerHost ?? undefined;
+    message.maxUrlsPerSitemap = object.maxUrlsPerSitemap ?? undefined;
+    message.maxBytes = object.maxBytes ?? undefined;
     return message;
   },
 };
@@ -1148,16 +1814,16 @@ export const FetchSettings: MessageFns<FetchSettings> = {
       writer.uint32(16).uint64(message.maxBytes);
     }
     if (message.maxOutlinks !== undefined) {
-      writer.uint32(24).uint32(message.maxOutlinks);
+      writer.uint32(24).uint64(message.maxOutlinks);
     }
     if (message.maxAttempts !== undefined) {
       writer.uint32(32).uint32(message.maxAttempts);
     }
     if (message.retryBaseMs !== undefined) {
-      writer.uint32(40).uint32(message.retryBaseMs);
+      writer.uint32(40).uint64(message.retryBaseMs);
     }
     if (message.retryMaxMs !== undefined) {
-      writer.uint32(48).uint32(message.retryMaxMs);
+      writer.uint32(48).uint64(message.retryMaxMs);
     }
     return writer;
   },
@@ -1196,7 +1862,7 @@ export const FetchSettings: MessageFns<FetchSettings> = {
               break;
             }
 
-            message.maxOutlinks = reader.uint32();
+            message.maxOutlinks = longToNumber(reader.uint64());
             continue;
           }
           case 4: {
@@ -1212,7 +1878,7 @@ export const FetchSettings: MessageFns<FetchSettings> = {
               break;
             }
 
-            message.retryBaseMs = reader.uint32();
+            message.retryBaseMs = longToNumber(reader.uint64());
             continue;
           }
           case 6: {
@@ -1220,7 +1886,7 @@ export const FetchSettings: MessageFns<FetchSettings> = {
               break;
             }
 
-            message.retryMaxMs = reader.uint32();
+            message.retryMaxMs = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1319,6 +1985,8 @@ function createBaseCrawlDefinition(): CrawlDefinition {
     politeness: undefined,
     fetch: undefined,
     allowPrivateAddresses: false,
+    budgets: undefined,
+    sitemaps: undefined,
   };
 }
 
@@ -1350,6 +2018,12 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     }
     if (message.allowPrivateAddresses !== false) {
       writer.uint32(72).bool(message.allowPrivateAddresses);
+    }
+    if (message.budgets !== undefined) {
+      Budgets.encode(message.budgets, writer.uint32(82).fork()).join();
+    }
+    if (message.sitemaps !== undefined) {
+      Sitemaps.encode(message.sitemaps, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1439,6 +2113,22 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
             message.allowPrivateAddresses = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.budgets = Budgets.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.sitemaps = Sitemaps.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1478,6 +2168,8 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
         : isSet(object.allow_private_addresses)
         ? globalThis.Boolean(object.allow_private_addresses)
         : false,
+      budgets: isSet(object.budgets) ? Budgets.fromJSON(object.budgets) : undefined,
+      sitemaps: isSet(object.sitemaps) ? Sitemaps.fromJSON(object.sitemaps) : undefined,
     };
   },
 
@@ -1510,6 +2202,12 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.allowPrivateAddresses !== false) {
       obj.allowPrivateAddresses = message.allowPrivateAddresses;
     }
+    if (message.budgets !== undefined) {
+      obj.budgets = Budgets.toJSON(message.budgets);
+    }
+    if (message.sitemaps !== undefined) {
+      obj.sitemaps = Sitemaps.toJSON(message.sitemaps);
+    }
     return obj;
   },
 
@@ -1535,6 +2233,12 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
       ? FetchSettings.fromPartial(object.fetch)
       : undefined;
     message.allowPrivateAddresses = object.allowPrivateAddresses ?? false;
+    message.budgets = (object.budgets !== undefined && object.budgets !== null)
+      ? Budgets.fromPartial(object.budgets)
+      : undefined;
+    message.sitemaps = (object.sitemaps !== undefined && object.sitemaps !== null)
+      ? Sitemaps.fromPartial(object.sitemaps)
+      : undefined;
     return message;
   },
 };
