@@ -100,6 +100,7 @@ export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInp
       retryBaseMs: f?.retryBaseMs,
       retryMaxMs: f?.retryMaxMs,
     },
+    honourTdmReservation: def.honourTdmReservation,
     allowPrivateAddresses: def.allowPrivateAddresses,
   };
   const result = crawlSpecSchema.safeParse(input);

@@ -118,6 +118,7 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
       retryBaseMs: f.retryBaseMs,
       retryMaxMs: f.retryMaxMs,
     },
+    honourTdmReservation: spec.honourTdmReservation,
     allowPrivateAddresses: spec.allowPrivateAddresses,
   };
 }

@@ -496,7 +496,11 @@ export interface CrawlDefinition {
   /** Crawl loopback/private addresses; workers must allow it too. */
   allowPrivateAddresses: boolean;
   budgets?: Budgets | undefined;
-  sitemaps?: Sitemaps | undefined;
+  sitemaps?:
+    | Sitemaps
+    | undefined;
+  /** Honour the W3C TDM Reservation Protocol as an opt-out (tdmrep.json, tdm-reservation). */
+  honourTdmReservation?: boolean | undefined;
 }
 
 export interface UrlCounts {
@@ -1987,6 +1991,7 @@ function createBaseCrawlDefinition(): CrawlDefinition {
     allowPrivateAddresses: false,
     budgets: undefined,
     sitemaps: undefined,
+    honourTdmReservation: undefined,
   };
 }
 
@@ -2024,6 +2029,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     }
     if (message.sitemaps !== undefined) {
       Sitemaps.encode(message.sitemaps, writer.uint32(90).fork()).join();
+    }
+    if (message.honourTdmReservation !== undefined) {
+      writer.uint32(96).bool(message.honourTdmReservation);
     }
     return writer;
   },
@@ -2129,6 +2137,14 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
             message.sitemaps = Sitemaps.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.honourTdmReservation = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2170,6 +2186,11 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
         : false,
       budgets: isSet(object.budgets) ? Budgets.fromJSON(object.budgets) : undefined,
       sitemaps: isSet(object.sitemaps) ? Sitemaps.fromJSON(object.sitemaps) : undefined,
+      honourTdmReservation: isSet(object.honourTdmReservation)
+        ? globalThis.Boolean(object.honourTdmReservation)
+        : isSet(object.honour_tdm_reservation)
+        ? globalThis.Boolean(object.honour_tdm_reservation)
+        : undefined,
     };
   },
 
@@ -2208,6 +2229,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.sitemaps !== undefined) {
       obj.sitemaps = Sitemaps.toJSON(message.sitemaps);
     }
+    if (message.honourTdmReservation !== undefined) {
+      obj.honourTdmReservation = message.honourTdmReservation;
+    }
     return obj;
   },
 
@@ -2239,6 +2263,7 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     message.sitemaps = (object.sitemaps !== undefined && object.sitemaps !== null)
       ? Sitemaps.fromPartial(object.sitemaps)
       : undefined;
+    message.honourTdmReservation = object.honourTdmReservation ?? undefined;
     return message;
   },
 };
