@@ -163,6 +163,80 @@ describe("heedctl against a running coordinator, workers and NATS", () => {
     const list = await heedctl(["crawl", "list"], READER);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/ctl-watch\s+finished/);
+
+    // Pages: a token to go on with, and --all to follow them.
+    const page = proto.ListHostsResponse.fromJSON(
+      JSON.parse((await heedctl(["hosts", "list", "--crawl", "ctl-watch", "--limit", "3", "--json"])).stdout),
+    );
+    expect(page.hosts.length).toBe(3);
+    expect(page.nextPageToken).not.toBe("");
+    const rest = proto.ListHostsResponse.fromJSON(
+      JSON.parse(
+        (
+          await heedctl([
+            "hosts",
+            "list",
+            "--crawl",
+            "ctl-watch",
+            "--limit",
+            "3",
+            "--page-token",
+            page.nextPageToken,
+            "--json",
+          ])
+        ).stdout,
+      ),
+    );
+    const all = proto.ListHostsResponse.fromJSON(
+      JSON.parse(
+        (await heedctl(["hosts", "list", "--crawl", "ctl-watch", "--limit", "3", "--all", "--json"])).stdout,
+      ),
+    );
+    expect([...page.hosts, ...rest.hosts].map((h) => h.hostKey)).toEqual(all.hosts.map((h) => h.hostKey));
+    expect(all.hosts.map((h) => h.hostKey).sort()).toEqual(site.hosts.map((h) => h.address).sort());
+  });
+
+  it("pauses, resumes and cancels a crawl; watching a cancelled crawl exits 1", async () => {
+    const create = await heedctl([
+      "crawl",
+      "create",
+      ...site.seeds(),
+      "--id",
+      "ctl-states",
+      "--contact",
+      TEST_UA.contact,
+      "--allow-private-addresses",
+      "--min-delay-ms",
+      "2000",
+    ]);
+    expect(create.code).toBe(0);
+    const state = () => cluster.coordinator.frontier.crawl("ctl-states")?.state;
+    expect((await heedctl(["crawl", "pause", "ctl-states"])).stdout).toContain("crawl ctl-states paused");
+    expect(state()).toBe("paused");
+    const again = await heedctl(["crawl", "pause", "ctl-states"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/FAILED_PRECONDITION/);
+    expect((await heedctl(["crawl", "resume", "ctl-states"])).code).toBe(0);
+    expect(state()).toBe("running");
+    expect((await heedctl(["crawl", "cancel", "ctl-states"])).code).toBe(0);
+    expect(state()).toBe("cancelled");
+    const watched = await heedctl(["watch", "ctl-states", "--json"]);
+    expect(watched.code).toBe(1);
+    expect(JSON.parse(watched.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({
+      final: true,
+      stats: { crawlId: "ctl-states", state: "CRAWL_STATE_CANCELLED" },
+    });
+  });
+
+  it("changes the coordinator's log level at run time", async () => {
+    const before = cluster.log.level;
+    const set = await heedctl(["log-level", "error", "--json"]);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ previous: before, level: "error" });
+    expect(cluster.log.level).toBe("error");
+    const back = await heedctl(["log-level", "silent"]);
+    expect(back.stdout).toContain("log level error -> silent");
+    expect((await heedctl(["log-level", "loud"])).code).toBe(2);
   });
 
   it("blocks a host mid-crawl: no request reaches it once its leases out have ended", async () => {
@@ -212,7 +286,7 @@ describe("heedctl against a running coordinator, workers and NATS", () => {
       expect(res.hosts.map((h) => h.hostKey)).toEqual([target]);
       expect(res.hosts[0]?.policy?.reason).toBe("site owner asked, ticket 4711");
       const skipped = [...cluster.coordinator.frontier.urls("ctl-block")].find(
-        (u) => u.hostKey === target && u.state === "skipped",
+        (u) => u.hostKey === target && u.reason === "opt_out",
       );
       const shown = await heedctl(["url", "show", "ctl-block", skipped?.url ?? "", "--json"]);
       expect(JSON.parse(shown.stdout)).toMatchObject({ state: "URL_STATE_SKIPPED", reason: "opt_out" });
