@@ -15,7 +15,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
+      const listening = createServer((client) => {
         const upstream = connect(targetPort, "127.0.0.1");
         for (const s of [client, upstream]) {
           sockets.add(s);
@@ -28,9 +28,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         client.pipe(upstream);
         upstream.pipe(client);
       });
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
-        port = (server?.address() as AddressInfo).port;
+      server = listening;
+      listening.once("error", reject);
+      listening.listen(port, "127.0.0.1", () => {
+        port = (listening.address() as AddressInfo).port;
         resolve();
       });
     });
