@@ -105,5 +105,6 @@ export function statusesOf(
     out.push(S.HOST_STATUS_ROBOTS_UNREACHABLE);
   if (policy?.mode === "block") out.push(S.HOST_STATUS_BLOCKED);
   if (policy?.mode === "slow") out.push(S.HOST_STATUS_SLOW);
+  if ((h.parkedUntilMs ?? 0) > nowMs) out.push(S.HOST_STATUS_PARKED);
   return out;
 }

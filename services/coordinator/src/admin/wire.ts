@@ -189,6 +189,8 @@ export function hostToProto(
     maxConcurrency: Math.min(h.maxConcurrency, 0xffffffff),
     robots: robots.map(robotsToProto),
     ...(policy !== undefined ? { policy: policyToProto(policy) } : {}),
+    parkedUntilMs: h.parkedUntilMs ?? 0,
+    parkedReason: h.parkedReason ?? "",
   };
 }
 

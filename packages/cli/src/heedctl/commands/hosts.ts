@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { act, arg } from "../context.js";
 import { enumText, print, printJson, relative, table } from "../output.js";
 
-const STATUSES = ["busy", "waiting", "idle", "robots-unreachable", "blocked", "slow"] as const;
+const STATUSES = ["busy", "waiting", "idle", "robots-unreachable", "blocked", "slow", "parked"] as const;
 
 function statusOf(s: string | undefined): proto.HostStatus {
   if (s === undefined) return proto.HostStatus.HOST_STATUS_UNSPECIFIED;
@@ -107,7 +107,9 @@ Examples:
               h.consecutiveErrors,
               h.fetches,
               robotsText(h),
-              policyText(h.policy),
+              h.parkedUntilMs > now
+                ? `parked until ${relative(h.parkedUntilMs, now)}: ${h.parkedReason}`
+                : policyText(h.policy),
             ]),
           ),
         );

@@ -203,6 +203,8 @@ export enum HostStatus {
   HOST_STATUS_BLOCKED = 5,
   /** HOST_STATUS_SLOW - An operator slow-down applies. */
   HOST_STATUS_SLOW = 6,
+  /** HOST_STATUS_PARKED - Parked by the circuit breaker or a Retry-After past the ceiling: no requests until parked_until_ms. */
+  HOST_STATUS_PARKED = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -229,6 +231,9 @@ export function hostStatusFromJSON(object: any): HostStatus {
     case 6:
     case "HOST_STATUS_SLOW":
       return HostStatus.HOST_STATUS_SLOW;
+    case 7:
+    case "HOST_STATUS_PARKED":
+      return HostStatus.HOST_STATUS_PARKED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -252,6 +257,8 @@ export function hostStatusToJSON(object: HostStatus): string {
       return "HOST_STATUS_BLOCKED";
     case HostStatus.HOST_STATUS_SLOW:
       return "HOST_STATUS_SLOW";
+    case HostStatus.HOST_STATUS_PARKED:
+      return "HOST_STATUS_PARKED";
     case HostStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -689,7 +696,12 @@ export interface Host {
   /** One per origin (scheme and port) of the host. */
   robots: HostRobots[];
   /** The operator rule that applies (its own, or its nearest parent domain's); absent: none. */
-  policy?: HostPolicy | undefined;
+  policy?:
+    | HostPolicy
+    | undefined;
+  /** While parked: until when, and why. */
+  parkedUntilMs: number;
+  parkedReason: string;
 }
 
 export interface ListHostsRequest {
@@ -5111,6 +5123,8 @@ function createBaseHost(): Host {
     maxConcurrency: 0,
     robots: [],
     policy: undefined,
+    parkedUntilMs: 0,
+    parkedReason: "",
   };
 }
 
@@ -5158,6 +5172,12 @@ export const Host: MessageFns<Host> = {
     }
     if (message.policy !== undefined) {
       HostPolicy.encode(message.policy, writer.uint32(106).fork()).join();
+    }
+    if (message.parkedUntilMs !== 0) {
+      writer.uint32(112).int64(message.parkedUntilMs);
+    }
+    if (message.parkedReason !== "") {
+      writer.uint32(122).string(message.parkedReason);
     }
     return writer;
   },
@@ -5289,6 +5309,22 @@ export const Host: MessageFns<Host> = {
             message.policy = HostPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.parkedUntilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.parkedReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5352,6 +5388,16 @@ export const Host: MessageFns<Host> = {
         ? object.robots.map((e: any) => HostRobots.fromJSON(e))
         : [],
       policy: isSet(object.policy) ? HostPolicy.fromJSON(object.policy) : undefined,
+      parkedUntilMs: isSet(object.parkedUntilMs)
+        ? globalThis.Number(object.parkedUntilMs)
+        : isSet(object.parked_until_ms)
+        ? globalThis.Number(object.parked_until_ms)
+        : 0,
+      parkedReason: isSet(object.parkedReason)
+        ? globalThis.String(object.parkedReason)
+        : isSet(object.parked_reason)
+        ? globalThis.String(object.parked_reason)
+        : "",
     };
   },
 
@@ -5396,6 +5442,12 @@ export const Host: MessageFns<Host> = {
     if (message.policy !== undefined) {
       obj.policy = HostPolicy.toJSON(message.policy);
     }
+    if (message.parkedUntilMs !== 0) {
+      obj.parkedUntilMs = Math.round(message.parkedUntilMs);
+    }
+    if (message.parkedReason !== "") {
+      obj.parkedReason = message.parkedReason;
+    }
     return obj;
   },
 
@@ -5419,6 +5471,8 @@ export const Host: MessageFns<Host> = {
     message.policy = (object.policy !== undefined && object.policy !== null)
       ? HostPolicy.fromPartial(object.policy)
       : undefined;
+    message.parkedUntilMs = object.parkedUntilMs ?? 0;
+    message.parkedReason = object.parkedReason ?? "";
     return message;
   },
 };
