@@ -27,11 +27,20 @@ describe("politeness audit: 45 hosts, 4 workers, two overlapping crawls", () => 
     cluster = await startCluster({ workers: 4 });
     const seeds = site.seeds();
     const groupHosts = GROUP.map((i) => site.hosts[i]?.address as string);
-    const politeness = { minDelayMs: MIN_DELAY_MS, hostGroups: [{ name: "shared-server", hosts: groupHosts }] };
+    const politeness = {
+      minDelayMs: MIN_DELAY_MS,
+      hostGroups: [{ name: "shared-server", hosts: groupHosts }],
+    };
     const fetch = { maxAttempts: 5 };
-    const a = cluster.coordinator.frontier.createCrawl(crawlSpec(seeds.slice(0, 30), { id: "audit-a", politeness, fetch }));
-    const b = cluster.coordinator.frontier.createCrawl(crawlSpec(seeds.slice(20), { id: "audit-b", politeness: { minDelayMs: MIN_DELAY_MS }, fetch }));
-    await Promise.all([a, b].map((c) => waitForCrawl(cluster.coordinator.frontier, c.id, { timeoutMs: 120_000 })));
+    const a = cluster.coordinator.frontier.createCrawl(
+      crawlSpec(seeds.slice(0, 30), { id: "audit-a", politeness, fetch }),
+    );
+    const b = cluster.coordinator.frontier.createCrawl(
+      crawlSpec(seeds.slice(20), { id: "audit-b", politeness: { minDelayMs: MIN_DELAY_MS }, fetch }),
+    );
+    await Promise.all(
+      [a, b].map((c) => waitForCrawl(cluster.coordinator.frontier, c.id, { timeoutMs: 120_000 })),
+    );
   }, 150_000);
 
   afterAll(async () => {
@@ -40,7 +49,8 @@ describe("politeness audit: 45 hosts, 4 workers, two overlapping crawls", () => 
   });
 
   const hostOf = (address: string) => site.hosts.find((h) => h.address === address);
-  const groupKey = (address: string) => (GROUP.some((i) => site.hosts[i]?.address === address) ? "group" : address);
+  const groupKey = (address: string) =>
+    GROUP.some((i) => site.hosts[i]?.address === address) ? "group" : address;
 
   it("both crawls finish and fetch pages", () => {
     for (const id of ["audit-a", "audit-b"]) {
@@ -53,7 +63,10 @@ describe("politeness audit: 45 hosts, 4 workers, two overlapping crawls", () => 
   it("fetches no path robots.txt disallows", () => {
     const hits = site.log.filter((r) => {
       const h = hostOf(r.host);
-      return h !== undefined && site.disallowedPaths(h).some((p) => r.path.startsWith(p.replace(/secret$|deeper$/, "")));
+      return (
+        h !== undefined &&
+        site.disallowedPaths(h).some((p) => r.path.startsWith(p.replace(/secret$|deeper$/, "")))
+      );
     });
     expect(hits).toEqual([]);
   });
@@ -81,7 +94,9 @@ describe("politeness audit: 45 hosts, 4 workers, two overlapping crawls", () => 
   });
 
   it("asks nothing but robots.txt of a host whose robots.txt is unreachable", () => {
-    const unreachable = site.hosts.filter((h) => h.plan.robots.kind === "status" && h.plan.robots.status >= 500);
+    const unreachable = site.hosts.filter(
+      (h) => h.plan.robots.kind === "status" && h.plan.robots.status >= 500,
+    );
     for (const h of unreachable) {
       const reqs = site.log.filter((r) => r.host === h.address);
       expect(reqs.length).toBeGreaterThan(0);
@@ -92,7 +107,9 @@ describe("politeness audit: 45 hosts, 4 workers, two overlapping crawls", () => 
   it("shares one host's politeness between the two crawls (one robots.txt fetch per host)", () => {
     for (const h of site.hosts.slice(20, 30)) {
       const robots = site.log.filter((r) => r.host === h.address && r.path === "/robots.txt");
-      expect(robots.length, h.address).toBe(h.plan.robots.kind === "status" && h.plan.robots.status >= 500 ? 2 : 1);
+      expect(robots.length, h.address).toBe(
+        h.plan.robots.kind === "status" && h.plan.robots.status >= 500 ? 2 : 1,
+      );
     }
     expect(cluster.coordinator.frontier.check().problems).toEqual([]);
   });

@@ -47,7 +47,10 @@ export function countBy<T>(items: T[], key: (t: T) => string): Map<string, numbe
 }
 
 /** Pairs of requests to one politeness key whose [start, end] intervals overlap. */
-export function overlaps(log: RequestRecord[], keyOf: (host: string) => string): [RequestRecord, RequestRecord][] {
+export function overlaps(
+  log: RequestRecord[],
+  keyOf: (host: string) => string,
+): [RequestRecord, RequestRecord][] {
   const byKey = new Map<string, RequestRecord[]>();
   for (const r of log) {
     const k = keyOf(r.host);
@@ -75,7 +78,8 @@ export function retryAfterViolations(log: RequestRecord[]): RequestRecord[] {
     for (let i = 1; i < list.length; i++) {
       const prev = list[i - 1] as RequestRecord;
       const next = list[i] as RequestRecord;
-      if (prev.retryAfterSeconds > 0 && next.startMs < prev.endMs + prev.retryAfterSeconds * 1000 - 1) out.push(next);
+      if (prev.retryAfterSeconds > 0 && next.startMs < prev.endMs + prev.retryAfterSeconds * 1000 - 1)
+        out.push(next);
     }
   }
   return out;

@@ -172,7 +172,9 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
     if (throttle !== undefined && throttled.get(host.index) !== throttle.times) {
       throttled.set(host.index, (throttled.get(host.index) ?? 0) + 1);
       record.retryAfterSeconds = throttle.retryAfterSeconds;
-      res.writeHead(throttle.status, { "retry-after": String(throttle.retryAfterSeconds) }).end("slow down\n");
+      res
+        .writeHead(throttle.status, { "retry-after": String(throttle.retryAfterSeconds) })
+        .end("slow down\n");
       return;
     }
     setTimeout(() => serve(host, path, res), latency);
