@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every Heed process:
-#   docker run IMAGE coordinator ...   docker run IMAGE worker ...   (later: heedctl)
+#   docker run IMAGE coordinator ...   docker run IMAGE worker ...
+#   docker run --entrypoint node IMAGE packages/cli/bin/heedctl.js ...   (the operator CLI)
 #
 # The build runs the same commands as CI (scripts/setup.sh): `npm ci`, then
 # `npx tsc --build`. The runtime stage installs production dependencies only
@@ -55,7 +56,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
       /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
  && mkdir -p /var/lib/heed \
  && chown 1000:1000 /var/lib/heed
-# Compiled code, the CLI entry point, and the protos (gRPC server reflection reads them).
+# Compiled code, the CLI entry points (heed, heedctl), and the protos (gRPC server reflection reads them).
 COPY --from=build /out/ ./
 
 # The base image's "node" user, by number so Kubernetes can verify runAsNonRoot.

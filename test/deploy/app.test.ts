@@ -21,6 +21,20 @@ import { DEPLOY_DIR } from "./repo.js";
 
 const SCHEMAS = { coordinator: coordinatorConfigSchema, worker: workerConfigSchema } as const;
 type Command = keyof typeof SCHEMAS;
+/**
+ * Secrets each command also takes by value from the environment, beside the
+ * settings naming a file (adminTokenFile …); `--help` names them.
+ */
+const SECRET_ENV: Record<Command, readonly string[]> = {
+  coordinator: [
+    "HEED_ADMIN_TOKEN",
+    "HEED_READ_ONLY_TOKEN",
+    "HEED_WORKER_TOKEN",
+    "HEED_NATS_TOKEN",
+    "HEED_NATS_PASSWORD",
+  ],
+  worker: ["HEED_WORKER_TOKEN", "HEED_NATS_TOKEN", "HEED_NATS_PASSWORD"],
+};
 const isCommand = (s: string | undefined): s is Command => s === "coordinator" || s === "worker";
 
 /** Every container that runs a Heed service command, with its target. */
@@ -52,7 +66,7 @@ describe.each(ALL_TARGETS)("deploy/%s against the CLI", (target) => {
   it("sets only HEED_* settings the command reads, with values its config schema accepts", () => {
     for (const { objects, c, command, where } of heedContainers(target)) {
       const schema = SCHEMAS[command];
-      const known = new Set(Object.keys(schema.shape).map((k) => envNameOf(k)));
+      const known = new Set([...Object.keys(schema.shape).map((k) => envNameOf(k)), ...SECRET_ENV[command]]);
       const env = containerEnv(c, objects);
       const help = helpOf(command);
       for (const name of env.keys()) {

@@ -3,6 +3,7 @@
  * unprivileged through the CLI entry point, and that entry point starts.
  * (No Docker engine here: the Dockerfile is checked, the entry point is run directly.)
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -158,6 +159,14 @@ describe("entry points", () => {
     expect(result.error).toBeUndefined();
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Usage: heed ${command}`);
+  });
+
+  it("heedctl, run from the bin/ the image copies (`--entrypoint node IMAGE packages/cli/bin/heedctl.js`), starts", () => {
+    const bin = "packages/cli/bin/heedctl.js";
+    expect(dockerfile).toContain(bin);
+    const result = spawnSync(process.execPath, [bin, "--help"], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain("Usage: heedctl");
   });
 
   it("`heed --help` lists the commands the manifests run", () => {

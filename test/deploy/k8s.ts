@@ -224,6 +224,12 @@ function secretValues(secret: ISecret): Record<string, string> {
   return out;
 }
 
+/** One key of a rendered Secret, decoded (undefined when the Secret or key is not rendered). */
+export function secretValue(objects: readonly K8sObject[], name: string, key: string): string | undefined {
+  const secret = findObject(objects, "Secret", name);
+  return secret ? secretValues(secret)[key] : undefined;
+}
+
 /** Every key of every Secret in the render, decoded. */
 export function allSecretValues(objects: readonly K8sObject[]): { where: string; value: string }[] {
   return byKind(objects, "Secret").flatMap((s) =>
@@ -307,4 +313,23 @@ export function containerPortNumber(
 ): number | undefined {
   if (typeof port === "number") return port;
   return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+/**
+ * The text a container finds at `path` in a ConfigMap volume it mounts, as the
+ * kubelet lays it out (key = file name under the mount path).
+ */
+export function configMapFileAt(
+  objects: readonly K8sObject[],
+  pod: IPodSpec,
+  container: IContainer,
+  path: string,
+): string {
+  const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+  const volume = pod.volumes?.find((v) => v.name === mount?.name);
+  const cm = findObject(objects, "ConfigMap", volume?.configMap?.name ?? "");
+  const text = cm?.data?.[path.slice((mount?.mountPath.length ?? 0) + 1)];
+  if (text === undefined)
+    throw new Error(`container ${container.name} reads ${path}, which no rendered ConfigMap provides`);
+  return text;
 }

@@ -1,8 +1,9 @@
 /**
  * The rendered NATS configuration, run for real on loopback: nats-server accepts
  * it, demands the token from the environment, and admits only clients that
- * present it. Also pins down a known gap: the manifests put the token in
- * HEED_NATS_URL (nats://TOKEN@host:port), which the NATS client ignores.
+ * present it. The coordinator connects with the manifests' URL form
+ * (nats://TOKEN@host:port): the app takes the token out of the URL, sends it as
+ * credentials and logs the URL redacted.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -10,31 +11,20 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerEnv, findObject, mustFindWorkload } from "./k8s.js";
+import { containerEnv, mustFindWorkload } from "./k8s.js";
 import { type NatsServer, natsServerBinary, startCoordinator, startNats, tempDir } from "./procs.js";
 import { render } from "./render.js";
 import { REPO_ROOT } from "./repo.js";
+import { renderedNatsConfig } from "./stack.js";
 
 const objects = render("dev");
 const nats = mustFindWorkload(objects, "heed-nats");
 const [container] = nats.pod.containers;
 if (!container) throw new Error("NATS has no container");
 
-/** The config file the container reads: --config's path, found through its volume mount. */
-function renderedConfig(): string {
-  const args = container?.args ?? [];
-  const path = args[args.indexOf("--config") + 1] ?? "";
-  const mount = container?.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
-  const volume = nats.pod.volumes?.find((v) => v.name === mount?.name);
-  const cm = findObject(objects, "ConfigMap", volume?.configMap?.name ?? "");
-  const text = cm?.data?.[path.slice((mount?.mountPath.length ?? 0) + 1)];
-  if (text === undefined) throw new Error(`NATS reads ${path}, which no rendered ConfigMap provides`);
-  return text;
-}
-
 const dir = tempDir("heed-nats-conf-");
 const confFile = join(dir.path, "nats-server.conf");
-writeFileSync(confFile, renderedConfig());
+writeFileSync(confFile, renderedNatsConfig(objects));
 const TOKEN = "test-token-0123";
 
 /** The NATS client the worker and coordinator depend on. */
@@ -47,7 +37,7 @@ describe("NATS configuration", () => {
   it("reads the token from the NATS_TOKEN variable the container gets from Secret heed-nats", () => {
     const token = container.env?.find((e) => e.name === "NATS_TOKEN");
     expect(token?.valueFrom?.secretKeyRef).toEqual({ name: "heed-nats", key: "token" });
-    expect(renderedConfig()).toMatch(/token:\s*\$NATS_TOKEN/);
+    expect(renderedNatsConfig(objects)).toMatch(/token:\s*\$NATS_TOKEN/);
   });
 
   it("is accepted by nats-server when the token is set, and refused when it is not", () => {
@@ -118,25 +108,22 @@ describe("NATS with the rendered configuration, on loopback", () => {
     await expect(connect({ servers: withToken, reconnect: false })).rejects.toThrow(/authoriz/i);
   });
 
-  it("the coordinator connects with the manifests' HEED_NATS_URL form and never logs the token (KNOWN GAP until the app reads it)", async () => {
+  it("the coordinator connects with the manifests' HEED_NATS_URL form and never logs the token", async () => {
     const data = tempDir("heed-coord-");
     try {
       const coordinator = await startCoordinator({
         HEED_DATA_DIR: data.path,
         HEED_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`,
+        // The most the logger says; the token must still not appear.
+        HEED_LOG_LEVEL: "trace",
       });
-      if (coordinator.started) await coordinator.stop();
-      if (coordinator.started) {
-        expect(coordinator.log()).not.toContain(TOKEN);
-      } else {
-        // KNOWN GAP (deploy/README.md): the app still hands the URL to nats.js as it is, so NATS
-        // refuses it. Anything other than that refusal is a real failure. Once the app takes the
-        // token out of the URL, only the branch above runs: then delete this one.
-        expect(coordinator.log()).toMatch(/Authorization Violation/);
-        console.warn(
-          "KNOWN GAP: the coordinator does not yet send the token in HEED_NATS_URL; NATS refused it (see deploy/README.md)",
-        );
-      }
+      const code = await coordinator.stop();
+      expect(coordinator.started, coordinator.log()).toBe(true);
+      expect(code, coordinator.log()).toBe(0);
+      expect(coordinator.log()).not.toMatch(/Authorization Violation/i);
+      expect(coordinator.log()).not.toContain(TOKEN);
+      // It does log where it connected, with the credentials masked.
+      expect(coordinator.log()).toContain(`[redacted]@127.0.0.1:${server?.clientPort}`);
     } finally {
       data.remove();
     }

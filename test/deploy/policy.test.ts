@@ -244,6 +244,25 @@ describe.each(FULL_TARGETS)("deploy/%s: Heed", (target) => {
     }
   });
 
+  it("gives the coordinator every API token and workers only theirs, from Secret heed-api-tokens", () => {
+    const fromApiTokens = (w: Workload) =>
+      Object.fromEntries(
+        (w.pod.containers[0]?.env ?? [])
+          .filter((e) => e.valueFrom?.secretKeyRef?.name === "heed-api-tokens")
+          .map((e) => [e.name, e.valueFrom?.secretKeyRef]),
+      );
+    expect(fromApiTokens(coordinator)).toEqual({
+      HEED_ADMIN_TOKEN: { name: "heed-api-tokens", key: "admin-token" },
+      // Optional, so a Secret created before the key existed still starts the coordinator.
+      HEED_READ_ONLY_TOKEN: { name: "heed-api-tokens", key: "read-only-token", optional: true },
+      HEED_WORKER_TOKEN: { name: "heed-api-tokens", key: "worker-token" },
+    });
+    // A worker holding the admin token could steer every crawl.
+    expect(fromApiTokens(worker)).toEqual({
+      HEED_WORKER_TOKEN: { name: "heed-api-tokens", key: "worker-token" },
+    });
+  });
+
   it("probes the coordinator with native gRPC health checks on its gRPC port", () => {
     const [c] = coordinator.pod.containers;
     if (!c) throw new Error("coordinator has no container");
