@@ -124,8 +124,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         nats: nats.display,
         tls: tls.tls,
         mtls: tls.mtls,
-        adminTokens: tokens.operator !== undefined || tokens.readOnly !== undefined,
-        workerToken: tokens.worker !== undefined,
+        adminTokensSet: tokens.operator !== undefined || tokens.readOnly !== undefined,
+        workerTokenSet: tokens.worker !== undefined,
       },
       "coordinator started",
     );
