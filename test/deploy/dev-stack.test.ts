@@ -158,8 +158,8 @@ describe("deploy/dev, run on loopback with its rendered environment", () => {
       .log()
       .split("\n")
       .find((l) => l.includes('"coordinator started"'));
-    // (Whether it has the worker token is shown below: it refuses a worker without it.)
-    expect(started).toMatch(/"adminTokens":true/);
+    expect(started).toMatch(/"adminTokensSet":true/);
+    expect(started).toMatch(/"workerTokenSet":true/);
   });
 
   it("answers heedctl only with a token, and changes only with the admin token", async () => {
