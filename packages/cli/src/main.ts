@@ -1,5 +1,6 @@
 import { HeedError, InvalidInputError, SetupError } from "@heed/shared";
 import { Command } from "commander";
+import { commanderExitCode } from "./commander-exit.js";
 import { crawlCommand } from "./commands/crawl.js";
 import { frontierCommand } from "./commands/frontier.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
@@ -26,16 +27,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown): number {
-  if (
-    err !== null &&
-    typeof err === "object" &&
-    "code" in err &&
-    typeof err.code === "string" &&
-    err.code.startsWith("commander.")
-  ) {
-    const exitCode = "exitCode" in err && typeof err.exitCode === "number" ? err.exitCode : EXIT.badInput;
-    return exitCode === 0 ? EXIT.ok : EXIT.badInput;
-  }
+  const usage = commanderExitCode(err, EXIT.badInput);
+  if (usage !== undefined) return usage;
   if (err instanceof InvalidInputError) {
     process.stderr.write(`heed: ${err.message}\n`);
     return EXIT.badInput;

@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { HeedError, InvalidInputError } from "@heed/shared";
 import { Command, Option } from "commander";
+import { commanderExitCode } from "../commander-exit.js";
 import { RpcError } from "./client.js";
 import { crawlCommands } from "./commands/crawls.js";
 import { hostCommands } from "./commands/hosts.js";
@@ -105,16 +106,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(err: unknown): number {
-  if (
-    err !== null &&
-    typeof err === "object" &&
-    "code" in err &&
-    typeof err.code === "string" &&
-    err.code.startsWith("commander.")
-  ) {
-    const exitCode = "exitCode" in err && typeof err.exitCode === "number" ? err.exitCode : CTL_EXIT.badInput;
-    return exitCode === 0 ? CTL_EXIT.ok : CTL_EXIT.badInput;
-  }
+  const usage = commanderExitCode(err, CTL_EXIT.badInput);
+  if (usage !== undefined) return usage;
   if (err instanceof RpcError) {
     process.stderr.write(`heedctl: ${err.message} (${status[err.grpcCode]})\n`);
   } else if (err instanceof HeedError) {
