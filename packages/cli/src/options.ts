@@ -18,6 +18,18 @@ export interface FlagSpec {
   help: string;
 }
 
+/** Flags both services take with the same meaning. */
+const HTTP_LISTEN_FLAG: FlagSpec = {
+  key: "httpListen",
+  flag: "--http-listen <host:port>",
+  help: "HTTP /livez, /readyz and /metrics (empty: off)",
+};
+const LOG_LEVEL_FLAG: FlagSpec = {
+  key: "logLevel",
+  flag: "--log-level <level>",
+  help: "fatal, error, warn, info, debug, trace or silent",
+};
+
 /** NATS credentials and TLS, the same for both services; secrets by value only from env. */
 const NATS_FLAGS: FlagSpec[] = [
   { key: "natsTokenFile", flag: "--nats-token-file <file>", help: "NATS token (or HEED_NATS_TOKEN)" },
@@ -47,7 +59,7 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",
   },
-  { key: "httpListen", flag: "--http-listen <host:port>", help: "HTTP /livez and /readyz (empty: off)" },
+  HTTP_LISTEN_FLAG,
   { key: "leaseTtlMs", flag: "--lease-ttl-ms <ms>", help: "longest lease before a worker must renew it" },
   {
     key: "drainTimeoutMs",
@@ -60,7 +72,7 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "how often expired leases are re-queued",
   },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
-  { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
+  LOG_LEVEL_FLAG,
   {
     key: "adminTokenFile",
     flag: "--admin-token-file <file>",
@@ -119,13 +131,13 @@ export const WORKER_FLAGS: FlagSpec[] = [
     flag: "--drain-timeout-ms <ms>",
     help: "on SIGTERM, time to finish fetches and flush reports",
   },
-  { key: "httpListen", flag: "--http-listen <host:port>", help: "HTTP /livez and /readyz (empty: off)" },
+  HTTP_LISTEN_FLAG,
   {
     key: "idlePollMaxMs",
     flag: "--idle-poll-max-ms <ms>",
     help: "longest pause between lease requests when idle",
   },
-  { key: "logLevel", flag: "--log-level <level>", help: "fatal, error, warn, info, debug, trace or silent" },
+  LOG_LEVEL_FLAG,
   { key: "heartbeatMs", flag: "--heartbeat-ms <ms>", help: "how often to announce this worker on NATS" },
   {
     key: "tokenFile",

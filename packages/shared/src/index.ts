@@ -5,6 +5,7 @@ export * from "./grpc-tls.js";
 export * from "./http-probe.js";
 export * from "./ip-guard.js";
 export * from "./logger.js";
+export * from "./metric-buckets.js";
 export * from "./nats-connect.js";
 export * as proto from "./proto.js";
 export * from "./retry-after.js";

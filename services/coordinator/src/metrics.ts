@@ -1,3 +1,4 @@
+import { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "@heed/shared";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Frontier } from "./frontier/frontier.js";
 import type { FrontierObserver } from "./frontier/observer.js";
@@ -42,13 +43,13 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
   const duration = new Histogram({
     name: "heed_fetch_duration_seconds",
     help: "How long reported fetches took",
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: FETCH_SECONDS_BUCKETS,
     registers: [registry],
   });
   const bytes = new Histogram({
     name: "heed_fetch_body_bytes",
     help: "Body bytes kept per reported fetch",
-    buckets: [1024, 10_240, 102_400, 1_048_576, 10_485_760, 104_857_600],
+    buckets: BODY_BYTES_BUCKETS,
     registers: [registry],
   });
   const robots = new Counter({

@@ -1,4 +1,4 @@
-import type { proto } from "@heed/shared";
+import { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS, type proto } from "@heed/shared";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface WorkerMetrics {
@@ -19,13 +19,13 @@ export function createWorkerMetrics(): WorkerMetrics {
   const duration = new Histogram({
     name: "heed_worker_fetch_duration_seconds",
     help: "Time from the start of a fetch to its result",
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: FETCH_SECONDS_BUCKETS,
     registers: [registry],
   });
   const bytes = new Histogram({
     name: "heed_worker_fetch_body_bytes",
     help: "Body bytes kept per fetch",
-    buckets: [1024, 10_240, 102_400, 1_048_576, 10_485_760, 104_857_600],
+    buckets: BODY_BYTES_BUCKETS,
     registers: [registry],
   });
   const leases = new Counter({

@@ -1,5 +1,5 @@
 import type { Logger } from "@heed/shared";
-import type { FrontierObserver } from "./observer.js";
+import { type FrontierObserver, keyClassOf } from "./observer.js";
 import type { HostPolicy } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import type { FrontierStore } from "./store.js";
@@ -54,6 +54,8 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
 
 /** Puts a host back in the schedule if it has queued work and room for another lease. */
 export function reindexHost(ctx: FrontierContext, hostKey: string, now: number, notBeforeMs = 0): void {
+  // Domain, group and IP keys have no queue of their own: only hosts are scheduled.
+  if (keyClassOf(hostKey) !== "host") return;
   const host = ctx.store.hosts.get(hostKey);
   if (host === undefined || host.inFlight >= host.maxConcurrency || !hasQueued(ctx, hostKey)) {
     ctx.schedule.unschedule(hostKey);

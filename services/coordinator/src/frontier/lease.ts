@@ -8,10 +8,11 @@ import {
   robotsVerdict,
   userAgentHeader,
 } from "@heed/shared";
+import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
 import { gate } from "./keys.js";
 import { keyClassOf } from "./observer.js";
-import type { CrawlRecord, HostState, LeaseRecord, SkipReason, UrlRecord } from "./records.js";
+import type { CrawlRecord, HostState, LeaseRecord, UrlRecord } from "./records.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
@@ -170,46 +171,6 @@ const TDMREP_MAX_BYTES = 512 * 1024;
 
 /** A host waiting on a busy shared key is woken when it frees; this is only the fallback. */
 const WAIT_FOR_SLOT_MS = 5000;
-
-/** Budgets: past an absolute one the URL is skipped with the budget as reason; past a window it waits. */
-function budgetVerdict(
-  ctx: FrontierContext,
-  crawl: CrawlRecord,
-  rec: UrlRecord,
-  now: number,
-): { skip?: SkipReason; waitUntilMs?: number } {
-  if (rec.attempts > 0) return {};
-  const b = crawl.spec.budgets;
-  if (crawl.pagesLeased >= crawl.spec.maxPages) return { skip: "budget_max_pages" };
-  if (b.maxBytes > 0 && crawl.bytes >= b.maxBytes) return { skip: "budget_max_bytes" };
-  if (b.maxPagesPerHost === 0 && b.maxBytesPerHost === 0 && b.pagesPerWindow === 0) return {};
-  const ch = ctx.store.crawlHosts.get([crawl.id, rec.hostKey]);
-  if (ch === undefined) return {};
-  if (b.maxPagesPerHost > 0 && ch.pages >= b.maxPagesPerHost) return { skip: "budget_host_pages" };
-  if (b.maxBytesPerHost > 0 && ch.bytes >= b.maxBytesPerHost) return { skip: "budget_host_bytes" };
-  if (b.pagesPerWindow > 0 && now - ch.windowStartMs < b.windowMs && ch.windowPages >= b.pagesPerWindow) {
-    return { waitUntilMs: ch.windowStartMs + b.windowMs };
-  }
-  return {};
-}
-
-function countPage(ctx: FrontierContext, crawl: CrawlRecord, hostKey: string, now: number): void {
-  const key: [string, string] = [crawl.id, hostKey];
-  const ch = ctx.store.crawlHosts.get(key) ?? {
-    firstSeenMs: now,
-    pages: 0,
-    bytes: 0,
-    windowStartMs: 0,
-    windowPages: 0,
-  };
-  ch.pages++;
-  if (now - ch.windowStartMs >= crawl.spec.budgets.windowMs) {
-    ch.windowStartMs = now;
-    ch.windowPages = 0;
-  }
-  ch.windowPages++;
-  ctx.store.crawlHosts.putSync(key, ch);
-}
 
 function leaseTimes(
   ctx: FrontierContext,
@@ -388,7 +349,7 @@ function issuePageLease(
     source: host.delaySource,
     keys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
-  countPage(ctx, crawl, host.hostKey, now);
+  countHostPage(ctx, crawl, host.hostKey, now);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
   for (const st of [host, ...keys]) takeSlot(ctx, txn, st);

@@ -6,6 +6,7 @@ import {
   robotsCrawlDelayMs,
   robotsPolicyFromFetch,
 } from "@heed/shared";
+import { countHostBytes } from "./budgets.js";
 import { type FrontierContext, inTxn } from "./context.js";
 import { releaseKeys } from "./keys.js";
 import { delayAfterFetch } from "./politeness.js";
@@ -105,11 +106,7 @@ function applyRobots(
   const politeness = crawl.spec.politeness;
   const previous = txn.robots(lease.origin);
   if (r.error?.kind === Kind.FETCH_ERROR_KIND_RELEASED) {
-    // Handed back by a draining worker: ask again later, without counting a failure.
-    if (previous !== undefined) {
-      const { pendingLeaseId: _released, ...rest } = previous;
-      txn.setRobots({ ...rest, expiresAtMs: 0, nextAttemptAtMs: 0 });
-    }
+    askRobotsAgain(txn, lease.origin);
     spaceNext(ctx, txn, crawl, host, lease, undefined, 0, r);
     return;
   }
@@ -152,6 +149,18 @@ function applyRobots(
 
 /** RFC 9309 §2.4 allows a cached copy past 24 h while robots.txt is unreachable; Heed stops at 24 h. */
 const ROBOTS_MAX_STALE_MS = 24 * 3600_000;
+
+/**
+ * The robots.txt lease ended without an answer from the site (handed back by a
+ * draining worker, or expired with a worker gone quiet): not the site's fault,
+ * so no failure is counted; the next lease for the origin fetches it again.
+ */
+function askRobotsAgain(txn: Txn, origin: string): void {
+  const previous = txn.robots(origin);
+  if (previous === undefined) return;
+  const { pendingLeaseId: _ended, ...rest } = previous;
+  txn.setRobots({ ...rest, expiresAtMs: 0, nextAttemptAtMs: 0 });
+}
 
 function withRetry(
   policy: RobotsPolicy,
@@ -238,7 +247,7 @@ function applyPage(
       txn.store.tdm.putSync(rec.origin, { ...tdm, headerReserved: true });
     }
     crawl.bytes += r.bodyBytes;
-    addHostBytes(ctx, crawl.id, rec.hostKey, r.bodyBytes);
+    countHostBytes(ctx, crawl, rec.hostKey, r.bodyBytes);
     const cls = String(r.statusCode);
     crawl.statusCounts[cls] = (crawl.statusCounts[cls] ?? 0) + 1;
     // Redirect targets go through scope, robots and politeness like any URL; they do not add depth.
@@ -339,14 +348,6 @@ function recordSuccess(host: HostState): void {
   host.backoffLevel = Math.floor((host.backoffLevel ?? 0) / 2);
 }
 
-function addHostBytes(ctx: FrontierContext, crawlId: string, hostKey: string, bytes: number): void {
-  const key: [string, string] = [crawlId, hostKey];
-  const ch = ctx.store.crawlHosts.get(key);
-  if (ch === undefined) return;
-  ch.bytes += bytes;
-  ctx.store.crawlHosts.putSync(key, ch);
-}
-
 /** A lease that ran out: the host slot is freed, the URL retried with backoff or failed. */
 export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord): void {
   endLease(ctx, lease, "expired", txn.now);
@@ -361,12 +362,7 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;
   if (lease.kind === "robots") {
-    // The worker went quiet, not the site: fetch robots.txt again without counting a failure.
-    const previous = txn.robots(lease.origin);
-    if (previous !== undefined) {
-      const { pendingLeaseId: _expired, ...rest } = previous;
-      txn.setRobots({ ...rest, nextAttemptAtMs: 0 });
-    }
+    askRobotsAgain(txn, lease.origin);
     return;
   }
   const hash = lease.urlHash as string;

@@ -1,0 +1,66 @@
+import type { CrawlSpec } from "@heed/shared";
+import type { FrontierContext } from "./context.js";
+import type { CrawlRecord, SkipReason, UrlRecord } from "./records.js";
+
+/**
+ * Crawl and per-host budgets. Per-host counters live in `crawlHosts` and are
+ * kept only for crawls that set a per-host budget, so other crawls pay no extra
+ * reads or writes on the lease and report paths.
+ */
+
+export function hostBudgetsOn(spec: CrawlSpec): boolean {
+  const b = spec.budgets;
+  return b.maxPagesPerHost > 0 || b.maxBytesPerHost > 0 || b.pagesPerWindow > 0;
+}
+
+/** Past an absolute budget the URL is skipped with the budget as reason; past a window it waits. */
+export function budgetVerdict(
+  ctx: FrontierContext,
+  crawl: CrawlRecord,
+  rec: UrlRecord,
+  now: number,
+): { skip?: SkipReason; waitUntilMs?: number } {
+  if (rec.attempts > 0) return {};
+  const b = crawl.spec.budgets;
+  if (crawl.pagesLeased >= crawl.spec.maxPages) return { skip: "budget_max_pages" };
+  if (b.maxBytes > 0 && crawl.bytes >= b.maxBytes) return { skip: "budget_max_bytes" };
+  if (!hostBudgetsOn(crawl.spec)) return {};
+  const ch = ctx.store.crawlHosts.get([crawl.id, rec.hostKey]);
+  if (ch === undefined) return {};
+  if (b.maxPagesPerHost > 0 && ch.pages >= b.maxPagesPerHost) return { skip: "budget_host_pages" };
+  if (b.maxBytesPerHost > 0 && ch.bytes >= b.maxBytesPerHost) return { skip: "budget_host_bytes" };
+  if (b.pagesPerWindow > 0 && now - ch.windowStartMs < b.windowMs && ch.windowPages >= b.pagesPerWindow) {
+    return { waitUntilMs: ch.windowStartMs + b.windowMs };
+  }
+  return {};
+}
+
+/** A page lease was issued: count it against the host's page and window budgets. */
+export function countHostPage(ctx: FrontierContext, crawl: CrawlRecord, hostKey: string, now: number): void {
+  if (!hostBudgetsOn(crawl.spec)) return;
+  const key: [string, string] = [crawl.id, hostKey];
+  const ch = ctx.store.crawlHosts.get(key);
+  if (ch === undefined) return;
+  ch.pages++;
+  if (now - ch.windowStartMs >= crawl.spec.budgets.windowMs) {
+    ch.windowStartMs = now;
+    ch.windowPages = 0;
+  }
+  ch.windowPages++;
+  ctx.store.crawlHosts.putSync(key, ch);
+}
+
+/** A page was fetched: count its body against the host's byte budget. */
+export function countHostBytes(
+  ctx: FrontierContext,
+  crawl: CrawlRecord,
+  hostKey: string,
+  bytes: number,
+): void {
+  if (!hostBudgetsOn(crawl.spec)) return;
+  const key: [string, string] = [crawl.id, hostKey];
+  const ch = ctx.store.crawlHosts.get(key);
+  if (ch === undefined) return;
+  ch.bytes += bytes;
+  ctx.store.crawlHosts.putSync(key, ch);
+}
