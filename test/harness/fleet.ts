@@ -8,6 +8,7 @@ import { type NatsServerHandle, startNatsServer } from "@heed/cli";
 import {
   type CrawlRecord,
   checkFrontier,
+  type FrontierStore,
   loadCrawl,
   openFrontierStore,
   type UrlRecord,
@@ -130,30 +131,15 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       await sleep(2000);
       nats = await startNatsServer({ port });
     },
-    crawl() {
-      const store = tryOpen(dataDir);
-      if (store === undefined) return undefined;
-      try {
-        return loadCrawl(store, spec.id);
-      } finally {
-        void store.close();
-      }
-    },
-    urls() {
-      const store = openFrontierStore(dataDir, { readOnly: true });
-      try {
-        return [...store.urls.getRange({ start: [spec.id], end: [`${spec.id}\u0000`] })].map((e) => e.value);
-      } finally {
-        void store.close();
-      }
-    },
-    check() {
-      const store = openFrontierStore(dataDir, { readOnly: true });
-      try {
-        return checkFrontier(store);
-      } finally {
-        void store.close();
-      }
+    crawl: () => readFrontier(dataDir, (store) => loadCrawl(store, spec.id)),
+    urls: () =>
+      readFrontier(dataDir, (store) =>
+        [...store.urls.getRange({ start: [spec.id], end: [`${spec.id}\u0000`] })].map((e) => e.value),
+      ) ?? [],
+    check: () => {
+      const result = readFrontier(dataDir, checkFrontier);
+      if (result === undefined) throw new Error(`no frontier in ${dataDir}`);
+      return result;
     },
     async waitUntil(predicate, timeoutMs) {
       const until = Date.now() + timeoutMs;
@@ -185,16 +171,22 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   return fleet;
 }
 
-/** The coordinator may not have created the frontier (or its tables) yet. */
-function tryOpen(dataDir: string) {
+/**
+ * Reads the coordinator's frontier from this process, read-only (LMDB allows
+ * other processes to read while it writes); undefined while the coordinator
+ * has not created it, or its tables, yet.
+ */
+function readFrontier<T>(dataDir: string, read: (store: FrontierStore) => T): T | undefined {
+  let store: FrontierStore;
   try {
-    const store = openFrontierStore(dataDir, { readOnly: true });
-    if (store.crawls === undefined || store.crawlSpecs === undefined) {
-      void store.close();
-      return undefined;
-    }
-    return store;
+    store = openFrontierStore(dataDir, { readOnly: true });
   } catch {
     return undefined;
+  }
+  try {
+    if (store.crawls === undefined || store.crawlSpecs === undefined) return undefined;
+    return read(store);
+  } finally {
+    void store.close();
   }
 }

@@ -12,6 +12,6 @@ export type {
   UrlRecord,
   UrlState,
 } from "./frontier/records.js";
-export { loadCrawl, openFrontierStore } from "./frontier/store.js";
+export { type FrontierStore, loadCrawl, openFrontierStore } from "./frontier/store.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";
