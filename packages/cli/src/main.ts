@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { commanderExitCode } from "./commander-exit.js";
 import { crawlCommand } from "./commands/crawl.js";
 import { frontierCommand } from "./commands/frontier.js";
+import { keysCommand } from "./commands/keys.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
 
 /** Exit codes scripts can rely on. */
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   workerCommand(program);
   crawlCommand(program);
   frontierCommand(program);
+  keysCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
