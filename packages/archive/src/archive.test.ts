@@ -135,9 +135,7 @@ describe("WACZ export", () => {
     const output = join(dir, "c1.wacz");
     const out = createWriteStream(output);
     const summary = await writeWacz({ warcDir: dir, crawlId: "c1", output: out, software: "Heed test" });
-    await new Promise<void>((resolve, reject) =>
-      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-    );
+    expect(out.writableFinished).toBe(true);
     expect(summary).toMatchObject({ warcFiles: 2, captures: 6, pages: 3 });
 
     const entries = await readZip(output);

@@ -6,6 +6,7 @@ export {
   parseCdxjLine,
   writeCdxjBeside,
 } from "./cdxj.js";
+export { writeFileAtomically } from "./file-output.js";
 export { mergeCdxj } from "./merge.js";
 export {
   CDXJ_SUFFIX,

@@ -16,10 +16,10 @@ export interface WaczOptions {
   /** Directory holding the crawl's closed WARC files. */
   warcDir: string;
   crawlId: string;
-  /** Where the package goes; the caller opens and closes it. */
+  /** Where the package goes; it is ended once the package is complete and every byte was taken. */
   output: Writable;
-  /** Written into datapackage.json as `software`. */
-  software: string;
+  /** Written into datapackage.json as `software` (default "Heed"). */
+  software?: string;
   title?: string;
   now?: () => Date;
 }
@@ -130,7 +130,6 @@ export async function writeWacz(options: WaczOptions): Promise<WaczSummary> {
       },
     }),
     options.output,
-    { end: false },
   );
   const entryOptions = { mtime: now, compress: false };
   const finished: Promise<void>[] = [];
@@ -164,7 +163,7 @@ export async function writeWacz(options: WaczOptions): Promise<WaczSummary> {
         title: options.title ?? `Heed crawl ${options.crawlId}`,
         created: now.toISOString(),
         modified: now.toISOString(),
-        software: options.software,
+        software: options.software ?? "Heed",
         resources: resources.map(({ name, path, hash, bytes }) => ({ name, path, hash, bytes })),
       },
       null,

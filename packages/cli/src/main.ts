@@ -2,6 +2,7 @@ import { HeedError, InvalidInputError, SetupError } from "@heed/shared";
 import { Command } from "commander";
 import { commanderExitCode } from "./commander-exit.js";
 import { crawlCommand } from "./commands/crawl.js";
+import { exportCommand } from "./commands/export.js";
 import { frontierCommand } from "./commands/frontier.js";
 import { keysCommand } from "./commands/keys.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   crawlCommand(program);
   frontierCommand(program);
   keysCommand(program);
+  exportCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;

@@ -223,6 +223,8 @@ export const coordinatorConfigSchema = z.object({
   /** Web Bot Auth: the URL the key directory is published at, and the keys it lists (PKCS#8 PEM files, comma-separated; two during a rotation). */
   signatureAgent: signatureAgentUrl.default(""),
   directoryKeyFiles: listOf(z.string().min(1)).default([]),
+  /** Closed WARC files the admin API packs into WACZ (workers on this machine write here). Empty: <dataDir>/warc. */
+  warcDir: z.string().default(""),
   ...natsClientSettings,
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
