@@ -1,5 +1,6 @@
 import {
   type CoordinatorConfig,
+  drainAndClose,
   errorMessage,
   grpcServerCredentials,
   type Logger,
@@ -152,7 +153,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         clearInterval(sampler);
         heartbeats.unsubscribe();
         admin.close();
-        await conn.drain().catch(() => conn.close());
+        const unclean = await drainAndClose(conn, 2000);
+        if (unclean !== undefined)
+          log.debug({ reason: unclean }, "NATS connection closed without a full drain");
         await grpc.close();
         await frontier.close();
         log.info("coordinator stopped");
