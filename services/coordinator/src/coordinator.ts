@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import {
   type CoordinatorConfig,
+  drainAndClose,
   errorMessage,
   grpcServerCredentials,
   type Logger,
@@ -164,7 +165,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         clearInterval(sampler);
         heartbeats.unsubscribe();
         admin.close();
-        await conn.drain().catch(() => conn.close());
+        const unclean = await drainAndClose(conn, 2000);
+        if (unclean !== undefined)
+          log.debug({ reason: unclean }, "NATS connection closed without a full drain");
         await grpc.close();
         await frontier.close();
         log.info("coordinator stopped");
