@@ -15,3 +15,4 @@ export * from "./subjects.js";
 export * from "./url.js";
 export * from "./user-agent.js";
 export * from "./webbotauth/index.js";
+export * from "./aipref/index.js";

@@ -14,6 +14,7 @@ import { gate } from "./keys.js";
 import { keyClassOf } from "./observer.js";
 import type { CrawlRecord, HostState, LeaseRecord, UrlRecord } from "./records.js";
 import { tdmVerdict } from "./tdm.js";
+import { refusedBeforeFetch } from "./preferences.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
@@ -146,6 +147,7 @@ function leaseFromHost(
       earliest = Math.min(earliest, now + 500);
       continue;
     }
+    if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) continue;
     const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(ctx, crawl, rec, now);
     if (budget.skip !== undefined) {
       txn.skip(crawl, hash, rec, budget.skip);

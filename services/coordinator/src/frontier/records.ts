@@ -1,4 +1,4 @@
-import type { CrawlSpec, RobotsPolicy } from "@heed/shared";
+import type { CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
 
 /** Every URL is in exactly one state; counts per crawl are kept in step with the records. */
 export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
@@ -15,7 +15,9 @@ export type SkipReason =
   | "budget_host_bytes"
   | "host_parked"
   | "crawl_delay_too_long"
-  | "tdm_reserved";
+  | "tdm_reserved"
+  /** A site's AI-use preferences refuse one of the crawl's purposes (see preferences.ts). */
+  | "content_usage";
 
 export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
 
@@ -66,6 +68,8 @@ export interface UrlRecord {
   robots?: { digest: string; verdict: string; line?: number };
   /** Evidence: the delay that spaced this fetch from the previous one, its source, and every politeness key it counted against. */
   politeness?: { delayMs: number; source: DelaySource; keys: string[] };
+  /** Evidence: each purpose's AI-use preference, and the signal that decided it (only when a signal spoke). */
+  preferences?: PurposeDecision[];
 }
 
 export type QueueKey = [hostKey: string, depth: number, seq: number];

@@ -13,6 +13,7 @@ import { delayAfterFetch } from "./politeness.js";
 import type { CrawlRecord, FetchOutcome, HostState, LeaseRecord, RobotsRecord } from "./records.js";
 import { queueFromSitemap, queueSitemaps } from "./sitemaps.js";
 import { tdmRulesFromJson } from "./tdm.js";
+import { refusedAfterFetch } from "./preferences.js";
 import type { Txn } from "./txn.js";
 
 const Outcome = proto.ReportOutcome;
@@ -239,8 +240,12 @@ function applyPage(
   } else {
     recordSuccess(host);
     delete rec.leaseId;
-    txn.moveUrl(crawl, rec, "done");
-    txn.putUrl(hash, rec);
+    // Refused for every purpose the crawl has: fetched, but not kept (its links are still followed).
+    if (refusedAfterFetch(txn, ctx.observer, crawl, rec, r)) txn.skip(crawl, hash, rec, "content_usage");
+    else {
+      txn.moveUrl(crawl, rec, "done");
+      txn.putUrl(hash, rec);
+    }
     if (r.tdmReserved && crawl.spec.honourTdmReservation) {
       // A page reserving its TDM rights is taken as the origin's answer: no more of it for this crawl.
       const tdm = txn.store.tdm.get(rec.origin) ?? { origin: rec.origin, fetchedAtMs: txn.now, rules: [] };
