@@ -80,12 +80,12 @@ const clientMethod = (rpc: string) => `${rpc[0]?.toLowerCase()}${rpc.slice(1)}`;
 function unaryError(rpc: string, req: object, token: string): Promise<ServiceError | undefined> {
   const md = new Metadata();
   md.set("authorization", bearer(token));
-  const fn = (client as unknown as Record<string, Function>)[clientMethod(rpc)] as (
-    req: object,
-    md: Metadata,
-    cb: (err: ServiceError | null) => void,
-  ) => unknown;
-  return new Promise((resolve) => fn.call(client, req, md, (err) => resolve(err ?? undefined)));
+  type Unary = (req: object, md: Metadata, cb: (err: ServiceError | null) => void) => unknown;
+  const fn = (client as unknown as Record<string, Unary>)[clientMethod(rpc)] as Unary;
+  // The request as its generated type makes it, with every field the message has.
+  const message = (proto as unknown as Record<string, { fromPartial(o: object): object }>)[`${rpc}Request`];
+  const full = message?.fromPartial(req) ?? req;
+  return new Promise((resolve) => fn.call(client, full, md, (err) => resolve(err ?? undefined)));
 }
 
 describe("the read-only admin token", () => {
