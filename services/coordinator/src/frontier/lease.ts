@@ -258,6 +258,7 @@ function grant(rec: LeaseRecord, crawl: CrawlRecord, kind: GrantKind, limits: Fe
     limits,
     userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
+    signRequests: crawl.spec.signRequests ?? false,
   };
 }
 
