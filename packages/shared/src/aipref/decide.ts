@@ -9,7 +9,11 @@
 import type { CrawlPurpose } from "../config.js";
 import type { UsageCategory, UsagePreferences } from "./vocab.js";
 
-export type PreferenceSignal = "robots-content-usage" | "content-usage-header" | "tdmrep-json" | "tdm-reservation";
+export type PreferenceSignal =
+  | "robots-content-usage"
+  | "content-usage-header"
+  | "tdmrep-json"
+  | "tdm-reservation";
 
 export interface SignalReading {
   signal: PreferenceSignal;
@@ -42,7 +46,10 @@ export const PURPOSE_CATEGORY: Record<CrawlPurpose, UsageCategory | undefined> =
 /** A TDM reservation reserves mining, so training and AI use; it says nothing of search. */
 export const TDM_RESERVED: UsagePreferences = { "train-ai": "n", "ai-use": "n" };
 
-export function decidePurposes(purposes: readonly CrawlPurpose[], readings: SignalReading[]): PurposeDecision[] {
+export function decidePurposes(
+  purposes: readonly CrawlPurpose[],
+  readings: SignalReading[],
+): PurposeDecision[] {
   const out: PurposeDecision[] = [];
   for (const purpose of purposes) {
     const category = PURPOSE_CATEGORY[purpose];

@@ -89,7 +89,10 @@ export function robotsContentUsage(
       if (value === undefined) continue;
       const priority = best[category] ?? -1;
       const current = out.preferences[category];
-      if (pattern.priority > priority || (pattern.priority === priority && value === "n" && current !== "n")) {
+      if (
+        pattern.priority > priority ||
+        (pattern.priority === priority && value === "n" && current !== "n")
+      ) {
         best[category] = pattern.priority;
         out.preferences[category] = value;
         out.lines[category] = rule.line;

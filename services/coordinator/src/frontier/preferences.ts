@@ -3,13 +3,12 @@ import {
   hasPreferencePurposes,
   type PurposeDecision,
   parsePreferences,
-  type proto,
   robotsContentUsage,
   type SignalReading,
   TDM_RESERVED,
 } from "@heed/shared";
 import type { FrontierObserver } from "./observer.js";
-import type { CrawlRecord, RobotsRecord, UrlRecord } from "./records.js";
+import type { CrawlRecord, FetchReport, RobotsRecord, UrlRecord } from "./records.js";
 import { tdmReserved } from "./tdm.js";
 import type { Txn } from "./txn.js";
 
@@ -32,7 +31,9 @@ function robotsReading(robots: RobotsRecord | undefined, crawl: CrawlRecord, url
 function tdmReading(txn: Txn, rec: UrlRecord): SignalReading[] {
   const tdm = txn.store.tdm.get(rec.origin);
   if (tdm === undefined || !tdmReserved(tdm, rec.url)) return [];
-  return [{ signal: tdm.headerReserved === true ? "tdm-reservation" : "tdmrep-json", preferences: TDM_RESERVED }];
+  return [
+    { signal: tdm.headerReserved === true ? "tdm-reservation" : "tdmrep-json", preferences: TDM_RESERVED },
+  ];
 }
 
 const applies = (crawl: CrawlRecord, rec: UrlRecord) =>
@@ -44,7 +45,11 @@ function decide(crawl: CrawlRecord, rec: UrlRecord, readings: SignalReading[]): 
   return decisions.filter((d) => d.decision === "disallowed");
 }
 
-function count(observer: FrontierObserver, refused: PurposeDecision[], stage: "before_fetch" | "after_fetch") {
+function count(
+  observer: FrontierObserver,
+  refused: PurposeDecision[],
+  stage: "before_fetch" | "after_fetch",
+) {
   for (const d of refused) observer.preferenceRefused(d.purpose, d.signal ?? "", stage);
 }
 
@@ -74,7 +79,7 @@ export function refusedAfterFetch(
   observer: FrontierObserver,
   crawl: CrawlRecord,
   rec: UrlRecord,
-  result: proto.FetchResult,
+  result: FetchReport,
 ): boolean {
   if (!applies(crawl, rec)) return false;
   const readings: SignalReading[] = [
