@@ -1,3 +1,4 @@
+export * from "./aipref/index.js";
 export * from "./backoff.js";
 export * from "./config.js";
 export * from "./errors.js";
@@ -15,4 +16,3 @@ export * from "./subjects.js";
 export * from "./url.js";
 export * from "./user-agent.js";
 export * from "./webbotauth/index.js";
-export * from "./aipref/index.js";

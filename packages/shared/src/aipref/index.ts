@@ -1,8 +1,8 @@
 export {
   decidePurposes,
   hasPreferencePurposes,
-  PURPOSE_CATEGORY,
   type PreferenceSignal,
+  PURPOSE_CATEGORY,
   type PurposeDecision,
   type SignalReading,
   TDM_RESERVED,

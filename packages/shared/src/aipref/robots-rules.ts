@@ -6,7 +6,7 @@
  */
 import { asciiLower } from "../robots/parse.js";
 import { compilePattern, escapeRuleValue, globMatches, matchablePath } from "../robots/pattern.js";
-import { type UsageCategory, type UsagePreferences, parsePreferences, USAGE_CATEGORIES } from "./vocab.js";
+import { parsePreferences, USAGE_CATEGORIES, type UsageCategory, type UsagePreferences } from "./vocab.js";
 
 interface Group {
   agents: string[];

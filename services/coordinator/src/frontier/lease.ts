@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ROBOTS_MAX_BYTES, robotsCrawlDelayMs, robotsUrlOf, robotsVerdict } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { refusedBeforeFetch } from "./preferences.js";
 import type {
   CrawlRecord,
   FetchLimits,
@@ -15,7 +16,6 @@ import type {
   UrlRecord,
 } from "./records.js";
 import { gate, takeSlots } from "./slots.js";
-import { refusedBeforeFetch } from "./preferences.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 

@@ -2,6 +2,7 @@ import { backoffMs, parseRetryAfterMs, type RobotsPolicy } from "@heed/shared";
 import { countHostBytes } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
 import { expireLease } from "./expiry.js";
+import { refusedAfterFetch } from "./preferences.js";
 import type {
   CrawlRecord,
   FetchErrorKind,
@@ -15,7 +16,6 @@ import type {
 import { applyRobotsFetch } from "./robots-refresh.js";
 import { queueFromSitemap } from "./sitemaps.js";
 import { recordFailure, recordSuccess, releaseSlots, spacingAfterFetch } from "./slots.js";
-import { refusedAfterFetch } from "./preferences.js";
 import { tdmRulesFromJson } from "./tdm.js";
 import type { Txn } from "./txn.js";
 
