@@ -1,10 +1,20 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SetupError } from "@heed/shared";
+import { type NatsRole, natsRolesConfig } from "./nats-roles.js";
 
 export interface NatsServerHandle {
   url: string;
   port: number;
   process: ChildProcess;
+  /**
+   * With `roles`: the URL a role connects with (its user and generated
+   * password inside; Heed takes them out and logs the URL redacted).
+   */
+  urlFor(role: NatsRole): string;
   stop(): Promise<void>;
 }
 
@@ -34,10 +44,30 @@ export async function startNatsServer(
     args?: string[];
     /** The URL clients are given: `tls` for a TLS-only server. */
     scheme?: "nats" | "tls";
+    /**
+     * Heed's roles as NATS users with subject permissions, with passwords
+     * generated for this server alone (a private server is no less a control
+     * plane than a shared one).
+     */
+    roles?: { leaseSubject: string };
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
+  let confDir: string | undefined;
+  let passwords: Record<NatsRole, string> | undefined;
+  const roleArgs: string[] = [];
+  if (options.roles !== undefined) {
+    passwords = { coordinator: randomBytes(24).toString("hex"), worker: randomBytes(24).toString("hex") };
+    confDir = mkdtempSync(join(tmpdir(), "heed-nats-"));
+    const conf = join(confDir, "nats-server.conf");
+    writeFileSync(conf, natsRolesConfig(passwords, options.roles.leaseSubject), { mode: 0o600 });
+    roleArgs.push("-c", conf);
+  }
+  const removeConf = () => {
+    if (confDir !== undefined) rmSync(confDir, { recursive: true, force: true });
+  };
   const args = [
+    ...roleArgs,
     "-a",
     "127.0.0.1",
     "-p",
@@ -46,6 +76,7 @@ export async function startNatsServer(
     ...(options.args ?? []),
   ];
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  child.once("exit", removeConf);
   const port = await new Promise<number>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => {
@@ -77,10 +108,15 @@ export async function startNatsServer(
       );
     });
   });
+  const url = `${options.scheme ?? "nats"}://127.0.0.1:${port}`;
   return {
-    url: `${options.scheme ?? "nats"}://127.0.0.1:${port}`,
+    url,
     port,
     process: child,
+    urlFor(role) {
+      if (passwords === undefined) return url;
+      return `${options.scheme ?? "nats"}://${role}:${passwords[role]}@127.0.0.1:${port}`;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

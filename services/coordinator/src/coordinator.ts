@@ -1,5 +1,6 @@
 import {
   type CoordinatorConfig,
+  createLimitedWarn,
   errorMessage,
   grpcServerCredentials,
   type Logger,
@@ -16,6 +17,7 @@ import { createRateSampler } from "./admin/stats.js";
 import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
 import { serveLeases } from "./leases/responder.js";
+import { loadSigningKey } from "./leases/signing-key.js";
 import { createCoordinatorMetrics } from "./metrics.js";
 import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
@@ -52,6 +54,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log: log.child({ component: "frontier" }),
   });
   opened = frontier;
+  let key: ReturnType<typeof loadSigningKey>;
+  try {
+    key = loadSigningKey(config.dataDir);
+  } catch (err) {
+    await frontier.close();
+    throw err;
+  }
+  const natsLog = log.child({ component: "nats" });
+  const warn = createLimitedWarn(natsLog, metrics.refused);
   let nc: NatsConnection | undefined;
   const workers = createWorkerRegistry();
   const rates = createRateSampler();
@@ -62,13 +73,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     rates,
     drain: (workerId) =>
       nc !== undefined
-        ? publishDrain(nc, workerId)
+        ? publishDrain(nc, key, workerId)
         : Promise.reject(new UnavailableError("HEED_NATS_CONNECT", "not connected to NATS yet")),
     log,
   });
   try {
     const grpc = await startGrpcServer({
       listen: config.grpcListen,
+      coordinatorKey: key.publicKeyDer,
       credentials: tls.credentials,
       frontier,
       auth,
@@ -89,8 +101,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       );
     }
     const conn = nc;
-    const sub = serveLeases(conn, config.leaseSubject, frontier, log.child({ component: "leases" }));
-    const heartbeats = followHeartbeats(conn, workers, log.child({ component: "workers" }));
+    const sub = serveLeases(conn, {
+      subject: config.leaseSubject,
+      frontier,
+      log: log.child({ component: "leases" }),
+      workerToken: tokens.worker,
+      key,
+      warn,
+    });
+    const heartbeats = followHeartbeats(conn, workers, { log: natsLog, warn, workerToken: tokens.worker });
     const sampleRates = () => {
       try {
         rates.sample(frontier.crawls(), Date.now());

@@ -2,26 +2,31 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
   backoffMs,
+  createLimitedWarn,
   errorMessage,
   grpcClientCredentials,
   HeedError,
   type Logger,
   natsConnectOptions,
+  PROOF_HEADER,
   type ProbeServer,
   proto,
   readSecret,
+  SIGNATURE_HEADER,
   sleep,
   startProbeServer,
   UnavailableError,
   type WorkerConfig,
+  workerProof,
 } from "@heed/shared";
-import { connect, type NatsConnection } from "nats";
+import { connect, createInbox, headers, type NatsConnection } from "nats";
 import { Agent } from "undici";
 import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { createLookup } from "./fetch/guard.js";
 import { createSeenLeases } from "./leases/seen.js";
+import { createCoordinatorTrust } from "./leases/trust.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
 
@@ -75,7 +80,7 @@ export async function startWorker(
   log: Logger,
   hooks: WorkerHooks = {},
 ): Promise<Worker> {
-  const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const id = config.id ?? `${hostname().slice(0, 96)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const wlog = log.child({ workerId: id });
   // Every file and secret is read before anything connects, so a bad one costs nothing.
   const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
@@ -95,6 +100,9 @@ export async function startWorker(
   }
   let failure: Error | undefined;
   const stopping = new AbortController();
+  const metrics = createWorkerMetrics();
+  const warn = createLimitedWarn(wlog, metrics.refused);
+  let learnKey: (der: Uint8Array) => void = () => undefined;
   const reporter = createReporter({
     address: config.coordinator,
     workerId: id,
@@ -104,6 +112,7 @@ export async function startWorker(
     log: wlog,
     credentials: grpcCredentials,
     ...(token !== undefined ? { token } : {}),
+    onCoordinatorKey: (der) => learnKey(der),
     onRefused: (details) => {
       // Fetching on would only cost the sites requests whose results nobody takes.
       failure ??= new HeedError(
@@ -114,6 +123,8 @@ export async function startWorker(
       wake?.();
     },
   });
+  const trust = createCoordinatorTrust(() => reporter.renew([]), wlog);
+  learnKey = trust.learn;
   try {
     await reporter.probe();
   } catch (err) {
@@ -130,7 +141,6 @@ export async function startWorker(
   const guarded = agent(true, remember);
   const open = agent(false, remember);
   const seen = createSeenLeases();
-  const metrics = createWorkerMetrics();
   /** Leases being fetched: their task, current expiry (renewals move it) and a way to hand them back. */
   const inFlight = new Map<
     string,
@@ -220,8 +230,25 @@ export async function startWorker(
           workerId: id,
           capacity: free,
           workerVersion: WORKER_VERSION,
+          sentAtMs: Date.now(),
         }).finish();
-        const msg = await nc.request(config.leaseSubject, req, { timeout: config.leaseRequestTimeoutMs });
+        // A fresh inbox per request: the proof covers it, so a copied request cannot send leases elsewhere.
+        const reply = createInbox();
+        const h = headers();
+        if (token !== undefined) h.set(PROOF_HEADER, workerProof(token, "lease-request", reply, req));
+        const msg = await nc.request(config.leaseSubject, req, {
+          timeout: config.leaseRequestTimeoutMs,
+          noMux: true,
+          reply,
+          headers: h,
+        });
+        if (!(await trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))) {
+          // Not from this worker's coordinator: act on none of it, and do not hammer whoever sent it.
+          warn("lease-batch-signature", {}, "lease answer not signed by the coordinator; ignored");
+          failures++;
+          await sleep(backoffMs(failures, 500, 5000), stopping.signal);
+          continue;
+        }
         batch = proto.LeaseBatch.decode(msg.data);
         failures = 0;
       } catch (err) {
@@ -277,6 +304,7 @@ export async function startWorker(
   const heartbeat = startHeartbeat(
     nc,
     config.heartbeatMs,
+    token,
     () =>
       heartbeatOf(
         stopping.signal.aborted
@@ -335,6 +363,12 @@ export async function startWorker(
     },
   };
   // An operator's drain stops the worker as SIGTERM would; whoever awaits `done` then sees it.
-  const drainSub = listenForDrain(nc, id, () => void worker.stop(config.drainTimeoutMs), wlog);
+  const drainSub = listenForDrain(nc, {
+    workerId: id,
+    trust,
+    onDrain: () => void worker.stop(config.drainTimeoutMs),
+    log: wlog,
+    warn,
+  });
   return worker;
 }
