@@ -1,0 +1,134 @@
+import {
+  backoffMs,
+  errorMessage,
+  type LimitedWarn,
+  type Logger,
+  PROOF_HEADER,
+  proto,
+  SIGNATURE_HEADER,
+  sleep,
+  workerProof,
+} from "@heed/shared";
+import { createInbox, headers, type NatsConnection } from "nats";
+import { createSeenLeases } from "./seen.js";
+import type { CoordinatorTrust } from "./trust.js";
+
+export interface PullOptions {
+  nc: NatsConnection;
+  subject: string;
+  workerId: string;
+  workerVersion: string;
+  requestTimeoutMs: number;
+  idlePollMaxMs: number;
+  /** How many more leases the worker can take now (0 or less: none). */
+  capacity: () => number;
+  /** A lease to fetch: new, never seen before. */
+  onLease: (lease: proto.Lease) => void;
+  onBatch?: (leases: number) => void;
+  signal: AbortSignal;
+  log: Logger;
+  /** The worker token: each request carries its proof (no proof, no lease). */
+  token?: string;
+  /** Only batches the coordinator signed are acted on. */
+  trust: CoordinatorTrust;
+  warn: LimitedWarn;
+}
+
+export interface Puller {
+  /** Resolves when the loop stops (the signal aborted). */
+  done: Promise<void>;
+  /** Wakes the loop when capacity frees up, instead of waiting for its next poll. */
+  wake(): void;
+  readonly refusedDuplicates: number;
+}
+
+/**
+ * Asks the coordinator for leases over NATS whenever the worker has room,
+ * drops leases delivered twice, and backs off while nobody answers.
+ */
+export function pullLeases(options: PullOptions): Puller {
+  const { log, signal } = options;
+  const seen = createSeenLeases();
+  let refusedDuplicates = 0;
+  let wake: (() => void) | undefined;
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const free = options.capacity();
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          const timer = setTimeout(done, 200);
+          signal.addEventListener("abort", done, { once: true });
+          wake = done;
+        });
+        wake = undefined;
+        continue;
+      }
+      let batch: proto.LeaseBatch;
+      try {
+        const req = proto.LeaseRequest.encode({
+          workerId: options.workerId,
+          capacity: free,
+          workerVersion: options.workerVersion,
+          sentAtMs: Date.now(),
+        }).finish();
+        // A fresh inbox per request: the proof covers it, so a copied request cannot send leases elsewhere.
+        const reply = createInbox();
+        const h = headers();
+        if (options.token !== undefined)
+          h.set(PROOF_HEADER, workerProof(options.token, "lease-request", reply, req));
+        const msg = await options.nc.request(options.subject, req, {
+          timeout: options.requestTimeoutMs,
+          noMux: true,
+          reply,
+          headers: h,
+        });
+        if (!(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))) {
+          // Not from this worker's coordinator: act on none of it, and do not hammer whoever sent it.
+          options.warn("lease-batch-signature", {}, "lease answer not signed by the coordinator; ignored");
+          failures++;
+          await sleep(backoffMs(failures, 500, 5000), signal);
+          continue;
+        }
+        batch = proto.LeaseBatch.decode(msg.data);
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        const wait = backoffMs(failures, 100, 2000);
+        // No coordinator answering is normal during restarts; keep asking, slowly.
+        log.warn({ err: errorMessage(err), retryInMs: wait }, "lease request failed");
+        await sleep(wait, signal);
+        continue;
+      }
+      const now = Date.now();
+      options.onBatch?.(batch.leases.length);
+      for (const lease of batch.leases) {
+        if (!seen.admit(lease.id, lease.expiresAtMs, now)) {
+          refusedDuplicates++;
+          log.warn({ leaseId: lease.id }, "lease delivered twice; not fetching it again");
+          continue;
+        }
+        options.onLease(lease);
+      }
+      if (batch.leases.length === 0) {
+        await sleep(Math.min(batch.retryAfterMs || 100, options.idlePollMaxMs), signal);
+      }
+    }
+  }
+
+  const done = loop().catch((err) => log.error({ err: errorMessage(err) }, "lease loop stopped"));
+  return {
+    done,
+    wake: () => wake?.(),
+    get refusedDuplicates() {
+      return refusedDuplicates;
+    },
+  };
+}
