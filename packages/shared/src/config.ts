@@ -36,6 +36,19 @@ const canonicalSeed = z.string().transform((s, ctx) => {
   }
 });
 
+/** Purposes a crawl may declare; see aipref/purposes.ts for how each maps onto the AI Preferences vocabulary. */
+export const CRAWL_PURPOSES = ["archive", "search", "ai-training", "ai-use"] as const;
+export type CrawlPurpose = (typeof CRAWL_PURPOSES)[number];
+
+/** Where a deployment publishes its Web Bot Auth key directory: an https URL (the Signature-Agent value). */
+const signatureAgentUrl = z.union([
+  z.literal(""),
+  z
+    .string()
+    .regex(/^https:\/\/[\x21-\x7e]+$/, "an https URL (printable ASCII)")
+    .refine((s) => !/["\\]/.test(s), "no quotes or backslashes"),
+]);
+
 // `.prefault({})` runs an absent section through its schema, so each default is written once.
 export const scopeSchema = z
   .object({
@@ -141,6 +154,18 @@ export const crawlSpecSchema = z.object({
    * whose pages say `tdm-reservation: 1`.
    */
   honourTdmReservation: bool.default(false),
+  /**
+   * What the crawl's captures are for. Sites' AI-use preferences (IETF AI
+   * Preferences: robots.txt and header Content-Usage) are checked against these.
+   */
+  purposes: listOf(z.enum(CRAWL_PURPOSES))
+    .pipe(z.array(z.enum(CRAWL_PURPOSES)).min(1))
+    .default(["archive"]),
+  /**
+   * Sign every request (robots.txt included) with Web Bot Auth, so sites can check
+   * it came from this deployment; workers need a signing key and a Signature-Agent URL.
+   */
+  signRequests: bool.default(false),
   fetch: fetchSchema,
   /** Crawl loopback/private addresses; workers must allow it too. */
   allowPrivateAddresses: bool.default(false),
@@ -196,6 +221,9 @@ export const coordinatorConfigSchema = z.object({
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
   grpcCaFile: optionalFile,
+  /** Web Bot Auth: the URL the key directory is published at, and the keys it lists (PKCS#8 PEM files, comma-separated; two during a rotation). */
+  signatureAgent: signatureAgentUrl.default(""),
+  directoryKeyFiles: listOf(z.string().min(1)).default([]),
   /** Closed WARC files the admin API packs into WACZ (workers on this machine write here). Empty: <dataDir>/warc. */
   warcDir: z.string().default(""),
   ...natsClientSettings,
@@ -235,6 +263,9 @@ export const workerConfigSchema = z.object({
   /** A client certificate and key, for a coordinator that requires mTLS. */
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
+  /** Web Bot Auth: the Ed25519 key requests are signed with (or HEED_SIGNING_KEY, the PEM itself), and the directory URL sent as Signature-Agent. */
+  signingKeyFile: optionalFile,
+  signatureAgent: signatureAgentUrl.default(""),
   ...natsClientSettings,
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;

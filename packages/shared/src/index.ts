@@ -17,4 +17,5 @@ export * from "./subjects.js";
 export * from "./terminal-text.js";
 export * from "./url.js";
 export * from "./user-agent.js";
+export * from "./webbotauth/index.js";
 export * from "./worker-id.js";

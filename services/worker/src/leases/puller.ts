@@ -89,7 +89,9 @@ export function pullLeases(options: PullOptions): Puller {
           reply,
           headers: h,
         });
-        if (!(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))) {
+        if (
+          !(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))
+        ) {
           // Not from this worker's coordinator: act on none of it, and do not hammer whoever sent it.
           options.warn("lease-batch-signature", {}, "lease answer not signed by the coordinator; ignored");
           failures++;
