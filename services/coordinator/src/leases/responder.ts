@@ -1,6 +1,7 @@
 import {
   checkWorkerProof,
   errorMessage,
+  fromHeader,
   isFresh,
   isValidWorkerId,
   type LimitedWarn,
@@ -9,9 +10,11 @@ import {
   proto,
   SIGNATURE_HEADER,
   signControl,
+  userAgentHeader,
 } from "@heed/shared";
 import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
+import type { GrantKind, LeaseGrant } from "../frontier/records.js";
 import type { SigningKey } from "./signing-key.js";
 
 /** Workers of every coordinator share this queue group so each request is answered once. */
@@ -115,7 +118,7 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
               "lease issued",
             );
           }
-          respond(msg, reply);
+          respond(msg, { leases: reply.leases.map(leaseToProto), retryAfterMs: reply.retryAfterMs });
         },
         (e: unknown) => {
           log.error({ err: errorMessage(e) }, "cannot answer lease request");
@@ -124,4 +127,31 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
       );
     },
   });
+}
+
+const KIND: Record<GrantKind, proto.LeaseKind> = {
+  page: proto.LeaseKind.LEASE_KIND_PAGE,
+  robots: proto.LeaseKind.LEASE_KIND_ROBOTS,
+  sitemap: proto.LeaseKind.LEASE_KIND_SITEMAP,
+  tdmrep: proto.LeaseKind.LEASE_KIND_TDMREP,
+};
+
+/** A grant as workers receive it, with the crawl's User-Agent and From headers spelled out. */
+export function leaseToProto(g: LeaseGrant): proto.Lease {
+  return {
+    id: g.id,
+    crawlId: g.crawlId,
+    url: g.url,
+    hostKey: g.hostKey,
+    kind: KIND[g.kind],
+    issuedAtMs: g.issuedAtMs,
+    notBeforeMs: g.issuedAtMs,
+    expiresAtMs: g.expiresAtMs,
+    attempt: g.attempt,
+    limits: g.limits,
+    userAgent: userAgentHeader(g.userAgent),
+    from: fromHeader(g.userAgent),
+    allowPrivateAddresses: g.allowPrivateAddresses,
+    signRequests: g.signRequests,
+  };
 }
