@@ -213,7 +213,7 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
-  /** Web Bot Auth: the worker signs this fetch's requests. */
+  /** Sign each request (Web Bot Auth) with the coordinator's key. */
   signRequests: boolean;
 }
 
