@@ -6,6 +6,8 @@ import { URL_STATES } from "./frontier/records.js";
 
 export interface CoordinatorMetrics {
   observer: FrontierObserver;
+  /** A control message from NATS refused or ignored, by a short fixed kind. */
+  refused(kind: string): void;
   /** The Prometheus text exposition, frontier gauges computed at scrape time. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -99,6 +101,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     registers: [registry],
   });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
+  const refused = new Counter({
+    name: "heed_control_messages_refused_total",
+    help: "Messages on NATS refused or ignored (no proof, stale, undecodable, malformed), by kind",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
 
   const observer: FrontierObserver = {
     leaseIssued: (kind) => leasesIssued.inc({ kind }),
@@ -145,5 +153,5 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
-  return { observer, render };
+  return { observer, render, refused: (kind) => refused.inc({ kind }) };
 }
