@@ -33,7 +33,10 @@ export async function replayInBrowser(options: {
     while (Date.now() < deadline) {
       for (const frame of page.frames()) {
         if (frame === page.mainFrame()) continue;
-        const text = await frame.evaluate(() => document.body?.innerText ?? "").catch(() => "");
+        const text = await frame
+          .locator("body")
+          .innerText({ timeout: 1_000 })
+          .catch(() => "");
         if (text.includes(options.expected)) {
           await mkdir(dirname(options.screenshot), { recursive: true });
           await page.screenshot({ path: options.screenshot });
