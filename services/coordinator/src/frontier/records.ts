@@ -213,6 +213,8 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
+  /** Sign each request (Web Bot Auth) with the coordinator's key. */
+  signRequests: boolean;
 }
 
 /** The answer to one lease renewal. */
