@@ -35,6 +35,7 @@ export async function replayInBrowser(options: {
         if (frame === page.mainFrame()) continue;
         const text = await frame
           .locator("body")
+          // biome-ignore lint/performance/useDomNodeTextContent: the text as rendered is what a reader sees
           .innerText({ timeout: 1_000 })
           .catch(() => "");
         if (text.includes(options.expected)) {
