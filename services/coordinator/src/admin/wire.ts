@@ -249,5 +249,12 @@ export function urlToProto(u: UrlRecord): proto.Url {
           },
         }
       : {}),
+    preferences: (u.preferences ?? []).map((p) => ({
+      purpose: p.purpose,
+      category: p.category,
+      decision: p.decision,
+      signal: p.signal ?? "",
+      line: p.line ?? 0,
+    })),
   };
 }

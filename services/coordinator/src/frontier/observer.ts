@@ -13,6 +13,8 @@ export interface FrontierObserver {
   robotsDisagreement(disallowedBy: string[]): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
   gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
+  /** A site's AI-use preference refused one of a crawl's purposes, before or after the fetch. */
+  preferenceRefused(purpose: string, signal: string, stage: "before_fetch" | "after_fetch"): void;
 }
 
 export const NO_OBSERVER: FrontierObserver = {
@@ -23,6 +25,7 @@ export const NO_OBSERVER: FrontierObserver = {
   robots() {},
   robotsDisagreement() {},
   gap() {},
+  preferenceRefused() {},
 };
 
 /** The kind of politeness key a gap was measured on (see slots.ts). */

@@ -68,6 +68,10 @@ export function urlCommands(program: Command): void {
                     .join(", ")}`
                 : undefined,
             ],
+            ...u.preferences.map((p): [string, string] => [
+              `use: ${p.purpose}`,
+              `${p.decision}${p.signal !== "" ? ` by ${p.signal}${p.line > 0 ? ` (robots.txt line ${p.line})` : ""}` : ""} [${p.category}]`,
+            ]),
           ]),
         );
         return undefined;
