@@ -1,4 +1,5 @@
 import type { CrawlRecord } from "@heed/coordinator";
+import type { WarcStats } from "@heed/worker";
 
 export interface CrawlSummary {
   crawlId: string;
@@ -12,9 +13,17 @@ export interface CrawlSummary {
   durationSeconds: number;
   pagesPerSecond: number;
   dataDir: string;
+  /** The WARC captures the workers wrote: directory, files, records and bytes (absent when off). */
+  warc?: { dir: string; files: number; records: number; bytes: number };
+  warcFiles?: string[];
 }
 
-export function summarize(crawl: CrawlRecord, dataDir: string, nowMs = Date.now()): CrawlSummary {
+export function summarize(
+  crawl: CrawlRecord,
+  dataDir: string,
+  warcs: readonly WarcStats[] = [],
+  nowMs = Date.now(),
+): CrawlSummary {
   const end = crawl.finishedAtMs ?? nowMs;
   const durationSeconds = Math.max(0.001, (end - crawl.createdAtMs) / 1000);
   return {
@@ -29,6 +38,22 @@ export function summarize(crawl: CrawlRecord, dataDir: string, nowMs = Date.now(
     durationSeconds: Math.round(durationSeconds * 10) / 10,
     pagesPerSecond: Math.round((crawl.counts.done / durationSeconds) * 10) / 10,
     dataDir,
+    ...warcSummary(warcs),
+  };
+}
+
+function warcSummary(warcs: readonly WarcStats[]): Pick<CrawlSummary, "warc" | "warcFiles"> {
+  const first = warcs[0];
+  if (first === undefined) return {};
+  const files = warcs.flatMap((w) => w.files).sort();
+  return {
+    warc: {
+      dir: first.dir,
+      files: files.length,
+      records: warcs.reduce((n, w) => n + w.records, 0),
+      bytes: warcs.reduce((n, w) => n + w.bytes, 0),
+    },
+    warcFiles: files,
   };
 }
 
@@ -57,6 +82,11 @@ export function summaryText(s: CrawlSummary): string {
     `  bytes           ${bytesText(s.bytes)}`,
     `  rate            ${s.pagesPerSecond} pages/s`,
     `  data            ${s.dataDir}`,
+    ...(s.warc !== undefined
+      ? [
+          `  WARC            ${s.warc.dir}: ${s.warc.files} file(s), ${s.warc.records} records, ${bytesText(s.warc.bytes)}`,
+        ]
+      : []),
   ].join("\n");
 }
 

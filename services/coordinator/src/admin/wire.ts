@@ -234,5 +234,6 @@ export function urlToProto(u: UrlRecord): proto.Url {
     ...(u.robots !== undefined
       ? { robots: { digest: u.robots.digest, verdict: u.robots.verdict, line: u.robots.line ?? 0 } }
       : {}),
+    ...(r?.capture !== undefined ? { capture: r.capture } : {}),
   };
 }

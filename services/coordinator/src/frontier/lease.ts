@@ -231,6 +231,7 @@ function wireLease(
   rec: LeaseRecord,
   crawl: CrawlRecord,
   limits: proto.FetchLimits,
+  evidence: proto.LeaseEvidence,
   pageKind: proto.LeaseKind = proto.LeaseKind.LEASE_KIND_PAGE,
 ): proto.Lease {
   return {
@@ -247,6 +248,28 @@ function wireLease(
     userAgent: userAgentHeader(crawl.spec.userAgent),
     from: fromHeader(crawl.spec.userAgent),
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
+    evidence,
+  };
+}
+
+/** The evidence a worker writes beside the capture: what the frontier recorded when it leased. */
+function leaseEvidence(
+  txn: Txn,
+  url: UrlRecord | undefined,
+  host: HostState,
+  keys: HostState[],
+): proto.LeaseEvidence {
+  const robots = url !== undefined ? txn.robots(url.origin) : undefined;
+  const line = url?.robots?.line ?? 0;
+  return {
+    robotsUrl: url !== undefined ? robotsUrlOf(url.origin) : "",
+    robotsDigest: url?.robots?.digest ?? "",
+    robotsVerdict: url?.robots?.verdict ?? "",
+    robotsLine: line,
+    robotsRule: line > 0 ? (robots?.text.split(/\r\n|\r|\n/)[line - 1]?.trim() ?? "") : "",
+    delayMs: host.delayMs,
+    delaySource: host.delaySource,
+    politenessKeys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
 }
 
@@ -301,13 +324,14 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
+  const evidence = leaseEvidence(txn, undefined, host, keys);
   for (const st of [host, ...keys]) takeSlot(ctx, txn, st);
-  return wireLease(rec, crawl, {
-    timeoutMs: fetch.timeoutMs,
-    maxBytes: ROBOTS_MAX_BYTES,
-    maxRedirects: 5,
-    maxOutlinks: 0,
-  });
+  return wireLease(
+    rec,
+    crawl,
+    { timeoutMs: fetch.timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 5, maxOutlinks: 0 },
+    evidence,
+  );
 }
 
 function issuePageLease(
@@ -349,6 +373,7 @@ function issuePageLease(
     source: host.delaySource,
     keys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
+  const evidence = leaseEvidence(txn, url, host, keys);
   countHostPage(ctx, crawl, host.hostKey, now);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
@@ -358,6 +383,7 @@ function issuePageLease(
       rec,
       crawl,
       { timeoutMs: fetch.timeoutMs, maxBytes: TDMREP_MAX_BYTES, maxRedirects: 0, maxOutlinks: 0 },
+      evidence,
       proto.LeaseKind.LEASE_KIND_TDMREP,
     );
   }
@@ -372,13 +398,19 @@ function issuePageLease(
         maxRedirects: 0,
         maxOutlinks: sm.maxUrlsPerSitemap,
       },
+      evidence,
       proto.LeaseKind.LEASE_KIND_SITEMAP,
     );
   }
-  return wireLease(rec, crawl, {
-    timeoutMs: fetch.timeoutMs,
-    maxBytes: fetch.maxBytes,
-    maxRedirects: 0,
-    maxOutlinks: fetch.maxOutlinks,
-  });
+  return wireLease(
+    rec,
+    crawl,
+    {
+      timeoutMs: fetch.timeoutMs,
+      maxBytes: fetch.maxBytes,
+      maxRedirects: 0,
+      maxOutlinks: fetch.maxOutlinks,
+    },
+    evidence,
+  );
 }

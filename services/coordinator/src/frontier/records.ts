@@ -37,6 +37,14 @@ export interface FetchOutcome {
   outlinks: number;
   workerId: string;
   remoteAddress?: string;
+  /** Where the worker wrote the response (or revisit) record: WARC file base name, offset, length. */
+  capture?: CaptureLocation;
+}
+
+export interface CaptureLocation {
+  file: string;
+  offset: number;
+  length: number;
 }
 
 export interface UrlRecord {

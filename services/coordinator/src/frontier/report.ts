@@ -209,6 +209,9 @@ function applyPage(
     ...(r.noarchive ? { noarchive: true } : {}),
     ...(r.nofollow ? { nofollow: true } : {}),
     ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
+    ...(r.capture !== undefined && r.capture.file !== ""
+      ? { capture: { file: r.capture.file, offset: r.capture.offset, length: r.capture.length } }
+      : {}),
   };
   const fetch = crawl.spec.fetch;
   if (errKind === Kind.FETCH_ERROR_KIND_RELEASED) {

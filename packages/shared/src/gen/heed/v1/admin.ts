@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { CaptureLocation } from "./frontier.js";
 import { WorkerState, workerStateFromJSON, workerStateToJSON } from "./worker.js";
 
 export const protobufPackage = "heed.v1";
@@ -800,6 +801,8 @@ export interface Url {
     | undefined;
   /** The lease now out for it, if leased. */
   leaseId: string;
+  /** Where its capture is (WARC file, offset, length), once done. */
+  capture?: CaptureLocation | undefined;
 }
 
 export interface GetUrlRequest {
@@ -6648,6 +6651,7 @@ function createBaseUrl(): Url {
     result: undefined,
     robots: undefined,
     leaseId: "",
+    capture: undefined,
   };
 }
 
@@ -6694,6 +6698,9 @@ export const Url: MessageFns<Url> = {
     }
     if (message.leaseId !== "") {
       writer.uint32(114).string(message.leaseId);
+    }
+    if (message.capture !== undefined) {
+      CaptureLocation.encode(message.capture, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -6823,6 +6830,14 @@ export const Url: MessageFns<Url> = {
             message.leaseId = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.capture = CaptureLocation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6875,6 +6890,7 @@ export const Url: MessageFns<Url> = {
         : isSet(object.lease_id)
         ? globalThis.String(object.lease_id)
         : "",
+      capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
     };
   },
 
@@ -6922,6 +6938,9 @@ export const Url: MessageFns<Url> = {
     if (message.leaseId !== "") {
       obj.leaseId = message.leaseId;
     }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureLocation.toJSON(message.capture);
+    }
     return obj;
   },
 
@@ -6948,6 +6967,9 @@ export const Url: MessageFns<Url> = {
       ? RobotsEvidence.fromPartial(object.robots)
       : undefined;
     message.leaseId = object.leaseId ?? "";
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureLocation.fromPartial(object.capture)
+      : undefined;
     return message;
   },
 };
