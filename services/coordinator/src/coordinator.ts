@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import {
   type CoordinatorConfig,
   errorMessage,
@@ -65,6 +66,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         ? publishDrain(nc, workerId)
         : Promise.reject(new UnavailableError("HEED_NATS_CONNECT", "not connected to NATS yet")),
     log,
+    warcDir: config.warcDir !== "" ? config.warcDir : join(config.dataDir, "warc"),
   });
   try {
     const grpc = await startGrpcServer({

@@ -203,6 +203,7 @@ export async function warcinfoRecord(info: WarcInfo, atMs: number): Promise<Buff
     ["format", "WARC File Format 1.1"],
     ["conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"],
     ["isPartOf", info.crawlId],
+    ["heed-crawl-id", info.crawlId],
     ["operator", info.from !== "" ? info.from : info.userAgent],
     ["http-header-user-agent", info.userAgent],
     ...(info.from !== "" ? ([["http-header-from", info.from]] as [string, string][]) : []),

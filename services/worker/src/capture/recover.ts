@@ -12,7 +12,7 @@ import {
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { crc32, gunzipSync, inflateRawSync } from "node:zlib";
-import { OPEN_SUFFIX } from "./warc-name.js";
+import { OPEN_SUFFIX } from "@heed/archive";
 
 const WINDOW = 8 * 1024 * 1024;
 

@@ -1,10 +1,9 @@
+import { WARC_SUFFIX } from "@heed/archive";
+
 /** `yyyyMMddHHmmssSSS` in UTC. */
 function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:TZ.]/g, "");
 }
-
-export const OPEN_SUFFIX = ".open";
-export const WARC_SUFFIX = ".warc.gz";
 
 /** File names may only hold what every file system and object store keeps as is. */
 function safe(part: string): string {

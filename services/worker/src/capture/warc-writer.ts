@@ -2,11 +2,12 @@ import { mkdirSync } from "node:fs";
 import { type FileHandle, open, rename } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { OPEN_SUFFIX } from "@heed/archive";
 import { errorMessage, HeedError, type Logger, type proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
 import { exchangeRecords, warcinfoRecord } from "./records.js";
 import { recoverOpenWarcs } from "./recover.js";
-import { OPEN_SUFFIX, warcFileName } from "./warc-name.js";
+import { warcFileName } from "./warc-name.js";
 
 /** A capture could not be made durable: the fetch must not be reported done. */
 export class CaptureError extends HeedError {
