@@ -144,6 +144,7 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
     coordinatorConfigSchema,
     mergeLayers(envLayer(coordinatorConfigSchema), {
       dataDir: opts.dataDir,
+      warcDir: opts.warcDir,
       grpcListen: "127.0.0.1:0",
       httpListen: "",
       logLevel,
