@@ -30,6 +30,12 @@ const LOG_LEVEL_FLAG: FlagSpec = {
   help: "fatal, error, warn, info, debug, trace or silent",
 };
 
+const SIGNATURE_AGENT_FLAG: FlagSpec = {
+  key: "signatureAgent",
+  flag: "--signature-agent <url>",
+  help: "https URL of the Web Bot Auth key directory (sent as Signature-Agent)",
+};
+
 /** NATS credentials and TLS, the same for both services; secrets by value only from env. */
 const NATS_FLAGS: FlagSpec[] = [
   { key: "natsTokenFile", flag: "--nats-token-file <file>", help: "NATS token (or HEED_NATS_TOKEN)" },
@@ -105,7 +111,49 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     flag: "--grpc-ca-file <file>",
     help: "mTLS: require client certificates signed by this CA",
   },
+  SIGNATURE_AGENT_FLAG,
+  {
+    key: "directoryKeyFiles",
+    flag: "--directory-key-files <files>",
+    help: "Web Bot Auth keys (PEM, comma-separated) the key directory lists and signs with",
+  },
   ...NATS_FLAGS,
+];
+
+/** Upload of closed WARC files. Credentials only from files or AWS_* environment variables. */
+const S3_FLAGS: FlagSpec[] = [
+  {
+    key: "s3Bucket",
+    flag: "--s3-bucket <bucket>",
+    help: "upload closed WARC files and their indexes to this bucket",
+  },
+  { key: "s3Prefix", flag: "--s3-prefix <prefix>", help: "object key prefix, e.g. crawls/" },
+  {
+    key: "s3Endpoint",
+    flag: "--s3-endpoint <url>",
+    help: "S3-compatible endpoint (default: AWS S3 in --s3-region)",
+  },
+  { key: "s3Region", flag: "--s3-region <region>", help: "region requests are signed for" },
+  {
+    key: "s3AccessKeyFile",
+    flag: "--s3-access-key-file <file>",
+    help: "access key id (or AWS_ACCESS_KEY_ID)",
+  },
+  {
+    key: "s3SecretKeyFile",
+    flag: "--s3-secret-key-file <file>",
+    help: "secret access key (or AWS_SECRET_ACCESS_KEY)",
+  },
+  {
+    key: "s3TimeoutMs",
+    flag: "--s3-timeout-ms <ms>",
+    help: "give up on an unanswered store request after this",
+  },
+  {
+    key: "s3MaxPendingBytes",
+    flag: "--s3-max-pending-bytes <n>",
+    help: "stop taking leases while more than this waits for upload",
+  },
 ];
 
 export const WORKER_FLAGS: FlagSpec[] = [
@@ -163,7 +211,14 @@ export const WORKER_FLAGS: FlagSpec[] = [
   { key: "grpcCaFile", flag: "--grpc-ca-file <file>", help: "TLS to the coordinator, trusting this CA" },
   { key: "grpcCertFile", flag: "--grpc-cert-file <file>", help: "client certificate (coordinator mTLS)" },
   { key: "grpcKeyFile", flag: "--grpc-key-file <file>", help: "client key (coordinator mTLS)" },
+  {
+    key: "signingKeyFile",
+    flag: "--signing-key-file <file>",
+    help: "Web Bot Auth signing key, PKCS#8 PEM (or the PEM itself in HEED_SIGNING_KEY)",
+  },
+  SIGNATURE_AGENT_FLAG,
   ...NATS_FLAGS,
+  ...S3_FLAGS,
 ];
 
 export function addFlags(cmd: Command, flags: FlagSpec[]): Command {

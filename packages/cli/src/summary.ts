@@ -13,6 +13,10 @@ export interface CrawlSummary {
   durationSeconds: number;
   pagesPerSecond: number;
   dataDir: string;
+  /** Stopped by a signal before the crawl was done; running again with the same data directory resumes it. */
+  interrupted: boolean;
+  /** URLs queued or leased: what a resumed run still has to do. */
+  remaining: number;
   /** The WARC captures the workers wrote: directory, files, records and bytes (absent when off). */
   warc?: { dir: string; files: number; records: number; bytes: number };
   warcFiles?: string[];
@@ -21,10 +25,10 @@ export interface CrawlSummary {
 export function summarize(
   crawl: CrawlRecord,
   dataDir: string,
-  warcs: readonly WarcStats[] = [],
-  nowMs = Date.now(),
+  options: { interrupted?: boolean; nowMs?: number; warcs?: readonly WarcStats[] } = {},
 ): CrawlSummary {
-  const end = crawl.finishedAtMs ?? nowMs;
+  const end = crawl.finishedAtMs ?? options.nowMs ?? Date.now();
+  const remaining = crawl.counts.queued + crawl.counts.leased;
   const durationSeconds = Math.max(0.001, (end - crawl.createdAtMs) / 1000);
   return {
     crawlId: crawl.id,
@@ -38,7 +42,9 @@ export function summarize(
     durationSeconds: Math.round(durationSeconds * 10) / 10,
     pagesPerSecond: Math.round((crawl.counts.done / durationSeconds) * 10) / 10,
     dataDir,
-    ...warcSummary(warcs),
+    interrupted: options.interrupted === true && crawl.state === "running",
+    remaining,
+    ...warcSummary(options.warcs ?? []),
   };
 }
 
@@ -71,12 +77,18 @@ export function summaryText(s: CrawlSummary): string {
   const skipped = Object.entries(s.skipped)
     .map(([k, v]) => `${k}: ${v}`)
     .join(", ");
+  const headline = s.interrupted
+    ? [
+        `Crawl ${s.crawlId} interrupted after ${s.durationSeconds} s: ${s.remaining} URL(s) remain.`,
+        `  Run again with the same --data-dir (${s.dataDir}) to resume it.`,
+      ]
+    : [`Crawl ${s.crawlId} ${s.state} in ${s.durationSeconds} s`];
   return [
-    `Crawl ${s.crawlId} ${s.state} in ${s.durationSeconds} s`,
+    ...headline,
     `  pages fetched   ${s.pages.done}${status ? ` (${status})` : ""}`,
     `  failed          ${s.pages.failed}`,
     `  skipped         ${s.pages.skipped}${skipped ? ` (${skipped})` : ""}`,
-    `  still queued    ${s.pages.queued + s.pages.leased}`,
+    `  still queued    ${s.remaining}`,
     `  robots-denied   ${s.robotsDenied}`,
     `  hosts           ${s.hosts}`,
     `  bytes           ${bytesText(s.bytes)}`,

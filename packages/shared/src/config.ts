@@ -35,6 +35,19 @@ const canonicalSeed = z.string().transform((s, ctx) => {
   }
 });
 
+/** Purposes a crawl may declare; see aipref/purposes.ts for how each maps onto the AI Preferences vocabulary. */
+export const CRAWL_PURPOSES = ["archive", "search", "ai-training", "ai-use"] as const;
+export type CrawlPurpose = (typeof CRAWL_PURPOSES)[number];
+
+/** Where a deployment publishes its Web Bot Auth key directory: an https URL (the Signature-Agent value). */
+const signatureAgentUrl = z.union([
+  z.literal(""),
+  z
+    .string()
+    .regex(/^https:\/\/[\x21-\x7e]+$/, "an https URL (printable ASCII)")
+    .refine((s) => !/["\\]/.test(s), "no quotes or backslashes"),
+]);
+
 // `.prefault({})` runs an absent section through its schema, so each default is written once.
 export const scopeSchema = z
   .object({
@@ -140,6 +153,18 @@ export const crawlSpecSchema = z.object({
    * whose pages say `tdm-reservation: 1`.
    */
   honourTdmReservation: bool.default(false),
+  /**
+   * What the crawl's captures are for. Sites' AI-use preferences (IETF AI
+   * Preferences: robots.txt and header Content-Usage) are checked against these.
+   */
+  purposes: listOf(z.enum(CRAWL_PURPOSES))
+    .pipe(z.array(z.enum(CRAWL_PURPOSES)).min(1))
+    .default(["archive"]),
+  /**
+   * Sign every request (robots.txt included) with Web Bot Auth, so sites can check
+   * it came from this deployment; workers need a signing key and a Signature-Agent URL.
+   */
+  signRequests: bool.default(false),
   fetch: fetchSchema,
   /** Crawl loopback/private addresses; workers must allow it too. */
   allowPrivateAddresses: bool.default(false),
@@ -195,11 +220,37 @@ export const coordinatorConfigSchema = z.object({
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
   grpcCaFile: optionalFile,
+  /** Web Bot Auth: the URL the key directory is published at, and the keys it lists (PKCS#8 PEM files, comma-separated; two during a rotation). */
+  signatureAgent: signatureAgentUrl.default(""),
+  directoryKeyFiles: listOf(z.string().min(1)).default([]),
   /** Closed WARC files the admin API packs into WACZ (workers on this machine write here). Empty: <dataDir>/warc. */
   warcDir: z.string().default(""),
   ...natsClientSettings,
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
+
+/**
+ * Optional upload of closed WARC files (and their CDXJ indexes) to S3-compatible storage.
+ * Credentials come from files or the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN), never from flags.
+ */
+export const captureStorageSettings = {
+  /** Empty: no upload; files stay in the WARC directory. */
+  s3Bucket: z.string().default(""),
+  /** Prepended to each object key, e.g. `crawls/`. */
+  s3Prefix: z.string().default(""),
+  /** Empty: AWS S3 in s3Region. Any S3-compatible endpoint (MinIO, Ceph, Garage); path-style requests. */
+  s3Endpoint: z.string().default(""),
+  s3Region: z.string().min(1).default("us-east-1"),
+  s3AccessKeyFile: optionalFile,
+  s3SecretKeyFile: optionalFile,
+  s3TimeoutMs: int(100, 600_000).default(30_000),
+  /** Captures waiting for upload beyond this many bytes stop the worker taking leases. */
+  s3MaxPendingBytes: int(0).default(8 * 1024 ** 3),
+};
+export type CaptureStorageSettings = {
+  [K in keyof typeof captureStorageSettings]: z.output<(typeof captureStorageSettings)[K]>;
+};
 
 export const workerConfigSchema = z.object({
   id: z.string().min(1).optional(),
@@ -236,7 +287,11 @@ export const workerConfigSchema = z.object({
   warcDir: z.string().default(""),
   /** A WARC file is closed, and the next one started, once it passes this size. */
   warcMaxBytes: int(64 * 1024).default(1_000_000_000),
+  /** Web Bot Auth: the Ed25519 key requests are signed with (or HEED_SIGNING_KEY, the PEM itself), and the directory URL sent as Signature-Agent. */
+  signingKeyFile: optionalFile,
+  signatureAgent: signatureAgentUrl.default(""),
   ...natsClientSettings,
+  ...captureStorageSettings,
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

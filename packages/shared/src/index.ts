@@ -14,3 +14,4 @@ export * from "./secrets.js";
 export * from "./subjects.js";
 export * from "./url.js";
 export * from "./user-agent.js";
+export * from "./webbotauth/index.js";

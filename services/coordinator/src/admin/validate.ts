@@ -101,6 +101,8 @@ export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInp
       retryMaxMs: f?.retryMaxMs,
     },
     honourTdmReservation: def.honourTdmReservation,
+    ...(def.purposes.length > 0 ? { purposes: def.purposes } : {}),
+    signRequests: def.signRequests,
     allowPrivateAddresses: def.allowPrivateAddresses,
   };
   const result = crawlSpecSchema.safeParse(input);

@@ -119,6 +119,8 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
       retryMaxMs: f.retryMaxMs,
     },
     honourTdmReservation: spec.honourTdmReservation,
+    purposes: spec.purposes ?? ["archive"],
+    signRequests: spec.signRequests ?? false,
     allowPrivateAddresses: spec.allowPrivateAddresses,
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { Readable } from "node:stream";
-import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared";
+import { canonicalizeUrl, proto, type RequestSigner, sleep, tryCanonicalizeUrl } from "@heed/shared";
 import { type Dispatcher, request } from "undici";
 import { type Exchange, headerMap, headerPairs } from "../capture/exchange.js";
 import { directivesFromHeader } from "../links/directives.js";
@@ -10,6 +10,7 @@ import { parseSitemap } from "../links/sitemap.js";
 import { ACCEPT_ENCODING, type BodyRead, discard, readBody } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
 import { checkLiteralHost } from "./guard.js";
+import { signatureHeaders } from "./signing.js";
 
 const Kind = proto.FetchErrorKind;
 
@@ -28,6 +29,8 @@ export interface FetchDeps {
   addressOf?: (hostname: string) => string | undefined;
   /** Told of every whole HTTP exchange (redirect hops included), for the capture. */
   onExchange?: (exchange: Exchange) => void;
+  /** Web Bot Auth signer, for crawls that sign their requests. */
+  signer?: RequestSigner;
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string {
@@ -100,6 +103,7 @@ export async function fetchLease(
         ...(lease.from ? ([["from", lease.from]] as [string, string][]) : []),
         ["accept", robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8"],
         ["accept-encoding", ACCEPT_ENCODING],
+        ...Object.entries(signatureHeaders(lease, deps.signer, url)),
       ];
       const sentAtMs = clock();
       const res = await request(url, {

@@ -200,6 +200,8 @@ export interface FetchResult {
   tdmReserved: boolean;
   /** Only for tdmrep leases: the tdmrep.json text (capped by the lease's max bytes). */
   wellKnownBody: string;
+  /** The page's Content-Usage response header (IETF AI Preferences), as received; "" when absent. */
+  contentUsage: string;
   /** Where the response (or revisit) record of this fetch is, once durable; unset when nothing was captured. */
   capture?: CaptureLocation | undefined;
 }
@@ -366,6 +368,7 @@ function createBaseFetchResult(): FetchResult {
     sitemapIndex: false,
     tdmReserved: false,
     wellKnownBody: "",
+    contentUsage: "",
     capture: undefined,
   };
 }
@@ -435,8 +438,11 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.wellKnownBody !== "") {
       writer.uint32(170).string(message.wellKnownBody);
     }
+    if (message.contentUsage !== "") {
+      writer.uint32(178).string(message.contentUsage);
+    }
     if (message.capture !== undefined) {
-      CaptureLocation.encode(message.capture, writer.uint32(178).fork()).join();
+      CaptureLocation.encode(message.capture, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -627,6 +633,14 @@ export const FetchResult: MessageFns<FetchResult> = {
               break;
             }
 
+            message.contentUsage = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
             message.capture = CaptureLocation.decode(reader, reader.uint32());
             continue;
           }
@@ -727,6 +741,11 @@ export const FetchResult: MessageFns<FetchResult> = {
         : isSet(object.well_known_body)
         ? globalThis.String(object.well_known_body)
         : "",
+      contentUsage: isSet(object.contentUsage)
+        ? globalThis.String(object.contentUsage)
+        : isSet(object.content_usage)
+        ? globalThis.String(object.content_usage)
+        : "",
       capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
     };
   },
@@ -796,6 +815,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.wellKnownBody !== "") {
       obj.wellKnownBody = message.wellKnownBody;
     }
+    if (message.contentUsage !== "") {
+      obj.contentUsage = message.contentUsage;
+    }
     if (message.capture !== undefined) {
       obj.capture = CaptureLocation.toJSON(message.capture);
     }
@@ -830,6 +852,7 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.sitemapIndex = object.sitemapIndex ?? false;
     message.tdmReserved = object.tdmReserved ?? false;
     message.wellKnownBody = object.wellKnownBody ?? "";
+    message.contentUsage = object.contentUsage ?? "";
     message.capture = (object.capture !== undefined && object.capture !== null)
       ? CaptureLocation.fromPartial(object.capture)
       : undefined;

@@ -101,6 +101,8 @@ export interface Lease {
   userAgent: string;
   from: string;
   allowPrivateAddresses: boolean;
+  /** Sign the request with Web Bot Auth (the worker's own key; keys never travel in leases). */
+  signRequests: boolean;
   /** Why the frontier allowed this fetch; workers write it beside the capture. */
   evidence?: LeaseEvidence | undefined;
 }
@@ -466,6 +468,7 @@ function createBaseLease(): Lease {
     userAgent: "",
     from: "",
     allowPrivateAddresses: false,
+    signRequests: false,
     evidence: undefined,
   };
 }
@@ -511,8 +514,11 @@ export const Lease: MessageFns<Lease> = {
     if (message.allowPrivateAddresses !== false) {
       writer.uint32(104).bool(message.allowPrivateAddresses);
     }
+    if (message.signRequests !== false) {
+      writer.uint32(112).bool(message.signRequests);
+    }
     if (message.evidence !== undefined) {
-      LeaseEvidence.encode(message.evidence, writer.uint32(114).fork()).join();
+      LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -635,7 +641,15 @@ export const Lease: MessageFns<Lease> = {
             continue;
           }
           case 14: {
-            if (tag !== 114) {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.signRequests = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
               break;
             }
 
@@ -697,6 +711,11 @@ export const Lease: MessageFns<Lease> = {
         : isSet(object.allow_private_addresses)
         ? globalThis.Boolean(object.allow_private_addresses)
         : false,
+      signRequests: isSet(object.signRequests)
+        ? globalThis.Boolean(object.signRequests)
+        : isSet(object.sign_requests)
+        ? globalThis.Boolean(object.sign_requests)
+        : false,
       evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
     };
   },
@@ -742,6 +761,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.allowPrivateAddresses !== false) {
       obj.allowPrivateAddresses = message.allowPrivateAddresses;
     }
+    if (message.signRequests !== false) {
+      obj.signRequests = message.signRequests;
+    }
     if (message.evidence !== undefined) {
       obj.evidence = LeaseEvidence.toJSON(message.evidence);
     }
@@ -768,6 +790,7 @@ export const Lease: MessageFns<Lease> = {
     message.userAgent = object.userAgent ?? "";
     message.from = object.from ?? "";
     message.allowPrivateAddresses = object.allowPrivateAddresses ?? false;
+    message.signRequests = object.signRequests ?? false;
     message.evidence = (object.evidence !== undefined && object.evidence !== null)
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
