@@ -71,7 +71,10 @@ export async function fetchLease(
   };
   const expiresAt = deps.leaseExpiresAt ?? (() => lease.expiresAtMs);
   const closesAt = expiresAt() - LEASE_SAFETY_MS;
-  if (lease.notBeforeMs > clock()) await sleep(lease.notBeforeMs - clock(), signal);
+  // A timer may fire a millisecond early: wait until the clock says the window is open.
+  while (lease.notBeforeMs > clock() && signal?.aborted !== true) {
+    await sleep(lease.notBeforeMs - clock() + 1, signal);
+  }
   const startedAtMs = clock();
   const result = emptyResult(lease, startedAtMs);
   if (startedAtMs >= closesAt || startedAtMs < lease.notBeforeMs || signal?.aborted) {
