@@ -221,7 +221,7 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
-  /** Sign the request with Web Bot Auth (the worker's own key). */
+  /** Sign each request (Web Bot Auth) with the coordinator's key. */
   signRequests: boolean;
   /** Why this fetch was allowed, for the worker to write beside its capture. */
   evidence: LeaseEvidence;
