@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
+  createLimitedWarn,
   errorMessage,
   grpcClientCredentials,
   HeedError,
@@ -26,6 +27,7 @@ import { requestSignerFromConfig } from "./fetch/signer-config.js";
 import { pullLeases } from "./leases/puller.js";
 import { startRenewals } from "./leases/renewals.js";
 import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
+import { createCoordinatorTrust } from "./leases/trust.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
 
@@ -89,7 +91,7 @@ export async function startWorker(
   log: Logger,
   hooks: WorkerHooks = {},
 ): Promise<Worker> {
-  const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const id = config.id ?? `${hostname().slice(0, 96)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const wlog = log.child({ workerId: id });
   // Every file and secret is read before anything connects, so a bad one costs nothing.
   const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
@@ -110,6 +112,9 @@ export async function startWorker(
   }
   let failure: Error | undefined;
   const stopping = new AbortController();
+  const metrics = createWorkerMetrics();
+  const warn = createLimitedWarn(wlog, metrics.refused);
+  let learnKey: (der: Uint8Array) => void = () => undefined;
   const reporter = createReporter({
     address: config.coordinator,
     workerId: id,
@@ -119,6 +124,7 @@ export async function startWorker(
     log: wlog,
     credentials: grpcCredentials,
     ...(token !== undefined ? { token } : {}),
+    onCoordinatorKey: (der) => learnKey(der),
     onRefused: (details) => {
       // Fetching on would only cost the sites requests whose results nobody takes.
       failure ??= new HeedError(
@@ -128,6 +134,8 @@ export async function startWorker(
       stopping.abort();
     },
   });
+  const trust = createCoordinatorTrust(() => reporter.renew([]), wlog);
+  learnKey = trust.learn;
   try {
     await reporter.probe();
   } catch (err) {
@@ -143,7 +151,6 @@ export async function startWorker(
   };
   const guarded = agent(true, remember);
   const open = agent(false, remember);
-  const metrics = createWorkerMetrics();
   const warc: WarcWriter | undefined =
     config.warcDir !== ""
       ? createWarcWriter({
@@ -199,6 +206,9 @@ export async function startWorker(
     onBatch: (n) => metrics.leasesReceived(n),
     signal: stopping.signal,
     log: wlog,
+    ...(token !== undefined ? { token } : {}),
+    trust,
+    warn,
   });
 
   const probe: ProbeServer | undefined =
@@ -228,6 +238,7 @@ export async function startWorker(
   const heartbeat = startHeartbeat(
     nc,
     config.heartbeatMs,
+    token,
     () =>
       heartbeatOf(
         stopping.signal.aborted
@@ -291,6 +302,12 @@ export async function startWorker(
     },
   };
   // An operator's drain stops the worker as SIGTERM would; whoever awaits `done` then sees it.
-  const drainSub = listenForDrain(nc, id, () => void worker.stop(config.drainTimeoutMs), wlog);
+  const drainSub = listenForDrain(nc, {
+    workerId: id,
+    trust,
+    onDrain: () => void worker.stop(config.drainTimeoutMs),
+    log: wlog,
+    warn,
+  });
   return worker;
 }

@@ -184,17 +184,21 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
     if (demo)
       site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20, port: DEMO_PORT });
     const spec = parseConfig(crawlSpecSchema, crawlInput(seeds, opts, site?.seeds()), "crawl");
-    if (opts.natsUrl === undefined) nats = await startNatsServer({ ownProcessGroup: true });
-    const natsUrl = nats?.url ?? (opts.natsUrl as string);
+    if (opts.natsUrl === undefined)
+      nats = await startNatsServer({
+        ownProcessGroup: true,
+        roles: { leaseSubject: coordinatorConfig.leaseSubject },
+      });
+    const natsUrlFor = (role: "coordinator" | "worker") => nats?.urlFor(role) ?? (opts.natsUrl as string);
     coordinator = await startCoordinator(
-      { ...coordinatorConfig, natsUrl },
+      { ...coordinatorConfig, natsUrl: natsUrlFor("coordinator") },
       log.child({ component: "coordinator" }),
     );
     for (let i = 0; i < workerCount; i++) {
       const config = parseConfig(workerConfigSchema, {
         ...workerConfigInput,
         warcDir: workerConfigInput.warcDir ?? join(coordinatorConfig.dataDir, "warc"),
-        natsUrl,
+        natsUrl: natsUrlFor("worker"),
         coordinator: `127.0.0.1:${coordinator.grpcPort}`,
       });
       workers.push(await startWorker(config, log.child({ component: "worker" })));
