@@ -6,10 +6,11 @@
  */
 
 import { createPublicKey } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { waitForCrawl } from "@heed/coordinator";
 import { createVerifier, httpbis } from "http-message-signatures";
 import { parseDictionary } from "structured-headers";
@@ -49,6 +50,14 @@ async function generateKey(name: string): Promise<{ file: string; keyid: string 
   expect(r.code).toBe(0);
   expect(r.stdout + r.stderr).not.toMatch(/PRIVATE|"d":/);
   return { file, keyid: (JSON.parse(r.stdout) as { keyid: string }).keyid };
+}
+
+/** Every WARC record a crawl's files hold so far, decompressed (each record is its own gzip member). */
+function warcText(dataDir: string, crawlId: string): string {
+  const dir = join(dataDir, "warc");
+  const files = readdirSync(dir).filter((f) => f.startsWith(`heed-${crawlId}-`));
+  expect(files.length).toBeGreaterThan(0);
+  return files.map((f) => gunzipSync(readFileSync(join(dir, f))).toString("latin1")).join("\n");
 }
 
 /** The independent check: parses Signature-Input and verifies with keys from the directory only. */
@@ -102,6 +111,15 @@ describe("Web Bot Auth", () => {
     );
     await waitForCrawl(cluster.coordinator.frontier, crawl.id, { timeoutMs: 20_000 });
     expect(captured.map((c) => c.path).sort()).toEqual(["/", "/a?x=1", "/robots.txt"]);
+
+    // The crawl's WARC files say, in their warcinfo, that it signs and with which key; the request records keep the signatures.
+    const warc = warcText(cluster.dataDir, crawl.id);
+    expect(warc).toMatch(/heed-web-bot-auth: signed \(draft-ietf-webbotauth-httpsig-protocol-01/);
+    expect(warc).toContain(`heed-web-bot-auth-keyid: ${key.keyid}`);
+    expect(warc).toContain(`heed-web-bot-auth-signature-agent: ${AGENT}`);
+    expect(warc).toMatch(
+      /^signature-input: sig1=\("@method" "@authority" "@path" "signature-agent";key="sig1"\)/m,
+    );
 
     // The directory, as a site owner fetches it.
     const coordinatorAuthority = `127.0.0.1:${cluster.coordinator.httpPort}`;
@@ -212,6 +230,7 @@ describe("Web Bot Auth", () => {
     await waitForCrawl(cluster.coordinator.frontier, plain.id, { timeoutMs: 20_000 });
     expect(captured.length).toBeGreaterThan(0);
     for (const c of captured) expect(c.headers.signature).toBeUndefined();
+    expect(warcText(cluster.dataDir, plain.id)).not.toMatch(/web-bot-auth|signature/i);
     captured.length = 0;
     const signing = cluster.coordinator.frontier.createCrawl(
       crawlSpec([`${site.origin}/signed`], { signRequests: true, fetch: { maxAttempts: 1 } }),

@@ -159,6 +159,7 @@ export async function startWorker(
           maxBytes: config.warcMaxBytes,
           software: WARC_SOFTWARE,
           log: wlog,
+          ...(signer !== undefined ? { signer } : {}),
           ...(hooks.onWarcClosed !== undefined ? { onClosed: hooks.onWarcClosed } : {}),
         })
       : undefined;

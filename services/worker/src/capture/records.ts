@@ -194,6 +194,8 @@ export interface WarcInfo {
   from: string;
   /** `<hostname> <pid>` of the writing process: recovery closes only files whose writer is gone. */
   owner: string;
+  /** Set when the crawl signs its requests (Web Bot Auth): the key's thumbprint and where it is published. */
+  webBotAuth?: { keyid: string; signatureAgent: string };
 }
 
 /** The record that opens every file: who wrote it, for which crawl, under which policy. */
@@ -208,6 +210,13 @@ export async function warcinfoRecord(info: WarcInfo, atMs: number): Promise<Buff
     ["http-header-user-agent", info.userAgent],
     ...(info.from !== "" ? ([["http-header-from", info.from]] as [string, string][]) : []),
     ["robots", "obey (RFC 9309; the deciding robots.txt is captured in the same crawl)"],
+    ...(info.webBotAuth !== undefined
+      ? ([
+          ["heed-web-bot-auth", "signed (draft-ietf-webbotauth-httpsig-protocol-01, RFC 9421 ed25519)"],
+          ["heed-web-bot-auth-keyid", info.webBotAuth.keyid],
+          ["heed-web-bot-auth-signature-agent", info.webBotAuth.signatureAgent],
+        ] as [string, string][])
+      : []),
     ["heed-worker-id", info.workerId],
     ["heed-owner", info.owner],
   ];

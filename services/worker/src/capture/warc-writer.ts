@@ -31,6 +31,8 @@ export interface WarcWriterOptions {
   maxBytes: number;
   /** `Heed/<version> (warcio.js <version>)`, for the warcinfo record. */
   software: string;
+  /** The worker's Web Bot Auth key, named in the warcinfo of crawls that sign. */
+  signer?: { keyid: string; signatureAgent: string };
   /** Called with the path of every closed file (after the rename): indexing and upload plug in here. */
   onClosed?: (path: string) => void | Promise<void>;
   log: Logger;
@@ -133,6 +135,9 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
         userAgent: lease.userAgent,
         from: lease.from,
         owner,
+        ...(lease.signRequests && options.signer !== undefined
+          ? { webBotAuth: { keyid: options.signer.keyid, signatureAgent: options.signer.signatureAgent } }
+          : {}),
       },
       now,
     );
