@@ -1,3 +1,4 @@
+export * from "./aipref/index.js";
 export * from "./backoff.js";
 export * from "./config.js";
 export * from "./control-auth.js";

@@ -94,6 +94,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["state"],
     registers: [registry],
   });
+  const preferenceRefusals = new Counter({
+    name: "heed_preference_refusals_total",
+    help: "Crawl purposes a site's AI-use preferences refused: before_fetch (URL skipped) or after_fetch (page not kept for it)",
+    labelNames: ["purpose", "signal", "stage"],
+    registers: [registry],
+  });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
   const refused = new Counter({
     name: "heed_control_messages_refused_total",
@@ -119,6 +125,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       minGap.set({ key_class: keyClass }, min / 1000);
       if (gapMs < requiredMs) shortfalls.inc({ key_class: keyClass });
     },
+    preferenceRefused: (purpose, signal, stage) => preferenceRefusals.inc({ purpose, signal, stage }),
   };
 
   async function render() {
