@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { CaptureLocation } from "./frontier.js";
 import { WorkerState, workerStateFromJSON, workerStateToJSON } from "./worker.js";
 
 export const protobufPackage = "heed.v1";
@@ -858,6 +859,8 @@ export interface Url {
   leaseId: string;
   /** What the site's AI-use preferences say of each of the crawl's purposes, and which signal decided. */
   preferences: PreferenceDecision[];
+  /** Where its capture is (WARC file, offset, length), once done. */
+  capture?: CaptureLocation | undefined;
 }
 
 /** One crawl purpose against a site's AI-use preferences (IETF AI Preferences, TDMRep). */
@@ -7210,6 +7213,7 @@ function createBaseUrl(): Url {
     robots: undefined,
     leaseId: "",
     preferences: [],
+    capture: undefined,
   };
 }
 
@@ -7259,6 +7263,9 @@ export const Url: MessageFns<Url> = {
     }
     for (const v of message.preferences) {
       PreferenceDecision.encode(v!, writer.uint32(122).fork()).join();
+    }
+    if (message.capture !== undefined) {
+      CaptureLocation.encode(message.capture, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -7396,6 +7403,14 @@ export const Url: MessageFns<Url> = {
             message.preferences.push(PreferenceDecision.decode(reader, reader.uint32()));
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.capture = CaptureLocation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7451,6 +7466,7 @@ export const Url: MessageFns<Url> = {
       preferences: globalThis.Array.isArray(object?.preferences)
         ? object.preferences.map((e: any) => PreferenceDecision.fromJSON(e))
         : [],
+      capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
     };
   },
 
@@ -7501,6 +7517,9 @@ export const Url: MessageFns<Url> = {
     if (message.preferences?.length) {
       obj.preferences = message.preferences.map((e) => PreferenceDecision.toJSON(e));
     }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureLocation.toJSON(message.capture);
+    }
     return obj;
   },
 
@@ -7528,6 +7547,9 @@ export const Url: MessageFns<Url> = {
       : undefined;
     message.leaseId = object.leaseId ?? "";
     message.preferences = object.preferences?.map((e) => PreferenceDecision.fromPartial(e)) || [];
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureLocation.fromPartial(object.capture)
+      : undefined;
     return message;
   },
 };
