@@ -1,6 +1,7 @@
 import { startNatsServer } from "@heed/cli";
 import { leaseReportBenchmark } from "./lease-report.js";
 import { politenessEfficiency } from "./politeness.js";
+import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { signingBenchmark } from "./signing.js";
 
 /** `npm run bench`: every benchmark, each printed next to a baseline measured in the same run. */
@@ -44,6 +45,26 @@ try {
         "",
       ].join("\n"),
     );
+  }
+  if (only === undefined || only === "robots-readings") {
+    const f = await robotsReadingsBenchmark({ rounds: Number(process.env.BENCH_ROBOTS_ROUNDS ?? 200) });
+    const lines = [
+      "robots.txt readings: URLs kept out by Google's reading alone vs by every reading (strictest)",
+    ];
+    for (const x of f.fixtures)
+      lines.push(
+        `  ${x.name.padEnd(26)} ${String(x.urls).padStart(5)} URLs: google alone disallows ${x.googleDisallows} (baseline), all readings ${x.allDisallow} (+${x.allDisallow - x.googleDisallows})`,
+      );
+    lines.push(
+      `  each reading alone         ${Object.entries(f.byReading)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(", ")}`,
+      `  google alone               ${f.googleMicrosPerUrl.toFixed(2).padStart(8)} µs/URL   (baseline)`,
+      `  all readings               ${f.allMicrosPerUrl.toFixed(2).padStart(8)} µs/URL`,
+      `  ratio all / google         ${(f.allMicrosPerUrl / f.googleMicrosPerUrl).toFixed(2).padStart(8)}`,
+      "",
+    );
+    process.stdout.write(lines.join("\n"));
   }
 } finally {
   await nats.stop();

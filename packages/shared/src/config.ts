@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
+import { ROBOTS_READINGS } from "./robots.js";
 import { canonicalizeUrl } from "./url.js";
 import { userAgentSchema } from "./user-agent.js";
 import { WORKER_ID_MAX } from "./worker-id.js";
@@ -94,6 +95,16 @@ export const politenessSchema = z
     robotsRetryMaxMs: int(10).default(3600_000),
     /** Unreachable robots.txt answers before the host's queued URLs are given up. */
     robotsMaxAttempts: int(1, 100).default(5),
+    /**
+     * How robots.txt is read (see ROBOTS_READINGS): a URL is fetched only if every reading
+     * allows it, and the longest Crawl-delay any of them finds is kept. All by default;
+     * leaving one out is the operator's explicit choice, kept with the crawl.
+     */
+    robotsReadings: z
+      .array(z.enum(ROBOTS_READINGS))
+      .min(1)
+      .refine((r) => new Set(r).size === r.length, "each reading once")
+      .default([...ROBOTS_READINGS]),
   })
   .prefault({});
 

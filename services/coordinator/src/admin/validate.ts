@@ -5,6 +5,7 @@ import {
   crawlSpecSchema,
   errorMessage,
   type proto,
+  type RobotsReading,
 } from "@heed/shared";
 import { normalizePattern } from "../frontier/policies.js";
 import { politenessKeyFromProto } from "./wire.js";
@@ -78,6 +79,9 @@ export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInp
       robotsRetryBaseMs: p?.robotsRetryBaseMs,
       robotsRetryMaxMs: p?.robotsRetryMaxMs,
       robotsMaxAttempts: p?.robotsMaxAttempts,
+      // Empty on the wire: every reading (the schema's default); the schema checks each name.
+      robotsReadings:
+        p !== undefined && p.robotsReadings.length > 0 ? (p.robotsReadings as RobotsReading[]) : undefined,
     },
     budgets: {
       maxBytes: b?.maxBytes,

@@ -96,6 +96,7 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
       robotsRetryBaseMs: p.robotsRetryBaseMs,
       robotsRetryMaxMs: p.robotsRetryMaxMs,
       robotsMaxAttempts: p.robotsMaxAttempts,
+      robotsReadings: [...p.robotsReadings],
     },
     budgets: {
       maxBytes: b.maxBytes,
@@ -234,7 +235,19 @@ export function urlToProto(u: UrlRecord): proto.Url {
         }
       : {}),
     ...(u.robots !== undefined
-      ? { robots: { digest: u.robots.digest, verdict: u.robots.verdict, line: u.robots.line ?? 0 } }
+      ? {
+          robots: {
+            digest: u.robots.digest,
+            verdict: u.robots.verdict,
+            line: u.robots.line ?? 0,
+            readings: (u.robots.readings ?? []).map((r) => ({
+              reading: r.reading,
+              allowed: r.allowed,
+              line: r.line ?? 0,
+            })),
+            disagreement: u.robots.disagreement === true,
+          },
+        }
       : {}),
     preferences: (u.preferences ?? []).map((p) => ({
       purpose: p.purpose,
