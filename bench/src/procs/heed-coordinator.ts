@@ -5,7 +5,8 @@ import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
 /**
  * A Heed coordinator in its own process, as in production. Argv: NATS URL,
  * data directory, max wait hint (ms). `crawl` creates a crawl from the
- * message's definition and answers when it is finished, with its counts.
+ * message's definition and answers when it is finished, with its counts
+ * (or at once, with `wait: false`).
  */
 const [natsUrl, dataDir, maxWaitHintMs] = process.argv.slice(2);
 try {
@@ -26,6 +27,7 @@ try {
         const crawl = coordinator.frontier.createCrawl(
           msg.definition as Parameters<typeof coordinator.frontier.createCrawl>[0],
         );
+        if (msg.wait === false) return { type: "created", id: crawl.id };
         const final = await waitForCrawl(coordinator.frontier, crawl.id, { timeoutMs: 600_000, pollMs: 20 });
         return {
           type: "crawled",
