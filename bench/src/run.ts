@@ -3,6 +3,7 @@ import { leaseReportBenchmark } from "./lease-report.js";
 import { formatPoliteness, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { signingBenchmark } from "./signing.js";
+import { waczExportBenchmark } from "./wacz-export.js";
 
 /** `npm run bench`: every benchmark, each printed next to a baseline measured in the same run. */
 const nats = await startNatsServer();
@@ -48,6 +49,27 @@ try {
         `  signed fetch              ${f.signedMsPerRequest.toFixed(3).padStart(8)} ms/request`,
         `  ratio signed / unsigned   ${f.ratio.toFixed(3).padStart(8)}`,
         `  one signature alone       ${f.signOnlyMicros.toFixed(1).padStart(8)} µs`,
+        "",
+      ].join("\n"),
+    );
+  }
+  if (only === undefined || only === "wacz-export") {
+    const f = await waczExportBenchmark({
+      files: Number(process.env.BENCH_WACZ_FILES ?? 8),
+      pagesPerFile: Number(process.env.BENCH_WACZ_PAGES ?? 2000),
+      bodyBytes: Number(process.env.BENCH_WACZ_BODY_BYTES ?? 16384),
+    });
+    const mib = f.warcBytes / 2 ** 20;
+    process.stdout.write(
+      [
+        "WACZ export (CDXJ per file, merged index, pages, sha256 per file, streamed zip)",
+        `  WARC files ${f.files}, records ${f.records}, ${mib.toFixed(1)} MiB`,
+        `  copy the same bytes       ${f.copySeconds.toFixed(2).padStart(8)} s   ${(mib / f.copySeconds).toFixed(0).padStart(6)} MiB/s   (baseline)`,
+        `  CDXJ index every file     ${f.indexSeconds.toFixed(2).padStart(8)} s   ${(mib / f.indexSeconds).toFixed(0).padStart(6)} MiB/s`,
+        `  export WACZ               ${f.exportSeconds.toFixed(2).padStart(8)} s   ${(mib / f.exportSeconds).toFixed(0).padStart(6)} MiB/s`,
+        `  ratio export / copy       ${(f.exportSeconds / f.copySeconds).toFixed(2).padStart(8)}`,
+        `  WACZ size                 ${(f.waczBytes / 2 ** 20).toFixed(1).padStart(8)} MiB (${((f.waczBytes / f.warcBytes) * 100).toFixed(1)} % of the WARCs)`,
+        `  RSS growth during export  ${(f.exportRssGrowthBytes / 2 ** 20).toFixed(1).padStart(8)} MiB`,
         "",
       ].join("\n"),
     );
