@@ -126,11 +126,13 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
   };
 }
 
+/** A crawl without its seeds (see seed_count and ListSeeds): no message grows with the crawl. */
 export function crawlToProto(c: CrawlRecord): proto.Crawl {
   return {
     id: c.id,
     state: crawlStateToProto(c.state),
-    definition: definitionToProto(c.spec),
+    definition: { ...definitionToProto(c.spec), seeds: [] },
+    seedCount: c.spec.seeds.length,
     createdAtMs: c.createdAtMs,
     finishedAtMs: c.finishedAtMs ?? 0,
     counts: { ...c.counts },
