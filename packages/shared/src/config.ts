@@ -263,6 +263,8 @@ export const captureStorageSettings = {
   s3AccessKeyFile: optionalFile,
   s3SecretKeyFile: optionalFile,
   s3TimeoutMs: int(100, 600_000).default(30_000),
+  /** Longest wait between upload attempts while the store keeps failing (backoff doubles up to it). */
+  s3RetryMaxMs: int(100, 3_600_000).default(60_000),
   /** Captures waiting for upload beyond this many bytes stop the worker taking leases. */
   s3MaxPendingBytes: int(0).default(8 * 1024 ** 3),
 };
