@@ -1,16 +1,65 @@
-export * from "./backoff.js";
-export * from "./config.js";
-export * from "./errors.js";
-export * from "./grpc-tls.js";
-export * from "./http-probe.js";
-export * from "./ip-guard.js";
-export * from "./logger.js";
-export * from "./metric-buckets.js";
-export * from "./nats-connect.js";
+// What other packages use from @heed/shared, by name; everything else stays inside.
+
+export { backoffMs, sleep } from "./backoff.js";
+export {
+  type CoordinatorConfig,
+  coordinatorConfigSchema,
+  envLayer,
+  envNameOf,
+  jsonFileLayer,
+  mergeLayers,
+  parseConfig,
+  type WorkerConfig,
+  workerConfigSchema,
+} from "./config.js";
+export {
+  type CrawlField,
+  type CrawlFieldDoc,
+  type CrawlLayers,
+  type CrawlSpec,
+  type CrawlSpecInput,
+  checkedCrawlSpec,
+  crawlFields,
+  crawlSpecInput,
+  crawlSpecSchema,
+  type ParsedCrawlSpec,
+  parseCrawlSpec,
+} from "./crawl-spec.js";
+export {
+  crawlInputFromProto,
+  crawlSpecFromProto,
+  crawlSpecToProto,
+  protoFieldPath,
+} from "./crawl-wire.js";
+export {
+  ConfigError,
+  errorMessage,
+  HeedError,
+  InvalidInputError,
+  InvalidUrlError,
+  NotFoundError,
+  SetupError,
+  StateError,
+  UnavailableError,
+} from "./errors.js";
+export { bearer, grpcClientCredentials, grpcServerCredentials } from "./grpc-tls.js";
+export { type ProbeServer, startProbeServer } from "./http-probe.js";
+export { blockedAddressReason } from "./ip-guard.js";
+export { createLogger, type Logger, silentLogger } from "./logger.js";
+export { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "./metric-buckets.js";
+export { natsConnectOptions } from "./nats-connect.js";
 export * as proto from "./proto.js";
-export * from "./retry-after.js";
-export * from "./robots.js";
-export * from "./secrets.js";
-export * from "./subjects.js";
-export * from "./url.js";
-export * from "./user-agent.js";
+export { parseRetryAfterMs } from "./retry-after.js";
+export {
+  ROBOTS_MAX_BYTES,
+  type RobotsPolicy,
+  type RobotsVerdict,
+  robotsCrawlDelayMs,
+  robotsPolicyFromFetch,
+  robotsSitemaps,
+  robotsVerdict,
+} from "./robots.js";
+export { readFileSetting, readSecret } from "./secrets.js";
+export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
+export { canonicalizeUrl, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
+export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";

@@ -1,6 +1,6 @@
 export { isLoopbackListen } from "./admin/auth.js";
 export { FIELD_METADATA_KEY } from "./admin/status.js";
-export { crawlToProto, definitionToProto, urlToProto } from "./admin/wire.js";
+export { crawlToProto, urlToProto } from "./admin/wire.js";
 export { type Coordinator, startCoordinator } from "./coordinator.js";
 export { checkFrontier, type FrontierCheck, type FrontierProblem } from "./frontier/check.js";
 export { type Frontier, openFrontier } from "./frontier/frontier.js";

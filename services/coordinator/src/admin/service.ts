@@ -4,7 +4,14 @@ import {
   type ServerWritableStream,
   status,
 } from "@grpc/grpc-js";
-import { type Logger, NotFoundError, type proto, sleep, UnavailableError } from "@heed/shared";
+import {
+  crawlSpecFromProto,
+  type Logger,
+  NotFoundError,
+  type proto,
+  sleep,
+  UnavailableError,
+} from "@heed/shared";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
 import type { WorkerRegistry } from "../workers/registry.js";
@@ -121,7 +128,7 @@ export function adminService(deps: AdminDeps): AdminService {
 
   const implementation: proto.AdminServiceServer = {
     createCrawl: unary("CreateCrawl", "operate", (req: proto.CreateCrawlRequest) => {
-      const crawl = frontier.createCrawl(v.crawlInput(req.definition));
+      const crawl = frontier.createCrawl(crawlSpecFromProto(req.definition));
       audit("CreateCrawl", { crawlId: crawl.id, seeds: crawl.spec.seeds.length });
       return { crawl: crawlToProto(crawl) };
     }),

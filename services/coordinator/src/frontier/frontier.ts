@@ -3,9 +3,8 @@ import {
   ConfigError,
   type CrawlSpec,
   type CrawlSpecInput,
-  crawlSpecSchema,
+  checkedCrawlSpec,
   type Logger,
-  parseConfig,
   type proto,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
@@ -93,7 +92,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   return {
     dataDir: options.dataDir,
     createCrawl(input) {
-      const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
+      const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
       registerGroups(ctx, spec);
