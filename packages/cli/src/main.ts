@@ -2,6 +2,7 @@ import { HeedError, InvalidInputError, SetupError } from "@heed/shared";
 import { Command } from "commander";
 import { commanderExitCode } from "./commander-exit.js";
 import { crawlCommand } from "./commands/crawl.js";
+import { exportCommand } from "./commands/export.js";
 import { frontierCommand } from "./commands/frontier.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
 
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   workerCommand(program);
   crawlCommand(program);
   frontierCommand(program);
+  exportCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;

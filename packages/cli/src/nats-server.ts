@@ -34,6 +34,12 @@ export async function startNatsServer(
     args?: string[];
     /** The URL clients are given: `tls` for a TLS-only server. */
     scheme?: "nats" | "tls";
+    /**
+     * Run in a process group of its own, so a terminal's Ctrl-C reaches only
+     * the parent, which stops the server last, after its clients have let go.
+     * The server is still stopped if the parent exits without stopping it.
+     */
+    ownProcessGroup?: boolean;
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
@@ -45,7 +51,16 @@ export async function startNatsServer(
     "--no_advertise",
     ...(options.args ?? []),
   ];
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(binary, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: options.ownProcessGroup === true,
+  });
+  // Signals to the parent's group no longer reach a detached server: it must not outlive a forced exit.
+  const stopWithParent = () => child.kill("SIGTERM");
+  if (options.ownProcessGroup === true) {
+    process.once("exit", stopWithParent);
+    child.once("exit", () => process.off("exit", stopWithParent));
+  }
   const port = await new Promise<number>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => {

@@ -47,6 +47,11 @@ const NATS_FLAGS: FlagSpec[] = [
 
 export const COORDINATOR_FLAGS: FlagSpec[] = [
   { key: "dataDir", flag: "--data-dir <dir>", help: "where the LMDB frontier lives" },
+  {
+    key: "warcDir",
+    flag: "--warc-dir <dir>",
+    help: "closed WARC files that heedctl export wacz packs (default: <data-dir>/warc)",
+  },
   { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to take lease requests from" },
   {
     key: "grpcListen",

@@ -12,10 +12,19 @@ export interface CrawlSummary {
   durationSeconds: number;
   pagesPerSecond: number;
   dataDir: string;
+  /** Stopped by a signal before the crawl was done; running again with the same data directory resumes it. */
+  interrupted: boolean;
+  /** URLs queued or leased: what a resumed run still has to do. */
+  remaining: number;
 }
 
-export function summarize(crawl: CrawlRecord, dataDir: string, nowMs = Date.now()): CrawlSummary {
-  const end = crawl.finishedAtMs ?? nowMs;
+export function summarize(
+  crawl: CrawlRecord,
+  dataDir: string,
+  options: { interrupted?: boolean; nowMs?: number } = {},
+): CrawlSummary {
+  const end = crawl.finishedAtMs ?? options.nowMs ?? Date.now();
+  const remaining = crawl.counts.queued + crawl.counts.leased;
   const durationSeconds = Math.max(0.001, (end - crawl.createdAtMs) / 1000);
   return {
     crawlId: crawl.id,
@@ -29,6 +38,8 @@ export function summarize(crawl: CrawlRecord, dataDir: string, nowMs = Date.now(
     durationSeconds: Math.round(durationSeconds * 10) / 10,
     pagesPerSecond: Math.round((crawl.counts.done / durationSeconds) * 10) / 10,
     dataDir,
+    interrupted: options.interrupted === true && crawl.state === "running",
+    remaining,
   };
 }
 
@@ -46,12 +57,18 @@ export function summaryText(s: CrawlSummary): string {
   const skipped = Object.entries(s.skipped)
     .map(([k, v]) => `${k}: ${v}`)
     .join(", ");
+  const headline = s.interrupted
+    ? [
+        `Crawl ${s.crawlId} interrupted after ${s.durationSeconds} s: ${s.remaining} URL(s) remain.`,
+        `  Run again with the same --data-dir (${s.dataDir}) to resume it.`,
+      ]
+    : [`Crawl ${s.crawlId} ${s.state} in ${s.durationSeconds} s`];
   return [
-    `Crawl ${s.crawlId} ${s.state} in ${s.durationSeconds} s`,
+    ...headline,
     `  pages fetched   ${s.pages.done}${status ? ` (${status})` : ""}`,
     `  failed          ${s.pages.failed}`,
     `  skipped         ${s.pages.skipped}${skipped ? ` (${skipped})` : ""}`,
-    `  still queued    ${s.pages.queued + s.pages.leased}`,
+    `  still queued    ${s.remaining}`,
     `  robots-denied   ${s.robotsDenied}`,
     `  hosts           ${s.hosts}`,
     `  bytes           ${bytesText(s.bytes)}`,

@@ -27,6 +27,12 @@ export interface SiteOptions {
   firstOctet?: number;
   /** Milliseconds each page takes to serve. */
   pageLatencyMs?: number;
+  /**
+   * The port every host listens on, so the same site has the same URLs from
+   * run to run (an interrupted demo crawl resumes); a host whose port is taken
+   * falls back to a free one. Default: a free port per host.
+   */
+  port?: number;
 }
 
 export interface RequestRecord {
@@ -131,9 +137,17 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
     const address = `127.0.0.${first + index}`;
     const server = createServer((req, res) => handle(index, req, res));
     servers.push(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, address, () => resolve());
+    const listen = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, address, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    await listen(options.port ?? 0).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EADDRINUSE" || options.port === undefined) throw err;
+      return listen(0);
     });
     const port = (server.address() as AddressInfo).port;
     hosts.push({ index, address, port, origin: `http://${address}:${port}`, plan });

@@ -72,6 +72,8 @@ export const coordinatorConfigSchema = z.object({
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
   grpcCaFile: optionalFile,
+  /** Closed WARC files the admin API packs into WACZ (workers on this machine write here). Empty: <dataDir>/warc. */
+  warcDir: z.string().default(""),
   ...natsClientSettings,
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;

@@ -47,7 +47,7 @@ export { type ProbeServer, startProbeServer } from "./http-probe.js";
 export { blockedAddressReason } from "./ip-guard.js";
 export { createLogger, type Logger, silentLogger } from "./logger.js";
 export { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "./metric-buckets.js";
-export { natsConnectOptions } from "./nats-connect.js";
+export { drainAndClose, natsConnectOptions } from "./nats-connect.js";
 export * as proto from "./proto.js";
 export { parseRetryAfterMs } from "./retry-after.js";
 export {

@@ -1,4 +1,5 @@
-import { type ConnectionOptions, credsAuthenticator } from "nats";
+import { type ConnectionOptions, credsAuthenticator, type NatsConnection } from "nats";
+import { sleep } from "./backoff.js";
 import type { NatsClientSettings } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { readFileSetting, readSecret, redactUrl } from "./secrets.js";
@@ -113,4 +114,32 @@ function urlCredentials(url: URL): UrlCredentials | undefined {
   if (user === "" && pass === "") return undefined;
   // nats://TOKEN@host is a token; nats://user:pass@host a user and password.
   return url.password === "" ? { token: user } : { user, pass };
+}
+
+/**
+ * Drains a connection within `timeoutMs`, then closes it whatever the drain
+ * did. With the server gone, nats.js resolves `drain()` without closing (the
+ * flush it waits for is rejected by the next reconnect attempt and swallowed),
+ * and a connection that reconnects for ever keeps the process alive for ever.
+ * A paused server never answers the flush, hence the bound. Returns why the
+ * drain did not finish, for the caller to log.
+ */
+export async function drainAndClose(nc: NatsConnection, timeoutMs: number): Promise<string | undefined> {
+  let problem: string | undefined;
+  if (!nc.isClosed()) {
+    const bound = new AbortController();
+    problem = await Promise.race([
+      nc.drain().then(
+        () => undefined,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      ),
+      sleep(timeoutMs, bound.signal).then(() => `drain took longer than ${timeoutMs} ms`),
+    ]);
+    bound.abort();
+  }
+  if (!nc.isClosed()) {
+    problem ??= "the server went away before the drain";
+    await nc.close();
+  }
+  return problem;
 }

@@ -23,6 +23,8 @@ export {
   DrainWorkersResponse,
   ExportUrlsRequest,
   ExportUrlsResponse,
+  ExportWaczRequest,
+  ExportWaczResponse,
   FetchSettings,
   GetCrawlRequest,
   GetCrawlResponse,

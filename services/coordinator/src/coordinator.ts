@@ -1,5 +1,7 @@
+import { join } from "node:path";
 import {
   type CoordinatorConfig,
+  drainAndClose,
   errorMessage,
   grpcServerCredentials,
   type Logger,
@@ -65,6 +67,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         ? publishDrain(nc, workerId)
         : Promise.reject(new UnavailableError("HEED_NATS_CONNECT", "not connected to NATS yet")),
     log,
+    warcDir: config.warcDir !== "" ? config.warcDir : join(config.dataDir, "warc"),
   });
   try {
     const grpc = await startGrpcServer({
@@ -152,7 +155,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         clearInterval(sampler);
         heartbeats.unsubscribe();
         admin.close();
-        await conn.drain().catch(() => conn.close());
+        const unclean = await drainAndClose(conn, 2000);
+        if (unclean !== undefined)
+          log.debug({ reason: unclean }, "NATS connection closed without a full drain");
         await grpc.close();
         await frontier.close();
         log.info("coordinator stopped");

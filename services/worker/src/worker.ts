@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
-  backoffMs,
   errorMessage,
   grpcClientCredentials,
   HeedError,
@@ -10,7 +9,6 @@ import {
   type ProbeServer,
   proto,
   readSecret,
-  sleep,
   startProbeServer,
   UnavailableError,
   type WorkerConfig,
@@ -21,7 +19,9 @@ import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { createLookup } from "./fetch/guard.js";
-import { createSeenLeases } from "./leases/seen.js";
+import { pullLeases } from "./leases/puller.js";
+import { startRenewals } from "./leases/renewals.js";
+import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
 
@@ -111,7 +111,6 @@ export async function startWorker(
         `the coordinator refused the worker token: ${details}`,
       );
       stopping.abort();
-      wake?.();
     },
   });
   try {
@@ -129,125 +128,38 @@ export async function startWorker(
   };
   const guarded = agent(true, remember);
   const open = agent(false, remember);
-  const seen = createSeenLeases();
   const metrics = createWorkerMetrics();
-  /** Leases being fetched: their task, current expiry (renewals move it) and a way to hand them back. */
-  const inFlight = new Map<
-    string,
-    { task: Promise<void>; lease: proto.Lease; expiresAtMs: number; release: AbortController }
-  >();
-  let fetched = 0;
-  let refusedDuplicates = 0;
-  let wake: (() => void) | undefined;
-
-  function runLease(lease: proto.Lease): void {
-    const release = new AbortController();
-    const entry = { task: Promise.resolve(), lease, expiresAtMs: lease.expiresAtMs, release };
-    const fetching = hooks.fetch
-      ? hooks.fetch(lease)
-      : fetchLease(
-          lease,
-          {
-            guarded,
-            open,
-            allowPrivateAddresses: config.allowPrivateAddresses,
-            leaseExpiresAt: () => entry.expiresAtMs,
-            addressOf: (hostname) => resolved.get(hostname),
-          },
-          release.signal,
-        );
-    entry.task = fetching
-      .then((result) => {
-        fetched++;
-        metrics.fetched(lease, result);
-        if (release.signal.aborted) {
-          // Drained before it could finish: hand the lease back rather than report a partial fetch.
-          result.error = {
-            kind: proto.FetchErrorKind.FETCH_ERROR_KIND_RELEASED,
-            code: "HEED_LEASE_RELEASED",
-            message: "worker draining",
-          };
-        } else if (result.error) {
-          wlog.debug({ leaseId: lease.id, url: lease.url, error: result.error.code }, "fetch failed");
-        }
-        reporter.submit(result);
-      })
-      .catch((err) => wlog.error({ leaseId: lease.id, err: errorMessage(err) }, "fetch task crashed"))
-      .finally(() => {
-        inFlight.delete(lease.id);
-        wake?.();
-      });
-    inFlight.set(lease.id, entry);
-  }
-
-  // Long downloads: renew leases past half their life so a slow but healthy fetch keeps its host slot.
-  const keeper = setInterval(() => {
-    const now = Date.now();
-    const due = [...inFlight.values()].filter(
-      (e) => e.expiresAtMs - now < (e.lease.expiresAtMs - e.lease.issuedAtMs) / 2,
-    );
-    if (due.length === 0) return;
-    reporter.renew(due.map((e) => e.lease.id)).then(
-      (acks) => {
-        for (const ack of acks) {
-          const e = inFlight.get(ack.leaseId);
-          if (e !== undefined && ack.renewed) e.expiresAtMs = ack.expiresAtMs;
-          else if (!ack.renewed) wlog.warn({ leaseId: ack.leaseId, reason: ack.reason }, "lease not renewed");
-        }
-      },
-      (err: unknown) => wlog.warn({ err: errorMessage(err) }, "lease renewal failed"),
-    );
-  }, 500);
-  keeper.unref();
-
-  async function pullLoop(): Promise<void> {
-    let failures = 0;
-    while (!stopping.signal.aborted) {
-      const free = config.concurrency - inFlight.size;
-      // While reports cannot reach the coordinator, new fetches would only be fetched again after
-      // their leases expire: take none until reports flow.
-      if (free <= 0 || reporter.full || reporter.stalled) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 200);
-        });
-        wake = undefined;
-        continue;
-      }
-      let batch: proto.LeaseBatch;
-      try {
-        const req = proto.LeaseRequest.encode({
-          workerId: id,
-          capacity: free,
-          workerVersion: WORKER_VERSION,
-        }).finish();
-        const msg = await nc.request(config.leaseSubject, req, { timeout: config.leaseRequestTimeoutMs });
-        batch = proto.LeaseBatch.decode(msg.data);
-        failures = 0;
-      } catch (err) {
-        if (stopping.signal.aborted) break;
-        failures++;
-        const wait = backoffMs(failures, 100, 2000);
-        // No coordinator answering is normal during restarts; keep asking, slowly.
-        wlog.warn({ err: errorMessage(err), retryInMs: wait }, "lease request failed");
-        await sleep(wait, stopping.signal);
-        continue;
-      }
-      const now = Date.now();
-      metrics.leasesReceived(batch.leases.length);
-      for (const lease of batch.leases) {
-        if (!seen.admit(lease.id, lease.expiresAtMs, now)) {
-          refusedDuplicates++;
-          wlog.warn({ leaseId: lease.id }, "lease delivered twice; not fetching it again");
-          continue;
-        }
-        runLease(lease);
-      }
-      if (batch.leases.length === 0) {
-        await sleep(Math.min(batch.retryAfterMs || 100, config.idlePollMaxMs), stopping.signal);
-      }
-    }
-  }
+  const fetch: LeaseFetch =
+    hooks.fetch ??
+    ((lease, expiresAt, release) =>
+      fetchLease(
+        lease,
+        {
+          guarded,
+          open,
+          allowPrivateAddresses: config.allowPrivateAddresses,
+          leaseExpiresAt: expiresAt,
+          addressOf: (hostname) => resolved.get(hostname),
+        },
+        release,
+      ));
+  const runner = createLeaseRunner({ fetch, reporter, metrics, log: wlog, onSettled: () => puller.wake() });
+  const stopRenewals = startRenewals(runner.running, reporter, wlog);
+  const puller = pullLeases({
+    nc,
+    subject: config.leaseSubject,
+    workerId: id,
+    workerVersion: WORKER_VERSION,
+    requestTimeoutMs: config.leaseRequestTimeoutMs,
+    idlePollMaxMs: config.idlePollMaxMs,
+    // While reports cannot reach the coordinator, new fetches would only be fetched again after
+    // their leases expire: take none until reports flow.
+    capacity: () => (reporter.full || reporter.stalled ? 0 : config.concurrency - runner.running.size),
+    onLease: (lease) => runner.run(lease),
+    onBatch: (n) => metrics.leasesReceived(n),
+    signal: stopping.signal,
+    log: wlog,
+  });
 
   const probe: ProbeServer | undefined =
     config.httpListen !== ""
@@ -255,19 +167,18 @@ export async function startWorker(
           ready: () => !stopping.signal.aborted && !nc.isClosed(),
           route: (path) =>
             path === "/metrics"
-              ? metrics.render({ inFlight: inFlight.size, pendingReports: reporter.pending })
+              ? metrics.render({ inFlight: runner.running.size, pendingReports: reporter.pending })
               : undefined,
         })
       : undefined;
-  const done = pullLoop().catch((err) => wlog.error({ err: errorMessage(err) }, "lease loop stopped"));
   const startedAtMs = Date.now();
   const heartbeatOf = (state: proto.WorkerState): proto.WorkerHeartbeat => ({
     workerId: id,
     version: WORKER_VERSION,
     state,
-    inFlight: inFlight.size,
+    inFlight: runner.running.size,
     concurrency: config.concurrency,
-    fetched,
+    fetched: runner.fetched,
     startedAtMs,
     sentAtMs: Date.now(),
     intervalMs: config.heartbeatMs,
@@ -294,29 +205,24 @@ export async function startWorker(
   const worker: Worker = {
     id,
     httpPort: probe?.port,
-    stats: () => ({ fetched, inFlight: inFlight.size, pendingReports: reporter.pending, refusedDuplicates }),
-    done,
+    stats: () => ({
+      fetched: runner.fetched,
+      inFlight: runner.running.size,
+      pendingReports: reporter.pending,
+      refusedDuplicates: puller.refusedDuplicates,
+    }),
+    done: puller.done,
     failure: () => failure,
     stop(graceMs = 10_000) {
       stopped ??= (async () => {
         stopping.abort();
-        wake?.();
+        puller.wake();
         drainSub.unsubscribe();
         heartbeat.beat();
-        await done;
+        await puller.done;
         const deadline = Date.now() + graceMs;
-        const grace = new AbortController();
-        await Promise.race([
-          Promise.all([...inFlight.values()].map((e) => e.task)),
-          sleep(graceMs, grace.signal),
-        ]);
-        grace.abort();
-        if (inFlight.size > 0) {
-          wlog.info({ leases: inFlight.size }, "drain time is up; handing unfinished leases back");
-          for (const e of inFlight.values()) e.release.abort();
-          await Promise.all([...inFlight.values()].map((e) => e.task));
-        }
-        clearInterval(keeper);
+        await runner.drain(graceMs);
+        stopRenewals();
         const left = await reporter.flush(Math.max(1000, deadline - Date.now()));
         if (left > 0) {
           wlog.warn(
@@ -329,7 +235,7 @@ export async function startWorker(
         await heartbeat.stop(heartbeatOf(proto.WorkerState.WORKER_STATE_STOPPED));
         await nc.close();
         await Promise.all([guarded.close(), open.close()]);
-        wlog.info({ fetched }, "worker stopped");
+        wlog.info({ fetched: runner.fetched }, "worker stopped");
       })();
       return stopped;
     },

@@ -1,3 +1,4 @@
+import { constants as osConstants } from "node:os";
 import { type Coordinator, startCoordinator, waitForCrawl } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import {
@@ -16,9 +17,12 @@ import { startWorker, type Worker } from "@heed/worker";
 import { type Command, Option } from "commander";
 import { addCrawlFlags, crawlFlagValues } from "../crawl-flags.js";
 import { type NatsServerHandle, startNatsServer } from "../nats-server.js";
+import { crawlToResume } from "../resume.js";
 import { progressLine, summarize, summaryText } from "../summary.js";
 
 const DEMO_CONTACT = "demo@heed.invalid";
+/** The demo site's hosts listen here, so an interrupted demo resumes at the same URLs. */
+const DEMO_PORT = 8470;
 
 export function crawlCommand(program: Command): Command {
   const cmd = program
@@ -118,19 +122,22 @@ async function runCrawl(
   let coordinator: Coordinator | undefined;
   const workers: Worker[] = [];
   const interrupted = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
+  // The conventional exit status of a process ended by a signal: 128 + its number.
+  let signalExit: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = 128 + (osConstants.signals[signal] ?? 0);
+    if (signalExit !== undefined) process.exit(code);
+    signalExit = code;
     process.stderr.write("\nstopping cleanly (Ctrl-C again to force)…\n");
     interrupted.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    if (demo) site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20 });
+    if (demo)
+      site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20, port: DEMO_PORT });
     if (site !== undefined) spec = parseCrawlSpec(crawlInput(seeds, opts, flags, site.seeds()));
-    if (opts.natsUrl === undefined) nats = await startNatsServer();
+    if (opts.natsUrl === undefined) nats = await startNatsServer({ ownProcessGroup: true });
     const natsUrl = nats?.url ?? (opts.natsUrl as string);
     coordinator = await startCoordinator(
       { ...coordinatorConfig, natsUrl },
@@ -144,10 +151,13 @@ async function runCrawl(
       });
       workers.push(await startWorker(config, log.child({ component: "worker" })));
     }
-    const crawl = coordinator.frontier.createCrawl(spec);
+    const resumed = crawlToResume(coordinator.frontier.crawls(), spec);
+    const crawl = resumed ?? coordinator.frontier.createCrawl(spec);
     const tty = process.stderr.isTTY === true;
     process.stderr.write(
-      `Crawling ${spec.seeds.length} seed(s) as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`,
+      resumed !== undefined
+        ? `Resuming crawl ${crawl.id}: ${crawl.counts.queued + crawl.counts.leased} URL(s) left, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`
+        : `Crawling ${spec.seeds.length} seed(s) as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`,
     );
     let lastPlain = 0;
     const final = await waitForCrawl(coordinator.frontier, crawl.id, {
@@ -164,10 +174,12 @@ async function runCrawl(
     if (tty) process.stderr.write("\n");
     await Promise.all(workers.map((w) => w.stop(5000)));
     const after = coordinator.frontier.crawl(crawl.id) ?? final;
-    const summary = summarize(after, coordinatorConfig.dataDir);
+    const summary = summarize(after, coordinatorConfig.dataDir, {
+      interrupted: signalExit !== undefined,
+    });
     if (opts.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else process.stdout.write(`${summaryText(summary)}\n`);
-    return interrupted.signal.aborted ? 130 : 0;
+    return signalExit ?? 0;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

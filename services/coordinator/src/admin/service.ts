@@ -1,9 +1,11 @@
+import { Writable } from "node:stream";
 import {
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerWritableStream,
   status,
 } from "@grpc/grpc-js";
+import { writeWacz } from "@heed/archive";
 import {
   crawlSpecFromProto,
   type Logger,
@@ -32,6 +34,8 @@ export interface AdminDeps {
   drain(workerId: string): Promise<void>;
   /** The coordinator's root logger: its level is the one SetLogLevel changes (children follow it). */
   log: Logger;
+  /** Where closed WARC files are read from for ExportWacz. */
+  warcDir: string;
   clock?: () => number;
 }
 
@@ -259,6 +263,34 @@ export function adminService(deps: AdminDeps): AdminService {
         }
         if (closing.signal.aborted)
           throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");
+      },
+    ),
+    exportWacz: streaming(
+      "ExportWacz",
+      "read",
+      async (
+        req: proto.ExportWaczRequest,
+        call: ServerWritableStream<proto.ExportWaczRequest, proto.ExportWaczResponse>,
+      ) => {
+        const id = mustCrawl(req.crawlId).id;
+        const signal = callSignal(call);
+        // Each chunk the zip writer emits goes out as one message, and the writer waits while the
+        // client is slow: the package is never held whole in memory.
+        const output = new Writable({
+          write(chunk: Buffer, _enc, done) {
+            if (signal.aborted) {
+              done(new UnavailableError("HEED_EXPORT_ABORTED", "the export was cancelled"));
+              return;
+            }
+            write(call, { data: chunk }).then(() => done(), done);
+          },
+        });
+        const summary = await writeWacz({
+          warcDir: deps.warcDir,
+          crawlId: id,
+          output,
+        });
+        log.info({ rpc: "ExportWacz", crawlId: id, ...summary }, "WACZ exported");
       },
     ),
     listWorkers: unary("ListWorkers", "read", (_req: proto.ListWorkersRequest) => ({

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { writeFileAtomically } from "@heed/archive";
 import { ConfigError, proto } from "@heed/shared";
 import type { Command } from "commander";
 import { act, arg } from "../context.js";
@@ -62,7 +63,7 @@ export function urlCommands(program: Command): void {
       }),
     );
 
-  program
+  const exporting = program
     .command("export")
     .description("every URL record of a crawl with its result, as NDJSON on stdout (one JSON object a line)")
     .argument("<crawl-id>")
@@ -85,6 +86,31 @@ Examples:
           if (!process.stdout.write(text)) await once(process.stdout, "drain");
         }
         if (!ctx.json && process.stderr.isTTY) process.stderr.write(`${n} URL(s)\n`);
+        return undefined;
+      }),
+    );
+  exporting
+    .command("wacz")
+    .description("the crawl's captures as one WACZ 1.1.1 package, streamed from the coordinator")
+    .argument("<crawl-id>")
+    .requiredOption(
+      "--output <file.wacz>",
+      "the package to write (written as <file>.part, renamed when complete)",
+    )
+    .addHelpText("after", "\nExample:\n  heedctl export wacz library-2026-11 --output library.wacz")
+    .action(
+      act(async (ctx, cmd) => {
+        const output = cmd.opts().output as string;
+        const bytes = await writeFileAtomically(output, async (out) => {
+          let n = 0;
+          for await (const chunk of ctx.admin.stream((c) => c.exportWacz, { crawlId: arg(cmd, 0) })) {
+            n += chunk.data.length;
+            if (!out.write(chunk.data)) await once(out, "drain");
+          }
+          return n;
+        });
+        if (ctx.json) printJson({ output, bytes });
+        else print(`${output}: ${bytes} bytes`);
         return undefined;
       }),
     );

@@ -822,6 +822,15 @@ export interface ExportUrlsResponse {
   urls: Url[];
 }
 
+export interface ExportWaczRequest {
+  crawlId: string;
+}
+
+export interface ExportWaczResponse {
+  /** The next bytes of the package; concatenated in order they are the .wacz file. */
+  data: Buffer;
+}
+
 export interface WorkerInfo {
   workerId: string;
   version: string;
@@ -7264,6 +7273,146 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
   },
 };
 
+function createBaseExportWaczRequest(): ExportWaczRequest {
+  return { crawlId: "" };
+}
+
+export const ExportWaczRequest: MessageFns<ExportWaczRequest> = {
+  encode(message: ExportWaczRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.crawlId !== "") {
+      writer.uint32(10).string(message.crawlId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportWaczRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportWaczRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.crawlId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportWaczRequest {
+    return {
+      crawlId: isSet(object.crawlId)
+        ? globalThis.String(object.crawlId)
+        : isSet(object.crawl_id)
+        ? globalThis.String(object.crawl_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportWaczRequest): unknown {
+    const obj: any = {};
+    if (message.crawlId !== "") {
+      obj.crawlId = message.crawlId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportWaczRequest>, I>>(base?: I): ExportWaczRequest {
+    return ExportWaczRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportWaczRequest>, I>>(object: I): ExportWaczRequest {
+    const message = createBaseExportWaczRequest();
+    message.crawlId = object.crawlId ?? "";
+    return message;
+  },
+};
+
+function createBaseExportWaczResponse(): ExportWaczResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const ExportWaczResponse: MessageFns<ExportWaczResponse> = {
+  encode(message: ExportWaczResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportWaczResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportWaczResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportWaczResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ExportWaczResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportWaczResponse>, I>>(base?: I): ExportWaczResponse {
+    return ExportWaczResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportWaczResponse>, I>>(object: I): ExportWaczResponse {
+    const message = createBaseExportWaczResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseWorkerInfo(): WorkerInfo {
   return {
     workerId: "",
@@ -8119,6 +8268,19 @@ export const AdminServiceService = {
     responseSerialize: (value: ExportUrlsResponse): Buffer => Buffer.from(ExportUrlsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportUrlsResponse => ExportUrlsResponse.decode(value),
   },
+  /**
+   * A crawl's closed WARC files packed as one WACZ 1.1.1 file (archive/, indexes/, pages/,
+   * datapackage.json), streamed in chunks as it is written: nothing is held whole in memory.
+   */
+  exportWacz: {
+    path: "/heed.v1.AdminService/ExportWacz" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExportWaczRequest): Buffer => Buffer.from(ExportWaczRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportWaczRequest => ExportWaczRequest.decode(value),
+    responseSerialize: (value: ExportWaczResponse): Buffer => Buffer.from(ExportWaczResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportWaczResponse => ExportWaczResponse.decode(value),
+  },
   /** Workers seen in the last three heartbeats. */
   listWorkers: {
     path: "/heed.v1.AdminService/ListWorkers" as const,
@@ -8182,6 +8344,11 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   getUrl: handleUnaryCall<GetUrlRequest, GetUrlResponse>;
   /** Every URL record of a crawl with its result, in batches. */
   exportUrls: handleServerStreamingCall<ExportUrlsRequest, ExportUrlsResponse>;
+  /**
+   * A crawl's closed WARC files packed as one WACZ 1.1.1 file (archive/, indexes/, pages/,
+   * datapackage.json), streamed in chunks as it is written: nothing is held whole in memory.
+   */
+  exportWacz: handleServerStreamingCall<ExportWaczRequest, ExportWaczResponse>;
   /** Workers seen in the last three heartbeats. */
   listWorkers: handleUnaryCall<ListWorkersRequest, ListWorkersResponse>;
   /** Asks one worker, or all, to stop taking leases and exit cleanly. */
@@ -8415,6 +8582,16 @@ export interface AdminServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ExportUrlsResponse>;
+  /**
+   * A crawl's closed WARC files packed as one WACZ 1.1.1 file (archive/, indexes/, pages/,
+   * datapackage.json), streamed in chunks as it is written: nothing is held whole in memory.
+   */
+  exportWacz(request: ExportWaczRequest, options?: Partial<CallOptions>): ClientReadableStream<ExportWaczResponse>;
+  exportWacz(
+    request: ExportWaczRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExportWaczResponse>;
   /** Workers seen in the last three heartbeats. */
   listWorkers(
     request: ListWorkersRequest,
@@ -8473,6 +8650,14 @@ export const AdminServiceClient = makeGenericClientConstructor(
   service: typeof AdminServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
