@@ -1,6 +1,7 @@
 import { startNatsServer } from "@heed/cli";
 import { leaseReportBenchmark } from "./lease-report.js";
 import { politenessEfficiency } from "./politeness.js";
+import { signingBenchmark } from "./signing.js";
 
 /** `npm run bench`: every benchmark, each printed next to a baseline measured in the same run. */
 const nats = await startNatsServer();
@@ -23,6 +24,23 @@ try {
         `  ratio achieved / ideal    ${(f.ratio * 100).toFixed(1).padStart(7)} %`,
         `  median gap between requests to a host  ${f.medianGapMs} ms (delay ${f.delayMs} ms)`,
         `  politeness violations     ${String(f.violations).padStart(8)}`,
+        "",
+      ].join("\n"),
+    );
+  }
+  if (only === undefined || only === "signing") {
+    const f = await signingBenchmark({
+      requests: Number(process.env.BENCH_SIGNING_REQUESTS ?? 500),
+      rounds: Number(process.env.BENCH_SIGNING_ROUNDS ?? 4),
+    });
+    process.stdout.write(
+      [
+        "Web Bot Auth signing cost (worker fetch path, loopback HTTP, Ed25519)",
+        `  requests per variant      ${String(f.requests).padStart(8)}`,
+        `  unsigned fetch            ${f.unsignedMsPerRequest.toFixed(3).padStart(8)} ms/request   (baseline)`,
+        `  signed fetch              ${f.signedMsPerRequest.toFixed(3).padStart(8)} ms/request`,
+        `  ratio signed / unsigned   ${f.ratio.toFixed(3).padStart(8)}`,
+        `  one signature alone       ${f.signOnlyMicros.toFixed(1).padStart(8)} µs`,
         "",
       ].join("\n"),
     );

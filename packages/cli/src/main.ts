@@ -4,6 +4,7 @@ import { commanderExitCode } from "./commander-exit.js";
 import { crawlCommand } from "./commands/crawl.js";
 import { exportCommand } from "./commands/export.js";
 import { frontierCommand } from "./commands/frontier.js";
+import { keysCommand } from "./commands/keys.js";
 import { coordinatorCommand, workerCommand } from "./commands/services.js";
 
 /** Exit codes scripts can rely on. */
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   workerCommand(program);
   crawlCommand(program);
   frontierCommand(program);
+  keysCommand(program);
   exportCommand(program);
   try {
     await program.parseAsync(argv);

@@ -30,6 +30,12 @@ const LOG_LEVEL_FLAG: FlagSpec = {
   help: "fatal, error, warn, info, debug, trace or silent",
 };
 
+const SIGNATURE_AGENT_FLAG: FlagSpec = {
+  key: "signatureAgent",
+  flag: "--signature-agent <url>",
+  help: "https URL of the Web Bot Auth key directory (sent as Signature-Agent)",
+};
+
 /** NATS credentials and TLS, the same for both services; secrets by value only from env. */
 const NATS_FLAGS: FlagSpec[] = [
   { key: "natsTokenFile", flag: "--nats-token-file <file>", help: "NATS token (or HEED_NATS_TOKEN)" },
@@ -105,6 +111,12 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     flag: "--grpc-ca-file <file>",
     help: "mTLS: require client certificates signed by this CA",
   },
+  SIGNATURE_AGENT_FLAG,
+  {
+    key: "directoryKeyFiles",
+    flag: "--directory-key-files <files>",
+    help: "Web Bot Auth keys (PEM, comma-separated) the key directory lists and signs with",
+  },
   ...NATS_FLAGS,
 ];
 
@@ -153,6 +165,12 @@ export const WORKER_FLAGS: FlagSpec[] = [
   { key: "grpcCaFile", flag: "--grpc-ca-file <file>", help: "TLS to the coordinator, trusting this CA" },
   { key: "grpcCertFile", flag: "--grpc-cert-file <file>", help: "client certificate (coordinator mTLS)" },
   { key: "grpcKeyFile", flag: "--grpc-key-file <file>", help: "client key (coordinator mTLS)" },
+  {
+    key: "signingKeyFile",
+    flag: "--signing-key-file <file>",
+    help: "Web Bot Auth signing key, PKCS#8 PEM (or the PEM itself in HEED_SIGNING_KEY)",
+  },
+  SIGNATURE_AGENT_FLAG,
   ...NATS_FLAGS,
 ];
 

@@ -24,6 +24,15 @@ export const listOf = <T extends z.ZodType>(item: T) =>
   );
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "host:port");
+/** Where a deployment publishes its Web Bot Auth key directory: an https URL (the Signature-Agent value). */
+const signatureAgentUrl = z.union([
+  z.literal(""),
+  z
+    .string()
+    .regex(/^https:\/\/[\x21-\x7e]+$/, "an https URL (printable ASCII)")
+    .refine((s) => !/["\\]/.test(s), "no quotes or backslashes"),
+]);
+
 /** A path to a file (a secret, a certificate); empty: not set. Secrets come from files or env, never flags. */
 const optionalFile = z.string().default("");
 
@@ -72,6 +81,9 @@ export const coordinatorConfigSchema = z.object({
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
   grpcCaFile: optionalFile,
+  /** Web Bot Auth: the URL the key directory is published at, and the keys it lists (PKCS#8 PEM files, comma-separated; two during a rotation). */
+  signatureAgent: signatureAgentUrl.default(""),
+  directoryKeyFiles: listOf(z.string().min(1)).default([]),
   /** Closed WARC files the admin API packs into WACZ (workers on this machine write here). Empty: <dataDir>/warc. */
   warcDir: z.string().default(""),
   ...natsClientSettings,
@@ -106,6 +118,9 @@ export const workerConfigSchema = z.object({
   /** A client certificate and key, for a coordinator that requires mTLS. */
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
+  /** Web Bot Auth: the Ed25519 key requests are signed with (or HEED_SIGNING_KEY, the PEM itself), and the directory URL sent as Signature-Agent. */
+  signingKeyFile: optionalFile,
+  signatureAgent: signatureAgentUrl.default(""),
   ...natsClientSettings,
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;

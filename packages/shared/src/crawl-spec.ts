@@ -39,6 +39,10 @@ const canonicalSeed = z.string().transform((s, ctx) => {
   }
 });
 
+/** Purposes a crawl may declare; see aipref/purposes.ts for how each maps onto the AI Preferences vocabulary. */
+export const CRAWL_PURPOSES = ["archive", "search", "ai-training", "ai-use"] as const;
+export type CrawlPurpose = (typeof CRAWL_PURPOSES)[number];
+
 const hostGroupSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "lower-case letters, digits, '.', '_', '-'"),
   hosts: z.array(z.string().min(1)).min(1),
@@ -266,6 +270,23 @@ export const crawlSpecSchema = z.object({
     help:
       "honour the W3C TDM Reservation Protocol as an opt-out: read each origin's /.well-known/tdmrep.json, " +
       "skip what it reserves, stop at pages that say tdm-reservation: 1",
+  }),
+  purposes: doc(
+    listOf(z.enum(CRAWL_PURPOSES))
+      .pipe(z.array(z.enum(CRAWL_PURPOSES)).min(1))
+      .default(["archive"]),
+    {
+      flag: "--purpose <purpose...>",
+      help:
+        `what the captures are for (${CRAWL_PURPOSES.join(", ")}); sites' AI-use preferences ` +
+        "(IETF AI Preferences: robots.txt and Content-Usage) are checked against these",
+    },
+  ),
+  signRequests: doc(bool.default(false), {
+    flag: "--sign-requests",
+    help:
+      "sign every request (robots.txt included) with Web Bot Auth, so sites can check it came from this " +
+      "deployment; workers need a signing key and a Signature-Agent URL",
   }),
   fetch: fetchSchema,
   allowPrivateAddresses: doc(bool.default(false), {

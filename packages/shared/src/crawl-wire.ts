@@ -88,6 +88,9 @@ export function crawlSpecToProto(spec: ParsedCrawlSpec): proto.CrawlDefinition {
       retryMaxMs: f.retryMaxMs,
     },
     honourTdmReservation: spec.honourTdmReservation,
+    // Definitions stored before these fields existed lack them.
+    purposes: spec.purposes ?? ["archive"],
+    signRequests: spec.signRequests ?? false,
     allowPrivateAddresses: spec.allowPrivateAddresses,
   };
 }
@@ -154,6 +157,8 @@ export function crawlInputFromProto(def: proto.CrawlDefinition | undefined): Cra
       retryMaxMs: f?.retryMaxMs,
     },
     honourTdmReservation: def.honourTdmReservation,
+    ...(def.purposes.length > 0 ? { purposes: def.purposes } : {}),
+    signRequests: def.signRequests,
     allowPrivateAddresses: def.allowPrivateAddresses,
   };
 }

@@ -5,8 +5,14 @@ import { UnavailableError } from "./errors.js";
 export interface ProbeChecks {
   /** Ready to take work (connected to its peers, not draining). */
   ready(): boolean;
-  /** Extra routes, e.g. /metrics; return undefined for 404. */
-  route?(path: string): Promise<{ contentType: string; body: string } | undefined> | undefined;
+  /** Extra routes, e.g. /metrics; return undefined for 404. `host` is the request's Host header. */
+  route?(path: string, host: string): Promise<ProbeRouteAnswer | undefined> | undefined;
+}
+
+export interface ProbeRouteAnswer {
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
 }
 
 export interface ProbeServer {
@@ -34,7 +40,7 @@ export async function startProbeServer(listen: string, checks: ProbeChecks): Pro
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ready\n" : "not ready\n");
       return;
     }
-    const extra = checks.route?.(path);
+    const extra = checks.route?.(path, req.headers.host ?? "");
     if (extra === undefined) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
@@ -42,7 +48,7 @@ export async function startProbeServer(listen: string, checks: ProbeChecks): Pro
     extra.then(
       (r) => {
         if (r === undefined) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-        else res.writeHead(200, { "content-type": r.contentType }).end(r.body);
+        else res.writeHead(200, { ...r.headers, "content-type": r.contentType }).end(r.body);
       },
       () => res.writeHead(500, { "content-type": "text/plain" }).end("error\n"),
     );

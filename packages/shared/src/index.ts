@@ -43,7 +43,7 @@ export {
   UnavailableError,
 } from "./errors.js";
 export { bearer, grpcClientCredentials, grpcServerCredentials } from "./grpc-tls.js";
-export { type ProbeServer, startProbeServer } from "./http-probe.js";
+export { type ProbeRouteAnswer, type ProbeServer, startProbeServer } from "./http-probe.js";
 export { blockedAddressReason } from "./ip-guard.js";
 export { createLogger, type Logger, silentLogger } from "./logger.js";
 export { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "./metric-buckets.js";
@@ -63,3 +63,14 @@ export { readFileSetting, readSecret } from "./secrets.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
 export { canonicalizeUrl, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
 export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
+export {
+  AGENT_CARD_PATH,
+  createRequestSigner,
+  DIRECTORY_PATH,
+  generateSigningKey,
+  loadSigningKey,
+  loadSigningKeys,
+  type RequestSigner,
+  signatureAgentCard,
+  signedDirectory,
+} from "./webbotauth/index.js";

@@ -17,6 +17,7 @@ import { adminService } from "./admin/service.js";
 import { createRateSampler } from "./admin/stats.js";
 import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
+import { identityRoutes } from "./identity/routes.js";
 import { serveLeases } from "./leases/responder.js";
 import { createCoordinatorMetrics } from "./metrics.js";
 import { followHeartbeats, publishDrain } from "./workers/presence.js";
@@ -39,6 +40,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   const tokens = loadTokens(config);
   checkExposure(config, tokens);
   const auth = createAuth(tokens);
+  const identity = identityRoutes(config, () =>
+    (opened?.crawls() ?? [])
+      .filter((c) => c.spec.signRequests === true && c.state !== "cancelled")
+      .map((c) => c.spec),
+  );
   const tls = grpcServerCredentials(config);
   const nats = natsConnectOptions(config, "heed-coordinator");
   let opened: Frontier | undefined;
@@ -116,7 +122,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     if (config.httpListen !== "") {
       probe = await startProbeServer(config.httpListen, {
         ready: () => !closed && !conn.isClosed(),
-        route: (path) => (path === "/metrics" ? metrics.render() : undefined),
+        route: (path, host) => {
+          if (path === "/metrics") return metrics.render();
+          const answer = identity(path, host);
+          return answer === undefined ? undefined : Promise.resolve(answer);
+        },
       });
     }
     log.info(

@@ -19,6 +19,7 @@ import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { createLookup } from "./fetch/guard.js";
+import { requestSignerFromConfig } from "./fetch/signer-config.js";
 import { pullLeases } from "./leases/puller.js";
 import { startRenewals } from "./leases/renewals.js";
 import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
@@ -79,6 +80,7 @@ export async function startWorker(
   const wlog = log.child({ workerId: id });
   // Every file and secret is read before anything connects, so a bad one costs nothing.
   const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
+  const signer = requestSignerFromConfig(config);
   const grpcCredentials = grpcClientCredentials(config);
   const nats = natsConnectOptions(config, `heed-worker-${id}`);
   let nc: NatsConnection;
@@ -140,6 +142,7 @@ export async function startWorker(
           allowPrivateAddresses: config.allowPrivateAddresses,
           leaseExpiresAt: expiresAt,
           addressOf: (hostname) => resolved.get(hostname),
+          ...(signer !== undefined ? { signer } : {}),
         },
         release,
       ));
@@ -197,7 +200,13 @@ export async function startWorker(
     wlog,
   );
   wlog.info(
-    { concurrency: config.concurrency, nats: nats.display, coordinator: config.coordinator },
+    {
+      concurrency: config.concurrency,
+      nats: nats.display,
+      coordinator: config.coordinator,
+      // The key's public name only: which key signs, never the key.
+      signingKeyId: signer?.keyid ?? null,
+    },
     "worker started",
   );
 

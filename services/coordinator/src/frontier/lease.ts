@@ -247,6 +247,7 @@ function wireLease(
     userAgent: userAgentHeader(crawl.spec.userAgent),
     from: fromHeader(crawl.spec.userAgent),
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
+    signRequests: crawl.spec.signRequests ?? false,
   };
 }
 

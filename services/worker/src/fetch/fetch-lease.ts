@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
-import { canonicalizeUrl, proto, sleep, tryCanonicalizeUrl } from "@heed/shared";
+import { canonicalizeUrl, proto, type RequestSigner, sleep, tryCanonicalizeUrl } from "@heed/shared";
 import { type Dispatcher, request } from "undici";
 import { directivesFromHeader } from "../links/directives.js";
 import { decodeText, extractLinks } from "../links/extract.js";
@@ -8,6 +8,7 @@ import { parseSitemap } from "../links/sitemap.js";
 import { ACCEPT_ENCODING, discard, readBody } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
 import { checkLiteralHost } from "./guard.js";
+import { signatureHeaders } from "./signing.js";
 
 const Kind = proto.FetchErrorKind;
 
@@ -24,6 +25,8 @@ export interface FetchDeps {
   leaseExpiresAt?: () => number;
   /** The address a host name last resolved to (reported for politeness by IP). */
   addressOf?: (hostname: string) => string | undefined;
+  /** Web Bot Auth signer, for crawls that sign their requests. */
+  signer?: RequestSigner;
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string {
@@ -101,6 +104,7 @@ export async function fetchLease(
           ...(lease.from ? { from: lease.from } : {}),
           accept: robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8",
           "accept-encoding": ACCEPT_ENCODING,
+          ...signatureHeaders(lease, deps.signer, url),
         },
       });
       const hostname = new URL(url).hostname.replace(/^\[|\]$/g, "");

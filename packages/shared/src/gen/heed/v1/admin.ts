@@ -507,7 +507,13 @@ export interface CrawlDefinition {
     | Sitemaps
     | undefined;
   /** Honour the W3C TDM Reservation Protocol as an opt-out (tdmrep.json, tdm-reservation). */
-  honourTdmReservation?: boolean | undefined;
+  honourTdmReservation?:
+    | boolean
+    | undefined;
+  /** What the captures are for (archive, search, ai-training, ai-use); empty: archive. */
+  purposes: string[];
+  /** Sign every request with Web Bot Auth. */
+  signRequests?: boolean | undefined;
 }
 
 export interface UrlCounts {
@@ -2013,6 +2019,8 @@ function createBaseCrawlDefinition(): CrawlDefinition {
     budgets: undefined,
     sitemaps: undefined,
     honourTdmReservation: undefined,
+    purposes: [],
+    signRequests: undefined,
   };
 }
 
@@ -2053,6 +2061,12 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     }
     if (message.honourTdmReservation !== undefined) {
       writer.uint32(96).bool(message.honourTdmReservation);
+    }
+    for (const v of message.purposes) {
+      writer.uint32(106).string(v!);
+    }
+    if (message.signRequests !== undefined) {
+      writer.uint32(112).bool(message.signRequests);
     }
     return writer;
   },
@@ -2166,6 +2180,22 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
             message.honourTdmReservation = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.purposes.push(reader.string());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.signRequests = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2212,6 +2242,14 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
         : isSet(object.honour_tdm_reservation)
         ? globalThis.Boolean(object.honour_tdm_reservation)
         : undefined,
+      purposes: globalThis.Array.isArray(object?.purposes)
+        ? object.purposes.map((e: any) => globalThis.String(e))
+        : [],
+      signRequests: isSet(object.signRequests)
+        ? globalThis.Boolean(object.signRequests)
+        : isSet(object.sign_requests)
+        ? globalThis.Boolean(object.sign_requests)
+        : undefined,
     };
   },
 
@@ -2253,6 +2291,12 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.honourTdmReservation !== undefined) {
       obj.honourTdmReservation = message.honourTdmReservation;
     }
+    if (message.purposes?.length) {
+      obj.purposes = message.purposes;
+    }
+    if (message.signRequests !== undefined) {
+      obj.signRequests = message.signRequests;
+    }
     return obj;
   },
 
@@ -2285,6 +2329,8 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
       ? Sitemaps.fromPartial(object.sitemaps)
       : undefined;
     message.honourTdmReservation = object.honourTdmReservation ?? undefined;
+    message.purposes = object.purposes?.map((e) => e) || [];
+    message.signRequests = object.signRequests ?? undefined;
     return message;
   },
 };

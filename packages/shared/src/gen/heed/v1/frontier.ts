@@ -200,6 +200,8 @@ export interface FetchResult {
   tdmReserved: boolean;
   /** Only for tdmrep leases: the tdmrep.json text (capped by the lease's max bytes). */
   wellKnownBody: string;
+  /** The page's Content-Usage response header (IETF AI Preferences), as received; "" when absent. */
+  contentUsage: string;
 }
 
 export interface ReportRequest {
@@ -357,6 +359,7 @@ function createBaseFetchResult(): FetchResult {
     sitemapIndex: false,
     tdmReserved: false,
     wellKnownBody: "",
+    contentUsage: "",
   };
 }
 
@@ -424,6 +427,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.wellKnownBody !== "") {
       writer.uint32(170).string(message.wellKnownBody);
+    }
+    if (message.contentUsage !== "") {
+      writer.uint32(178).string(message.contentUsage);
     }
     return writer;
   },
@@ -609,6 +615,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.wellKnownBody = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.contentUsage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -706,6 +720,11 @@ export const FetchResult: MessageFns<FetchResult> = {
         : isSet(object.well_known_body)
         ? globalThis.String(object.well_known_body)
         : "",
+      contentUsage: isSet(object.contentUsage)
+        ? globalThis.String(object.contentUsage)
+        : isSet(object.content_usage)
+        ? globalThis.String(object.content_usage)
+        : "",
     };
   },
 
@@ -774,6 +793,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.wellKnownBody !== "") {
       obj.wellKnownBody = message.wellKnownBody;
     }
+    if (message.contentUsage !== "") {
+      obj.contentUsage = message.contentUsage;
+    }
     return obj;
   },
 
@@ -805,6 +827,7 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.sitemapIndex = object.sitemapIndex ?? false;
     message.tdmReserved = object.tdmReserved ?? false;
     message.wellKnownBody = object.wellKnownBody ?? "";
+    message.contentUsage = object.contentUsage ?? "";
     return message;
   },
 };

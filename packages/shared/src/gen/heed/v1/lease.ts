@@ -101,6 +101,8 @@ export interface Lease {
   userAgent: string;
   from: string;
   allowPrivateAddresses: boolean;
+  /** Sign the request with Web Bot Auth (the worker's own key; keys never travel in leases). */
+  signRequests: boolean;
 }
 
 function createBaseLeaseRequest(): LeaseRequest {
@@ -449,6 +451,7 @@ function createBaseLease(): Lease {
     userAgent: "",
     from: "",
     allowPrivateAddresses: false,
+    signRequests: false,
   };
 }
 
@@ -492,6 +495,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.allowPrivateAddresses !== false) {
       writer.uint32(104).bool(message.allowPrivateAddresses);
+    }
+    if (message.signRequests !== false) {
+      writer.uint32(112).bool(message.signRequests);
     }
     return writer;
   },
@@ -613,6 +619,14 @@ export const Lease: MessageFns<Lease> = {
             message.allowPrivateAddresses = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.signRequests = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -668,6 +682,11 @@ export const Lease: MessageFns<Lease> = {
         : isSet(object.allow_private_addresses)
         ? globalThis.Boolean(object.allow_private_addresses)
         : false,
+      signRequests: isSet(object.signRequests)
+        ? globalThis.Boolean(object.signRequests)
+        : isSet(object.sign_requests)
+        ? globalThis.Boolean(object.sign_requests)
+        : false,
     };
   },
 
@@ -712,6 +731,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.allowPrivateAddresses !== false) {
       obj.allowPrivateAddresses = message.allowPrivateAddresses;
     }
+    if (message.signRequests !== false) {
+      obj.signRequests = message.signRequests;
+    }
     return obj;
   },
 
@@ -735,6 +757,7 @@ export const Lease: MessageFns<Lease> = {
     message.userAgent = object.userAgent ?? "";
     message.from = object.from ?? "";
     message.allowPrivateAddresses = object.allowPrivateAddresses ?? false;
+    message.signRequests = object.signRequests ?? false;
     return message;
   },
 };
