@@ -1,3 +1,4 @@
+export { type CaptureStorage, type CaptureStorageOptions, startCaptureStorage } from "./capture-storage.js";
 export {
   type CdxjEntry,
   compareCdxjLines,
@@ -16,5 +17,14 @@ export {
   OPEN_SUFFIX,
   WARC_SUFFIX,
 } from "./names.js";
+export {
+  createS3Client,
+  type S3Client,
+  type S3Settings,
+  type StoredObject,
+  StoreError,
+} from "./s3/client.js";
+export { s3SettingsFrom } from "./s3/settings.js";
+export { isUploadable, startUploader, type Uploader, type UploaderStatus } from "./s3/uploader.js";
 export { toSurt } from "./surt.js";
 export { WACZ_VERSION, type WaczOptions, type WaczSummary, writeWacz } from "./wacz.js";

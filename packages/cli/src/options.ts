@@ -120,6 +120,42 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   ...NATS_FLAGS,
 ];
 
+/** Upload of closed WARC files. Credentials only from files or AWS_* environment variables. */
+const S3_FLAGS: FlagSpec[] = [
+  {
+    key: "s3Bucket",
+    flag: "--s3-bucket <bucket>",
+    help: "upload closed WARC files and their indexes to this bucket",
+  },
+  { key: "s3Prefix", flag: "--s3-prefix <prefix>", help: "object key prefix, e.g. crawls/" },
+  {
+    key: "s3Endpoint",
+    flag: "--s3-endpoint <url>",
+    help: "S3-compatible endpoint (default: AWS S3 in --s3-region)",
+  },
+  { key: "s3Region", flag: "--s3-region <region>", help: "region requests are signed for" },
+  {
+    key: "s3AccessKeyFile",
+    flag: "--s3-access-key-file <file>",
+    help: "access key id (or AWS_ACCESS_KEY_ID)",
+  },
+  {
+    key: "s3SecretKeyFile",
+    flag: "--s3-secret-key-file <file>",
+    help: "secret access key (or AWS_SECRET_ACCESS_KEY)",
+  },
+  {
+    key: "s3TimeoutMs",
+    flag: "--s3-timeout-ms <ms>",
+    help: "give up on an unanswered store request after this",
+  },
+  {
+    key: "s3MaxPendingBytes",
+    flag: "--s3-max-pending-bytes <n>",
+    help: "stop taking leases while more than this waits for upload",
+  },
+];
+
 export const WORKER_FLAGS: FlagSpec[] = [
   { key: "id", flag: "--id <id>", help: "worker id (default: host-pid-random)" },
   { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to ask for leases" },
@@ -172,6 +208,7 @@ export const WORKER_FLAGS: FlagSpec[] = [
   },
   SIGNATURE_AGENT_FLAG,
   ...NATS_FLAGS,
+  ...S3_FLAGS,
 ];
 
 export function addFlags(cmd: Command, flags: FlagSpec[]): Command {

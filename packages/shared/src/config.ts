@@ -90,6 +90,29 @@ export const coordinatorConfigSchema = z.object({
 });
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 
+/**
+ * Optional upload of closed WARC files (and their CDXJ indexes) to S3-compatible storage.
+ * Credentials come from files or the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN), never from flags.
+ */
+export const captureStorageSettings = {
+  /** Empty: no upload; files stay in the WARC directory. */
+  s3Bucket: z.string().default(""),
+  /** Prepended to each object key, e.g. `crawls/`. */
+  s3Prefix: z.string().default(""),
+  /** Empty: AWS S3 in s3Region. Any S3-compatible endpoint (MinIO, Ceph, Garage); path-style requests. */
+  s3Endpoint: z.string().default(""),
+  s3Region: z.string().min(1).default("us-east-1"),
+  s3AccessKeyFile: optionalFile,
+  s3SecretKeyFile: optionalFile,
+  s3TimeoutMs: int(100, 600_000).default(30_000),
+  /** Captures waiting for upload beyond this many bytes stop the worker taking leases. */
+  s3MaxPendingBytes: int(0).default(8 * 1024 ** 3),
+};
+export type CaptureStorageSettings = {
+  [K in keyof typeof captureStorageSettings]: z.output<(typeof captureStorageSettings)[K]>;
+};
+
 export const workerConfigSchema = z.object({
   id: z.string().min(1).optional(),
   natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
@@ -122,6 +145,7 @@ export const workerConfigSchema = z.object({
   signingKeyFile: optionalFile,
   signatureAgent: signatureAgentUrl.default(""),
   ...natsClientSettings,
+  ...captureStorageSettings,
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

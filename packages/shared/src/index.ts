@@ -2,7 +2,9 @@
 
 export { backoffMs, sleep } from "./backoff.js";
 export {
+  type CaptureStorageSettings,
   type CoordinatorConfig,
+  captureStorageSettings,
   coordinatorConfigSchema,
   envLayer,
   envNameOf,

@@ -1,6 +1,6 @@
 import type { CrawlSpec } from "@heed/shared";
-import type { FrontierContext } from "./context.js";
 import type { CrawlRecord, SkipReason, UrlRecord } from "./records.js";
+import type { Txn } from "./txn.js";
 
 /**
  * Crawl and per-host budgets. Per-host counters live in `crawlHosts` and are
@@ -15,17 +15,17 @@ export function hostBudgetsOn(spec: CrawlSpec): boolean {
 
 /** Past an absolute budget the URL is skipped with the budget as reason; past a window it waits. */
 export function budgetVerdict(
-  ctx: FrontierContext,
+  txn: Txn,
   crawl: CrawlRecord,
   rec: UrlRecord,
-  now: number,
 ): { skip?: SkipReason; waitUntilMs?: number } {
+  const now = txn.now;
   if (rec.attempts > 0) return {};
   const b = crawl.spec.budgets;
   if (crawl.pagesLeased >= crawl.spec.maxPages) return { skip: "budget_max_pages" };
   if (b.maxBytes > 0 && crawl.bytes >= b.maxBytes) return { skip: "budget_max_bytes" };
   if (!hostBudgetsOn(crawl.spec)) return {};
-  const ch = ctx.store.crawlHosts.get([crawl.id, rec.hostKey]);
+  const ch = txn.crawlHost(crawl.id, rec.hostKey);
   if (ch === undefined) return {};
   if (b.maxPagesPerHost > 0 && ch.pages >= b.maxPagesPerHost) return { skip: "budget_host_pages" };
   if (b.maxBytesPerHost > 0 && ch.bytes >= b.maxBytesPerHost) return { skip: "budget_host_bytes" };
@@ -36,31 +36,24 @@ export function budgetVerdict(
 }
 
 /** A page lease was issued: count it against the host's page and window budgets. */
-export function countHostPage(ctx: FrontierContext, crawl: CrawlRecord, hostKey: string, now: number): void {
+export function countHostPage(txn: Txn, crawl: CrawlRecord, hostKey: string): void {
   if (!hostBudgetsOn(crawl.spec)) return;
-  const key: [string, string] = [crawl.id, hostKey];
-  const ch = ctx.store.crawlHosts.get(key);
+  const ch = txn.crawlHost(crawl.id, hostKey);
   if (ch === undefined) return;
   ch.pages++;
-  if (now - ch.windowStartMs >= crawl.spec.budgets.windowMs) {
-    ch.windowStartMs = now;
+  if (txn.now - ch.windowStartMs >= crawl.spec.budgets.windowMs) {
+    ch.windowStartMs = txn.now;
     ch.windowPages = 0;
   }
   ch.windowPages++;
-  ctx.store.crawlHosts.putSync(key, ch);
+  txn.putCrawlHost(crawl.id, hostKey, ch);
 }
 
 /** A page was fetched: count its body against the host's byte budget. */
-export function countHostBytes(
-  ctx: FrontierContext,
-  crawl: CrawlRecord,
-  hostKey: string,
-  bytes: number,
-): void {
+export function countHostBytes(txn: Txn, crawl: CrawlRecord, hostKey: string, bytes: number): void {
   if (!hostBudgetsOn(crawl.spec)) return;
-  const key: [string, string] = [crawl.id, hostKey];
-  const ch = ctx.store.crawlHosts.get(key);
+  const ch = txn.crawlHost(crawl.id, hostKey);
   if (ch === undefined) return;
   ch.bytes += bytes;
-  ctx.store.crawlHosts.putSync(key, ch);
+  txn.putCrawlHost(crawl.id, hostKey, ch);
 }

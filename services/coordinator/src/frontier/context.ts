@@ -1,9 +1,11 @@
 import type { Logger } from "@heed/shared";
-import { type FrontierObserver, keyClassOf } from "./observer.js";
+import { crawlMeetsHost } from "./new-host.js";
+import type { FrontierObserver } from "./observer.js";
 import type { HostPolicy } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
+import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
-import { openTxn, type Sequence, type Txn } from "./txn.js";
+import { openTxn, type Sequence, type Txn, type TxnHooks } from "./txn.js";
 
 export interface FrontierSettings {
   /** A lease lives for the fetch timeout plus this margin (report latency, clock skew). */
@@ -25,7 +27,7 @@ export interface FrontierContext {
   /** Operator host policies (opt-outs, slow-downs), mirrored from the `hostPolicies` table. */
   policies: Map<string, HostPolicy>;
   /** host -> operator host group, from every crawl's `hostGroups` (fleet-wide, as servers are). */
-  groups: Map<string, string>;
+  hostGroups: Map<string, string>;
   /** politeness key -> hosts waiting for one of its slots. */
   waiters: Map<string, Set<string>>;
   settings: FrontierSettings;
@@ -33,22 +35,33 @@ export interface FrontierContext {
   log: Logger;
 }
 
+const HOOKS: TxnHooks = { crawlMeetsHost };
+
 /**
  * Runs `body` in one LMDB write transaction with a fresh working set, commits,
- * then re-indexes the hosts it touched. The in-memory index is only changed
- * after the commit succeeded.
+ * then brings the in-memory indexes up to date (active leases, host policies,
+ * the hosts it touched) only after the commit succeeded.
  */
 export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   const now = ctx.clock();
   let txn: Txn | undefined;
   const result = ctx.store.root.transactionSync(() => {
-    txn = openTxn(ctx.store, now, ctx.seq, ctx.policies);
+    txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, HOOKS);
     const out = body(txn);
     txn.flush();
     return out;
   });
-  if (txn !== undefined)
+  if (txn !== undefined) {
+    for (const [id, expiresAtMs] of txn.activeChanges) {
+      if (expiresAtMs === undefined) ctx.active.delete(id);
+      else ctx.active.set(id, expiresAtMs);
+    }
+    for (const [pattern, policy] of txn.policyChanges) {
+      if (policy === undefined) ctx.policies.delete(pattern);
+      else ctx.policies.set(pattern, policy);
+    }
     for (const key of txn.touchedHosts) reindexHost(ctx, key, now, txn.deferred.get(key));
+  }
   return result;
 }
 

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { reportAnswerToProto, reportFromProto } from "../grpc/report-wire.js";
+import { leaseToProto } from "../leases/responder.js";
 import { type Frontier, openFrontier } from "./frontier.js";
 
 const Outcome = proto.ReportOutcome;
@@ -51,8 +53,14 @@ function result(lease: proto.Lease, fields: Partial<proto.FetchResult> = {}): pr
   });
 }
 
+/** Reports as a worker does, through the wire form the gRPC service reads. */
+async function report(results: proto.FetchResult[]): Promise<proto.ReportAck[]> {
+  return (await frontier.report("w1", results.map(reportFromProto))).map(reportAnswerToProto);
+}
+
 async function take(capacity = 10): Promise<proto.Lease[]> {
-  return (await frontier.lease("w1", capacity)).leases;
+  // As workers see them: the wire form the lease responder sends.
+  return (await frontier.lease("w1", capacity)).leases.map(leaseToProto);
 }
 
 async function one(): Promise<proto.Lease> {
@@ -67,7 +75,7 @@ const robotsOk = async (
 ) => {
   const l = await lease;
   // Every test host lives at 10.1.2.3, as a worker would report after resolving it.
-  return frontier.report("w1", [result(l, { robotsBody: body, remoteAddress: "10.1.2.3" })]);
+  return report([result(l, { robotsBody: body, remoteAddress: "10.1.2.3" })]);
 };
 
 describe("frontier", async () => {
@@ -118,7 +126,7 @@ describe("frontier", async () => {
     await robotsOk(one());
     now += 500;
     const page = await one();
-    const acks = await frontier.report("w1", [
+    const acks = await report([
       result(page, {
         outlinks: [
           "http://a.example/x",
@@ -137,7 +145,7 @@ describe("frontier", async () => {
     ]);
     now += 500;
     const next = await one();
-    await frontier.report("w1", [result(next, { outlinks: ["http://a.example/deeper"] })]);
+    await report([result(next, { outlinks: ["http://a.example/deeper"] })]);
     expect(frontier.url(crawl.id, "http://a.example/deeper")).toBeUndefined(); // depth 2 > maxDepth 1
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
@@ -147,19 +155,17 @@ describe("frontier", async () => {
     await robotsOk(one());
     now += 500;
     const page = await one();
-    await frontier.report("w1", [result(page, { outlinks: ["http://a.example/1"] })]);
+    await report([result(page, { outlinks: ["http://a.example/1"] })]);
     const before = frontier.crawl(crawl.id);
     const hostBefore = frontier.host("a.example");
-    const again = await frontier.report("w1", [
-      result(page, { statusCode: 500, outlinks: ["http://a.example/2"] }),
-    ]);
+    const again = await report([result(page, { statusCode: 500, outlinks: ["http://a.example/2"] })]);
     expect(again[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_DUPLICATE);
     expect(frontier.crawl(crawl.id)).toEqual(before);
     expect(frontier.host("a.example")).toEqual(hostBefore);
     expect(frontier.url(crawl.id, "http://a.example/2")).toBeUndefined();
-    expect(
-      (await frontier.report("w1", [proto.FetchResult.fromPartial({ leaseId: "nope" })]))[0]?.outcome,
-    ).toBe(Outcome.REPORT_OUTCOME_UNKNOWN_LEASE);
+    expect((await report([proto.FetchResult.fromPartial({ leaseId: "nope" })]))[0]?.outcome).toBe(
+      Outcome.REPORT_OUTCOME_UNKNOWN_LEASE,
+    );
   });
 
   it("re-queues an expired lease with backoff, rejects its late report, and fails the URL after max attempts", async () => {
@@ -172,7 +178,7 @@ describe("frontier", async () => {
     const rec = frontier.url(crawl.id, "http://a.example/");
     expect(rec?.state).toBe("queued");
     expect(rec?.notBeforeMs).toBeGreaterThan(now);
-    expect((await frontier.report("w1", [result(first)]))[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
+    expect((await report([result(first)]))[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
     expect(await take()).toEqual([]); // backoff not over yet
     now = (rec?.notBeforeMs ?? 0) + 1;
     const second = await one();
@@ -189,14 +195,14 @@ describe("frontier", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
     await robotsOk(one());
     now += 500;
-    await frontier.report("w1", [result(await one(), { statusCode: 503, retryAfter: "30" })]);
+    await report([result(await one(), { statusCode: 503, retryAfter: "30" })]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
     expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(now + 30_000);
     expect(frontier.host("a.example")?.delaySource).toBe("retry_after");
     now += 29_999;
     expect(await take()).toEqual([]);
     now += 1;
-    await frontier.report("w1", [result(await one())]);
+    await report([result(await one())]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
   });
 
@@ -206,7 +212,7 @@ describe("frontier", async () => {
     now += 1999;
     expect(await take()).toEqual([]);
     now += 1;
-    await frontier.report("w1", [result(await one())]);
+    await report([result(await one())]);
     expect(frontier.host("a.example")?.delaySource).toBe("crawl_delay");
     now += 1999;
     expect(await take()).toEqual([]);
@@ -216,14 +222,14 @@ describe("frontier", async () => {
 
   it("keeps an unreachable robots.txt host closed, retries it, then gives its URLs up", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
-    await frontier.report("w1", [result(await one(), { statusCode: 503 })]);
+    await report([result(await one(), { statusCode: 503 })]);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
     now += 499;
     expect(await take()).toEqual([]); // robots retry backoff: 0.5 to 1 s (jittered)
     now += 1000;
     const retry = await one();
     expect(retry.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
-    await frontier.report("w1", [
+    await report([
       result(retry, {
         error: { kind: proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT, code: "ECONNREFUSED", message: "" },
       }),
@@ -244,7 +250,7 @@ describe("frontier", async () => {
     now += 10_001; // the cached copy has expired: the next lease refreshes it
     const refresh = await one();
     expect(refresh.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
-    await frontier.report("w1", [result(refresh, { statusCode: 503 })]);
+    await report([result(refresh, { statusCode: 503 })]);
     expect(frontier.robots("http://a.example")).toMatchObject({ status: "parsed", failures: 1 });
     now += 500;
     const page = await one();
@@ -252,7 +258,7 @@ describe("frontier", async () => {
     expect(frontier.url(c.id, "http://a.example/")?.robots?.digest).toBe(
       frontier.robots("http://a.example")?.digest,
     );
-    await frontier.report("w1", [result(page)]);
+    await report([result(page)]);
     now += 500;
     // The retry of the refresh is due (0.5-1 s back-off): robots.txt again, never the disallowed page.
     expect((await take()).map((l) => l.url)).toEqual(["http://a.example/robots.txt"]);
@@ -266,7 +272,7 @@ describe("frontier", async () => {
     now += 500;
     const pages = await take();
     expect(pages).toHaveLength(2);
-    for (const p of pages) await frontier.report("w1", [result(p)]);
+    for (const p of pages) await report([result(p)]);
     const c = frontier.crawl(crawl.id);
     expect(c?.pagesLeased).toBe(2);
     expect(c?.counts.done).toBe(2);
@@ -281,7 +287,7 @@ describe("frontier", async () => {
     now += 2999;
     expect(await take()).toEqual([]);
     now += 1;
-    await frontier.report("w1", [result(await one())]);
+    await report([result(await one())]);
     expect(await take()).toEqual([]);
     now += 3000;
     expect(await take()).toHaveLength(1);
@@ -306,10 +312,8 @@ describe("frontier", async () => {
     });
     const [pb] = await take();
     expect(pb?.hostKey).not.toBe(pa?.hostKey);
-    expect((await frontier.report("w1", [result(pa as proto.Lease)]))[0]?.outcome).toBe(
-      Outcome.REPORT_OUTCOME_ACCEPTED,
-    );
-    await frontier.report("w1", [result(pb as proto.Lease)]);
+    expect((await report([result(pa as proto.Lease)]))[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_ACCEPTED);
+    await report([result(pb as proto.Lease)]);
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
@@ -351,7 +355,7 @@ describe("frontier", async () => {
     await robotsOk(one());
     now += 500;
     const page = await one();
-    await frontier.report("w1", [
+    await report([
       result(page, {
         error: {
           kind: proto.FetchErrorKind.FETCH_ERROR_KIND_RELEASED,
@@ -489,7 +493,7 @@ describe("frontier", async () => {
     await robotsOk(one());
     now += 500;
     const page = await one();
-    await frontier.report("w1", [result(page, { startedAtMs: now - 1000, finishedAtMs: now })]);
+    await report([result(page, { startedAtMs: now - 1000, finishedAtMs: now })]);
     expect(frontier.host("a.example")).toMatchObject({ delayMs: 2000, delaySource: "adaptive" });
   });
 
@@ -510,12 +514,12 @@ describe("frontier", async () => {
     now += 500;
     for (const l of await take()) {
       const retryAfter = l.hostKey === "a.example" ? "7200" : "";
-      await frontier.report("w1", [result(l, { statusCode: 503, retryAfter })]);
+      await report([result(l, { statusCode: 503, retryAfter })]);
     }
     expect(frontier.host("a.example")?.parkedReason).toMatch(/^retry_after_above_ceiling/);
     now += 1000;
     const b = (await take()).find((l) => l.hostKey === "b.example") as proto.Lease;
-    await frontier.report("w1", [
+    await report([
       result(b, {
         error: { kind: proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT, code: "ECONNRESET", message: "" },
       }),
@@ -554,10 +558,10 @@ describe("frontier", async () => {
       ),
     );
     for (const l of await take()) await robotsOk(l);
-    for (const l of await take()) await frontier.report("w1", [result(l)]);
+    for (const l of await take()) await report([result(l)]);
     expect(await take()).toEqual([]); // one page per host per 10 s window
     now += 10_000;
-    for (const l of await take()) await frontier.report("w1", [result(l)]);
+    for (const l of await take()) await report([result(l)]);
     now += 10_000;
     expect(await take()).toEqual([]);
     const crawl = frontier.crawl(c.id);

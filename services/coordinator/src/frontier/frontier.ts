@@ -5,18 +5,27 @@ import {
   type CrawlSpecInput,
   checkedCrawlSpec,
   type Logger,
-  type proto,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
+import { createCommitBatcher } from "./commit-batch.js";
 import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
-import { createGroupCommit } from "./group.js";
+import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
-import type { CrawlRecord, HostPolicy, HostState, LeaseRecord, RobotsRecord, UrlRecord } from "./records.js";
-import { expireDue } from "./report.js";
+import type {
+  CrawlRecord,
+  FetchReport,
+  HostPolicy,
+  HostState,
+  LeaseRecord,
+  RenewAnswer,
+  ReportAnswer,
+  RobotsRecord,
+  UrlRecord,
+} from "./records.js";
 import { createHostSchedule } from "./schedule.js";
-import { type FrontierStore, loadCrawl, openFrontierStore, saveCrawlCounters } from "./store.js";
+import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
 
 export interface Frontier {
@@ -26,9 +35,9 @@ export interface Frontier {
   /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
   lease(workerId: string, capacity: number): Promise<LeaseRound>;
   /** Applies fetch results; grouped with concurrent calls into one commit. */
-  report(workerId: string, results: proto.FetchResult[]): Promise<proto.ReportAck[]>;
+  report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   /** Extends active leases of a worker (long downloads); grouped into one commit. */
-  renew(workerId: string, leaseIds: string[]): Promise<proto.RenewAck[]>;
+  renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
@@ -79,7 +88,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     active: new Map(),
     seq: sequenceFrom(store.meta.get("seq") ?? 0),
     policies: new Map([...store.hostPolicies.getRange()].map((e) => [e.key, e.value])),
-    groups: new Map(),
+    hostGroups: new Map(),
     waiters: new Map(),
     settings: options.settings,
     clock: options.clock ?? Date.now,
@@ -87,7 +96,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   };
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
-  const group = createGroupCommit(ctx);
+  const batcher = createCommitBatcher(ctx);
 
   return {
     dataDir: options.dataDir,
@@ -97,7 +106,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
       registerGroups(ctx, spec);
       return inTxn(ctx, (txn) => {
-        const crawl: CrawlRecord = {
+        const crawl = txn.addCrawl({
           id,
           spec: { ...spec, id },
           state: "running",
@@ -108,19 +117,16 @@ export function openFrontier(options: FrontierOptions): Frontier {
           statusCounts: {},
           skipCounts: {},
           hosts: 0,
-        };
-        store.crawlSpecs.putSync(id, crawl.spec);
-        saveCrawlCounters(store, crawl);
-        const cached = txn.crawl(id) as CrawlRecord;
-        for (const seed of spec.seeds) txn.discover(cached, seed, 0);
-        return cached;
+        });
+        for (const seed of spec.seeds) txn.discover(crawl, seed, 0);
+        return crawl;
       });
     },
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
-    lease: group.lease,
-    report: group.report,
-    renew: group.renew,
+    lease: batcher.lease,
+    report: batcher.report,
+    renew: batcher.renew,
     expire: () => expireDue(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>
@@ -137,7 +143,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     hostPolicies: () => [...ctx.policies.values()],
     store,
     close: () => {
-      group.flushNow();
+      batcher.flushNow();
       return store.close();
     },
   };
@@ -148,7 +154,7 @@ function registerGroups(ctx: FrontierContext, spec: CrawlSpec): void {
   for (const g of spec.politeness.hostGroups) {
     for (const h of g.hosts) {
       const host = h.trim().toLowerCase().replace(/\.+$/, "");
-      if (!ctx.groups.has(host)) ctx.groups.set(host, g.name);
+      if (!ctx.hostGroups.has(host)) ctx.hostGroups.set(host, g.name);
     }
   }
 }

@@ -1,18 +1,20 @@
 import { randomBytes } from "node:crypto";
-import {
-  fromHeader,
-  proto,
-  ROBOTS_MAX_BYTES,
-  robotsCrawlDelayMs,
-  robotsUrlOf,
-  robotsVerdict,
-  userAgentHeader,
-} from "@heed/shared";
+import { ROBOTS_MAX_BYTES, robotsCrawlDelayMs, robotsUrlOf, robotsVerdict } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
-import { gate } from "./keys.js";
-import { keyClassOf } from "./observer.js";
-import type { CrawlRecord, HostState, LeaseRecord, UrlRecord } from "./records.js";
+import type {
+  CrawlRecord,
+  FetchLimits,
+  GrantKind,
+  HostState,
+  LeaseGrant,
+  LeaseRecord,
+  QueueKey,
+  RenewAnswer,
+  SkipReason,
+  UrlRecord,
+} from "./records.js";
+import { gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
@@ -20,7 +22,7 @@ import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 const SCAN_LIMIT = 256;
 
 export interface LeaseRound {
-  leases: proto.Lease[];
+  leases: LeaseGrant[];
   /** With no lease: how long until something may be due. */
   retryAfterMs: number;
 }
@@ -31,8 +33,8 @@ export function leaseWithin(
   txn: Txn,
   workerId: string,
   capacity: number,
-): proto.Lease[] {
-  const out: proto.Lease[] = [];
+): LeaseGrant[] {
+  const out: LeaseGrant[] = [];
   while (out.length < capacity) {
     const hostKey = ctx.schedule.takeDue(txn.now);
     if (hostKey === undefined) break;
@@ -43,11 +45,24 @@ export function leaseWithin(
 }
 
 /** The answer to a lease request, with a hint of when to ask again when nothing was due. */
-export function leaseRound(ctx: FrontierContext, leases: proto.Lease[]): LeaseRound {
+export function leaseRound(ctx: FrontierContext, leases: LeaseGrant[]): LeaseRound {
   if (leases.length > 0) return { leases, retryAfterMs: 0 };
   const next = ctx.schedule.nextDueMs();
   const wait = next === undefined ? ctx.settings.maxWaitHintMs : next - ctx.clock();
   return { leases, retryAfterMs: Math.max(10, Math.min(ctx.settings.maxWaitHintMs, wait)) };
+}
+
+/** What one queue entry asks for: nothing now (settled or waiting), the host to stop, or a request. */
+type Step =
+  | { do: "next" }
+  | { do: "stop" }
+  | { do: "robots"; crawl: CrawlRecord; origin: string }
+  | { do: "page"; crawl: CrawlRecord; hash: string; rec: UrlRecord };
+
+/** What a scan of one host's queue learned about when it is worth looking again. */
+interface Scan {
+  earliest: number;
+  sawPaused: boolean;
 }
 
 function leaseFromHost(
@@ -55,115 +70,129 @@ function leaseFromHost(
   txn: Txn,
   hostKey: string,
   workerId: string,
-): proto.Lease | undefined {
+): LeaseGrant | undefined {
   const host = txn.host(hostKey);
   const now = txn.now;
   if (host.inFlight >= host.maxConcurrency) return undefined;
-  // Entries that can be settled without a request (robots, budget) are settled even while the host
-  // must wait; only a request waits for its next-allowed time.
-  const mayRequest = host.nextAllowedAtMs <= now;
-  let earliest = Number.POSITIVE_INFINITY;
-  let sawPaused = false;
-  const blocked = txn.policy(hostKey)?.mode === "block";
+  const scan: Scan = { earliest: Number.POSITIVE_INFINITY, sawPaused: false };
   const entries = [
     ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
   ];
   for (const { key, value } of entries) {
-    const [crawlId, hash] = value;
-    const rec = ctx.store.urls.get([crawlId, hash]);
-    const crawl = txn.crawl(crawlId);
-    if (rec === undefined || crawl === undefined) {
-      ctx.log.error({ crawlId, hash, hostKey }, "queue entry without URL record; dropping it");
-      ctx.store.queue.removeSync(key);
-      continue;
-    }
-    if (crawl.state === "cancelled") {
-      txn.skip(crawl, hash, rec, "crawl_cancelled");
-      continue;
-    }
-    if (crawl.state === "paused") {
-      sawPaused = true;
-      continue;
-    }
-    if (blocked) {
-      // The site asked not to be crawled: settle its URLs without a request.
-      txn.skip(crawl, hash, rec, "opt_out");
-      continue;
-    }
-    if ((host.parkedUntilMs ?? 0) > now) {
-      txn.skip(crawl, hash, rec, "host_parked");
-      continue;
-    }
-    if (rec.notBeforeMs > now) {
-      earliest = Math.min(earliest, rec.notBeforeMs);
-      continue;
-    }
-    const robots = txn.robots(rec.origin);
-    const robotsKnown =
-      robots !== undefined &&
-      robots.pendingLeaseId === undefined &&
-      (robots.status === "unreachable" ? robots.nextAttemptAtMs > now : robots.expiresAtMs > now);
-    if (!robotsKnown) {
-      if (robots?.pendingLeaseId !== undefined) {
-        // Another lease on this host is fetching the robots.txt; wait for its report.
-        return undefined;
-      }
-      if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
-      const g = gate(ctx, txn, hostKey, crawl.spec);
-      if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
-      return issueRobotsLease(ctx, txn, crawl, host, g.keys, rec.origin, workerId);
-    }
-    if (robots.status === "unreachable" && robots.failures < crawl.spec.politeness.robotsMaxAttempts) {
-      // RFC 9309 §2.3.1.4: unreachable means disallow all, for now; try again later.
-      return deferTo(txn, hostKey, robots.nextAttemptAtMs);
-    }
-    const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product);
-    rec.robots = {
-      digest: robots.digest,
-      verdict: verdict.reason,
-      ...(verdict.line ? { line: verdict.line } : {}),
-    };
-    if (!verdict.allowed) {
-      txn.skip(
-        crawl,
-        hash,
-        rec,
-        verdict.reason === "robots_unreachable" ? "robots_unreachable" : "robots_disallowed",
-      );
-      continue;
-    }
-    if (robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) > crawl.spec.politeness.maxCrawlDelayMs) {
-      // Never crawl faster than the site asked: a Crawl-delay we will not wait for means not crawling.
-      txn.skip(crawl, hash, rec, "crawl_delay_too_long");
-      continue;
-    }
-    const tdm = tdmVerdict(txn, crawl, rec);
-    if (tdm === "reserved") {
-      txn.skip(crawl, hash, rec, "tdm_reserved");
-      continue;
-    }
-    if (tdm === "wait") {
-      earliest = Math.min(earliest, now + 500);
-      continue;
-    }
-    const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(ctx, crawl, rec, now);
-    if (budget.skip !== undefined) {
-      txn.skip(crawl, hash, rec, budget.skip);
-      continue;
-    }
-    if (budget.waitUntilMs !== undefined) {
-      earliest = Math.min(earliest, budget.waitUntilMs);
-      continue;
-    }
-    if (!mayRequest) return deferTo(txn, hostKey, host.nextAllowedAtMs);
-    const g = gate(ctx, txn, hostKey, crawl.spec);
+    const step = examine(ctx, txn, host, key, value, scan);
+    if (step.do === "next") continue;
+    if (step.do === "stop") return undefined;
+    // Entries that can be settled without a request (robots, budget) are settled even while the host
+    // must wait; only a request waits for its next-allowed time and a slot on every key.
+    if (host.nextAllowedAtMs > now) return deferTo(txn, hostKey, host.nextAllowedAtMs);
+    const g = gate(ctx, txn, hostKey, step.crawl.spec);
     if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
-    return issuePageLease(ctx, txn, crawl, host, g.keys, hash, rec, workerId);
+    return step.do === "robots"
+      ? issueRobotsLease(ctx, txn, step.crawl, host, g.keys, step.origin, workerId)
+      : issuePageLease(ctx, txn, step.crawl, host, g.keys, step.hash, step.rec, workerId);
   }
   // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
-  if (sawPaused) earliest = Math.min(earliest, now + 1000);
+  if (scan.sawPaused) scan.earliest = Math.min(scan.earliest, now + 1000);
   if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
-  else if (Number.isFinite(earliest)) txn.deferred.set(hostKey, earliest);
+  else if (Number.isFinite(scan.earliest)) txn.deferred.set(hostKey, scan.earliest);
+  return undefined;
+}
+
+/**
+ * One queue entry: settled without a request when the crawl, the operator,
+ * robots.txt, TDMRep or a budget says so; left waiting when it is not due;
+ * else the request it needs (its origin's robots.txt first).
+ */
+function examine(
+  ctx: FrontierContext,
+  txn: Txn,
+  host: HostState,
+  key: QueueKey,
+  [crawlId, hash]: [string, string],
+  scan: Scan,
+): Step {
+  const now = txn.now;
+  const next: Step = { do: "next" };
+  const rec = ctx.store.urls.get([crawlId, hash]);
+  const crawl = txn.crawl(crawlId);
+  if (rec === undefined || crawl === undefined) {
+    ctx.log.error({ crawlId, hash, hostKey: host.hostKey }, "queue entry without URL record; dropping it");
+    txn.dropQueueEntry(key);
+    return next;
+  }
+  if (crawl.state === "paused") {
+    scan.sawPaused = true;
+    return next;
+  }
+  const settled = settledBefore(txn, crawl, host);
+  if (settled !== undefined) {
+    txn.skip(crawl, hash, rec, settled);
+    return next;
+  }
+  if (rec.notBeforeMs > now) {
+    scan.earliest = Math.min(scan.earliest, rec.notBeforeMs);
+    return next;
+  }
+  const robots = txn.robots(rec.origin);
+  const robotsKnown =
+    robots !== undefined &&
+    robots.pendingLeaseId === undefined &&
+    (robots.status === "unreachable" ? robots.nextAttemptAtMs > now : robots.expiresAtMs > now);
+  if (!robotsKnown) {
+    // Another lease on this host is fetching the robots.txt: wait for its report.
+    if (robots?.pendingLeaseId !== undefined) return { do: "stop" };
+    return { do: "robots", crawl, origin: rec.origin };
+  }
+  if (robots.status === "unreachable" && robots.failures < crawl.spec.politeness.robotsMaxAttempts) {
+    // RFC 9309 §2.3.1.4: unreachable means disallow all, for now; try again later.
+    deferTo(txn, host.hostKey, robots.nextAttemptAtMs);
+    return { do: "stop" };
+  }
+  const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product);
+  rec.robots = {
+    digest: robots.digest,
+    verdict: verdict.reason,
+    ...(verdict.line ? { line: verdict.line } : {}),
+  };
+  const refused = !verdict.allowed
+    ? verdict.reason === "robots_unreachable"
+      ? "robots_unreachable"
+      : "robots_disallowed"
+    : // Never crawl faster than the site asked: a Crawl-delay we will not wait for means not crawling.
+      robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) > crawl.spec.politeness.maxCrawlDelayMs
+      ? "crawl_delay_too_long"
+      : undefined;
+  if (refused !== undefined) {
+    txn.skip(crawl, hash, rec, refused);
+    return next;
+  }
+  const tdm = tdmVerdict(txn, crawl, rec);
+  if (tdm === "reserved") {
+    txn.skip(crawl, hash, rec, "tdm_reserved");
+    return next;
+  }
+  if (tdm === "wait") {
+    scan.earliest = Math.min(scan.earliest, now + 500);
+    return next;
+  }
+  const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
+  if (budget.skip !== undefined) {
+    txn.skip(crawl, hash, rec, budget.skip);
+    return next;
+  }
+  if (budget.waitUntilMs !== undefined) {
+    scan.earliest = Math.min(scan.earliest, budget.waitUntilMs);
+    return next;
+  }
+  return { do: "page", crawl, hash, rec };
+}
+
+/** Settled before anything is asked of the site: a cancelled crawl, an opt-out, a parked host. */
+function settledBefore(txn: Txn, crawl: CrawlRecord, host: HostState): SkipReason | undefined {
+  if (crawl.state === "cancelled") return "crawl_cancelled";
+  // The site asked not to be crawled: settle its URLs without a request.
+  if (txn.policy(host.hostKey)?.mode === "block") return "opt_out";
+  if ((host.parkedUntilMs ?? 0) > txn.now) return "host_parked";
   return undefined;
 }
 
@@ -190,7 +219,7 @@ export function renewWithin(
   txn: Txn,
   workerId: string,
   leaseIds: string[],
-): proto.RenewAck[] {
+): RenewAnswer[] {
   return leaseIds.map((leaseId) => {
     const no = (reason: string) => ({ leaseId, renewed: false, expiresAtMs: 0, reason });
     const lease = ctx.store.leases.get(leaseId);
@@ -202,12 +231,7 @@ export function renewWithin(
       lease.maxExpiresAtMs,
       txn.now + ctx.settings.leaseTtlMs + ctx.settings.leaseMarginMs,
     );
-    if (expiresAtMs > lease.expiresAtMs) {
-      lease.expiresAtMs = expiresAtMs;
-      ctx.store.leases.putSync(lease.id, lease);
-      ctx.store.activeLeases.putSync(lease.id, expiresAtMs);
-      ctx.active.set(lease.id, expiresAtMs);
-    }
+    if (expiresAtMs > lease.expiresAtMs) txn.extendLease(lease, expiresAtMs);
     return { leaseId, renewed: true, expiresAtMs: lease.expiresAtMs, reason: "" };
   });
 }
@@ -221,43 +245,21 @@ function newLeaseId(): string {
   return randomBytes(18).toString("base64url");
 }
 
-function recordLease(ctx: FrontierContext, rec: LeaseRecord): void {
-  ctx.store.leases.putSync(rec.id, rec);
-  ctx.store.activeLeases.putSync(rec.id, rec.expiresAtMs);
-  ctx.active.set(rec.id, rec.expiresAtMs);
-}
-
-function wireLease(
-  rec: LeaseRecord,
-  crawl: CrawlRecord,
-  limits: proto.FetchLimits,
-  pageKind: proto.LeaseKind = proto.LeaseKind.LEASE_KIND_PAGE,
-): proto.Lease {
+function grant(rec: LeaseRecord, crawl: CrawlRecord, kind: GrantKind, limits: FetchLimits): LeaseGrant {
   return {
     id: rec.id,
     crawlId: rec.crawlId,
     url: rec.url,
     hostKey: rec.hostKey,
-    kind: rec.kind === "robots" ? proto.LeaseKind.LEASE_KIND_ROBOTS : pageKind,
+    kind,
     issuedAtMs: rec.issuedAtMs,
-    notBeforeMs: rec.issuedAtMs,
     expiresAtMs: rec.expiresAtMs,
     attempt: rec.attempt,
     limits,
-    userAgent: userAgentHeader(crawl.spec.userAgent),
-    from: fromHeader(crawl.spec.userAgent),
+    userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
   };
-}
-
-function takeSlot(ctx: FrontierContext, txn: Txn, host: HostState): void {
-  if (host.lastEndAtMs !== undefined) {
-    ctx.observer.gap(keyClassOf(host.hostKey), txn.now - host.lastEndAtMs, host.delayMs);
-  }
-  host.inFlight++;
-  // With more than one lease allowed in flight, starts are still spaced by the minimum delay.
-  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + txn.minDelayMs(host));
 }
 
 function issueRobotsLease(
@@ -268,7 +270,7 @@ function issueRobotsLease(
   keys: HostState[],
   origin: string,
   workerId: string,
-): proto.Lease {
+): LeaseGrant {
   const now = txn.now;
   const fetch = crawl.spec.fetch;
   const previous = txn.robots(origin);
@@ -286,7 +288,7 @@ function issueRobotsLease(
     state: "active",
     ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
   };
-  recordLease(ctx, rec);
+  txn.addLease(rec);
   ctx.observer.leaseIssued("robots");
   txn.setRobots({
     ...(previous ?? {
@@ -302,8 +304,8 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
-  for (const st of [host, ...keys]) takeSlot(ctx, txn, st);
-  return wireLease(rec, crawl, {
+  takeSlots(ctx, txn, host, keys);
+  return grant(rec, crawl, "robots", {
     timeoutMs: fetch.timeoutMs,
     maxBytes: ROBOTS_MAX_BYTES,
     maxRedirects: 5,
@@ -320,7 +322,7 @@ function issuePageLease(
   hash: string,
   url: UrlRecord,
   workerId: string,
-): proto.Lease {
+): LeaseGrant {
   const now = txn.now;
   const fetch = crawl.spec.fetch;
   if (url.attempts === 0) crawl.pagesLeased++;
@@ -340,9 +342,8 @@ function issuePageLease(
     state: "active",
     ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
   };
-  recordLease(ctx, rec);
-  if (url.queueKey !== undefined) ctx.store.queue.removeSync(url.queueKey);
-  delete url.queueKey;
+  txn.addLease(rec);
+  txn.unqueue(url);
   url.leaseId = rec.id;
   ctx.observer.leaseIssued(url.kind ?? "page");
   url.politeness = {
@@ -350,33 +351,28 @@ function issuePageLease(
     source: host.delaySource,
     keys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
-  countHostPage(ctx, crawl, host.hostKey, now);
+  countHostPage(txn, crawl, host.hostKey);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
-  for (const st of [host, ...keys]) takeSlot(ctx, txn, st);
+  takeSlots(ctx, txn, host, keys);
   if (url.kind === "tdmrep") {
-    return wireLease(
-      rec,
-      crawl,
-      { timeoutMs: fetch.timeoutMs, maxBytes: TDMREP_MAX_BYTES, maxRedirects: 0, maxOutlinks: 0 },
-      proto.LeaseKind.LEASE_KIND_TDMREP,
-    );
+    return grant(rec, crawl, "tdmrep", {
+      timeoutMs: fetch.timeoutMs,
+      maxBytes: TDMREP_MAX_BYTES,
+      maxRedirects: 0,
+      maxOutlinks: 0,
+    });
   }
   if (url.kind === "sitemap") {
     const sm = crawl.spec.sitemaps;
-    return wireLease(
-      rec,
-      crawl,
-      {
-        timeoutMs: fetch.timeoutMs,
-        maxBytes: sm.maxBytes,
-        maxRedirects: 0,
-        maxOutlinks: sm.maxUrlsPerSitemap,
-      },
-      proto.LeaseKind.LEASE_KIND_SITEMAP,
-    );
+    return grant(rec, crawl, "sitemap", {
+      timeoutMs: fetch.timeoutMs,
+      maxBytes: sm.maxBytes,
+      maxRedirects: 0,
+      maxOutlinks: sm.maxUrlsPerSitemap,
+    });
   }
-  return wireLease(rec, crawl, {
+  return grant(rec, crawl, "page", {
     timeoutMs: fetch.timeoutMs,
     maxBytes: fetch.maxBytes,
     maxRedirects: 0,

@@ -22,11 +22,5 @@ export const NO_OBSERVER: FrontierObserver = {
   gap() {},
 };
 
+/** The kind of politeness key a gap was measured on (see slots.ts). */
 export type KeyClass = "host" | "domain" | "group" | "ip";
-
-export function keyClassOf(key: string): KeyClass {
-  if (key.startsWith("domain:")) return "domain";
-  if (key.startsWith("ip:")) return "ip";
-  if (key.startsWith("group:")) return "group";
-  return "host";
-}

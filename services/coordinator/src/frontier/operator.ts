@@ -2,7 +2,6 @@ import { canonicalizeUrl, InvalidInputError, NotFoundError, StateError } from "@
 import { type FrontierContext, inTxn } from "./context.js";
 import { normalizePattern } from "./policies.js";
 import type { CrawlRecord, HostPolicy } from "./records.js";
-import { forgetCrawlSpec } from "./store.js";
 
 /** Operators' changes to the frontier: crawl state, seeds and host policies, each in one commit. */
 
@@ -55,10 +54,7 @@ export function addSeeds(ctx: FrontierContext, crawlId: string, seeds: string[])
     const crawl = txn.crawl(crawlId);
     if (crawl === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
     if (crawl.state === "cancelled") throw new StateError(`crawl ${crawlId} is cancelled`);
-    const spec = { ...crawl.spec, seeds: [...new Set([...crawl.spec.seeds, ...canonical])] };
-    ctx.store.crawlSpecs.putSync(crawlId, spec);
-    forgetCrawlSpec(ctx.store, crawlId);
-    crawl.spec = spec;
+    txn.setCrawlSpec(crawl, { ...crawl.spec, seeds: [...new Set([...crawl.spec.seeds, ...canonical])] });
     if (crawl.state === "finished") {
       crawl.state = "running";
       delete crawl.finishedAtMs;
@@ -90,8 +86,7 @@ export function setHostPolicy(
       reason: input.reason,
       createdAtMs: txn.now,
     };
-    ctx.store.hostPolicies.putSync(pattern, policy);
-    ctx.policies.set(pattern, policy);
+    txn.setHostPolicy(policy);
     return policy;
   });
 }
@@ -99,7 +94,6 @@ export function setHostPolicy(
 export function removeHostPolicy(ctx: FrontierContext, pattern: string): boolean {
   const key = normalizePattern(pattern);
   if (key === undefined || !ctx.policies.has(key)) return false;
-  inTxn(ctx, () => ctx.store.hostPolicies.removeSync(key));
-  ctx.policies.delete(key);
+  inTxn(ctx, (txn) => txn.removeHostPolicy(key));
   return true;
 }

@@ -186,3 +186,89 @@ export interface TdmRecord {
   /** A page of the origin answered `tdm-reservation: 1`: taken as reserving the whole origin. */
   headerReserved?: boolean;
 }
+
+/** What a URL is fetched as: a page, robots.txt, a sitemap document, or an origin's tdmrep.json. */
+export type GrantKind = "page" | "robots" | "sitemap" | "tdmrep";
+
+export interface FetchLimits {
+  timeoutMs: number;
+  maxBytes: number;
+  maxRedirects: number;
+  maxOutlinks: number;
+}
+
+/**
+ * A lease as the frontier grants it: what to fetch, until when, within which
+ * limits and as whom. The transport turns it into its wire form.
+ */
+export interface LeaseGrant {
+  id: string;
+  crawlId: string;
+  url: string;
+  hostKey: string;
+  kind: GrantKind;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  attempt: number;
+  limits: FetchLimits;
+  userAgent: CrawlSpec["userAgent"];
+  allowPrivateAddresses: boolean;
+}
+
+/** The answer to one lease renewal. */
+export interface RenewAnswer {
+  leaseId: string;
+  renewed: boolean;
+  expiresAtMs: number;
+  reason: string;
+}
+
+/** Why a fetch produced no usable answer; `released` means a draining worker handed the lease back unfetched. */
+export type FetchErrorKind =
+  | "timeout"
+  | "connect"
+  | "dns"
+  | "blocked_address"
+  | "protocol"
+  | "lease_window"
+  | "invalid_url"
+  | "too_many_redirects"
+  | "other"
+  | "released";
+
+/** What a worker reports for one lease. Fields that do not apply to the lease's kind are empty. */
+export interface FetchReport {
+  leaseId: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  statusCode: number;
+  contentType: string;
+  bodyBytes: number;
+  truncated: boolean;
+  digestSha256: string;
+  outlinks: string[];
+  redirectLocation: string;
+  error?: { kind: FetchErrorKind; code: string; message: string };
+  /** The site's Retry-After header, as sent. */
+  retryAfter: string;
+  nofollow: boolean;
+  noindex: boolean;
+  noarchive: boolean;
+  remoteAddress: string;
+  /** Robots leases: the robots.txt text. */
+  robotsBody: string;
+  /** Sitemap leases: the document was a sitemap index, so its outlinks are sitemaps. */
+  sitemapIndex: boolean;
+  tdmReserved: boolean;
+  /** tdmrep leases: the tdmrep.json text. */
+  wellKnownBody: string;
+}
+
+export type ReportOutcome = "accepted" | "duplicate" | "unknown_lease" | "expired";
+
+/** The answer to one reported result: applied, or why not. */
+export interface ReportAnswer {
+  leaseId: string;
+  outcome: ReportOutcome;
+  reason: string;
+}

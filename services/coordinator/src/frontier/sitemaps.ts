@@ -19,13 +19,12 @@ export function queueSitemap(txn: Txn, crawl: CrawlRecord, url: string, via: str
   } catch {
     return false;
   }
-  const key: [string, string] = [crawl.id, host];
-  const ch = txn.store.crawlHosts.get(key);
+  const ch = txn.crawlHost(crawl.id, host);
   if ((ch?.sitemaps ?? 0) >= crawl.spec.sitemaps.maxPerHost) return false;
   if (!txn.discover(crawl, url, 0, via, "sitemap")) return false;
-  const after = txn.store.crawlHosts.get(key);
+  const after = txn.crawlHost(crawl.id, host);
   if (after !== undefined)
-    txn.store.crawlHosts.putSync(key, { ...after, sitemaps: (after.sitemaps ?? 0) + 1 });
+    txn.putCrawlHost(crawl.id, host, { ...after, sitemaps: (after.sitemaps ?? 0) + 1 });
   return true;
 }
 

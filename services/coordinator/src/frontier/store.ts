@@ -99,8 +99,3 @@ export function loadCrawl(store: FrontierStore, id: string): CrawlRecord | undef
 export function forgetCrawlSpec(store: FrontierStore, id: string): void {
   specCache.get(store)?.delete(id);
 }
-
-export function saveCrawlCounters(store: FrontierStore, crawl: CrawlRecord): void {
-  const { spec: _spec, ...counters } = crawl;
-  store.crawls.putSync(crawl.id, counters);
-}

@@ -11,7 +11,7 @@ export const TDMREP_PATH = "/.well-known/tdmrep.json";
 
 /** Queues the origin's tdmrep.json ahead of its pages (depth -1 sorts first in the host queue). */
 export function queueTdmRep(txn: Txn, crawl: CrawlRecord, origin: string): void {
-  if (!crawl.spec.honourTdmReservation || txn.store.tdm.doesExist(origin)) return;
+  if (!crawl.spec.honourTdmReservation || txn.tdm(origin) !== undefined) return;
   txn.discover(crawl, `${origin}${TDMREP_PATH}`, -1, undefined, "tdmrep");
 }
 
@@ -56,7 +56,7 @@ export function tdmReserved(record: TdmRecord, url: string): boolean {
 /** For a page of a crawl that honours TDMRep: wait (tdmrep.json not read yet), skip, or go. */
 export function tdmVerdict(txn: Txn, crawl: CrawlRecord, rec: UrlRecord): "wait" | "reserved" | "free" {
   if (!crawl.spec.honourTdmReservation || rec.kind === "tdmrep") return "free";
-  const record = txn.store.tdm.get(rec.origin);
+  const record = txn.tdm(rec.origin);
   if (record === undefined) {
     const pending = txn.store.urls.get([crawl.id, tdmHashOf(rec.origin)]);
     return pending !== undefined && (pending.state === "queued" || pending.state === "leased")

@@ -2,20 +2,21 @@ import { createHash } from "node:crypto";
 import { type CrawlSpec, tryCanonicalizeUrl } from "@heed/shared";
 import { policyFor } from "./policies.js";
 import type {
+  CrawlHostState,
   CrawlRecord,
   FailReason,
   HostPolicy,
   HostState,
+  LeaseRecord,
   QueueKey,
   RobotsRecord,
   SkipReason,
+  TdmRecord,
   UrlRecord,
   UrlState,
 } from "./records.js";
 import { createScope } from "./scope.js";
-import { queueSitemaps } from "./sitemaps.js";
-import { type FrontierStore, loadCrawl, saveCrawlCounters } from "./store.js";
-import { queueTdmRep } from "./tdm.js";
+import { type FrontierStore, forgetCrawlSpec, loadCrawl } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
 export const MAX_DEPTH_KEY = 1_000_000;
@@ -40,20 +41,44 @@ export function newHostState(hostKey: string): HostState {
 }
 
 /**
- * One write transaction's working set: records are read once, changed in
- * memory and written back together, so a batch costs one commit. Hosts whose
- * schedule may have changed are collected for the caller to re-index after
- * the commit.
+ * One write transaction's working set, and the only writer of the frontier's
+ * LMDB tables: records are read once, changed in memory and written back
+ * together, so a batch costs one commit. What the in-memory indexes must learn
+ * (hosts to re-index, active leases, host policies) is collected for the
+ * caller to apply after the commit succeeded.
  */
 export interface Txn {
   now: number;
+  /** For reads; every write goes through the methods below. */
   store: FrontierStore;
   crawl(id: string): CrawlRecord | undefined;
+  /** Stores a new crawl's definition; its counters are written with the commit. */
+  addCrawl(crawl: CrawlRecord): CrawlRecord;
+  /** Replaces a crawl's definition (seeds added). */
+  setCrawlSpec(crawl: CrawlRecord, spec: CrawlSpec): void;
   host(key: string): HostState;
   robots(origin: string): RobotsRecord | undefined;
   setRobots(rec: RobotsRecord): void;
   putUrl(hash: string, rec: UrlRecord): void;
   moveUrl(crawl: CrawlRecord, rec: UrlRecord, to: UrlState): void;
+  /** Takes a URL out of its host queue (it is being leased). */
+  unqueue(rec: UrlRecord): void;
+  /** Drops a queue entry whose URL record is gone. */
+  dropQueueEntry(key: QueueKey): void;
+  /** Records a new lease, active until it is reported or expires. */
+  addLease(rec: LeaseRecord): void;
+  /** Moves an active lease's expiry (renewal). */
+  extendLease(rec: LeaseRecord, expiresAtMs: number): void;
+  /** Ends an active lease. */
+  endLease(rec: LeaseRecord, state: "reported" | "expired"): void;
+  /** Forgets an in-memory active entry whose lease is no longer active. */
+  forgetActive(leaseId: string): void;
+  crawlHost(crawlId: string, hostKey: string): CrawlHostState | undefined;
+  putCrawlHost(crawlId: string, hostKey: string, state: CrawlHostState): void;
+  tdm(origin: string): TdmRecord | undefined;
+  putTdm(rec: TdmRecord): void;
+  setHostPolicy(policy: HostPolicy): void;
+  removeHostPolicy(pattern: string): void;
   /** The operator policy for a host, if any. */
   policy(hostKey: string): HostPolicy | undefined;
   /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
@@ -73,7 +98,17 @@ export interface Txn {
   touchedCrawls: Set<string>;
   /** Hosts with queued work that cannot be leased before a time other than their next-allowed time. */
   deferred: Map<string, number>;
+  /** leaseId -> new expiry, or undefined when the lease is no longer active: for the in-memory map after commit. */
+  activeChanges: Map<string, number | undefined>;
+  /** pattern -> new policy, or undefined when removed: for the in-memory map after commit. */
+  policyChanges: Map<string, HostPolicy | undefined>;
   flush(): void;
+}
+
+/** What the transaction calls out to; kept outside so the transaction knows nothing of sitemaps or TDMRep. */
+export interface TxnHooks {
+  /** A crawl queued its first URL on a host (`origin` is that URL's origin). */
+  crawlMeetsHost(txn: Txn, crawl: CrawlRecord, origin: string): void;
 }
 
 const scopes = new WeakMap<CrawlSpec, (url: string) => boolean>();
@@ -95,7 +130,8 @@ export function openTxn(
   store: FrontierStore,
   now: number,
   seq: Sequence,
-  policies: ReadonlyMap<string, HostPolicy> = new Map(),
+  policies: ReadonlyMap<string, HostPolicy>,
+  hooks: TxnHooks,
 ): Txn {
   const crawls = new Map<string, CrawlRecord>();
   const hosts = new Map<string, HostState>();
@@ -105,6 +141,8 @@ export function openTxn(
   const touchedCrawls = new Set<string>();
 
   const txn: Txn = {
+    ...leaseTable(store, now),
+    ...sideTables(store),
     now,
     store,
     touchedHosts,
@@ -119,6 +157,17 @@ export function openTxn(
       }
       touchedCrawls.add(id);
       return c;
+    },
+    addCrawl(crawl) {
+      store.crawlSpecs.putSync(crawl.id, crawl.spec);
+      crawls.set(crawl.id, crawl);
+      touchedCrawls.add(crawl.id);
+      return crawl;
+    },
+    setCrawlSpec(crawl, spec) {
+      store.crawlSpecs.putSync(crawl.id, spec);
+      forgetCrawlSpec(store, crawl.id);
+      crawl.spec = spec;
     },
     host(key) {
       let h = hosts.get(key);
@@ -153,58 +202,14 @@ export function openTxn(
       crawl.counts[to]++;
       rec.state = to;
     },
-    discover(crawl, rawUrl, depth, via, kind) {
-      const spec = crawl.spec;
-      if (depth > spec.maxDepth && kind === undefined) return false;
-      const canon = tryCanonicalizeUrl(rawUrl);
-      if (!canon.ok) return false;
-      const url = canon.url;
-      if (!scopeOf(spec)(url)) return false;
-      const hash = urlHashOf(url);
-      if (store.urls.doesExist([crawl.id, hash])) return false;
-      const parsed = new URL(url);
-      const hostKey = parsed.hostname;
-      const queueKey: QueueKey = [hostKey, depth, seq.next()];
-      const rec: UrlRecord = {
-        url,
-        crawlId: crawl.id,
-        hostKey,
-        origin: parsed.origin,
-        depth,
-        state: "queued",
-        attempts: 0,
-        discoveredAtMs: now,
-        updatedAtMs: now,
-        notBeforeMs: 0,
-        queueKey,
-        ...(via !== undefined ? { via } : {}),
-        ...(kind !== undefined ? { kind } : {}),
-      };
-      store.urls.putSync([crawl.id, hash], rec);
-      store.queue.putSync(queueKey, [crawl.id, hash]);
-      crawl.counts.queued++;
-      // Politeness is per host across crawls: the strictest crawl's settings win.
-      const host = txn.host(hostKey);
-      host.minDelayMs = Math.max(host.minDelayMs, spec.politeness.minDelayMs);
-      host.maxConcurrency = Math.min(host.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
-      if (!store.crawlHosts.doesExist([crawl.id, hostKey])) {
-        store.crawlHosts.putSync([crawl.id, hostKey], {
-          firstSeenMs: now,
-          pages: 0,
-          bytes: 0,
-          windowStartMs: 0,
-          windowPages: 0,
-        });
-        crawl.hosts++;
-        // A crawl new to a host whose robots.txt another crawl already read still gets its sitemaps.
-        queueTdmRep(txn, crawl, parsed.origin);
-        if (spec.sitemaps.enabled) {
-          const robots = txn.robots(parsed.origin);
-          if (robots?.status === "parsed") queueSitemaps(txn, crawl, robots);
-        }
-      }
-      return true;
+    unqueue(rec) {
+      if (rec.queueKey !== undefined) store.queue.removeSync(rec.queueKey);
+      delete rec.queueKey;
     },
+    dropQueueEntry(key) {
+      store.queue.removeSync(key);
+    },
+    discover: (crawl, rawUrl, depth, via, kind) => discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind),
     requeue(crawl, hash, rec, notBeforeMs) {
       const queueKey: QueueKey = [rec.hostKey, rec.depth, seq.next()];
       txn.moveUrl(crawl, rec, "queued");
@@ -216,8 +221,7 @@ export function openTxn(
       txn.host(rec.hostKey);
     },
     skip(crawl, hash, rec, reason) {
-      if (rec.queueKey !== undefined) store.queue.removeSync(rec.queueKey);
-      delete rec.queueKey;
+      txn.unqueue(rec);
       txn.moveUrl(crawl, rec, "skipped");
       rec.reason = reason;
       crawl.skipCounts[reason] = (crawl.skipCounts[reason] ?? 0) + 1;
@@ -235,7 +239,8 @@ export function openTxn(
           c.state = "finished";
           c.finishedAtMs = now;
         }
-        saveCrawlCounters(store, c);
+        const { spec: _spec, ...counters } = c;
+        store.crawls.putSync(c.id, counters);
       }
       for (const [k, h] of hosts) store.hosts.putSync(k, h);
       for (const o of dirtyRobots) store.robots.putSync(o, robots.get(o) as RobotsRecord);
@@ -243,4 +248,124 @@ export function openTxn(
     },
   };
   return txn;
+}
+
+/** The lease tables, and what the in-memory map of active leases must learn after the commit. */
+function leaseTable(
+  store: FrontierStore,
+  now: number,
+): Pick<Txn, "addLease" | "extendLease" | "endLease" | "forgetActive" | "activeChanges"> {
+  const activeChanges = new Map<string, number | undefined>();
+  return {
+    activeChanges,
+    addLease(rec) {
+      store.leases.putSync(rec.id, rec);
+      store.activeLeases.putSync(rec.id, rec.expiresAtMs);
+      activeChanges.set(rec.id, rec.expiresAtMs);
+    },
+    extendLease(rec, expiresAtMs) {
+      rec.expiresAtMs = expiresAtMs;
+      store.leases.putSync(rec.id, rec);
+      store.activeLeases.putSync(rec.id, expiresAtMs);
+      activeChanges.set(rec.id, expiresAtMs);
+    },
+    endLease(rec, state) {
+      rec.state = state;
+      rec.endedAtMs = now;
+      store.leases.putSync(rec.id, rec);
+      store.activeLeases.removeSync(rec.id);
+      activeChanges.set(rec.id, undefined);
+    },
+    forgetActive(leaseId) {
+      activeChanges.set(leaseId, undefined);
+    },
+  };
+}
+
+/** Per-crawl host counters, TDM reservations and operator host policies. */
+function sideTables(
+  store: FrontierStore,
+): Pick<
+  Txn,
+  "crawlHost" | "putCrawlHost" | "tdm" | "putTdm" | "setHostPolicy" | "removeHostPolicy" | "policyChanges"
+> {
+  const policyChanges = new Map<string, HostPolicy | undefined>();
+  return {
+    policyChanges,
+    crawlHost: (crawlId, hostKey) => store.crawlHosts.get([crawlId, hostKey]),
+    putCrawlHost(crawlId, hostKey, state) {
+      store.crawlHosts.putSync([crawlId, hostKey], state);
+    },
+    tdm: (origin) => store.tdm.get(origin),
+    putTdm(rec) {
+      store.tdm.putSync(rec.origin, rec);
+    },
+    setHostPolicy(policy) {
+      store.hostPolicies.putSync(policy.pattern, policy);
+      policyChanges.set(policy.pattern, policy);
+    },
+    removeHostPolicy(pattern) {
+      store.hostPolicies.removeSync(pattern);
+      policyChanges.set(pattern, undefined);
+    },
+  };
+}
+
+/** Canonicalize, scope, depth-check and dedup a discovered URL; queue it when new. */
+function discover(
+  txn: Txn,
+  seq: Sequence,
+  hooks: TxnHooks,
+  crawl: CrawlRecord,
+  rawUrl: string,
+  depth: number,
+  via?: string,
+  kind?: UrlRecord["kind"],
+): boolean {
+  const { store, now } = txn;
+  const spec = crawl.spec;
+  if (depth > spec.maxDepth && kind === undefined) return false;
+  const canon = tryCanonicalizeUrl(rawUrl);
+  if (!canon.ok) return false;
+  const url = canon.url;
+  if (!scopeOf(spec)(url)) return false;
+  const hash = urlHashOf(url);
+  if (store.urls.doesExist([crawl.id, hash])) return false;
+  const parsed = new URL(url);
+  const hostKey = parsed.hostname;
+  const queueKey: QueueKey = [hostKey, depth, seq.next()];
+  const rec: UrlRecord = {
+    url,
+    crawlId: crawl.id,
+    hostKey,
+    origin: parsed.origin,
+    depth,
+    state: "queued",
+    attempts: 0,
+    discoveredAtMs: now,
+    updatedAtMs: now,
+    notBeforeMs: 0,
+    queueKey,
+    ...(via !== undefined ? { via } : {}),
+    ...(kind !== undefined ? { kind } : {}),
+  };
+  store.urls.putSync([crawl.id, hash], rec);
+  store.queue.putSync(queueKey, [crawl.id, hash]);
+  crawl.counts.queued++;
+  // Politeness is per host across crawls: the strictest crawl's settings win.
+  const host = txn.host(hostKey);
+  host.minDelayMs = Math.max(host.minDelayMs, spec.politeness.minDelayMs);
+  host.maxConcurrency = Math.min(host.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
+  if (!store.crawlHosts.doesExist([crawl.id, hostKey])) {
+    store.crawlHosts.putSync([crawl.id, hostKey], {
+      firstSeenMs: now,
+      pages: 0,
+      bytes: 0,
+      windowStartMs: 0,
+      windowPages: 0,
+    });
+    crawl.hosts++;
+    hooks.crawlMeetsHost(txn, crawl, parsed.origin);
+  }
+  return true;
 }

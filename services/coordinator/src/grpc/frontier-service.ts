@@ -1,7 +1,8 @@
 import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
-import { errorMessage, type Logger, proto } from "@heed/shared";
+import { errorMessage, type Logger, type proto } from "@heed/shared";
 import type { Auth } from "../admin/auth.js";
 import type { Frontier } from "../frontier/frontier.js";
+import { reportAnswerToProto, reportFromProto } from "./report-wire.js";
 
 const MAX_RESULTS = 1000;
 
@@ -29,22 +30,17 @@ export function frontierService(frontier: Frontier, auth: Auth, log: Logger): pr
         callback({ code: status.INVALID_ARGUMENT, details: invalid });
         return;
       }
-      frontier.report(req.workerId, req.results).then(
-        (acks) => {
-          for (const a of acks) {
-            if (a.outcome !== proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED) {
+      frontier.report(req.workerId, req.results.map(reportFromProto)).then(
+        (answers) => {
+          for (const a of answers) {
+            if (a.outcome !== "accepted") {
               log.info(
-                {
-                  leaseId: a.leaseId,
-                  workerId: req.workerId,
-                  outcome: proto.ReportOutcome[a.outcome],
-                  reason: a.reason,
-                },
+                { leaseId: a.leaseId, workerId: req.workerId, outcome: a.outcome, reason: a.reason },
                 "report not applied",
               );
             }
           }
-          callback(null, { acks });
+          callback(null, { acks: answers.map(reportAnswerToProto) });
         },
         (err: unknown) => {
           log.error({ err: errorMessage(err), workerId: req.workerId }, "report failed");

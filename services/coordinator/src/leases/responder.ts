@@ -1,6 +1,7 @@
-import { errorMessage, type Logger, proto } from "@heed/shared";
+import { errorMessage, fromHeader, type Logger, proto, userAgentHeader } from "@heed/shared";
 import type { NatsConnection, Subscription } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
+import type { GrantKind, LeaseGrant } from "../frontier/records.js";
 
 /** Workers of every coordinator share this queue group so each request is answered once. */
 export const LEASE_QUEUE_GROUP = "heed-coordinators";
@@ -48,7 +49,7 @@ export function serveLeases(
               "lease issued",
             );
           }
-          respond(reply);
+          respond({ leases: reply.leases.map(leaseToProto), retryAfterMs: reply.retryAfterMs });
         },
         (e: unknown) => {
           log.error({ err: errorMessage(e) }, "cannot answer lease request");
@@ -57,4 +58,30 @@ export function serveLeases(
       );
     },
   });
+}
+
+const KIND: Record<GrantKind, proto.LeaseKind> = {
+  page: proto.LeaseKind.LEASE_KIND_PAGE,
+  robots: proto.LeaseKind.LEASE_KIND_ROBOTS,
+  sitemap: proto.LeaseKind.LEASE_KIND_SITEMAP,
+  tdmrep: proto.LeaseKind.LEASE_KIND_TDMREP,
+};
+
+/** A grant as workers receive it, with the crawl's User-Agent and From headers spelled out. */
+export function leaseToProto(g: LeaseGrant): proto.Lease {
+  return {
+    id: g.id,
+    crawlId: g.crawlId,
+    url: g.url,
+    hostKey: g.hostKey,
+    kind: KIND[g.kind],
+    issuedAtMs: g.issuedAtMs,
+    notBeforeMs: g.issuedAtMs,
+    expiresAtMs: g.expiresAtMs,
+    attempt: g.attempt,
+    limits: g.limits,
+    userAgent: userAgentHeader(g.userAgent),
+    from: fromHeader(g.userAgent),
+    allowPrivateAddresses: g.allowPrivateAddresses,
+  };
 }

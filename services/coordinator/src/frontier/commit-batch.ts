@@ -1,14 +1,14 @@
-import type { proto } from "@heed/shared";
 import { type FrontierContext, inTxn } from "./context.js";
 import { type LeaseRound, leaseRound, leaseWithin, renewWithin } from "./lease.js";
+import type { FetchReport, LeaseGrant, RenewAnswer, ReportAnswer } from "./records.js";
 import { reportWithin } from "./report.js";
 
 type Op =
   | {
       kind: "report";
       workerId: string;
-      results: proto.FetchResult[];
-      resolve(acks: proto.ReportAck[]): void;
+      results: FetchReport[];
+      resolve(acks: ReportAnswer[]): void;
       reject(e: unknown): void;
     }
   | {
@@ -22,25 +22,25 @@ type Op =
       kind: "renew";
       workerId: string;
       leaseIds: string[];
-      resolve(acks: proto.RenewAck[]): void;
+      resolve(acks: RenewAnswer[]): void;
       reject(e: unknown): void;
     };
 
-export interface GroupCommit {
+export interface CommitBatcher {
   lease(workerId: string, capacity: number): Promise<LeaseRound>;
-  report(workerId: string, results: proto.FetchResult[]): Promise<proto.ReportAck[]>;
-  renew(workerId: string, leaseIds: string[]): Promise<proto.RenewAck[]>;
+  report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
+  renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Commits whatever is waiting now (before the store closes). */
   flushNow(): void;
 }
 
 /**
- * Group commit: every lease request and report that arrives in one turn of the
+ * Batched commits: every lease request and report that arrives in one turn of the
  * event loop is applied in a single LMDB transaction, reports first (they free
  * host slots and queue outlinks), then leases. Callers get their answers only
  * after the commit, so nothing is promised that is not durable.
  */
-export function createGroupCommit(ctx: FrontierContext): GroupCommit {
+export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
   let scheduled = false;
 
@@ -64,9 +64,9 @@ export function createGroupCommit(ctx: FrontierContext): GroupCommit {
       return;
     }
     let i = 0;
-    for (const o of renewals) o.resolve(answers[i++] as proto.RenewAck[]);
-    for (const o of reports) o.resolve(answers[i++] as proto.ReportAck[]);
-    for (const o of leases) o.resolve(leaseRound(ctx, answers[i++] as proto.Lease[]));
+    for (const o of renewals) o.resolve(answers[i++] as RenewAnswer[]);
+    for (const o of reports) o.resolve(answers[i++] as ReportAnswer[]);
+    for (const o of leases) o.resolve(leaseRound(ctx, answers[i++] as LeaseGrant[]));
   }
 
   function enqueue(op: Op): void {

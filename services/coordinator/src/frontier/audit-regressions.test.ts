@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Frontier, openFrontier } from "./frontier.js";
+
+// Behaviour that other mechanisms used to mask in the wider tests: each case
+// here drives the frontier alone, through its public API, with nothing else
+// (delays, the expiry sweep, the worker's own filtering) standing in for it.
+
+const Outcome = proto.ReportOutcome;
+
+let dir: string;
+let now: number;
+let frontier: Frontier;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "heed-frontier-audit-"));
+  now = 1_000_000;
+  frontier = openFrontier({
+    dataDir: dir,
+    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
+    log: silentLogger(),
+    clock: () => now,
+  });
+});
+afterEach(async () => {
+  expect(frontier.check().problems).toEqual([]);
+  await frontier.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** No delay of any kind: only the concurrency limit can keep a second lease back. */
+function noDelays(seeds: string[], politeness: Record<string, unknown> = {}): CrawlSpecInput {
+  return {
+    seeds,
+    userAgent: { product: "HeedBot", contact: "ops@example.org" },
+    politeness: { minDelayMs: 0, delayFactor: 0, ...politeness } as CrawlSpecInput["politeness"],
+    fetch: { timeoutMs: 2000, retryBaseMs: 1000, retryMaxMs: 4000, maxAttempts: 3 },
+  };
+}
+
+function result(lease: proto.Lease, fields: Partial<proto.FetchResult> = {}): proto.FetchResult {
+  return proto.FetchResult.fromPartial({
+    leaseId: lease.id,
+    statusCode: 200,
+    startedAtMs: now,
+    finishedAtMs: now,
+    ...fields,
+  });
+}
+
+async function take(capacity = 10): Promise<proto.Lease[]> {
+  return (await frontier.lease("w1", capacity)).leases;
+}
+
+/** Leases and answers the host's robots.txt (allow all), leaving its pages due now. */
+async function robotsDone(): Promise<void> {
+  const [robots] = await take(1);
+  expect(robots?.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
+  await frontier.report("w1", [result(robots as proto.Lease, { robotsBody: "User-agent: *\nAllow: /\n" })]);
+}
+
+describe("concurrency per host", () => {
+  it("by default, holds a host's second lease back while the first is unreported, with no delay to hide behind", async () => {
+    frontier.createCrawl(noDelays(["http://a.example/1", "http://a.example/2", "http://a.example/3"]));
+    await robotsDone();
+    const first = await take();
+    expect(first).toHaveLength(1);
+    expect(frontier.host("a.example")?.nextAllowedAtMs).toBeLessThanOrEqual(now);
+    expect(await take()).toEqual([]);
+    now += 10_000; // time alone does not free the slot
+    expect(await take()).toEqual([]);
+    await frontier.report("w1", [result(first[0] as proto.Lease)]);
+    expect(await take()).toHaveLength(1);
+  });
+
+  it("gives exactly as many leases at once as a crawl allows", async () => {
+    frontier.createCrawl(
+      noDelays(["http://a.example/1", "http://a.example/2", "http://a.example/3"], {
+        maxConcurrencyPerHost: 2,
+      }),
+    );
+    await robotsDone();
+    // A round takes a host once; the next round may take it again while a slot is free.
+    const leases = [...(await take()), ...(await take()), ...(await take())];
+    expect(leases).toHaveLength(2);
+    expect(new Set(leases.map((l) => l.url)).size).toBe(2);
+  });
+});
+
+describe("late reports", () => {
+  it("refuses a report that arrives after the lease's expiry time even before any expiry sweep ran", async () => {
+    const crawl = frontier.createCrawl(noDelays(["http://a.example/"]));
+    await robotsDone();
+    const [page] = await take();
+    now = (page as proto.Lease).expiresAtMs + 1; // no frontier.expire() in between
+    const [ack] = await frontier.report("w1", [
+      result(page as proto.Lease, { outlinks: ["http://a.example/x"] }),
+    ]);
+    expect(ack?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
+    const rec = frontier.url(crawl.id, "http://a.example/");
+    expect(rec?.state).toBe("queued");
+    expect(frontier.url(crawl.id, "http://a.example/x")).toBeUndefined();
+    expect(frontier.crawl(crawl.id)?.counts.done).toBe(0);
+  });
+
+  it("still takes a report at the last moment of the lease", async () => {
+    const crawl = frontier.createCrawl(noDelays(["http://a.example/"]));
+    await robotsDone();
+    const [page] = await take();
+    now = (page as proto.Lease).expiresAtMs;
+    const [ack] = await frontier.report("w1", [result(page as proto.Lease)]);
+    expect(ack?.outcome).toBe(Outcome.REPORT_OUTCOME_ACCEPTED);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
+  });
+});
+
+describe("nofollow", () => {
+  it("queues none of the outlinks of a report marked nofollow, even when the report carries them", async () => {
+    const crawl = frontier.createCrawl(noDelays(["http://a.example/", "http://a.example/followed"]));
+    await robotsDone();
+    const [page] = await take(1);
+    await frontier.report("w1", [
+      result(page as proto.Lease, {
+        nofollow: true,
+        outlinks: ["http://a.example/hidden-1", "http://a.example/hidden-2"],
+      }),
+    ]);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
+    expect(frontier.url(crawl.id, "http://a.example/hidden-1")).toBeUndefined();
+    expect(frontier.url(crawl.id, "http://a.example/hidden-2")).toBeUndefined();
+    // The same report without nofollow does queue them: the check above is not vacuous.
+    const [next] = await take(1);
+    await frontier.report("w1", [result(next as proto.Lease, { outlinks: ["http://a.example/shown"] })]);
+    expect(frontier.url(crawl.id, "http://a.example/shown")?.state).toBe("queued");
+  });
+});
+
+describe("429 Too Many Requests", () => {
+  it("retries after Retry-After and pushes the host back, as for 503", async () => {
+    const crawl = frontier.createCrawl(noDelays(["http://a.example/"], { minDelayMs: 500 }));
+    await robotsDone();
+    now += 500;
+    const [page] = await take();
+    await frontier.report("w1", [result(page as proto.Lease, { statusCode: 429, retryAfter: "30" })]);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
+    expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(now + 30_000);
+    expect(frontier.host("a.example")?.delaySource).toBe("retry_after");
+    now += 29_999;
+    expect(await take()).toEqual([]);
+    now += 1;
+    const [again] = await take();
+    expect(again?.url).toBe("http://a.example/");
+    await frontier.report("w1", [result(again as proto.Lease)]);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
+  });
+});

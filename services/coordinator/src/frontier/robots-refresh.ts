@@ -1,0 +1,90 @@
+import { backoffMs, type RobotsPolicy, robotsPolicyFromFetch } from "@heed/shared";
+import type { FrontierContext } from "./context.js";
+import type { CrawlRecord, FetchReport, LeaseRecord, RobotsRecord } from "./records.js";
+import { queueSitemaps } from "./sitemaps.js";
+import type { Txn } from "./txn.js";
+
+/** RFC 9309 §2.4 allows a cached copy past 24 h while robots.txt is unreachable; Heed stops at 24 h. */
+const ROBOTS_MAX_STALE_MS = 24 * 3600_000;
+
+/**
+ * Folds a robots.txt fetch into the origin's policy: a new copy, a failure on
+ * the robots retry schedule (not the host's page-error back-off), or a failed
+ * refresh that keeps the last good copy. Returns the policy the host's next
+ * request is spaced by (its Crawl-delay).
+ */
+export function applyRobotsFetch(
+  ctx: FrontierContext,
+  txn: Txn,
+  crawl: CrawlRecord,
+  lease: LeaseRecord,
+  r: FetchReport,
+  error: string | undefined,
+  retryAfterMs: number,
+): RobotsPolicy | undefined {
+  const politeness = crawl.spec.politeness;
+  const previous = txn.robots(lease.origin);
+  if (r.error?.kind === "released") {
+    askRobotsAgain(txn, lease.origin);
+    return undefined;
+  }
+  const policy = robotsPolicyFromFetch(
+    { origin: lease.origin, httpStatus: r.statusCode, body: r.robotsBody, ...(error ? { error } : {}) },
+    txn.now,
+    politeness.robotsCacheMs,
+    previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
+  );
+  ctx.observer.robots(policy.status);
+  const next = withRetry(policy, txn.now, crawl, retryAfterMs);
+  const lastGood =
+    previous !== undefined && previous.fetchedAtMs > 0 && previous.status !== "unreachable"
+      ? previous
+      : undefined;
+  if (
+    next.status === "unreachable" &&
+    lastGood !== undefined &&
+    txn.now < lastGood.fetchedAtMs + ROBOTS_MAX_STALE_MS
+  ) {
+    // A refresh failed: keep obeying the last good copy (never older than 24 h) and try again later.
+    const { pendingLeaseId: _done, ...good } = lastGood;
+    const expiresAtMs = Math.min(lastGood.fetchedAtMs + ROBOTS_MAX_STALE_MS, next.nextAttemptAtMs);
+    txn.setRobots({
+      ...good,
+      failures: next.failures,
+      expiresAtMs,
+      nextAttemptAtMs: next.nextAttemptAtMs,
+      ...(next.error ? { error: next.error } : {}),
+    });
+    return lastGood;
+  }
+  txn.setRobots(next);
+  if (policy.status === "parsed") queueSitemaps(txn, crawl, policy);
+  return policy;
+}
+
+/**
+ * The robots.txt lease ended without an answer from the site (handed back by a
+ * draining worker, or expired with a worker gone quiet): not the site's fault,
+ * so no failure is counted; the next lease for the origin fetches it again.
+ */
+export function askRobotsAgain(txn: Txn, origin: string): void {
+  const previous = txn.robots(origin);
+  if (previous === undefined) return;
+  const { pendingLeaseId: _ended, ...rest } = previous;
+  txn.setRobots({ ...rest, expiresAtMs: 0, nextAttemptAtMs: 0 });
+}
+
+function withRetry(
+  policy: RobotsPolicy,
+  now: number,
+  crawl: CrawlRecord,
+  retryAfterMs: number,
+): RobotsRecord {
+  if (policy.status !== "unreachable") return { ...policy, nextAttemptAtMs: 0 };
+  const p = crawl.spec.politeness;
+  const wait =
+    policy.failures >= p.robotsMaxAttempts
+      ? p.robotsCacheMs
+      : Math.max(retryAfterMs, backoffMs(policy.failures, p.robotsRetryBaseMs, p.robotsRetryMaxMs));
+  return { ...policy, nextAttemptAtMs: now + wait };
+}

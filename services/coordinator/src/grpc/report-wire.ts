@@ -1,0 +1,61 @@
+import { proto } from "@heed/shared";
+import type { FetchErrorKind, FetchReport, ReportAnswer, ReportOutcome } from "../frontier/records.js";
+
+const ERROR_KIND: Record<number, FetchErrorKind | undefined> = {
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_TIMEOUT]: "timeout",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_CONNECT]: "connect",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_DNS]: "dns",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_BLOCKED_ADDRESS]: "blocked_address",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_PROTOCOL]: "protocol",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_LEASE_WINDOW]: "lease_window",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_INVALID_URL]: "invalid_url",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_TOO_MANY_REDIRECTS]: "too_many_redirects",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_OTHER]: "other",
+  [proto.FetchErrorKind.FETCH_ERROR_KIND_RELEASED]: "released",
+};
+
+const OUTCOME: Record<ReportOutcome, proto.ReportOutcome> = {
+  accepted: proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED,
+  duplicate: proto.ReportOutcome.REPORT_OUTCOME_DUPLICATE,
+  unknown_lease: proto.ReportOutcome.REPORT_OUTCOME_UNKNOWN_LEASE,
+  expired: proto.ReportOutcome.REPORT_OUTCOME_EXPIRED,
+};
+
+/** A worker's result as the frontier reads it. An error kind this coordinator does not know counts as `other`. */
+export function reportFromProto(r: proto.FetchResult): FetchReport {
+  const kind = r.error?.kind ?? proto.FetchErrorKind.FETCH_ERROR_KIND_UNSPECIFIED;
+  return {
+    leaseId: r.leaseId,
+    startedAtMs: r.startedAtMs,
+    finishedAtMs: r.finishedAtMs,
+    statusCode: r.statusCode,
+    contentType: r.contentType,
+    bodyBytes: r.bodyBytes,
+    truncated: r.truncated,
+    digestSha256: r.digestSha256,
+    outlinks: r.outlinks,
+    redirectLocation: r.redirectLocation,
+    ...(kind !== proto.FetchErrorKind.FETCH_ERROR_KIND_UNSPECIFIED
+      ? {
+          error: {
+            kind: ERROR_KIND[kind] ?? "other",
+            code: r.error?.code ?? "",
+            message: r.error?.message ?? "",
+          },
+        }
+      : {}),
+    retryAfter: r.retryAfter,
+    nofollow: r.nofollow,
+    noindex: r.noindex,
+    noarchive: r.noarchive,
+    remoteAddress: r.remoteAddress,
+    robotsBody: r.robotsBody,
+    sitemapIndex: r.sitemapIndex,
+    tdmReserved: r.tdmReserved,
+    wellKnownBody: r.wellKnownBody,
+  };
+}
+
+export function reportAnswerToProto(a: ReportAnswer): proto.ReportAck {
+  return { leaseId: a.leaseId, outcome: OUTCOME[a.outcome], reason: a.reason };
+}
