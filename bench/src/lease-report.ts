@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NatsServerHandle } from "@heed/cli";
 import { startCoordinator, waitForCrawl } from "@heed/coordinator";
 import { coordinatorConfigSchema, parseConfig, proto, silentLogger, workerConfigSchema } from "@heed/shared";
+import type { NatsServerHandle } from "@heed/test-support";
 import { startWorker } from "@heed/worker";
 import { connect } from "nats";
 

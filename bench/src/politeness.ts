@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NatsServerHandle } from "@heed/cli";
 import { startCoordinator, waitForCrawl } from "@heed/coordinator";
 import { type HostPlan, type RequestRecord, startLoopbackSite } from "@heed/loopback-site";
 import { coordinatorConfigSchema, parseConfig, silentLogger } from "@heed/shared";
+import type { NatsServerHandle } from "@heed/test-support";
 
 const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", import.meta.url));
 

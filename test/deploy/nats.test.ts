@@ -10,9 +10,10 @@ import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { findNatsServer, type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerEnv, mustFindWorkload } from "./k8s.js";
-import { type NatsServer, natsServerBinary, startCoordinator, startNats, tempDir } from "./procs.js";
+import { startCoordinator, tempDir } from "./procs.js";
 import { render } from "./render.js";
 import { REPO_ROOT } from "./repo.js";
 import { renderedNatsConfig } from "./stack.js";
@@ -41,7 +42,7 @@ describe("NATS configuration", () => {
   });
 
   it("is accepted by nats-server when the token is set, and refused when it is not", () => {
-    const binary = natsServerBinary();
+    const binary = findNatsServer();
     const ok = spawnSync(binary, ["-c", confFile, "-t"], {
       encoding: "utf8",
       env: { ...process.env, NATS_TOKEN: TOKEN },
@@ -67,16 +68,20 @@ describe("NATS configuration", () => {
 });
 
 describe("NATS with the rendered configuration, on loopback", () => {
-  let server: NatsServer | undefined;
-  const url = () => `nats://127.0.0.1:${server?.clientPort}`;
+  let server: NatsServerHandle | undefined;
+  const url = () => `nats://127.0.0.1:${server?.port}`;
 
   beforeAll(async () => {
     // Ports come from the OS, on 127.0.0.1 only; everything else from the rendered file.
-    server = await startNats(["-c", confFile], { ...process.env, NATS_TOKEN: TOKEN });
+    server = await startNatsServer({
+      args: ["-c", confFile],
+      env: { ...process.env, NATS_TOKEN: TOKEN },
+      monitor: true,
+    });
   });
 
-  afterAll(() => {
-    server?.stop();
+  afterAll(async () => {
+    await server?.stop();
     dir.remove();
   });
 
@@ -104,7 +109,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
 
   it("nats.js alone ignores a token in the URL, so the app must take nats://TOKEN@host apart", async () => {
     const { connect } = await natsClient();
-    const withToken = `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`;
+    const withToken = `nats://${TOKEN}@127.0.0.1:${server?.port}`;
     await expect(connect({ servers: withToken, reconnect: false })).rejects.toThrow(/authoriz/i);
   });
 
@@ -113,7 +118,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
     try {
       const coordinator = await startCoordinator({
         HEED_DATA_DIR: data.path,
-        HEED_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`,
+        HEED_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server?.port}`,
         // The most the logger says; the token must still not appear.
         HEED_LOG_LEVEL: "trace",
       });
@@ -123,7 +128,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
       expect(coordinator.log()).not.toMatch(/Authorization Violation/i);
       expect(coordinator.log()).not.toContain(TOKEN);
       // It does log where it connected, with the credentials masked.
-      expect(coordinator.log()).toContain(`[redacted]@127.0.0.1:${server?.clientPort}`);
+      expect(coordinator.log()).toContain(`[redacted]@127.0.0.1:${server?.port}`);
     } finally {
       data.remove();
     }

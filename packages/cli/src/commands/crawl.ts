@@ -13,10 +13,10 @@ import {
   parseCrawlSpec,
   workerConfigSchema,
 } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { startWorker, type Worker } from "@heed/worker";
 import { type Command, Option } from "commander";
 import { addCrawlFlags, crawlFlagValues } from "../crawl-flags.js";
-import { type NatsServerHandle, startNatsServer } from "../nats-server.js";
 import { crawlToResume } from "../resume.js";
 import { progressLine, summarize, summaryText } from "../summary.js";
 

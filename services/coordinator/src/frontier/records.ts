@@ -213,6 +213,8 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
+  /** Sign the request with Web Bot Auth (the crawl asked for it). */
+  signRequests: boolean;
 }
 
 /** The answer to one lease renewal. */

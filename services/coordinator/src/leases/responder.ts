@@ -83,5 +83,6 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     userAgent: userAgentHeader(g.userAgent),
     from: fromHeader(g.userAgent),
     allowPrivateAddresses: g.allowPrivateAddresses,
+    signRequests: g.signRequests,
   };
 }

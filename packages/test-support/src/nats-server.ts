@@ -4,6 +4,8 @@ import { SetupError } from "@heed/shared";
 export interface NatsServerHandle {
   url: string;
   port: number;
+  /** The HTTP monitoring port, when asked for (`monitor: true`). */
+  monitorPort?: number;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -40,6 +42,10 @@ export async function startNatsServer(
      * The server is still stopped if the parent exits without stopping it.
      */
     ownProcessGroup?: boolean;
+    /** Also serve HTTP monitoring (/healthz, /varz) on a free port. */
+    monitor?: boolean;
+    /** The server's environment (a config file may read secrets from it). */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
@@ -49,9 +55,11 @@ export async function startNatsServer(
     "-p",
     String(options.port ?? -1),
     "--no_advertise",
+    ...(options.monitor === true ? ["-m", "-1"] : []),
     ...(options.args ?? []),
   ];
   const child = spawn(binary, args, {
+    env: options.env ?? process.env,
     stdio: ["ignore", "ignore", "pipe"],
     detached: options.ownProcessGroup === true,
   });
@@ -61,7 +69,7 @@ export async function startNatsServer(
     process.once("exit", stopWithParent);
     child.once("exit", () => process.off("exit", stopWithParent));
   }
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<{ port: number; monitorPort?: number }>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -72,12 +80,16 @@ export async function startNatsServer(
     child.stderr?.setEncoding("utf8");
     const onData = (chunk: string) => {
       log += chunk;
-      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      if (m?.[1] !== undefined) {
+      const client = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
+      const monitor = /Starting http monitor on [^\s]*:(\d+)/.exec(log);
+      if (client?.[1] !== undefined && (options.monitor !== true || monitor?.[1] !== undefined)) {
         clearTimeout(timer);
         child.stderr?.off("data", onData);
         child.stderr?.resume();
-        resolve(Number(m[1]));
+        resolve({
+          port: Number(client[1]),
+          ...(monitor?.[1] !== undefined ? { monitorPort: Number(monitor[1]) } : {}),
+        });
       }
     };
     child.stderr?.on("data", onData);
@@ -93,8 +105,8 @@ export async function startNatsServer(
     });
   });
   return {
-    url: `${options.scheme ?? "nats"}://127.0.0.1:${port}`,
-    port,
+    url: `${options.scheme ?? "nats"}://127.0.0.1:${ports.port}`,
+    ...ports,
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {

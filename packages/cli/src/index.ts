@@ -1,1 +1,0 @@
-export { findNatsServer, type NatsServerHandle, startNatsServer } from "./nats-server.js";

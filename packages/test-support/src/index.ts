@@ -1,0 +1,2 @@
+// Real parts for tests, benchmarks and `heed crawl`: the one way to run a private nats-server.
+export { findNatsServer, type NatsServerHandle, startNatsServer } from "./nats-server.js";
