@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { reportFromProto } from "../grpc/report-wire.js";
 import { type Frontier, openFrontier } from "./frontier.js";
+import type { LeaseGrant, ReportAnswer } from "./records.js";
 
 // Behaviour that other mechanisms used to mask in the wider tests: each case
 // here drives the frontier alone, through its public API, with nothing else
 // (delays, the expiry sweep, the worker's own filtering) standing in for it.
-
-const Outcome = proto.ReportOutcome;
 
 let dir: string;
 let now: number;
@@ -41,25 +41,33 @@ function noDelays(seeds: string[], politeness: Record<string, unknown> = {}): Cr
   };
 }
 
-function result(lease: proto.Lease, fields: Partial<proto.FetchResult> = {}): proto.FetchResult {
-  return proto.FetchResult.fromPartial({
-    leaseId: lease.id,
-    statusCode: 200,
-    startedAtMs: now,
-    finishedAtMs: now,
-    ...fields,
-  });
+/** A worker's result for the lease, as the gRPC service hands it to the frontier. */
+function result(lease: LeaseGrant, fields: Partial<proto.FetchResult> = {}) {
+  return reportFromProto(
+    proto.FetchResult.fromPartial({
+      leaseId: lease.id,
+      statusCode: 200,
+      startedAtMs: now,
+      finishedAtMs: now,
+      ...fields,
+    }),
+  );
 }
 
-async function take(capacity = 10): Promise<proto.Lease[]> {
+async function report(lease: LeaseGrant, fields: Partial<proto.FetchResult> = {}): Promise<ReportAnswer> {
+  const [answer] = await frontier.report("w1", [result(lease, fields)]);
+  return answer as ReportAnswer;
+}
+
+async function take(capacity = 10): Promise<LeaseGrant[]> {
   return (await frontier.lease("w1", capacity)).leases;
 }
 
 /** Leases and answers the host's robots.txt (allow all), leaving its pages due now. */
 async function robotsDone(): Promise<void> {
   const [robots] = await take(1);
-  expect(robots?.kind).toBe(proto.LeaseKind.LEASE_KIND_ROBOTS);
-  await frontier.report("w1", [result(robots as proto.Lease, { robotsBody: "User-agent: *\nAllow: /\n" })]);
+  expect(robots?.kind).toBe("robots");
+  await report(robots as LeaseGrant, { robotsBody: "User-agent: *\nAllow: /\n" });
 }
 
 describe("concurrency per host", () => {
@@ -72,7 +80,7 @@ describe("concurrency per host", () => {
     expect(await take()).toEqual([]);
     now += 10_000; // time alone does not free the slot
     expect(await take()).toEqual([]);
-    await frontier.report("w1", [result(first[0] as proto.Lease)]);
+    await report(first[0] as LeaseGrant);
     expect(await take()).toHaveLength(1);
   });
 
@@ -95,11 +103,9 @@ describe("late reports", () => {
     const crawl = frontier.createCrawl(noDelays(["http://a.example/"]));
     await robotsDone();
     const [page] = await take();
-    now = (page as proto.Lease).expiresAtMs + 1; // no frontier.expire() in between
-    const [ack] = await frontier.report("w1", [
-      result(page as proto.Lease, { outlinks: ["http://a.example/x"] }),
-    ]);
-    expect(ack?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
+    now = (page as LeaseGrant).expiresAtMs + 1; // no frontier.expire() in between
+    const ack = await report(page as LeaseGrant, { outlinks: ["http://a.example/x"] });
+    expect(ack?.outcome).toBe("expired");
     const rec = frontier.url(crawl.id, "http://a.example/");
     expect(rec?.state).toBe("queued");
     expect(frontier.url(crawl.id, "http://a.example/x")).toBeUndefined();
@@ -110,9 +116,9 @@ describe("late reports", () => {
     const crawl = frontier.createCrawl(noDelays(["http://a.example/"]));
     await robotsDone();
     const [page] = await take();
-    now = (page as proto.Lease).expiresAtMs;
-    const [ack] = await frontier.report("w1", [result(page as proto.Lease)]);
-    expect(ack?.outcome).toBe(Outcome.REPORT_OUTCOME_ACCEPTED);
+    now = (page as LeaseGrant).expiresAtMs;
+    const ack = await report(page as LeaseGrant);
+    expect(ack?.outcome).toBe("accepted");
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
   });
 });
@@ -122,18 +128,16 @@ describe("nofollow", () => {
     const crawl = frontier.createCrawl(noDelays(["http://a.example/", "http://a.example/followed"]));
     await robotsDone();
     const [page] = await take(1);
-    await frontier.report("w1", [
-      result(page as proto.Lease, {
-        nofollow: true,
-        outlinks: ["http://a.example/hidden-1", "http://a.example/hidden-2"],
-      }),
-    ]);
+    await report(page as LeaseGrant, {
+      nofollow: true,
+      outlinks: ["http://a.example/hidden-1", "http://a.example/hidden-2"],
+    });
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
     expect(frontier.url(crawl.id, "http://a.example/hidden-1")).toBeUndefined();
     expect(frontier.url(crawl.id, "http://a.example/hidden-2")).toBeUndefined();
     // The same report without nofollow does queue them: the check above is not vacuous.
     const [next] = await take(1);
-    await frontier.report("w1", [result(next as proto.Lease, { outlinks: ["http://a.example/shown"] })]);
+    await report(next as LeaseGrant, { outlinks: ["http://a.example/shown"] });
     expect(frontier.url(crawl.id, "http://a.example/shown")?.state).toBe("queued");
   });
 });
@@ -144,7 +148,7 @@ describe("429 Too Many Requests", () => {
     await robotsDone();
     now += 500;
     const [page] = await take();
-    await frontier.report("w1", [result(page as proto.Lease, { statusCode: 429, retryAfter: "30" })]);
+    await report(page as LeaseGrant, { statusCode: 429, retryAfter: "30" });
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
     expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(now + 30_000);
     expect(frontier.host("a.example")?.delaySource).toBe("retry_after");
@@ -153,7 +157,7 @@ describe("429 Too Many Requests", () => {
     now += 1;
     const [again] = await take();
     expect(again?.url).toBe("http://a.example/");
-    await frontier.report("w1", [result(again as proto.Lease)]);
+    await report(again as LeaseGrant);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("done");
   });
 });

@@ -213,7 +213,7 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
-  /** Sign the request with Web Bot Auth (the crawl asked for it). */
+  /** Sign each request (Web Bot Auth) with the coordinator's key. */
   signRequests: boolean;
 }
 
