@@ -19,7 +19,7 @@
  * Everything else passed under robots-parser too.
  */
 import { describe, expect, it } from "vitest";
-import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "./robots.js";
+import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "../src/robots.js";
 import {
   REFERENCE_DECISIONS,
   REFERENCE_DERIVED_DECISIONS,
