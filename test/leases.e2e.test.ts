@@ -22,7 +22,12 @@ afterEach(async () => {
 async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.LeaseBatch> {
   const msg = await conn.request(
     "heed.lease.request",
-    proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t" }).finish(),
+    proto.LeaseRequest.encode({
+      workerId: "test",
+      capacity,
+      workerVersion: "t",
+      sentAtMs: Date.now(),
+    }).finish(),
     {
       timeout: 2000,
     },

@@ -15,7 +15,6 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import type { NatsServerHandle } from "@heed/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allSecretValues, containerEnv, mustFindWorkload, secretValue } from "./k8s.js";
 import { freePort, type HeedProcess, spawnNode, tempDir, waitForHttp } from "./procs.js";
@@ -87,7 +86,7 @@ function workerIds(out: string): string[] {
 describe("deploy/dev, run on loopback with its rendered environment", () => {
   const data = tempDir("heed-dev-stack-");
   const processes: HeedProcess[] = [];
-  let nats: (NatsServerHandle & { token: string }) | undefined;
+  let nats: Awaited<ReturnType<typeof startRenderedNats>> | undefined;
   let coordinator: HeedProcess | undefined;
   let worker: HeedProcess | undefined;
   let grpc = "";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
+import { WORKER_ID_MAX } from "./worker-id.js";
 
 // Values from env and flags arrive as strings: coerce, but reject nonsense loudly.
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -114,7 +115,12 @@ export type CaptureStorageSettings = {
 };
 
 export const workerConfigSchema = z.object({
-  id: z.string().min(1).optional(),
+  id: z
+    .string()
+    .min(1)
+    .max(WORKER_ID_MAX)
+    .regex(/^[\x21-\x7e]+$/, "printable characters without spaces")
+    .optional(),
   natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
   coordinator: hostPort.default("127.0.0.1:7400"),
   leaseSubject: z.string().min(1).default("heed.lease.request"),

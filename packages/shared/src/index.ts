@@ -1,5 +1,14 @@
 // What other packages use from @heed/shared, by name; everything else stays inside.
 
+export {
+  decidePurposes,
+  hasPreferencePurposes,
+  type PurposeDecision,
+  parsePreferences,
+  robotsContentUsage,
+  type SignalReading,
+  TDM_RESERVED,
+} from "./aipref/index.js";
 export { backoffMs, sleep } from "./backoff.js";
 export {
   type CaptureStorageSettings,
@@ -15,9 +24,21 @@ export {
   workerConfigSchema,
 } from "./config.js";
 export {
+  type ControlMessageKind,
+  checkWorkerProof,
+  isFresh,
+  PROOF_HEADER,
+  publicKeyFromDer,
+  SIGNATURE_HEADER,
+  signControl,
+  verifyControl,
+  workerProof,
+} from "./control-auth.js";
+export {
   type CrawlField,
   type CrawlFieldDoc,
   type CrawlLayers,
+  type CrawlPurpose,
   type CrawlSpec,
   type CrawlSpecInput,
   checkedCrawlSpec,
@@ -47,6 +68,7 @@ export {
 export { bearer, grpcClientCredentials, grpcServerCredentials } from "./grpc-tls.js";
 export { type ProbeRouteAnswer, type ProbeServer, startProbeServer } from "./http-probe.js";
 export { blockedAddressReason } from "./ip-guard.js";
+export { createLimitedWarn, type LimitedWarn } from "./limited-warn.js";
 export { createLogger, type Logger, silentLogger } from "./logger.js";
 export { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "./metric-buckets.js";
 export { drainAndClose, natsConnectOptions } from "./nats-connect.js";
@@ -63,6 +85,7 @@ export {
 } from "./robots.js";
 export { readFileSetting, readSecret } from "./secrets.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
+export { boundedText, stripControl } from "./terminal-text.js";
 export { canonicalizeUrl, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
 export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
 export {
@@ -76,3 +99,4 @@ export {
   signatureAgentCard,
   signedDirectory,
 } from "./webbotauth/index.js";
+export { isValidWorkerId, WORKER_ID_MAX } from "./worker-id.js";

@@ -6,6 +6,8 @@ import { URL_STATES } from "./frontier/records.js";
 
 export interface CoordinatorMetrics {
   observer: FrontierObserver;
+  /** A control message from NATS refused or ignored, by a short fixed kind. */
+  refused(kind: string): void;
   /** The Prometheus text exposition, frontier gauges computed at scrape time. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -92,7 +94,19 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["state"],
     registers: [registry],
   });
+  const preferenceRefusals = new Counter({
+    name: "heed_preference_refusals_total",
+    help: "Crawl purposes a site's AI-use preferences refused: before_fetch (URL skipped) or after_fetch (page not kept for it)",
+    labelNames: ["purpose", "signal", "stage"],
+    registers: [registry],
+  });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
+  const refused = new Counter({
+    name: "heed_control_messages_refused_total",
+    help: "Messages on NATS refused or ignored (no proof, stale, undecodable, malformed), by kind",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
 
   const observer: FrontierObserver = {
     leaseIssued: (kind) => leasesIssued.inc({ kind }),
@@ -111,6 +125,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       minGap.set({ key_class: keyClass }, min / 1000);
       if (gapMs < requiredMs) shortfalls.inc({ key_class: keyClass });
     },
+    preferenceRefused: (purpose, signal, stage) => preferenceRefusals.inc({ purpose, signal, stage }),
   };
 
   async function render() {
@@ -138,5 +153,5 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
-  return { observer, render };
+  return { observer, render, refused: (kind) => refused.inc({ kind }) };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
+  createLimitedWarn,
   errorMessage,
   grpcClientCredentials,
   HeedError,
@@ -23,6 +24,7 @@ import { requestSignerFromConfig } from "./fetch/signer-config.js";
 import { pullLeases } from "./leases/puller.js";
 import { startRenewals } from "./leases/renewals.js";
 import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
+import { createCoordinatorTrust } from "./leases/trust.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
 
@@ -76,7 +78,7 @@ export async function startWorker(
   log: Logger,
   hooks: WorkerHooks = {},
 ): Promise<Worker> {
-  const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const id = config.id ?? `${hostname().slice(0, 96)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const wlog = log.child({ workerId: id });
   // Every file and secret is read before anything connects, so a bad one costs nothing.
   const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
@@ -97,6 +99,9 @@ export async function startWorker(
   }
   let failure: Error | undefined;
   const stopping = new AbortController();
+  const metrics = createWorkerMetrics();
+  const warn = createLimitedWarn(wlog, metrics.refused);
+  let learnKey: (der: Uint8Array) => void = () => undefined;
   const reporter = createReporter({
     address: config.coordinator,
     workerId: id,
@@ -106,6 +111,7 @@ export async function startWorker(
     log: wlog,
     credentials: grpcCredentials,
     ...(token !== undefined ? { token } : {}),
+    onCoordinatorKey: (der) => learnKey(der),
     onRefused: (details) => {
       // Fetching on would only cost the sites requests whose results nobody takes.
       failure ??= new HeedError(
@@ -115,6 +121,8 @@ export async function startWorker(
       stopping.abort();
     },
   });
+  const trust = createCoordinatorTrust(() => reporter.renew([]), wlog);
+  learnKey = trust.learn;
   try {
     await reporter.probe();
   } catch (err) {
@@ -130,7 +138,6 @@ export async function startWorker(
   };
   const guarded = agent(true, remember);
   const open = agent(false, remember);
-  const metrics = createWorkerMetrics();
   const fetch: LeaseFetch =
     hooks.fetch ??
     ((lease, expiresAt, release) =>
@@ -162,6 +169,9 @@ export async function startWorker(
     onBatch: (n) => metrics.leasesReceived(n),
     signal: stopping.signal,
     log: wlog,
+    ...(token !== undefined ? { token } : {}),
+    trust,
+    warn,
   });
 
   const probe: ProbeServer | undefined =
@@ -191,6 +201,7 @@ export async function startWorker(
   const heartbeat = startHeartbeat(
     nc,
     config.heartbeatMs,
+    token,
     () =>
       heartbeatOf(
         stopping.signal.aborted
@@ -250,6 +261,12 @@ export async function startWorker(
     },
   };
   // An operator's drain stops the worker as SIGTERM would; whoever awaits `done` then sees it.
-  const drainSub = listenForDrain(nc, id, () => void worker.stop(config.drainTimeoutMs), wlog);
+  const drainSub = listenForDrain(nc, {
+    workerId: id,
+    trust,
+    onDrain: () => void worker.stop(config.drainTimeoutMs),
+    log: wlog,
+    warn,
+  });
   return worker;
 }

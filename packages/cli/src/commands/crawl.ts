@@ -137,16 +137,20 @@ async function runCrawl(
     if (demo)
       site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20, port: DEMO_PORT });
     if (site !== undefined) spec = parseCrawlSpec(crawlInput(seeds, opts, flags, site.seeds()));
-    if (opts.natsUrl === undefined) nats = await startNatsServer({ ownProcessGroup: true });
-    const natsUrl = nats?.url ?? (opts.natsUrl as string);
+    if (opts.natsUrl === undefined)
+      nats = await startNatsServer({
+        ownProcessGroup: true,
+        roles: { leaseSubject: coordinatorConfig.leaseSubject },
+      });
+    const natsUrlFor = (role: "coordinator" | "worker") => nats?.urlFor(role) ?? (opts.natsUrl as string);
     coordinator = await startCoordinator(
-      { ...coordinatorConfig, natsUrl },
+      { ...coordinatorConfig, natsUrl: natsUrlFor("coordinator") },
       log.child({ component: "coordinator" }),
     );
     for (let i = 0; i < workerCount; i++) {
       const config = parseConfig(workerConfigSchema, {
         ...workerConfigInput,
-        natsUrl,
+        natsUrl: natsUrlFor("worker"),
         coordinator: `127.0.0.1:${coordinator.grpcPort}`,
       });
       workers.push(await startWorker(config, log.child({ component: "worker" })));

@@ -165,5 +165,12 @@ export function urlToProto(u: UrlRecord): proto.Url {
     ...(u.robots !== undefined
       ? { robots: { digest: u.robots.digest, verdict: u.robots.verdict, line: u.robots.line ?? 0 } }
       : {}),
+    preferences: (u.preferences ?? []).map((p) => ({
+      purpose: p.purpose,
+      category: p.category,
+      decision: p.decision,
+      signal: p.signal ?? "",
+      line: p.line ?? 0,
+    })),
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ROBOTS_MAX_BYTES, robotsCrawlDelayMs, robotsUrlOf, robotsVerdict } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { refusedBeforeFetch } from "./preferences.js";
 import type {
   CrawlRecord,
   FetchLimits,
@@ -175,6 +176,7 @@ function examine(
     scan.earliest = Math.min(scan.earliest, now + 500);
     return next;
   }
+  if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) return next;
   const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
   if (budget.skip !== undefined) {
     txn.skip(crawl, hash, rec, budget.skip);

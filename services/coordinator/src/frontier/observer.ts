@@ -11,6 +11,8 @@ export interface FrontierObserver {
   robots(status: string): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
   gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
+  /** A site's AI-use preference refused one of a crawl's purposes, before or after the fetch. */
+  preferenceRefused(purpose: string, signal: string, stage: "before_fetch" | "after_fetch"): void;
 }
 
 export const NO_OBSERVER: FrontierObserver = {
@@ -20,6 +22,7 @@ export const NO_OBSERVER: FrontierObserver = {
   fetched() {},
   robots() {},
   gap() {},
+  preferenceRefused() {},
 };
 
 /** The kind of politeness key a gap was measured on (see slots.ts). */

@@ -1,4 +1,4 @@
-import type { CrawlSpec, RobotsPolicy } from "@heed/shared";
+import type { CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
 
 /** Every URL is in exactly one state; counts per crawl are kept in step with the records. */
 export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
@@ -15,7 +15,9 @@ export type SkipReason =
   | "budget_host_bytes"
   | "host_parked"
   | "crawl_delay_too_long"
-  | "tdm_reserved";
+  | "tdm_reserved"
+  /** A site's AI-use preferences refuse one of the crawl's purposes (see preferences.ts). */
+  | "content_usage";
 
 export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
 
@@ -66,6 +68,8 @@ export interface UrlRecord {
   robots?: { digest: string; verdict: string; line?: number };
   /** Evidence: the delay that spaced this fetch from the previous one, its source, and every politeness key it counted against. */
   politeness?: { delayMs: number; source: DelaySource; keys: string[] };
+  /** Evidence: each purpose's AI-use preference, and the signal that decided it (only when a signal spoke). */
+  preferences?: PurposeDecision[];
 }
 
 export type QueueKey = [hostKey: string, depth: number, seq: number];
@@ -213,7 +217,7 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
-  /** Sign each request (Web Bot Auth) with the coordinator's key. */
+  /** Sign with Web Bot Auth (workers hold the key; the grant carries only this flag). */
   signRequests: boolean;
 }
 
@@ -262,6 +266,8 @@ export interface FetchReport {
   /** Sitemap leases: the document was a sitemap index, so its outlinks are sitemaps. */
   sitemapIndex: boolean;
   tdmReserved: boolean;
+  /** The page's Content-Usage header (AI-use preferences), as sent; "" when absent. */
+  contentUsage: string;
   /** tdmrep leases: the tdmrep.json text. */
   wellKnownBody: string;
 }

@@ -52,6 +52,7 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     robotsBody: r.robotsBody,
     sitemapIndex: r.sitemapIndex,
     tdmReserved: r.tdmReserved,
+    contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
   };
 }

@@ -155,6 +155,8 @@ export async function fetchLease(
       const fromHeader = directivesFromHeader(headerList(res.headers, "x-robots-tag"), product);
       const isHtml = /^(text\/html|application\/xhtml\+xml)/i.test(contentType);
       result.tdmReserved = header(res.headers, "tdm-reservation").trim() === "1";
+      // AI-use preferences (draft-ietf-aipref-attach-05 §3); repeated field lines join into one dictionary.
+      result.contentUsage = headerList(res.headers, "content-usage").join(", ").slice(0, 4096);
       if (isHtml && res.statusCode >= 200 && res.statusCode < 300) {
         const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
         result.nofollow = fromHeader.nofollow || page.directives.nofollow;

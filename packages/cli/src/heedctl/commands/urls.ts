@@ -57,6 +57,10 @@ export function urlCommands(program: Command): void {
                 ? `${u.robots.verdict} (robots.txt ${u.robots.digest.slice(0, 16) || "-"}${u.robots.line > 0 ? `, line ${u.robots.line}` : ""})`
                 : undefined,
             ],
+            ...u.preferences.map((p): [string, string] => [
+              `use: ${p.purpose}`,
+              `${p.decision}${p.signal !== "" ? ` by ${p.signal}${p.line > 0 ? ` (robots.txt line ${p.line})` : ""}` : ""} [${p.category}]`,
+            ]),
           ]),
         );
         return undefined;

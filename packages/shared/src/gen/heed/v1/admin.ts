@@ -806,6 +806,22 @@ export interface Url {
     | undefined;
   /** The lease now out for it, if leased. */
   leaseId: string;
+  /** What the site's AI-use preferences say of each of the crawl's purposes, and which signal decided. */
+  preferences: PreferenceDecision[];
+}
+
+/** One crawl purpose against a site's AI-use preferences (IETF AI Preferences, TDMRep). */
+export interface PreferenceDecision {
+  /** archive, search, ai-training or ai-use. */
+  purpose: string;
+  /** The vocabulary category it falls under: train-ai, ai-use or search. */
+  category: string;
+  /** allowed, disallowed or unknown. */
+  decision: string;
+  /** robots-content-usage, content-usage-header, tdmrep-json or tdm-reservation; empty when unknown. */
+  signal: string;
+  /** The robots.txt line, when robots.txt decided. */
+  line: number;
 }
 
 export interface GetUrlRequest {
@@ -6703,6 +6719,7 @@ function createBaseUrl(): Url {
     result: undefined,
     robots: undefined,
     leaseId: "",
+    preferences: [],
   };
 }
 
@@ -6749,6 +6766,9 @@ export const Url: MessageFns<Url> = {
     }
     if (message.leaseId !== "") {
       writer.uint32(114).string(message.leaseId);
+    }
+    for (const v of message.preferences) {
+      PreferenceDecision.encode(v!, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -6878,6 +6898,14 @@ export const Url: MessageFns<Url> = {
             message.leaseId = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.preferences.push(PreferenceDecision.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6930,6 +6958,9 @@ export const Url: MessageFns<Url> = {
         : isSet(object.lease_id)
         ? globalThis.String(object.lease_id)
         : "",
+      preferences: globalThis.Array.isArray(object?.preferences)
+        ? object.preferences.map((e: any) => PreferenceDecision.fromJSON(e))
+        : [],
     };
   },
 
@@ -6977,6 +7008,9 @@ export const Url: MessageFns<Url> = {
     if (message.leaseId !== "") {
       obj.leaseId = message.leaseId;
     }
+    if (message.preferences?.length) {
+      obj.preferences = message.preferences.map((e) => PreferenceDecision.toJSON(e));
+    }
     return obj;
   },
 
@@ -7003,6 +7037,140 @@ export const Url: MessageFns<Url> = {
       ? RobotsEvidence.fromPartial(object.robots)
       : undefined;
     message.leaseId = object.leaseId ?? "";
+    message.preferences = object.preferences?.map((e) => PreferenceDecision.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePreferenceDecision(): PreferenceDecision {
+  return { purpose: "", category: "", decision: "", signal: "", line: 0 };
+}
+
+export const PreferenceDecision: MessageFns<PreferenceDecision> = {
+  encode(message: PreferenceDecision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.purpose !== "") {
+      writer.uint32(10).string(message.purpose);
+    }
+    if (message.category !== "") {
+      writer.uint32(18).string(message.category);
+    }
+    if (message.decision !== "") {
+      writer.uint32(26).string(message.decision);
+    }
+    if (message.signal !== "") {
+      writer.uint32(34).string(message.signal);
+    }
+    if (message.line !== 0) {
+      writer.uint32(40).uint32(message.line);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreferenceDecision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreferenceDecision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.purpose = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.decision = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreferenceDecision {
+    return {
+      purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : "",
+      category: isSet(object.category) ? globalThis.String(object.category) : "",
+      decision: isSet(object.decision) ? globalThis.String(object.decision) : "",
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+    };
+  },
+
+  toJSON(message: PreferenceDecision): unknown {
+    const obj: any = {};
+    if (message.purpose !== "") {
+      obj.purpose = message.purpose;
+    }
+    if (message.category !== "") {
+      obj.category = message.category;
+    }
+    if (message.decision !== "") {
+      obj.decision = message.decision;
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreferenceDecision>, I>>(base?: I): PreferenceDecision {
+    return PreferenceDecision.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreferenceDecision>, I>>(object: I): PreferenceDecision {
+    const message = createBasePreferenceDecision();
+    message.purpose = object.purpose ?? "";
+    message.category = object.category ?? "";
+    message.decision = object.decision ?? "";
+    message.signal = object.signal ?? "";
+    message.line = object.line ?? 0;
     return message;
   },
 };

@@ -233,6 +233,12 @@ export interface RenewAck {
 
 export interface RenewResponse {
   acks: RenewAck[];
+  /**
+   * The coordinator's Ed25519 public key (SPKI DER): workers act only on lease
+   * batches and drains signed with it. Workers learn it here, over the channel
+   * their reports already trust.
+   */
+  coordinatorKey: Buffer;
 }
 
 function createBaseFetchError(): FetchError {
@@ -1312,13 +1318,16 @@ export const RenewAck: MessageFns<RenewAck> = {
 };
 
 function createBaseRenewResponse(): RenewResponse {
-  return { acks: [] };
+  return { acks: [], coordinatorKey: Buffer.alloc(0) };
 }
 
 export const RenewResponse: MessageFns<RenewResponse> = {
   encode(message: RenewResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.acks) {
       RenewAck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.coordinatorKey.length !== 0) {
+      writer.uint32(18).bytes(message.coordinatorKey);
     }
     return writer;
   },
@@ -1344,6 +1353,14 @@ export const RenewResponse: MessageFns<RenewResponse> = {
             message.acks.push(RenewAck.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.coordinatorKey = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1357,13 +1374,23 @@ export const RenewResponse: MessageFns<RenewResponse> = {
   },
 
   fromJSON(object: any): RenewResponse {
-    return { acks: globalThis.Array.isArray(object?.acks) ? object.acks.map((e: any) => RenewAck.fromJSON(e)) : [] };
+    return {
+      acks: globalThis.Array.isArray(object?.acks) ? object.acks.map((e: any) => RenewAck.fromJSON(e)) : [],
+      coordinatorKey: isSet(object.coordinatorKey)
+        ? Buffer.from(bytesFromBase64(object.coordinatorKey))
+        : isSet(object.coordinator_key)
+        ? Buffer.from(bytesFromBase64(object.coordinator_key))
+        : Buffer.alloc(0),
+    };
   },
 
   toJSON(message: RenewResponse): unknown {
     const obj: any = {};
     if (message.acks?.length) {
       obj.acks = message.acks.map((e) => RenewAck.toJSON(e));
+    }
+    if (message.coordinatorKey.length !== 0) {
+      obj.coordinatorKey = base64FromBytes(message.coordinatorKey);
     }
     return obj;
   },
@@ -1374,6 +1401,7 @@ export const RenewResponse: MessageFns<RenewResponse> = {
   fromPartial<I extends Exact<DeepPartial<RenewResponse>, I>>(object: I): RenewResponse {
     const message = createBaseRenewResponse();
     message.acks = object.acks?.map((e) => RenewAck.fromPartial(e)) || [];
+    message.coordinatorKey = object.coordinatorKey ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1453,6 +1481,14 @@ export const FrontierServiceClient = makeGenericClientConstructor(
   service: typeof FrontierServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -68,6 +68,8 @@ export interface LeaseRequest {
   workerId: string;
   capacity: number;
   workerVersion: string;
+  /** When the worker sent it: the coordinator refuses requests far from its own clock (replays). */
+  sentAtMs: number;
 }
 
 export interface LeaseBatch {
@@ -106,7 +108,7 @@ export interface Lease {
 }
 
 function createBaseLeaseRequest(): LeaseRequest {
-  return { workerId: "", capacity: 0, workerVersion: "" };
+  return { workerId: "", capacity: 0, workerVersion: "", sentAtMs: 0 };
 }
 
 export const LeaseRequest: MessageFns<LeaseRequest> = {
@@ -119,6 +121,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     }
     if (message.workerVersion !== "") {
       writer.uint32(26).string(message.workerVersion);
+    }
+    if (message.sentAtMs !== 0) {
+      writer.uint32(32).int64(message.sentAtMs);
     }
     return writer;
   },
@@ -160,6 +165,14 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
             message.workerVersion = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sentAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -185,6 +198,11 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
         : isSet(object.worker_version)
         ? globalThis.String(object.worker_version)
         : "",
+      sentAtMs: isSet(object.sentAtMs)
+        ? globalThis.Number(object.sentAtMs)
+        : isSet(object.sent_at_ms)
+        ? globalThis.Number(object.sent_at_ms)
+        : 0,
     };
   },
 
@@ -199,6 +217,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     if (message.workerVersion !== "") {
       obj.workerVersion = message.workerVersion;
     }
+    if (message.sentAtMs !== 0) {
+      obj.sentAtMs = Math.round(message.sentAtMs);
+    }
     return obj;
   },
 
@@ -210,6 +231,7 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     message.workerId = object.workerId ?? "";
     message.capacity = object.capacity ?? 0;
     message.workerVersion = object.workerVersion ?? "";
+    message.sentAtMs = object.sentAtMs ?? 0;
     return message;
   },
 };
