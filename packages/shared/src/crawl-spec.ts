@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { bool, int, jsonFileLayer, listOf } from "./config.js";
 import { ConfigError, errorMessage } from "./errors.js";
+import { ROBOTS_READINGS } from "./robots.js";
 import { canonicalizeUrl } from "./url.js";
 import { isContact, PRODUCT_TOKEN } from "./user-agent.js";
 
@@ -168,6 +169,23 @@ export const politenessSchema = z
       flag: "--robots-max-attempts <n>",
       help: "unreachable robots.txt answers before the host's queued URLs are given up",
     }),
+    // Leaving a reading out is the operator's explicit choice, kept with the crawl.
+    robotsReadings: doc(
+      listOf(z.enum(ROBOTS_READINGS))
+        .pipe(
+          z
+            .array(z.enum(ROBOTS_READINGS))
+            .min(1)
+            .refine((r) => new Set(r).size === r.length, "each reading once"),
+        )
+        .default([...ROBOTS_READINGS]),
+      {
+        flag: "--robots-reading <reading...>",
+        help:
+          `how robots.txt is read (${ROBOTS_READINGS.join(", ")}): a URL is fetched only if every reading ` +
+          "allows it, and the longest Crawl-delay any of them finds is kept",
+      },
+    ),
   })
   .prefault({});
 

@@ -65,6 +65,7 @@ export function crawlSpecToProto(spec: ParsedCrawlSpec): proto.CrawlDefinition {
       robotsRetryBaseMs: p.robotsRetryBaseMs,
       robotsRetryMaxMs: p.robotsRetryMaxMs,
       robotsMaxAttempts: p.robotsMaxAttempts,
+      robotsReadings: [...p.robotsReadings],
     },
     budgets: {
       maxBytes: b.maxBytes,
@@ -134,6 +135,8 @@ export function crawlInputFromProto(def: proto.CrawlDefinition | undefined): Cra
       robotsRetryBaseMs: p?.robotsRetryBaseMs,
       robotsRetryMaxMs: p?.robotsRetryMaxMs,
       robotsMaxAttempts: p?.robotsMaxAttempts,
+      // Empty on the wire: every reading (the schema's default); the schema checks each name.
+      robotsReadings: p !== undefined && p.robotsReadings.length > 0 ? p.robotsReadings : undefined,
     },
     budgets: {
       maxBytes: b?.maxBytes,

@@ -76,7 +76,9 @@ export * as proto from "./proto.js";
 export { parseRetryAfterMs } from "./retry-after.js";
 export {
   ROBOTS_MAX_BYTES,
+  ROBOTS_READINGS,
   type RobotsPolicy,
+  type RobotsReading,
   type RobotsVerdict,
   robotsCrawlDelayMs,
   robotsPolicyFromFetch,

@@ -60,6 +60,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["status"],
     registers: [registry],
   });
+  const disagreements = new Counter({
+    name: "heed_robots_reading_disagreements_total",
+    help: "URLs that robots.txt readings disagreed on (not fetched), by the reading that disallowed them",
+    labelNames: ["reading"],
+    registers: [registry],
+  });
   const gaps = new Histogram({
     name: "heed_politeness_gap_seconds",
     help: "Time from the end of a key's previous request to the lease of its next",
@@ -118,6 +124,9 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       bytes.observe(n);
     },
     robots: (status) => robots.inc({ status }),
+    robotsDisagreement(disallowedBy) {
+      for (const reading of disallowedBy) disagreements.inc({ reading });
+    },
     gap(keyClass, gapMs, requiredMs) {
       gaps.observe({ key_class: keyClass }, gapMs / 1000);
       const min = Math.min(seenMin.get(keyClass) ?? Number.POSITIVE_INFINITY, gapMs);

@@ -163,7 +163,19 @@ export function urlToProto(u: UrlRecord): proto.Url {
         }
       : {}),
     ...(u.robots !== undefined
-      ? { robots: { digest: u.robots.digest, verdict: u.robots.verdict, line: u.robots.line ?? 0 } }
+      ? {
+          robots: {
+            digest: u.robots.digest,
+            verdict: u.robots.verdict,
+            line: u.robots.line ?? 0,
+            readings: (u.robots.readings ?? []).map((r) => ({
+              reading: r.reading,
+              allowed: r.allowed,
+              line: r.line ?? 0,
+            })),
+            disagreement: u.robots.disagreement === true,
+          },
+        }
       : {}),
     preferences: (u.preferences ?? []).map((p) => ({
       purpose: p.purpose,

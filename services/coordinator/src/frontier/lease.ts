@@ -149,18 +149,24 @@ function examine(
     deferTo(txn, host.hostKey, robots.nextAttemptAtMs);
     return { do: "stop" };
   }
-  const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product);
+  const readings = crawl.spec.politeness.robotsReadings;
+  const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product, readings);
   rec.robots = {
     digest: robots.digest,
     verdict: verdict.reason,
     ...(verdict.line ? { line: verdict.line } : {}),
+    ...(verdict.readings !== undefined ? { readings: verdict.readings } : {}),
+    ...(verdict.disagreement ? { disagreement: true } : {}),
   };
+  if (verdict.disagreement)
+    ctx.observer.robotsDisagreement((verdict.readings ?? []).filter((v) => !v.allowed).map((v) => v.reading));
   const refused = !verdict.allowed
     ? verdict.reason === "robots_unreachable"
       ? "robots_unreachable"
       : "robots_disallowed"
     : // Never crawl faster than the site asked: a Crawl-delay we will not wait for means not crawling.
-      robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) > crawl.spec.politeness.maxCrawlDelayMs
+      robotsCrawlDelayMs(robots, crawl.spec.userAgent.product, readings) >
+        crawl.spec.politeness.maxCrawlDelayMs
       ? "crawl_delay_too_long"
       : undefined;
   if (refused !== undefined) {

@@ -9,6 +9,8 @@ export interface FrontierObserver {
   /** A page or sitemap result: status class (`2xx` … `5xx`, or `error`), body bytes, fetch seconds. */
   fetched(statusClass: string, bytes: number, seconds: number): void;
   robots(status: string): void;
+  /** robots.txt readings disagreed on a URL: these readings disallowed it while another allowed it. */
+  robotsDisagreement(disallowedBy: string[]): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
   gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
   /** A site's AI-use preference refused one of a crawl's purposes, before or after the fetch. */
@@ -21,6 +23,7 @@ export const NO_OBSERVER: FrontierObserver = {
   report() {},
   fetched() {},
   robots() {},
+  robotsDisagreement() {},
   gap() {},
   preferenceRefused() {},
 };

@@ -64,8 +64,14 @@ export interface UrlRecord {
   leaseId?: string;
   result?: FetchOutcome;
   reason?: SkipReason | FailReason;
-  /** Evidence: which robots.txt (digest) and line allowed or denied it. */
-  robots?: { digest: string; verdict: string; line?: number };
+  /** Evidence: which robots.txt (digest) and line allowed or denied it, and what each reading said. */
+  robots?: {
+    digest: string;
+    verdict: string;
+    line?: number;
+    readings?: { reading: string; allowed: boolean; line?: number }[];
+    disagreement?: boolean;
+  };
   /** Evidence: the delay that spaced this fetch from the previous one, its source, and every politeness key it counted against. */
   politeness?: { delayMs: number; source: DelaySource; keys: string[] };
   /** Evidence: each purpose's AI-use preference, and the signal that decided it (only when a signal spoke). */

@@ -182,5 +182,7 @@ function crawlText(c: proto.Crawl): string {
     ["max depth", d?.maxDepth],
     ["max pages", d?.maxPages],
     ["min delay", d?.politeness?.minDelayMs !== undefined ? `${d.politeness.minDelayMs} ms` : undefined],
+    ["purposes", d !== undefined && d.purposes.length > 0 ? d.purposes.join(", ") : undefined],
+    ["signs requests", d !== undefined ? (d.signRequests === true ? "yes (Web Bot Auth)" : "no") : undefined],
   ]);
 }

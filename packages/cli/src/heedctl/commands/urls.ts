@@ -57,6 +57,17 @@ export function urlCommands(program: Command): void {
                 ? `${u.robots.verdict} (robots.txt ${u.robots.digest.slice(0, 16) || "-"}${u.robots.line > 0 ? `, line ${u.robots.line}` : ""})`
                 : undefined,
             ],
+            [
+              "readings",
+              u.robots !== undefined && u.robots.readings.length > 0
+                ? `${u.robots.disagreement ? "DISAGREE: " : ""}${u.robots.readings
+                    .map(
+                      (v) =>
+                        `${v.reading} ${v.allowed ? "allowed" : "disallowed"}${v.line > 0 ? ` (line ${v.line})` : ""}`,
+                    )
+                    .join(", ")}`
+                : undefined,
+            ],
             ...u.preferences.map((p): [string, string] => [
               `use: ${p.purpose}`,
               `${p.decision}${p.signal !== "" ? ` by ${p.signal}${p.line > 0 ? ` (robots.txt line ${p.line})` : ""}` : ""} [${p.category}]`,

@@ -453,7 +453,14 @@ export interface Politeness {
   errorBackoffBaseMs?: number | undefined;
   errorBackoffMaxMs?: number | undefined;
   breakerThreshold?: number | undefined;
-  parkMs?: number | undefined;
+  parkMs?:
+    | number
+    | undefined;
+  /**
+   * How robots.txt is read: google, rfc9309, robots-parser. A URL is fetched only if every
+   * reading allows it. Empty: all of them; naming fewer is an explicit choice, kept with the crawl.
+   */
+  robotsReadings: string[];
 }
 
 /** Hosts known to share one server: one delay and concurrency budget for all of them. */
@@ -782,6 +789,18 @@ export interface UrlResult {
 export interface RobotsEvidence {
   digest: string;
   verdict: string;
+  /** The deciding line: a disallowing reading's when any reading disallowed. */
+  line: number;
+  /** What each reading of the crawl said about the URL. */
+  readings: RobotsReadingVerdict[];
+  /** Some reading allowed the URL and another did not (the URL was not fetched). */
+  disagreement: boolean;
+}
+
+/** One reading's verdict on a URL and the robots.txt line that decided it (0: none did). */
+export interface RobotsReadingVerdict {
+  reading: string;
+  allowed: boolean;
   line: number;
 }
 
@@ -1100,6 +1119,7 @@ function createBasePoliteness(): Politeness {
     errorBackoffMaxMs: undefined,
     breakerThreshold: undefined,
     parkMs: undefined,
+    robotsReadings: [],
   };
 }
 
@@ -1152,6 +1172,9 @@ export const Politeness: MessageFns<Politeness> = {
     }
     if (message.parkMs !== undefined) {
       writer.uint32(128).uint64(message.parkMs);
+    }
+    for (const v of message.robotsReadings) {
+      writer.uint32(138).string(v!);
     }
     return writer;
   },
@@ -1297,6 +1320,14 @@ export const Politeness: MessageFns<Politeness> = {
             message.parkMs = longToNumber(reader.uint64());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.robotsReadings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1387,6 +1418,11 @@ export const Politeness: MessageFns<Politeness> = {
         : isSet(object.park_ms)
         ? globalThis.Number(object.park_ms)
         : undefined,
+      robotsReadings: globalThis.Array.isArray(object?.robotsReadings)
+        ? object.robotsReadings.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.robots_readings)
+        ? object.robots_readings.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1440,6 +1476,9 @@ export const Politeness: MessageFns<Politeness> = {
     if (message.parkMs !== undefined) {
       obj.parkMs = Math.round(message.parkMs);
     }
+    if (message.robotsReadings?.length) {
+      obj.robotsReadings = message.robotsReadings;
+    }
     return obj;
   },
 
@@ -1464,6 +1503,7 @@ export const Politeness: MessageFns<Politeness> = {
     message.errorBackoffMaxMs = object.errorBackoffMaxMs ?? undefined;
     message.breakerThreshold = object.breakerThreshold ?? undefined;
     message.parkMs = object.parkMs ?? undefined;
+    message.robotsReadings = object.robotsReadings?.map((e) => e) || [];
     return message;
   },
 };
@@ -6603,7 +6643,7 @@ export const UrlResult: MessageFns<UrlResult> = {
 };
 
 function createBaseRobotsEvidence(): RobotsEvidence {
-  return { digest: "", verdict: "", line: 0 };
+  return { digest: "", verdict: "", line: 0, readings: [], disagreement: false };
 }
 
 export const RobotsEvidence: MessageFns<RobotsEvidence> = {
@@ -6616,6 +6656,12 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
     }
     if (message.line !== 0) {
       writer.uint32(24).uint32(message.line);
+    }
+    for (const v of message.readings) {
+      RobotsReadingVerdict.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.disagreement !== false) {
+      writer.uint32(40).bool(message.disagreement);
     }
     return writer;
   },
@@ -6657,6 +6703,22 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
             message.line = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.readings.push(RobotsReadingVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.disagreement = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6674,6 +6736,10 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
       digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
       verdict: isSet(object.verdict) ? globalThis.String(object.verdict) : "",
       line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      readings: globalThis.Array.isArray(object?.readings)
+        ? object.readings.map((e: any) => RobotsReadingVerdict.fromJSON(e))
+        : [],
+      disagreement: isSet(object.disagreement) ? globalThis.Boolean(object.disagreement) : false,
     };
   },
 
@@ -6688,6 +6754,12 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
     if (message.line !== 0) {
       obj.line = Math.round(message.line);
     }
+    if (message.readings?.length) {
+      obj.readings = message.readings.map((e) => RobotsReadingVerdict.toJSON(e));
+    }
+    if (message.disagreement !== false) {
+      obj.disagreement = message.disagreement;
+    }
     return obj;
   },
 
@@ -6698,6 +6770,109 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
     const message = createBaseRobotsEvidence();
     message.digest = object.digest ?? "";
     message.verdict = object.verdict ?? "";
+    message.line = object.line ?? 0;
+    message.readings = object.readings?.map((e) => RobotsReadingVerdict.fromPartial(e)) || [];
+    message.disagreement = object.disagreement ?? false;
+    return message;
+  },
+};
+
+function createBaseRobotsReadingVerdict(): RobotsReadingVerdict {
+  return { reading: "", allowed: false, line: 0 };
+}
+
+export const RobotsReadingVerdict: MessageFns<RobotsReadingVerdict> = {
+  encode(message: RobotsReadingVerdict, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reading !== "") {
+      writer.uint32(10).string(message.reading);
+    }
+    if (message.allowed !== false) {
+      writer.uint32(16).bool(message.allowed);
+    }
+    if (message.line !== 0) {
+      writer.uint32(24).uint32(message.line);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RobotsReadingVerdict {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRobotsReadingVerdict();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reading = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RobotsReadingVerdict {
+    return {
+      reading: isSet(object.reading) ? globalThis.String(object.reading) : "",
+      allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false,
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+    };
+  },
+
+  toJSON(message: RobotsReadingVerdict): unknown {
+    const obj: any = {};
+    if (message.reading !== "") {
+      obj.reading = message.reading;
+    }
+    if (message.allowed !== false) {
+      obj.allowed = message.allowed;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RobotsReadingVerdict>, I>>(base?: I): RobotsReadingVerdict {
+    return RobotsReadingVerdict.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RobotsReadingVerdict>, I>>(object: I): RobotsReadingVerdict {
+    const message = createBaseRobotsReadingVerdict();
+    message.reading = object.reading ?? "";
+    message.allowed = object.allowed ?? false;
     message.line = object.line ?? 0;
     return message;
   },
