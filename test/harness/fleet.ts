@@ -31,6 +31,8 @@ export async function freePort(): Promise<number> {
  */
 export interface Fleet {
   dataDir: string;
+  /** Where the workers write their WARC captures. */
+  warcDir: string;
   crawlId: string;
   nats: NatsServerHandle;
   grpcPort: number;
@@ -38,6 +40,8 @@ export interface Fleet {
   workers: ChildProcess[];
   startCoordinator(): Promise<void>;
   startWorker(options?: { coordinatorPort?: number }): ChildProcess;
+  /** Stops every live worker with SIGTERM (each drains and closes its WARC files) and waits for it. */
+  stopWorkers(): Promise<void>;
   restartNats(): Promise<void>;
   crawl(): CrawlRecord | undefined;
   urls(): UrlRecord[];
@@ -62,6 +66,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   };
   const fleet: Fleet = {
     dataDir,
+    warcDir: join(dataDir, "warc"),
     crawlId: spec.id,
     get nats() {
       return nats;
@@ -117,12 +122,19 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
           "50",
           "--drain-timeout-ms",
           "3000",
+          "--warc-dir",
+          fleet.warcDir,
           "--log-level",
           "silent",
         ]),
       );
       fleet.workers.push(worker);
       return worker;
+    },
+    async stopWorkers() {
+      const live = fleet.workers.filter((w) => w.exitCode === null && w.signalCode === null);
+      for (const w of live) w.kill("SIGTERM");
+      await Promise.all(live.map(exited));
     },
     async restartNats() {
       const port = nats.port;

@@ -147,6 +147,13 @@ export const workerConfigSchema = z.object({
   /** A client certificate and key, for a coordinator that requires mTLS. */
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
+  /**
+   * WARC captures are written here (one file series per crawl); a URL is reported done only once
+   * its records are on disk. Empty: no captures are kept.
+   */
+  warcDir: z.string().default(""),
+  /** A WARC file is closed, and the next one started, once it passes this size. */
+  warcMaxBytes: int(64 * 1024).default(1_000_000_000),
   /** Web Bot Auth: the Ed25519 key requests are signed with (or HEED_SIGNING_KEY, the PEM itself), and the directory URL sent as Signature-Agent. */
   signingKeyFile: optionalFile,
   signatureAgent: signatureAgentUrl.default(""),

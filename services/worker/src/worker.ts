@@ -16,6 +16,9 @@ import {
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
 import { Agent } from "undici";
+import type { Exchange } from "./capture/exchange.js";
+import { keepCapture } from "./capture/keep.js";
+import { createWarcWriter, type WarcStats, type WarcWriter } from "./capture/warc-writer.js";
 import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
@@ -35,6 +38,8 @@ export interface WorkerStats {
   inFlight: number;
   pendingReports: number;
   refusedDuplicates: number;
+  /** What this worker's WARC writer has written, when captures are on. */
+  warc?: WarcStats;
 }
 
 export interface Worker {
@@ -71,7 +76,15 @@ function agent(guard: boolean, onResolved: (hostname: string, address: string) =
 export interface WorkerHooks {
   /** Replaces the HTTP fetch (benchmarks measure the lease and report paths alone with it). */
   fetch?: (lease: proto.Lease) => Promise<proto.FetchResult>;
+  /** Called with each closed WARC file's path: indexing and upload plug in here. */
+  onWarcClosed?: (path: string) => void | Promise<void>;
 }
+
+/** Software named in every warcinfo record. */
+const WARC_SOFTWARE = `Heed/${WORKER_VERSION} (warcio.js 2.4.11)`;
+
+/** After a capture could not be written, no lease is taken for this long: fetching on would lose captures. */
+const CAPTURE_FAILURE_PAUSE_MS = 30_000;
 
 export async function startWorker(
   config: WorkerConfig,
@@ -138,10 +151,24 @@ export async function startWorker(
   };
   const guarded = agent(true, remember);
   const open = agent(false, remember);
+  const warc: WarcWriter | undefined =
+    config.warcDir !== ""
+      ? createWarcWriter({
+          dir: config.warcDir,
+          workerId: id,
+          maxBytes: config.warcMaxBytes,
+          software: WARC_SOFTWARE,
+          log: wlog,
+          ...(hooks.onWarcClosed !== undefined ? { onClosed: hooks.onWarcClosed } : {}),
+        })
+      : undefined;
+  if (warc === undefined) wlog.warn("no WARC directory configured: nothing fetched is kept");
+  let captureFailedAtMs = Number.NEGATIVE_INFINITY;
   const fetch: LeaseFetch =
     hooks.fetch ??
-    ((lease, expiresAt, release) =>
-      fetchLease(
+    (async (lease, expiresAt, release) => {
+      const exchanges: Exchange[] = [];
+      const result = await fetchLease(
         lease,
         {
           guarded,
@@ -149,10 +176,16 @@ export async function startWorker(
           allowPrivateAddresses: config.allowPrivateAddresses,
           leaseExpiresAt: expiresAt,
           addressOf: (hostname) => resolved.get(hostname),
+          onExchange: (ex) => exchanges.push(ex),
           ...(signer !== undefined ? { signer } : {}),
         },
         release,
-      ));
+      );
+      if (warc === undefined) return result;
+      const kept = await keepCapture(warc, lease, result, exchanges, wlog);
+      if (kept.error?.code === "HEED_CAPTURE_FAILED") captureFailedAtMs = Date.now();
+      return kept;
+    });
   const runner = createLeaseRunner({ fetch, reporter, metrics, log: wlog, onSettled: () => puller.wake() });
   const stopRenewals = startRenewals(runner.running, reporter, wlog);
   const puller = pullLeases({
@@ -164,7 +197,11 @@ export async function startWorker(
     idlePollMaxMs: config.idlePollMaxMs,
     // While reports cannot reach the coordinator, new fetches would only be fetched again after
     // their leases expire: take none until reports flow.
-    capacity: () => (reporter.full || reporter.stalled ? 0 : config.concurrency - runner.running.size),
+    // Nor while captures cannot be written: the sites would be fetched for nothing.
+    capacity: () =>
+      reporter.full || reporter.stalled || Date.now() - captureFailedAtMs < CAPTURE_FAILURE_PAUSE_MS
+        ? 0
+        : config.concurrency - runner.running.size,
     onLease: (lease) => runner.run(lease),
     onBatch: (n) => metrics.leasesReceived(n),
     signal: stopping.signal,
@@ -230,6 +267,7 @@ export async function startWorker(
       inFlight: runner.running.size,
       pendingReports: reporter.pending,
       refusedDuplicates: puller.refusedDuplicates,
+      ...(warc !== undefined ? { warc: warc.stats() } : {}),
     }),
     done: puller.done,
     failure: () => failure,
@@ -243,6 +281,9 @@ export async function startWorker(
         const deadline = Date.now() + graceMs;
         await runner.drain(graceMs);
         stopRenewals();
+        await warc
+          ?.close()
+          .catch((err: unknown) => wlog.error({ err: errorMessage(err) }, "closing WARC files"));
         const left = await reporter.flush(Math.max(1000, deadline - Date.now()));
         if (left > 0) {
           wlog.warn(

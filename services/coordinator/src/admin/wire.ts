@@ -184,5 +184,6 @@ export function urlToProto(u: UrlRecord): proto.Url {
       signal: p.signal ?? "",
       line: p.line ?? 0,
     })),
+    ...(r?.capture !== undefined ? { capture: r.capture } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type {
   FetchLimits,
   GrantKind,
   HostState,
+  LeaseEvidence,
   LeaseGrant,
   LeaseRecord,
   QueueKey,
@@ -253,7 +254,13 @@ function newLeaseId(): string {
   return randomBytes(18).toString("base64url");
 }
 
-function grant(rec: LeaseRecord, crawl: CrawlRecord, kind: GrantKind, limits: FetchLimits): LeaseGrant {
+function grant(
+  rec: LeaseRecord,
+  crawl: CrawlRecord,
+  kind: GrantKind,
+  limits: FetchLimits,
+  evidence: LeaseEvidence,
+): LeaseGrant {
   return {
     id: rec.id,
     crawlId: rec.crawlId,
@@ -267,6 +274,28 @@ function grant(rec: LeaseRecord, crawl: CrawlRecord, kind: GrantKind, limits: Fe
     userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
+    evidence,
+  };
+}
+
+/** The evidence a worker writes beside the capture: what the frontier recorded when it leased. */
+function leaseEvidence(
+  txn: Txn,
+  url: UrlRecord | undefined,
+  host: HostState,
+  keys: HostState[],
+): LeaseEvidence {
+  const robots = url !== undefined ? txn.robots(url.origin) : undefined;
+  const line = url?.robots?.line ?? 0;
+  return {
+    robotsUrl: url !== undefined ? robotsUrlOf(url.origin) : "",
+    robotsDigest: url?.robots?.digest ?? "",
+    robotsVerdict: url?.robots?.verdict ?? "",
+    robotsLine: line,
+    robotsRule: line > 0 ? (robots?.text.split(/\r\n|\r|\n/)[line - 1]?.trim() ?? "") : "",
+    delayMs: host.delayMs,
+    delaySource: host.delaySource,
+    politenessKeys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
 }
 
@@ -312,13 +341,15 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
+  const evidence = leaseEvidence(txn, undefined, host, keys);
   takeSlots(ctx, txn, host, keys);
-  return grant(rec, crawl, "robots", {
-    timeoutMs: fetch.timeoutMs,
-    maxBytes: ROBOTS_MAX_BYTES,
-    maxRedirects: 5,
-    maxOutlinks: 0,
-  });
+  return grant(
+    rec,
+    crawl,
+    "robots",
+    { timeoutMs: fetch.timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 5, maxOutlinks: 0 },
+    evidence,
+  );
 }
 
 function issuePageLease(
@@ -359,31 +390,51 @@ function issuePageLease(
     source: host.delaySource,
     keys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
+  // Taken before the slot moves the host's delay on: the delay that spaced this very fetch.
+  const evidence = leaseEvidence(txn, url, host, keys);
   countHostPage(txn, crawl, host.hostKey);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
   takeSlots(ctx, txn, host, keys);
   if (url.kind === "tdmrep") {
-    return grant(rec, crawl, "tdmrep", {
-      timeoutMs: fetch.timeoutMs,
-      maxBytes: TDMREP_MAX_BYTES,
-      maxRedirects: 0,
-      maxOutlinks: 0,
-    });
+    return grant(
+      rec,
+      crawl,
+      "tdmrep",
+      {
+        timeoutMs: fetch.timeoutMs,
+        maxBytes: TDMREP_MAX_BYTES,
+        maxRedirects: 0,
+        maxOutlinks: 0,
+      },
+      evidence,
+    );
   }
   if (url.kind === "sitemap") {
     const sm = crawl.spec.sitemaps;
-    return grant(rec, crawl, "sitemap", {
-      timeoutMs: fetch.timeoutMs,
-      maxBytes: sm.maxBytes,
-      maxRedirects: 0,
-      maxOutlinks: sm.maxUrlsPerSitemap,
-    });
+    return grant(
+      rec,
+      crawl,
+      "sitemap",
+      {
+        timeoutMs: fetch.timeoutMs,
+        maxBytes: sm.maxBytes,
+        maxRedirects: 0,
+        maxOutlinks: sm.maxUrlsPerSitemap,
+      },
+      evidence,
+    );
   }
-  return grant(rec, crawl, "page", {
-    timeoutMs: fetch.timeoutMs,
-    maxBytes: fetch.maxBytes,
-    maxRedirects: 0,
-    maxOutlinks: fetch.maxOutlinks,
-  });
+  return grant(
+    rec,
+    crawl,
+    "page",
+    {
+      timeoutMs: fetch.timeoutMs,
+      maxBytes: fetch.maxBytes,
+      maxRedirects: 0,
+      maxOutlinks: fetch.maxOutlinks,
+    },
+    evidence,
+  );
 }

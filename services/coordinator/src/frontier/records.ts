@@ -39,6 +39,14 @@ export interface FetchOutcome {
   outlinks: number;
   workerId: string;
   remoteAddress?: string;
+  /** Where the worker wrote the response (or revisit) record: WARC file base name, offset, length. */
+  capture?: CaptureLocation;
+}
+
+export interface CaptureLocation {
+  file: string;
+  offset: number;
+  length: number;
 }
 
 export interface UrlRecord {
@@ -225,6 +233,20 @@ export interface LeaseGrant {
   allowPrivateAddresses: boolean;
   /** Sign with Web Bot Auth (workers hold the key; the grant carries only this flag). */
   signRequests: boolean;
+  /** Why this fetch was allowed, for the worker to write beside its capture. */
+  evidence: LeaseEvidence;
+}
+
+/** The politeness evidence of one lease: the deciding robots.txt and line, the delay and its source, the keys counted. */
+export interface LeaseEvidence {
+  robotsUrl: string;
+  robotsDigest: string;
+  robotsVerdict: string;
+  robotsLine: number;
+  robotsRule: string;
+  delayMs: number;
+  delaySource: string;
+  politenessKeys: string[];
 }
 
 /** The answer to one lease renewal. */
@@ -276,6 +298,8 @@ export interface FetchReport {
   contentUsage: string;
   /** tdmrep leases: the tdmrep.json text. */
   wellKnownBody: string;
+  /** Where the worker's WARC record of the response is, once durable. */
+  capture?: CaptureLocation;
 }
 
 export type ReportOutcome = "accepted" | "duplicate" | "unknown_lease" | "expired";

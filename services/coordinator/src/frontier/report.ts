@@ -189,5 +189,6 @@ function outcomeOf(r: FetchReport, workerId: string, error: string | undefined):
     ...(r.noarchive ? { noarchive: true } : {}),
     ...(r.nofollow ? { nofollow: true } : {}),
     ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
+    ...(r.capture !== undefined ? { capture: r.capture } : {}),
   };
 }

@@ -54,6 +54,9 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     tdmReserved: r.tdmReserved,
     contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
+    ...(r.capture !== undefined && r.capture.file !== ""
+      ? { capture: { file: r.capture.file, offset: r.capture.offset, length: r.capture.length } }
+      : {}),
   };
 }
 

@@ -153,5 +153,6 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     from: fromHeader(g.userAgent),
     allowPrivateAddresses: g.allowPrivateAddresses,
     signRequests: g.signRequests,
+    evidence: g.evidence,
   };
 }

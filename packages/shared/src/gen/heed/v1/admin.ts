@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { CaptureLocation } from "./frontier.js";
 import { WorkerState, workerStateFromJSON, workerStateToJSON } from "./worker.js";
 
 export const protobufPackage = "heed.v1";
@@ -827,6 +828,8 @@ export interface Url {
   leaseId: string;
   /** What the site's AI-use preferences say of each of the crawl's purposes, and which signal decided. */
   preferences: PreferenceDecision[];
+  /** Where its capture is (WARC file, offset, length), once done. */
+  capture?: CaptureLocation | undefined;
 }
 
 /** One crawl purpose against a site's AI-use preferences (IETF AI Preferences, TDMRep). */
@@ -6895,6 +6898,7 @@ function createBaseUrl(): Url {
     robots: undefined,
     leaseId: "",
     preferences: [],
+    capture: undefined,
   };
 }
 
@@ -6944,6 +6948,9 @@ export const Url: MessageFns<Url> = {
     }
     for (const v of message.preferences) {
       PreferenceDecision.encode(v!, writer.uint32(122).fork()).join();
+    }
+    if (message.capture !== undefined) {
+      CaptureLocation.encode(message.capture, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -7081,6 +7088,14 @@ export const Url: MessageFns<Url> = {
             message.preferences.push(PreferenceDecision.decode(reader, reader.uint32()));
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.capture = CaptureLocation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7136,6 +7151,7 @@ export const Url: MessageFns<Url> = {
       preferences: globalThis.Array.isArray(object?.preferences)
         ? object.preferences.map((e: any) => PreferenceDecision.fromJSON(e))
         : [],
+      capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
     };
   },
 
@@ -7186,6 +7202,9 @@ export const Url: MessageFns<Url> = {
     if (message.preferences?.length) {
       obj.preferences = message.preferences.map((e) => PreferenceDecision.toJSON(e));
     }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureLocation.toJSON(message.capture);
+    }
     return obj;
   },
 
@@ -7213,6 +7232,9 @@ export const Url: MessageFns<Url> = {
       : undefined;
     message.leaseId = object.leaseId ?? "";
     message.preferences = object.preferences?.map((e) => PreferenceDecision.fromPartial(e)) || [];
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureLocation.fromPartial(object.capture)
+      : undefined;
     return message;
   },
 };
