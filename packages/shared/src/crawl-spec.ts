@@ -267,7 +267,10 @@ export const crawlSpecSchema = z.object({
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
       .optional(),
-    { flag: "--id <id>", help: "name for the crawl (default: generated)" },
+    {
+      flag: "--id <id>",
+      help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
+    },
   ),
   seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")), {
     flag: "[seeds...]",

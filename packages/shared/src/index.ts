@@ -55,6 +55,7 @@ export {
   protoFieldPath,
 } from "./crawl-wire.js";
 export {
+  AlreadyExistsError,
   ConfigError,
   errorMessage,
   HeedError,

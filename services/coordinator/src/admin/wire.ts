@@ -54,11 +54,13 @@ export function urlStateFromProto(state: proto.UrlState): UrlState | undefined {
   return (Object.keys(URL_STATES) as UrlState[]).find((k) => URL_STATES[k] === state);
 }
 
+/** A crawl without its seeds (see seed_count and ListSeeds): no message grows with the crawl. */
 export function crawlToProto(c: CrawlRecord): proto.Crawl {
   return {
     id: c.id,
     state: crawlStateToProto(c.state),
-    definition: crawlSpecToProto(c.spec),
+    definition: { ...crawlSpecToProto(c.spec), seeds: [] },
+    seedCount: c.spec.seeds.length,
     createdAtMs: c.createdAtMs,
     finishedAtMs: c.finishedAtMs ?? 0,
     counts: { ...c.counts },
