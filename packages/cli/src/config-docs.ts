@@ -1,5 +1,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { crawlFields } from "@heed/shared";
+import {
+  coordinatorConfigSchema,
+  crawlFields,
+  envNameOf,
+  parseConfig,
+  workerConfigSchema,
+} from "@heed/shared";
+import type { z } from "zod";
+import { COORDINATOR_FLAGS, type FlagSpec, WORKER_FLAGS } from "./options.js";
 
 /**
  * The configuration reference is generated from the schemas, so the docs say
@@ -8,7 +16,7 @@ import { crawlFields } from "@heed/shared";
  * when a table is out of date.
  */
 
-const cell = (text: string) => text.replace(/\|/g, "\\|");
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const code = (text: string) => `\`${text}\``;
 
 function shownDefault(value: unknown, cliDefault?: string): string {
@@ -39,11 +47,29 @@ export function crawlFieldsTable(): string {
   );
 }
 
+/** A service's settings: flag, environment variable, default and meaning, in the order of its flags. */
+function settingsTable(schema: z.ZodObject, flags: FlagSpec[]): string {
+  const defaults = parseConfig(schema, {}) as Record<string, unknown>;
+  return table(
+    ["setting", "flag", "env", "default", "meaning"],
+    flags.map((f) => {
+      const value = defaults[f.key];
+      const shown =
+        value === undefined || value === "" || (Array.isArray(value) && value.length === 0)
+          ? ""
+          : code(Array.isArray(value) ? value.join(",") : String(value));
+      return [code(f.key), code(f.flag.split(" ")[0] ?? f.flag), code(envNameOf(f.key)), shown, cell(f.help)];
+    }),
+  );
+}
+
 /** The Markdown files that hold generated blocks, from the repository root. */
-export const DOC_FILES = ["README.md"];
+export const DOC_FILES = ["docs/configuration.md"];
 
 export const GENERATED: Record<string, () => string> = {
   "crawl-fields": crawlFieldsTable,
+  "coordinator-settings": () => settingsTable(coordinatorConfigSchema, COORDINATOR_FLAGS),
+  "worker-settings": () => settingsTable(workerConfigSchema, WORKER_FLAGS),
 };
 
 const markers = (name: string) =>
