@@ -16,6 +16,7 @@ import type {
   SkipReason,
   UrlRecord,
 } from "./records.js";
+import { settleQueued } from "./settle.js";
 import { gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
@@ -58,6 +59,8 @@ export function leaseRound(ctx: FrontierContext, leases: LeaseGrant[]): LeaseRou
 type Step =
   | { do: "next" }
   | { do: "stop" }
+  /** A crawl's queued URLs were all settled: the scanned entries are stale, read the queue again. */
+  | { do: "rescan" }
   | { do: "robots"; crawl: CrawlRecord; origin: string }
   | { do: "page"; crawl: CrawlRecord; hash: string; rec: UrlRecord };
 
@@ -77,12 +80,20 @@ function leaseFromHost(
   const now = txn.now;
   if (host.inFlight >= host.maxConcurrency) return undefined;
   const scan: Scan = { earliest: Number.POSITIVE_INFINITY, sawPaused: false };
-  const entries = [
+  const read = () => [
     ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
   ];
-  for (const { key, value } of entries) {
+  let entries = read();
+  let rescans = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const { key, value } = entries[i] as (typeof entries)[number];
     const step = examine(ctx, txn, host, key, value, scan);
-    if (step.do === "next") continue;
+    if (step.do === "rescan" && rescans++ < 4) {
+      entries = read();
+      i = -1;
+      continue;
+    }
+    if (step.do === "next" || step.do === "rescan") continue;
     if (step.do === "stop") return undefined;
     // Entries that can be settled without a request (robots, budget) are settled even while the host
     // must wait; only a request waits for its next-allowed time and a slot on every key.
@@ -122,6 +133,8 @@ function examine(
     txn.dropQueueEntry(key);
     return next;
   }
+  // Settled earlier in this transaction (a crawl that ran out of budget settles all its URLs at once).
+  if (rec.state !== "queued") return next;
   if (crawl.state === "paused") {
     scan.sawPaused = true;
     return next;
@@ -185,6 +198,12 @@ function examine(
   }
   if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) return next;
   const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
+  if (budget.skip === "budget_max_pages" || budget.skip === "budget_max_bytes") {
+    // The whole crawl is out of budget: settle all its first attempts now, not one scan at a time,
+    // so hosts it shares with other crawls are free at once (retries keep their right to finish).
+    settleQueued(ctx, txn, crawl, budget.skip, (r) => r.attempts === 0);
+    return { do: "rescan" };
+  }
   if (budget.skip !== undefined) {
     txn.skip(crawl, hash, rec, budget.skip);
     return next;
