@@ -1,6 +1,6 @@
 import { startNatsServer } from "@heed/cli";
 import { leaseReportBenchmark } from "./lease-report.js";
-import { politenessEfficiency } from "./politeness.js";
+import { formatPoliteness, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { signingBenchmark } from "./signing.js";
 import { waczExportBenchmark } from "./wacz-export.js";
@@ -16,19 +16,25 @@ try {
       pagesPerHost: Number(process.env.BENCH_POLITE_PAGES ?? 10),
       delayMs: Number(process.env.BENCH_POLITE_DELAY_MS ?? 1000),
       workers: Number(process.env.BENCH_POLITE_WORKERS ?? 2),
+      concurrency: 64,
     });
     process.stdout.write(
-      [
-        "politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)",
-        `  hosts ${f.hosts}, delay ${f.delayMs} ms, worker processes ${f.workers}, pages ${f.pages} in ${f.seconds.toFixed(2)} s`,
-        `  ideal H/d                 ${f.idealPerSecond.toFixed(1).padStart(8)} pages/s   (baseline)`,
-        `  achieved                  ${f.achievedPerSecond.toFixed(1).padStart(8)} pages/s`,
-        `  ratio achieved / ideal    ${(f.ratio * 100).toFixed(1).padStart(7)} %`,
-        `  median gap between requests to a host  ${f.medianGapMs} ms (delay ${f.delayMs} ms)`,
-        `  politeness violations     ${String(f.violations).padStart(8)}`,
-        "",
-      ].join("\n"),
+      formatPoliteness("politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)", f),
     );
+  }
+  if (only === undefined || only === "politeness-many") {
+    const seconds = Number(process.env.BENCH_MANY_SECONDS ?? 40);
+    const delayMs = Number(process.env.BENCH_MANY_DELAY_MS ?? 1000);
+    const f = await politenessEfficiency(nats, {
+      hosts: Number(process.env.BENCH_MANY_HOSTS ?? 2000),
+      // More pages than the run can take at one per delay, so no host runs dry.
+      pagesPerHost: Math.ceil((seconds * 1000) / delayMs) + 20,
+      delayMs,
+      workers: Number(process.env.BENCH_MANY_WORKERS ?? 4),
+      concurrency: Number(process.env.BENCH_MANY_CONCURRENCY ?? 64),
+      seconds,
+    });
+    process.stdout.write(formatPoliteness("politeness, many hosts (loopback 127.0.x.y, time-bounded)", f));
   }
   if (only === undefined || only === "signing") {
     const f = await signingBenchmark({

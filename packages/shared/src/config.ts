@@ -220,6 +220,12 @@ export const coordinatorConfigSchema = z.object({
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
+  /**
+   * Lease audit records of ended leases kept per crawl: at most this many, and none older than
+   * `leaseRecordsMaxAgeMs` (0: no limit; the default keeps them all). Each URL keeps its own evidence.
+   */
+  leaseRecordsKeep: int(0).default(0),
+  leaseRecordsMaxAgeMs: int(0).default(0),
   logLevel: logLevel.default("info"),
   /** Bearer tokens for the admin API (operator: every call; read-only: calls that change nothing). */
   adminTokenFile: optionalFile,

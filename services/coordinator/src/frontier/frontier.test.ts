@@ -121,6 +121,23 @@ describe("frontier", async () => {
     expect(skipped?.robots?.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("settles a long run of disallowed URLs in one scan and leases the first allowed one after them", async () => {
+    const denied = Array.from({ length: 30 }, (_, i) => `http://a.example/private/${i}`);
+    const crawl = frontier.createCrawl(spec([...denied, "http://a.example/ok", "http://a.example/ok2"]));
+    await robotsOk(one());
+    now += 500;
+    expect((await one()).url).toBe("http://a.example/ok");
+    for (const url of denied) expect(frontier.url(crawl.id, url)?.reason).toBe("robots_disallowed");
+    expect(frontier.url(crawl.id, "http://a.example/ok2")?.state).toBe("queued");
+  });
+
+  it("gives every lease its own id, across many hosts", async () => {
+    frontier.createCrawl(spec(Array.from({ length: 600 }, (_, i) => `http://h${i}.example/`)));
+    const leases = await take(1000);
+    expect(leases).toHaveLength(600);
+    expect(new Set(leases.map((l) => l.id)).size).toBe(600);
+  });
+
   it("queues outlinks in scope, deduped, within depth, in the same commit as the page", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"], { maxDepth: 1 }));
     await robotsOk(one());

@@ -26,6 +26,7 @@ import type {
   RobotsRecord,
   UrlRecord,
 } from "./records.js";
+import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
@@ -42,6 +43,8 @@ export interface Frontier {
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
+  /** Deletes ended leases' audit records past the retention settings; returns how many. */
+  pruneLeaseRecords(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
   urls(crawlId: string): Iterable<UrlRecord>;
   host(hostKey: string): HostState | undefined;
@@ -138,6 +141,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     report: batcher.report,
     renew: batcher.renew,
     expire: () => expireDue(ctx),
+    pruneLeaseRecords: () => pruneLeaseRecords(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),

@@ -59,8 +59,6 @@ export function leaseRound(ctx: FrontierContext, leases: LeaseGrant[]): LeaseRou
 type Step =
   | { do: "next" }
   | { do: "stop" }
-  /** A crawl's queued URLs were all settled: the scanned entries are stale, read the queue again. */
-  | { do: "rescan" }
   | { do: "robots"; crawl: CrawlRecord; origin: string }
   | { do: "page"; crawl: CrawlRecord; hash: string; rec: UrlRecord };
 
@@ -80,20 +78,11 @@ function leaseFromHost(
   const now = txn.now;
   if (host.inFlight >= host.maxConcurrency) return undefined;
   const scan: Scan = { earliest: Number.POSITIVE_INFINITY, sawPaused: false };
-  const read = () => [
-    ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
-  ];
-  let entries = read();
-  let rescans = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const { key, value } = entries[i] as (typeof entries)[number];
+  let scanned = 0;
+  for (const { key, value } of queueScan(ctx, hostKey)) {
+    scanned++;
     const step = examine(ctx, txn, host, key, value, scan);
-    if (step.do === "rescan" && rescans++ < 4) {
-      entries = read();
-      i = -1;
-      continue;
-    }
-    if (step.do === "next" || step.do === "rescan") continue;
+    if (step.do === "next") continue;
     if (step.do === "stop") return undefined;
     // Entries that can be settled without a request (robots, budget) are settled even while the host
     // must wait; only a request waits for its next-allowed time and a slot on every key.
@@ -106,9 +95,36 @@ function leaseFromHost(
   }
   // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
   if (scan.sawPaused) scan.earliest = Math.min(scan.earliest, now + 1000);
-  if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
+  if (scanned === SCAN_LIMIT) txn.deferred.set(hostKey, now);
   else if (Number.isFinite(scan.earliest)) txn.deferred.set(hostKey, scan.earliest);
   return undefined;
+}
+
+/**
+ * A host's queue entries in order, at most SCAN_LIMIT, read in growing chunks:
+ * a lease usually takes the first entry, so reading (and decoding) the whole
+ * scan window up front was a large share of its cost. Each chunk starts after the last
+ * key seen, so entries settled meanwhile are neither skipped nor seen twice.
+ */
+function* queueScan(
+  ctx: FrontierContext,
+  hostKey: string,
+): Generator<{ key: QueueKey; value: [string, string] }> {
+  let start: [string] | QueueKey = [hostKey];
+  let left = SCAN_LIMIT;
+  let chunk = 4;
+  while (left > 0) {
+    const limit = Math.min(chunk, left);
+    const entries: { key: QueueKey; value: [string, string] }[] = [
+      ...ctx.store.queue.getRange({ start, end: [hostKey, MAX_DEPTH_KEY], limit }),
+    ];
+    yield* entries;
+    left -= entries.length;
+    const last = entries.at(-1);
+    if (entries.length < limit || last === undefined) return;
+    start = [hostKey, last.key[1], last.key[2] + 1];
+    chunk *= 4;
+  }
 }
 
 /**
@@ -201,8 +217,9 @@ function examine(
   if (budget.skip === "budget_max_pages" || budget.skip === "budget_max_bytes") {
     // The whole crawl is out of budget: settle all its first attempts now, not one scan at a time,
     // so hosts it shares with other crawls are free at once (retries keep their right to finish).
+    // The queue scan reads on after the last key it saw, so it sees what is left.
     settleQueued(ctx, txn, crawl, budget.skip, (r) => r.attempts === 0);
-    return { do: "rescan" };
+    return next;
   }
   if (budget.skip !== undefined) {
     txn.skip(crawl, hash, rec, budget.skip);
@@ -269,8 +286,19 @@ function deferTo(txn: Txn, hostKey: string, atMs: number): undefined {
   return undefined;
 }
 
+const LEASE_ID_BYTES = 18;
+// One call to the CSPRNG per 256 ids instead of one per lease: the bytes are as unguessable either way.
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+
 function newLeaseId(): string {
-  return randomBytes(18).toString("base64url");
+  if (idOffset + LEASE_ID_BYTES > idPool.length) {
+    idPool = randomBytes(LEASE_ID_BYTES * 256);
+    idOffset = 0;
+  }
+  const id = idPool.toString("base64url", idOffset, idOffset + LEASE_ID_BYTES);
+  idOffset += LEASE_ID_BYTES;
+  return id;
 }
 
 function grant(
