@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NatsServerHandle } from "@heed/cli";
 import { type HostPlan, type RequestRecord, startLoopbackSite } from "@heed/loopback-site";
+import type { NatsServerHandle } from "@heed/test-support";
 import { startChild } from "./procs/child.js";
 
 const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", import.meta.url));

@@ -1,4 +1,4 @@
-import { startNatsServer } from "@heed/cli";
+import { startNatsServer } from "@heed/test-support";
 import { leaseReportBenchmark } from "./lease-report.js";
 import { formatPoliteness, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
