@@ -20,6 +20,8 @@ export interface PolitenessFigures {
   hosts: number;
   delayMs: number;
   workers: number;
+  /** Workers wrote WARC captures (fsynced before each report). */
+  warc?: boolean;
   pages: number;
   seconds: number;
   achievedPerSecond: number;
@@ -45,7 +47,7 @@ function violations(log: RequestRecord[], delayMs: number): number {
 
 export async function politenessEfficiency(
   nats: NatsServerHandle,
-  options: { hosts: number; pagesPerHost: number; delayMs: number; workers: number },
+  options: { hosts: number; pagesPerHost: number; delayMs: number; workers: number; warc?: boolean },
 ): Promise<PolitenessFigures> {
   const plan: HostPlan[] = Array.from({ length: options.hosts }, () => ({
     robots: { kind: "allow-all" },
@@ -84,6 +86,7 @@ export async function politenessEfficiency(
         "50",
         "--log-level",
         "silent",
+        ...(options.warc === true ? ["--warc-dir", join(dataDir, "warc")] : []),
       ],
       { stdio: "ignore" },
     ),

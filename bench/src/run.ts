@@ -1,6 +1,7 @@
 import { startNatsServer } from "@heed/cli";
+import { captureCpuBenchmark } from "./capture-cpu.js";
 import { leaseReportBenchmark } from "./lease-report.js";
-import { politenessEfficiency } from "./politeness.js";
+import { type PolitenessFigures, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { signingBenchmark } from "./signing.js";
 import { waczExportBenchmark } from "./wacz-export.js";
@@ -11,21 +12,56 @@ try {
   const only = process.argv[2];
   if (only === undefined || only === "lease-report") await leaseReportBenchmark(nats);
   if (only === undefined || only === "politeness") {
-    const f = await politenessEfficiency(nats, {
+    const shape = {
       hosts: Number(process.env.BENCH_POLITE_HOSTS ?? 200),
       pagesPerHost: Number(process.env.BENCH_POLITE_PAGES ?? 10),
       delayMs: Number(process.env.BENCH_POLITE_DELAY_MS ?? 1000),
       workers: Number(process.env.BENCH_POLITE_WORKERS ?? 2),
+    };
+    // The same crawl with and without captures in one run, alternating so both see the same machine.
+    const rounds = Number(process.env.BENCH_POLITE_ROUNDS ?? 2);
+    const offs: PolitenessFigures[] = [];
+    const ons: PolitenessFigures[] = [];
+    for (let i = 0; i < rounds; i++) {
+      offs.push(await politenessEfficiency(nats, shape));
+      ons.push(await politenessEfficiency(nats, { ...shape, warc: true }));
+    }
+    const mean = (fs: PolitenessFigures[]) => fs.reduce((n, f) => n + f.ratio, 0) / fs.length;
+    const lines = ["politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)"];
+    for (const [label, fs] of [
+      ["no captures", offs],
+      ["WARC captures", ons],
+    ] as const) {
+      const f = fs[0] as PolitenessFigures;
+      lines.push(
+        `  ${label}: hosts ${f.hosts}, delay ${f.delayMs} ms, worker processes ${f.workers}, pages ${f.pages}, rounds ${fs.length}`,
+        `    ideal H/d                 ${f.idealPerSecond.toFixed(1).padStart(8)} pages/s   (baseline)`,
+        `    achieved                  ${fs.map((x) => x.achievedPerSecond.toFixed(1)).join(", ")} pages/s`,
+        `    ratio achieved / ideal    ${(mean(fs) * 100).toFixed(1).padStart(7)} %  (rounds: ${fs.map((x) => (x.ratio * 100).toFixed(1)).join(", ")})`,
+        `    median gap between requests to a host  ${fs.map((x) => x.medianGapMs).join(", ")} ms (delay ${f.delayMs} ms)`,
+        `    politeness violations     ${String(fs.reduce((n, x) => n + x.violations, 0)).padStart(8)}`,
+      );
+    }
+    lines.push(
+      `  WARC captures cost         ${((mean(offs) - mean(ons)) * 100).toFixed(1).padStart(7)} points of efficiency`,
+      "",
+    );
+    process.stdout.write(lines.join("\n"));
+  }
+  if (only === undefined || only === "capture-cpu") {
+    const f = await captureCpuBenchmark({
+      captures: Number(process.env.BENCH_CAPTURE_COUNT ?? 2000),
+      bodyBytes: Number(process.env.BENCH_CAPTURE_BODY_BYTES ?? 32768),
+      rounds: Number(process.env.BENCH_CAPTURE_ROUNDS ?? 3),
     });
     process.stdout.write(
       [
-        "politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)",
-        `  hosts ${f.hosts}, delay ${f.delayMs} ms, worker processes ${f.workers}, pages ${f.pages} in ${f.seconds.toFixed(2)} s`,
-        `  ideal H/d                 ${f.idealPerSecond.toFixed(1).padStart(8)} pages/s   (baseline)`,
-        `  achieved                  ${f.achievedPerSecond.toFixed(1).padStart(8)} pages/s`,
-        `  ratio achieved / ideal    ${(f.ratio * 100).toFixed(1).padStart(7)} %`,
-        `  median gap between requests to a host  ${f.medianGapMs} ms (delay ${f.delayMs} ms)`,
-        `  politeness violations     ${String(f.violations).padStart(8)}`,
+        "worker CPU per captured MiB (same exchanges, same run, fsync per capture in both)",
+        `  captures per round ${f.captures}, payload ${(f.payloadBytes / 2 ** 20).toFixed(1)} MiB, rounds ${f.rounds}`,
+        `  raw gzip-and-write        ${f.rawCpuMsPerMiB.toFixed(1).padStart(8)} ms CPU/MiB   (baseline)`,
+        `  WARC capture (warcio)     ${f.warcCpuMsPerMiB.toFixed(1).padStart(8)} ms CPU/MiB`,
+        `  ratio WARC / raw          ${(f.warcCpuMsPerMiB / f.rawCpuMsPerMiB).toFixed(2).padStart(8)}`,
+        `  WARC bytes / raw bytes    ${(f.warcBytes / f.rawBytes).toFixed(2).padStart(8)}`,
         "",
       ].join("\n"),
     );
