@@ -25,6 +25,8 @@ const ALL_TARGETS = Object.keys(TARGETS) as Target[];
 
 /** Secrets the archive overlay expects to be created out of band (deploy/README.md). */
 const OUT_OF_BAND_SECRETS = new Set(["heed-nats", "heed-api-tokens"]);
+/** Optional Secrets, also created out of band: the Web Bot Auth signing key (components/web-bot-auth). */
+const OPTIONAL_SECRETS = new Set(["heed-signing-key"]);
 const PLACEHOLDER = /^CHANGE-ME(-[a-z0-9-]+)?$/;
 
 function eachContainer(objects: readonly K8sObject[]) {
@@ -170,7 +172,10 @@ describe.each(ALL_TARGETS)("deploy/%s: every pod", (target) => {
         expect(findObject(objects, "ConfigMap", name), `${w.name}: ConfigMap ${name}`).toBeDefined();
       for (const name of secrets) {
         const present = findObject(objects, "Secret", name) !== undefined;
-        expect(present || OUT_OF_BAND_SECRETS.has(name), `${w.name}: Secret ${name}`).toBe(true);
+        expect(
+          present || OUT_OF_BAND_SECRETS.has(name) || OPTIONAL_SECRETS.has(name),
+          `${w.name}: Secret ${name}`,
+        ).toBe(true);
       }
       if (w.pod.serviceAccountName) {
         expect(
@@ -393,6 +398,7 @@ describe("overlays", () => {
     if (!c) throw new Error("heed-worker has no container");
     const mount = c.volumeMounts?.find((m) => m.name === claim?.metadata?.name);
     expect(mount?.mountPath).toBe("/data");
+    expect(containerEnv(c, archive).get("HEED_WARC_DIR")).toBe("/data/warc");
     expect(worker.pod.securityContext?.fsGroup).toBe(
       c.securityContext?.runAsUser ?? worker.pod.securityContext?.runAsUser,
     );

@@ -42,6 +42,8 @@ export {
   ListCrawlsResponse,
   ListHostsRequest,
   ListHostsResponse,
+  ListSeedsRequest,
+  ListSeedsResponse,
   ListWorkersRequest,
   ListWorkersResponse,
   PauseCrawlRequest,

@@ -1,20 +1,11 @@
-import {
-  ConfigError,
-  type CrawlSpecInput,
-  canonicalizeUrl,
-  crawlSpecSchema,
-  errorMessage,
-  type proto,
-  type RobotsReading,
-} from "@heed/shared";
+import { ConfigError, canonicalizeUrl, errorMessage, type proto } from "@heed/shared";
 import { normalizePattern } from "../frontier/policies.js";
-import { politenessKeyFromProto } from "./wire.js";
 
 /**
  * Admin requests checked and turned into what the frontier takes. Every
  * problem is a ConfigError keyed by the request field in proto spelling
- * (`definition.user_agent.contact`, `seeds[2]`), which the service answers
- * as INVALID_ARGUMENT.
+ * (`seeds[2]`; crawl definitions: crawlSpecFromProto in @heed/shared), which
+ * the service answers as INVALID_ARGUMENT.
  */
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -25,108 +16,28 @@ const DEFAULT_PAGE = 100;
 const MAX_SLOW_DOWN_MS = 86_400_000;
 const MAX_REASON = 500;
 
-/** `userAgent.contact` -> `user_agent.contact`, `seeds.0` -> `seeds[0]`. */
-export function protoFieldPath(path: readonly PropertyKey[], prefix = ""): string {
-  let out = prefix;
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else {
-      const snake = String(part)
-        .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-        .toLowerCase();
-      out += out === "" ? snake : `.${snake}`;
-    }
-  }
-  return out;
-}
-
-/**
- * A crawl definition from the wire, checked against the same schema as crawl
- * files. Unset fields stay undefined so the schema's defaults apply.
- */
-export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInput {
-  if (def === undefined) throw new ConfigError("definition", "required");
-  const p = def.politeness;
-  const f = def.fetch;
-  const b = def.budgets;
-  const m = def.sitemaps;
-  const input: CrawlSpecInput = {
-    ...(def.id !== "" ? { id: def.id } : {}),
-    seeds: def.seeds,
-    scope: { domains: def.scope?.domains ?? [], prefixes: def.scope?.prefixes ?? [] },
-    maxDepth: def.maxDepth,
-    maxPages: def.maxPages,
-    userAgent: {
-      product: def.userAgent?.product ?? "",
-      // Unset (empty) takes the default version.
-      version: def.userAgent?.version || undefined,
-      contact: def.userAgent?.contact ?? "",
-    },
-    politeness: {
-      minDelayMs: p?.minDelayMs,
-      maxConcurrencyPerHost: p?.maxConcurrencyPerHost,
-      key: p !== undefined ? politenessKeyFromProto(p.key) : undefined,
-      hostGroups: p?.hostGroups.map((g) => ({ name: g.name, hosts: g.hosts })),
-      delayFactor: p?.delayFactor,
-      maxAdaptiveDelayMs: p?.maxAdaptiveDelayMs,
-      maxCrawlDelayMs: p?.maxCrawlDelayMs,
-      retryAfterCeilingMs: p?.retryAfterCeilingMs,
-      errorBackoffBaseMs: p?.errorBackoffBaseMs,
-      errorBackoffMaxMs: p?.errorBackoffMaxMs,
-      breakerThreshold: p?.breakerThreshold,
-      parkMs: p?.parkMs,
-      robotsCacheMs: p?.robotsCacheMs,
-      robotsRetryBaseMs: p?.robotsRetryBaseMs,
-      robotsRetryMaxMs: p?.robotsRetryMaxMs,
-      robotsMaxAttempts: p?.robotsMaxAttempts,
-      // Empty on the wire: every reading (the schema's default); the schema checks each name.
-      robotsReadings:
-        p !== undefined && p.robotsReadings.length > 0 ? (p.robotsReadings as RobotsReading[]) : undefined,
-    },
-    budgets: {
-      maxBytes: b?.maxBytes,
-      maxPagesPerHost: b?.maxPagesPerHost,
-      maxBytesPerHost: b?.maxBytesPerHost,
-      pagesPerWindow: b?.pagesPerWindow,
-      windowMs: b?.windowMs,
-    },
-    sitemaps: {
-      enabled: m?.enabled,
-      maxPerHost: m?.maxPerHost,
-      maxUrlsPerSitemap: m?.maxUrlsPerSitemap,
-      maxBytes: m?.maxBytes,
-    },
-    fetch: {
-      timeoutMs: f?.timeoutMs,
-      maxBytes: f?.maxBytes,
-      maxOutlinks: f?.maxOutlinks,
-      maxAttempts: f?.maxAttempts,
-      retryBaseMs: f?.retryBaseMs,
-      retryMaxMs: f?.retryMaxMs,
-    },
-    honourTdmReservation: def.honourTdmReservation,
-    ...(def.purposes.length > 0 ? { purposes: def.purposes } : {}),
-    signRequests: def.signRequests,
-    allowPrivateAddresses: def.allowPrivateAddresses,
-  };
-  const result = crawlSpecSchema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(protoFieldPath(issue?.path ?? [], "definition"), issue?.message ?? "invalid");
-  }
-  return input;
-}
-
 export function crawlId(id: string, field = "crawl_id"): string {
   if (id === "") throw new ConfigError(field, "required");
   if (id.length > 200) throw new ConfigError(field, "too long");
   return id;
 }
 
+/** The most seeds one CreateCrawl or AddSeeds request may carry; more go in further AddSeeds calls. */
+export const MAX_SEEDS_PER_REQUEST = 10_000;
+const TOO_MANY_SEEDS = `at most ${MAX_SEEDS_PER_REQUEST} per request; add the rest with AddSeeds (heedctl seeds add --file)`;
+
+/** A CreateCrawl definition within the per-request seed limit (the definition itself: crawlSpecFromProto). */
+export function definitionSize(def: proto.CrawlDefinition | undefined): proto.CrawlDefinition | undefined {
+  if (def !== undefined && def.seeds.length > MAX_SEEDS_PER_REQUEST)
+    throw new ConfigError("definition.seeds", TOO_MANY_SEEDS);
+  return def;
+}
+
 /** Canonical seed URLs, each problem naming its index. */
+
 export function seeds(list: string[]): string[] {
   if (list.length === 0) throw new ConfigError("seeds", "at least one");
-  if (list.length > 10_000) throw new ConfigError("seeds", "at most 10000 per call");
+  if (list.length > MAX_SEEDS_PER_REQUEST) throw new ConfigError("seeds", TOO_MANY_SEEDS);
   return list.map((s, i) => canonical(s, `seeds[${i}]`));
 }
 
@@ -166,16 +77,28 @@ export function pageLimit(limit: number, field = "limit"): number {
   return limit;
 }
 
+/** Which list a page token belongs to: a token from one list is refused by another. */
+const PAGE_KINDS = { hosts: "h", crawls: "c", seeds: "s", workers: "w" } as const;
+export type PageKind = keyof typeof PAGE_KINDS;
+const LIST_NAMES: Record<PageKind, string> = {
+  hosts: "ListHosts",
+  crawls: "ListCrawls",
+  seeds: "ListSeeds",
+  workers: "ListWorkers",
+};
+
 /** Page tokens are the last key of the previous page, base64url-encoded (opaque to callers). */
-export function encodePageToken(key: string): string {
-  return Buffer.from(`h:${key}`, "utf8").toString("base64url");
+export function encodePageToken(key: string, kind: PageKind = "hosts"): string {
+  return Buffer.from(`${PAGE_KINDS[kind]}:${key}`, "utf8").toString("base64url");
 }
 
-export function pageToken(token: string, field = "page_token"): string | undefined {
+export function pageToken(token: string, field = "page_token", kind: PageKind = "hosts"): string | undefined {
   if (token === "") return undefined;
   const text = Buffer.from(token, "base64url").toString("utf8");
-  if (!text.startsWith("h:") || text.length < 3) throw new ConfigError(field, "not a token from ListHosts");
-  return text.slice(2);
+  const prefix = `${PAGE_KINDS[kind]}:`;
+  if (!text.startsWith(prefix) || text.length <= prefix.length)
+    throw new ConfigError(field, `not a token from ${LIST_NAMES[kind]}`);
+  return text.slice(prefix.length);
 }
 
 export function watchIntervalMs(ms: number, field = "interval_ms"): number {

@@ -3,9 +3,8 @@ import {
   ConfigError,
   type CrawlSpec,
   type CrawlSpecInput,
-  crawlSpecSchema,
+  checkedCrawlSpec,
   type Logger,
-  parseConfig,
   ROBOTS_READINGS,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
@@ -26,6 +25,7 @@ import type {
   RobotsRecord,
   UrlRecord,
 } from "./records.js";
+import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
@@ -42,6 +42,8 @@ export interface Frontier {
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
+  /** Deletes ended leases' audit records past the retention settings; returns how many. */
+  pruneLeaseRecords(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
   urls(crawlId: string): Iterable<UrlRecord>;
   host(hostKey: string): HostState | undefined;
@@ -103,7 +105,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   return {
     dataDir: options.dataDir,
     createCrawl(input) {
-      const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
+      const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
@@ -138,6 +140,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     report: batcher.report,
     renew: batcher.renew,
     expire: () => expireDue(ctx),
+    pruneLeaseRecords: () => pruneLeaseRecords(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),

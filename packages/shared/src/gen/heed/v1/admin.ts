@@ -551,6 +551,11 @@ export interface Crawl {
   /** Skipped URLs by reason (robots_disallowed, robots_unreachable, budget_max_pages, crawl_cancelled, opt_out). */
   skipCounts: { [key: string]: number };
   hosts: number;
+  /**
+   * How many seeds the crawl has. `definition.seeds` is always empty here, so no
+   * message grows with the crawl: list them with ListSeeds.
+   */
+  seedCount: number;
 }
 
 export interface Crawl_StatusCountsEntry {
@@ -563,6 +568,11 @@ export interface Crawl_SkipCountsEntry {
   value: number;
 }
 
+/**
+ * Idempotent by id: creating a crawl whose id exists with the same definition
+ * answers with that crawl (a retry after a timeout is safe); with another
+ * definition, ALREADY_EXISTS. At most 10000 seeds per request: add more with AddSeeds.
+ */
 export interface CreateCrawlRequest {
   definition?: CrawlDefinition | undefined;
 }
@@ -571,6 +581,7 @@ export interface CreateCrawlResponse {
   crawl?: Crawl | undefined;
 }
 
+/** At most 10000 seeds per request; adding a seed twice changes nothing, so retries are safe. */
 export interface AddSeedsRequest {
   crawlId: string;
   seeds: string[];
@@ -580,6 +591,20 @@ export interface AddSeedsResponse {
   /** Seeds that were new to the crawl. */
   added: number;
   crawl?: Crawl | undefined;
+}
+
+export interface ListSeedsRequest {
+  crawlId: string;
+  /** 0: 100. At most 1000. */
+  limit: number;
+  pageToken: string;
+}
+
+export interface ListSeedsResponse {
+  /** In the order they were added. */
+  seeds: string[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface GetCrawlRequest {
@@ -593,10 +618,16 @@ export interface GetCrawlResponse {
 export interface ListCrawlsRequest {
   /** Only crawls in this state; unspecified: all. */
   state: CrawlState;
+  /** 0: 100. At most 1000. */
+  limit: number;
+  /** From a previous response's next_page_token. */
+  pageToken: string;
 }
 
 export interface ListCrawlsResponse {
   crawls: Crawl[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface PauseCrawlRequest {
@@ -891,10 +922,15 @@ export interface WorkerInfo {
 }
 
 export interface ListWorkersRequest {
+  /** 0: 100. At most 1000. */
+  limit: number;
+  pageToken: string;
 }
 
 export interface ListWorkersResponse {
   workers: WorkerInfo[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface DrainWorkersRequest {
@@ -2540,6 +2576,7 @@ function createBaseCrawl(): Crawl {
     statusCounts: {},
     skipCounts: {},
     hosts: 0,
+    seedCount: 0,
   };
 }
 
@@ -2577,6 +2614,9 @@ export const Crawl: MessageFns<Crawl> = {
     });
     if (message.hosts !== 0) {
       writer.uint32(88).uint64(message.hosts);
+    }
+    if (message.seedCount !== 0) {
+      writer.uint32(96).uint64(message.seedCount);
     }
     return writer;
   },
@@ -2688,6 +2728,14 @@ export const Crawl: MessageFns<Crawl> = {
             message.hosts = longToNumber(reader.uint64());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.seedCount = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2777,6 +2825,11 @@ export const Crawl: MessageFns<Crawl> = {
         )
         : {},
       hosts: isSet(object.hosts) ? globalThis.Number(object.hosts) : 0,
+      seedCount: isSet(object.seedCount)
+        ? globalThis.Number(object.seedCount)
+        : isSet(object.seed_count)
+        ? globalThis.Number(object.seed_count)
+        : 0,
     };
   },
 
@@ -2827,6 +2880,9 @@ export const Crawl: MessageFns<Crawl> = {
     if (message.hosts !== 0) {
       obj.hosts = Math.round(message.hosts);
     }
+    if (message.seedCount !== 0) {
+      obj.seedCount = Math.round(message.seedCount);
+    }
     return obj;
   },
 
@@ -2866,6 +2922,7 @@ export const Crawl: MessageFns<Crawl> = {
       {},
     );
     message.hosts = object.hosts ?? 0;
+    message.seedCount = object.seedCount ?? 0;
     return message;
   },
 };
@@ -3350,6 +3407,204 @@ export const AddSeedsResponse: MessageFns<AddSeedsResponse> = {
   },
 };
 
+function createBaseListSeedsRequest(): ListSeedsRequest {
+  return { crawlId: "", limit: 0, pageToken: "" };
+}
+
+export const ListSeedsRequest: MessageFns<ListSeedsRequest> = {
+  encode(message: ListSeedsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.crawlId !== "") {
+      writer.uint32(10).string(message.crawlId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSeedsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSeedsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.crawlId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSeedsRequest {
+    return {
+      crawlId: isSet(object.crawlId)
+        ? globalThis.String(object.crawlId)
+        : isSet(object.crawl_id)
+        ? globalThis.String(object.crawl_id)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSeedsRequest): unknown {
+    const obj: any = {};
+    if (message.crawlId !== "") {
+      obj.crawlId = message.crawlId;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSeedsRequest>, I>>(base?: I): ListSeedsRequest {
+    return ListSeedsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSeedsRequest>, I>>(object: I): ListSeedsRequest {
+    const message = createBaseListSeedsRequest();
+    message.crawlId = object.crawlId ?? "";
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSeedsResponse(): ListSeedsResponse {
+  return { seeds: [], nextPageToken: "" };
+}
+
+export const ListSeedsResponse: MessageFns<ListSeedsResponse> = {
+  encode(message: ListSeedsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.seeds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSeedsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSeedsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.seeds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSeedsResponse {
+    return {
+      seeds: globalThis.Array.isArray(object?.seeds) ? object.seeds.map((e: any) => globalThis.String(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSeedsResponse): unknown {
+    const obj: any = {};
+    if (message.seeds?.length) {
+      obj.seeds = message.seeds;
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSeedsResponse>, I>>(base?: I): ListSeedsResponse {
+    return ListSeedsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSeedsResponse>, I>>(object: I): ListSeedsResponse {
+    const message = createBaseListSeedsResponse();
+    message.seeds = object.seeds?.map((e) => e) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseGetCrawlRequest(): GetCrawlRequest {
   return { crawlId: "" };
 }
@@ -3491,13 +3746,19 @@ export const GetCrawlResponse: MessageFns<GetCrawlResponse> = {
 };
 
 function createBaseListCrawlsRequest(): ListCrawlsRequest {
-  return { state: 0 };
+  return { state: 0, limit: 0, pageToken: "" };
 }
 
 export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
   encode(message: ListCrawlsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.state !== 0) {
       writer.uint32(8).int32(message.state);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
     }
     return writer;
   },
@@ -3523,6 +3784,22 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
             message.state = reader.int32() as any;
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3536,13 +3813,27 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
   },
 
   fromJSON(object: any): ListCrawlsRequest {
-    return { state: isSet(object.state) ? crawlStateFromJSON(object.state) : 0 };
+    return {
+      state: isSet(object.state) ? crawlStateFromJSON(object.state) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListCrawlsRequest): unknown {
     const obj: any = {};
     if (message.state !== 0) {
       obj.state = crawlStateToJSON(message.state);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
     }
     return obj;
   },
@@ -3553,18 +3844,23 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListCrawlsRequest>, I>>(object: I): ListCrawlsRequest {
     const message = createBaseListCrawlsRequest();
     message.state = object.state ?? 0;
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListCrawlsResponse(): ListCrawlsResponse {
-  return { crawls: [] };
+  return { crawls: [], nextPageToken: "" };
 }
 
 export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
   encode(message: ListCrawlsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.crawls) {
       Crawl.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -3590,6 +3886,14 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
             message.crawls.push(Crawl.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3603,13 +3907,23 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
   },
 
   fromJSON(object: any): ListCrawlsResponse {
-    return { crawls: globalThis.Array.isArray(object?.crawls) ? object.crawls.map((e: any) => Crawl.fromJSON(e)) : [] };
+    return {
+      crawls: globalThis.Array.isArray(object?.crawls) ? object.crawls.map((e: any) => Crawl.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListCrawlsResponse): unknown {
     const obj: any = {};
     if (message.crawls?.length) {
       obj.crawls = message.crawls.map((e) => Crawl.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -3620,6 +3934,7 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListCrawlsResponse>, I>>(object: I): ListCrawlsResponse {
     const message = createBaseListCrawlsResponse();
     message.crawls = object.crawls?.map((e) => Crawl.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -8086,11 +8401,17 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
 };
 
 function createBaseListWorkersRequest(): ListWorkersRequest {
-  return {};
+  return { limit: 0, pageToken: "" };
 }
 
 export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
-  encode(_: ListWorkersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListWorkersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -8107,6 +8428,22 @@ export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8119,32 +8456,50 @@ export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
     }
   },
 
-  fromJSON(_: any): ListWorkersRequest {
-    return {};
+  fromJSON(object: any): ListWorkersRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListWorkersRequest): unknown {
+  toJSON(message: ListWorkersRequest): unknown {
     const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListWorkersRequest>, I>>(base?: I): ListWorkersRequest {
     return ListWorkersRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListWorkersRequest>, I>>(_: I): ListWorkersRequest {
+  fromPartial<I extends Exact<DeepPartial<ListWorkersRequest>, I>>(object: I): ListWorkersRequest {
     const message = createBaseListWorkersRequest();
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListWorkersResponse(): ListWorkersResponse {
-  return { workers: [] };
+  return { workers: [], nextPageToken: "" };
 }
 
 export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   encode(message: ListWorkersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.workers) {
       WorkerInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -8170,6 +8525,14 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
             message.workers.push(WorkerInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8185,6 +8548,11 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   fromJSON(object: any): ListWorkersResponse {
     return {
       workers: globalThis.Array.isArray(object?.workers) ? object.workers.map((e: any) => WorkerInfo.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -8192,6 +8560,9 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
     const obj: any = {};
     if (message.workers?.length) {
       obj.workers = message.workers.map((e) => WorkerInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -8202,6 +8573,7 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListWorkersResponse>, I>>(object: I): ListWorkersResponse {
     const message = createBaseListWorkersResponse();
     message.workers = object.workers?.map((e) => WorkerInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -8565,6 +8937,16 @@ export const AdminServiceService = {
     responseSerialize: (value: ListCrawlsResponse): Buffer => Buffer.from(ListCrawlsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListCrawlsResponse => ListCrawlsResponse.decode(value),
   },
+  /** A crawl's seeds, a page at a time (Crawl messages never carry them). */
+  listSeeds: {
+    path: "/heed.v1.AdminService/ListSeeds" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSeedsRequest): Buffer => Buffer.from(ListSeedsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSeedsRequest => ListSeedsRequest.decode(value),
+    responseSerialize: (value: ListSeedsResponse): Buffer => Buffer.from(ListSeedsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSeedsResponse => ListSeedsResponse.decode(value),
+  },
   pauseCrawl: {
     path: "/heed.v1.AdminService/PauseCrawl" as const,
     requestStream: false as const,
@@ -8731,6 +9113,8 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   addSeeds: handleUnaryCall<AddSeedsRequest, AddSeedsResponse>;
   getCrawl: handleUnaryCall<GetCrawlRequest, GetCrawlResponse>;
   listCrawls: handleUnaryCall<ListCrawlsRequest, ListCrawlsResponse>;
+  /** A crawl's seeds, a page at a time (Crawl messages never carry them). */
+  listSeeds: handleUnaryCall<ListSeedsRequest, ListSeedsResponse>;
   pauseCrawl: handleUnaryCall<PauseCrawlRequest, PauseCrawlResponse>;
   resumeCrawl: handleUnaryCall<ResumeCrawlRequest, ResumeCrawlResponse>;
   /** Queued URLs are settled as skipped (crawl_cancelled); leases out finish. */
@@ -8829,6 +9213,22 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListCrawlsResponse) => void,
+  ): ClientUnaryCall;
+  /** A crawl's seeds, a page at a time (Crawl messages never carry them). */
+  listSeeds(
+    request: ListSeedsRequest,
+    callback: (error: ServiceError | null, response: ListSeedsResponse) => void,
+  ): ClientUnaryCall;
+  listSeeds(
+    request: ListSeedsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSeedsResponse) => void,
+  ): ClientUnaryCall;
+  listSeeds(
+    request: ListSeedsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSeedsResponse) => void,
   ): ClientUnaryCall;
   pauseCrawl(
     request: PauseCrawlRequest,
