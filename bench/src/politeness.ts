@@ -123,6 +123,8 @@ export async function politenessEfficiency(
     spawn(
       process.execPath,
       [
+        // `BENCH_CPU_PROF=DIR` profiles the workers too (written when they exit on SIGTERM).
+        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : []),
         HEED_BIN,
         "worker",
         "--nats-url",
