@@ -28,6 +28,8 @@ export interface PolitenessOptions {
   concurrency: number;
   /** Stop after this long instead of when the crawl is done (hosts must not run dry meanwhile). */
   seconds?: number;
+  /** Workers write WARC captures (durable before each report). */
+  warc?: boolean;
 }
 
 export interface CrawlFigures {
@@ -138,6 +140,7 @@ export async function politenessEfficiency(
         "50",
         "--log-level",
         "silent",
+        ...(options.warc === true ? ["--warc-dir", join(dataDir, "warc")] : []),
       ],
       { stdio: "ignore" },
     ),
