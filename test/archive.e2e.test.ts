@@ -43,7 +43,7 @@ beforeAll(async () => {
       "--allow-private-addresses",
       "--contact",
       "heed-tests@example.org",
-      "--crawl-id",
+      "--id",
       crawlId,
       "--data-dir",
       dataDir,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NatsServerHandle } from "@heed/cli";
+import type { NatsServerHandle } from "@heed/test-support";
 import { type BenchChild, startChild } from "./procs/child.js";
 
 /**

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { NatsServerHandle } from "@heed/cli";
 import { type HostPlan, type RequestRecord, startLoopbackSite } from "@heed/loopback-site";
+import type { NatsServerHandle } from "@heed/test-support";
 import { startChild } from "./procs/child.js";
 
 const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", import.meta.url));
@@ -28,6 +28,8 @@ export interface PolitenessOptions {
   concurrency: number;
   /** Stop after this long instead of when the crawl is done (hosts must not run dry meanwhile). */
   seconds?: number;
+  /** Workers write WARC captures (durable before each report). */
+  warc?: boolean;
 }
 
 export interface CrawlFigures {
@@ -121,6 +123,8 @@ export async function politenessEfficiency(
     spawn(
       process.execPath,
       [
+        // `BENCH_CPU_PROF=DIR` profiles the workers too (written when they exit on SIGTERM).
+        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : []),
         HEED_BIN,
         "worker",
         "--nats-url",
@@ -136,6 +140,7 @@ export async function politenessEfficiency(
         "50",
         "--log-level",
         "silent",
+        ...(options.warc === true ? ["--warc-dir", join(dataDir, "warc")] : []),
       ],
       { stdio: "ignore" },
     ),

@@ -160,6 +160,11 @@ const S3_FLAGS: FlagSpec[] = [
     help: "give up on an unanswered store request after this",
   },
   {
+    key: "s3RetryMaxMs",
+    flag: "--s3-retry-max-ms <ms>",
+    help: "longest wait between upload attempts while the store fails",
+  },
+  {
     key: "s3MaxPendingBytes",
     flag: "--s3-max-pending-bytes <n>",
     help: "stop taking leases while more than this waits for upload",

@@ -161,6 +161,7 @@ export async function startWorker(
           warcDir: config.warcDir,
           s3: s3Settings,
           maxPendingBytes: config.s3MaxPendingBytes,
+          retryMaxMs: config.s3RetryMaxMs,
           log: wlog,
         })
       : undefined;

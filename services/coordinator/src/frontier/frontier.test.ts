@@ -597,3 +597,37 @@ describe("frontier", async () => {
     expect(frontier.crawls().map((c) => c.id)).toEqual(["c1"]);
   });
 });
+
+describe("crawls that stop share their hosts at once", () => {
+  const N = 2000;
+  const many = (prefix: string) =>
+    Array.from({ length: N }, (_, i) => `https://shared.example/${prefix}/${i}`);
+
+  it("cancel settles every queued URL now, and the other crawl on the host gets the next lease", async () => {
+    frontier.createCrawl(spec(many("a"), { id: "a" }));
+    await robotsOk(one());
+    frontier.createCrawl(spec(["https://shared.example/b/0"], { id: "b" }));
+    frontier.changeCrawlState("a", "cancel");
+    const a = frontier.crawl("a");
+    expect(a?.counts.queued).toBe(0);
+    expect(a?.skipCounts.crawl_cancelled).toBe(N);
+    now += 1000;
+    // One lease request, not one per 256 cancelled URLs, reaches the other crawl.
+    const next = await take(1);
+    expect(next.map((l) => l.url)).toEqual(["https://shared.example/b/0"]);
+  });
+
+  it("a crawl out of its page budget settles its queued URLs at once", async () => {
+    frontier.createCrawl(spec(many("a"), { id: "a", maxPages: 1 }));
+    await robotsOk(one());
+    now += 1000;
+    const page = await one();
+    frontier.createCrawl(spec(["https://shared.example/b/0"], { id: "b" }));
+    await report([result(page)]);
+    now += 1000;
+    const next = await take(1);
+    expect(next.map((l) => l.url)).toEqual(["https://shared.example/b/0"]);
+    expect(frontier.crawl("a")?.counts.queued).toBe(0);
+    expect(frontier.crawl("a")?.skipCounts.budget_max_pages).toBe(N - 1);
+  });
+});

@@ -3,9 +3,8 @@ import {
   ConfigError,
   type CrawlSpec,
   type CrawlSpecInput,
-  crawlSpecSchema,
+  checkedCrawlSpec,
   type Logger,
-  parseConfig,
   ROBOTS_READINGS,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
@@ -106,7 +105,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   return {
     dataDir: options.dataDir,
     createCrawl(input) {
-      const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
+      const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));

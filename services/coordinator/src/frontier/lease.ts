@@ -16,6 +16,7 @@ import type {
   SkipReason,
   UrlRecord,
 } from "./records.js";
+import { settleQueued } from "./settle.js";
 import { gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
@@ -148,6 +149,8 @@ function examine(
     txn.dropQueueEntry(key);
     return next;
   }
+  // Settled earlier in this transaction (a crawl that ran out of budget settles all its URLs at once).
+  if (rec.state !== "queued") return next;
   if (crawl.state === "paused") {
     scan.sawPaused = true;
     return next;
@@ -211,6 +214,13 @@ function examine(
   }
   if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) return next;
   const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
+  if (budget.skip === "budget_max_pages" || budget.skip === "budget_max_bytes") {
+    // The whole crawl is out of budget: settle all its first attempts now, not one scan at a time,
+    // so hosts it shares with other crawls are free at once (retries keep their right to finish).
+    // The queue scan reads on after the last key it saw, so it sees what is left.
+    settleQueued(ctx, txn, crawl, budget.skip, (r) => r.attempts === 0);
+    return next;
+  }
   if (budget.skip !== undefined) {
     txn.skip(crawl, hash, rec, budget.skip);
     return next;

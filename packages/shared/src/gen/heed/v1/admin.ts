@@ -432,7 +432,7 @@ export interface CrawlScope {
 }
 
 /**
- * Unset fields take the defaults of a crawl definition (see README). Durations and sizes
+ * Unset fields take the defaults of a crawl definition (see docs/configuration.md). Durations and sizes
  * without an upper bound are 64-bit, so no value a crawl file accepts is cut short here.
  */
 export interface Politeness {
