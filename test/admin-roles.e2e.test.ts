@@ -45,6 +45,7 @@ const READ_ONLY = [
   "GetUrl",
   "ExportUrls",
   "ExportWacz",
+  "ListSeeds",
   "ListWorkers",
 ];
 

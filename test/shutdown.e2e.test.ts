@@ -14,7 +14,7 @@ import { assertBuilt, exited, HEED_BIN, runHeed } from "./harness/processes.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "heed-shutdown-"));
 // Slow enough per host that the crawl is still under way when it is interrupted.
-const CRAWL = ["crawl", "--demo", "--min-delay-ms", "800", "--workers", "2"];
+const CRAWL = ["crawl", "--demo", "--demo-port", "8471", "--min-delay-ms", "800", "--workers", "2"];
 /** Well inside the workers' and coordinator's drain times: a clean stop needs no more. */
 const EXIT_BOUND_MS = 15_000;
 
@@ -108,7 +108,7 @@ describe("heed crawl interrupted", () => {
       await until("heed to exit", () => (pane("#{pane_dead}") === "1" ? true : undefined), EXIT_BOUND_MS);
       const exitMs = Date.now() - pressed;
 
-      expect(Number(pane("#{pane_dead_status}"))).toBe(130);
+      expect(Number(pane("#{pane_dead_status}")), screen()).toBe(130);
       const text = screen();
       expect(text).toMatch(/stopping cleanly/);
       const m = /Crawl (\S+) interrupted after [\d.]+ s: (\d+) URL\(s\) remain\./.exec(text);

@@ -31,6 +31,7 @@ export function crawlCommand(program: Command): Command {
     .description("run a whole crawl on this machine: a private nats-server, a coordinator and N workers")
     .argument("[seeds...]", "URLs to start from")
     .option("--demo", "serve a small multi-host demo site on loopback addresses and crawl it")
+    .option("--demo-port <port>", `port the demo site's hosts listen on (default ${DEMO_PORT})`)
     .option(
       "--crawl-file <file>",
       "JSON crawl definition (seeds, scope, budgets, politeness); flags override it",
@@ -53,6 +54,15 @@ Examples:
     .action(async (seeds: string[], opts: Record<string, unknown>, self: Command) => {
       process.exitCode = await runCrawl(seeds, opts, crawlFlagValues(self));
     });
+}
+
+/** Two demos on one machine (or tests running side by side) each need their own port. */
+function demoPort(value: unknown): number {
+  if (value === undefined) return DEMO_PORT;
+  const port = /^\d{1,5}$/.test(String(value)) ? Number(value) : Number.NaN;
+  if (!(port >= 1 && port <= 65_535))
+    throw new ConfigError("demoPort", `${String(value)} is not a port (1-65535)`);
+  return port;
 }
 
 // The demo's one unreachable robots.txt is retried quickly so the demo ends in seconds, not hours.
@@ -82,6 +92,7 @@ async function runCrawl(
   flags: Record<string, unknown>,
 ): Promise<number> {
   const demo = opts.demo === true;
+  const sitePort = demoPort(opts.demoPort);
   // Validate everything before starting anything: a bad value costs nothing.
   // Flags win over HEED_* env, which wins over defaults; the crawl's own logs stay quiet unless asked.
   const env = process.env;
@@ -139,7 +150,11 @@ async function runCrawl(
   process.on("SIGTERM", onSignal);
   try {
     if (demo)
-      site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20, port: DEMO_PORT });
+      site = await startLoopbackSite({
+        hosts: defaultPlan(8, 5, 1),
+        pageLatencyMs: 20,
+        port: sitePort,
+      });
     if (site !== undefined) spec = parseCrawlSpec(crawlInput(seeds, opts, flags, site.seeds()));
     if (opts.natsUrl === undefined)
       nats = await startNatsServer({
