@@ -28,9 +28,17 @@ export async function replayInBrowser(options: {
   try {
     const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
     await page.goto(server.pageUrl(options.url));
-    const deadline = Date.now() + (options.timeoutMs ?? 45_000);
+    const timeoutMs = options.timeoutMs ?? 45_000;
+    const deadline = Date.now() + timeoutMs;
+    // A service worker installed on the first load does not always take control of it: as a reader
+    // would, reload once if nothing has been replayed by a third of the time.
+    let reloadAt: number | undefined = Date.now() + timeoutMs / 3;
     let last: ReplayResult = { text: "", frameUrl: "" };
     while (Date.now() < deadline) {
+      if (reloadAt !== undefined && Date.now() > reloadAt) {
+        reloadAt = undefined;
+        await page.reload().catch(() => {});
+      }
       for (const frame of page.frames()) {
         if (frame === page.mainFrame()) continue;
         const text = await frame
