@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { drainAndClose, sleep } from "@heed/shared";
 import { startNatsServer } from "@heed/test-support";
 import { connect, Events } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
-import { assertBuilt, exited, HEED_BIN, runHeed } from "./harness/processes.js";
+import { assertBuilt, exited, HEED_BIN, runHeed, startHeed } from "./harness/processes.js";
 
 // How `heed crawl` ends when a person presses Ctrl-C in a terminal (SIGINT to the
 // whole foreground process group) and when a process manager signals the main
@@ -151,20 +151,11 @@ describe("heed crawl interrupted", () => {
   ])("%s: exits 143 with the summary, nothing left", async (_name, natsDies) => {
     assertBuilt();
     const dataDir = join(scratch, natsDies ? "sigterm-nats-gone" : "sigterm");
-    const child = spawn(process.execPath, [HEED_BIN, ...CRAWL, "--data-dir", dataDir], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
+    const run = startHeed([...CRAWL, "--data-dir", dataDir]);
+    const { child } = run;
     try {
       const pid = child.pid as number;
-      await until("the crawl to start", () => (stderr.includes("Crawling") ? true : undefined), 30_000);
+      await until("the crawl to start", () => (run.stderr().includes("Crawling") ? true : undefined), 30_000);
       await sleep(1500);
       const natsPid = childPids(pid)[0];
       expect(natsPid).toBeDefined();
@@ -177,10 +168,10 @@ describe("heed crawl interrupted", () => {
       const signalled = Date.now();
       await Promise.race([exited(child), sleep(EXIT_BOUND_MS)]);
       const exitMs = Date.now() - signalled;
-      expect(child.exitCode, stderr).toBe(143);
+      expect(child.exitCode, run.stderr()).toBe(143);
       expect(exitMs).toBeLessThan(EXIT_BOUND_MS);
-      expect(stdout).toMatch(/interrupted after [\d.]+ s: \d+ URL\(s\) remain\./);
-      expect(stdout).toContain("to resume it.");
+      expect(run.stdout()).toMatch(/interrupted after [\d.]+ s: \d+ URL\(s\) remain\./);
+      expect(run.stdout()).toContain("to resume it.");
       expect(alive(natsPid as number)).toBe(false);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -34,30 +34,49 @@ export function runHeedctl(args: string[], options: RunOptions = {}): Promise<Ru
 }
 
 function runBin(bin: string, args: string[], options: RunOptions): Promise<RunResult> {
-  assertBuilt();
+  const run = startBin(bin, args, options);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${bin} ${args.join(" ")} did not finish in time; stderr: ${stderr.slice(-2000)}`));
+      run.child.kill("SIGKILL");
+      reject(
+        new Error(`${bin} ${args.join(" ")} did not finish in time; stderr: ${run.stderr().slice(-2000)}`),
+      );
     }, options.timeoutMs ?? 60_000);
-    child.on("exit", (code) => {
+    run.child.on("exit", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout: run.stdout(), stderr: run.stderr() });
     });
   });
+}
+
+/** A process started in the background whose output is kept as it comes. */
+export interface RunningBin {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts `heed …` in the background, keeping its output; the caller must stop it. */
+export function startHeed(args: string[], options: RunOptions = {}): RunningBin {
+  return startBin(HEED_BIN, args, options);
+}
+
+function startBin(bin: string, args: string[], options: RunOptions): RunningBin {
+  assertBuilt();
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** Starts `heed …` in the background; the caller must stop it. */

@@ -112,11 +112,13 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
       }
       frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY)).then(
         (reply) => {
-          for (const l of reply.leases) {
-            log.debug(
-              { leaseId: l.id, crawlId: l.crawlId, host: l.hostKey, workerId: req.workerId, kind: l.kind },
-              "lease issued",
-            );
+          // One object per lease is built only when someone reads them: this runs for every lease issued.
+          if (log.isLevelEnabled("debug")) {
+            for (const l of reply.leases)
+              log.debug(
+                { leaseId: l.id, crawlId: l.crawlId, host: l.hostKey, workerId: req.workerId, kind: l.kind },
+                "lease issued",
+              );
           }
           respond(msg, { leases: reply.leases.map(leaseToProto), retryAfterMs: reply.retryAfterMs });
         },
