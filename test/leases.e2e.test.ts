@@ -22,7 +22,7 @@ afterEach(async () => {
 async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.LeaseBatch> {
   const msg = await conn.request(
     "heed.lease.request",
-    proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t" }).finish(),
+    proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t", requestId: "" }).finish(),
     {
       timeout: 2000,
     },

@@ -25,7 +25,12 @@ async function rawRequestReply(natsUrl: string, inFlight: number): Promise<numbe
   const reply = proto.LeaseBatch.encode({ leases: [], retryAfterMs: 10 }).finish();
   const sub = server.subscribe("bench.raw", { callback: (_e, m) => m.respond(reply) });
   await server.flush();
-  const request = proto.LeaseRequest.encode({ workerId: "bench", capacity: 1, workerVersion: "b" }).finish();
+  const request = proto.LeaseRequest.encode({
+    workerId: "bench",
+    capacity: 1,
+    workerVersion: "b",
+    requestId: "",
+  }).finish();
   let done = 0;
   const until = Date.now() + RAW_SECONDS * 1000;
   const t0 = process.hrtime.bigint();

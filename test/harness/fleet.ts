@@ -9,6 +9,7 @@ import {
   type CrawlRecord,
   checkFrontier,
   type FrontierStore,
+  type LeaseRecord,
   loadCrawl,
   openFrontierStore,
   type UrlRecord,
@@ -37,11 +38,15 @@ export interface Fleet {
   grpcPort: number;
   coordinator: ChildProcess;
   workers: ChildProcess[];
-  startCoordinator(): Promise<void>;
+  /** `httpPort` turns on /readyz and /metrics; `logLevel` (default silent) fills coordinatorLog(). */
+  startCoordinator(options?: { httpPort?: number; logLevel?: string }): Promise<void>;
+  /** What the current coordinator process logged so far. */
+  coordinatorLog(): string;
   startWorker(options?: { coordinatorPort?: number }): ChildProcess;
   restartNats(): Promise<void>;
   crawl(): CrawlRecord | undefined;
   urls(): UrlRecord[];
+  leases(): LeaseRecord[];
   check(): ReturnType<typeof checkFrontier>;
   waitFinished(timeoutMs: number): Promise<CrawlRecord>;
   waitUntil(predicate: (crawl: CrawlRecord | undefined) => boolean, timeoutMs: number): Promise<void>;
@@ -54,6 +59,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   writeFileSync(crawlFile, JSON.stringify(spec));
   let nats = await startNatsServer();
   const grpcPort = await freePort();
+  let coordinatorLog = "";
   const children = new Set<ChildProcess>();
   const track = (c: ChildProcess) => {
     children.add(c);
@@ -70,7 +76,9 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
     grpcPort,
     coordinator: undefined as unknown as ChildProcess,
     workers: [],
-    async startCoordinator() {
+    coordinatorLog: () => coordinatorLog,
+    async startCoordinator(options = {}) {
+      coordinatorLog = "";
       fleet.coordinator = track(
         spawnHeed([
           "coordinator",
@@ -90,10 +98,14 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
           "50",
           "--drain-timeout-ms",
           "500",
+          ...(options.httpPort !== undefined ? ["--http-listen", `127.0.0.1:${options.httpPort}`] : []),
           "--log-level",
-          "silent",
+          options.logLevel ?? "silent",
         ]),
       );
+      fleet.coordinator.stderr?.on("data", (d) => {
+        coordinatorLog += d;
+      });
       // Ready when the crawl exists in the frontier.
       for (let i = 0; i < 200; i++) {
         if (fleet.crawl() !== undefined) return;
@@ -136,6 +148,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       readFrontier(dataDir, (store) =>
         [...store.urls.getRange({ start: [spec.id], end: [`${spec.id}\u0000`] })].map((e) => e.value),
       ) ?? [],
+    leases: () => readFrontier(dataDir, (store) => [...store.leases.getRange()].map((e) => e.value)) ?? [],
     check: () => {
       const result = readFrontier(dataDir, checkFrontier);
       if (result === undefined) throw new Error(`no frontier in ${dataDir}`);

@@ -93,6 +93,24 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     registers: [registry],
   });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
+  const commitFailures = new Counter({
+    name: "heed_frontier_commit_failures_total",
+    help: "Frontier commits that LMDB could not write (disk full, file-size limit): nothing changed",
+    registers: [registry],
+  });
+  commitFailures.inc(0);
+  const writable = new Gauge({
+    name: "heed_frontier_writable",
+    help: "1 while the frontier commits, 0 while its commits fail (and for 5 s after the last failure)",
+    registers: [registry],
+  });
+  writable.set(1);
+  const resent = new Counter({
+    name: "heed_leases_resent_total",
+    help: "Leases sent again because a worker asked again with the same request id (its reply was lost)",
+    registers: [registry],
+  });
+  resent.inc(0);
 
   const observer: FrontierObserver = {
     leaseIssued: (kind) => leasesIssued.inc({ kind }),
@@ -110,6 +128,10 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       seenMin.set(keyClass, min);
       minGap.set({ key_class: keyClass }, min / 1000);
       if (gapMs < requiredMs) shortfalls.inc({ key_class: keyClass });
+    },
+    leasesResent: (n) => resent.inc(n),
+    commit(ok) {
+      if (!ok) commitFailures.inc();
     },
   };
 
@@ -134,6 +156,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       }
       for (const [state, n] of Object.entries(byState)) hosts.set({ state }, n);
       active.set(f.activeLeaseCount());
+      writable.set(f.health().writable ? 1 : 0);
     }
     return { contentType: registry.contentType, body: await registry.metrics() };
   }

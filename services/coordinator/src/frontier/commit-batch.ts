@@ -1,5 +1,12 @@
 import { type FrontierContext, inTxn } from "./context.js";
-import { type LeaseRound, leaseRound, leaseWithin, renewWithin } from "./lease.js";
+import {
+  type LeaseRound,
+  leaseRound,
+  leaseWithin,
+  rememberGrants,
+  renewWithin,
+  resendGrants,
+} from "./lease.js";
 import type { FetchReport, LeaseGrant, RenewAnswer, ReportAnswer } from "./records.js";
 import { reportWithin } from "./report.js";
 
@@ -15,6 +22,7 @@ type Op =
       kind: "lease";
       workerId: string;
       capacity: number;
+      requestId: string;
       resolve(round: LeaseRound): void;
       reject(e: unknown): void;
     }
@@ -27,7 +35,8 @@ type Op =
     };
 
 export interface CommitBatcher {
-  lease(workerId: string, capacity: number): Promise<LeaseRound>;
+  /** A `requestId` seen before (the worker lost the reply) is answered with the same leases, still active. */
+  lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Commits whatever is waiting now (before the store closes). */
@@ -51,7 +60,13 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     pending = [];
     const renewals = ops.filter((o) => o.kind === "renew");
     const reports = ops.filter((o) => o.kind === "report");
-    const leases = ops.filter((o) => o.kind === "lease");
+    const leases: Extract<Op, { kind: "lease" }>[] = [];
+    for (const o of ops) {
+      if (o.kind !== "lease") continue;
+      const again = resendGrants(ctx, o.workerId, o.requestId);
+      if (again === undefined) leases.push(o);
+      else o.resolve(leaseRound(ctx, again));
+    }
     let answers: unknown[];
     try {
       answers = inTxn(ctx, (txn) => [
@@ -66,7 +81,11 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     let i = 0;
     for (const o of renewals) o.resolve(answers[i++] as RenewAnswer[]);
     for (const o of reports) o.resolve(answers[i++] as ReportAnswer[]);
-    for (const o of leases) o.resolve(leaseRound(ctx, answers[i++] as LeaseGrant[]));
+    for (const o of leases) {
+      const grants = answers[i++] as LeaseGrant[];
+      rememberGrants(ctx, o.workerId, o.requestId, grants);
+      o.resolve(leaseRound(ctx, grants));
+    }
   }
 
   function enqueue(op: Op): void {
@@ -78,8 +97,10 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   }
 
   return {
-    lease: (workerId, capacity) =>
-      new Promise((resolve, reject) => enqueue({ kind: "lease", workerId, capacity, resolve, reject })),
+    lease: (workerId, capacity, requestId = "") =>
+      new Promise((resolve, reject) =>
+        enqueue({ kind: "lease", workerId, capacity, requestId, resolve, reject }),
+      ),
     report: (workerId, results) =>
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>

@@ -11,6 +11,10 @@ export interface FrontierObserver {
   robots(status: string): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
   gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
+  /** Every commit: whether it went through (false: LMDB could not be written). */
+  commit(ok: boolean): void;
+  /** Leases sent again to a worker that asked again with the same request id (its reply was lost). */
+  leasesResent(n: number): void;
 }
 
 export const NO_OBSERVER: FrontierObserver = {
@@ -20,6 +24,8 @@ export const NO_OBSERVER: FrontierObserver = {
   fetched() {},
   robots() {},
   gap() {},
+  commit() {},
+  leasesResent() {},
 };
 
 /** The kind of politeness key a gap was measured on (see slots.ts). */

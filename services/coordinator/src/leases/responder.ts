@@ -41,7 +41,7 @@ export function serveLeases(
         );
         return respond({ leases: [], retryAfterMs: 1000 });
       }
-      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY)).then(
+      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY), req.requestId).then(
         (reply) => {
           for (const l of reply.leases) {
             log.debug(

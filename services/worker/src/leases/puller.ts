@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { backoffMs, errorMessage, type Logger, proto, sleep } from "@heed/shared";
 import type { NatsConnection } from "nats";
 import { createSeenLeases } from "./seen.js";
@@ -38,6 +39,9 @@ export function pullLeases(options: PullOptions): Puller {
 
   async function loop(): Promise<void> {
     let failures = 0;
+    // Kept until a reply arrives: asking again with the same id after a lost reply gets the same
+    // leases back instead of leaving their hosts busy until the leases expire.
+    let requestId = newRequestId();
     while (!signal.aborted) {
       const free = options.capacity();
       if (free <= 0) {
@@ -60,9 +64,11 @@ export function pullLeases(options: PullOptions): Puller {
           workerId: options.workerId,
           capacity: free,
           workerVersion: options.workerVersion,
+          requestId,
         }).finish();
         const msg = await options.nc.request(options.subject, req, { timeout: options.requestTimeoutMs });
         batch = proto.LeaseBatch.decode(msg.data);
+        requestId = newRequestId();
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
@@ -97,4 +103,8 @@ export function pullLeases(options: PullOptions): Puller {
       return refusedDuplicates;
     },
   };
+}
+
+function newRequestId(): string {
+  return randomBytes(12).toString("base64url");
 }

@@ -68,6 +68,11 @@ export interface LeaseRequest {
   workerId: string;
   capacity: number;
   workerVersion: string;
+  /**
+   * Chosen by the worker, and sent again unchanged when a request got no answer: a reply lost on the
+   * way is then answered again with the same leases, rather than leaving them to expire.
+   */
+  requestId: string;
 }
 
 export interface LeaseBatch {
@@ -106,7 +111,7 @@ export interface Lease {
 }
 
 function createBaseLeaseRequest(): LeaseRequest {
-  return { workerId: "", capacity: 0, workerVersion: "" };
+  return { workerId: "", capacity: 0, workerVersion: "", requestId: "" };
 }
 
 export const LeaseRequest: MessageFns<LeaseRequest> = {
@@ -119,6 +124,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     }
     if (message.workerVersion !== "") {
       writer.uint32(26).string(message.workerVersion);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -160,6 +168,14 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
             message.workerVersion = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -185,6 +201,11 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
         : isSet(object.worker_version)
         ? globalThis.String(object.worker_version)
         : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -199,6 +220,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     if (message.workerVersion !== "") {
       obj.workerVersion = message.workerVersion;
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -210,6 +234,7 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     message.workerId = object.workerId ?? "";
     message.capacity = object.capacity ?? 0;
     message.workerVersion = object.workerVersion ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
