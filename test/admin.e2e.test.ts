@@ -441,8 +441,10 @@ describe("admin API security", () => {
       expect((await callError(block, { pattern: "example.org", reason: "x" }, READER))?.code).toBe(
         status.PERMISSION_DENIED,
       );
-      expect(await callError(c.listCrawls.bind(c), { state: 0 }, READER)).toBeUndefined();
-      expect(await callError(c.listCrawls.bind(c), { state: 0 })).toMatchObject({
+      expect(
+        await callError(c.listCrawls.bind(c), { state: 0, limit: 0, pageToken: "" }, READER),
+      ).toBeUndefined();
+      expect(await callError(c.listCrawls.bind(c), { state: 0, limit: 0, pageToken: "" })).toMatchObject({
         code: status.UNAUTHENTICATED,
       });
     } finally {

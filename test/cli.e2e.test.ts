@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,6 +22,8 @@ describe("heed crawl --demo", () => {
       robotsDenied: number;
       hosts: number;
       dataDir: string;
+      warc: { dir: string; files: number; records: number; bytes: number };
+      warcFiles: string[];
     };
     expect(summary.state).toBe("finished");
     expect(summary.pages.done).toBeGreaterThan(20);
@@ -31,6 +33,17 @@ describe("heed crawl --demo", () => {
     expect(summary.hosts).toBe(8);
     expect(summary.dataDir).toBe(dataDir);
     expect(existsSync(join(dataDir, "frontier.lmdb"))).toBe(true);
+    // WARCs by default, in the data directory; the summary names them.
+    expect(summary.warc.dir).toBe(join(dataDir, "warc"));
+    expect(summary.warc.files).toBe(summary.warcFiles.length);
+    expect(summary.warc.files).toBeGreaterThanOrEqual(2);
+    // A response, request and metadata record per fetch (pages and robots.txt), a warcinfo per file.
+    expect(summary.warc.records).toBeGreaterThanOrEqual(3 * summary.pages.done + summary.warc.files);
+    for (const file of summary.warcFiles) {
+      expect(file).toMatch(/\/heed-[^/]+-\d{17}-\d{5}\.warc\.gz$/);
+      expect(statSync(file).size).toBeGreaterThan(0);
+    }
+    expect(summary.warc.bytes).toBe(summary.warcFiles.reduce((n, f) => n + statSync(f).size, 0));
   });
 });
 

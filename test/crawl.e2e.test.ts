@@ -1,8 +1,13 @@
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { waitForCrawl } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countBy, gapViolations } from "./harness/audit.js";
+import { captureProblems, recordAt } from "./harness/captures.js";
 import { type Cluster, crawlSpec, startCluster, TEST_UA } from "./harness/cluster.js";
+import { checkWarc } from "./harness/warc-check.js";
 
 const MIN_DELAY_MS = 100;
 
@@ -115,5 +120,48 @@ describe("an end-to-end crawl of 20 loopback hosts with 3 workers", () => {
     const check = cluster.coordinator.frontier.check();
     expect(check.problems).toEqual([]);
     expect(check.activeLeases).toBe(0);
+  });
+
+  it("keeps a capture of every fetched URL and of every host's robots.txt, with evidence matching the frontier", async () => {
+    await Promise.all(cluster.workers.map((w) => w.stop(2000)));
+    const dir = join(cluster.dataDir, "warc");
+    const done = [...cluster.coordinator.frontier.urls(crawlId)].filter((u) => u.state === "done");
+    expect(done.length).toBeGreaterThan(100);
+    const located = done.map((u) => ({ url: u.url, capture: u.result?.capture }));
+    expect(await captureProblems(dir, located)).toEqual([]);
+    const records = [];
+    for (const name of readdirSync(dir)) records.push(...(await checkWarc(join(dir, name))).records);
+    const responses = records.filter((r) => r.type === "response");
+    expect(responses.length).toBeGreaterThanOrEqual(done.length + site.hosts.length);
+    const robotsDigests = new Map<string, Set<string>>();
+    for (const r of responses.filter((r) => r.targetUri?.endsWith("/robots.txt"))) {
+      const digests = robotsDigests.get(r.targetUri as string) ?? new Set();
+      digests.add(
+        createHash("sha256")
+          .update(r.payload ?? Buffer.alloc(0))
+          .digest("hex"),
+      );
+      robotsDigests.set(r.targetUri as string, digests);
+    }
+    for (const host of site.hosts)
+      expect(robotsDigests.has(`http://${host.address}:${host.port}/robots.txt`)).toBe(true);
+    for (const u of done) {
+      const at = recordAt(dir, u.result?.capture as { file: string; offset: number; length: number });
+      const id = at.headers.get("warc-record-id");
+      const meta = records.find((r) => r.type === "metadata" && r.concurrentTo === id);
+      const fields = meta?.block.toString("utf8") ?? "";
+      const field = (name: string) =>
+        [...fields.matchAll(new RegExp(`^${name}: (.*)\r$`, "gm"))].map((m) => m[1]);
+      // A robots.txt that was missing (4xx) has no digest: it allowed everything.
+      expect(field("heed-robots-digest"), u.url).toEqual(u.robots?.digest ? [u.robots.digest] : []);
+      expect(field("heed-robots-line")).toEqual(u.robots?.line ? [String(u.robots.line)] : []);
+      expect(field("heed-delay-ms")).toEqual([String(u.politeness?.delayMs)]);
+      expect(field("heed-delay-source")).toEqual([u.politeness?.source]);
+      expect(field("heed-politeness-key")).toEqual(u.politeness?.keys);
+      // The robots.txt that decided is itself in the crawl's captures.
+      const decided = robotsDigests.get(field("heed-robots-url")[0] as string);
+      expect(decided, u.url).toBeDefined();
+      if (u.robots?.digest) expect(decided?.has(u.robots.digest), u.url).toBe(true);
+    }
   });
 });

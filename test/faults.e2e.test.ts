@@ -1,10 +1,12 @@
 import { type ChildProcess, spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import { sleep } from "@heed/shared";
+import { recoverOpenWarcs } from "@heed/worker";
 import { afterEach, describe, expect, it } from "vitest";
 import { countBy, gapViolations } from "./harness/audit.js";
+import { captureProblems } from "./harness/captures.js";
 import { TEST_UA } from "./harness/cluster.js";
 import { type Fleet, freePort, startFleet } from "./harness/fleet.js";
 import { exited, runHeedctl } from "./harness/processes.js";
@@ -52,7 +54,7 @@ async function setUp(
 }
 
 /** What every fault scenario must still prove once the crawl has finished. */
-function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet, scenario: string): void {
+async function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet, scenario: string): Promise<void> {
   const crawl = f.crawl();
   expect(crawl?.state).toBe("finished");
   const byUrl = new Map(f.urls().map((u) => [u.url, u]));
@@ -72,12 +74,25 @@ function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet, scenario: strin
   );
   expect(gapViolations(s.log, (h) => Math.max(MIN_DELAY_MS, crawlDelay.get(h) ?? 0))).toEqual([]);
   expect(f.check().problems).toEqual([]);
+  // Nothing acknowledged without its capture: every URL marked done has a readable record at its
+  // location, and no closed WARC is broken. Files of killed workers are closed as a restart would.
+  await f.stopWorkers();
+  const recovered = recoverOpenWarcs(f.warcDir, 0);
+  expect(readdirSync(f.warcDir).filter((n) => n.endsWith(".open"))).toEqual([]);
+  const done = [...byUrl.values()].filter((u) => u.state === "done");
+  expect(
+    await captureProblems(
+      f.warcDir,
+      done.map((u) => ({ url: u.url, capture: u.result?.capture })),
+    ),
+  ).toEqual([]);
   // The figures a release note quotes: how much was fetched again because of the fault.
   const counts = [...fetches.values()];
   console.info(
     `fault ${scenario}: ${expected.size} pages expected, ${[...byUrl.values()].filter((u) => u.state === "done").length} done, ` +
       `${counts.reduce((a, b) => a + b, 0)} page fetches, ${counts.filter((n) => n > 1).length} fetched again, ` +
-      `max ${Math.max(...counts)} per URL, 0 politeness violations, frontier check clean`,
+      `max ${Math.max(...counts)} per URL, 0 politeness violations, frontier check clean, ` +
+      `${done.length} captures readable at their locations, ${recovered.length} WARC file(s) left open recovered`,
   );
 }
 
@@ -94,7 +109,7 @@ describe("fault tolerance with real processes", () => {
       f.startWorker();
     }
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f, "worker-sigkill");
+    await assertNothingLostNothingRude(s, f, "worker-sigkill");
   });
 
   it("resumes from LMDB after the coordinator is killed with SIGKILL mid-crawl", async () => {
@@ -108,7 +123,7 @@ describe("fault tolerance with real processes", () => {
     await sleep(500);
     await f.startCoordinator();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f, "coordinator-sigkill");
+    await assertNothingLostNothingRude(s, f, "coordinator-sigkill");
   });
 
   it("carries on when nats-server stops for seconds and comes back", async () => {
@@ -118,7 +133,7 @@ describe("fault tolerance with real processes", () => {
     await f.waitUntil((c) => (c?.counts.done ?? 0) >= 5, 20_000);
     await f.restartNats();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f, "nats-restart");
+    await assertNothingLostNothingRude(s, f, "nats-restart");
   });
 
   it("loses nothing when the coordinator is unreachable over gRPC for longer than a lease", async () => {
@@ -131,7 +146,7 @@ describe("fault tolerance with real processes", () => {
     await sleep(4000); // the lease TTL is 2 s timeout + 1 s margin
     await proxy.restore();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f, "grpc-cut");
+    await assertNothingLostNothingRude(s, f, "grpc-cut");
   });
 
   it("drains every worker on SIGTERM (exit 0), then finishes with new workers", async () => {
@@ -145,7 +160,7 @@ describe("fault tolerance with real processes", () => {
     f.startWorker();
     f.startWorker();
     await f.waitFinished(60_000);
-    assertNothingLostNothingRude(s, f, "sigterm-drain");
+    await assertNothingLostNothingRude(s, f, "sigterm-drain");
   });
 
   it("answers again a lease request whose reply nats-server lost while stopped: no host waits for a lease to expire", async () => {

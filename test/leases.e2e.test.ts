@@ -22,7 +22,13 @@ afterEach(async () => {
 async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.LeaseBatch> {
   const msg = await conn.request(
     "heed.lease.request",
-    proto.LeaseRequest.encode({ workerId: "test", capacity, workerVersion: "t", requestId: "" }).finish(),
+    proto.LeaseRequest.encode({
+      workerId: "test",
+      capacity,
+      workerVersion: "t",
+      sentAtMs: Date.now(),
+      requestId: "",
+    }).finish(),
     {
       timeout: 2000,
     },

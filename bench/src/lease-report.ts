@@ -29,6 +29,7 @@ async function rawRequestReply(natsUrl: string, inFlight: number): Promise<numbe
     workerId: "bench",
     capacity: 1,
     workerVersion: "b",
+    sentAtMs: Date.now(),
     requestId: "",
   }).finish();
   let done = 0;

@@ -1,7 +1,9 @@
 import { startNatsServer } from "@heed/cli";
 import { leaseReportBenchmark } from "./lease-report.js";
 import { politenessEfficiency } from "./politeness.js";
+import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { signingBenchmark } from "./signing.js";
+import { waczExportBenchmark } from "./wacz-export.js";
 
 /** `npm run bench`: every benchmark, each printed next to a baseline measured in the same run. */
 const nats = await startNatsServer();
@@ -44,6 +46,47 @@ try {
         "",
       ].join("\n"),
     );
+  }
+  if (only === undefined || only === "wacz-export") {
+    const f = await waczExportBenchmark({
+      files: Number(process.env.BENCH_WACZ_FILES ?? 8),
+      pagesPerFile: Number(process.env.BENCH_WACZ_PAGES ?? 2000),
+      bodyBytes: Number(process.env.BENCH_WACZ_BODY_BYTES ?? 16384),
+    });
+    const mib = f.warcBytes / 2 ** 20;
+    process.stdout.write(
+      [
+        "WACZ export (CDXJ per file, merged index, pages, sha256 per file, streamed zip)",
+        `  WARC files ${f.files}, records ${f.records}, ${mib.toFixed(1)} MiB`,
+        `  copy the same bytes       ${f.copySeconds.toFixed(2).padStart(8)} s   ${(mib / f.copySeconds).toFixed(0).padStart(6)} MiB/s   (baseline)`,
+        `  CDXJ index every file     ${f.indexSeconds.toFixed(2).padStart(8)} s   ${(mib / f.indexSeconds).toFixed(0).padStart(6)} MiB/s`,
+        `  export WACZ               ${f.exportSeconds.toFixed(2).padStart(8)} s   ${(mib / f.exportSeconds).toFixed(0).padStart(6)} MiB/s`,
+        `  ratio export / copy       ${(f.exportSeconds / f.copySeconds).toFixed(2).padStart(8)}`,
+        `  WACZ size                 ${(f.waczBytes / 2 ** 20).toFixed(1).padStart(8)} MiB (${((f.waczBytes / f.warcBytes) * 100).toFixed(1)} % of the WARCs)`,
+        `  RSS growth during export  ${(f.exportRssGrowthBytes / 2 ** 20).toFixed(1).padStart(8)} MiB`,
+        "",
+      ].join("\n"),
+    );
+  }
+  if (only === undefined || only === "robots-readings") {
+    const f = await robotsReadingsBenchmark({ rounds: Number(process.env.BENCH_ROBOTS_ROUNDS ?? 200) });
+    const lines = [
+      "robots.txt readings: URLs kept out by Google's reading alone vs by every reading (strictest)",
+    ];
+    for (const x of f.fixtures)
+      lines.push(
+        `  ${x.name.padEnd(26)} ${String(x.urls).padStart(5)} URLs: google alone disallows ${x.googleDisallows} (baseline), all readings ${x.allDisallow} (+${x.allDisallow - x.googleDisallows})`,
+      );
+    lines.push(
+      `  each reading alone         ${Object.entries(f.byReading)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(", ")}`,
+      `  google alone               ${f.googleMicrosPerUrl.toFixed(2).padStart(8)} µs/URL   (baseline)`,
+      `  all readings               ${f.allMicrosPerUrl.toFixed(2).padStart(8)} µs/URL`,
+      `  ratio all / google         ${(f.allMicrosPerUrl / f.googleMicrosPerUrl).toFixed(2).padStart(8)}`,
+      "",
+    );
+    process.stdout.write(lines.join("\n"));
   }
 } finally {
   await nats.stop();

@@ -33,7 +33,7 @@ const SECRET_ENV: Record<Command, readonly string[]> = {
     "HEED_NATS_TOKEN",
     "HEED_NATS_PASSWORD",
   ],
-  worker: ["HEED_WORKER_TOKEN", "HEED_NATS_TOKEN", "HEED_NATS_PASSWORD"],
+  worker: ["HEED_WORKER_TOKEN", "HEED_NATS_TOKEN", "HEED_NATS_PASSWORD", "HEED_SIGNING_KEY"],
 };
 const isCommand = (s: string | undefined): s is Command => s === "coordinator" || s === "worker";
 
@@ -97,7 +97,9 @@ describe.each(FULL_TARGETS)("deploy/%s configuration, as the app reads it", (tar
     expect(config.grpcListen).toBe("0.0.0.0:7400");
     expect(config.httpListen).toBe("0.0.0.0:9464");
     expect(config.dataDir).toBe("/var/lib/heed");
-    expect(config.natsUrl).toMatch(/^nats:\/\/[^@\s]+@heed-nats:4222$/);
+    // Credentials come as the NATS user "coordinator" and a password from a Secret, not in the URL.
+    expect(config.natsUrl).toBe("nats://heed-nats:4222");
+    expect(config.natsUser).toBe("coordinator");
   });
 
   it("worker: drains within its grace period, refuses private addresses, reports to the coordinator", () => {
@@ -112,6 +114,31 @@ describe.each(FULL_TARGETS)("deploy/%s configuration, as the app reads it", (tar
     expect(config.coordinator).toBe("heed-coordinator-grpc:7400");
     expect(config.httpListen).toBe("0.0.0.0:9464");
     expect(config.id).toBe("field:metadata.name");
+  });
+});
+
+describe("deploy/site signs with Web Bot Auth (components/web-bot-auth)", () => {
+  const containers = heedContainers("site");
+  it("gives workers the key from the Secret and the coordinator the same key where the Secret is mounted", () => {
+    const worker = containers.find((x) => x.command === "worker");
+    const coordinator = containers.find((x) => x.command === "coordinator");
+    if (worker === undefined || coordinator === undefined)
+      throw new Error("site runs no worker or coordinator");
+    const workerEnv = containerEnv(worker.c, worker.objects);
+    expect(workerEnv.get("HEED_SIGNING_KEY")).toBe("out-of-band-heed-signing-key-signing.pem");
+    const wc = parseConfig(workerConfigSchema, envLayer(workerConfigSchema, Object.fromEntries(workerEnv)));
+    expect(wc.signatureAgent).toMatch(/^https:\/\/.+\/\.well-known\/http-message-signatures-directory$/);
+    const cc = parseConfig(
+      coordinatorConfigSchema,
+      envLayer(coordinatorConfigSchema, Object.fromEntries(containerEnv(coordinator.c, coordinator.objects))),
+    );
+    expect(cc.signatureAgent).toBe(wc.signatureAgent);
+    const mount = coordinator.c.volumeMounts?.find((m) => m.name === "signing-key");
+    const volume = coordinator.w.pod.volumes?.find((v) => v.name === "signing-key");
+    expect(volume?.secret?.secretName).toBe("heed-signing-key");
+    expect(mount?.readOnly).toBe(true);
+    for (const file of cc.directoryKeyFiles) expect(file.startsWith(`${mount?.mountPath}/`)).toBe(true);
+    expect(cc.directoryKeyFiles).toEqual([`${mount?.mountPath}/signing.pem`]);
   });
 });
 

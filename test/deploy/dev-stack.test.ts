@@ -86,7 +86,7 @@ function workerIds(out: string): string[] {
 describe("deploy/dev, run on loopback with its rendered environment", () => {
   const data = tempDir("heed-dev-stack-");
   const processes: HeedProcess[] = [];
-  let nats: (NatsServer & { token: string }) | undefined;
+  let nats: Awaited<ReturnType<typeof startRenderedNats>> | undefined;
   let coordinator: HeedProcess | undefined;
   let worker: HeedProcess | undefined;
   let grpc = "";

@@ -1,20 +1,18 @@
 /**
- * The rendered NATS configuration, run for real on loopback: nats-server accepts
- * it, demands the token from the environment, and admits only clients that
- * present it. The coordinator connects with the manifests' URL form
- * (nats://TOKEN@host:port): the app takes the token out of the URL, sends it as
- * credentials and logs the URL redacted.
+ * The rendered NATS configuration, run for real on loopback: nats-server
+ * accepts it, demands both roles' passwords from the environment, admits
+ * only Heed's users, and refuses each operation a role may not do (Heed's
+ * roles as NATS users with subject permissions). The coordinator connects as
+ * its user with the manifests' settings and never logs the password.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectedRefusals, natsWire, probeRoles } from "../harness/nats-wire.js";
 import { containerEnv, mustFindWorkload } from "./k8s.js";
 import { type NatsServer, natsServerBinary, startCoordinator, startNats, tempDir } from "./procs.js";
 import { render } from "./render.js";
-import { REPO_ROOT } from "./repo.js";
 import { renderedNatsConfig } from "./stack.js";
 
 const objects = render("dev");
@@ -25,43 +23,51 @@ if (!container) throw new Error("NATS has no container");
 const dir = tempDir("heed-nats-conf-");
 const confFile = join(dir.path, "nats-server.conf");
 writeFileSync(confFile, renderedNatsConfig(objects));
-const TOKEN = "test-token-0123";
-
-/** The NATS client the worker and coordinator depend on. */
-async function natsClient(): Promise<typeof import("nats")> {
-  const require = createRequire(join(REPO_ROOT, "services/worker/package.json"));
-  return (await import(pathToFileURL(require.resolve("nats")).href)) as typeof import("nats");
-}
+const PASSWORDS = { coordinator: "coordinator-test-password-0123", worker: "worker-test-password-0123" };
+const PASSWORD_ENV = {
+  NATS_COORDINATOR_PASSWORD: PASSWORDS.coordinator,
+  NATS_WORKER_PASSWORD: PASSWORDS.worker,
+};
 
 describe("NATS configuration", () => {
-  it("reads the token from the NATS_TOKEN variable the container gets from Secret heed-nats", () => {
-    const token = container.env?.find((e) => e.name === "NATS_TOKEN");
-    expect(token?.valueFrom?.secretKeyRef).toEqual({ name: "heed-nats", key: "token" });
-    expect(renderedNatsConfig(objects)).toMatch(/token:\s*\$NATS_TOKEN/);
+  it("reads each role's password from the environment the container gets from Secret heed-nats", () => {
+    for (const [variable, key] of [
+      ["NATS_COORDINATOR_PASSWORD", "coordinator-password"],
+      ["NATS_WORKER_PASSWORD", "worker-password"],
+    ] as const) {
+      const ref = container.env?.find((e) => e.name === variable);
+      expect(ref?.valueFrom?.secretKeyRef, variable).toEqual({ name: "heed-nats", key });
+      expect(renderedNatsConfig(objects)).toContain(`password: $${variable}`);
+    }
   });
 
-  it("is accepted by nats-server when the token is set, and refused when it is not", () => {
+  it("is accepted by nats-server when both passwords are set, and refused when one is not", () => {
     const binary = natsServerBinary();
     const ok = spawnSync(binary, ["-c", confFile, "-t"], {
       encoding: "utf8",
-      env: { ...process.env, NATS_TOKEN: TOKEN },
+      env: { ...process.env, ...PASSWORD_ENV },
     });
     expect(ok.status, ok.stderr + ok.stdout).toBe(0);
-    const { NATS_TOKEN: _unset, ...withoutToken } = process.env;
-    const missing = spawnSync(binary, ["-c", confFile, "-t"], { encoding: "utf8", env: withoutToken });
+    const missing = spawnSync(binary, ["-c", confFile, "-t"], {
+      encoding: "utf8",
+      env: { ...process.env, NATS_COORDINATOR_PASSWORD: PASSWORDS.coordinator },
+    });
     expect(missing.status).not.toBe(0);
-    expect(missing.stderr + missing.stdout).toMatch(/NATS_TOKEN/);
+    expect(missing.stderr + missing.stdout).toMatch(/NATS_WORKER_PASSWORD/);
   });
 
-  it("gives coordinator and workers a URL that carries the same Secret's token", () => {
-    for (const name of ["heed-coordinator", "heed-worker"]) {
+  it("gives the coordinator and workers their own NATS user, with the password from Secret heed-nats", () => {
+    for (const [name, role] of [
+      ["heed-coordinator", "coordinator"],
+      ["heed-worker", "worker"],
+    ] as const) {
       const [c] = mustFindWorkload(objects, name).pod.containers;
       if (!c) throw new Error(`${name} has no container`);
-      const token = c.env?.find((e) => e.name === "NATS_TOKEN");
-      expect(token?.valueFrom?.secretKeyRef, name).toEqual({ name: "heed-nats", key: "token" });
-      expect(containerEnv(c, objects).get("HEED_NATS_URL"), name).toBe(
-        "nats://CHANGE-ME-nats-token@heed-nats:4222",
-      );
+      const env = containerEnv(c, objects);
+      expect(env.get("HEED_NATS_URL"), name).toBe("nats://heed-nats:4222");
+      expect(env.get("HEED_NATS_USER"), name).toBe(role);
+      const ref = c.env?.find((e) => e.name === "HEED_NATS_PASSWORD");
+      expect(ref?.valueFrom?.secretKeyRef, name).toEqual({ name: "heed-nats", key: `${role}-password` });
     }
   });
 });
@@ -72,7 +78,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
 
   beforeAll(async () => {
     // Ports come from the OS, on 127.0.0.1 only; everything else from the rendered file.
-    server = await startNats(["-c", confFile], { ...process.env, NATS_TOKEN: TOKEN });
+    server = await startNats(["-c", confFile], { ...process.env, ...PASSWORD_ENV });
   });
 
   afterAll(() => {
@@ -80,19 +86,20 @@ describe("NATS with the rendered configuration, on loopback", () => {
     dir.remove();
   });
 
-  it("accepts a client that presents the token", async () => {
-    const { connect } = await natsClient();
-    const nc = await connect({ servers: url(), token: TOKEN, reconnect: false });
-    await nc.flush();
-    await nc.close();
+  it("refuses a client without a user, or with a wrong password", async () => {
+    const port = server?.clientPort ?? 0;
+    expect(await natsWire(port, {}, [])).toMatch(/-ERR 'Authorization Violation'/);
+    expect(await natsWire(port, { user: "worker", pass: "wrong-password" }, [])).toMatch(
+      /-ERR 'Authorization Violation'/,
+    );
   });
 
-  it("refuses a client with a wrong token or none", async () => {
-    const { connect } = await natsClient();
-    await expect(connect({ servers: url(), token: "wrong-token", reconnect: false })).rejects.toThrow(
-      /authoriz/i,
-    );
-    await expect(connect({ servers: url(), reconnect: false })).rejects.toThrow(/authoriz/i);
+  it("refuses each operation a role may not do, and none it needs", async () => {
+    const logins = {
+      coordinator: { user: "coordinator", pass: PASSWORDS.coordinator },
+      worker: { user: "worker", pass: PASSWORDS.worker },
+    };
+    expect(await probeRoles(server?.clientPort ?? 0, logins)).toEqual(expectedRefusals());
   });
 
   it("answers the probes' /healthz on the monitoring port", async () => {
@@ -102,28 +109,24 @@ describe("NATS with the rendered configuration, on loopback", () => {
     expect(res.status).toBe(200);
   });
 
-  it("nats.js alone ignores a token in the URL, so the app must take nats://TOKEN@host apart", async () => {
-    const { connect } = await natsClient();
-    const withToken = `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`;
-    await expect(connect({ servers: withToken, reconnect: false })).rejects.toThrow(/authoriz/i);
-  });
-
-  it("the coordinator connects with the manifests' HEED_NATS_URL form and never logs the token", async () => {
+  it("the coordinator connects as its NATS user with the manifests' settings and never logs the password", async () => {
     const data = tempDir("heed-coord-");
     try {
       const coordinator = await startCoordinator({
         HEED_DATA_DIR: data.path,
-        HEED_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server?.clientPort}`,
-        // The most the logger says; the token must still not appear.
+        HEED_NATS_URL: `nats://127.0.0.1:${server?.clientPort}`,
+        HEED_NATS_USER: "coordinator",
+        HEED_NATS_PASSWORD: PASSWORDS.coordinator,
+        // The most the logger says; the password must still not appear.
         HEED_LOG_LEVEL: "trace",
       });
       const code = await coordinator.stop();
       expect(coordinator.started, coordinator.log()).toBe(true);
       expect(code, coordinator.log()).toBe(0);
       expect(coordinator.log()).not.toMatch(/Authorization Violation/i);
-      expect(coordinator.log()).not.toContain(TOKEN);
-      // It does log where it connected, with the credentials masked.
-      expect(coordinator.log()).toContain(`[redacted]@127.0.0.1:${server?.clientPort}`);
+      expect(coordinator.log()).not.toContain(PASSWORDS.coordinator);
+      // It does log where it connected.
+      expect(coordinator.log()).toContain(`nats://127.0.0.1:${server?.clientPort}`);
     } finally {
       data.remove();
     }

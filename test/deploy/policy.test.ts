@@ -25,6 +25,8 @@ const ALL_TARGETS = Object.keys(TARGETS) as Target[];
 
 /** Secrets the archive overlay expects to be created out of band (deploy/README.md). */
 const OUT_OF_BAND_SECRETS = new Set(["heed-nats", "heed-api-tokens"]);
+/** Optional Secrets, also created out of band: the Web Bot Auth signing key (components/web-bot-auth). */
+const OPTIONAL_SECRETS = new Set(["heed-signing-key"]);
 const PLACEHOLDER = /^CHANGE-ME(-[a-z0-9-]+)?$/;
 
 function eachContainer(objects: readonly K8sObject[]) {
@@ -170,7 +172,10 @@ describe.each(ALL_TARGETS)("deploy/%s: every pod", (target) => {
         expect(findObject(objects, "ConfigMap", name), `${w.name}: ConfigMap ${name}`).toBeDefined();
       for (const name of secrets) {
         const present = findObject(objects, "Secret", name) !== undefined;
-        expect(present || OUT_OF_BAND_SECRETS.has(name), `${w.name}: Secret ${name}`).toBe(true);
+        expect(
+          present || OUT_OF_BAND_SECRETS.has(name) || OPTIONAL_SECRETS.has(name),
+          `${w.name}: Secret ${name}`,
+        ).toBe(true);
       }
       if (w.pod.serviceAccountName) {
         expect(
@@ -301,15 +306,14 @@ describe.each(FULL_TARGETS)("deploy/%s: Heed", (target) => {
 
   it("scales workers with an autoscaling/v2 HPA that owns the replica count", () => {
     const hpa = mustFind(objects, "HorizontalPodAutoscaler", "heed-worker");
-    expect(hpa.spec?.scaleTargetRef).toMatchObject({
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      name: "heed-worker",
-    });
+    // A Deployment, or a StatefulSet where workers keep their WARC files on a volume of their own.
+    const kind = mustFindWorkload(objects, "heed-worker").kind;
+    if (kind === "Pod") throw new Error("heed-worker must be a Deployment or StatefulSet");
+    expect(hpa.spec?.scaleTargetRef).toMatchObject({ apiVersion: "apps/v1", kind, name: "heed-worker" });
     expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(2);
     expect(hpa.spec?.maxReplicas).toBeGreaterThanOrEqual(hpa.spec?.minReplicas ?? Number.POSITIVE_INFINITY);
-    // A replica count in the Deployment would be reset on every apply, fighting the HPA.
-    expect(mustFind(objects, "Deployment", "heed-worker").spec?.replicas).toBeUndefined();
+    // A replica count in the workload would be reset on every apply, fighting the HPA.
+    expect(mustFind(objects, kind, "heed-worker").spec?.replicas).toBeUndefined();
   });
 
   it("marks coordinator and worker pods for Prometheus scraping on their HTTP port", () => {
@@ -377,6 +381,32 @@ describe("overlays", () => {
         quantity(mustFindWorkload(objects, name).pod.containers[0]?.resources?.requests?.cpu);
       expect(cpu(archive), name).toBeGreaterThan(cpu(dev));
     }
+  });
+
+  it("archive gives each worker a retained volume for its WARC files, and the HPA scales that StatefulSet", () => {
+    expect(byKind(archive, "Deployment").map((d) => d.metadata.name)).not.toContain("heed-worker");
+    const sts = mustFind(archive, "StatefulSet", "heed-worker");
+    const claim = sts.spec?.volumeClaimTemplates?.[0];
+    expect(quantity(claim?.spec?.resources?.requests?.storage)).toBeGreaterThanOrEqual(10 * 2 ** 30);
+    expect(sts.spec?.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: "Retain",
+      whenScaled: "Retain",
+    });
+    expect(sts.spec?.replicas).toBeUndefined();
+    const worker = mustFindWorkload(archive, "heed-worker");
+    const [c] = worker.pod.containers;
+    if (!c) throw new Error("heed-worker has no container");
+    const mount = c.volumeMounts?.find((m) => m.name === claim?.metadata?.name);
+    expect(mount?.mountPath).toBe("/data");
+    expect(worker.pod.securityContext?.fsGroup).toBe(
+      c.securityContext?.runAsUser ?? worker.pod.securityContext?.runAsUser,
+    );
+    expect(hpa(archive)?.scaleTargetRef).toMatchObject({
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "heed-worker",
+    });
+    expect(mustFind(archive, "Service", sts.spec?.serviceName ?? "").spec?.clusterIP).toBe("None");
   });
 
   it("archive spreads coordinators and workers with pod anti-affinity", () => {

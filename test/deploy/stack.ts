@@ -22,17 +22,20 @@ export function renderedNatsConfig(objects: readonly K8sObject[]): string {
 
 /**
  * nats-server as the heed-nats pod runs it: the rendered config file and the
- * container's environment (NATS_TOKEN from Secret heed-nats), on 127.0.0.1
- * with ports from the OS. `token` is the token clients must present.
+ * container's environment (the roles' passwords from Secret heed-nats), on
+ * 127.0.0.1 with ports from the OS. `passwords` are what each role's user
+ * must present.
  */
 export async function startRenderedNats(
   objects: readonly K8sObject[],
-): Promise<NatsServer & { token: string }> {
+): Promise<NatsServer & { passwords: Record<"coordinator" | "worker", string> }> {
   const [container] = mustFindWorkload(objects, "heed-nats").pod.containers;
   if (!container) throw new Error("heed-nats has no container");
   const env = containerEnv(container, objects);
-  const token = env.get("NATS_TOKEN");
-  if (token === undefined) throw new Error("heed-nats gets no NATS_TOKEN");
+  const coordinator = env.get("NATS_COORDINATOR_PASSWORD");
+  const worker = env.get("NATS_WORKER_PASSWORD");
+  if (coordinator === undefined || worker === undefined)
+    throw new Error("heed-nats gets no NATS_COORDINATOR_PASSWORD or NATS_WORKER_PASSWORD");
   const dir = tempDir("heed-nats-conf-");
   const file = join(dir.path, "nats-server.conf");
   writeFileSync(file, renderedNatsConfig(objects));
@@ -43,7 +46,7 @@ export async function startRenderedNats(
     });
     return {
       ...server,
-      token,
+      passwords: { coordinator, worker },
       stop: () => {
         server.stop();
         dir.remove();

@@ -68,6 +68,7 @@ export async function startCluster(
               allowPrivateAddresses: true,
               reportFlushMs: 5,
               idlePollMaxMs: 50,
+              warcDir: join(dataDir, "warc"),
               ...options.worker,
               ...overrides,
             }),

@@ -33,6 +33,8 @@ export async function freePort(): Promise<number> {
  */
 export interface Fleet {
   dataDir: string;
+  /** Where the workers write their WARC captures. */
+  warcDir: string;
   crawlId: string;
   nats: NatsServerHandle;
   grpcPort: number;
@@ -43,6 +45,8 @@ export interface Fleet {
   /** What the current coordinator process logged so far. */
   coordinatorLog(): string;
   startWorker(options?: { coordinatorPort?: number }): ChildProcess;
+  /** Stops every live worker with SIGTERM (each drains and closes its WARC files) and waits for it. */
+  stopWorkers(): Promise<void>;
   restartNats(): Promise<void>;
   crawl(): CrawlRecord | undefined;
   urls(): UrlRecord[];
@@ -69,6 +73,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   };
   const fleet: Fleet = {
     dataDir,
+    warcDir: join(dataDir, "warc"),
     crawlId: spec.id,
     get nats() {
       return nats;
@@ -130,12 +135,19 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
           "50",
           "--drain-timeout-ms",
           "3000",
+          "--warc-dir",
+          fleet.warcDir,
           "--log-level",
           "silent",
         ]),
       );
       fleet.workers.push(worker);
       return worker;
+    },
+    async stopWorkers() {
+      const live = fleet.workers.filter((w) => w.exitCode === null && w.signalCode === null);
+      for (const w of live) w.kill("SIGTERM");
+      await Promise.all(live.map(exited));
     },
     async restartNats() {
       const port = nats.port;

@@ -1,10 +1,20 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SetupError } from "@heed/shared";
+import { type NatsRole, natsRolesConfig } from "./nats-roles.js";
 
 export interface NatsServerHandle {
   url: string;
   port: number;
   process: ChildProcess;
+  /**
+   * With `roles`: the URL a role connects with (its user and generated
+   * password inside; Heed takes them out and logs the URL redacted).
+   */
+  urlFor(role: NatsRole): string;
   stop(): Promise<void>;
 }
 
@@ -35,6 +45,12 @@ export async function startNatsServer(
     /** The URL clients are given: `tls` for a TLS-only server. */
     scheme?: "nats" | "tls";
     /**
+     * Heed's roles as NATS users with subject permissions, with passwords
+     * generated for this server alone (a private server is no less a control
+     * plane than a shared one).
+     */
+    roles?: { leaseSubject: string };
+    /**
      * Run in a process group of its own, so a terminal's Ctrl-C reaches only
      * the parent, which stops the server last, after its clients have let go.
      * The server is still stopped if the parent exits without stopping it.
@@ -43,7 +59,21 @@ export async function startNatsServer(
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
+  let confDir: string | undefined;
+  let passwords: Record<NatsRole, string> | undefined;
+  const roleArgs: string[] = [];
+  if (options.roles !== undefined) {
+    passwords = { coordinator: randomBytes(24).toString("hex"), worker: randomBytes(24).toString("hex") };
+    confDir = mkdtempSync(join(tmpdir(), "heed-nats-"));
+    const conf = join(confDir, "nats-server.conf");
+    writeFileSync(conf, natsRolesConfig(passwords, options.roles.leaseSubject), { mode: 0o600 });
+    roleArgs.push("-c", conf);
+  }
+  const removeConf = () => {
+    if (confDir !== undefined) rmSync(confDir, { recursive: true, force: true });
+  };
   const args = [
+    ...roleArgs,
     "-a",
     "127.0.0.1",
     "-p",
@@ -61,6 +91,10 @@ export async function startNatsServer(
     process.once("exit", stopWithParent);
     child.once("exit", () => process.off("exit", stopWithParent));
   }
+  // The generated configuration holds passwords: it goes with the server, or with this process.
+  child.once("exit", removeConf);
+  process.once("exit", removeConf);
+  child.once("exit", () => process.off("exit", removeConf));
   const port = await new Promise<number>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => {
@@ -92,10 +126,15 @@ export async function startNatsServer(
       );
     });
   });
+  const url = `${options.scheme ?? "nats"}://127.0.0.1:${port}`;
   return {
-    url: `${options.scheme ?? "nats"}://127.0.0.1:${port}`,
+    url,
     port,
     process: child,
+    urlFor(role) {
+      if (passwords === undefined) return url;
+      return `${options.scheme ?? "nats"}://${role}:${passwords[role]}@127.0.0.1:${port}`;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -193,6 +193,16 @@ export const WORKER_FLAGS: FlagSpec[] = [
   LOG_LEVEL_FLAG,
   { key: "heartbeatMs", flag: "--heartbeat-ms <ms>", help: "how often to announce this worker on NATS" },
   {
+    key: "warcDir",
+    flag: "--warc-dir <dir>",
+    help: "write WARC captures here; a URL is reported done only once its capture is on disk",
+  },
+  {
+    key: "warcMaxBytes",
+    flag: "--warc-max-bytes <n>",
+    help: "close a WARC file and start the next past this size",
+  },
+  {
     key: "tokenFile",
     flag: "--token-file <file>",
     help: "the coordinator's worker token (or HEED_WORKER_TOKEN)",

@@ -1,4 +1,5 @@
 import type { CrawlRecord } from "@heed/coordinator";
+import type { WarcStats } from "@heed/worker";
 
 export interface CrawlSummary {
   crawlId: string;
@@ -16,12 +17,15 @@ export interface CrawlSummary {
   interrupted: boolean;
   /** URLs queued or leased: what a resumed run still has to do. */
   remaining: number;
+  /** The WARC captures the workers wrote: directory, files, records and bytes (absent when off). */
+  warc?: { dir: string; files: number; records: number; bytes: number };
+  warcFiles?: string[];
 }
 
 export function summarize(
   crawl: CrawlRecord,
   dataDir: string,
-  options: { interrupted?: boolean; nowMs?: number } = {},
+  options: { interrupted?: boolean; nowMs?: number; warcs?: readonly WarcStats[] } = {},
 ): CrawlSummary {
   const end = crawl.finishedAtMs ?? options.nowMs ?? Date.now();
   const remaining = crawl.counts.queued + crawl.counts.leased;
@@ -40,6 +44,22 @@ export function summarize(
     dataDir,
     interrupted: options.interrupted === true && crawl.state === "running",
     remaining,
+    ...warcSummary(options.warcs ?? []),
+  };
+}
+
+function warcSummary(warcs: readonly WarcStats[]): Pick<CrawlSummary, "warc" | "warcFiles"> {
+  const first = warcs[0];
+  if (first === undefined) return {};
+  const files = warcs.flatMap((w) => w.files).sort();
+  return {
+    warc: {
+      dir: first.dir,
+      files: files.length,
+      records: warcs.reduce((n, w) => n + w.records, 0),
+      bytes: warcs.reduce((n, w) => n + w.bytes, 0),
+    },
+    warcFiles: files,
   };
 }
 
@@ -74,6 +94,11 @@ export function summaryText(s: CrawlSummary): string {
     `  bytes           ${bytesText(s.bytes)}`,
     `  rate            ${s.pagesPerSecond} pages/s`,
     `  data            ${s.dataDir}`,
+    ...(s.warc !== undefined
+      ? [
+          `  WARC            ${s.warc.dir}: ${s.warc.files} file(s), ${s.warc.records} records, ${bytesText(s.warc.bytes)}`,
+        ]
+      : []),
   ].join("\n");
 }
 

@@ -11,7 +11,9 @@ export type RobotsMode =
   | { kind: "allow-all" }
   | { kind: "disallow"; prefix: string }
   | { kind: "crawl-delay"; seconds: number; disallow?: string }
-  | { kind: "status"; status: number };
+  | { kind: "status"; status: number }
+  /** This robots.txt, as written. */
+  | { kind: "text"; text: string };
 
 export interface HostPlan {
   robots: RobotsMode;
@@ -94,6 +96,8 @@ function robotsText(mode: RobotsMode): string {
       return `User-agent: *\nCrawl-delay: ${mode.seconds}\n${mode.disallow ? `Disallow: ${mode.disallow}\n` : ""}`;
     case "status":
       return "";
+    case "text":
+      return mode.text;
   }
 }
 

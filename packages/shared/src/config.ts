@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
+import { ROBOTS_READINGS } from "./robots.js";
 import { canonicalizeUrl } from "./url.js";
 import { userAgentSchema } from "./user-agent.js";
+import { WORKER_ID_MAX } from "./worker-id.js";
 
 // Values from env and flags arrive as strings: coerce, but reject nonsense loudly.
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -93,6 +95,16 @@ export const politenessSchema = z
     robotsRetryMaxMs: int(10).default(3600_000),
     /** Unreachable robots.txt answers before the host's queued URLs are given up. */
     robotsMaxAttempts: int(1, 100).default(5),
+    /**
+     * How robots.txt is read (see ROBOTS_READINGS): a URL is fetched only if every reading
+     * allows it, and the longest Crawl-delay any of them finds is kept. All by default;
+     * leaving one out is the operator's explicit choice, kept with the crawl.
+     */
+    robotsReadings: z
+      .array(z.enum(ROBOTS_READINGS))
+      .min(1)
+      .refine((r) => new Set(r).size === r.length, "each reading once")
+      .default([...ROBOTS_READINGS]),
   })
   .prefault({});
 
@@ -253,7 +265,12 @@ export type CaptureStorageSettings = {
 };
 
 export const workerConfigSchema = z.object({
-  id: z.string().min(1).optional(),
+  id: z
+    .string()
+    .min(1)
+    .max(WORKER_ID_MAX)
+    .regex(/^[\x21-\x7e]+$/, "printable characters without spaces")
+    .optional(),
   natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
   coordinator: hostPort.default("127.0.0.1:7400"),
   leaseSubject: z.string().min(1).default("heed.lease.request"),
@@ -280,6 +297,13 @@ export const workerConfigSchema = z.object({
   /** A client certificate and key, for a coordinator that requires mTLS. */
   grpcCertFile: optionalFile,
   grpcKeyFile: optionalFile,
+  /**
+   * WARC captures are written here (one file series per crawl); a URL is reported done only once
+   * its records are on disk. Empty: no captures are kept.
+   */
+  warcDir: z.string().default(""),
+  /** A WARC file is closed, and the next one started, once it passes this size. */
+  warcMaxBytes: int(64 * 1024).default(1_000_000_000),
   /** Web Bot Auth: the Ed25519 key requests are signed with (or HEED_SIGNING_KEY, the PEM itself), and the directory URL sent as Signature-Agent. */
   signingKeyFile: optionalFile,
   signatureAgent: signatureAgentUrl.default(""),

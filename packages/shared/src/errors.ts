@@ -53,6 +53,14 @@ export class NotFoundError extends InvalidInputError {
   }
 }
 
+/** What the request would create exists already, and differs (gRPC ALREADY_EXISTS). */
+export class AlreadyExistsError extends InvalidInputError {
+  override name = "AlreadyExistsError";
+  constructor(message: string) {
+    super("HEED_ALREADY_EXISTS", message);
+  }
+}
+
 /** The request is valid but not in the current state (gRPC FAILED_PRECONDITION). */
 export class StateError extends InvalidInputError {
   override name = "StateError";

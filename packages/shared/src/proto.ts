@@ -42,6 +42,8 @@ export {
   ListCrawlsResponse,
   ListHostsRequest,
   ListHostsResponse,
+  ListSeedsRequest,
+  ListSeedsResponse,
   ListWorkersRequest,
   ListWorkersResponse,
   PauseCrawlRequest,
@@ -69,6 +71,7 @@ export {
   WorkerInfo,
 } from "./gen/heed/v1/admin.js";
 export {
+  CaptureLocation,
   FetchError,
   FetchErrorKind,
   FetchResult,
@@ -83,5 +86,12 @@ export {
   ReportRequest,
   ReportResponse,
 } from "./gen/heed/v1/frontier.js";
-export { FetchLimits, Lease, LeaseBatch, LeaseKind, LeaseRequest } from "./gen/heed/v1/lease.js";
+export {
+  FetchLimits,
+  Lease,
+  LeaseBatch,
+  LeaseEvidence,
+  LeaseKind,
+  LeaseRequest,
+} from "./gen/heed/v1/lease.js";
 export { WorkerDrain, WorkerHeartbeat, WorkerState } from "./gen/heed/v1/worker.js";

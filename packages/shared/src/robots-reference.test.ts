@@ -16,7 +16,9 @@
  * - GoogleOnly_SystemTest #1-#4 and 13 TestGetPathParamsQuery (as decisions) rows (every URL
  *   that is not absolute, "" included): Heed's old wrapper threw on `new URL(url)`.
  *
- * Everything else passed under robots-parser too.
+ * Everything else passed under robots-parser too. `robots-parser` is back as one of the
+ * readings Heed combines (the strictest wins; see robots-readings.test.ts); these cases hold
+ * the `google` reading alone to the reference.
  */
 import { describe, expect, it } from "vitest";
 import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "./robots.js";
@@ -39,8 +41,9 @@ function policyFor(robotstxt: string, url: string): RobotsPolicy {
   return robotsPolicyFromFetch({ origin: originOf(url), httpStatus: 200, body: robotstxt }, 0, 60_000);
 }
 
+// These are facts about Google's reading; the other readings are held to their own cases.
 function decide(c: RobotsCase) {
-  return robotsVerdict(policyFor(c.robotstxt, c.url), c.url, c.userAgent);
+  return robotsVerdict(policyFor(c.robotstxt, c.url), c.url, c.userAgent, ["google"]);
 }
 
 const named = <T extends { name: string }>(cases: readonly T[]) => cases.map((c) => [c.name, c] as const);

@@ -74,12 +74,12 @@ describe("robots decisions", () => {
   });
 
   it("prefers the longest match and records the deciding line", () => {
-    expect(robotsVerdict(p, `${origin}/private/secret`, "HeedBot")).toEqual({
+    expect(robotsVerdict(p, `${origin}/private/secret`, "HeedBot")).toMatchObject({
       allowed: false,
       reason: "robots_disallowed",
       line: 5,
     });
-    expect(robotsVerdict(p, `${origin}/private/open`, "HeedBot")).toEqual({
+    expect(robotsVerdict(p, `${origin}/private/open`, "HeedBot")).toMatchObject({
       allowed: true,
       reason: "robots_allowed",
       line: 6,
@@ -116,8 +116,10 @@ describe("product token matching (RFC 9309 §2.2.1, as Google's reference does i
     expect(verdict("User-agent: HeedBotter\nDisallow: /x\n").allowed).toBe(true);
   });
 
-  it("lets a group naming us shadow '*' even without rules", () => {
-    expect(verdict("User-agent: *\nDisallow: /\n\nUser-agent: HeedBot\n").allowed).toBe(true);
+  it("lets a group naming us shadow '*' even without rules (robots-parser does not: the stricter wins)", () => {
+    const p = fetched(200, "User-agent: *\nDisallow: /\n\nUser-agent: HeedBot\n");
+    expect(robotsVerdict(p, `${origin}/x`, "HeedBot", ["google", "rfc9309"]).allowed).toBe(true);
+    expect(robotsVerdict(p, `${origin}/x`, "HeedBot").allowed).toBe(false);
   });
 
   it("accepts the reference's common typos and a missing colon", () => {
@@ -129,12 +131,14 @@ describe("product token matching (RFC 9309 §2.2.1, as Google's reference does i
 describe("robots decisions, details", () => {
   it("reports no line when nothing but an empty rule matched", () => {
     const p = fetched(200, "User-agent: *\nDisallow:\n");
-    expect(robotsVerdict(p, `${origin}/x`, "HeedBot")).toEqual({ allowed: true, reason: "robots_allowed" });
+    const v = robotsVerdict(p, `${origin}/x`, "HeedBot");
+    expect(v).toMatchObject({ allowed: true, reason: "robots_allowed" });
+    expect(v.line).toBeUndefined();
   });
 
   it("lets Allow win a tie and reports its line", () => {
     const p = fetched(200, "User-agent: *\nDisallow: /x\nAllow: /x\n");
-    expect(robotsVerdict(p, `${origin}/x`, "HeedBot")).toEqual({
+    expect(robotsVerdict(p, `${origin}/x`, "HeedBot")).toMatchObject({
       allowed: true,
       reason: "robots_allowed",
       line: 3,
@@ -194,9 +198,10 @@ describe("Crawl-delay and Sitemap", () => {
     expect(robotsVerdict(p, `${origin}/x`, "OtherBot").allowed).toBe(false);
   });
 
-  it("ignores Crawl-delay values that are not a number of seconds", () => {
+  it("ignores Crawl-delay values that are not a number of seconds (robots-parser reads 1e3: the longest wins)", () => {
     const p = fetched(200, "User-agent: *\nCrawl-delay: soon\nCrawl-delay: -1\nCrawl-delay: 1e3\n");
-    expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(0);
+    expect(robotsCrawlDelayMs(p, "HeedBot", ["google", "rfc9309"])).toBe(0);
+    expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(1_000_000);
   });
 
   it("records every Sitemap line in order, as written, wherever it is", () => {

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
+import robotsParserModule from "robots-parser";
 import { type AgentRules, agentRules, decidePath } from "./robots/agent.js";
 import { type ParsedRobots, parseRobotsTxt } from "./robots/parse.js";
 import { matchablePath } from "./robots/pattern.js";
+import { parseRobotsTxtStrictly, strictPath } from "./robots/rfc9309.js";
 
 /** RFC 9309 §2.5: crawlers may limit parsing to the first 500 KiB. */
 export const ROBOTS_MAX_BYTES = 500 * 1024;
@@ -88,17 +90,52 @@ export type RobotsReason =
   | "robots_unreachable"
   | "robots_txt_itself";
 
-export interface RobotsVerdict {
+/**
+ * The ways robots.txt is read. Site owners test their files with different tools,
+ * and the tools disagree, so Heed reads each file several ways and does what fetches
+ * less: a URL is allowed only if every reading allows it, and the longest Crawl-delay
+ * any reading finds is obeyed.
+ * - `google`: Google's reference parser (google/robotstxt), leniencies included;
+ * - `rfc9309`: the text of RFC 9309, strictly (see robots/rfc9309.ts);
+ * - `robots-parser`: the `robots-parser` package, as many Node crawlers read it.
+ */
+export const ROBOTS_READINGS = ["google", "rfc9309", "robots-parser"] as const;
+export type RobotsReading = (typeof ROBOTS_READINGS)[number];
+
+/** One reading's decision for a URL, and the line of robots.txt that decided it, if one did. */
+export interface ReadingVerdict {
+  reading: RobotsReading;
   allowed: boolean;
-  reason: RobotsReason;
-  /** The line of robots.txt whose rule decided, when one did. */
   line?: number;
 }
 
-/** A policy's text parsed once, and what each product token must obey, worked out once. */
+export interface RobotsVerdict {
+  allowed: boolean;
+  reason: RobotsReason;
+  /** The line of robots.txt whose rule decided, when one did: a disallowing reading's, if any. */
+  line?: number;
+  /** Each reading's verdict, when robots.txt was parsed. */
+  readings?: ReadingVerdict[];
+  /** Some reading allowed the URL and another did not. */
+  disagreement?: boolean;
+}
+
+/** What Heed asks of a `robots-parser` instance. */
+interface RobotsParserRobots {
+  isAllowed(url: string, ua?: string): boolean | undefined;
+  getMatchingLineNumber(url: string, ua?: string): number;
+  getCrawlDelay(ua?: string): number | undefined;
+}
+// robots-parser is CommonJS: what its types call the default export is module.exports itself.
+const robotsParser = robotsParserModule as unknown as (url: string, text: string) => RobotsParserRobots;
+
+/** A policy's text parsed once per reading, and what each product token must obey, worked out once. */
 interface Compiled {
   parsed: ParsedRobots;
   agents: Map<string, AgentRules>;
+  strict?: ParsedRobots;
+  strictAgents: Map<string, AgentRules>;
+  parser?: RobotsParserRobots;
 }
 
 const compiledCache = new Map<string, Compiled>();
@@ -109,7 +146,7 @@ function compiledOf(policy: RobotsPolicy): Compiled {
   const key = `${policy.origin} ${policy.digest}`;
   let compiled = compiledCache.get(key);
   if (compiled === undefined) {
-    compiled = { parsed: parseRobotsTxt(policy.text), agents: new Map() };
+    compiled = { parsed: parseRobotsTxt(policy.text), agents: new Map(), strictAgents: new Map() };
     if (compiledCache.size >= COMPILED_CACHE_MAX) {
       const oldest = compiledCache.keys().next().value;
       if (oldest !== undefined) compiledCache.delete(oldest);
@@ -129,11 +166,60 @@ function agentOf(policy: RobotsPolicy, productToken: string): AgentRules {
   return agent;
 }
 
+function strictAgentOf(policy: RobotsPolicy, productToken: string): AgentRules {
+  const compiled = compiledOf(policy);
+  compiled.strict ??= parseRobotsTxtStrictly(policy.text);
+  let agent = compiled.strictAgents.get(productToken);
+  if (agent === undefined) {
+    agent = agentRules(compiled.strict, productToken);
+    compiled.strictAgents.set(productToken, agent);
+  }
+  return agent;
+}
+
+function parserOf(policy: RobotsPolicy): RobotsParserRobots {
+  const compiled = compiledOf(policy);
+  compiled.parser ??= robotsParser(`${policy.origin}/robots.txt`, policy.text);
+  return compiled.parser;
+}
+
+function readingVerdict(
+  reading: RobotsReading,
+  policy: RobotsPolicy,
+  url: string,
+  path: string,
+  productToken: string,
+): ReadingVerdict {
+  switch (reading) {
+    case "google": {
+      const { allowed, line } = decidePath(agentOf(policy, productToken), path);
+      return { reading, allowed, ...(line !== undefined ? { line } : {}) };
+    }
+    case "rfc9309": {
+      const { allowed, line } = decidePath(strictAgentOf(policy, productToken), strictPath(path));
+      return { reading, allowed, ...(line !== undefined ? { line } : {}) };
+    }
+    case "robots-parser": {
+      const parser = parserOf(policy);
+      // undefined: it cannot place the URL under this robots.txt; a reading that cannot say yes says no.
+      const allowed = parser.isAllowed(url, productToken) === true;
+      const line = parser.getMatchingLineNumber(url, productToken);
+      return { reading, allowed, ...(line > 0 ? { line } : {}) };
+    }
+  }
+}
+
 /**
  * `url` should be percent-encoded (Heed's canonical URLs are): like Google's reference
- * parser, rules are matched against the URL as given, without re-encoding it.
+ * parser, rules are matched against the URL as given, without re-encoding it. Every
+ * reading in `readings` must allow the URL; the verdict lists what each one said.
  */
-export function robotsVerdict(policy: RobotsPolicy, url: string, productToken: string): RobotsVerdict {
+export function robotsVerdict(
+  policy: RobotsPolicy,
+  url: string,
+  productToken: string,
+  readings: readonly RobotsReading[] = ROBOTS_READINGS,
+): RobotsVerdict {
   const path = matchablePath(url);
   if (path.split("?", 1)[0] === "/robots.txt") return { allowed: true, reason: "robots_txt_itself" };
   switch (policy.status) {
@@ -142,21 +228,38 @@ export function robotsVerdict(policy: RobotsPolicy, url: string, productToken: s
     case "unreachable":
       return { allowed: false, reason: "robots_unreachable" };
     case "parsed": {
-      const { allowed, line } = decidePath(agentOf(policy, productToken), path);
+      const each = readings.map((r) => readingVerdict(r, policy, url, path, productToken));
+      const denied = each.find((v) => !v.allowed);
+      const decided = denied ?? each.find((v) => v.line !== undefined);
+      const allowed = denied === undefined;
       return {
         allowed,
         reason: allowed ? "robots_allowed" : "robots_disallowed",
-        ...(line !== undefined ? { line } : {}),
+        ...(decided?.line !== undefined ? { line: decided.line } : {}),
+        readings: each,
+        disagreement: denied !== undefined && each.some((v) => v.allowed),
       };
     }
   }
 }
 
-/** Crawl-delay for the product token in milliseconds (fractional seconds allowed), 0 when none. */
-export function robotsCrawlDelayMs(policy: RobotsPolicy, productToken: string): number {
+/**
+ * Crawl-delay for the product token in milliseconds (fractional seconds allowed), 0 when
+ * none: the longest any of `readings` finds (strict RFC 9309 has no Crawl-delay).
+ */
+export function robotsCrawlDelayMs(
+  policy: RobotsPolicy,
+  productToken: string,
+  readings: readonly RobotsReading[] = ROBOTS_READINGS,
+): number {
   if (policy.status !== "parsed") return 0;
-  const delay = agentOf(policy, productToken).crawlDelaySeconds;
-  return delay !== undefined && Number.isFinite(delay) && delay > 0 ? Math.round(delay * 1000) : 0;
+  const delays = readings.map((reading): number | undefined => {
+    if (reading === "google") return agentOf(policy, productToken).crawlDelaySeconds;
+    if (reading === "robots-parser") return parserOf(policy).getCrawlDelay(productToken);
+    return undefined; // RFC 9309 has no Crawl-delay
+  });
+  const longest = Math.max(0, ...delays.map((d) => (d !== undefined && Number.isFinite(d) && d > 0 ? d : 0)));
+  return Math.round(longest * 1000);
 }
 
 /** Sitemap lines anywhere in the file, in order, as written. */

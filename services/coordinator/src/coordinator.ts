@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import {
   type CoordinatorConfig,
+  createLimitedWarn,
   drainAndClose,
   errorMessage,
   grpcServerCredentials,
@@ -19,6 +20,7 @@ import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
 import { identityRoutes } from "./identity/routes.js";
 import { serveLeases } from "./leases/responder.js";
+import { loadSigningKey } from "./leases/signing-key.js";
 import { createCoordinatorMetrics } from "./metrics.js";
 import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
@@ -60,6 +62,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     log: log.child({ component: "frontier" }),
   });
   opened = frontier;
+  let key: ReturnType<typeof loadSigningKey>;
+  try {
+    key = loadSigningKey(config.dataDir);
+  } catch (err) {
+    await frontier.close();
+    throw err;
+  }
+  const natsLog = log.child({ component: "nats" });
+  const warn = createLimitedWarn(natsLog, metrics.refused);
   let nc: NatsConnection | undefined;
   const workers = createWorkerRegistry();
   const rates = createRateSampler();
@@ -70,7 +81,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     rates,
     drain: (workerId) =>
       nc !== undefined
-        ? publishDrain(nc, workerId)
+        ? publishDrain(nc, key, workerId)
         : Promise.reject(new UnavailableError("HEED_NATS_CONNECT", "not connected to NATS yet")),
     log,
     warcDir: config.warcDir !== "" ? config.warcDir : join(config.dataDir, "warc"),
@@ -78,6 +89,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   try {
     const grpc = await startGrpcServer({
       listen: config.grpcListen,
+      coordinatorKey: key.publicKeyDer,
       credentials: tls.credentials,
       frontier,
       auth,
@@ -98,8 +110,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       );
     }
     const conn = nc;
-    const sub = serveLeases(conn, config.leaseSubject, frontier, log.child({ component: "leases" }));
-    const heartbeats = followHeartbeats(conn, workers, log.child({ component: "workers" }));
+    const sub = serveLeases(conn, {
+      subject: config.leaseSubject,
+      frontier,
+      log: log.child({ component: "leases" }),
+      workerToken: tokens.worker,
+      key,
+      warn,
+    });
+    const heartbeats = followHeartbeats(conn, workers, { log: natsLog, warn, workerToken: tokens.worker });
     const sampleRates = () => {
       try {
         rates.sample(frontier.crawls(), Date.now());

@@ -6,6 +6,8 @@ import { URL_STATES } from "./frontier/records.js";
 
 export interface CoordinatorMetrics {
   observer: FrontierObserver;
+  /** A control message from NATS refused or ignored, by a short fixed kind. */
+  refused(kind: string): void;
   /** The Prometheus text exposition, frontier gauges computed at scrape time. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -58,6 +60,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["status"],
     registers: [registry],
   });
+  const disagreements = new Counter({
+    name: "heed_robots_reading_disagreements_total",
+    help: "URLs that robots.txt readings disagreed on (not fetched), by the reading that disallowed them",
+    labelNames: ["reading"],
+    registers: [registry],
+  });
   const gaps = new Histogram({
     name: "heed_politeness_gap_seconds",
     help: "Time from the end of a key's previous request to the lease of its next",
@@ -92,6 +100,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["state"],
     registers: [registry],
   });
+  const preferenceRefusals = new Counter({
+    name: "heed_preference_refusals_total",
+    help: "Crawl purposes a site's AI-use preferences refused: before_fetch (URL skipped) or after_fetch (page not kept for it)",
+    labelNames: ["purpose", "signal", "stage"],
+    registers: [registry],
+  });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
   const commitFailures = new Counter({
     name: "heed_frontier_commit_failures_total",
@@ -111,6 +125,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     registers: [registry],
   });
   resent.inc(0);
+  const refused = new Counter({
+    name: "heed_control_messages_refused_total",
+    help: "Messages on NATS refused or ignored (no proof, stale, undecodable, malformed), by kind",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
 
   const observer: FrontierObserver = {
     leaseIssued: (kind) => leasesIssued.inc({ kind }),
@@ -122,6 +142,9 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       bytes.observe(n);
     },
     robots: (status) => robots.inc({ status }),
+    robotsDisagreement(disallowedBy) {
+      for (const reading of disallowedBy) disagreements.inc({ reading });
+    },
     gap(keyClass, gapMs, requiredMs) {
       gaps.observe({ key_class: keyClass }, gapMs / 1000);
       const min = Math.min(seenMin.get(keyClass) ?? Number.POSITIVE_INFINITY, gapMs);
@@ -133,6 +156,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     commit(ok) {
       if (!ok) commitFailures.inc();
     },
+    preferenceRefused: (purpose, signal, stage) => preferenceRefusals.inc({ purpose, signal, stage }),
   };
 
   async function render() {
@@ -161,5 +185,5 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
-  return { observer, render };
+  return { observer, render, refused: (kind) => refused.inc({ kind }) };
 }

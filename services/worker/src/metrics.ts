@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 export interface WorkerMetrics {
   fetched(lease: proto.Lease, result: proto.FetchResult): void;
   leasesReceived(n: number): void;
+  /** A control message from NATS refused or ignored, by a short fixed kind. */
+  refused(kind: string): void;
   render(state: { inFlight: number; pendingReports: number }): Promise<{ contentType: string; body: string }>;
 }
 
@@ -43,6 +45,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     help: "Results not yet acknowledged by the coordinator",
     registers: [registry],
   });
+  const refused = new Counter({
+    name: "heed_worker_control_messages_refused_total",
+    help: "Messages on NATS ignored (unsigned, stale, undecodable), by kind",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
   const kinds: Record<number, string> = { 1: "page", 2: "robots", 3: "sitemap" };
   return {
     fetched(lease, result) {
@@ -53,6 +61,7 @@ export function createWorkerMetrics(): WorkerMetrics {
       bytes.observe(result.bodyBytes);
     },
     leasesReceived: (n) => leases.inc(n),
+    refused: (kind) => refused.inc({ kind }),
     async render(state) {
       inFlight.set(state.inFlight);
       pending.set(state.pendingReports);

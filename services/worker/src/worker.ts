@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
+  createLimitedWarn,
   errorMessage,
   grpcClientCredentials,
   HeedError,
@@ -15,6 +16,9 @@ import {
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
 import { Agent } from "undici";
+import type { Exchange } from "./capture/exchange.js";
+import { keepCapture } from "./capture/keep.js";
+import { createWarcWriter, type WarcStats, type WarcWriter } from "./capture/warc-writer.js";
 import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
@@ -23,6 +27,7 @@ import { requestSignerFromConfig } from "./fetch/signer-config.js";
 import { pullLeases } from "./leases/puller.js";
 import { startRenewals } from "./leases/renewals.js";
 import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
+import { createCoordinatorTrust } from "./leases/trust.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
 
@@ -33,6 +38,8 @@ export interface WorkerStats {
   inFlight: number;
   pendingReports: number;
   refusedDuplicates: number;
+  /** What this worker's WARC writer has written, when captures are on. */
+  warc?: WarcStats;
 }
 
 export interface Worker {
@@ -69,14 +76,22 @@ function agent(guard: boolean, onResolved: (hostname: string, address: string) =
 export interface WorkerHooks {
   /** Replaces the HTTP fetch (benchmarks measure the lease and report paths alone with it). */
   fetch?: (lease: proto.Lease) => Promise<proto.FetchResult>;
+  /** Called with each closed WARC file's path: indexing and upload plug in here. */
+  onWarcClosed?: (path: string) => void | Promise<void>;
 }
+
+/** Software named in every warcinfo record. */
+const WARC_SOFTWARE = `Heed/${WORKER_VERSION} (warcio.js 2.4.11)`;
+
+/** After a capture could not be written, no lease is taken for this long: fetching on would lose captures. */
+const CAPTURE_FAILURE_PAUSE_MS = 30_000;
 
 export async function startWorker(
   config: WorkerConfig,
   log: Logger,
   hooks: WorkerHooks = {},
 ): Promise<Worker> {
-  const id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const id = config.id ?? `${hostname().slice(0, 96)}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const wlog = log.child({ workerId: id });
   // Every file and secret is read before anything connects, so a bad one costs nothing.
   const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
@@ -97,6 +112,9 @@ export async function startWorker(
   }
   let failure: Error | undefined;
   const stopping = new AbortController();
+  const metrics = createWorkerMetrics();
+  const warn = createLimitedWarn(wlog, metrics.refused);
+  let learnKey: (der: Uint8Array) => void = () => undefined;
   const reporter = createReporter({
     address: config.coordinator,
     workerId: id,
@@ -106,6 +124,7 @@ export async function startWorker(
     log: wlog,
     credentials: grpcCredentials,
     ...(token !== undefined ? { token } : {}),
+    onCoordinatorKey: (der) => learnKey(der),
     onRefused: (details) => {
       // Fetching on would only cost the sites requests whose results nobody takes.
       failure ??= new HeedError(
@@ -115,6 +134,8 @@ export async function startWorker(
       stopping.abort();
     },
   });
+  const trust = createCoordinatorTrust(() => reporter.renew([]), wlog);
+  learnKey = trust.learn;
   try {
     await reporter.probe();
   } catch (err) {
@@ -130,11 +151,24 @@ export async function startWorker(
   };
   const guarded = agent(true, remember);
   const open = agent(false, remember);
-  const metrics = createWorkerMetrics();
+  const warc: WarcWriter | undefined =
+    config.warcDir !== ""
+      ? createWarcWriter({
+          dir: config.warcDir,
+          workerId: id,
+          maxBytes: config.warcMaxBytes,
+          software: WARC_SOFTWARE,
+          log: wlog,
+          ...(hooks.onWarcClosed !== undefined ? { onClosed: hooks.onWarcClosed } : {}),
+        })
+      : undefined;
+  if (warc === undefined) wlog.warn("no WARC directory configured: nothing fetched is kept");
+  let captureFailedAtMs = Number.NEGATIVE_INFINITY;
   const fetch: LeaseFetch =
     hooks.fetch ??
-    ((lease, expiresAt, release) =>
-      fetchLease(
+    (async (lease, expiresAt, release) => {
+      const exchanges: Exchange[] = [];
+      const result = await fetchLease(
         lease,
         {
           guarded,
@@ -142,10 +176,16 @@ export async function startWorker(
           allowPrivateAddresses: config.allowPrivateAddresses,
           leaseExpiresAt: expiresAt,
           addressOf: (hostname) => resolved.get(hostname),
+          onExchange: (ex) => exchanges.push(ex),
           ...(signer !== undefined ? { signer } : {}),
         },
         release,
-      ));
+      );
+      if (warc === undefined) return result;
+      const kept = await keepCapture(warc, lease, result, exchanges, wlog);
+      if (kept.error?.code === "HEED_CAPTURE_FAILED") captureFailedAtMs = Date.now();
+      return kept;
+    });
   const runner = createLeaseRunner({ fetch, reporter, metrics, log: wlog, onSettled: () => puller.wake() });
   const stopRenewals = startRenewals(runner.running, reporter, wlog);
   const puller = pullLeases({
@@ -157,11 +197,18 @@ export async function startWorker(
     idlePollMaxMs: config.idlePollMaxMs,
     // While reports cannot reach the coordinator, new fetches would only be fetched again after
     // their leases expire: take none until reports flow.
-    capacity: () => (reporter.full || reporter.stalled ? 0 : config.concurrency - runner.running.size),
+    // Nor while captures cannot be written: the sites would be fetched for nothing.
+    capacity: () =>
+      reporter.full || reporter.stalled || Date.now() - captureFailedAtMs < CAPTURE_FAILURE_PAUSE_MS
+        ? 0
+        : config.concurrency - runner.running.size,
     onLease: (lease) => runner.run(lease),
     onBatch: (n) => metrics.leasesReceived(n),
     signal: stopping.signal,
     log: wlog,
+    ...(token !== undefined ? { token } : {}),
+    trust,
+    warn,
   });
 
   const probe: ProbeServer | undefined =
@@ -191,6 +238,7 @@ export async function startWorker(
   const heartbeat = startHeartbeat(
     nc,
     config.heartbeatMs,
+    token,
     () =>
       heartbeatOf(
         stopping.signal.aborted
@@ -219,6 +267,7 @@ export async function startWorker(
       inFlight: runner.running.size,
       pendingReports: reporter.pending,
       refusedDuplicates: puller.refusedDuplicates,
+      ...(warc !== undefined ? { warc: warc.stats() } : {}),
     }),
     done: puller.done,
     failure: () => failure,
@@ -232,6 +281,9 @@ export async function startWorker(
         const deadline = Date.now() + graceMs;
         await runner.drain(graceMs);
         stopRenewals();
+        await warc
+          ?.close()
+          .catch((err: unknown) => wlog.error({ err: errorMessage(err) }, "closing WARC files"));
         const left = await reporter.flush(Math.max(1000, deadline - Date.now()));
         if (left > 0) {
           wlog.warn(
@@ -250,6 +302,12 @@ export async function startWorker(
     },
   };
   // An operator's drain stops the worker as SIGTERM would; whoever awaits `done` then sees it.
-  const drainSub = listenForDrain(nc, id, () => void worker.stop(config.drainTimeoutMs), wlog);
+  const drainSub = listenForDrain(nc, {
+    workerId: id,
+    trust,
+    onDrain: () => void worker.stop(config.drainTimeoutMs),
+    log: wlog,
+    warn,
+  });
   return worker;
 }

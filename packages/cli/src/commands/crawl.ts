@@ -1,4 +1,5 @@
 import { constants as osConstants } from "node:os";
+import { join } from "node:path";
 import { type Coordinator, startCoordinator, waitForCrawl } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import {
@@ -56,6 +57,7 @@ export function crawlCommand(program: Command): Command {
     .option("--workers <n>", "workers to run (default 2) [env HEED_WORKERS]")
     .option("--concurrency <n>", "fetches in flight per worker (default 8) [env HEED_CONCURRENCY]")
     .option("--data-dir <dir>", "where the LMDB frontier lives (default heed-data) [env HEED_DATA_DIR]")
+    .option("--warc-dir <dir>", "where WARC captures go (default <data-dir>/warc) [env HEED_WARC_DIR]")
     .option("--nats-url <url>", "use this NATS server instead of starting one")
     .option("--json", "print the summary as JSON on stdout")
     .addOption(new Option("--log-level <level>", "log level (default warn) [env HEED_LOG_LEVEL]"))
@@ -135,6 +137,7 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
   const logLevel = opts.logLevel ?? env.HEED_LOG_LEVEL ?? "warn";
   const workerConfigInput = mergeLayers(envLayer(workerConfigSchema), {
     concurrency: opts.concurrency,
+    warcDir: opts.warcDir,
     allowPrivateAddresses: demo || opts.allowPrivateAddresses === true ? true : undefined,
     logLevel,
     natsUrl: undefined,
@@ -145,6 +148,7 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
     coordinatorConfigSchema,
     mergeLayers(envLayer(coordinatorConfigSchema), {
       dataDir: opts.dataDir,
+      warcDir: opts.warcDir,
       grpcListen: "127.0.0.1:0",
       httpListen: "",
       logLevel,
@@ -180,16 +184,21 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
     if (demo)
       site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20, port: DEMO_PORT });
     const spec = parseConfig(crawlSpecSchema, crawlInput(seeds, opts, site?.seeds()), "crawl");
-    if (opts.natsUrl === undefined) nats = await startNatsServer({ ownProcessGroup: true });
-    const natsUrl = nats?.url ?? (opts.natsUrl as string);
+    if (opts.natsUrl === undefined)
+      nats = await startNatsServer({
+        ownProcessGroup: true,
+        roles: { leaseSubject: coordinatorConfig.leaseSubject },
+      });
+    const natsUrlFor = (role: "coordinator" | "worker") => nats?.urlFor(role) ?? (opts.natsUrl as string);
     coordinator = await startCoordinator(
-      { ...coordinatorConfig, natsUrl },
+      { ...coordinatorConfig, natsUrl: natsUrlFor("coordinator") },
       log.child({ component: "coordinator" }),
     );
     for (let i = 0; i < workerCount; i++) {
       const config = parseConfig(workerConfigSchema, {
         ...workerConfigInput,
-        natsUrl,
+        warcDir: workerConfigInput.warcDir ?? join(coordinatorConfig.dataDir, "warc"),
+        natsUrl: natsUrlFor("worker"),
         coordinator: `127.0.0.1:${coordinator.grpcPort}`,
       });
       workers.push(await startWorker(config, log.child({ component: "worker" })));
@@ -219,6 +228,10 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
     const after = coordinator.frontier.crawl(crawl.id) ?? final;
     const summary = summarize(after, coordinatorConfig.dataDir, {
       interrupted: signalExit !== undefined,
+      warcs: workers.flatMap((w) => {
+        const warc = w.stats().warc;
+        return warc !== undefined ? [warc] : [];
+      }),
     });
     if (opts.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else process.stdout.write(`${summaryText(summary)}\n`);

@@ -10,6 +10,7 @@ import { urlCommands } from "./commands/urls.js";
 import { watchCommand } from "./commands/watch.js";
 import { workerCommands } from "./commands/workers.js";
 import { CTL_EXIT } from "./context.js";
+import { printErr } from "./output.js";
 
 /** gRPC codes by what the caller should do: fix the input (2), check the connection or token (3). */
 const BAD_INPUT = new Set([
@@ -109,9 +110,10 @@ function report(err: unknown): number {
   const usage = commanderExitCode(err, CTL_EXIT.badInput);
   if (usage !== undefined) return usage;
   if (err instanceof RpcError) {
-    process.stderr.write(`heedctl: ${err.message} (${status[err.grpcCode]})\n`);
+    // The message carries the server's details: strip what a terminal would act on.
+    printErr(`heedctl: ${err.message} (${status[err.grpcCode]})\n`);
   } else if (err instanceof HeedError) {
-    process.stderr.write(`heedctl: ${err.message}\n`);
+    printErr(`heedctl: ${err.message}\n`);
   } else {
     process.stderr.write(`heedctl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

@@ -1,4 +1,11 @@
-/** Text for people: aligned tables, short durations and sizes. Scripts use --json instead. */
+import { stripControl } from "@heed/shared";
+
+/**
+ * Text for people: aligned tables, short durations and sizes. Scripts use --json instead.
+ * Everything printed here may hold strings from the server (worker ids and host names from
+ * heartbeats, URLs, robots.txt lines, error details): control characters are stripped before
+ * they reach a terminal. JSON output escapes them already.
+ */
 
 export function table(headers: string[], rows: (string | number)[][], empty = "(none)"): string {
   if (rows.length === 0) return empty;
@@ -61,6 +68,16 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
+/** Text without control characters, line breaks kept. */
+export function terminalSafe(text: string): string {
+  return text.split("\n").map(stripControl).join("\n");
+}
+
 export function print(text: string): void {
-  process.stdout.write(`${text}\n`);
+  process.stdout.write(`${terminalSafe(text)}\n`);
+}
+
+/** Like print, to stderr and without a line break of its own. */
+export function printErr(text: string): void {
+  process.stderr.write(terminalSafe(text));
 }

@@ -46,7 +46,7 @@ const KEY_PREFIXES: readonly (readonly [Directive, readonly string[]])[] = [
 
 const ASCII_SPACE = " \t\n\v\f\r";
 
-function stripAsciiSpace(s: string): string {
+export function stripAsciiSpace(s: string): string {
   let start = 0;
   let end = s.length;
   while (start < end && ASCII_SPACE.includes(s.charAt(start))) start++;
@@ -87,11 +87,11 @@ function keyValueOf(line: string): [string, string] | undefined {
  * A UTF-8 BOM is skipped. The worker decodes bodies as UTF-8, where a truncated BOM
  * (which the reference also skips) becomes one U+FFFD, so that is skipped too.
  */
-function withoutByteOrderMark(text: string): string {
+export function withoutByteOrderMark(text: string): string {
   return text.startsWith("\uFEFF") || text.startsWith("\uFFFD") ? text.slice(1) : text;
 }
 
-function octetsOf(text: string): string {
+export function octetsOf(text: string): string {
   return Buffer.from(text, "utf8").toString("latin1");
 }
 

@@ -6,17 +6,35 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { writeWacz } from "@heed/archive";
-import { type Logger, NotFoundError, type proto, sleep, UnavailableError } from "@heed/shared";
+import {
+  AlreadyExistsError,
+  type CrawlSpec,
+  crawlSpecSchema,
+  type Logger,
+  NotFoundError,
+  parseConfig,
+  type proto,
+  sleep,
+  UnavailableError,
+} from "@heed/shared";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
 import { urlBatches } from "./export.js";
 import { listHosts } from "./hosts.js";
+import { pageOf, positionKey } from "./paging.js";
 import { crawlStats, type RateSampler, totalStats } from "./stats.js";
 import { toGrpcError } from "./status.js";
 import * as v from "./validate.js";
-import { crawlStateFromProto, crawlToProto, policyToProto, urlStateFromProto, urlToProto } from "./wire.js";
+import {
+  crawlStateFromProto,
+  crawlToProto,
+  definitionToProto,
+  policyToProto,
+  urlStateFromProto,
+  urlToProto,
+} from "./wire.js";
 
 export interface AdminDeps {
   frontier: Frontier;
@@ -125,7 +143,16 @@ export function adminService(deps: AdminDeps): AdminService {
 
   const implementation: proto.AdminServiceServer = {
     createCrawl: unary("CreateCrawl", "operate", (req: proto.CreateCrawlRequest) => {
-      const crawl = frontier.createCrawl(v.crawlInput(req.definition));
+      const input = v.crawlInput(req.definition);
+      const existing = input.id !== undefined ? frontier.crawl(input.id) : undefined;
+      if (existing !== undefined) {
+        // Idempotent by id: a retry after a timeout finds the crawl its first attempt made.
+        const asked = { ...parseConfig(crawlSpecSchema, input, "definition"), id: existing.id } as CrawlSpec;
+        if (JSON.stringify(definitionToProto(asked)) !== JSON.stringify(definitionToProto(existing.spec)))
+          throw new AlreadyExistsError(`crawl ${existing.id} exists with another definition`);
+        return { crawl: crawlToProto(existing) };
+      }
+      const crawl = frontier.createCrawl(input);
       audit("CreateCrawl", { crawlId: crawl.id, seeds: crawl.spec.seeds.length });
       return { crawl: crawlToProto(crawl) };
     }),
@@ -142,12 +169,17 @@ export function adminService(deps: AdminDeps): AdminService {
     })),
     listCrawls: unary("ListCrawls", "read", (req: proto.ListCrawlsRequest) => {
       const state = crawlStateFromProto(req.state);
-      return {
-        crawls: frontier
-          .crawls()
-          .filter((c) => state === undefined || c.state === state)
-          .map(crawlToProto),
-      };
+      const matching = frontier
+        .crawls()
+        .filter((c) => state === undefined || c.state === state)
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const { page, nextPageToken } = pageOf(matching, (c) => c.id, req, "crawls");
+      return { crawls: page.map(crawlToProto), nextPageToken };
+    }),
+    listSeeds: unary("ListSeeds", "read", (req: proto.ListSeedsRequest) => {
+      const seeds = mustCrawl(req.crawlId).spec.seeds.map((url, i) => ({ url, key: positionKey(i) }));
+      const { page, nextPageToken } = pageOf(seeds, (s) => s.key, req, "seeds");
+      return { seeds: page.map((s) => s.url), nextPageToken };
     }),
     pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) => {
       const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "pause");
@@ -286,21 +318,30 @@ export function adminService(deps: AdminDeps): AdminService {
         log.info({ rpc: "ExportWacz", crawlId: id, ...summary }, "WACZ exported");
       },
     ),
-    listWorkers: unary("ListWorkers", "read", (_req: proto.ListWorkersRequest) => ({
-      workers: deps.workers.list(now()).map((w) => ({
-        workerId: w.heartbeat.workerId,
-        version: w.heartbeat.version,
-        state: w.heartbeat.state,
-        inFlight: w.heartbeat.inFlight,
-        concurrency: w.heartbeat.concurrency,
-        fetched: w.heartbeat.fetched,
-        fetchesPerSecond: Math.round(w.fetchesPerSecond * 100) / 100,
-        startedAtMs: w.heartbeat.startedAtMs,
-        lastSeenAtMs: w.lastSeenAtMs,
-        hostname: w.heartbeat.hostname,
-        pid: w.heartbeat.pid,
-      })),
-    })),
+    listWorkers: unary("ListWorkers", "read", (req: proto.ListWorkersRequest) => {
+      const { page, nextPageToken } = pageOf(
+        deps.workers.list(now()),
+        (w) => w.heartbeat.workerId,
+        req,
+        "workers",
+      );
+      return {
+        nextPageToken,
+        workers: page.map((w) => ({
+          workerId: w.heartbeat.workerId,
+          version: w.heartbeat.version,
+          state: w.heartbeat.state,
+          inFlight: w.heartbeat.inFlight,
+          concurrency: w.heartbeat.concurrency,
+          fetched: w.heartbeat.fetched,
+          fetchesPerSecond: Math.round(w.fetchesPerSecond * 100) / 100,
+          startedAtMs: w.heartbeat.startedAtMs,
+          lastSeenAtMs: w.lastSeenAtMs,
+          hostname: w.heartbeat.hostname,
+          pid: w.heartbeat.pid,
+        })),
+      };
+    }),
     drainWorkers: unary("DrainWorkers", "operate", async (req: proto.DrainWorkersRequest) => {
       const target = v.drainTarget(req);
       const live = deps.workers.list(now()).map((w) => w.heartbeat.workerId);

@@ -1,5 +1,6 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import {
+  AlreadyExistsError,
   ConfigError,
   errorMessage,
   HeedError,
@@ -25,6 +26,7 @@ export const FIELD_METADATA_KEY = "heed-field";
 export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof NotFoundError) return { code: status.NOT_FOUND, details: err.message };
   if (err instanceof StateError) return { code: status.FAILED_PRECONDITION, details: err.message };
+  if (err instanceof AlreadyExistsError) return { code: status.ALREADY_EXISTS, details: err.message };
   if (err instanceof ConfigError) {
     const metadata = new Metadata();
     metadata.set(FIELD_METADATA_KEY, err.key);

@@ -5,6 +5,7 @@ import {
   crawlSpecSchema,
   errorMessage,
   type proto,
+  type RobotsReading,
 } from "@heed/shared";
 import { normalizePattern } from "../frontier/policies.js";
 import { politenessKeyFromProto } from "./wire.js";
@@ -45,6 +46,7 @@ export function protoFieldPath(path: readonly PropertyKey[], prefix = ""): strin
  */
 export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInput {
   if (def === undefined) throw new ConfigError("definition", "required");
+  if (def.seeds.length > MAX_SEEDS_PER_REQUEST) throw new ConfigError("definition.seeds", TOO_MANY_SEEDS);
   const p = def.politeness;
   const f = def.fetch;
   const b = def.budgets;
@@ -78,6 +80,9 @@ export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInp
       robotsRetryBaseMs: p?.robotsRetryBaseMs,
       robotsRetryMaxMs: p?.robotsRetryMaxMs,
       robotsMaxAttempts: p?.robotsMaxAttempts,
+      // Empty on the wire: every reading (the schema's default); the schema checks each name.
+      robotsReadings:
+        p !== undefined && p.robotsReadings.length > 0 ? (p.robotsReadings as RobotsReading[]) : undefined,
     },
     budgets: {
       maxBytes: b?.maxBytes,
@@ -120,9 +125,13 @@ export function crawlId(id: string, field = "crawl_id"): string {
 }
 
 /** Canonical seed URLs, each problem naming its index. */
+/** The most seeds one CreateCrawl or AddSeeds request may carry; more go in further AddSeeds calls. */
+export const MAX_SEEDS_PER_REQUEST = 10_000;
+const TOO_MANY_SEEDS = `at most ${MAX_SEEDS_PER_REQUEST} per request; add the rest with AddSeeds (heedctl seeds add --file)`;
+
 export function seeds(list: string[]): string[] {
   if (list.length === 0) throw new ConfigError("seeds", "at least one");
-  if (list.length > 10_000) throw new ConfigError("seeds", "at most 10000 per call");
+  if (list.length > MAX_SEEDS_PER_REQUEST) throw new ConfigError("seeds", TOO_MANY_SEEDS);
   return list.map((s, i) => canonical(s, `seeds[${i}]`));
 }
 
@@ -162,16 +171,28 @@ export function pageLimit(limit: number, field = "limit"): number {
   return limit;
 }
 
+/** Which list a page token belongs to: a token from one list is refused by another. */
+const PAGE_KINDS = { hosts: "h", crawls: "c", seeds: "s", workers: "w" } as const;
+export type PageKind = keyof typeof PAGE_KINDS;
+const LIST_NAMES: Record<PageKind, string> = {
+  hosts: "ListHosts",
+  crawls: "ListCrawls",
+  seeds: "ListSeeds",
+  workers: "ListWorkers",
+};
+
 /** Page tokens are the last key of the previous page, base64url-encoded (opaque to callers). */
-export function encodePageToken(key: string): string {
-  return Buffer.from(`h:${key}`, "utf8").toString("base64url");
+export function encodePageToken(key: string, kind: PageKind = "hosts"): string {
+  return Buffer.from(`${PAGE_KINDS[kind]}:${key}`, "utf8").toString("base64url");
 }
 
-export function pageToken(token: string, field = "page_token"): string | undefined {
+export function pageToken(token: string, field = "page_token", kind: PageKind = "hosts"): string | undefined {
   if (token === "") return undefined;
   const text = Buffer.from(token, "base64url").toString("utf8");
-  if (!text.startsWith("h:") || text.length < 3) throw new ConfigError(field, "not a token from ListHosts");
-  return text.slice(2);
+  const prefix = `${PAGE_KINDS[kind]}:`;
+  if (!text.startsWith(prefix) || text.length <= prefix.length)
+    throw new ConfigError(field, `not a token from ${LIST_NAMES[kind]}`);
+  return text.slice(prefix.length);
 }
 
 export function watchIntervalMs(ms: number, field = "interval_ms"): number {

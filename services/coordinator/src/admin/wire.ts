@@ -96,6 +96,7 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
       robotsRetryBaseMs: p.robotsRetryBaseMs,
       robotsRetryMaxMs: p.robotsRetryMaxMs,
       robotsMaxAttempts: p.robotsMaxAttempts,
+      robotsReadings: [...p.robotsReadings],
     },
     budgets: {
       maxBytes: b.maxBytes,
@@ -125,11 +126,13 @@ export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
   };
 }
 
+/** A crawl without its seeds (see seed_count and ListSeeds): no message grows with the crawl. */
 export function crawlToProto(c: CrawlRecord): proto.Crawl {
   return {
     id: c.id,
     state: crawlStateToProto(c.state),
-    definition: definitionToProto(c.spec),
+    definition: { ...definitionToProto(c.spec), seeds: [] },
+    seedCount: c.spec.seeds.length,
     createdAtMs: c.createdAtMs,
     finishedAtMs: c.finishedAtMs ?? 0,
     counts: { ...c.counts },
@@ -234,7 +237,27 @@ export function urlToProto(u: UrlRecord): proto.Url {
         }
       : {}),
     ...(u.robots !== undefined
-      ? { robots: { digest: u.robots.digest, verdict: u.robots.verdict, line: u.robots.line ?? 0 } }
+      ? {
+          robots: {
+            digest: u.robots.digest,
+            verdict: u.robots.verdict,
+            line: u.robots.line ?? 0,
+            readings: (u.robots.readings ?? []).map((r) => ({
+              reading: r.reading,
+              allowed: r.allowed,
+              line: r.line ?? 0,
+            })),
+            disagreement: u.robots.disagreement === true,
+          },
+        }
       : {}),
+    preferences: (u.preferences ?? []).map((p) => ({
+      purpose: p.purpose,
+      category: p.category,
+      decision: p.decision,
+      signal: p.signal ?? "",
+      line: p.line ?? 0,
+    })),
+    ...(r?.capture !== undefined ? { capture: r.capture } : {}),
   };
 }

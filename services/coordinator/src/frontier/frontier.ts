@@ -6,6 +6,7 @@ import {
   crawlSpecSchema,
   type Logger,
   parseConfig,
+  ROBOTS_READINGS,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
@@ -118,6 +119,14 @@ export function openFrontier(options: FrontierOptions): Frontier {
       const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
+      if (unread.length > 0) {
+        // The definition kept with the crawl says so too; this makes the choice visible when it is made.
+        options.log.warn(
+          { crawlId: id, robotsReadings: spec.politeness.robotsReadings, unread },
+          "crawl reads robots.txt without some readings, as its definition asks",
+        );
+      }
       const created = inTxn(ctx, (txn) => {
         const crawl = txn.addCrawl({
           id,

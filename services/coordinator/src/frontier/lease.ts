@@ -2,11 +2,13 @@ import { randomBytes } from "node:crypto";
 import { ROBOTS_MAX_BYTES, robotsCrawlDelayMs, robotsUrlOf, robotsVerdict } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { refusedBeforeFetch } from "./preferences.js";
 import type {
   CrawlRecord,
   FetchLimits,
   GrantKind,
   HostState,
+  LeaseEvidence,
   LeaseGrant,
   LeaseRecord,
   QueueKey,
@@ -185,18 +187,24 @@ function examine(
     deferTo(txn, host.hostKey, robots.nextAttemptAtMs);
     return { do: "stop" };
   }
-  const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product);
+  const readings = crawl.spec.politeness.robotsReadings;
+  const verdict = robotsVerdict(robots, rec.url, crawl.spec.userAgent.product, readings);
   rec.robots = {
     digest: robots.digest,
     verdict: verdict.reason,
     ...(verdict.line ? { line: verdict.line } : {}),
+    ...(verdict.readings !== undefined ? { readings: verdict.readings } : {}),
+    ...(verdict.disagreement ? { disagreement: true } : {}),
   };
+  if (verdict.disagreement)
+    ctx.observer.robotsDisagreement((verdict.readings ?? []).filter((v) => !v.allowed).map((v) => v.reading));
   const refused = !verdict.allowed
     ? verdict.reason === "robots_unreachable"
       ? "robots_unreachable"
       : "robots_disallowed"
     : // Never crawl faster than the site asked: a Crawl-delay we will not wait for means not crawling.
-      robotsCrawlDelayMs(robots, crawl.spec.userAgent.product) > crawl.spec.politeness.maxCrawlDelayMs
+      robotsCrawlDelayMs(robots, crawl.spec.userAgent.product, readings) >
+        crawl.spec.politeness.maxCrawlDelayMs
       ? "crawl_delay_too_long"
       : undefined;
   if (refused !== undefined) {
@@ -212,6 +220,7 @@ function examine(
     scan.earliest = Math.min(scan.earliest, now + 500);
     return next;
   }
+  if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) return next;
   const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
   if (budget.skip !== undefined) {
     txn.skip(crawl, hash, rec, budget.skip);
@@ -282,7 +291,13 @@ function newLeaseId(): string {
   return randomBytes(18).toString("base64url");
 }
 
-function grant(rec: LeaseRecord, crawl: CrawlRecord, kind: GrantKind, limits: FetchLimits): LeaseGrant {
+function grant(
+  rec: LeaseRecord,
+  crawl: CrawlRecord,
+  kind: GrantKind,
+  limits: FetchLimits,
+  evidence: LeaseEvidence,
+): LeaseGrant {
   return {
     id: rec.id,
     crawlId: rec.crawlId,
@@ -296,6 +311,28 @@ function grant(rec: LeaseRecord, crawl: CrawlRecord, kind: GrantKind, limits: Fe
     userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
+    evidence,
+  };
+}
+
+/** The evidence a worker writes beside the capture: what the frontier recorded when it leased. */
+function leaseEvidence(
+  txn: Txn,
+  url: UrlRecord | undefined,
+  host: HostState,
+  keys: HostState[],
+): LeaseEvidence {
+  const robots = url !== undefined ? txn.robots(url.origin) : undefined;
+  const line = url?.robots?.line ?? 0;
+  return {
+    robotsUrl: url !== undefined ? robotsUrlOf(url.origin) : "",
+    robotsDigest: url?.robots?.digest ?? "",
+    robotsVerdict: url?.robots?.verdict ?? "",
+    robotsLine: line,
+    robotsRule: line > 0 ? (robots?.text.split(/\r\n|\r|\n/)[line - 1]?.trim() ?? "") : "",
+    delayMs: host.delayMs,
+    delaySource: host.delaySource,
+    politenessKeys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
 }
 
@@ -341,13 +378,15 @@ function issueRobotsLease(
     }),
     pendingLeaseId: rec.id,
   });
+  const evidence = leaseEvidence(txn, undefined, host, keys);
   takeSlots(ctx, txn, host, keys);
-  return grant(rec, crawl, "robots", {
-    timeoutMs: fetch.timeoutMs,
-    maxBytes: ROBOTS_MAX_BYTES,
-    maxRedirects: 5,
-    maxOutlinks: 0,
-  });
+  return grant(
+    rec,
+    crawl,
+    "robots",
+    { timeoutMs: fetch.timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 5, maxOutlinks: 0 },
+    evidence,
+  );
 }
 
 function issuePageLease(
@@ -388,31 +427,51 @@ function issuePageLease(
     source: host.delaySource,
     keys: [host.hostKey, ...keys.map((k) => k.hostKey)],
   };
+  // Taken before the slot moves the host's delay on: the delay that spaced this very fetch.
+  const evidence = leaseEvidence(txn, url, host, keys);
   countHostPage(txn, crawl, host.hostKey);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
   takeSlots(ctx, txn, host, keys);
   if (url.kind === "tdmrep") {
-    return grant(rec, crawl, "tdmrep", {
-      timeoutMs: fetch.timeoutMs,
-      maxBytes: TDMREP_MAX_BYTES,
-      maxRedirects: 0,
-      maxOutlinks: 0,
-    });
+    return grant(
+      rec,
+      crawl,
+      "tdmrep",
+      {
+        timeoutMs: fetch.timeoutMs,
+        maxBytes: TDMREP_MAX_BYTES,
+        maxRedirects: 0,
+        maxOutlinks: 0,
+      },
+      evidence,
+    );
   }
   if (url.kind === "sitemap") {
     const sm = crawl.spec.sitemaps;
-    return grant(rec, crawl, "sitemap", {
-      timeoutMs: fetch.timeoutMs,
-      maxBytes: sm.maxBytes,
-      maxRedirects: 0,
-      maxOutlinks: sm.maxUrlsPerSitemap,
-    });
+    return grant(
+      rec,
+      crawl,
+      "sitemap",
+      {
+        timeoutMs: fetch.timeoutMs,
+        maxBytes: sm.maxBytes,
+        maxRedirects: 0,
+        maxOutlinks: sm.maxUrlsPerSitemap,
+      },
+      evidence,
+    );
   }
-  return grant(rec, crawl, "page", {
-    timeoutMs: fetch.timeoutMs,
-    maxBytes: fetch.maxBytes,
-    maxRedirects: 0,
-    maxOutlinks: fetch.maxOutlinks,
-  });
+  return grant(
+    rec,
+    crawl,
+    "page",
+    {
+      timeoutMs: fetch.timeoutMs,
+      maxBytes: fetch.maxBytes,
+      maxRedirects: 0,
+      maxOutlinks: fetch.maxOutlinks,
+    },
+    evidence,
+  );
 }

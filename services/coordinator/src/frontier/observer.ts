@@ -9,12 +9,16 @@ export interface FrontierObserver {
   /** A page or sitemap result: status class (`2xx` … `5xx`, or `error`), body bytes, fetch seconds. */
   fetched(statusClass: string, bytes: number, seconds: number): void;
   robots(status: string): void;
+  /** robots.txt readings disagreed on a URL: these readings disallowed it while another allowed it. */
+  robotsDisagreement(disallowedBy: string[]): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
   gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
   /** Every commit: whether it went through (false: LMDB could not be written). */
   commit(ok: boolean): void;
   /** Leases sent again to a worker that asked again with the same request id (its reply was lost). */
   leasesResent(n: number): void;
+  /** A site's AI-use preference refused one of a crawl's purposes, before or after the fetch. */
+  preferenceRefused(purpose: string, signal: string, stage: "before_fetch" | "after_fetch"): void;
 }
 
 export const NO_OBSERVER: FrontierObserver = {
@@ -23,9 +27,11 @@ export const NO_OBSERVER: FrontierObserver = {
   report() {},
   fetched() {},
   robots() {},
+  robotsDisagreement() {},
   gap() {},
   commit() {},
   leasesResent() {},
+  preferenceRefused() {},
 };
 
 /** The kind of politeness key a gap was measured on (see slots.ts). */

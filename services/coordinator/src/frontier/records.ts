@@ -1,4 +1,4 @@
-import type { CrawlSpec, RobotsPolicy } from "@heed/shared";
+import type { CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
 
 /** Every URL is in exactly one state; counts per crawl are kept in step with the records. */
 export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
@@ -15,7 +15,9 @@ export type SkipReason =
   | "budget_host_bytes"
   | "host_parked"
   | "crawl_delay_too_long"
-  | "tdm_reserved";
+  | "tdm_reserved"
+  /** A site's AI-use preferences refuse one of the crawl's purposes (see preferences.ts). */
+  | "content_usage";
 
 export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
 
@@ -37,6 +39,14 @@ export interface FetchOutcome {
   outlinks: number;
   workerId: string;
   remoteAddress?: string;
+  /** Where the worker wrote the response (or revisit) record: WARC file base name, offset, length. */
+  capture?: CaptureLocation;
+}
+
+export interface CaptureLocation {
+  file: string;
+  offset: number;
+  length: number;
 }
 
 export interface UrlRecord {
@@ -62,10 +72,18 @@ export interface UrlRecord {
   leaseId?: string;
   result?: FetchOutcome;
   reason?: SkipReason | FailReason;
-  /** Evidence: which robots.txt (digest) and line allowed or denied it. */
-  robots?: { digest: string; verdict: string; line?: number };
+  /** Evidence: which robots.txt (digest) and line allowed or denied it, and what each reading said. */
+  robots?: {
+    digest: string;
+    verdict: string;
+    line?: number;
+    readings?: { reading: string; allowed: boolean; line?: number }[];
+    disagreement?: boolean;
+  };
   /** Evidence: the delay that spaced this fetch from the previous one, its source, and every politeness key it counted against. */
   politeness?: { delayMs: number; source: DelaySource; keys: string[] };
+  /** Evidence: each purpose's AI-use preference, and the signal that decided it (only when a signal spoke). */
+  preferences?: PurposeDecision[];
 }
 
 export type QueueKey = [hostKey: string, depth: number, seq: number];
@@ -213,8 +231,22 @@ export interface LeaseGrant {
   limits: FetchLimits;
   userAgent: CrawlSpec["userAgent"];
   allowPrivateAddresses: boolean;
-  /** Sign each request (Web Bot Auth) with the coordinator's key. */
+  /** Sign with Web Bot Auth (workers hold the key; the grant carries only this flag). */
   signRequests: boolean;
+  /** Why this fetch was allowed, for the worker to write beside its capture. */
+  evidence: LeaseEvidence;
+}
+
+/** The politeness evidence of one lease: the deciding robots.txt and line, the delay and its source, the keys counted. */
+export interface LeaseEvidence {
+  robotsUrl: string;
+  robotsDigest: string;
+  robotsVerdict: string;
+  robotsLine: number;
+  robotsRule: string;
+  delayMs: number;
+  delaySource: string;
+  politenessKeys: string[];
 }
 
 /** The answer to one lease renewal. */
@@ -262,8 +294,12 @@ export interface FetchReport {
   /** Sitemap leases: the document was a sitemap index, so its outlinks are sitemaps. */
   sitemapIndex: boolean;
   tdmReserved: boolean;
+  /** The page's Content-Usage header (AI-use preferences), as sent; "" when absent. */
+  contentUsage: string;
   /** tdmrep leases: the tdmrep.json text. */
   wellKnownBody: string;
+  /** Where the worker's WARC record of the response is, once durable. */
+  capture?: CaptureLocation;
 }
 
 export type ReportOutcome = "accepted" | "duplicate" | "unknown_lease" | "expired";

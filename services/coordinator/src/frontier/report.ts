@@ -2,6 +2,7 @@ import { backoffMs, parseRetryAfterMs, type RobotsPolicy } from "@heed/shared";
 import { countHostBytes } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
 import { expireLease } from "./expiry.js";
+import { refusedAfterFetch } from "./preferences.js";
 import type {
   CrawlRecord,
   FetchErrorKind,
@@ -133,8 +134,12 @@ function applyPage(
   }
   recordSuccess(host);
   delete rec.leaseId;
-  txn.moveUrl(crawl, rec, "done");
-  txn.putUrl(hash, rec);
+  // Refused for every purpose the crawl has: fetched, but not kept (its links are still followed).
+  if (refusedAfterFetch(txn, ctx.observer, crawl, rec, r)) txn.skip(crawl, hash, rec, "content_usage");
+  else {
+    txn.moveUrl(crawl, rec, "done");
+    txn.putUrl(hash, rec);
+  }
   if (r.tdmReserved && crawl.spec.honourTdmReservation) {
     // A page reserving its TDM rights is taken as the origin's answer: no more of it for this crawl.
     const tdm = txn.tdm(rec.origin) ?? { origin: rec.origin, fetchedAtMs: txn.now, rules: [] };
@@ -184,5 +189,6 @@ function outcomeOf(r: FetchReport, workerId: string, error: string | undefined):
     ...(r.noarchive ? { noarchive: true } : {}),
     ...(r.nofollow ? { nofollow: true } : {}),
     ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
+    ...(r.capture !== undefined ? { capture: r.capture } : {}),
   };
 }

@@ -151,7 +151,9 @@ export function spacingAfterFetch(
   const level = host.backoffLevel ?? 0;
   return delayAfterFetch({
     minDelayMs: txn.minDelayMs(host),
-    crawlDelayMs: fetch.robots ? robotsCrawlDelayMs(fetch.robots, crawl.spec.userAgent.product) : 0,
+    crawlDelayMs: fetch.robots
+      ? robotsCrawlDelayMs(fetch.robots, crawl.spec.userAgent.product, p.robotsReadings)
+      : 0,
     adaptiveMs: Math.min(p.maxAdaptiveDelayMs, Math.round(p.delayFactor * fetchMs)),
     retryAfterMs: Math.min(fetch.retryAfterMs, p.retryAfterCeilingMs),
     // A Retry-After is the site's own answer to "when"; the back-off guesses only without one.

@@ -1,5 +1,5 @@
 import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
-import { errorMessage, type Logger, type proto } from "@heed/shared";
+import { errorMessage, isValidWorkerId, type Logger, type proto, WORKER_ID_MAX } from "@heed/shared";
 import type { Auth } from "../admin/auth.js";
 import { toGrpcError } from "../admin/status.js";
 import type { Frontier } from "../frontier/frontier.js";
@@ -12,7 +12,12 @@ const MAX_RESULTS = 1000;
  * acknowledged per lease. With a worker token configured, only callers that
  * present it may report or renew: a report decides what the crawl proves.
  */
-export function frontierService(frontier: Frontier, auth: Auth, log: Logger): proto.FrontierServiceServer {
+export function frontierService(
+  frontier: Frontier,
+  auth: Auth,
+  coordinatorKey: Buffer,
+  log: Logger,
+): proto.FrontierServiceServer {
   const refused = (call: ServerUnaryCall<unknown, unknown>, rpc: string) => {
     const r = auth.worker(call.metadata);
     if (r !== undefined) log.warn({ rpc, peer: call.getPeer(), details: r.details }, "worker call refused");
@@ -58,8 +63,8 @@ export function frontierService(frontier: Frontier, auth: Auth, log: Logger): pr
       const denied = refused(call, "Renew");
       if (denied !== undefined) return callback(denied);
       const req = call.request;
-      if (req.workerId === "")
-        return callback({ code: status.INVALID_ARGUMENT, details: "worker_id: required" });
+      if (!isValidWorkerId(req.workerId))
+        return callback({ code: status.INVALID_ARGUMENT, details: WORKER_ID_RULE });
       if (req.leaseIds.length > MAX_RESULTS) {
         return callback({
           code: status.INVALID_ARGUMENT,
@@ -67,7 +72,7 @@ export function frontierService(frontier: Frontier, auth: Auth, log: Logger): pr
         });
       }
       frontier.renew(req.workerId, req.leaseIds).then(
-        (acks) => callback(null, { acks }),
+        (acks) => callback(null, { acks, coordinatorKey }),
         (err: unknown) => {
           const e = toGrpcError(err);
           callback({ code: e.code, details: `renew failed: ${e.details}` });
@@ -77,8 +82,10 @@ export function frontierService(frontier: Frontier, auth: Auth, log: Logger): pr
   };
 }
 
+const WORKER_ID_RULE = `worker_id: 1 to ${WORKER_ID_MAX} printable characters, no spaces`;
+
 function validate(req: proto.ReportRequest): string | undefined {
-  if (req.workerId === "") return "worker_id: required";
+  if (!isValidWorkerId(req.workerId)) return WORKER_ID_RULE;
   if (req.results.length > MAX_RESULTS) return `results: at most ${MAX_RESULTS} per call`;
   for (const [i, r] of req.results.entries()) {
     if (r.leaseId === "") return `results[${i}].lease_id: required`;

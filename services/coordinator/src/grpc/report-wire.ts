@@ -52,7 +52,11 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     robotsBody: r.robotsBody,
     sitemapIndex: r.sitemapIndex,
     tdmReserved: r.tdmReserved,
+    contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
+    ...(r.capture !== undefined && r.capture.file !== ""
+      ? { capture: { file: r.capture.file, offset: r.capture.offset, length: r.capture.length } }
+      : {}),
   };
 }
 

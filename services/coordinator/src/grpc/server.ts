@@ -27,6 +27,8 @@ export interface GrpcServerOptions {
   frontier: Frontier;
   auth: Auth;
   admin: proto.AdminServiceServer;
+  /** The public half of the key that signs leases and drains, handed to workers on Renew. */
+  coordinatorKey: Buffer;
   log: Logger;
 }
 
@@ -38,7 +40,10 @@ export interface GrpcServerOptions {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { listen, frontier, log } = options;
   const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
-  server.addService(proto.FrontierServiceService, frontierService(frontier, options.auth, log));
+  server.addService(
+    proto.FrontierServiceService,
+    frontierService(frontier, options.auth, options.coordinatorKey, log),
+  );
   server.addService(proto.AdminServiceService, options.admin);
   // Standard health checking, so Kubernetes gRPC probes and grpc_health_probe work.
   const health = new HealthImplementation({

@@ -1,45 +1,114 @@
-import { errorMessage, fromHeader, type Logger, proto, userAgentHeader } from "@heed/shared";
-import type { NatsConnection, Subscription } from "nats";
+import {
+  checkWorkerProof,
+  errorMessage,
+  fromHeader,
+  isFresh,
+  isValidWorkerId,
+  type LimitedWarn,
+  type Logger,
+  PROOF_HEADER,
+  proto,
+  SIGNATURE_HEADER,
+  signControl,
+  userAgentHeader,
+} from "@heed/shared";
+import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { GrantKind, LeaseGrant } from "../frontier/records.js";
+import type { SigningKey } from "./signing-key.js";
 
 /** Workers of every coordinator share this queue group so each request is answered once. */
 export const LEASE_QUEUE_GROUP = "heed-coordinators";
 const MAX_CAPACITY = 1000;
+/** What a refused or undecodable request is told: ask again, not at once. */
+const REFUSED_RETRY_MS = 5000;
+/** Reply subjects already answered are remembered this long (a replayed request is refused). */
+const REPLAY_WINDOW_MS = 2 * 60_000;
+const REPLAY_MEMORY_MAX = 200_000;
+
+export interface LeaseResponderOptions {
+  subject: string;
+  frontier: Frontier;
+  log: Logger;
+  /** With a worker token, requests must carry its proof: no proof, no lease. */
+  workerToken: string | undefined;
+  /** Every answer is signed with it, so workers act on this coordinator's leases only. */
+  key: SigningKey;
+  /** Counted and rate-limited warnings about bad requests. */
+  warn: LimitedWarn;
+}
 
 /**
  * Answers lease requests over NATS: a worker asks for up to N, the frontier
  * hands out what is due now. Pull keeps every timing decision here.
  */
-export function serveLeases(
-  nc: NatsConnection,
-  subject: string,
-  frontier: Frontier,
-  log: Logger,
-): Subscription {
-  return nc.subscribe(subject, {
+export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions): Subscription {
+  const { frontier, log, warn, workerToken, key } = options;
+  const answered = new Map<string, number>();
+  const remember = (reply: string, nowMs: number): boolean => {
+    if (answered.has(reply)) return false;
+    if (answered.size >= REPLAY_MEMORY_MAX) {
+      for (const [r, until] of answered) if (until < nowMs) answered.delete(r);
+      // Still full of live entries: forget the oldest half rather than grow without bound.
+      if (answered.size >= REPLAY_MEMORY_MAX) {
+        let drop = answered.size / 2;
+        for (const r of answered.keys()) {
+          if (drop-- <= 0) break;
+          answered.delete(r);
+        }
+      }
+    }
+    answered.set(reply, nowMs + REPLAY_WINDOW_MS);
+    return true;
+  };
+
+  const respond = (msg: Msg, reply: proto.LeaseBatch) => {
+    if (!msg.reply) return;
+    const data = proto.LeaseBatch.encode(reply).finish();
+    const h = headers();
+    h.set(SIGNATURE_HEADER, signControl(key.privateKey, "lease-batch", msg.reply, data));
+    msg.respond(data, { headers: h });
+  };
+  const refuse = (msg: Msg) => respond(msg, { leases: [], retryAfterMs: REFUSED_RETRY_MS });
+
+  return nc.subscribe(options.subject, {
     queue: LEASE_QUEUE_GROUP,
     callback: (err, msg) => {
       if (err) {
         log.error({ err }, "lease subscription failed");
         return;
       }
-      const respond = (reply: proto.LeaseBatch) => {
-        if (msg.reply) msg.respond(proto.LeaseBatch.encode(reply).finish());
-      };
+      if (!msg.reply) return warn("lease-request-no-reply", {}, "lease request without a reply subject");
+      if (
+        workerToken !== undefined &&
+        !checkWorkerProof(workerToken, "lease-request", msg.reply, msg.data, msg.headers?.get(PROOF_HEADER))
+      ) {
+        warn("lease-request-proof", {}, "lease request without a valid worker-token proof; no lease");
+        return refuse(msg);
+      }
       let req: proto.LeaseRequest;
       try {
         req = proto.LeaseRequest.decode(msg.data);
       } catch (e) {
-        log.warn({ err: errorMessage(e) }, "undecodable lease request");
-        return respond({ leases: [], retryAfterMs: 1000 });
+        warn("lease-request-undecodable", { err: errorMessage(e) }, "undecodable lease request");
+        return refuse(msg);
       }
-      if (req.workerId === "" || req.capacity === 0) {
-        log.warn(
-          { workerId: req.workerId, capacity: req.capacity },
-          "lease request without worker id or capacity",
+      const now = Date.now();
+      if (workerToken !== undefined && (!isFresh(req.sentAtMs, now) || !remember(msg.reply, now))) {
+        warn("lease-request-replay", { sentAtMs: req.sentAtMs }, "stale or replayed lease request; no lease");
+        return refuse(msg);
+      }
+      if (!isValidWorkerId(req.workerId)) {
+        warn(
+          "lease-request-worker-id",
+          { length: req.workerId.length },
+          "lease request with a bad worker id",
         );
-        return respond({ leases: [], retryAfterMs: 1000 });
+        return refuse(msg);
+      }
+      if (req.capacity === 0) {
+        warn("lease-request-capacity", { workerId: req.workerId }, "lease request without capacity");
+        return refuse(msg);
       }
       frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY), req.requestId).then(
         (reply) => {
@@ -49,11 +118,11 @@ export function serveLeases(
               "lease issued",
             );
           }
-          respond({ leases: reply.leases.map(leaseToProto), retryAfterMs: reply.retryAfterMs });
+          respond(msg, { leases: reply.leases.map(leaseToProto), retryAfterMs: reply.retryAfterMs });
         },
         (e: unknown) => {
           log.error({ err: errorMessage(e) }, "cannot answer lease request");
-          respond({ leases: [], retryAfterMs: 1000 });
+          respond(msg, { leases: [], retryAfterMs: 1000 });
         },
       );
     },
@@ -84,5 +153,6 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     from: fromHeader(g.userAgent),
     allowPrivateAddresses: g.allowPrivateAddresses,
     signRequests: g.signRequests,
+    evidence: g.evidence,
   };
 }

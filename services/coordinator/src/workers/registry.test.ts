@@ -27,6 +27,20 @@ describe("worker registry", () => {
     expect(r.has("w1", 5001)).toBe(false);
   });
 
+  it("refuses over-long or unprintable worker ids and strips control characters from what it keeps", () => {
+    const r = createWorkerRegistry();
+    expect(r.observe(beat({ workerId: "w".repeat(900_000) }), 0)).toMatch(/^worker_id: 1 to 128/);
+    expect(r.observe(beat({ workerId: "w\x1b[2J" }), 0)).toMatch(/^worker_id/);
+    expect(r.observe(beat({ workerId: "w".repeat(128) }), 0)).toBeUndefined();
+    expect(
+      r.observe(beat({ hostname: `\x1b[2J\x07host\u202e${"x".repeat(500)}`, version: "1\r\n2" }), 0),
+    ).toBeUndefined();
+    const w1 = r.list(1).find((w) => w.heartbeat.workerId === "w1");
+    expect(w1?.heartbeat.hostname).toBe(`[2Jhost${"x".repeat(121)}`);
+    expect(w1?.heartbeat.version).toBe("12");
+    expect(r.list(1).map((w) => w.heartbeat.workerId.length)).toEqual([2, 128]);
+  });
+
   it("forgets a worker at once when it says it stopped", () => {
     const r = createWorkerRegistry();
     r.observe(beat({}), 0);

@@ -1,4 +1,4 @@
-import { proto } from "@heed/shared";
+import { boundedText, isValidWorkerId, proto, WORKER_ID_MAX } from "@heed/shared";
 
 /** A worker as the coordinator last heard of it. */
 export interface WorkerEntry {
@@ -9,7 +9,8 @@ export interface WorkerEntry {
 }
 
 export interface WorkerRegistry {
-  observe(hb: proto.WorkerHeartbeat, nowMs: number): void;
+  /** Takes a heartbeat in; returns why it was refused, if it was. */
+  observe(hb: proto.WorkerHeartbeat, nowMs: number): string | undefined;
   /** Live workers, by id; those that missed three heartbeats are forgotten first. */
   list(nowMs: number): WorkerEntry[];
   has(workerId: string, nowMs: number): boolean;
@@ -18,6 +19,9 @@ export interface WorkerRegistry {
 const RATE_WINDOW_MS = 60_000;
 /** A worker is gone after this many missed heartbeats. */
 const MISSED_BEATS = 3;
+/** More live workers than this is not a fleet but a flood; new ids are refused until some expire. */
+const MAX_WORKERS = 10_000;
+const MAX_TEXT = 128;
 
 /**
  * Live workers from their NATS heartbeats. Nothing here is durable: after a
@@ -33,19 +37,31 @@ export function createWorkerRegistry(): WorkerRegistry {
   };
 
   return {
-    observe(hb, nowMs) {
-      if (hb.workerId === "") return;
+    observe(raw, nowMs) {
+      if (!isValidWorkerId(raw.workerId))
+        return `worker_id: 1 to ${WORKER_ID_MAX} printable characters, no spaces`;
+      // Everything here ends up on an operator's terminal: no control characters, bounded lengths.
+      const hb: proto.WorkerHeartbeat = {
+        ...raw,
+        version: boundedText(raw.version, MAX_TEXT),
+        hostname: boundedText(raw.hostname, MAX_TEXT),
+      };
       // A stopped worker says so, so it leaves the list at once rather than after three beats.
       if (hb.state === proto.WorkerState.WORKER_STATE_STOPPED) {
         workers.delete(hb.workerId);
-        return;
+        return undefined;
       }
       const w = workers.get(hb.workerId);
+      if (w === undefined && workers.size >= MAX_WORKERS) {
+        expire(nowMs);
+        if (workers.size >= MAX_WORKERS) return `more than ${MAX_WORKERS} live workers`;
+      }
       // A restarted worker with the same id starts its counters again.
       const samples = w !== undefined && w.hb.startedAtMs === hb.startedAtMs ? w.samples : [];
       samples.push({ atMs: nowMs, fetched: hb.fetched });
       while (samples.length > 2 && (samples[1] as Sample).atMs <= nowMs - RATE_WINDOW_MS) samples.shift();
       workers.set(hb.workerId, { hb, lastSeenAtMs: nowMs, samples });
+      return undefined;
     },
     list(nowMs) {
       expire(nowMs);

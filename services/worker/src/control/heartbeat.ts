@@ -1,5 +1,5 @@
-import { errorMessage, HEARTBEAT_SUBJECT, type Logger, proto } from "@heed/shared";
-import type { NatsConnection } from "nats";
+import { errorMessage, HEARTBEAT_SUBJECT, type Logger, PROOF_HEADER, proto, workerProof } from "@heed/shared";
+import { headers, type NatsConnection } from "nats";
 
 export interface Heartbeat {
   /** Publishes now (state changes should not wait for the next beat). */
@@ -16,12 +16,17 @@ export interface Heartbeat {
 export function startHeartbeat(
   nc: NatsConnection,
   intervalMs: number,
+  /** The worker token: heartbeats carry its proof, so nobody else can pose as this worker. */
+  token: string | undefined,
   snapshot: () => proto.WorkerHeartbeat,
   log: Logger,
 ): Heartbeat {
   const publish = (hb: proto.WorkerHeartbeat) => {
     try {
-      nc.publish(HEARTBEAT_SUBJECT, proto.WorkerHeartbeat.encode(hb).finish());
+      const data = proto.WorkerHeartbeat.encode(hb).finish();
+      const h = headers();
+      if (token !== undefined) h.set(PROOF_HEADER, workerProof(token, "heartbeat", "", data));
+      nc.publish(HEARTBEAT_SUBJECT, data, { headers: h });
     } catch (err) {
       // Closed or reconnecting: the next beat tries again.
       log.debug({ err: errorMessage(err) }, "heartbeat not sent");

@@ -1,10 +1,15 @@
-import { pipeline, type Readable } from "node:stream";
+import { pipeline, type Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 
 export interface BodyRead {
   bytes: Buffer;
   /** The decoded body went past the cap and was cut there. */
   truncated: boolean;
+  /** The body as it came off the wire (content-encoding kept), for the capture. */
+  raw: Buffer[];
+  rawBytes: number;
+  /** The wire body ended: `raw` is all of it. False when reading stopped at the cap. */
+  rawComplete: boolean;
 }
 
 function decoderFor(encoding: string): NodeJS.ReadWriteStream | undefined {
@@ -27,7 +32,8 @@ export const ACCEPT_ENCODING = "gzip, deflate, br";
 /**
  * Reads a response body, decoding its Content-Encoding, and stops at `maxBytes`
  * of decoded output, so neither a huge body nor a decompression bomb can take
- * more memory than the lease allows.
+ * more memory than the lease allows. The wire bytes are kept beside the decoded
+ * ones (at most `maxBytes` of them too), with whether they are the whole body.
  */
 export async function readBody(body: Readable, contentEncoding: string, maxBytes: number): Promise<BodyRead> {
   const decoder =
@@ -37,8 +43,31 @@ export async function readBody(body: Readable, contentEncoding: string, maxBytes
       code: "HEED_UNSUPPORTED_ENCODING",
     });
   }
+  const raw: Buffer[] = [];
+  let rawBytes = 0;
+  let rawComplete = false;
+  let rawCut = false;
+  const keepRaw = (chunk: Buffer) => {
+    const room = maxBytes - rawBytes;
+    if (chunk.length > room) rawCut = true;
+    const kept = chunk.length > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
+    if (kept.length > 0) raw.push(kept);
+    rawBytes += kept.length;
+  };
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      keepRaw(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      rawComplete = !rawCut;
+      done();
+    },
+  });
   const source: AsyncIterable<Buffer> =
-    decoder === undefined ? body : (pipeline(body, decoder, () => {}) as unknown as AsyncIterable<Buffer>);
+    decoder === undefined
+      ? (pipeline(body, tap, () => {}) as unknown as AsyncIterable<Buffer>)
+      : (pipeline(body, tap, decoder, () => {}) as unknown as AsyncIterable<Buffer>);
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;
@@ -55,9 +84,10 @@ export async function readBody(body: Readable, contentEncoding: string, maxBytes
   }
   if (truncated) {
     discard(body);
+    discard(tap);
     if (decoder !== undefined) discard(decoder as unknown as Readable);
   }
-  return { bytes: Buffer.concat(chunks, size), truncated };
+  return { bytes: Buffer.concat(chunks, size), truncated, raw, rawBytes, rawComplete };
 }
 
 /** Drops a body we will not read; destroying it emits an abort error that nobody needs. */

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
+import type { Readable } from "node:stream";
 import { canonicalizeUrl, proto, type RequestSigner, sleep, tryCanonicalizeUrl } from "@heed/shared";
 import { type Dispatcher, request } from "undici";
+import { type Exchange, headerMap, headerPairs } from "../capture/exchange.js";
 import { directivesFromHeader } from "../links/directives.js";
 import { decodeText, extractLinks } from "../links/extract.js";
 import { parseSitemap } from "../links/sitemap.js";
-import { ACCEPT_ENCODING, discard, readBody } from "./body.js";
+import { ACCEPT_ENCODING, type BodyRead, discard, readBody } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
 import { checkLiteralHost } from "./guard.js";
 import { signatureHeaders } from "./signing.js";
@@ -25,6 +27,8 @@ export interface FetchDeps {
   leaseExpiresAt?: () => number;
   /** The address a host name last resolved to (reported for politeness by IP). */
   addressOf?: (hostname: string) => string | undefined;
+  /** Told of every whole HTTP exchange (redirect hops included), for the capture. */
+  onExchange?: (exchange: Exchange) => void;
   /** Web Bot Auth signer, for crawls that sign their requests. */
   signer?: RequestSigner;
 }
@@ -67,7 +71,10 @@ export async function fetchLease(
   };
   const expiresAt = deps.leaseExpiresAt ?? (() => lease.expiresAtMs);
   const closesAt = expiresAt() - LEASE_SAFETY_MS;
-  if (lease.notBeforeMs > clock()) await sleep(lease.notBeforeMs - clock(), signal);
+  // A timer may fire a millisecond early: wait until the clock says the window is open.
+  while (lease.notBeforeMs > clock() && signal?.aborted !== true) {
+    await sleep(lease.notBeforeMs - clock() + 1, signal);
+  }
   const startedAtMs = clock();
   const result = emptyResult(lease, startedAtMs);
   if (startedAtMs >= closesAt || startedAtMs < lease.notBeforeMs || signal?.aborted) {
@@ -91,49 +98,72 @@ export async function fetchLease(
   try {
     let url = canonicalizeUrl(lease.url);
     for (let hop = 0; ; hop++) {
-      if (guardLiterals) checkLiteralHost(new URL(url));
+      const target = new URL(url);
+      if (guardLiterals) checkLiteralHost(target);
       const remaining = deadline - clock();
+      const requestHeaders: [string, string][] = [
+        ["user-agent", lease.userAgent],
+        ...(lease.from ? ([["from", lease.from]] as [string, string][]) : []),
+        ["accept", robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8"],
+        ["accept-encoding", ACCEPT_ENCODING],
+        ...Object.entries(signatureHeaders(lease, deps.signer, url)),
+      ];
+      const sentAtMs = clock();
       const res = await request(url, {
         method: "GET",
         dispatcher,
         signal: abort,
         headersTimeout: remaining,
         bodyTimeout: remaining,
-        headers: {
-          "user-agent": lease.userAgent,
-          ...(lease.from ? { from: lease.from } : {}),
-          accept: robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8",
-          "accept-encoding": ACCEPT_ENCODING,
-          ...signatureHeaders(lease, deps.signer, url),
-        },
+        headers: Object.fromEntries(requestHeaders),
+        responseHeaders: "raw",
       });
-      const hostname = new URL(url).hostname.replace(/^\[|\]$/g, "");
+      const hostname = target.hostname.replace(/^\[|\]$/g, "");
       result.remoteAddress = isIP(hostname) !== 0 ? hostname : (deps.addressOf?.(hostname) ?? "");
-      const location = header(res.headers, "location");
+      const responseHeaders = headerPairs(res.headers as unknown as string[]);
+      const headers = headerMap(responseHeaders);
+      const exchange = (body: BodyRead): void =>
+        deps.onExchange?.({
+          url,
+          startedAtMs: sentAtMs,
+          remoteAddress: result.remoteAddress,
+          method: "GET",
+          requestHeaders: [["host", target.host], ...requestHeaders],
+          status: res.statusCode,
+          statusText: res.statusText,
+          responseHeaders,
+          body: body.raw,
+          bodyBytes: body.rawBytes,
+          truncated: !body.rawComplete,
+        });
+      const location = header(headers, "location");
       if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
-        const target = tryCanonicalizeUrl(location, url);
-        if (robots && hop < limits.maxRedirects && target.ok) {
-          discard(res.body);
-          url = target.url;
+        const next = tryCanonicalizeUrl(location, url);
+        // A redirect's own body is read (within the lease's limit) so its capture is whole.
+        const body = await readRedirectBody(res.body, Number(limits.maxBytes));
+        // A body that failed mid-way is not captured: no record rather than one that lies.
+        if (body !== undefined) exchange(body);
+        if (robots && hop < limits.maxRedirects && next.ok) {
+          url = next.url;
           continue;
         }
-        discard(res.body);
         result.statusCode = res.statusCode;
         result.finishedAtMs = clock();
         // Past the redirect limit a robots.txt is reported as the 3xx it is; the coordinator reads it as unavailable.
-        if (!robots && target.ok) result.redirectLocation = target.url;
+        if (!robots && next.ok) result.redirectLocation = next.url;
         if (robots) result.finalUrl = url;
         return result;
       }
-      const contentType = header(res.headers, "content-type");
-      const body = await readBody(res.body, header(res.headers, "content-encoding"), Number(limits.maxBytes));
+      const contentType = header(headers, "content-type");
+      const body = await readBody(res.body, header(headers, "content-encoding"), Number(limits.maxBytes));
+      exchange(body);
       result.finishedAtMs = clock();
       result.statusCode = res.statusCode;
       result.contentType = contentType;
       result.bodyBytes = body.bytes.length;
       result.truncated = body.truncated;
       result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
-      result.retryAfter = header(res.headers, "retry-after");
+      result.retryAfter = header(headers, "retry-after");
       if (robots) {
         result.robotsBody = body.bytes.toString("utf8");
         result.finalUrl = url;
@@ -152,9 +182,11 @@ export async function fetchLease(
         return result;
       }
       const product = productOf(lease.userAgent);
-      const fromHeader = directivesFromHeader(headerList(res.headers, "x-robots-tag"), product);
+      const fromHeader = directivesFromHeader(headerList(headers, "x-robots-tag"), product);
       const isHtml = /^(text\/html|application\/xhtml\+xml)/i.test(contentType);
-      result.tdmReserved = header(res.headers, "tdm-reservation").trim() === "1";
+      result.tdmReserved = header(headers, "tdm-reservation").trim() === "1";
+      // AI-use preferences (draft-ietf-aipref-attach-05 §3); repeated field lines join into one dictionary.
+      result.contentUsage = headerList(headers, "content-usage").join(", ").slice(0, 4096);
       if (isHtml && res.statusCode >= 200 && res.statusCode < 300) {
         const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
         result.nofollow = fromHeader.nofollow || page.directives.nofollow;
@@ -185,6 +217,19 @@ export async function fetchLease(
   } finally {
     window.stop();
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A redirect's body, read as it came (it is only captured, never parsed);
+ * undefined if reading it failed.
+ */
+async function readRedirectBody(body: Readable, maxBytes: number): Promise<BodyRead | undefined> {
+  try {
+    return await readBody(body, "", maxBytes);
+  } catch {
+    discard(body);
+    return undefined;
   }
 }
 

@@ -1,7 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { backoffMs, errorMessage, type Logger, proto, sleep } from "@heed/shared";
-import type { NatsConnection } from "nats";
+import {
+  backoffMs,
+  errorMessage,
+  type LimitedWarn,
+  type Logger,
+  PROOF_HEADER,
+  proto,
+  SIGNATURE_HEADER,
+  sleep,
+  workerProof,
+} from "@heed/shared";
+import { createInbox, headers, type NatsConnection } from "nats";
 import { createSeenLeases } from "./seen.js";
+import type { CoordinatorTrust } from "./trust.js";
 
 export interface PullOptions {
   nc: NatsConnection;
@@ -17,6 +28,11 @@ export interface PullOptions {
   onBatch?: (leases: number) => void;
   signal: AbortSignal;
   log: Logger;
+  /** The worker token: each request carries its proof (no proof, no lease). */
+  token?: string;
+  /** Only batches the coordinator signed are acted on. */
+  trust: CoordinatorTrust;
+  warn: LimitedWarn;
 }
 
 export interface Puller {
@@ -64,9 +80,29 @@ export function pullLeases(options: PullOptions): Puller {
           workerId: options.workerId,
           capacity: free,
           workerVersion: options.workerVersion,
+          sentAtMs: Date.now(),
           requestId,
         }).finish();
-        const msg = await options.nc.request(options.subject, req, { timeout: options.requestTimeoutMs });
+        // A fresh inbox per request: the proof covers it, so a copied request cannot send leases elsewhere.
+        const reply = createInbox();
+        const h = headers();
+        if (options.token !== undefined)
+          h.set(PROOF_HEADER, workerProof(options.token, "lease-request", reply, req));
+        const msg = await options.nc.request(options.subject, req, {
+          timeout: options.requestTimeoutMs,
+          noMux: true,
+          reply,
+          headers: h,
+        });
+        if (
+          !(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))
+        ) {
+          // Not from this worker's coordinator: act on none of it, and do not hammer whoever sent it.
+          options.warn("lease-batch-signature", {}, "lease answer not signed by the coordinator; ignored");
+          failures++;
+          await sleep(backoffMs(failures, 500, 5000), signal);
+          continue;
+        }
         batch = proto.LeaseBatch.decode(msg.data);
         requestId = newRequestId();
         failures = 0;

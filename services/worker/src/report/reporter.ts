@@ -24,6 +24,8 @@ export interface ReporterOptions {
   token?: string;
   /** The coordinator refused this worker's token: nothing it reports will be taken. */
   onRefused?: (details: string) => void;
+  /** The coordinator's public key for leases and drains, from any Renew answer that carries it. */
+  onCoordinatorKey?: (der: Uint8Array) => void;
 }
 
 /** Codes that mean the coordinator will never take this worker's reports as it is configured. */
@@ -130,6 +132,10 @@ export function createReporter(options: ReporterOptions): Reporter {
     });
   }
 
+  const learnKey = (res: proto.RenewResponse | undefined) => {
+    if (res !== undefined && res.coordinatorKey.length > 0) options.onCoordinatorKey?.(res.coordinatorKey);
+  };
+
   return {
     submit(result) {
       buffer.push(result);
@@ -142,8 +148,11 @@ export function createReporter(options: ReporterOptions): Reporter {
           { workerId: options.workerId, leaseIds },
           metadata(),
           { deadline: Date.now() + 5000 },
-          (err: ServiceError | null, res?: proto.RenewResponse) =>
-            err ? reject(err) : resolve(res?.acks ?? []),
+          (err: ServiceError | null, res?: proto.RenewResponse) => {
+            if (err) return reject(err);
+            learnKey(res);
+            resolve(res?.acks ?? []);
+          },
         ),
       );
     },
@@ -153,7 +162,8 @@ export function createReporter(options: ReporterOptions): Reporter {
           { workerId: options.workerId, leaseIds: [] },
           metadata(),
           { deadline: Date.now() + 5000 },
-          (err: ServiceError | null) => {
+          (err: ServiceError | null, res?: proto.RenewResponse) => {
+            learnKey(res);
             if (err && REFUSED.has(err.code)) {
               reject(
                 new ConfigError("tokenFile", `the coordinator refused the worker token: ${err.details}`),

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { status } from "@grpc/grpc-js";
 import { definitionToProto } from "@heed/coordinator";
 import {
   ConfigError,
@@ -8,8 +10,13 @@ import {
   proto,
 } from "@heed/shared";
 import type { Command } from "commander";
+import { RpcError } from "../client.js";
 import { act, arg, args } from "../context.js";
 import { bytes, enumText, fields, print, printJson, table, timestamp } from "../output.js";
+import { seedChunks } from "../seed-file.js";
+
+/** Seeds per CreateCrawl or AddSeeds request: the coordinator's documented maximum. */
+const SEEDS_PER_REQUEST = 10_000;
 
 const STATES = ["running", "paused", "finished", "cancelled"] as const;
 
@@ -23,7 +30,11 @@ export function crawlCommands(program: Command): void {
     .description("create a crawl from seeds and flags, or from a crawl file (flags override the file)")
     .argument("[seeds...]", "URLs to start from")
     .option("--crawl-file <file>", "JSON crawl definition (as for heed coordinator --crawl-file)")
-    .option("--id <id>", "name for the crawl (default: the coordinator makes one)")
+    .option(
+      "--id <id>",
+      "name for the crawl (default: heedctl makes one); creating is idempotent by id, so a retry is safe",
+    )
+    .option("--seeds-file <file>", "more seeds, one URL per line or NDJSON, sent in chunks")
     .option("--contact <email-or-url>", "how site owners reach you (required)")
     .option(
       "--product <token>",
@@ -48,11 +59,29 @@ Examples:
     )
     .action(
       act(async (ctx, cmd) => {
-        const definition = definitionOf(args(cmd, 0), cmd.opts());
-        const res = await ctx.admin.call((c) => c.createCrawl, { definition });
-        const created = res.crawl as proto.Crawl;
-        if (ctx.json) printJson(proto.Crawl.toJSON(created));
-        else print(`crawl ${created.id} created (${created.definition?.seeds.length ?? 0} seed(s))`);
+        const opts = cmd.opts();
+        const all = definitionOf(args(cmd, 0), opts);
+        // An id chosen here makes every attempt the same request: after a timeout, asking again
+        // either creates the crawl or finds the one the first attempt made, never a second crawl.
+        const id =
+          all.id !== "" ? all.id : `crawl-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+        const first = all.seeds.slice(0, SEEDS_PER_REQUEST);
+        const definition = { ...all, id, seeds: first };
+        let created = await retryOnce(() => ctx.admin.call((c) => c.createCrawl, { definition }));
+        let sent = first.length;
+        const more = async (seeds: string[]) => {
+          const res = await retryOnce(() => ctx.admin.call((c) => c.addSeeds, { crawlId: id, seeds }));
+          sent += seeds.length;
+          created = { crawl: res.crawl };
+        };
+        for (let i = SEEDS_PER_REQUEST; i < all.seeds.length; i += SEEDS_PER_REQUEST)
+          await more(all.seeds.slice(i, i + SEEDS_PER_REQUEST));
+        const file = opts.seedsFile as string | undefined;
+        if (file !== undefined)
+          for await (const chunk of seedChunks(file, SEEDS_PER_REQUEST)) await more(chunk);
+        const crawl = created.crawl as proto.Crawl;
+        if (ctx.json) printJson(proto.Crawl.toJSON(crawl));
+        else print(`crawl ${crawl.id} created (${crawl.seedCount} seed(s), ${sent} sent)`);
         return undefined;
       }),
     );
@@ -64,15 +93,19 @@ Examples:
     .action(
       act(async (ctx, cmd) => {
         const state = cmd.opts().state as string | undefined;
-        const res = await ctx.admin.call((c) => c.listCrawls, { state: crawlStateOf(state) });
+        const crawls = await allPages(
+          (pageToken) =>
+            ctx.admin.call((c) => c.listCrawls, { state: crawlStateOf(state), limit: 0, pageToken }),
+          (r) => r.crawls,
+        );
         if (ctx.json) {
-          printJson(proto.ListCrawlsResponse.toJSON(res));
+          printJson(proto.ListCrawlsResponse.toJSON({ crawls, nextPageToken: "" }));
           return undefined;
         }
         print(
           table(
             ["ID", "STATE", "DONE", "QUEUED", "IN FLIGHT", "FAILED", "SKIPPED", "HOSTS", "BYTES", "CREATED"],
-            res.crawls.map((c) => [
+            crawls.map((c) => [
               c.id,
               enumText(proto.CrawlState[c.state], "CRAWL_STATE_"),
               c.counts?.done ?? 0,
@@ -134,22 +167,93 @@ Examples:
       );
   }
 
-  program
-    .command("seeds")
-    .description("add seeds to a crawl")
+  const seeds = program.command("seeds").description("add and list a crawl's seeds");
+  seeds
     .command("add")
     .description("add seeds (their hosts join the crawl's scope; a finished crawl runs again)")
     .argument("<crawl-id>")
-    .argument("<seeds...>")
-    .addHelpText("after", "\nExample:\n  heedctl seeds add library-2026-11 https://example.org/news/")
+    .argument("[seeds...]")
+    .option("--file <file>", "seeds from a file, one URL per line or NDJSON, sent in chunks of 10000")
+    .addHelpText(
+      "after",
+      `
+Adding a seed twice changes nothing, so after a timeout, run the same command again.
+
+Examples:
+  heedctl seeds add library-2026-11 https://example.org/news/
+  heedctl seeds add library-2026-11 --file seeds.txt`,
+    )
     .action(
       act(async (ctx, cmd) => {
-        const res = await ctx.admin.call((c) => c.addSeeds, { crawlId: arg(cmd, 0), seeds: args(cmd, 1) });
-        if (ctx.json) printJson(proto.AddSeedsResponse.toJSON(res));
-        else print(`added ${res.added} new seed(s) to ${res.crawl?.id}`);
+        const crawlId = arg(cmd, 0);
+        const file = cmd.opts().file as string | undefined;
+        const given = args(cmd, 1);
+        if (given.length === 0 && file === undefined)
+          throw new ConfigError("seeds", "give seeds as arguments or --file");
+        let added = 0;
+        let sent = 0;
+        let crawl: proto.Crawl | undefined;
+        const send = async (chunk: string[]) => {
+          const res = await retryOnce(() => ctx.admin.call((c) => c.addSeeds, { crawlId, seeds: chunk }));
+          added += res.added;
+          sent += chunk.length;
+          crawl = res.crawl;
+        };
+        for (let i = 0; i < given.length; i += SEEDS_PER_REQUEST)
+          await send(given.slice(i, i + SEEDS_PER_REQUEST));
+        if (file !== undefined)
+          for await (const chunk of seedChunks(file, SEEDS_PER_REQUEST)) await send(chunk);
+        if (ctx.json) printJson(proto.AddSeedsResponse.toJSON({ added, crawl }));
+        else print(`added ${added} new seed(s) of ${sent} to ${crawlId} (${crawl?.seedCount ?? 0} in all)`);
         return undefined;
       }),
     );
+  seeds
+    .command("list")
+    .description("a crawl's seeds, one per line, in the order they were added")
+    .argument("<crawl-id>")
+    .action(
+      act(async (ctx, cmd) => {
+        let pageToken = "";
+        do {
+          const res = await ctx.admin.call((c) => c.listSeeds, {
+            crawlId: arg(cmd, 0),
+            limit: 1000,
+            pageToken,
+          });
+          const text = res.seeds.map((s) => (ctx.json ? JSON.stringify({ url: s }) : s)).join("\n");
+          if (text !== "") print(text);
+          pageToken = res.nextPageToken;
+        } while (pageToken !== "");
+        return undefined;
+      }),
+    );
+}
+
+/** Every page of a list call, in order. */
+export async function allPages<Res extends { nextPageToken: string }, T>(
+  call: (pageToken: string) => Promise<Res>,
+  items: (res: Res) => T[],
+): Promise<T[]> {
+  const all: T[] = [];
+  let pageToken = "";
+  do {
+    const res = await call(pageToken);
+    all.push(...items(res));
+    pageToken = res.nextPageToken;
+  } while (pageToken !== "");
+  return all;
+}
+
+/** Once more after a timeout or a lost connection: only for calls that are idempotent. */
+async function retryOnce<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof RpcError && [status.DEADLINE_EXCEEDED, status.UNAVAILABLE].includes(err.grpcCode))
+      return call();
+    throw err;
+  }
 }
 
 export function crawlStateOf(state: string | undefined): proto.CrawlState {
@@ -225,7 +329,7 @@ function crawlText(c: proto.Crawl): string {
     ["by status", kv(c.statusCounts)],
     ["hosts", c.hosts],
     ["bytes", bytes(c.bytes)],
-    ["seeds", d?.seeds.join(" ")],
+    ["seeds", `${c.seedCount} (heedctl seeds list ${c.id})`],
     [
       "user agent",
       d?.userAgent ? `${d.userAgent.product}/${d.userAgent.version} (+${d.userAgent.contact})` : undefined,
@@ -233,5 +337,7 @@ function crawlText(c: proto.Crawl): string {
     ["max depth", d?.maxDepth],
     ["max pages", d?.maxPages],
     ["min delay", d?.politeness?.minDelayMs !== undefined ? `${d.politeness.minDelayMs} ms` : undefined],
+    ["purposes", d !== undefined && d.purposes.length > 0 ? d.purposes.join(", ") : undefined],
+    ["signs requests", d !== undefined ? (d.signRequests === true ? "yes (Web Bot Auth)" : "no") : undefined],
   ]);
 }

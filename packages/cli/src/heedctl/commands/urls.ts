@@ -20,7 +20,9 @@ export function urlCommands(program: Command): void {
     .command("url")
     .description("inspect URLs")
     .command("show")
-    .description("a URL's state, attempts, last result, reason, robots evidence and where it came from")
+    .description(
+      "a URL's state, attempts, last result, reason, robots evidence, where it came from and where its capture is",
+    )
     .argument("<crawl-id>")
     .argument("<url>")
     .addHelpText("after", "\nExample:\n  heedctl url show library-2026-11 https://example.org/about")
@@ -55,6 +57,27 @@ export function urlCommands(program: Command): void {
               "robots",
               u.robots !== undefined
                 ? `${u.robots.verdict} (robots.txt ${u.robots.digest.slice(0, 16) || "-"}${u.robots.line > 0 ? `, line ${u.robots.line}` : ""})`
+                : undefined,
+            ],
+            [
+              "readings",
+              u.robots !== undefined && u.robots.readings.length > 0
+                ? `${u.robots.disagreement ? "DISAGREE: " : ""}${u.robots.readings
+                    .map(
+                      (v) =>
+                        `${v.reading} ${v.allowed ? "allowed" : "disallowed"}${v.line > 0 ? ` (line ${v.line})` : ""}`,
+                    )
+                    .join(", ")}`
+                : undefined,
+            ],
+            ...u.preferences.map((p): [string, string] => [
+              `use: ${p.purpose}`,
+              `${p.decision}${p.signal !== "" ? ` by ${p.signal}${p.line > 0 ? ` (robots.txt line ${p.line})` : ""}` : ""} [${p.category}]`,
+            ]),
+            [
+              "capture",
+              u.capture !== undefined
+                ? `${u.capture.file} at ${u.capture.offset} (${u.capture.length} bytes)`
                 : undefined,
             ],
           ]),

@@ -1,7 +1,7 @@
 import { ConfigError, HeedError, proto } from "@heed/shared";
 import type { Command } from "commander";
 import { act, arg, CTL_EXIT } from "../context.js";
-import { bytes, duration, enumText, printJson } from "../output.js";
+import { bytes, duration, enumText, printErr, printJson, terminalSafe } from "../output.js";
 
 const BAR_WIDTH = 24;
 
@@ -64,7 +64,9 @@ Examples:
           if (ctx.json) {
             printJson(proto.WatchProgressResponse.toJSON(ev));
           } else if (ctx.tty) {
-            process.stdout.write(`\r\x1b[2K${bar(settledShare(s))} ${state}  ${progressText(s)}`);
+            process.stdout.write(
+              `\r\x1b[2K${terminalSafe(`${bar(settledShare(s))} ${state}  ${progressText(s)}`)}`,
+            );
             if (ev.final) process.stdout.write("\n");
           } else {
             // Plain lines for logs and pipes: on change, at most one a second, and always the last.
@@ -72,7 +74,7 @@ Examples:
             const changed =
               line.replace(/\s+\S+ (ms|s|min|h|d)$/, "") !== lastLine.replace(/\s+\S+ (ms|s|min|h|d)$/, "");
             if (ev.final || (changed && Date.now() - lastLineAt >= 1000)) {
-              process.stdout.write(`${new Date(ev.atMs).toISOString()}  ${line}\n`);
+              process.stdout.write(`${new Date(ev.atMs).toISOString()}  ${terminalSafe(line)}\n`);
               lastLine = line;
               lastLineAt = Date.now();
             }
@@ -81,7 +83,7 @@ Examples:
         if (last?.final !== true) throw new HeedError("HEED_WATCH_ENDED", "the progress stream ended early");
         const ended = last.stats?.state;
         if (!ctx.json && !ctx.tty)
-          process.stderr.write(
+          printErr(
             `crawl ${last.stats?.crawlId} ${enumText(proto.CrawlState[ended ?? 0], "CRAWL_STATE_")}\n`,
           );
         return ended === proto.CrawlState.CRAWL_STATE_CANCELLED ? CTL_EXIT.failure : CTL_EXIT.ok;

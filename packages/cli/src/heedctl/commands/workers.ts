@@ -2,6 +2,7 @@ import { ConfigError, proto } from "@heed/shared";
 import type { Command } from "commander";
 import { act, arg } from "../context.js";
 import { enumText, print, printJson, relative, table } from "../output.js";
+import { allPages } from "./crawls.js";
 
 export function workerCommands(program: Command): void {
   const workers = program.command("workers").description("live workers (from their heartbeats) and draining");
@@ -11,9 +12,12 @@ export function workerCommands(program: Command): void {
     .description("workers heard from in their last three heartbeats")
     .action(
       act(async (ctx) => {
-        const res = await ctx.admin.call((c) => c.listWorkers, {});
+        const workers = await allPages(
+          (pageToken) => ctx.admin.call((c) => c.listWorkers, { limit: 0, pageToken }),
+          (r) => r.workers,
+        );
         if (ctx.json) {
-          printJson(proto.ListWorkersResponse.toJSON(res));
+          printJson(proto.ListWorkersResponse.toJSON({ workers, nextPageToken: "" }));
           return undefined;
         }
         const now = Date.now();
@@ -31,7 +35,7 @@ export function workerCommands(program: Command): void {
               "HOST",
               "VERSION",
             ],
-            res.workers.map((w) => [
+            workers.map((w) => [
               w.workerId,
               enumText(proto.WorkerState[w.state], "WORKER_STATE_"),
               w.inFlight,

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { CaptureLocation } from "./frontier.js";
 import { WorkerState, workerStateFromJSON, workerStateToJSON } from "./worker.js";
 
 export const protobufPackage = "heed.v1";
@@ -453,7 +454,14 @@ export interface Politeness {
   errorBackoffBaseMs?: number | undefined;
   errorBackoffMaxMs?: number | undefined;
   breakerThreshold?: number | undefined;
-  parkMs?: number | undefined;
+  parkMs?:
+    | number
+    | undefined;
+  /**
+   * How robots.txt is read: google, rfc9309, robots-parser. A URL is fetched only if every
+   * reading allows it. Empty: all of them; naming fewer is an explicit choice, kept with the crawl.
+   */
+  robotsReadings: string[];
 }
 
 /** Hosts known to share one server: one delay and concurrency budget for all of them. */
@@ -543,6 +551,11 @@ export interface Crawl {
   /** Skipped URLs by reason (robots_disallowed, robots_unreachable, budget_max_pages, crawl_cancelled, opt_out). */
   skipCounts: { [key: string]: number };
   hosts: number;
+  /**
+   * How many seeds the crawl has. `definition.seeds` is always empty here, so no
+   * message grows with the crawl: list them with ListSeeds.
+   */
+  seedCount: number;
 }
 
 export interface Crawl_StatusCountsEntry {
@@ -555,6 +568,11 @@ export interface Crawl_SkipCountsEntry {
   value: number;
 }
 
+/**
+ * Idempotent by id: creating a crawl whose id exists with the same definition
+ * answers with that crawl (a retry after a timeout is safe); with another
+ * definition, ALREADY_EXISTS. At most 10000 seeds per request: add more with AddSeeds.
+ */
 export interface CreateCrawlRequest {
   definition?: CrawlDefinition | undefined;
 }
@@ -563,6 +581,7 @@ export interface CreateCrawlResponse {
   crawl?: Crawl | undefined;
 }
 
+/** At most 10000 seeds per request; adding a seed twice changes nothing, so retries are safe. */
 export interface AddSeedsRequest {
   crawlId: string;
   seeds: string[];
@@ -572,6 +591,20 @@ export interface AddSeedsResponse {
   /** Seeds that were new to the crawl. */
   added: number;
   crawl?: Crawl | undefined;
+}
+
+export interface ListSeedsRequest {
+  crawlId: string;
+  /** 0: 100. At most 1000. */
+  limit: number;
+  pageToken: string;
+}
+
+export interface ListSeedsResponse {
+  /** In the order they were added. */
+  seeds: string[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface GetCrawlRequest {
@@ -585,10 +618,16 @@ export interface GetCrawlResponse {
 export interface ListCrawlsRequest {
   /** Only crawls in this state; unspecified: all. */
   state: CrawlState;
+  /** 0: 100. At most 1000. */
+  limit: number;
+  /** From a previous response's next_page_token. */
+  pageToken: string;
 }
 
 export interface ListCrawlsResponse {
   crawls: Crawl[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface PauseCrawlRequest {
@@ -782,6 +821,18 @@ export interface UrlResult {
 export interface RobotsEvidence {
   digest: string;
   verdict: string;
+  /** The deciding line: a disallowing reading's when any reading disallowed. */
+  line: number;
+  /** What each reading of the crawl said about the URL. */
+  readings: RobotsReadingVerdict[];
+  /** Some reading allowed the URL and another did not (the URL was not fetched). */
+  disagreement: boolean;
+}
+
+/** One reading's verdict on a URL and the robots.txt line that decided it (0: none did). */
+export interface RobotsReadingVerdict {
+  reading: string;
+  allowed: boolean;
   line: number;
 }
 
@@ -806,6 +857,24 @@ export interface Url {
     | undefined;
   /** The lease now out for it, if leased. */
   leaseId: string;
+  /** What the site's AI-use preferences say of each of the crawl's purposes, and which signal decided. */
+  preferences: PreferenceDecision[];
+  /** Where its capture is (WARC file, offset, length), once done. */
+  capture?: CaptureLocation | undefined;
+}
+
+/** One crawl purpose against a site's AI-use preferences (IETF AI Preferences, TDMRep). */
+export interface PreferenceDecision {
+  /** archive, search, ai-training or ai-use. */
+  purpose: string;
+  /** The vocabulary category it falls under: train-ai, ai-use or search. */
+  category: string;
+  /** allowed, disallowed or unknown. */
+  decision: string;
+  /** robots-content-usage, content-usage-header, tdmrep-json or tdm-reservation; empty when unknown. */
+  signal: string;
+  /** The robots.txt line, when robots.txt decided. */
+  line: number;
 }
 
 export interface GetUrlRequest {
@@ -853,10 +922,15 @@ export interface WorkerInfo {
 }
 
 export interface ListWorkersRequest {
+  /** 0: 100. At most 1000. */
+  limit: number;
+  pageToken: string;
 }
 
 export interface ListWorkersResponse {
   workers: WorkerInfo[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface DrainWorkersRequest {
@@ -1084,6 +1158,7 @@ function createBasePoliteness(): Politeness {
     errorBackoffMaxMs: undefined,
     breakerThreshold: undefined,
     parkMs: undefined,
+    robotsReadings: [],
   };
 }
 
@@ -1136,6 +1211,9 @@ export const Politeness: MessageFns<Politeness> = {
     }
     if (message.parkMs !== undefined) {
       writer.uint32(128).uint64(message.parkMs);
+    }
+    for (const v of message.robotsReadings) {
+      writer.uint32(138).string(v!);
     }
     return writer;
   },
@@ -1281,6 +1359,14 @@ export const Politeness: MessageFns<Politeness> = {
             message.parkMs = longToNumber(reader.uint64());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.robotsReadings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1371,6 +1457,11 @@ export const Politeness: MessageFns<Politeness> = {
         : isSet(object.park_ms)
         ? globalThis.Number(object.park_ms)
         : undefined,
+      robotsReadings: globalThis.Array.isArray(object?.robotsReadings)
+        ? object.robotsReadings.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.robots_readings)
+        ? object.robots_readings.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1424,6 +1515,9 @@ export const Politeness: MessageFns<Politeness> = {
     if (message.parkMs !== undefined) {
       obj.parkMs = Math.round(message.parkMs);
     }
+    if (message.robotsReadings?.length) {
+      obj.robotsReadings = message.robotsReadings;
+    }
     return obj;
   },
 
@@ -1448,6 +1542,7 @@ export const Politeness: MessageFns<Politeness> = {
     message.errorBackoffMaxMs = object.errorBackoffMaxMs ?? undefined;
     message.breakerThreshold = object.breakerThreshold ?? undefined;
     message.parkMs = object.parkMs ?? undefined;
+    message.robotsReadings = object.robotsReadings?.map((e) => e) || [];
     return message;
   },
 };
@@ -2481,6 +2576,7 @@ function createBaseCrawl(): Crawl {
     statusCounts: {},
     skipCounts: {},
     hosts: 0,
+    seedCount: 0,
   };
 }
 
@@ -2518,6 +2614,9 @@ export const Crawl: MessageFns<Crawl> = {
     });
     if (message.hosts !== 0) {
       writer.uint32(88).uint64(message.hosts);
+    }
+    if (message.seedCount !== 0) {
+      writer.uint32(96).uint64(message.seedCount);
     }
     return writer;
   },
@@ -2629,6 +2728,14 @@ export const Crawl: MessageFns<Crawl> = {
             message.hosts = longToNumber(reader.uint64());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.seedCount = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2718,6 +2825,11 @@ export const Crawl: MessageFns<Crawl> = {
         )
         : {},
       hosts: isSet(object.hosts) ? globalThis.Number(object.hosts) : 0,
+      seedCount: isSet(object.seedCount)
+        ? globalThis.Number(object.seedCount)
+        : isSet(object.seed_count)
+        ? globalThis.Number(object.seed_count)
+        : 0,
     };
   },
 
@@ -2768,6 +2880,9 @@ export const Crawl: MessageFns<Crawl> = {
     if (message.hosts !== 0) {
       obj.hosts = Math.round(message.hosts);
     }
+    if (message.seedCount !== 0) {
+      obj.seedCount = Math.round(message.seedCount);
+    }
     return obj;
   },
 
@@ -2807,6 +2922,7 @@ export const Crawl: MessageFns<Crawl> = {
       {},
     );
     message.hosts = object.hosts ?? 0;
+    message.seedCount = object.seedCount ?? 0;
     return message;
   },
 };
@@ -3291,6 +3407,204 @@ export const AddSeedsResponse: MessageFns<AddSeedsResponse> = {
   },
 };
 
+function createBaseListSeedsRequest(): ListSeedsRequest {
+  return { crawlId: "", limit: 0, pageToken: "" };
+}
+
+export const ListSeedsRequest: MessageFns<ListSeedsRequest> = {
+  encode(message: ListSeedsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.crawlId !== "") {
+      writer.uint32(10).string(message.crawlId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSeedsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSeedsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.crawlId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSeedsRequest {
+    return {
+      crawlId: isSet(object.crawlId)
+        ? globalThis.String(object.crawlId)
+        : isSet(object.crawl_id)
+        ? globalThis.String(object.crawl_id)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSeedsRequest): unknown {
+    const obj: any = {};
+    if (message.crawlId !== "") {
+      obj.crawlId = message.crawlId;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSeedsRequest>, I>>(base?: I): ListSeedsRequest {
+    return ListSeedsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSeedsRequest>, I>>(object: I): ListSeedsRequest {
+    const message = createBaseListSeedsRequest();
+    message.crawlId = object.crawlId ?? "";
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSeedsResponse(): ListSeedsResponse {
+  return { seeds: [], nextPageToken: "" };
+}
+
+export const ListSeedsResponse: MessageFns<ListSeedsResponse> = {
+  encode(message: ListSeedsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.seeds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSeedsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSeedsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.seeds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSeedsResponse {
+    return {
+      seeds: globalThis.Array.isArray(object?.seeds) ? object.seeds.map((e: any) => globalThis.String(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSeedsResponse): unknown {
+    const obj: any = {};
+    if (message.seeds?.length) {
+      obj.seeds = message.seeds;
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSeedsResponse>, I>>(base?: I): ListSeedsResponse {
+    return ListSeedsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSeedsResponse>, I>>(object: I): ListSeedsResponse {
+    const message = createBaseListSeedsResponse();
+    message.seeds = object.seeds?.map((e) => e) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseGetCrawlRequest(): GetCrawlRequest {
   return { crawlId: "" };
 }
@@ -3432,13 +3746,19 @@ export const GetCrawlResponse: MessageFns<GetCrawlResponse> = {
 };
 
 function createBaseListCrawlsRequest(): ListCrawlsRequest {
-  return { state: 0 };
+  return { state: 0, limit: 0, pageToken: "" };
 }
 
 export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
   encode(message: ListCrawlsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.state !== 0) {
       writer.uint32(8).int32(message.state);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
     }
     return writer;
   },
@@ -3464,6 +3784,22 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
             message.state = reader.int32() as any;
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3477,13 +3813,27 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
   },
 
   fromJSON(object: any): ListCrawlsRequest {
-    return { state: isSet(object.state) ? crawlStateFromJSON(object.state) : 0 };
+    return {
+      state: isSet(object.state) ? crawlStateFromJSON(object.state) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListCrawlsRequest): unknown {
     const obj: any = {};
     if (message.state !== 0) {
       obj.state = crawlStateToJSON(message.state);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
     }
     return obj;
   },
@@ -3494,18 +3844,23 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListCrawlsRequest>, I>>(object: I): ListCrawlsRequest {
     const message = createBaseListCrawlsRequest();
     message.state = object.state ?? 0;
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListCrawlsResponse(): ListCrawlsResponse {
-  return { crawls: [] };
+  return { crawls: [], nextPageToken: "" };
 }
 
 export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
   encode(message: ListCrawlsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.crawls) {
       Crawl.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -3531,6 +3886,14 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
             message.crawls.push(Crawl.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3544,13 +3907,23 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
   },
 
   fromJSON(object: any): ListCrawlsResponse {
-    return { crawls: globalThis.Array.isArray(object?.crawls) ? object.crawls.map((e: any) => Crawl.fromJSON(e)) : [] };
+    return {
+      crawls: globalThis.Array.isArray(object?.crawls) ? object.crawls.map((e: any) => Crawl.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListCrawlsResponse): unknown {
     const obj: any = {};
     if (message.crawls?.length) {
       obj.crawls = message.crawls.map((e) => Crawl.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -3561,6 +3934,7 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListCrawlsResponse>, I>>(object: I): ListCrawlsResponse {
     const message = createBaseListCrawlsResponse();
     message.crawls = object.crawls?.map((e) => Crawl.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -6587,7 +6961,7 @@ export const UrlResult: MessageFns<UrlResult> = {
 };
 
 function createBaseRobotsEvidence(): RobotsEvidence {
-  return { digest: "", verdict: "", line: 0 };
+  return { digest: "", verdict: "", line: 0, readings: [], disagreement: false };
 }
 
 export const RobotsEvidence: MessageFns<RobotsEvidence> = {
@@ -6600,6 +6974,12 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
     }
     if (message.line !== 0) {
       writer.uint32(24).uint32(message.line);
+    }
+    for (const v of message.readings) {
+      RobotsReadingVerdict.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.disagreement !== false) {
+      writer.uint32(40).bool(message.disagreement);
     }
     return writer;
   },
@@ -6641,6 +7021,22 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
             message.line = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.readings.push(RobotsReadingVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.disagreement = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6658,6 +7054,10 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
       digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
       verdict: isSet(object.verdict) ? globalThis.String(object.verdict) : "",
       line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      readings: globalThis.Array.isArray(object?.readings)
+        ? object.readings.map((e: any) => RobotsReadingVerdict.fromJSON(e))
+        : [],
+      disagreement: isSet(object.disagreement) ? globalThis.Boolean(object.disagreement) : false,
     };
   },
 
@@ -6672,6 +7072,12 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
     if (message.line !== 0) {
       obj.line = Math.round(message.line);
     }
+    if (message.readings?.length) {
+      obj.readings = message.readings.map((e) => RobotsReadingVerdict.toJSON(e));
+    }
+    if (message.disagreement !== false) {
+      obj.disagreement = message.disagreement;
+    }
     return obj;
   },
 
@@ -6682,6 +7088,109 @@ export const RobotsEvidence: MessageFns<RobotsEvidence> = {
     const message = createBaseRobotsEvidence();
     message.digest = object.digest ?? "";
     message.verdict = object.verdict ?? "";
+    message.line = object.line ?? 0;
+    message.readings = object.readings?.map((e) => RobotsReadingVerdict.fromPartial(e)) || [];
+    message.disagreement = object.disagreement ?? false;
+    return message;
+  },
+};
+
+function createBaseRobotsReadingVerdict(): RobotsReadingVerdict {
+  return { reading: "", allowed: false, line: 0 };
+}
+
+export const RobotsReadingVerdict: MessageFns<RobotsReadingVerdict> = {
+  encode(message: RobotsReadingVerdict, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reading !== "") {
+      writer.uint32(10).string(message.reading);
+    }
+    if (message.allowed !== false) {
+      writer.uint32(16).bool(message.allowed);
+    }
+    if (message.line !== 0) {
+      writer.uint32(24).uint32(message.line);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RobotsReadingVerdict {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRobotsReadingVerdict();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reading = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RobotsReadingVerdict {
+    return {
+      reading: isSet(object.reading) ? globalThis.String(object.reading) : "",
+      allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false,
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+    };
+  },
+
+  toJSON(message: RobotsReadingVerdict): unknown {
+    const obj: any = {};
+    if (message.reading !== "") {
+      obj.reading = message.reading;
+    }
+    if (message.allowed !== false) {
+      obj.allowed = message.allowed;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RobotsReadingVerdict>, I>>(base?: I): RobotsReadingVerdict {
+    return RobotsReadingVerdict.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RobotsReadingVerdict>, I>>(object: I): RobotsReadingVerdict {
+    const message = createBaseRobotsReadingVerdict();
+    message.reading = object.reading ?? "";
+    message.allowed = object.allowed ?? false;
     message.line = object.line ?? 0;
     return message;
   },
@@ -6703,6 +7212,8 @@ function createBaseUrl(): Url {
     result: undefined,
     robots: undefined,
     leaseId: "",
+    preferences: [],
+    capture: undefined,
   };
 }
 
@@ -6749,6 +7260,12 @@ export const Url: MessageFns<Url> = {
     }
     if (message.leaseId !== "") {
       writer.uint32(114).string(message.leaseId);
+    }
+    for (const v of message.preferences) {
+      PreferenceDecision.encode(v!, writer.uint32(122).fork()).join();
+    }
+    if (message.capture !== undefined) {
+      CaptureLocation.encode(message.capture, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -6878,6 +7395,22 @@ export const Url: MessageFns<Url> = {
             message.leaseId = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.preferences.push(PreferenceDecision.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.capture = CaptureLocation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6930,6 +7463,10 @@ export const Url: MessageFns<Url> = {
         : isSet(object.lease_id)
         ? globalThis.String(object.lease_id)
         : "",
+      preferences: globalThis.Array.isArray(object?.preferences)
+        ? object.preferences.map((e: any) => PreferenceDecision.fromJSON(e))
+        : [],
+      capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
     };
   },
 
@@ -6977,6 +7514,12 @@ export const Url: MessageFns<Url> = {
     if (message.leaseId !== "") {
       obj.leaseId = message.leaseId;
     }
+    if (message.preferences?.length) {
+      obj.preferences = message.preferences.map((e) => PreferenceDecision.toJSON(e));
+    }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureLocation.toJSON(message.capture);
+    }
     return obj;
   },
 
@@ -7003,6 +7546,143 @@ export const Url: MessageFns<Url> = {
       ? RobotsEvidence.fromPartial(object.robots)
       : undefined;
     message.leaseId = object.leaseId ?? "";
+    message.preferences = object.preferences?.map((e) => PreferenceDecision.fromPartial(e)) || [];
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureLocation.fromPartial(object.capture)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePreferenceDecision(): PreferenceDecision {
+  return { purpose: "", category: "", decision: "", signal: "", line: 0 };
+}
+
+export const PreferenceDecision: MessageFns<PreferenceDecision> = {
+  encode(message: PreferenceDecision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.purpose !== "") {
+      writer.uint32(10).string(message.purpose);
+    }
+    if (message.category !== "") {
+      writer.uint32(18).string(message.category);
+    }
+    if (message.decision !== "") {
+      writer.uint32(26).string(message.decision);
+    }
+    if (message.signal !== "") {
+      writer.uint32(34).string(message.signal);
+    }
+    if (message.line !== 0) {
+      writer.uint32(40).uint32(message.line);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreferenceDecision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreferenceDecision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.purpose = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.decision = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreferenceDecision {
+    return {
+      purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : "",
+      category: isSet(object.category) ? globalThis.String(object.category) : "",
+      decision: isSet(object.decision) ? globalThis.String(object.decision) : "",
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+    };
+  },
+
+  toJSON(message: PreferenceDecision): unknown {
+    const obj: any = {};
+    if (message.purpose !== "") {
+      obj.purpose = message.purpose;
+    }
+    if (message.category !== "") {
+      obj.category = message.category;
+    }
+    if (message.decision !== "") {
+      obj.decision = message.decision;
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreferenceDecision>, I>>(base?: I): PreferenceDecision {
+    return PreferenceDecision.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreferenceDecision>, I>>(object: I): PreferenceDecision {
+    const message = createBasePreferenceDecision();
+    message.purpose = object.purpose ?? "";
+    message.category = object.category ?? "";
+    message.decision = object.decision ?? "";
+    message.signal = object.signal ?? "";
+    message.line = object.line ?? 0;
     return message;
   },
 };
@@ -7721,11 +8401,17 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
 };
 
 function createBaseListWorkersRequest(): ListWorkersRequest {
-  return {};
+  return { limit: 0, pageToken: "" };
 }
 
 export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
-  encode(_: ListWorkersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListWorkersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -7742,6 +8428,22 @@ export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7754,32 +8456,50 @@ export const ListWorkersRequest: MessageFns<ListWorkersRequest> = {
     }
   },
 
-  fromJSON(_: any): ListWorkersRequest {
-    return {};
+  fromJSON(object: any): ListWorkersRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListWorkersRequest): unknown {
+  toJSON(message: ListWorkersRequest): unknown {
     const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListWorkersRequest>, I>>(base?: I): ListWorkersRequest {
     return ListWorkersRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListWorkersRequest>, I>>(_: I): ListWorkersRequest {
+  fromPartial<I extends Exact<DeepPartial<ListWorkersRequest>, I>>(object: I): ListWorkersRequest {
     const message = createBaseListWorkersRequest();
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListWorkersResponse(): ListWorkersResponse {
-  return { workers: [] };
+  return { workers: [], nextPageToken: "" };
 }
 
 export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   encode(message: ListWorkersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.workers) {
       WorkerInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -7805,6 +8525,14 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
             message.workers.push(WorkerInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7820,6 +8548,11 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   fromJSON(object: any): ListWorkersResponse {
     return {
       workers: globalThis.Array.isArray(object?.workers) ? object.workers.map((e: any) => WorkerInfo.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -7827,6 +8560,9 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
     const obj: any = {};
     if (message.workers?.length) {
       obj.workers = message.workers.map((e) => WorkerInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -7837,6 +8573,7 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListWorkersResponse>, I>>(object: I): ListWorkersResponse {
     const message = createBaseListWorkersResponse();
     message.workers = object.workers?.map((e) => WorkerInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -8200,6 +8937,16 @@ export const AdminServiceService = {
     responseSerialize: (value: ListCrawlsResponse): Buffer => Buffer.from(ListCrawlsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListCrawlsResponse => ListCrawlsResponse.decode(value),
   },
+  /** A crawl's seeds, a page at a time (Crawl messages never carry them). */
+  listSeeds: {
+    path: "/heed.v1.AdminService/ListSeeds" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSeedsRequest): Buffer => Buffer.from(ListSeedsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSeedsRequest => ListSeedsRequest.decode(value),
+    responseSerialize: (value: ListSeedsResponse): Buffer => Buffer.from(ListSeedsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSeedsResponse => ListSeedsResponse.decode(value),
+  },
   pauseCrawl: {
     path: "/heed.v1.AdminService/PauseCrawl" as const,
     requestStream: false as const,
@@ -8366,6 +9113,8 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   addSeeds: handleUnaryCall<AddSeedsRequest, AddSeedsResponse>;
   getCrawl: handleUnaryCall<GetCrawlRequest, GetCrawlResponse>;
   listCrawls: handleUnaryCall<ListCrawlsRequest, ListCrawlsResponse>;
+  /** A crawl's seeds, a page at a time (Crawl messages never carry them). */
+  listSeeds: handleUnaryCall<ListSeedsRequest, ListSeedsResponse>;
   pauseCrawl: handleUnaryCall<PauseCrawlRequest, PauseCrawlResponse>;
   resumeCrawl: handleUnaryCall<ResumeCrawlRequest, ResumeCrawlResponse>;
   /** Queued URLs are settled as skipped (crawl_cancelled); leases out finish. */
@@ -8464,6 +9213,22 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListCrawlsResponse) => void,
+  ): ClientUnaryCall;
+  /** A crawl's seeds, a page at a time (Crawl messages never carry them). */
+  listSeeds(
+    request: ListSeedsRequest,
+    callback: (error: ServiceError | null, response: ListSeedsResponse) => void,
+  ): ClientUnaryCall;
+  listSeeds(
+    request: ListSeedsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSeedsResponse) => void,
+  ): ClientUnaryCall;
+  listSeeds(
+    request: ListSeedsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSeedsResponse) => void,
   ): ClientUnaryCall;
   pauseCrawl(
     request: PauseCrawlRequest,

@@ -202,6 +202,15 @@ export interface FetchResult {
   wellKnownBody: string;
   /** The page's Content-Usage response header (IETF AI Preferences), as received; "" when absent. */
   contentUsage: string;
+  /** Where the response (or revisit) record of this fetch is, once durable; unset when nothing was captured. */
+  capture?: CaptureLocation | undefined;
+}
+
+/** A WARC record: the closed file's base name, and the record's offset and length (compressed) in it. */
+export interface CaptureLocation {
+  file: string;
+  offset: number;
+  length: number;
 }
 
 export interface ReportRequest {
@@ -233,6 +242,12 @@ export interface RenewAck {
 
 export interface RenewResponse {
   acks: RenewAck[];
+  /**
+   * The coordinator's Ed25519 public key (SPKI DER): workers act only on lease
+   * batches and drains signed with it. Workers learn it here, over the channel
+   * their reports already trust.
+   */
+  coordinatorKey: Buffer;
 }
 
 function createBaseFetchError(): FetchError {
@@ -360,6 +375,7 @@ function createBaseFetchResult(): FetchResult {
     tdmReserved: false,
     wellKnownBody: "",
     contentUsage: "",
+    capture: undefined,
   };
 }
 
@@ -430,6 +446,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.contentUsage !== "") {
       writer.uint32(178).string(message.contentUsage);
+    }
+    if (message.capture !== undefined) {
+      CaptureLocation.encode(message.capture, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -623,6 +642,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.contentUsage = reader.string();
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.capture = CaptureLocation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -725,6 +752,7 @@ export const FetchResult: MessageFns<FetchResult> = {
         : isSet(object.content_usage)
         ? globalThis.String(object.content_usage)
         : "",
+      capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
     };
   },
 
@@ -796,6 +824,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.contentUsage !== "") {
       obj.contentUsage = message.contentUsage;
     }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureLocation.toJSON(message.capture);
+    }
     return obj;
   },
 
@@ -828,6 +859,110 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.tdmReserved = object.tdmReserved ?? false;
     message.wellKnownBody = object.wellKnownBody ?? "";
     message.contentUsage = object.contentUsage ?? "";
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureLocation.fromPartial(object.capture)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCaptureLocation(): CaptureLocation {
+  return { file: "", offset: 0, length: 0 };
+}
+
+export const CaptureLocation: MessageFns<CaptureLocation> = {
+  encode(message: CaptureLocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.file !== "") {
+      writer.uint32(10).string(message.file);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(24).uint64(message.length);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureLocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureLocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureLocation {
+    return {
+      file: isSet(object.file) ? globalThis.String(object.file) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+    };
+  },
+
+  toJSON(message: CaptureLocation): unknown {
+    const obj: any = {};
+    if (message.file !== "") {
+      obj.file = message.file;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CaptureLocation>, I>>(base?: I): CaptureLocation {
+    return CaptureLocation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CaptureLocation>, I>>(object: I): CaptureLocation {
+    const message = createBaseCaptureLocation();
+    message.file = object.file ?? "";
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? 0;
     return message;
   },
 };
@@ -1312,13 +1447,16 @@ export const RenewAck: MessageFns<RenewAck> = {
 };
 
 function createBaseRenewResponse(): RenewResponse {
-  return { acks: [] };
+  return { acks: [], coordinatorKey: Buffer.alloc(0) };
 }
 
 export const RenewResponse: MessageFns<RenewResponse> = {
   encode(message: RenewResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.acks) {
       RenewAck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.coordinatorKey.length !== 0) {
+      writer.uint32(18).bytes(message.coordinatorKey);
     }
     return writer;
   },
@@ -1344,6 +1482,14 @@ export const RenewResponse: MessageFns<RenewResponse> = {
             message.acks.push(RenewAck.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.coordinatorKey = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1357,13 +1503,23 @@ export const RenewResponse: MessageFns<RenewResponse> = {
   },
 
   fromJSON(object: any): RenewResponse {
-    return { acks: globalThis.Array.isArray(object?.acks) ? object.acks.map((e: any) => RenewAck.fromJSON(e)) : [] };
+    return {
+      acks: globalThis.Array.isArray(object?.acks) ? object.acks.map((e: any) => RenewAck.fromJSON(e)) : [],
+      coordinatorKey: isSet(object.coordinatorKey)
+        ? Buffer.from(bytesFromBase64(object.coordinatorKey))
+        : isSet(object.coordinator_key)
+        ? Buffer.from(bytesFromBase64(object.coordinator_key))
+        : Buffer.alloc(0),
+    };
   },
 
   toJSON(message: RenewResponse): unknown {
     const obj: any = {};
     if (message.acks?.length) {
       obj.acks = message.acks.map((e) => RenewAck.toJSON(e));
+    }
+    if (message.coordinatorKey.length !== 0) {
+      obj.coordinatorKey = base64FromBytes(message.coordinatorKey);
     }
     return obj;
   },
@@ -1374,6 +1530,7 @@ export const RenewResponse: MessageFns<RenewResponse> = {
   fromPartial<I extends Exact<DeepPartial<RenewResponse>, I>>(object: I): RenewResponse {
     const message = createBaseRenewResponse();
     message.acks = object.acks?.map((e) => RenewAck.fromPartial(e)) || [];
+    message.coordinatorKey = object.coordinatorKey ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1453,6 +1610,14 @@ export const FrontierServiceClient = makeGenericClientConstructor(
   service: typeof FrontierServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

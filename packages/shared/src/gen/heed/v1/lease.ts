@@ -68,6 +68,8 @@ export interface LeaseRequest {
   workerId: string;
   capacity: number;
   workerVersion: string;
+  /** When the worker sent it: the coordinator refuses requests far from its own clock (replays). */
+  sentAtMs: number;
   /**
    * Chosen by the worker, and sent again unchanged when a request got no answer: a reply lost on the
    * way is then answered again with the same leases, rather than leaving them to expire.
@@ -108,10 +110,27 @@ export interface Lease {
   allowPrivateAddresses: boolean;
   /** Sign the request with Web Bot Auth (the worker's own key; keys never travel in leases). */
   signRequests: boolean;
+  /** Why the frontier allowed this fetch; workers write it beside the capture. */
+  evidence?: LeaseEvidence | undefined;
+}
+
+/** The politeness evidence for one fetch, as the frontier recorded it. */
+export interface LeaseEvidence {
+  /** The robots.txt that decided (empty for a robots.txt lease), its digest, verdict and deciding line. */
+  robotsUrl: string;
+  robotsDigest: string;
+  robotsVerdict: string;
+  robotsLine: number;
+  robotsRule: string;
+  /** The delay that spaced this fetch from the previous one on its host, and what asked for it. */
+  delayMs: number;
+  delaySource: string;
+  /** Every politeness key this fetch counted against (host, IP, operator groups). */
+  politenessKeys: string[];
 }
 
 function createBaseLeaseRequest(): LeaseRequest {
-  return { workerId: "", capacity: 0, workerVersion: "", requestId: "" };
+  return { workerId: "", capacity: 0, workerVersion: "", sentAtMs: 0, requestId: "" };
 }
 
 export const LeaseRequest: MessageFns<LeaseRequest> = {
@@ -125,8 +144,11 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     if (message.workerVersion !== "") {
       writer.uint32(26).string(message.workerVersion);
     }
+    if (message.sentAtMs !== 0) {
+      writer.uint32(32).int64(message.sentAtMs);
+    }
     if (message.requestId !== "") {
-      writer.uint32(34).string(message.requestId);
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -169,7 +191,15 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
             continue;
           }
           case 4: {
-            if (tag !== 34) {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sentAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
@@ -201,6 +231,11 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
         : isSet(object.worker_version)
         ? globalThis.String(object.worker_version)
         : "",
+      sentAtMs: isSet(object.sentAtMs)
+        ? globalThis.Number(object.sentAtMs)
+        : isSet(object.sent_at_ms)
+        ? globalThis.Number(object.sent_at_ms)
+        : 0,
       requestId: isSet(object.requestId)
         ? globalThis.String(object.requestId)
         : isSet(object.request_id)
@@ -220,6 +255,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     if (message.workerVersion !== "") {
       obj.workerVersion = message.workerVersion;
     }
+    if (message.sentAtMs !== 0) {
+      obj.sentAtMs = Math.round(message.sentAtMs);
+    }
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
@@ -234,6 +272,7 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     message.workerId = object.workerId ?? "";
     message.capacity = object.capacity ?? 0;
     message.workerVersion = object.workerVersion ?? "";
+    message.sentAtMs = object.sentAtMs ?? 0;
     message.requestId = object.requestId ?? "";
     return message;
   },
@@ -477,6 +516,7 @@ function createBaseLease(): Lease {
     from: "",
     allowPrivateAddresses: false,
     signRequests: false,
+    evidence: undefined,
   };
 }
 
@@ -523,6 +563,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.signRequests !== false) {
       writer.uint32(112).bool(message.signRequests);
+    }
+    if (message.evidence !== undefined) {
+      LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -652,6 +695,14 @@ export const Lease: MessageFns<Lease> = {
             message.signRequests = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.evidence = LeaseEvidence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -712,6 +763,7 @@ export const Lease: MessageFns<Lease> = {
         : isSet(object.sign_requests)
         ? globalThis.Boolean(object.sign_requests)
         : false,
+      evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
     };
   },
 
@@ -759,6 +811,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.signRequests !== false) {
       obj.signRequests = message.signRequests;
     }
+    if (message.evidence !== undefined) {
+      obj.evidence = LeaseEvidence.toJSON(message.evidence);
+    }
     return obj;
   },
 
@@ -783,6 +838,231 @@ export const Lease: MessageFns<Lease> = {
     message.from = object.from ?? "";
     message.allowPrivateAddresses = object.allowPrivateAddresses ?? false;
     message.signRequests = object.signRequests ?? false;
+    message.evidence = (object.evidence !== undefined && object.evidence !== null)
+      ? LeaseEvidence.fromPartial(object.evidence)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseLeaseEvidence(): LeaseEvidence {
+  return {
+    robotsUrl: "",
+    robotsDigest: "",
+    robotsVerdict: "",
+    robotsLine: 0,
+    robotsRule: "",
+    delayMs: 0,
+    delaySource: "",
+    politenessKeys: [],
+  };
+}
+
+export const LeaseEvidence: MessageFns<LeaseEvidence> = {
+  encode(message: LeaseEvidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.robotsUrl !== "") {
+      writer.uint32(10).string(message.robotsUrl);
+    }
+    if (message.robotsDigest !== "") {
+      writer.uint32(18).string(message.robotsDigest);
+    }
+    if (message.robotsVerdict !== "") {
+      writer.uint32(26).string(message.robotsVerdict);
+    }
+    if (message.robotsLine !== 0) {
+      writer.uint32(32).uint32(message.robotsLine);
+    }
+    if (message.robotsRule !== "") {
+      writer.uint32(42).string(message.robotsRule);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(48).uint32(message.delayMs);
+    }
+    if (message.delaySource !== "") {
+      writer.uint32(58).string(message.delaySource);
+    }
+    for (const v of message.politenessKeys) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseEvidence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseEvidence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.robotsUrl = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.robotsDigest = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.robotsVerdict = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.robotsLine = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.robotsRule = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.delayMs = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.delaySource = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.politenessKeys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseEvidence {
+    return {
+      robotsUrl: isSet(object.robotsUrl)
+        ? globalThis.String(object.robotsUrl)
+        : isSet(object.robots_url)
+        ? globalThis.String(object.robots_url)
+        : "",
+      robotsDigest: isSet(object.robotsDigest)
+        ? globalThis.String(object.robotsDigest)
+        : isSet(object.robots_digest)
+        ? globalThis.String(object.robots_digest)
+        : "",
+      robotsVerdict: isSet(object.robotsVerdict)
+        ? globalThis.String(object.robotsVerdict)
+        : isSet(object.robots_verdict)
+        ? globalThis.String(object.robots_verdict)
+        : "",
+      robotsLine: isSet(object.robotsLine)
+        ? globalThis.Number(object.robotsLine)
+        : isSet(object.robots_line)
+        ? globalThis.Number(object.robots_line)
+        : 0,
+      robotsRule: isSet(object.robotsRule)
+        ? globalThis.String(object.robotsRule)
+        : isSet(object.robots_rule)
+        ? globalThis.String(object.robots_rule)
+        : "",
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+      delaySource: isSet(object.delaySource)
+        ? globalThis.String(object.delaySource)
+        : isSet(object.delay_source)
+        ? globalThis.String(object.delay_source)
+        : "",
+      politenessKeys: globalThis.Array.isArray(object?.politenessKeys)
+        ? object.politenessKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.politeness_keys)
+        ? object.politeness_keys.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LeaseEvidence): unknown {
+    const obj: any = {};
+    if (message.robotsUrl !== "") {
+      obj.robotsUrl = message.robotsUrl;
+    }
+    if (message.robotsDigest !== "") {
+      obj.robotsDigest = message.robotsDigest;
+    }
+    if (message.robotsVerdict !== "") {
+      obj.robotsVerdict = message.robotsVerdict;
+    }
+    if (message.robotsLine !== 0) {
+      obj.robotsLine = Math.round(message.robotsLine);
+    }
+    if (message.robotsRule !== "") {
+      obj.robotsRule = message.robotsRule;
+    }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    if (message.delaySource !== "") {
+      obj.delaySource = message.delaySource;
+    }
+    if (message.politenessKeys?.length) {
+      obj.politenessKeys = message.politenessKeys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseEvidence>, I>>(base?: I): LeaseEvidence {
+    return LeaseEvidence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseEvidence>, I>>(object: I): LeaseEvidence {
+    const message = createBaseLeaseEvidence();
+    message.robotsUrl = object.robotsUrl ?? "";
+    message.robotsDigest = object.robotsDigest ?? "";
+    message.robotsVerdict = object.robotsVerdict ?? "";
+    message.robotsLine = object.robotsLine ?? 0;
+    message.robotsRule = object.robotsRule ?? "";
+    message.delayMs = object.delayMs ?? 0;
+    message.delaySource = object.delaySource ?? "";
+    message.politenessKeys = object.politenessKeys?.map((e) => e) || [];
     return message;
   },
 };

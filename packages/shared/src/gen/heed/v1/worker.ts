@@ -59,6 +59,7 @@ export function workerStateToJSON(object: WorkerState): string {
   }
 }
 
+/** Carries the worker token's proof in the "Heed-Proof" header when the coordinator has a worker token. */
 export interface WorkerHeartbeat {
   workerId: string;
   version: string;
@@ -78,9 +79,11 @@ export interface WorkerHeartbeat {
 /**
  * A drain broadcast: the named worker, or every worker when `worker_id` is empty,
  * stops taking leases and exits its run loop as on SIGTERM.
+ * Signed by the coordinator ("Heed-Signature" header); workers ignore unsigned or stale drains.
  */
 export interface WorkerDrain {
   workerId: string;
+  sentAtMs: number;
 }
 
 function createBaseWorkerHeartbeat(): WorkerHeartbeat {
@@ -345,13 +348,16 @@ export const WorkerHeartbeat: MessageFns<WorkerHeartbeat> = {
 };
 
 function createBaseWorkerDrain(): WorkerDrain {
-  return { workerId: "" };
+  return { workerId: "", sentAtMs: 0 };
 }
 
 export const WorkerDrain: MessageFns<WorkerDrain> = {
   encode(message: WorkerDrain, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.workerId !== "") {
       writer.uint32(10).string(message.workerId);
+    }
+    if (message.sentAtMs !== 0) {
+      writer.uint32(16).int64(message.sentAtMs);
     }
     return writer;
   },
@@ -377,6 +383,14 @@ export const WorkerDrain: MessageFns<WorkerDrain> = {
             message.workerId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sentAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -396,6 +410,11 @@ export const WorkerDrain: MessageFns<WorkerDrain> = {
         : isSet(object.worker_id)
         ? globalThis.String(object.worker_id)
         : "",
+      sentAtMs: isSet(object.sentAtMs)
+        ? globalThis.Number(object.sentAtMs)
+        : isSet(object.sent_at_ms)
+        ? globalThis.Number(object.sent_at_ms)
+        : 0,
     };
   },
 
@@ -403,6 +422,9 @@ export const WorkerDrain: MessageFns<WorkerDrain> = {
     const obj: any = {};
     if (message.workerId !== "") {
       obj.workerId = message.workerId;
+    }
+    if (message.sentAtMs !== 0) {
+      obj.sentAtMs = Math.round(message.sentAtMs);
     }
     return obj;
   },
@@ -413,6 +435,7 @@ export const WorkerDrain: MessageFns<WorkerDrain> = {
   fromPartial<I extends Exact<DeepPartial<WorkerDrain>, I>>(object: I): WorkerDrain {
     const message = createBaseWorkerDrain();
     message.workerId = object.workerId ?? "";
+    message.sentAtMs = object.sentAtMs ?? 0;
     return message;
   },
 };

@@ -1,0 +1,37 @@
+import { errorMessage, type Logger, proto } from "@heed/shared";
+import type { Exchange } from "./exchange.js";
+import type { WarcWriter } from "./warc-writer.js";
+
+/**
+ * Makes a fetch's exchanges durable before its result is reported, and puts
+ * the capture's location on the result. A capture that cannot be kept hands
+ * the lease back (released, no penalty) instead of reporting the URL done.
+ */
+export async function keepCapture(
+  writer: WarcWriter,
+  lease: proto.Lease,
+  result: proto.FetchResult,
+  exchanges: readonly Exchange[],
+  log: Logger,
+): Promise<proto.FetchResult> {
+  try {
+    const location = await writer.capture(lease, exchanges);
+    if (location !== undefined && result.error === undefined) result.capture = location;
+    else if (exchanges.length === 0 && result.error === undefined) {
+      // Every successful fetch has an exchange; none means the fetch path skipped the capture.
+      log.warn({ leaseId: lease.id, url: lease.url }, "fetched without a capture");
+    }
+  } catch (err) {
+    log.error(
+      { leaseId: lease.id, url: lease.url, err: errorMessage(err) },
+      "capture not kept; lease handed back",
+    );
+    result.capture = undefined;
+    result.error = {
+      kind: proto.FetchErrorKind.FETCH_ERROR_KIND_RELEASED,
+      code: "HEED_CAPTURE_FAILED",
+      message: errorMessage(err).slice(0, 500),
+    };
+  }
+  return result;
+}

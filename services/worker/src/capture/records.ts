@@ -1,0 +1,229 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { proto } from "@heed/shared";
+import { WARCRecord, WARCSerializer } from "warcio";
+import type { Exchange } from "./exchange.js";
+
+export const WARC_VERSION = "WARC/1.1";
+
+const CRLF = "\r\n";
+
+/** `sha256:<hex>`, the digest form warcio writes and its indexer reads. */
+function sha256Digest(chunks: readonly Uint8Array[]): string {
+  const hash = createHash("sha256");
+  for (const c of chunks) hash.update(c);
+  return `sha256:${hash.digest("hex")}`;
+}
+
+const EMPTY_DIGEST = sha256Digest([]);
+
+function recordId(): string {
+  return `<urn:uuid:${randomUUID()}>`;
+}
+
+/** WARC-Date with millisecond precision (WARC 1.1 allows fractions of a second). */
+export function warcDate(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * The header block as received. Transfer-Encoding is renamed because the
+ * HTTP client removed the chunking: a reader would otherwise try to de-chunk
+ * a body that no longer is.
+ */
+function responseHead(ex: Exchange): Buffer {
+  const lines = [`HTTP/1.1 ${ex.status}${ex.statusText !== "" ? ` ${ex.statusText}` : ""}`];
+  for (const [name, value] of ex.responseHeaders) {
+    lines.push(
+      name.toLowerCase() === "transfer-encoding" ? `X-Heed-Removed-${name}: ${value}` : `${name}: ${value}`,
+    );
+  }
+  return Buffer.from(lines.join(CRLF) + CRLF + CRLF, "latin1");
+}
+
+function requestHead(ex: Exchange): Buffer {
+  const u = new URL(ex.url);
+  const lines = [`${ex.method} ${u.pathname}${u.search} HTTP/1.1`];
+  for (const [name, value] of ex.requestHeaders) lines.push(`${name}: ${value}`);
+  return Buffer.from(lines.join(CRLF) + CRLF + CRLF, "latin1");
+}
+
+/** Serializes one record, gzip-compressed on its own (a member per record). */
+async function gzipped(record: WARCRecord): Promise<Buffer> {
+  const bytes = await WARCSerializer.serialize(record, { gzip: true });
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A record whose block is written exactly as given: warcio computes the block
+ * digest and length; the payload digest is ours, over the body alone.
+ */
+function exactRecord(
+  type: "request" | "response",
+  url: string,
+  headers: Record<string, string>,
+  head: Buffer,
+  body: readonly Buffer[],
+  payloadDigest: string,
+): WARCRecord {
+  const record = WARCRecord.create(
+    {
+      url,
+      type,
+      date: headers["WARC-Date"],
+      warcVersion: WARC_VERSION,
+      warcHeaders: {
+        "WARC-Type": type,
+        ...headers,
+        "WARC-Payload-Digest": payloadDigest,
+        "Content-Type": `application/http; msgtype=${type}`,
+      },
+    },
+    [head, ...body],
+  );
+  // The header block travels in the payload stream above, byte for byte, instead of being re-serialized.
+  record.httpHeaders = null;
+  return record;
+}
+
+export interface ExchangeRecords {
+  /** The records in file order; the response first. */
+  records: Buffer[];
+  responseIndex: number;
+}
+
+/** Heed's politeness evidence for one fetch, as WARC fields. */
+function evidenceFields(lease: proto.Lease, workerId: string): [string, string][] {
+  const e = lease.evidence;
+  const fields: [string, string][] = [
+    ["heed-crawl-id", lease.crawlId],
+    ["heed-lease-id", lease.id],
+    ["heed-worker-id", workerId],
+    ["heed-lease-kind", kindName(lease.kind)],
+    ["heed-attempt", String(lease.attempt)],
+  ];
+  if (e !== undefined) {
+    if (e.robotsUrl !== "") fields.push(["heed-robots-url", e.robotsUrl]);
+    if (e.robotsDigest !== "") fields.push(["heed-robots-digest", e.robotsDigest]);
+    if (e.robotsVerdict !== "") fields.push(["heed-robots-verdict", e.robotsVerdict]);
+    if (e.robotsLine > 0) {
+      fields.push(["heed-robots-line", String(e.robotsLine)]);
+      fields.push(["heed-robots-rule", e.robotsRule]);
+    }
+    fields.push(["heed-delay-ms", String(e.delayMs)]);
+    fields.push(["heed-delay-source", e.delaySource]);
+    for (const key of e.politenessKeys) fields.push(["heed-politeness-key", key]);
+  }
+  return fields;
+}
+
+function kindName(kind: proto.LeaseKind): string {
+  return ["unspecified", "page", "robots", "sitemap", "tdmrep"][kind] ?? String(kind);
+}
+
+/** Keeps WARC field values on one line whatever a server or operator put in them. */
+function fieldValue(v: string): string {
+  return v.replace(/[\r\n]+/g, " ");
+}
+
+function fieldsBlock(fields: readonly [string, string][]): Buffer {
+  return Buffer.from(fields.map(([k, v]) => `${k}: ${fieldValue(v)}${CRLF}`).join(""), "utf8");
+}
+
+/**
+ * The records of one exchange: response, request (concurrent to it) and a
+ * metadata record carrying the politeness evidence of the lease.
+ */
+export async function exchangeRecords(
+  ex: Exchange,
+  lease: proto.Lease,
+  workerId: string,
+): Promise<ExchangeRecords> {
+  const responseId = recordId();
+  const date = warcDate(ex.startedAtMs);
+  const common = {
+    "WARC-Date": date,
+    ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
+  };
+  const response = exactRecord(
+    "response",
+    ex.url,
+    {
+      "WARC-Record-ID": responseId,
+      ...common,
+      ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
+    },
+    responseHead(ex),
+    ex.body,
+    sha256Digest(ex.body),
+  );
+  const request = exactRecord(
+    "request",
+    ex.url,
+    { "WARC-Record-ID": recordId(), ...common, "WARC-Concurrent-To": responseId },
+    requestHead(ex),
+    [],
+    EMPTY_DIGEST,
+  );
+  const metadata = WARCRecord.create(
+    {
+      url: ex.url,
+      type: "metadata",
+      date,
+      warcVersion: WARC_VERSION,
+      warcHeaders: {
+        "WARC-Type": "metadata",
+        "WARC-Record-ID": recordId(),
+        "WARC-Concurrent-To": responseId,
+        "Content-Type": "application/warc-fields",
+      },
+    },
+    [fieldsBlock(evidenceFields(lease, workerId))],
+  );
+  return {
+    records: await Promise.all([gzipped(response), gzipped(request), gzipped(metadata)]),
+    responseIndex: 0,
+  };
+}
+
+export interface WarcInfo {
+  filename: string;
+  software: string;
+  crawlId: string;
+  workerId: string;
+  userAgent: string;
+  from: string;
+  /** `<hostname> <pid>` of the writing process: recovery closes only files whose writer is gone. */
+  owner: string;
+}
+
+/** The record that opens every file: who wrote it, for which crawl, under which policy. */
+export async function warcinfoRecord(info: WarcInfo, atMs: number): Promise<Buffer> {
+  const fields: [string, string][] = [
+    ["software", info.software],
+    ["format", "WARC File Format 1.1"],
+    ["conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"],
+    ["isPartOf", info.crawlId],
+    ["heed-crawl-id", info.crawlId],
+    ["operator", info.from !== "" ? info.from : info.userAgent],
+    ["http-header-user-agent", info.userAgent],
+    ...(info.from !== "" ? ([["http-header-from", info.from]] as [string, string][]) : []),
+    ["robots", "obey (RFC 9309; the deciding robots.txt is captured in the same crawl)"],
+    ["heed-worker-id", info.workerId],
+    ["heed-owner", info.owner],
+  ];
+  const record = WARCRecord.create(
+    {
+      type: "warcinfo",
+      filename: info.filename,
+      date: warcDate(atMs),
+      warcVersion: WARC_VERSION,
+      warcHeaders: {
+        "WARC-Type": "warcinfo",
+        "WARC-Record-ID": recordId(),
+        "Content-Type": "application/warc-fields",
+      },
+    },
+    [fieldsBlock(fields)],
+  );
+  return gzipped(record);
+}
