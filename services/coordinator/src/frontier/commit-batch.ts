@@ -34,6 +34,8 @@ type Op =
       reject(e: unknown): void;
     };
 
+type LeaseOp = Extract<Op, { kind: "lease" }>;
+
 export interface CommitBatcher {
   /** A `requestId` seen before (the worker lost the reply) is answered with the same leases, still active. */
   lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
@@ -60,12 +62,27 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     pending = [];
     const renewals = ops.filter((o) => o.kind === "renew");
     const reports = ops.filter((o) => o.kind === "report");
-    const leases: Extract<Op, { kind: "lease" }>[] = [];
+    const leases: LeaseOp[] = [];
+    // A request asked again before its first answer was committed (the worker retried, and both
+    // arrived together) shares the first one's leases.
+    const repeats = new Map<LeaseOp, LeaseOp[]>();
+    const firstOf = new Map<string, LeaseOp>();
     for (const o of ops) {
       if (o.kind !== "lease") continue;
       const again = resendGrants(ctx, o.workerId, o.requestId);
-      if (again === undefined) leases.push(o);
-      else o.resolve(leaseRound(ctx, again));
+      if (again !== undefined) {
+        o.resolve(leaseRound(ctx, again));
+        continue;
+      }
+      const key = o.requestId === "" ? undefined : `${o.workerId}\u0000${o.requestId}`;
+      const first = key === undefined ? undefined : firstOf.get(key);
+      if (first !== undefined) {
+        repeats.get(first)?.push(o);
+        continue;
+      }
+      if (key !== undefined) firstOf.set(key, o);
+      repeats.set(o, []);
+      leases.push(o);
     }
     let answers: unknown[];
     try {
@@ -84,7 +101,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     for (const o of leases) {
       const grants = answers[i++] as LeaseGrant[];
       rememberGrants(ctx, o.workerId, o.requestId, grants);
-      o.resolve(leaseRound(ctx, grants));
+      for (const each of [o, ...(repeats.get(o) ?? [])]) each.resolve(leaseRound(ctx, grants));
     }
   }
 

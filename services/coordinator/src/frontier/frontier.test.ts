@@ -7,6 +7,7 @@ import { reportAnswerToProto, reportFromProto } from "../grpc/report-wire.js";
 import { leaseToProto } from "../leases/responder.js";
 import { type Frontier, openFrontier } from "./frontier.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
+import type { LeaseGrant } from "./records.js";
 
 const Outcome = proto.ReportOutcome;
 const ua = { product: "HeedBot", contact: "ops@example.org" };
@@ -580,6 +581,27 @@ describe("frontier", async () => {
       /userAgent/,
     );
     expect(frontier.crawls().map((c) => c.id)).toEqual(["c1"]);
+  });
+});
+
+describe("a lease request asked again", () => {
+  it("gets the same leases while they are active, also when both arrive together", async () => {
+    frontier.createCrawl(spec(["http://a.example/", "http://b.example/"]));
+    const ids = (r: { leases: { id: string }[] }) => r.leases.map((l) => l.id).sort();
+    const [first, second] = await Promise.all([
+      frontier.lease("w1", 10, "r1"),
+      frontier.lease("w1", 10, "r1"),
+    ]);
+    expect(ids(first)).toHaveLength(2);
+    expect(ids(second)).toEqual(ids(first));
+    expect(frontier.activeLeaseCount()).toBe(2);
+    expect(ids(await frontier.lease("w1", 10, "r1"))).toEqual(ids(first));
+    // Another worker's request of the same id is its own: nothing is due for it.
+    expect(ids(await frontier.lease("w2", 10, "r1"))).toEqual([]);
+    // A lease reported is not sent again.
+    const [done, open] = first.leases as [LeaseGrant, LeaseGrant];
+    await robotsOk(leaseToProto(done));
+    expect(ids(await frontier.lease("w1", 10, "r1"))).toEqual([open.id]);
   });
 });
 
