@@ -4,7 +4,12 @@ export default defineConfig({
   resolve: { conditions: ["@heed/source"] },
   ssr: { resolve: { conditions: ["@heed/source"] } },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+      "services/*/src/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // End-to-end tests start nats-server, coordinators and workers; on two cores

@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx buf lint
 npx buf generate
-if [ -n "$(git status --porcelain -- packages/shared/src/gen)" ]; then
-  echo "generated protobuf code is out of date: run 'npm run proto' and commit packages/shared/src/gen" >&2
-  git status --short -- packages/shared/src/gen >&2
+node scripts/proto-descriptors.mjs >/dev/null
+generated=(packages/shared/src/gen services/coordinator/src/grpc/descriptor-set.ts)
+if [ -n "$(git status --porcelain -- "${generated[@]}")" ]; then
+  echo "generated protobuf code is out of date: run 'npm run proto' and commit ${generated[*]}" >&2
+  git status --short -- "${generated[@]}" >&2
   exit 1
 fi
 echo "protos: lint clean, generated code up to date"

@@ -272,6 +272,7 @@ describe("captures", () => {
     for (let i = 0; i < 4; i++) results.push(await fetchAndKeep(first, lease("/page")));
     // Every capture past the limit closed its file: four files, each closed and handed to the hook.
     expect(new Set(results.map((r) => r.capture?.file)).size).toBe(4);
+    await first.close();
     expect(closed.map((p) => p.slice(dir.length + 1))).toEqual(results.map((r) => r.capture?.file));
     // A writer that dies mid-record: its file stays .open with half a record at the end.
     const dying = createWarcWriter({ dir, workerId: "w2", maxBytes: 1e9, software: "Heed/test", log });

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type NatsServerHandle, startNatsServer } from "@heed/cli";
 import { type Coordinator, startCoordinator } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import { coordinatorConfigSchema, parseConfig, sleep, workerConfigSchema } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { startWorker, type Worker } from "@heed/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TEST_UA, testLogger } from "./harness/cluster.js";

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { type NatsServerHandle, startNatsServer } from "@heed/cli";
 import { type Coordinator, startCoordinator, waitForCrawl } from "@heed/coordinator";
 import {
   coordinatorConfigSchema,
@@ -19,6 +18,7 @@ import {
   sleep,
   workerConfigSchema,
 } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { startWorker, type Worker } from "@heed/worker";
 import { connect, type NatsConnection } from "nats";
 import { pino } from "pino";

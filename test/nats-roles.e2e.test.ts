@@ -4,7 +4,7 @@
  * configuration is the one `heed crawl` generates for its private server
  * (deploy/base/nats/nats-server.conf is checked the same way in test/deploy).
  */
-import { type NatsServerHandle, startNatsServer } from "@heed/cli";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectedRefusals, natsWire, probeRoles, type RoleLogins } from "./harness/nats-wire.js";
 

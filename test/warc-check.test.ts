@@ -49,4 +49,10 @@ describe("independent WARC check", () => {
     expect(report.problems.some((p) => p.includes("block digest does not match"))).toBe(true);
     expect(report.problems.some((p) => p.includes("payload digest does not match"))).toBe(true);
   });
+
+  it("rejects, rather than waits, on a file that is not gzip-per-record WARC", async () => {
+    const notWarc = join(dir, "index.cdxj");
+    await writeFile(notWarc, "com,example)/ 20260101000000 {}\n");
+    await expect(checkWarc(notWarc)).rejects.toThrow(/incorrect header check|unknown compression/i);
+  });
 });

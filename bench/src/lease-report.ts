@@ -1,137 +1,132 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NatsServerHandle } from "@heed/cli";
-import { startCoordinator, waitForCrawl } from "@heed/coordinator";
-import { coordinatorConfigSchema, parseConfig, proto, silentLogger, workerConfigSchema } from "@heed/shared";
-import { startWorker } from "@heed/worker";
-import { connect } from "nats";
+import type { NatsServerHandle } from "@heed/test-support";
+import { type BenchChild, startChild } from "./procs/child.js";
 
 /**
- * Lease + report throughput through a real nats-server, gRPC server and LMDB
- * frontier, with fetches stubbed out, next to the raw NATS request/reply rate
- * measured in the same run on the same machine.
+ * Lease + report throughput with the coordinator in its own process and
+ * workers (fetches stubbed) in others, through a real nats-server, gRPC and
+ * LMDB, next to the raw pipeline ceiling measured in the same run: the same
+ * message flow (a NATS request for a batch of leases, a gRPC report of the
+ * batch, one LMDB transaction writing its records) without Heed's logic.
  */
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 2000);
 const PAGES_PER_HOST = Number(process.env.BENCH_PAGES_PER_HOST ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 3);
 
-async function rawRequestReply(natsUrl: string, inFlight: number): Promise<number> {
-  const server = await connect({ servers: natsUrl });
-  const client = await connect({ servers: natsUrl });
-  const reply = proto.LeaseBatch.encode({ leases: [], retryAfterMs: 10 }).finish();
-  const sub = server.subscribe("bench.raw", { callback: (_e, m) => m.respond(reply) });
-  await server.flush();
-  const request = proto.LeaseRequest.encode({
-    workerId: "bench",
-    capacity: 1,
-    workerVersion: "b",
-    sentAtMs: Date.now(),
-    requestId: "",
-  }).finish();
-  let done = 0;
-  const until = Date.now() + RAW_SECONDS * 1000;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (Date.now() < until) {
-        await client.request("bench.raw", request, { timeout: 5000 });
-        done++;
-      }
-    }),
-  );
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  sub.unsubscribe();
-  await client.close();
-  await server.close();
-  return done / secs;
+interface Run {
+  leases: number;
+  seconds: number;
+  perSecond: number;
+  /** CPU time of the coordinator (or raw server) and of all workers (or raw clients), per lease. */
+  serverMicrosPerLease: number;
+  workerMicrosPerLease: number;
 }
 
-async function heedThroughput(
-  natsUrl: string,
-): Promise<{ leases: number; seconds: number; perSecond: number; pages: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), "heed-bench-"));
-  const log = silentLogger();
-  const coordinator = await startCoordinator(
-    parseConfig(coordinatorConfigSchema, {
-      dataDir,
-      natsUrl,
-      grpcListen: "127.0.0.1:0",
-      maxWaitHintMs: 20,
-      sweepIntervalMs: 1000,
-    }),
-    log,
-  );
-  const seeds: string[] = [];
-  for (let h = 0; h < HOSTS; h++)
-    for (let p = 0; p < PAGES_PER_HOST; p++) seeds.push(`http://h${h}.bench.invalid/p${p}`);
-  const stub = async (lease: proto.Lease): Promise<proto.FetchResult> => {
-    const now = Date.now();
-    const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
-    return proto.FetchResult.fromPartial({
-      leaseId: lease.id,
-      startedAtMs: now,
-      finishedAtMs: now,
-      statusCode: robots ? 404 : 200,
-      contentType: "text/html",
-      bodyBytes: 1000,
-      digestSha256: "0".repeat(64),
-      outlinks: robots ? [] : [`http://h${HOSTS + 1}.bench.invalid/never`],
-    });
-  };
-  const workers = await Promise.all(
-    Array.from({ length: WORKERS }, () =>
-      startWorker(
-        parseConfig(workerConfigSchema, {
-          natsUrl,
-          coordinator: `127.0.0.1:${coordinator.grpcPort}`,
-          concurrency: CONCURRENCY,
-          reportFlushMs: 2,
-          reportBatchMax: 128,
-          idlePollMaxMs: 20,
-          logLevel: "silent",
-        }),
-        log,
-        { fetch: stub },
-      ),
-    ),
-  );
+async function cpuOf(children: BenchChild[]): Promise<number[]> {
+  return Promise.all(children.map((c) => c.cpuMicros()));
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+async function measure(server: BenchChild, workers: BenchChild[], work: () => Promise<number>): Promise<Run> {
+  const [s0, ...w0] = await cpuOf([server, ...workers]);
   const t0 = process.hrtime.bigint();
-  const crawl = coordinator.frontier.createCrawl({
-    seeds,
-    maxDepth: 0,
-    maxPages: seeds.length,
-    userAgent: { product: "HeedBench", contact: "bench@example.org" },
-    politeness: { minDelayMs: 0 },
-  });
-  const final = await waitForCrawl(coordinator.frontier, crawl.id, { timeoutMs: 600_000, pollMs: 20 });
+  const leases = await work();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  await Promise.all(workers.map((w) => w.stop(2000)));
-  await coordinator.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  const leases = final.counts.done + HOSTS; // every page lease plus one robots lease per host
-  return { leases, seconds, perSecond: leases / seconds, pages: final.counts.done };
+  const [s1, ...w1] = await cpuOf([server, ...workers]);
+  return {
+    leases,
+    seconds,
+    perSecond: leases / seconds,
+    serverMicrosPerLease: ((s1 as number) - (s0 as number)) / leases,
+    workerMicrosPerLease: (sum(w1) - sum(w0)) / leases,
+  };
+}
+
+async function rawPipeline(natsUrl: string, leases: number): Promise<Run> {
+  const dataDir = mkdtempSync(join(tmpdir(), "heed-bench-raw-"));
+  const server = await startChild("./raw-pipeline.js", ["server", natsUrl, dataDir]);
+  const children: BenchChild[] = [server];
+  try {
+    const address = `127.0.0.1:${Number(server.details.grpcPort)}`;
+    const clients = await Promise.all(
+      Array.from({ length: WORKERS }, () => startChild("./raw-pipeline.js", ["client", natsUrl, address])),
+    );
+    children.push(...clients);
+    const share = Math.ceil(leases / WORKERS);
+    return await measure(server, clients, async () => {
+      const done = await Promise.all(
+        clients.map((c) =>
+          c.ask<{ type: string; leases: number }>({ type: "run", leases: share, batch: CONCURRENCY }),
+        ),
+      );
+      return sum(done.map((d) => d.leases));
+    });
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function heedPipeline(natsUrl: string): Promise<Run & { pages: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "heed-bench-lease-"));
+  const coordinator = await startChild("./heed-coordinator.js", [natsUrl, dataDir, "20"]);
+  const children: BenchChild[] = [coordinator];
+  try {
+    const address = `127.0.0.1:${Number(coordinator.details.grpcPort)}`;
+    const workers = await Promise.all(
+      Array.from({ length: WORKERS }, () =>
+        startChild("./heed-stub-worker.js", [natsUrl, address, String(CONCURRENCY)]),
+      ),
+    );
+    children.push(...workers);
+    const seeds: string[] = [];
+    for (let h = 0; h < HOSTS; h++)
+      for (let p = 0; p < PAGES_PER_HOST; p++) seeds.push(`http://h${h}.bench.invalid/p${p}`);
+    let pages = 0;
+    const run = await measure(coordinator, workers, async () => {
+      const crawled = await coordinator.ask<{ type: string; done: number }>({
+        type: "crawl",
+        definition: {
+          seeds,
+          maxDepth: 0,
+          maxPages: seeds.length,
+          userAgent: { product: "HeedBench", contact: "bench@example.org" },
+          politeness: { minDelayMs: 0 },
+        },
+      });
+      pages = crawled.done;
+      return crawled.done + HOSTS; // every page lease plus one robots lease per host
+    });
+    return { ...run, pages };
+  } finally {
+    // Workers first, so none is left asking a coordinator that has gone.
+    await Promise.all(children.slice(1).map((c) => c.stop()));
+    await coordinator.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 export async function leaseReportBenchmark(nats: NatsServerHandle): Promise<void> {
-  {
-    const inFlight = WORKERS;
-    const raw = await rawRequestReply(nats.url, inFlight);
-    const heed = await heedThroughput(nats.url);
-    const ratio = heed.perSecond / raw;
-    const fmt = (n: number) => n.toFixed(0).padStart(9);
-    process.stdout.write(
-      [
-        "lease/report benchmark (real nats-server, gRPC and LMDB; fetches stubbed)",
-        `  hosts ${HOSTS}, pages ${heed.pages}, workers ${WORKERS} x concurrency ${CONCURRENCY}`,
-        `  raw NATS request/reply (${inFlight} in flight)  ${fmt(raw)} /s   (baseline)`,
-        `  Heed leases issued and reported          ${fmt(heed.perSecond)} /s   (${heed.leases} in ${heed.seconds.toFixed(2)} s)`,
-        `  ratio Heed / raw request-reply            ${ratio.toFixed(2)}x`,
-        "",
-      ].join("\n"),
-    );
-  }
+  const heed = await heedPipeline(nats.url);
+  const raw = await rawPipeline(nats.url, heed.leases);
+  const fmt = (n: number) => n.toFixed(0).padStart(9);
+  const cpu = (r: Run) =>
+    `CPU/lease: server ${r.serverMicrosPerLease.toFixed(0)} µs, workers ${r.workerMicrosPerLease.toFixed(0)} µs`;
+  process.stdout.write(
+    [
+      "lease/report benchmark (own processes: nats-server, coordinator, workers; gRPC, LMDB; fetches stubbed)",
+      `  hosts ${HOSTS}, pages ${heed.pages}, worker processes ${WORKERS} x concurrency ${CONCURRENCY}, lease batch ≤ ${CONCURRENCY}`,
+      `  raw pipeline ceiling      ${fmt(raw.perSecond)} leases/s   (baseline; ${raw.leases} in ${raw.seconds.toFixed(2)} s; ${cpu(raw)})`,
+      `  Heed                      ${fmt(heed.perSecond)} leases/s   (${heed.leases} in ${heed.seconds.toFixed(2)} s; ${cpu(heed)})`,
+      `  ratio Heed / raw          ${(heed.perSecond / raw.perSecond).toFixed(2).padStart(9)}x`,
+      "",
+    ].join("\n"),
+  );
 }

@@ -1,6 +1,7 @@
-import { startNatsServer } from "@heed/cli";
+import { startNatsServer } from "@heed/test-support";
+import { captureCpuBenchmark } from "./capture-cpu.js";
 import { leaseReportBenchmark } from "./lease-report.js";
-import { politenessEfficiency } from "./politeness.js";
+import { formatPoliteness, type PolitenessFigures, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { signingBenchmark } from "./signing.js";
 import { waczExportBenchmark } from "./wacz-export.js";
@@ -16,19 +17,72 @@ try {
       pagesPerHost: Number(process.env.BENCH_POLITE_PAGES ?? 10),
       delayMs: Number(process.env.BENCH_POLITE_DELAY_MS ?? 1000),
       workers: Number(process.env.BENCH_POLITE_WORKERS ?? 2),
+      concurrency: 64,
     });
     process.stdout.write(
+      formatPoliteness("politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)", f),
+    );
+  }
+  if (only === undefined || only === "politeness-warc") {
+    // The same crawl with and without WARC captures, alternating in one run so both see the same machine.
+    const shape = {
+      hosts: Number(process.env.BENCH_POLITE_HOSTS ?? 200),
+      pagesPerHost: Number(process.env.BENCH_POLITE_PAGES ?? 10),
+      delayMs: Number(process.env.BENCH_POLITE_DELAY_MS ?? 1000),
+      workers: Number(process.env.BENCH_POLITE_WORKERS ?? 2),
+      concurrency: 64,
+    };
+    const rounds = Number(process.env.BENCH_POLITE_ROUNDS ?? 2);
+    const ratio = (f: PolitenessFigures) => f.heed.achievedPerSecond / f.idealPerSecond;
+    const off: number[] = [];
+    const on: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      off.push(ratio(await politenessEfficiency(nats, shape)));
+      on.push(ratio(await politenessEfficiency(nats, { ...shape, warc: true })));
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const pct = (xs: number[]) => xs.map((x) => (x * 100).toFixed(1)).join(", ");
+    process.stdout.write(
       [
-        "politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)",
-        `  hosts ${f.hosts}, delay ${f.delayMs} ms, worker processes ${f.workers}, pages ${f.pages} in ${f.seconds.toFixed(2)} s`,
-        `  ideal H/d                 ${f.idealPerSecond.toFixed(1).padStart(8)} pages/s   (baseline)`,
-        `  achieved                  ${f.achievedPerSecond.toFixed(1).padStart(8)} pages/s`,
-        `  ratio achieved / ideal    ${(f.ratio * 100).toFixed(1).padStart(7)} %`,
-        `  median gap between requests to a host  ${f.medianGapMs} ms (delay ${f.delayMs} ms)`,
-        `  politeness violations     ${String(f.violations).padStart(8)}`,
+        `politeness efficiency with and without WARC captures (${shape.hosts} hosts, delay ${shape.delayMs} ms, ${rounds} rounds each)`,
+        `  no captures    ratio Heed / capacity ${(mean(off) * 100).toFixed(1).padStart(6)} %   (baseline; rounds ${pct(off)})`,
+        `  WARC captures  ratio Heed / capacity ${(mean(on) * 100).toFixed(1).padStart(6)} %   (rounds ${pct(on)})`,
+        `  cost of captures ${((mean(off) - mean(on)) * 100).toFixed(1).padStart(6)} points`,
         "",
       ].join("\n"),
     );
+  }
+  if (only === undefined || only === "capture-cpu") {
+    const f = await captureCpuBenchmark({
+      captures: Number(process.env.BENCH_CAPTURE_COUNT ?? 2000),
+      bodyBytes: Number(process.env.BENCH_CAPTURE_BODY_BYTES ?? 32768),
+      rounds: Number(process.env.BENCH_CAPTURE_ROUNDS ?? 3),
+    });
+    process.stdout.write(
+      [
+        "worker CPU per captured MiB (same exchanges, same run, one fsync per capture in both)",
+        `  captures per round ${f.captures}, payload ${(f.payloadBytes / 2 ** 20).toFixed(1)} MiB, rounds ${f.rounds}`,
+        `  raw gzip-and-write        ${f.rawCpuMsPerMiB.toFixed(1).padStart(8)} ms CPU/MiB   (baseline)`,
+        `  WARC capture (warcio)     ${f.warcCpuMsPerMiB.toFixed(1).padStart(8)} ms CPU/MiB`,
+        `  ratio WARC / raw          ${(f.warcCpuMsPerMiB / f.rawCpuMsPerMiB).toFixed(2).padStart(8)}`,
+        `  WARC bytes / raw bytes    ${(f.warcBytes / f.rawBytes).toFixed(2).padStart(8)}`,
+        "",
+      ].join("\n"),
+    );
+  }
+  if (only === undefined || only === "politeness-many") {
+    const seconds = Number(process.env.BENCH_MANY_SECONDS ?? 40);
+    const delayMs = Number(process.env.BENCH_MANY_DELAY_MS ?? 1000);
+    const f = await politenessEfficiency(nats, {
+      hosts: Number(process.env.BENCH_MANY_HOSTS ?? 2000),
+      // More pages than the run can take at one per delay, so no host runs dry.
+      pagesPerHost: Math.ceil((seconds * 1000) / delayMs) + 20,
+      delayMs,
+      workers: Number(process.env.BENCH_MANY_WORKERS ?? 4),
+      concurrency: Number(process.env.BENCH_MANY_CONCURRENCY ?? 64),
+      seconds,
+    });
+    process.stdout.write(formatPoliteness("politeness, many hosts (loopback 127.0.x.y, time-bounded)", f));
   }
   if (only === undefined || only === "signing") {
     const f = await signingBenchmark({

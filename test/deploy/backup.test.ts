@@ -6,10 +6,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { heed } from "./cli.js";
 import { mustFindWorkload } from "./k8s.js";
-import { type Coordinator, type NatsServer, startCoordinator, startNats, tempDir } from "./procs.js";
+import { type Coordinator, startCoordinator, tempDir } from "./procs.js";
 import { render } from "./render.js";
 import { DEPLOY_DIR, REPO_ROOT } from "./repo.js";
 
@@ -58,21 +59,21 @@ function frontierCheck(dataDir: string): CheckResult {
 
 describe("frontier backup while the coordinator runs", () => {
   const data = tempDir("heed-frontier-");
-  let nats: NatsServer | undefined;
+  let nats: NatsServerHandle | undefined;
   let coordinator: Coordinator | undefined;
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNatsServer();
     // The site example's crawl, created at start as the crawl-file component does in the cluster.
     coordinator = await startCoordinator(
-      { HEED_DATA_DIR: data.path, HEED_NATS_URL: `nats://127.0.0.1:${nats.clientPort}` },
+      { HEED_DATA_DIR: data.path, HEED_NATS_URL: `nats://127.0.0.1:${nats.port}` },
       ["--crawl-file", join(DEPLOY_DIR, "examples/site/crawl.json")],
     );
   });
 
   afterAll(async () => {
     await coordinator?.stop();
-    nats?.stop();
+    await nats?.stop();
     data.remove();
   });
 

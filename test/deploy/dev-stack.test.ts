@@ -17,7 +17,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allSecretValues, containerEnv, mustFindWorkload, secretValue } from "./k8s.js";
-import { freePort, type HeedProcess, type NatsServer, spawnNode, tempDir, waitForHttp } from "./procs.js";
+import { freePort, type HeedProcess, spawnNode, tempDir, waitForHttp } from "./procs.js";
 import { render } from "./render.js";
 import { HEED_BIN, REPO_ROOT } from "./repo.js";
 import { loopbackListen, runnableEnv, startRenderedNats } from "./stack.js";
@@ -104,7 +104,7 @@ describe("deploy/dev, run on loopback with its rendered environment", () => {
     if (!c) throw new Error("heed-worker has no container");
     return runnableEnv(objects, "heed-worker", {
       podName: WORKER_POD,
-      services: { "heed-nats:4222": `127.0.0.1:${nats?.clientPort}`, "heed-coordinator-grpc:7400": grpc },
+      services: { "heed-nats:4222": `127.0.0.1:${nats?.port}`, "heed-coordinator-grpc:7400": grpc },
       overrides: {
         HEED_HTTP_LISTEN: loopbackListen(containerEnv(c, objects).get("HEED_HTTP_LISTEN"), workerHttp),
         ...overrides,
@@ -122,7 +122,7 @@ describe("deploy/dev, run on loopback with its rendered environment", () => {
   afterAll(async () => {
     // Workers first (they drain into the coordinator), then the coordinator, then NATS.
     for (const p of processes.reverse()) await p.stop();
-    nats?.stop();
+    await nats?.stop();
     data.remove();
   });
 
@@ -144,7 +144,7 @@ describe("deploy/dev, run on loopback with its rendered environment", () => {
       "coordinator",
       runnableEnv(objects, "heed-coordinator", {
         podName: "heed-coordinator-0",
-        services: { "heed-nats:4222": `127.0.0.1:${nats?.clientPort}` },
+        services: { "heed-nats:4222": `127.0.0.1:${nats?.port}` },
         overrides: {
           HEED_GRPC_LISTEN: loopbackListen(rendered.get("HEED_GRPC_LISTEN"), Number(grpc.split(":")[1])),
           HEED_HTTP_LISTEN: loopbackListen(rendered.get("HEED_HTTP_LISTEN"), coordinatorHttp),

@@ -116,7 +116,7 @@ describe("Dockerfile", () => {
         for (const src of sources) expect(existsSync(join(REPO_ROOT, src)), `COPY ${src}`).toBe(true);
       }
     }
-    // What the build stage hands over: the CLI's bin/ and the protos (gRPC reflection reads them).
+    // What the build stage hands over: the CLI's bin/ and the protos (the wire contract).
     expect(dockerfile).toMatch(/cp -r --parents packages\/cli\/bin proto /);
     expect(existsSync(join(REPO_ROOT, "proto"))).toBe(true);
   });

@@ -8,10 +8,11 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { findNatsServer, type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectedRefusals, natsWire, probeRoles } from "../harness/nats-wire.js";
 import { containerEnv, mustFindWorkload } from "./k8s.js";
-import { type NatsServer, natsServerBinary, startCoordinator, startNats, tempDir } from "./procs.js";
+import { startCoordinator, tempDir } from "./procs.js";
 import { render } from "./render.js";
 import { renderedNatsConfig } from "./stack.js";
 
@@ -42,7 +43,7 @@ describe("NATS configuration", () => {
   });
 
   it("is accepted by nats-server when both passwords are set, and refused when one is not", () => {
-    const binary = natsServerBinary();
+    const binary = findNatsServer();
     const ok = spawnSync(binary, ["-c", confFile, "-t"], {
       encoding: "utf8",
       env: { ...process.env, ...PASSWORD_ENV },
@@ -73,21 +74,25 @@ describe("NATS configuration", () => {
 });
 
 describe("NATS with the rendered configuration, on loopback", () => {
-  let server: NatsServer | undefined;
-  const url = () => `nats://127.0.0.1:${server?.clientPort}`;
+  let server: NatsServerHandle | undefined;
+  const url = () => `nats://127.0.0.1:${server?.port}`;
 
   beforeAll(async () => {
     // Ports come from the OS, on 127.0.0.1 only; everything else from the rendered file.
-    server = await startNats(["-c", confFile], { ...process.env, ...PASSWORD_ENV });
+    server = await startNatsServer({
+      args: ["-c", confFile],
+      env: { ...process.env, ...PASSWORD_ENV },
+      monitor: true,
+    });
   });
 
-  afterAll(() => {
-    server?.stop();
+  afterAll(async () => {
+    await server?.stop();
     dir.remove();
   });
 
   it("refuses a client without a user, or with a wrong password", async () => {
-    const port = server?.clientPort ?? 0;
+    const port = server?.port ?? 0;
     expect(await natsWire(port, {}, [])).toMatch(/-ERR 'Authorization Violation'/);
     expect(await natsWire(port, { user: "worker", pass: "wrong-password" }, [])).toMatch(
       /-ERR 'Authorization Violation'/,
@@ -99,7 +104,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
       coordinator: { user: "coordinator", pass: PASSWORDS.coordinator },
       worker: { user: "worker", pass: PASSWORDS.worker },
     };
-    expect(await probeRoles(server?.clientPort ?? 0, logins)).toEqual(expectedRefusals());
+    expect(await probeRoles(server?.port ?? 0, logins)).toEqual(expectedRefusals());
   });
 
   it("answers the probes' /healthz on the monitoring port", async () => {
@@ -114,7 +119,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
     try {
       const coordinator = await startCoordinator({
         HEED_DATA_DIR: data.path,
-        HEED_NATS_URL: `nats://127.0.0.1:${server?.clientPort}`,
+        HEED_NATS_URL: `nats://127.0.0.1:${server?.port}`,
         HEED_NATS_USER: "coordinator",
         HEED_NATS_PASSWORD: PASSWORDS.coordinator,
         // The most the logger says; the password must still not appear.
@@ -126,7 +131,7 @@ describe("NATS with the rendered configuration, on loopback", () => {
       expect(coordinator.log()).not.toMatch(/Authorization Violation/i);
       expect(coordinator.log()).not.toContain(PASSWORDS.coordinator);
       // It does log where it connected.
-      expect(coordinator.log()).toContain(`nats://127.0.0.1:${server?.clientPort}`);
+      expect(coordinator.log()).toContain(`nats://127.0.0.1:${server?.port}`);
     } finally {
       data.remove();
     }

@@ -398,6 +398,7 @@ describe("overlays", () => {
     if (!c) throw new Error("heed-worker has no container");
     const mount = c.volumeMounts?.find((m) => m.name === claim?.metadata?.name);
     expect(mount?.mountPath).toBe("/data");
+    expect(containerEnv(c, archive).get("HEED_WARC_DIR")).toBe("/data/warc");
     expect(worker.pod.securityContext?.fsGroup).toBe(
       c.securityContext?.runAsUser ?? worker.pod.securityContext?.runAsUser,
     );

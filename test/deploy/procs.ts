@@ -1,64 +1,10 @@
-/** Real processes on loopback for the deploy/ checks: nats-server, the Heed services and heedctl. */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+/** Real processes on loopback for the deploy/ checks: the Heed services and heedctl (nats-server: @heed/test-support). */
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HEED_BIN, REPO_ROOT } from "./repo.js";
-
-export function natsServerBinary(): string {
-  const candidate = process.env.HEED_NATS_SERVER ?? "nats-server";
-  const probe = spawnSync(candidate, ["--version"], { encoding: "utf8" });
-  if (probe.error !== undefined || probe.status !== 0) {
-    throw new Error(
-      "nats-server is needed (scripts/setup.sh installs it; Debian/Ubuntu: apt-get install nats-server), " +
-        "or set HEED_NATS_SERVER=/path/to/nats-server",
-    );
-  }
-  return candidate;
-}
-
-export interface NatsServer {
-  clientPort: number;
-  monitorPort: number;
-  stop(): void;
-}
-
-/** nats-server on 127.0.0.1 with OS-chosen client and monitoring ports; extra args go first. */
-export function startNats(args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<NatsServer> {
-  const child = spawn(natsServerBinary(), [...args, "-a", "127.0.0.1", "-p", "-1", "-m", "-1"], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let log = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`nats-server did not start: ${log}`));
-    }, 10_000);
-    child.stderr?.setEncoding("utf8");
-    const onData = (chunk: string) => {
-      log += chunk;
-      const client = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      const monitor = /Starting http monitor on [^\s]*:(\d+)/.exec(log);
-      if (client?.[1] && monitor?.[1]) {
-        clearTimeout(timer);
-        child.stderr?.off("data", onData);
-        child.stderr?.resume();
-        resolve({
-          clientPort: Number(client[1]),
-          monitorPort: Number(monitor[1]),
-          stop: () => child.kill("SIGTERM"),
-        });
-      }
-    };
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited ${code}: ${log}`));
-    });
-  });
-}
 
 /** A Heed process (coordinator, worker, heedctl) with its stderr collected. */
 export interface HeedProcess {

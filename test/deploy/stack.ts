@@ -5,9 +5,10 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { keyValues, parseDockerfile, type Stage } from "./dockerfile.js";
 import { configMapFileAt, containerEnv, type K8sObject, mustFindWorkload } from "./k8s.js";
-import { type NatsServer, startNats, tempDir } from "./procs.js";
+import { tempDir } from "./procs.js";
 import { REPO_ROOT } from "./repo.js";
 
 /** The nats-server config file the heed-nats container reads (the path after --config). */
@@ -28,7 +29,7 @@ export function renderedNatsConfig(objects: readonly K8sObject[]): string {
  */
 export async function startRenderedNats(
   objects: readonly K8sObject[],
-): Promise<NatsServer & { passwords: Record<"coordinator" | "worker", string> }> {
+): Promise<NatsServerHandle & { passwords: Record<"coordinator" | "worker", string> }> {
   const [container] = mustFindWorkload(objects, "heed-nats").pod.containers;
   if (!container) throw new Error("heed-nats has no container");
   const env = containerEnv(container, objects);
@@ -40,15 +41,16 @@ export async function startRenderedNats(
   const file = join(dir.path, "nats-server.conf");
   writeFileSync(file, renderedNatsConfig(objects));
   try {
-    const server = await startNats(["-c", file], {
-      PATH: process.env.PATH ?? "",
-      ...Object.fromEntries(env),
+    const server = await startNatsServer({
+      args: ["-c", file],
+      env: { PATH: process.env.PATH ?? "", ...Object.fromEntries(env) },
+      monitor: true,
     });
     return {
       ...server,
       passwords: { coordinator, worker },
-      stop: () => {
-        server.stop();
+      stop: async () => {
+        await server.stop();
         dir.remove();
       },
     };

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type NatsServerHandle, startNatsServer } from "@heed/cli";
 import { type Coordinator, startCoordinator } from "@heed/coordinator";
 import {
   type CrawlSpecInput,
@@ -11,6 +10,7 @@ import {
   parseConfig,
   workerConfigSchema,
 } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { startWorker, type Worker } from "@heed/worker";
 
 export const TEST_UA = { product: "HeedBot", version: "0.1", contact: "heed-tests@example.org" } as const;

@@ -4,18 +4,17 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type NatsServerHandle, startNatsServer } from "@heed/cli";
 import {
   type CrawlRecord,
-  checkFrontier,
-  type FrontierStore,
+  type FrontierCheck,
+  type FrontierReader,
   type LeaseRecord,
-  loadCrawl,
-  openFrontierStore,
+  openFrontierReader,
   type UrlRecord,
 } from "@heed/coordinator";
 import type { CrawlSpecInput } from "@heed/shared";
 import { sleep } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { exited, spawnHeed } from "./processes.js";
 
 export async function freePort(): Promise<number> {
@@ -51,7 +50,7 @@ export interface Fleet {
   crawl(): CrawlRecord | undefined;
   urls(): UrlRecord[];
   leases(): LeaseRecord[];
-  check(): ReturnType<typeof checkFrontier>;
+  check(): FrontierCheck;
   waitFinished(timeoutMs: number): Promise<CrawlRecord>;
   waitUntil(predicate: (crawl: CrawlRecord | undefined) => boolean, timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
@@ -155,14 +154,11 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       await sleep(2000);
       nats = await startNatsServer({ port });
     },
-    crawl: () => readFrontier(dataDir, (store) => loadCrawl(store, spec.id)),
-    urls: () =>
-      readFrontier(dataDir, (store) =>
-        [...store.urls.getRange({ start: [spec.id], end: [`${spec.id}\u0000`] })].map((e) => e.value),
-      ) ?? [],
-    leases: () => readFrontier(dataDir, (store) => [...store.leases.getRange()].map((e) => e.value)) ?? [],
+    crawl: () => readFrontier(dataDir, (frontier) => frontier.crawl(spec.id)),
+    urls: () => readFrontier(dataDir, (frontier) => frontier.urls(spec.id)) ?? [],
+    leases: () => readFrontier(dataDir, (frontier) => frontier.leases()) ?? [],
     check: () => {
-      const result = readFrontier(dataDir, checkFrontier);
+      const result = readFrontier(dataDir, (frontier) => frontier.check());
       if (result === undefined) throw new Error(`no frontier in ${dataDir}`);
       return result;
     },
@@ -201,17 +197,16 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
  * other processes to read while it writes); undefined while the coordinator
  * has not created it, or its tables, yet.
  */
-function readFrontier<T>(dataDir: string, read: (store: FrontierStore) => T): T | undefined {
-  let store: FrontierStore;
+function readFrontier<T>(dataDir: string, read: (frontier: FrontierReader) => T): T | undefined {
+  let frontier: FrontierReader;
   try {
-    store = openFrontierStore(dataDir, { readOnly: true });
+    frontier = openFrontierReader(dataDir);
   } catch {
     return undefined;
   }
   try {
-    if (store.crawls === undefined || store.crawlSpecs === undefined) return undefined;
-    return read(store);
+    return frontier.ready ? read(frontier) : undefined;
   } finally {
-    void store.close();
+    void frontier.close();
   }
 }

@@ -75,7 +75,13 @@ function httpPayload(type: string, contentType: string | undefined, block: Buffe
 export async function checkWarc(path: string): Promise<CheckReport> {
   const records: CheckedRecord[] = [];
   const problems: string[] = [];
-  const parsed = createReadStream(path).pipe(createGunzip()).pipe(WARCStream());
+  const source = createReadStream(path);
+  const gunzip = createGunzip();
+  const parsed = WARCStream();
+  // A read or gunzip error ends the loop below with that error, instead of leaving it waiting.
+  source.on("error", (err) => parsed.destroy(err));
+  gunzip.on("error", (err) => parsed.destroy(err));
+  source.pipe(gunzip).pipe(parsed);
   for await (const raw of parsed as AsyncIterable<WarcStreamRecord>) {
     const headers = raw.headers;
     const type = header(headers, "WARC-Type") ?? "";

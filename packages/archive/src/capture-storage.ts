@@ -48,8 +48,13 @@ export async function startCaptureStorage(options: CaptureStorageOptions): Promi
   for (const name of names.filter((n) => n.startsWith("heed-") && isClosedWarc(n)).sort()) {
     const path = join(options.warcDir, name);
     if (!(await exists(cdxjPathFor(path)))) {
-      await writeCdxjBeside(path);
-      log.info({ file: name }, "indexed a WARC file closed before a restart");
+      try {
+        await writeCdxjBeside(path);
+        log.info({ file: name }, "indexed a WARC file closed before a restart");
+      } catch (err) {
+        // Never a reason not to start: the file is kept (and uploaded), and export indexes it again.
+        log.error({ file: name, err: errorMessage(err) }, "cannot index a closed WARC file");
+      }
     }
   }
   let uploader: Uploader | undefined;

@@ -83,6 +83,16 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "how often expired leases are re-queued",
   },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
+  {
+    key: "leaseRecordsKeep",
+    flag: "--lease-records-keep <n>",
+    help: "ended lease audit records kept per crawl (0: all)",
+  },
+  {
+    key: "leaseRecordsMaxAgeMs",
+    flag: "--lease-records-max-age-ms <ms>",
+    help: "delete ended lease audit records older than this (0: never)",
+  },
   LOG_LEVEL_FLAG,
   {
     key: "adminTokenFile",

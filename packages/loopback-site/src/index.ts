@@ -2,6 +2,7 @@ export {
   defaultPlan,
   type HostPlan,
   type LoopbackSite,
+  loopbackAddress,
   type RequestRecord,
   type RobotsMode,
   type SiteHost,

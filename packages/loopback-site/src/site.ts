@@ -127,6 +127,17 @@ function page(title: string, body: string, head = ""): string {
   return `<!doctype html><html><head><title>${title}</title>${head}</head><body>${body}</body></html>`;
 }
 
+// 127.0.0.n for n up to 253, as always; past that the following /24s of 127.0/16, .1 to .253 each.
+const PER_24 = 253;
+const MAX_ADDRESS = 253 + 200 * PER_24;
+
+/** The n-th loopback address a site hands out (n ≥ 1). */
+export function loopbackAddress(n: number): string {
+  if (n <= PER_24) return `127.0.0.${n}`;
+  const k = n - PER_24 - 1;
+  return `127.0.${1 + Math.floor(k / PER_24)}.${1 + (k % PER_24)}`;
+}
+
 export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackSite> {
   const first = options.firstOctet ?? 2;
   const latency = options.pageLatencyMs ?? 5;
@@ -134,11 +145,12 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
   const throttled = new Map<number, number>();
   const servers: Server[] = [];
   const plans = [...options.hosts, { robots: { kind: "allow-all" }, pages: 1 } satisfies HostPlan];
-  if (first + plans.length > 254) throw new Error("too many hosts for one /24 of loopback addresses");
+  if (first + plans.length > MAX_ADDRESS)
+    throw new Error(`too many hosts for loopback addresses (${MAX_ADDRESS})`);
 
   const hosts: SiteHost[] = [];
   for (const [index, plan] of plans.entries()) {
-    const address = `127.0.0.${first + index}`;
+    const address = loopbackAddress(first + index);
     const server = createServer((req, res) => handle(index, req, res));
     servers.push(server);
     const listen = (port: number) =>

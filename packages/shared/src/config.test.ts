@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { crawlSpecSchema, envLayer, mergeLayers, parseConfig, workerConfigSchema } from "./config.js";
+import { envLayer, mergeLayers, parseConfig, workerConfigSchema } from "./config.js";
+import { crawlSpecSchema } from "./crawl-spec.js";
 import { ConfigError } from "./errors.js";
 import { userAgentHeader } from "./user-agent.js";
 

@@ -1,21 +1,18 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
-import { ROBOTS_READINGS } from "./robots.js";
-import { canonicalizeUrl } from "./url.js";
-import { userAgentSchema } from "./user-agent.js";
 import { WORKER_ID_MAX } from "./worker-id.js";
 
 // Values from env and flags arrive as strings: coerce, but reject nonsense loudly.
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-const bool = z.preprocess((v) => {
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+export const bool = z.preprocess((v) => {
   if (typeof v !== "string") return v;
   const s = v.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(s)) return true;
   if (["0", "false", "no", "off", ""].includes(s)) return false;
   return v;
 }, z.boolean());
-const listOf = <T extends z.ZodType>(item: T) =>
+export const listOf = <T extends z.ZodType>(item: T) =>
   z.preprocess(
     (v) =>
       typeof v === "string"
@@ -28,19 +25,6 @@ const listOf = <T extends z.ZodType>(item: T) =>
   );
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "host:port");
-const canonicalSeed = z.string().transform((s, ctx) => {
-  try {
-    return canonicalizeUrl(s);
-  } catch (err) {
-    ctx.addIssue({ code: "custom", message: errorMessage(err) });
-    return z.NEVER;
-  }
-});
-
-/** Purposes a crawl may declare; see aipref/purposes.ts for how each maps onto the AI Preferences vocabulary. */
-export const CRAWL_PURPOSES = ["archive", "search", "ai-training", "ai-use"] as const;
-export type CrawlPurpose = (typeof CRAWL_PURPOSES)[number];
-
 /** Where a deployment publishes its Web Bot Auth key directory: an https URL (the Signature-Agent value). */
 const signatureAgentUrl = z.union([
   z.literal(""),
@@ -49,140 +33,6 @@ const signatureAgentUrl = z.union([
     .regex(/^https:\/\/[\x21-\x7e]+$/, "an https URL (printable ASCII)")
     .refine((s) => !/["\\]/.test(s), "no quotes or backslashes"),
 ]);
-
-// `.prefault({})` runs an absent section through its schema, so each default is written once.
-export const scopeSchema = z
-  .object({
-    /** Hosts of the seeds are always in scope. */
-    domains: listOf(z.string().min(1)).default([]),
-    prefixes: listOf(z.string().min(1)).default([]),
-  })
-  .prefault({});
-
-const hostGroupSchema = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "lower-case letters, digits, '.', '_', '-'"),
-  hosts: z.array(z.string().min(1)).min(1),
-});
-
-export const politenessSchema = z
-  .object({
-    /** Gap between the end of one fetch and the start of the next on a host. */
-    minDelayMs: int(0).default(1000),
-    maxConcurrencyPerHost: int(1, 64).default(1),
-    /**
-     * Politeness key besides the host itself: `domain` also spaces requests to all hosts of one
-     * registrable domain (public-suffix aware); `ip` to all hosts served from one address (as
-     * the workers resolved it). A request counts against every key it falls under.
-     */
-    key: z.enum(["host", "domain", "ip"]).default("host"),
-    /** Hosts known to share one server: they share one delay and concurrency budget, fleet-wide. */
-    hostGroups: z.array(hostGroupSchema).default([]),
-    /** Adaptive delay: this many times the last fetch's duration (0: off), at most `maxAdaptiveDelayMs`. */
-    delayFactor: z.coerce.number().min(0).max(100).default(2),
-    maxAdaptiveDelayMs: int(0).default(30_000),
-    /** A robots.txt Crawl-delay above this is not crawled faster: the host is skipped and reported. */
-    maxCrawlDelayMs: int(0).default(120_000),
-    /** Retry-After is honoured uncapped up to this; beyond it the host is parked and reported. */
-    retryAfterCeilingMs: int(0).default(24 * 3600_000),
-    /** Back-off after 429/5xx/network errors without Retry-After: doubles per error, with jitter. */
-    errorBackoffBaseMs: int(0).default(60_000),
-    errorBackoffMaxMs: int(0).default(24 * 3600_000),
-    /** Consecutive failures that park a host (circuit breaker), and for how long. */
-    breakerThreshold: int(1, 1000).default(10),
-    parkMs: int(1000).default(24 * 3600_000),
-    robotsCacheMs: int(1000, 24 * 3600_000).default(24 * 3600_000),
-    robotsRetryBaseMs: int(10).default(60_000),
-    robotsRetryMaxMs: int(10).default(3600_000),
-    /** Unreachable robots.txt answers before the host's queued URLs are given up. */
-    robotsMaxAttempts: int(1, 100).default(5),
-    /**
-     * How robots.txt is read (see ROBOTS_READINGS): a URL is fetched only if every reading
-     * allows it, and the longest Crawl-delay any of them finds is kept. All by default;
-     * leaving one out is the operator's explicit choice, kept with the crawl.
-     */
-    robotsReadings: z
-      .array(z.enum(ROBOTS_READINGS))
-      .min(1)
-      .refine((r) => new Set(r).size === r.length, "each reading once")
-      .default([...ROBOTS_READINGS]),
-  })
-  .prefault({});
-
-export const budgetSchema = z
-  .object({
-    /** Body bytes the crawl may download in all (0: no limit). */
-    maxBytes: int(0).default(0),
-    /** Per host, within this crawl (0: no limit). */
-    maxPagesPerHost: int(0).default(0),
-    maxBytesPerHost: int(0).default(0),
-    /** At most this many pages per host in any window of `windowMs` (0: no limit); the rest wait. */
-    pagesPerWindow: int(0).default(0),
-    windowMs: int(1000).default(3600_000),
-  })
-  .prefault({});
-
-export const sitemapSchema = z
-  .object({
-    /** Fetch the sitemaps robots.txt lists (XML, sitemap indexes, gzip) and queue their URLs. */
-    enabled: bool.default(false),
-    /** Sitemap documents per host, indexes and children together. */
-    maxPerHost: int(1, 10_000).default(20),
-    /** URLs taken from one sitemap (the protocol's own limit is 50 000). */
-    maxUrlsPerSitemap: int(1, 50_000).default(50_000),
-    /** Largest sitemap read, after decompression (the protocol's limit is 50 MiB). */
-    maxBytes: int(1024, 100 * 1024 * 1024).default(50 * 1024 * 1024),
-  })
-  .prefault({});
-
-export const fetchSchema = z
-  .object({
-    timeoutMs: int(100, 600_000).default(30_000),
-    maxBytes: int(1024).default(10 * 1024 * 1024),
-    maxOutlinks: int(0).default(5000),
-    maxAttempts: int(1, 20).default(3),
-    retryBaseMs: int(10).default(30_000),
-    retryMaxMs: int(10).default(3600_000),
-  })
-  .prefault({});
-
-export const crawlSpecSchema = z.object({
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
-    .optional(),
-  seeds: listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")),
-  scope: scopeSchema,
-  maxDepth: int(0, 1000).default(5),
-  /** Page fetches the crawl may make in all (robots.txt fetches not counted). */
-  maxPages: int(1).default(10_000),
-  userAgent: userAgentSchema,
-  politeness: politenessSchema,
-  budgets: budgetSchema,
-  sitemaps: sitemapSchema,
-  /**
-   * Honour the W3C TDM Reservation Protocol as an opt-out: read each origin's
-   * /.well-known/tdmrep.json first, skip what it reserves, and stop at an origin
-   * whose pages say `tdm-reservation: 1`.
-   */
-  honourTdmReservation: bool.default(false),
-  /**
-   * What the crawl's captures are for. Sites' AI-use preferences (IETF AI
-   * Preferences: robots.txt and header Content-Usage) are checked against these.
-   */
-  purposes: listOf(z.enum(CRAWL_PURPOSES))
-    .pipe(z.array(z.enum(CRAWL_PURPOSES)).min(1))
-    .default(["archive"]),
-  /**
-   * Sign every request (robots.txt included) with Web Bot Auth, so sites can check
-   * it came from this deployment; workers need a signing key and a Signature-Agent URL.
-   */
-  signRequests: bool.default(false),
-  fetch: fetchSchema,
-  /** Crawl loopback/private addresses; workers must allow it too. */
-  allowPrivateAddresses: bool.default(false),
-});
-export type CrawlSpecInput = z.input<typeof crawlSpecSchema>;
-export type CrawlSpec = z.output<typeof crawlSpecSchema> & { id: string };
 
 /** A path to a file (a secret, a certificate); empty: not set. Secrets come from files or env, never flags. */
 const optionalFile = z.string().default("");
@@ -220,6 +70,12 @@ export const coordinatorConfigSchema = z.object({
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
+  /**
+   * Lease audit records of ended leases kept per crawl: at most this many, and none older than
+   * `leaseRecordsMaxAgeMs` (0: no limit; the default keeps them all). Each URL keeps its own evidence.
+   */
+  leaseRecordsKeep: int(0).default(0),
+  leaseRecordsMaxAgeMs: int(0).default(0),
   logLevel: logLevel.default("info"),
   /** Bearer tokens for the admin API (operator: every call; read-only: calls that change nothing). */
   adminTokenFile: optionalFile,

@@ -1,22 +1,105 @@
-export * from "./aipref/index.js";
-export * from "./backoff.js";
-export * from "./config.js";
-export * from "./control-auth.js";
-export * from "./errors.js";
-export * from "./grpc-tls.js";
-export * from "./http-probe.js";
-export * from "./ip-guard.js";
-export * from "./limited-warn.js";
-export * from "./logger.js";
-export * from "./metric-buckets.js";
-export * from "./nats-connect.js";
+// What other packages use from @heed/shared, by name; everything else stays inside.
+
+export {
+  decidePurposes,
+  hasPreferencePurposes,
+  type PurposeDecision,
+  parsePreferences,
+  robotsContentUsage,
+  type SignalReading,
+  TDM_RESERVED,
+} from "./aipref/index.js";
+export { backoffMs, sleep } from "./backoff.js";
+export {
+  type CaptureStorageSettings,
+  type CoordinatorConfig,
+  captureStorageSettings,
+  coordinatorConfigSchema,
+  envLayer,
+  envNameOf,
+  jsonFileLayer,
+  mergeLayers,
+  parseConfig,
+  type WorkerConfig,
+  workerConfigSchema,
+} from "./config.js";
+export {
+  type ControlMessageKind,
+  checkWorkerProof,
+  isFresh,
+  PROOF_HEADER,
+  publicKeyFromDer,
+  SIGNATURE_HEADER,
+  signControl,
+  verifyControl,
+  workerProof,
+} from "./control-auth.js";
+export {
+  type CrawlField,
+  type CrawlFieldDoc,
+  type CrawlLayers,
+  type CrawlPurpose,
+  type CrawlSpec,
+  type CrawlSpecInput,
+  checkedCrawlSpec,
+  crawlFields,
+  crawlSpecInput,
+  crawlSpecSchema,
+  type ParsedCrawlSpec,
+  parseCrawlSpec,
+} from "./crawl-spec.js";
+export {
+  crawlInputFromProto,
+  crawlSpecFromProto,
+  crawlSpecToProto,
+  protoFieldPath,
+} from "./crawl-wire.js";
+export {
+  AlreadyExistsError,
+  ConfigError,
+  errorMessage,
+  HeedError,
+  InvalidInputError,
+  InvalidUrlError,
+  NotFoundError,
+  SetupError,
+  StateError,
+  UnavailableError,
+} from "./errors.js";
+export { bearer, grpcClientCredentials, grpcServerCredentials } from "./grpc-tls.js";
+export { type ProbeRouteAnswer, type ProbeServer, startProbeServer } from "./http-probe.js";
+export { blockedAddressReason } from "./ip-guard.js";
+export { createLimitedWarn, type LimitedWarn } from "./limited-warn.js";
+export { createLogger, type Logger, silentLogger } from "./logger.js";
+export { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "./metric-buckets.js";
+export { drainAndClose, natsConnectOptions } from "./nats-connect.js";
 export * as proto from "./proto.js";
-export * from "./retry-after.js";
-export * from "./robots.js";
-export * from "./secrets.js";
-export * from "./subjects.js";
-export * from "./terminal-text.js";
-export * from "./url.js";
-export * from "./user-agent.js";
-export * from "./webbotauth/index.js";
-export * from "./worker-id.js";
+export { parseRetryAfterMs } from "./retry-after.js";
+export {
+  ROBOTS_MAX_BYTES,
+  ROBOTS_READINGS,
+  type RobotsPolicy,
+  type RobotsReading,
+  type RobotsVerdict,
+  robotsCrawlDelayMs,
+  robotsPolicyFromFetch,
+  robotsSitemaps,
+  robotsVerdict,
+} from "./robots.js";
+export { readFileSetting, readSecret } from "./secrets.js";
+export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
+export { boundedText, stripControl } from "./terminal-text.js";
+export { canonicalizeUrl, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
+export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
+export {
+  AGENT_CARD_PATH,
+  createRequestSigner,
+  DIRECTORY_PATH,
+  generateSigningKey,
+  loadSigningKey,
+  loadSigningKeys,
+  type RequestSigner,
+  signatureAgentCard,
+  signedDirectory,
+} from "./webbotauth/index.js";
+export { isValidWorkerId, WORKER_ID_MAX } from "./worker-id.js";

@@ -1,23 +1,17 @@
-import { z } from "zod";
-
 /** RFC 9309 product tokens: letters, `_` and `-` only. */
-const PRODUCT_TOKEN = /^[A-Za-z_-]+$/;
+export const PRODUCT_TOKEN = /^[A-Za-z_-]+$/;
 const EMAIL = /^[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>()]+$/;
 
-export const userAgentSchema = z.object({
-  product: z.string().regex(PRODUCT_TOKEN, "a product token of letters, '_' and '-' (RFC 9309)"),
-  version: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_', '-'")
-    .default("0.1"),
-  contact: z
-    .string()
-    .refine(
-      (c) => EMAIL.test(c) || /^https?:\/\/\S+$/.test(c),
-      "an e-mail address or an http(s) URL where site owners can reach you",
-    ),
-});
-export type UserAgentSpec = z.infer<typeof userAgentSchema>;
+export interface UserAgentSpec {
+  product: string;
+  version: string;
+  contact: string;
+}
+
+/** Site owners must be able to reach the operator: an e-mail address or an http(s) URL. */
+export function isContact(contact: string): boolean {
+  return EMAIL.test(contact) || /^https?:\/\/\S+$/.test(contact);
+}
 
 /** The honest identity sent with every request: product, version and how to reach the operator. */
 export function userAgentHeader(ua: UserAgentSpec): string {

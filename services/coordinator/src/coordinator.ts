@@ -25,6 +25,9 @@ import { createCoordinatorMetrics } from "./metrics.js";
 import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
 
+/** Lease audit retention runs this often; each pass deletes a bounded number of records. */
+const LEASE_RETENTION_INTERVAL_MS = 10_000;
+
 export interface Coordinator {
   frontier: Frontier;
   /** Live workers, from their heartbeats. */
@@ -58,6 +61,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       leaseMarginMs: config.leaseMarginMs,
       leaseTtlMs: config.leaseTtlMs,
       maxWaitHintMs: config.maxWaitHintMs,
+      leaseRecordsKeep: config.leaseRecordsKeep,
+      leaseRecordsMaxAgeMs: config.leaseRecordsMaxAgeMs,
     },
     log: log.child({ component: "frontier" }),
   });
@@ -137,6 +142,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         log.error({ err: errorMessage(err) }, "lease expiry sweep failed");
       }
     }, config.sweepIntervalMs);
+    const prune = setInterval(() => {
+      try {
+        const n = frontier.pruneLeaseRecords();
+        if (n > 0) log.debug({ deleted: n }, "lease audit records past retention deleted");
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, "lease record retention failed");
+      }
+    }, LEASE_RETENTION_INTERVAL_MS);
     let closed = false;
     // A file-size limit (ulimit -f) reached by the frontier is a failed write to report and recover
     // from (see frontier.health()), not a reason to die.
@@ -187,6 +200,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           );
         }
         clearInterval(sweep);
+        clearInterval(prune);
         clearInterval(sampler);
         process.off("SIGXFSZ", ignoreFileSizeSignal);
         heartbeats.unsubscribe();

@@ -1,8 +1,7 @@
 export { isLoopbackListen } from "./admin/auth.js";
 export { FIELD_METADATA_KEY } from "./admin/status.js";
-export { crawlToProto, definitionToProto, urlToProto } from "./admin/wire.js";
 export { type Coordinator, startCoordinator } from "./coordinator.js";
-export { checkFrontier, type FrontierCheck, type FrontierProblem } from "./frontier/check.js";
+export type { FrontierCheck, FrontierProblem } from "./frontier/check.js";
 export { type Frontier, openFrontier } from "./frontier/frontier.js";
 export type {
   CrawlRecord,
@@ -12,6 +11,6 @@ export type {
   UrlRecord,
   UrlState,
 } from "./frontier/records.js";
-export { type FrontierStore, loadCrawl, openFrontierStore } from "./frontier/store.js";
+export { type FrontierReader, openFrontierReader } from "./frontier-reader.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";

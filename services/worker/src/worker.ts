@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { type CaptureStorage, s3SettingsFrom, startCaptureStorage } from "@heed/archive";
 import {
   createLimitedWarn,
   errorMessage,
@@ -96,6 +97,7 @@ export async function startWorker(
   // Every file and secret is read before anything connects, so a bad one costs nothing.
   const token = readSecret(config.tokenFile, "tokenFile", "HEED_WORKER_TOKEN");
   const signer = requestSignerFromConfig(config);
+  const s3Settings = s3SettingsFrom(config);
   const grpcCredentials = grpcClientCredentials(config);
   const nats = natsConnectOptions(config, `heed-worker-${id}`);
   let nc: NatsConnection;
@@ -151,15 +153,29 @@ export async function startWorker(
   };
   const guarded = agent(true, remember);
   const open = agent(false, remember);
-  const warc: WarcWriter | undefined =
+  // What happens to a closed WARC file: its CDXJ index beside it, then upload when a bucket is set.
+  // Started before the writer, whose recovery of files left open calls the hook at once.
+  const storage: CaptureStorage | undefined =
     config.warcDir !== ""
+      ? await startCaptureStorage({
+          warcDir: config.warcDir,
+          s3: s3Settings,
+          maxPendingBytes: config.s3MaxPendingBytes,
+          log: wlog,
+        })
+      : undefined;
+  const warc: WarcWriter | undefined =
+    config.warcDir !== "" && storage !== undefined
       ? createWarcWriter({
           dir: config.warcDir,
           workerId: id,
           maxBytes: config.warcMaxBytes,
           software: WARC_SOFTWARE,
           log: wlog,
-          ...(hooks.onWarcClosed !== undefined ? { onClosed: hooks.onWarcClosed } : {}),
+          onClosed: async (path) => {
+            await storage.onClosed(path);
+            await hooks.onWarcClosed?.(path);
+          },
         })
       : undefined;
   if (warc === undefined) wlog.warn("no WARC directory configured: nothing fetched is kept");
@@ -198,8 +214,13 @@ export async function startWorker(
     // While reports cannot reach the coordinator, new fetches would only be fetched again after
     // their leases expire: take none until reports flow.
     // Nor while captures cannot be written: the sites would be fetched for nothing.
+    // Nor while closed captures cannot be stored (object store unreachable or full, upload backlog
+    // too large): they wait on disk, and more fetching would only add to them.
     capacity: () =>
-      reporter.full || reporter.stalled || Date.now() - captureFailedAtMs < CAPTURE_FAILURE_PAUSE_MS
+      reporter.full ||
+      reporter.stalled ||
+      Date.now() - captureFailedAtMs < CAPTURE_FAILURE_PAUSE_MS ||
+      storage?.healthy() === false
         ? 0
         : config.concurrency - runner.running.size,
     onLease: (lease) => runner.run(lease),
@@ -284,6 +305,8 @@ export async function startWorker(
         await warc
           ?.close()
           .catch((err: unknown) => wlog.error({ err: errorMessage(err) }, "closing WARC files"));
+        // Uploads not finished by now resume on the next start: the files stay in the WARC directory.
+        await storage?.close();
         const left = await reporter.flush(Math.max(1000, deadline - Date.now()));
         if (left > 0) {
           wlog.warn(

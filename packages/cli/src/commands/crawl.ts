@@ -6,17 +6,18 @@ import {
   ConfigError,
   type CrawlSpecInput,
   coordinatorConfigSchema,
-  crawlSpecSchema,
+  crawlSpecInput,
   createLogger,
   envLayer,
-  jsonFileLayer,
   mergeLayers,
   parseConfig,
+  parseCrawlSpec,
   workerConfigSchema,
 } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { startWorker, type Worker } from "@heed/worker";
 import { type Command, Option } from "commander";
-import { type NatsServerHandle, startNatsServer } from "../nats-server.js";
+import { addCrawlFlags, crawlFlagValues } from "../crawl-flags.js";
 import { crawlToResume } from "../resume.js";
 import { progressLine, summarize, summaryText } from "../summary.js";
 
@@ -25,42 +26,23 @@ const DEMO_CONTACT = "demo@heed.invalid";
 const DEMO_PORT = 8470;
 
 export function crawlCommand(program: Command): Command {
-  return program
+  const cmd = program
     .command("crawl")
     .description("run a whole crawl on this machine: a private nats-server, a coordinator and N workers")
     .argument("[seeds...]", "URLs to start from")
     .option("--demo", "serve a small multi-host demo site on loopback addresses and crawl it")
     .option(
-      "--contact <email-or-url>",
-      "how site owners reach you (required unless --demo) [env HEED_CONTACT]",
-    )
-    .option(
-      "--product <token>",
-      "product token in the User-Agent, matched against robots.txt groups (default HeedBot) [env HEED_PRODUCT]",
-    )
-    .option(
       "--crawl-file <file>",
       "JSON crawl definition (seeds, scope, budgets, politeness); flags override it",
     )
-    .option("--crawl-id <id>", "name for the crawl (default: generated)")
-    .option("--max-depth <n>", "links to follow from a seed")
-    .option("--max-pages <n>", "page fetches allowed in all")
-    .option(
-      "--min-delay-ms <ms>",
-      "gap between requests to one host (robots Crawl-delay can only lengthen it)",
-    )
-    .option("--timeout-ms <ms>", "per-fetch timeout")
-    .option("--max-bytes <n>", "largest body kept per page")
-    .option("--scope-domain <domain...>", "also crawl these domains and their subdomains")
-    .option("--scope-prefix <prefix...>", "also crawl URLs starting with these prefixes")
-    .option("--allow-private-addresses", "allow loopback/private addresses (the demo needs it)")
     .option("--workers <n>", "workers to run (default 2) [env HEED_WORKERS]")
     .option("--concurrency <n>", "fetches in flight per worker (default 8) [env HEED_CONCURRENCY]")
     .option("--data-dir <dir>", "where the LMDB frontier lives (default heed-data) [env HEED_DATA_DIR]")
     .option("--warc-dir <dir>", "where WARC captures go (default <data-dir>/warc) [env HEED_WARC_DIR]")
     .option("--nats-url <url>", "use this NATS server instead of starting one")
     .option("--json", "print the summary as JSON on stdout")
-    .addOption(new Option("--log-level <level>", "log level (default warn) [env HEED_LOG_LEVEL]"))
+    .addOption(new Option("--log-level <level>", "log level (default warn) [env HEED_LOG_LEVEL]"));
+  return addCrawlFlags(cmd)
     .addHelpText(
       "after",
       `
@@ -68,63 +50,37 @@ Examples:
   heed crawl --demo
   heed crawl https://example.org/ --contact crawler-team@example.org --max-pages 200`,
     )
-    .action(async (seeds: string[], opts: Record<string, unknown>) => {
-      process.exitCode = await runCrawl(seeds, opts);
+    .action(async (seeds: string[], opts: Record<string, unknown>, self: Command) => {
+      process.exitCode = await runCrawl(seeds, opts, crawlFlagValues(self));
     });
 }
+
+// The demo's one unreachable robots.txt is retried quickly so the demo ends in seconds, not hours.
+const DEMO_PRESET = {
+  userAgent: { contact: DEMO_CONTACT },
+  politeness: { minDelayMs: 200, robotsRetryBaseMs: 300, robotsRetryMaxMs: 1000, robotsMaxAttempts: 3 },
+};
 
 function crawlInput(
   seeds: string[],
   opts: Record<string, unknown>,
+  flags: Record<string, unknown>,
   demoSeeds: string[] | undefined,
 ): CrawlSpecInput {
-  const file = jsonFileLayer(opts.crawlFile as string | undefined) as Partial<CrawlSpecInput>;
-  const fileUa = (file.userAgent ?? {}) as Record<string, unknown>;
-  const contact =
-    (opts.contact as string | undefined) ??
-    process.env.HEED_CONTACT ??
-    (fileUa.contact as string | undefined) ??
-    (demoSeeds ? DEMO_CONTACT : undefined);
-  // The demo's one unreachable robots.txt is retried quickly so the demo ends in seconds, not hours.
-  const demoPoliteness = demoSeeds
-    ? { minDelayMs: 200, robotsRetryBaseMs: 300, robotsRetryMaxMs: 1000, robotsMaxAttempts: 3 }
-    : {};
-  const politeness = {
-    ...demoPoliteness,
-    ...(file.politeness as object),
-    ...(opts.minDelayMs !== undefined ? { minDelayMs: opts.minDelayMs } : {}),
-  };
-  const fetch = {
-    ...(file.fetch as object),
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
-  };
-  const scope = {
-    ...(file.scope as object),
-    ...(opts.scopeDomain !== undefined ? { domains: opts.scopeDomain } : {}),
-    ...(opts.scopePrefix !== undefined ? { prefixes: opts.scopePrefix } : {}),
-  };
-  const allSeeds = [...(demoSeeds ?? []), ...seeds];
-  return {
-    ...file,
-    ...(opts.crawlId !== undefined ? { id: opts.crawlId as string } : {}),
-    seeds: allSeeds.length > 0 ? allSeeds : (file.seeds ?? []),
-    ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth as number } : {}),
-    ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages as number } : {}),
-    userAgent: {
-      ...fileUa,
-      product:
-        (opts.product as string | undefined) ?? process.env.HEED_PRODUCT ?? fileUa.product ?? "HeedBot",
-      contact,
-    } as CrawlSpecInput["userAgent"],
-    politeness: politeness as CrawlSpecInput["politeness"],
-    fetch: fetch as CrawlSpecInput["fetch"],
-    scope: scope as CrawlSpecInput["scope"],
-    allowPrivateAddresses: Boolean(opts.allowPrivateAddresses || demoSeeds || file.allowPrivateAddresses),
-  };
+  return crawlSpecInput({
+    ...(demoSeeds !== undefined ? { preset: DEMO_PRESET } : {}),
+    file: opts.crawlFile as string | undefined,
+    // The demo site is on loopback addresses, whatever a crawl file says.
+    flags: demoSeeds !== undefined ? { ...flags, allowPrivateAddresses: true } : flags,
+    seeds: [...(demoSeeds ?? []), ...seeds],
+  });
 }
 
-async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise<number> {
+async function runCrawl(
+  seeds: string[],
+  opts: Record<string, unknown>,
+  flags: Record<string, unknown>,
+): Promise<number> {
   const demo = opts.demo === true;
   // Validate everything before starting anything: a bad value costs nothing.
   // Flags win over HEED_* env, which wins over defaults; the crawl's own logs stay quiet unless asked.
@@ -160,7 +116,8 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
   if (!demo && seeds.length === 0 && opts.crawlFile === undefined) {
     throw new ConfigError("seeds", "give at least one seed URL, --crawl-file, or --demo");
   }
-  parseConfig(crawlSpecSchema, crawlInput(seeds, opts, placeholderSeeds), "crawl");
+  // With --demo the seeds are known once the site is up: check the rest now, the seeds then.
+  let spec = parseCrawlSpec(crawlInput(seeds, opts, flags, placeholderSeeds));
 
   const log = createLogger({ level: coordinatorConfig.logLevel });
   const started = Date.now();
@@ -183,7 +140,7 @@ async function runCrawl(seeds: string[], opts: Record<string, unknown>): Promise
   try {
     if (demo)
       site = await startLoopbackSite({ hosts: defaultPlan(8, 5, 1), pageLatencyMs: 20, port: DEMO_PORT });
-    const spec = parseConfig(crawlSpecSchema, crawlInput(seeds, opts, site?.seeds()), "crawl");
+    if (site !== undefined) spec = parseCrawlSpec(crawlInput(seeds, opts, flags, site.seeds()));
     if (opts.natsUrl === undefined)
       nats = await startNatsServer({
         ownProcessGroup: true,

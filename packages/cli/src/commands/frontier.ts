@@ -1,4 +1,4 @@
-import { checkFrontier, openFrontierStore } from "@heed/coordinator";
+import { openFrontierReader } from "@heed/coordinator";
 import type { Command } from "commander";
 
 export function frontierCommand(program: Command): Command {
@@ -9,9 +9,9 @@ export function frontierCommand(program: Command): Command {
     .option("--data-dir <dir>", "where the LMDB frontier lives", "heed-data")
     .option("--json", "print the result as JSON")
     .action(async (opts: { dataDir: string; json?: boolean }) => {
-      const store = openFrontierStore(opts.dataDir, { readOnly: true });
+      const frontier = openFrontierReader(opts.dataDir);
       try {
-        const result = checkFrontier(store);
+        const result = frontier.check();
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
           process.stdout.write(
@@ -22,7 +22,7 @@ export function frontierCommand(program: Command): Command {
         }
         process.exitCode = result.problems.length === 0 ? 0 : 1;
       } finally {
-        await store.close();
+        await frontier.close();
       }
     });
   return frontier;

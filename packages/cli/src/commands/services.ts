@@ -1,5 +1,5 @@
 import { startCoordinator } from "@heed/coordinator";
-import { type CrawlSpecInput, createLogger, jsonFileLayer } from "@heed/shared";
+import { createLogger, jsonFileLayer, parseCrawlSpec } from "@heed/shared";
 import { startWorker } from "@heed/worker";
 import type { Command } from "commander";
 import {
@@ -37,15 +37,16 @@ export function coordinatorCommand(program: Command): Command {
   addFlags(cmd, COORDINATOR_FLAGS).action(async (opts: Record<string, unknown>) => {
     const config = loadCoordinatorConfig(opts);
     const latch = signalLatch();
-    const crawlInput =
-      opts.crawlFile !== undefined ? (jsonFileLayer(opts.crawlFile as string) as CrawlSpecInput) : undefined;
+    // Checked before anything starts: a bad crawl file costs nothing.
+    const crawlSpec =
+      opts.crawlFile !== undefined ? parseCrawlSpec(jsonFileLayer(opts.crawlFile as string)) : undefined;
     const log = createLogger({ level: config.logLevel });
     const coordinator = await startCoordinator(config, log);
-    if (crawlInput !== undefined) {
-      const existing = crawlInput.id !== undefined ? coordinator.frontier.crawl(crawlInput.id) : undefined;
+    if (crawlSpec !== undefined) {
+      const existing = crawlSpec.id !== undefined ? coordinator.frontier.crawl(crawlSpec.id) : undefined;
       if (existing === undefined) {
         try {
-          const crawl = coordinator.frontier.createCrawl(crawlInput);
+          const crawl = coordinator.frontier.createCrawl(crawlSpec);
           log.info({ crawlId: crawl.id, seeds: crawl.spec.seeds.length }, "crawl created");
         } catch (err) {
           await coordinator.close();

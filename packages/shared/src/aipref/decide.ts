@@ -6,7 +6,7 @@
  * as draft-ietf-aipref-vocab-08 §5.1 says: any "no" wins, then any "yes";
  * the evidence names the signal that decided.
  */
-import type { CrawlPurpose } from "../config.js";
+import type { CrawlPurpose } from "../crawl-spec.js";
 import type { UsageCategory, UsagePreferences } from "./vocab.js";
 
 export type PreferenceSignal =

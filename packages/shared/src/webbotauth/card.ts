@@ -4,7 +4,7 @@
  * them, what the crawls are for, and the request rates Heed's politeness
  * actually enforces, taken from the crawl definitions rather than promised by hand.
  */
-import type { CrawlSpec } from "../config.js";
+import type { CrawlSpec } from "../crawl-spec.js";
 import { userAgentHeader } from "../user-agent.js";
 
 export const AGENT_CARD_PATH = "/.well-known/signature-agent-card";

@@ -8,11 +8,10 @@ import {
 import { writeWacz } from "@heed/archive";
 import {
   AlreadyExistsError,
-  type CrawlSpec,
-  crawlSpecSchema,
+  crawlSpecFromProto,
+  crawlSpecToProto,
   type Logger,
   NotFoundError,
-  parseConfig,
   type proto,
   sleep,
   UnavailableError,
@@ -27,14 +26,7 @@ import { pageOf, positionKey } from "./paging.js";
 import { crawlStats, type RateSampler, totalStats } from "./stats.js";
 import { toGrpcError } from "./status.js";
 import * as v from "./validate.js";
-import {
-  crawlStateFromProto,
-  crawlToProto,
-  definitionToProto,
-  policyToProto,
-  urlStateFromProto,
-  urlToProto,
-} from "./wire.js";
+import { crawlStateFromProto, crawlToProto, policyToProto, urlStateFromProto, urlToProto } from "./wire.js";
 
 export interface AdminDeps {
   frontier: Frontier;
@@ -143,16 +135,16 @@ export function adminService(deps: AdminDeps): AdminService {
 
   const implementation: proto.AdminServiceServer = {
     createCrawl: unary("CreateCrawl", "operate", (req: proto.CreateCrawlRequest) => {
-      const input = v.crawlInput(req.definition);
-      const existing = input.id !== undefined ? frontier.crawl(input.id) : undefined;
+      const spec = crawlSpecFromProto(v.definitionSize(req.definition));
+      const existing = spec.id !== undefined ? frontier.crawl(spec.id) : undefined;
       if (existing !== undefined) {
         // Idempotent by id: a retry after a timeout finds the crawl its first attempt made.
-        const asked = { ...parseConfig(crawlSpecSchema, input, "definition"), id: existing.id } as CrawlSpec;
-        if (JSON.stringify(definitionToProto(asked)) !== JSON.stringify(definitionToProto(existing.spec)))
+        const asked = JSON.stringify(crawlSpecToProto({ ...spec, id: existing.id }));
+        if (asked !== JSON.stringify(crawlSpecToProto(existing.spec)))
           throw new AlreadyExistsError(`crawl ${existing.id} exists with another definition`);
         return { crawl: crawlToProto(existing) };
       }
-      const crawl = frontier.createCrawl(input);
+      const crawl = frontier.createCrawl(spec);
       audit("CreateCrawl", { crawlId: crawl.id, seeds: crawl.spec.seeds.length });
       return { crawl: crawlToProto(crawl) };
     }),

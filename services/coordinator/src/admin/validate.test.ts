@@ -1,4 +1,4 @@
-import { ConfigError, proto } from "@heed/shared";
+import { ConfigError } from "@heed/shared";
 import { describe, expect, it } from "vitest";
 import * as v from "./validate.js";
 
@@ -12,34 +12,9 @@ function fieldOf(f: () => unknown): string {
   throw new Error("no error");
 }
 
-const good = proto.CrawlDefinition.fromPartial({
-  seeds: ["https://example.org/"],
-  userAgent: { product: "ExampleBot", contact: "ops@example.org" },
-});
-
 describe("admin request validation", () => {
   it("names the offending field in proto spelling", () => {
-    expect(v.protoFieldPath(["userAgent", "contact"], "definition")).toBe("definition.user_agent.contact");
-    expect(v.protoFieldPath(["seeds", 2], "")).toBe("seeds[2]");
-    expect(fieldOf(() => v.crawlInput(undefined))).toBe("definition");
-    expect(
-      fieldOf(() => v.crawlInput({ ...good, userAgent: { product: "x", version: "", contact: "" } })),
-    ).toBe("definition.user_agent.contact");
-    expect(fieldOf(() => v.crawlInput({ ...good, seeds: ["https://a.example/", "ftp://b/"] }))).toBe(
-      "definition.seeds[1]",
-    );
-    expect(
-      fieldOf(() =>
-        v.crawlInput({ ...good, politeness: proto.Politeness.fromPartial({ maxConcurrencyPerHost: 100 }) }),
-      ),
-    ).toBe("definition.politeness.max_concurrency_per_host");
     expect(fieldOf(() => v.seeds(["https://a.example/", "nope"]))).toBe("seeds[1]");
-  });
-
-  it("leaves unset fields to the crawl definition's defaults", () => {
-    const input = v.crawlInput(good);
-    expect(input.maxPages).toBeUndefined();
-    expect(input.userAgent).toMatchObject({ product: "ExampleBot", version: undefined });
   });
 
   it("checks limits, tokens, patterns, delays, levels and drain targets", () => {

@@ -1,20 +1,11 @@
-import {
-  ConfigError,
-  type CrawlSpecInput,
-  canonicalizeUrl,
-  crawlSpecSchema,
-  errorMessage,
-  type proto,
-  type RobotsReading,
-} from "@heed/shared";
+import { ConfigError, canonicalizeUrl, errorMessage, type proto } from "@heed/shared";
 import { normalizePattern } from "../frontier/policies.js";
-import { politenessKeyFromProto } from "./wire.js";
 
 /**
  * Admin requests checked and turned into what the frontier takes. Every
  * problem is a ConfigError keyed by the request field in proto spelling
- * (`definition.user_agent.contact`, `seeds[2]`), which the service answers
- * as INVALID_ARGUMENT.
+ * (`seeds[2]`; crawl definitions: crawlSpecFromProto in @heed/shared), which
+ * the service answers as INVALID_ARGUMENT.
  */
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -25,109 +16,24 @@ const DEFAULT_PAGE = 100;
 const MAX_SLOW_DOWN_MS = 86_400_000;
 const MAX_REASON = 500;
 
-/** `userAgent.contact` -> `user_agent.contact`, `seeds.0` -> `seeds[0]`. */
-export function protoFieldPath(path: readonly PropertyKey[], prefix = ""): string {
-  let out = prefix;
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else {
-      const snake = String(part)
-        .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-        .toLowerCase();
-      out += out === "" ? snake : `.${snake}`;
-    }
-  }
-  return out;
-}
-
-/**
- * A crawl definition from the wire, checked against the same schema as crawl
- * files. Unset fields stay undefined so the schema's defaults apply.
- */
-export function crawlInput(def: proto.CrawlDefinition | undefined): CrawlSpecInput {
-  if (def === undefined) throw new ConfigError("definition", "required");
-  if (def.seeds.length > MAX_SEEDS_PER_REQUEST) throw new ConfigError("definition.seeds", TOO_MANY_SEEDS);
-  const p = def.politeness;
-  const f = def.fetch;
-  const b = def.budgets;
-  const m = def.sitemaps;
-  const input: CrawlSpecInput = {
-    ...(def.id !== "" ? { id: def.id } : {}),
-    seeds: def.seeds,
-    scope: { domains: def.scope?.domains ?? [], prefixes: def.scope?.prefixes ?? [] },
-    maxDepth: def.maxDepth,
-    maxPages: def.maxPages,
-    userAgent: {
-      product: def.userAgent?.product ?? "",
-      // Unset (empty) takes the default version.
-      version: def.userAgent?.version || undefined,
-      contact: def.userAgent?.contact ?? "",
-    },
-    politeness: {
-      minDelayMs: p?.minDelayMs,
-      maxConcurrencyPerHost: p?.maxConcurrencyPerHost,
-      key: p !== undefined ? politenessKeyFromProto(p.key) : undefined,
-      hostGroups: p?.hostGroups.map((g) => ({ name: g.name, hosts: g.hosts })),
-      delayFactor: p?.delayFactor,
-      maxAdaptiveDelayMs: p?.maxAdaptiveDelayMs,
-      maxCrawlDelayMs: p?.maxCrawlDelayMs,
-      retryAfterCeilingMs: p?.retryAfterCeilingMs,
-      errorBackoffBaseMs: p?.errorBackoffBaseMs,
-      errorBackoffMaxMs: p?.errorBackoffMaxMs,
-      breakerThreshold: p?.breakerThreshold,
-      parkMs: p?.parkMs,
-      robotsCacheMs: p?.robotsCacheMs,
-      robotsRetryBaseMs: p?.robotsRetryBaseMs,
-      robotsRetryMaxMs: p?.robotsRetryMaxMs,
-      robotsMaxAttempts: p?.robotsMaxAttempts,
-      // Empty on the wire: every reading (the schema's default); the schema checks each name.
-      robotsReadings:
-        p !== undefined && p.robotsReadings.length > 0 ? (p.robotsReadings as RobotsReading[]) : undefined,
-    },
-    budgets: {
-      maxBytes: b?.maxBytes,
-      maxPagesPerHost: b?.maxPagesPerHost,
-      maxBytesPerHost: b?.maxBytesPerHost,
-      pagesPerWindow: b?.pagesPerWindow,
-      windowMs: b?.windowMs,
-    },
-    sitemaps: {
-      enabled: m?.enabled,
-      maxPerHost: m?.maxPerHost,
-      maxUrlsPerSitemap: m?.maxUrlsPerSitemap,
-      maxBytes: m?.maxBytes,
-    },
-    fetch: {
-      timeoutMs: f?.timeoutMs,
-      maxBytes: f?.maxBytes,
-      maxOutlinks: f?.maxOutlinks,
-      maxAttempts: f?.maxAttempts,
-      retryBaseMs: f?.retryBaseMs,
-      retryMaxMs: f?.retryMaxMs,
-    },
-    honourTdmReservation: def.honourTdmReservation,
-    ...(def.purposes.length > 0 ? { purposes: def.purposes } : {}),
-    signRequests: def.signRequests,
-    allowPrivateAddresses: def.allowPrivateAddresses,
-  };
-  const result = crawlSpecSchema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(protoFieldPath(issue?.path ?? [], "definition"), issue?.message ?? "invalid");
-  }
-  return input;
-}
-
 export function crawlId(id: string, field = "crawl_id"): string {
   if (id === "") throw new ConfigError(field, "required");
   if (id.length > 200) throw new ConfigError(field, "too long");
   return id;
 }
 
-/** Canonical seed URLs, each problem naming its index. */
 /** The most seeds one CreateCrawl or AddSeeds request may carry; more go in further AddSeeds calls. */
 export const MAX_SEEDS_PER_REQUEST = 10_000;
 const TOO_MANY_SEEDS = `at most ${MAX_SEEDS_PER_REQUEST} per request; add the rest with AddSeeds (heedctl seeds add --file)`;
+
+/** A CreateCrawl definition within the per-request seed limit (the definition itself: crawlSpecFromProto). */
+export function definitionSize(def: proto.CrawlDefinition | undefined): proto.CrawlDefinition | undefined {
+  if (def !== undefined && def.seeds.length > MAX_SEEDS_PER_REQUEST)
+    throw new ConfigError("definition.seeds", TOO_MANY_SEEDS);
+  return def;
+}
+
+/** Canonical seed URLs, each problem naming its index. */
 
 export function seeds(list: string[]): string[] {
   if (list.length === 0) throw new ConfigError("seeds", "at least one");

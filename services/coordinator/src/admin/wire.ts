@@ -1,4 +1,4 @@
-import { type CrawlSpec, proto } from "@heed/shared";
+import { crawlSpecToProto, proto } from "@heed/shared";
 import type {
   CrawlRecord,
   CrawlState,
@@ -54,84 +54,12 @@ export function urlStateFromProto(state: proto.UrlState): UrlState | undefined {
   return (Object.keys(URL_STATES) as UrlState[]).find((k) => URL_STATES[k] === state);
 }
 
-const POLITENESS_KEYS: Record<CrawlSpec["politeness"]["key"], proto.PolitenessKey> = {
-  host: proto.PolitenessKey.POLITENESS_KEY_HOST,
-  domain: proto.PolitenessKey.POLITENESS_KEY_DOMAIN,
-  ip: proto.PolitenessKey.POLITENESS_KEY_IP,
-};
-
-export function politenessKeyFromProto(key: proto.PolitenessKey): CrawlSpec["politeness"]["key"] | undefined {
-  return (Object.keys(POLITENESS_KEYS) as CrawlSpec["politeness"]["key"][]).find(
-    (k) => POLITENESS_KEYS[k] === key,
-  );
-}
-
-/** A crawl definition, field for field (wire.test.ts fails when the schema grows a field this misses). */
-export function definitionToProto(spec: CrawlSpec): proto.CrawlDefinition {
-  const p = spec.politeness;
-  const f = spec.fetch;
-  const b = spec.budgets;
-  const m = spec.sitemaps;
-  return {
-    id: spec.id,
-    seeds: spec.seeds,
-    scope: { domains: spec.scope.domains, prefixes: spec.scope.prefixes },
-    maxDepth: spec.maxDepth,
-    maxPages: spec.maxPages,
-    userAgent: { ...spec.userAgent },
-    politeness: {
-      minDelayMs: p.minDelayMs,
-      maxConcurrencyPerHost: p.maxConcurrencyPerHost,
-      key: POLITENESS_KEYS[p.key],
-      hostGroups: p.hostGroups.map((g) => ({ name: g.name, hosts: g.hosts })),
-      delayFactor: p.delayFactor,
-      maxAdaptiveDelayMs: p.maxAdaptiveDelayMs,
-      maxCrawlDelayMs: p.maxCrawlDelayMs,
-      retryAfterCeilingMs: p.retryAfterCeilingMs,
-      errorBackoffBaseMs: p.errorBackoffBaseMs,
-      errorBackoffMaxMs: p.errorBackoffMaxMs,
-      breakerThreshold: p.breakerThreshold,
-      parkMs: p.parkMs,
-      robotsCacheMs: p.robotsCacheMs,
-      robotsRetryBaseMs: p.robotsRetryBaseMs,
-      robotsRetryMaxMs: p.robotsRetryMaxMs,
-      robotsMaxAttempts: p.robotsMaxAttempts,
-      robotsReadings: [...p.robotsReadings],
-    },
-    budgets: {
-      maxBytes: b.maxBytes,
-      maxPagesPerHost: b.maxPagesPerHost,
-      maxBytesPerHost: b.maxBytesPerHost,
-      pagesPerWindow: b.pagesPerWindow,
-      windowMs: b.windowMs,
-    },
-    sitemaps: {
-      enabled: m.enabled,
-      maxPerHost: m.maxPerHost,
-      maxUrlsPerSitemap: m.maxUrlsPerSitemap,
-      maxBytes: m.maxBytes,
-    },
-    fetch: {
-      timeoutMs: f.timeoutMs,
-      maxBytes: f.maxBytes,
-      maxOutlinks: f.maxOutlinks,
-      maxAttempts: f.maxAttempts,
-      retryBaseMs: f.retryBaseMs,
-      retryMaxMs: f.retryMaxMs,
-    },
-    honourTdmReservation: spec.honourTdmReservation,
-    purposes: spec.purposes ?? ["archive"],
-    signRequests: spec.signRequests ?? false,
-    allowPrivateAddresses: spec.allowPrivateAddresses,
-  };
-}
-
 /** A crawl without its seeds (see seed_count and ListSeeds): no message grows with the crawl. */
 export function crawlToProto(c: CrawlRecord): proto.Crawl {
   return {
     id: c.id,
     state: crawlStateToProto(c.state),
-    definition: { ...definitionToProto(c.spec), seeds: [] },
+    definition: { ...crawlSpecToProto(c.spec), seeds: [] },
     seedCount: c.spec.seeds.length,
     createdAtMs: c.createdAtMs,
     finishedAtMs: c.finishedAtMs ?? 0,

@@ -14,6 +14,10 @@ export interface FrontierSettings {
   leaseTtlMs: number;
   /** Longest a worker with nothing to do is told to wait before asking again. */
   maxWaitHintMs: number;
+  /** Lease audit records kept per crawl once their lease ended: at most this many (0: no limit). */
+  leaseRecordsKeep?: number;
+  /** ... and none ended longer ago than this (0: no limit). */
+  leaseRecordsMaxAgeMs?: number;
 }
 
 /** What the frontier's operations share: the store, the rebuildable indexes and the clock. */

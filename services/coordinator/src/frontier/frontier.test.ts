@@ -124,6 +124,23 @@ describe("frontier", async () => {
     expect(skipped?.robots?.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("settles a long run of disallowed URLs in one scan and leases the first allowed one after them", async () => {
+    const denied = Array.from({ length: 30 }, (_, i) => `http://a.example/private/${i}`);
+    const crawl = frontier.createCrawl(spec([...denied, "http://a.example/ok", "http://a.example/ok2"]));
+    await robotsOk(one());
+    now += 500;
+    expect((await one()).url).toBe("http://a.example/ok");
+    for (const url of denied) expect(frontier.url(crawl.id, url)?.reason).toBe("robots_disallowed");
+    expect(frontier.url(crawl.id, "http://a.example/ok2")?.state).toBe("queued");
+  });
+
+  it("gives every lease its own id, across many hosts", async () => {
+    frontier.createCrawl(spec(Array.from({ length: 600 }, (_, i) => `http://h${i}.example/`)));
+    const leases = await take(1000);
+    expect(leases).toHaveLength(600);
+    expect(new Set(leases.map((l) => l.id)).size).toBe(600);
+  });
+
   it("queues outlinks in scope, deduped, within depth, in the same commit as the page", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"], { maxDepth: 1 }));
     await robotsOk(one());
@@ -655,5 +672,39 @@ describe("a commit that fails", () => {
     expect(commits.at(-1)).toBe(true);
     await robotsOk(one());
     expect(frontier.crawl(crawl.id)?.counts.queued).toBe(1);
+  });
+});
+
+describe("crawls that stop share their hosts at once", () => {
+  const N = 2000;
+  const many = (prefix: string) =>
+    Array.from({ length: N }, (_, i) => `https://shared.example/${prefix}/${i}`);
+
+  it("cancel settles every queued URL now, and the other crawl on the host gets the next lease", async () => {
+    frontier.createCrawl(spec(many("a"), { id: "a" }));
+    await robotsOk(one());
+    frontier.createCrawl(spec(["https://shared.example/b/0"], { id: "b" }));
+    frontier.changeCrawlState("a", "cancel");
+    const a = frontier.crawl("a");
+    expect(a?.counts.queued).toBe(0);
+    expect(a?.skipCounts.crawl_cancelled).toBe(N);
+    now += 1000;
+    // One lease request, not one per 256 cancelled URLs, reaches the other crawl.
+    const next = await take(1);
+    expect(next.map((l) => l.url)).toEqual(["https://shared.example/b/0"]);
+  });
+
+  it("a crawl out of its page budget settles its queued URLs at once", async () => {
+    frontier.createCrawl(spec(many("a"), { id: "a", maxPages: 1 }));
+    await robotsOk(one());
+    now += 1000;
+    const page = await one();
+    frontier.createCrawl(spec(["https://shared.example/b/0"], { id: "b" }));
+    await report([result(page)]);
+    now += 1000;
+    const next = await take(1);
+    expect(next.map((l) => l.url)).toEqual(["https://shared.example/b/0"]);
+    expect(frontier.crawl("a")?.counts.queued).toBe(0);
+    expect(frontier.crawl("a")?.skipCounts.budget_max_pages).toBe(N - 1);
   });
 });

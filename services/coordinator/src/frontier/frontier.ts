@@ -3,9 +3,8 @@ import {
   ConfigError,
   type CrawlSpec,
   type CrawlSpecInput,
-  crawlSpecSchema,
+  checkedCrawlSpec,
   type Logger,
-  parseConfig,
   ROBOTS_READINGS,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
@@ -33,6 +32,7 @@ import type {
   RobotsRecord,
   UrlRecord,
 } from "./records.js";
+import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
@@ -53,6 +53,8 @@ export interface Frontier {
   health(): FrontierHealth;
   /** While commits fail: tries an empty one, so the frontier notices by itself when there is space again. */
   probe(): FrontierHealth;
+  /** Deletes ended leases' audit records past the retention settings; returns how many. */
+  pruneLeaseRecords(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
   urls(crawlId: string): Iterable<UrlRecord>;
   host(hostKey: string): HostState | undefined;
@@ -116,7 +118,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   return {
     dataDir: options.dataDir,
     createCrawl(input) {
-      const spec = parseConfig(crawlSpecSchema, input, "crawl") as CrawlSpec;
+      const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
@@ -163,6 +165,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
       }
       return ctx.health;
     },
+    pruneLeaseRecords: () => pruneLeaseRecords(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),

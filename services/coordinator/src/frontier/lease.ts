@@ -16,6 +16,7 @@ import type {
   SkipReason,
   UrlRecord,
 } from "./records.js";
+import { settleQueued } from "./settle.js";
 import { gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
@@ -114,10 +115,9 @@ function leaseFromHost(
   const now = txn.now;
   if (host.inFlight >= host.maxConcurrency) return undefined;
   const scan: Scan = { earliest: Number.POSITIVE_INFINITY, sawPaused: false };
-  const entries = [
-    ...ctx.store.queue.getRange({ start: [hostKey], end: [hostKey, MAX_DEPTH_KEY], limit: SCAN_LIMIT }),
-  ];
-  for (const { key, value } of entries) {
+  let scanned = 0;
+  for (const { key, value } of queueScan(ctx, hostKey)) {
+    scanned++;
     const step = examine(ctx, txn, host, key, value, scan);
     if (step.do === "next") continue;
     if (step.do === "stop") return undefined;
@@ -132,9 +132,36 @@ function leaseFromHost(
   }
   // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
   if (scan.sawPaused) scan.earliest = Math.min(scan.earliest, now + 1000);
-  if (entries.length === SCAN_LIMIT) txn.deferred.set(hostKey, now);
+  if (scanned === SCAN_LIMIT) txn.deferred.set(hostKey, now);
   else if (Number.isFinite(scan.earliest)) txn.deferred.set(hostKey, scan.earliest);
   return undefined;
+}
+
+/**
+ * A host's queue entries in order, at most SCAN_LIMIT, read in growing chunks:
+ * a lease usually takes the first entry, so reading (and decoding) the whole
+ * scan window up front was a large share of its cost. Each chunk starts after the last
+ * key seen, so entries settled meanwhile are neither skipped nor seen twice.
+ */
+function* queueScan(
+  ctx: FrontierContext,
+  hostKey: string,
+): Generator<{ key: QueueKey; value: [string, string] }> {
+  let start: [string] | QueueKey = [hostKey];
+  let left = SCAN_LIMIT;
+  let chunk = 4;
+  while (left > 0) {
+    const limit = Math.min(chunk, left);
+    const entries: { key: QueueKey; value: [string, string] }[] = [
+      ...ctx.store.queue.getRange({ start, end: [hostKey, MAX_DEPTH_KEY], limit }),
+    ];
+    yield* entries;
+    left -= entries.length;
+    const last = entries.at(-1);
+    if (entries.length < limit || last === undefined) return;
+    start = [hostKey, last.key[1], last.key[2] + 1];
+    chunk *= 4;
+  }
 }
 
 /**
@@ -159,6 +186,8 @@ function examine(
     txn.dropQueueEntry(key);
     return next;
   }
+  // Settled earlier in this transaction (a crawl that ran out of budget settles all its URLs at once).
+  if (rec.state !== "queued") return next;
   if (crawl.state === "paused") {
     scan.sawPaused = true;
     return next;
@@ -222,6 +251,13 @@ function examine(
   }
   if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) return next;
   const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
+  if (budget.skip === "budget_max_pages" || budget.skip === "budget_max_bytes") {
+    // The whole crawl is out of budget: settle all its first attempts now, not one scan at a time,
+    // so hosts it shares with other crawls are free at once (retries keep their right to finish).
+    // The queue scan reads on after the last key it saw, so it sees what is left.
+    settleQueued(ctx, txn, crawl, budget.skip, (r) => r.attempts === 0);
+    return next;
+  }
   if (budget.skip !== undefined) {
     txn.skip(crawl, hash, rec, budget.skip);
     return next;
@@ -287,8 +323,19 @@ function deferTo(txn: Txn, hostKey: string, atMs: number): undefined {
   return undefined;
 }
 
+const LEASE_ID_BYTES = 18;
+// One call to the CSPRNG per 256 ids instead of one per lease: the bytes are as unguessable either way.
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+
 function newLeaseId(): string {
-  return randomBytes(18).toString("base64url");
+  if (idOffset + LEASE_ID_BYTES > idPool.length) {
+    idPool = randomBytes(LEASE_ID_BYTES * 256);
+    idOffset = 0;
+  }
+  const id = idPool.toString("base64url", idOffset, idOffset + LEASE_ID_BYTES);
+  idOffset += LEASE_ID_BYTES;
+  return id;
 }
 
 function grant(

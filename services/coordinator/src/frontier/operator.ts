@@ -2,6 +2,7 @@ import { canonicalizeUrl, InvalidInputError, NotFoundError, StateError } from "@
 import { type FrontierContext, inTxn } from "./context.js";
 import { normalizePattern } from "./policies.js";
 import type { CrawlRecord, HostPolicy } from "./records.js";
+import { settleQueued } from "./settle.js";
 
 /** Operators' changes to the frontier: crawl state, seeds and host policies, each in one commit. */
 
@@ -24,9 +25,11 @@ export function changeCrawlState(ctx: FrontierContext, crawlId: string, action: 
       // Wake its hosts now rather than at their next periodic look.
       for (const key of hostsOf(ctx, crawlId)) txn.host(key);
     } else {
-      // Queued URLs are settled as skipped (crawl_cancelled) as their hosts come up; leases out finish.
+      // Queued URLs are settled now (crawl_cancelled), so hosts shared with other crawls are free at
+      // once; leases out finish.
       crawl.state = "cancelled";
       crawl.finishedAtMs = txn.now;
+      settleQueued(ctx, txn, crawl, "crawl_cancelled");
       for (const key of hostsOf(ctx, crawlId)) txn.host(key);
     }
     return crawl;

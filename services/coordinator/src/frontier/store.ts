@@ -28,6 +28,8 @@ export interface FrontierStore {
   /** origin -> robots policy and its retry state. */
   robots: Database<RobotsRecord, string>;
   leases: Database<LeaseRecord, string>;
+  /** [crawlId, endedAtMs, leaseId] -> 1: ended lease records in the order they ended, for retention. */
+  endedLeases: Database<number, EndedLeaseKey>;
   /** leaseId -> expiry, for leases not yet reported or expired: rebuilt into memory at start. */
   activeLeases: Database<number, string>;
   /** [crawlId, hostKey] -> first seen: the hosts each crawl touched. */
@@ -39,6 +41,8 @@ export interface FrontierStore {
   meta: Database<number, string>;
   close(): Promise<void>;
 }
+
+export type EndedLeaseKey = [crawlId: string, endedAtMs: number, leaseId: string];
 
 export function openFrontierStore(dataDir: string, options: { readOnly?: boolean } = {}): FrontierStore {
   let root: RootDatabase;
@@ -65,6 +69,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     hosts: db<HostState, string>("hosts"),
     robots: db<RobotsRecord, string>("robots"),
     leases: db<LeaseRecord, string>("leases"),
+    endedLeases: db<number, EndedLeaseKey>("ended-leases"),
     activeLeases: db<number, string>("active-leases"),
     crawlHosts: db<CrawlHostState, [string, string]>("crawl-hosts"),
     hostPolicies: db<HostPolicy, string>("host-policies"),

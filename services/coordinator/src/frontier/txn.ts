@@ -16,7 +16,7 @@ import type {
   UrlState,
 } from "./records.js";
 import { createScope } from "./scope.js";
-import { type FrontierStore, forgetCrawlSpec, loadCrawl } from "./store.js";
+import { type EndedLeaseKey, type FrontierStore, forgetCrawlSpec, loadCrawl } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
 export const MAX_DEPTH_KEY = 1_000_000;
@@ -73,6 +73,8 @@ export interface Txn {
   endLease(rec: LeaseRecord, state: "reported" | "expired"): void;
   /** Forgets an in-memory active entry whose lease is no longer active. */
   forgetActive(leaseId: string): void;
+  /** Deletes an ended lease's audit record (retention); the URL's own evidence stays. */
+  dropEndedLease(key: EndedLeaseKey): void;
   crawlHost(crawlId: string, hostKey: string): CrawlHostState | undefined;
   putCrawlHost(crawlId: string, hostKey: string, state: CrawlHostState): void;
   tdm(origin: string): TdmRecord | undefined;
@@ -269,7 +271,7 @@ export function openTxn(
 function leaseTable(
   store: FrontierStore,
   now: number,
-): Pick<Txn, "addLease" | "extendLease" | "endLease" | "forgetActive" | "activeChanges"> {
+): Pick<Txn, "addLease" | "extendLease" | "endLease" | "forgetActive" | "dropEndedLease" | "activeChanges"> {
   const activeChanges = new Map<string, number | undefined>();
   return {
     activeChanges,
@@ -288,11 +290,16 @@ function leaseTable(
       rec.state = state;
       rec.endedAtMs = now;
       store.leases.putSync(rec.id, rec);
+      store.endedLeases.putSync([rec.crawlId, now, rec.id], 1);
       store.activeLeases.removeSync(rec.id);
       activeChanges.set(rec.id, undefined);
     },
     forgetActive(leaseId) {
       activeChanges.set(leaseId, undefined);
+    },
+    dropEndedLease(key) {
+      store.leases.removeSync(key[2]);
+      store.endedLeases.removeSync(key);
     },
   };
 }

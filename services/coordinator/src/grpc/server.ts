@@ -1,12 +1,11 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { type Logger, proto, UnavailableError } from "@heed/shared";
 import { HealthImplementation } from "grpc-health-check";
 import type { Auth } from "../admin/auth.js";
 import type { Frontier } from "../frontier/frontier.js";
+import { DESCRIPTOR_SET_BASE64 } from "./descriptor-set.js";
 import { frontierService } from "./frontier-service.js";
 
 export interface GrpcServerHandle {
@@ -14,9 +13,6 @@ export interface GrpcServerHandle {
   health: HealthImplementation;
   close(): Promise<void>;
 }
-
-/** The repository's proto/ folder, for server reflection (grpcurl needs no local copy of the protos). */
-const PROTO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../../../proto");
 
 export const FRONTIER_SERVICE_NAME = "heed.v1.FrontierService";
 export const ADMIN_SERVICE_NAME = "heed.v1.AdminService";
@@ -52,17 +48,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     [ADMIN_SERVICE_NAME]: "SERVING",
   });
   health.addToServer(server);
-  try {
-    const definitions = loadSync(["heed/v1/frontier.proto", "heed/v1/lease.proto", "heed/v1/admin.proto"], {
-      includeDirs: [PROTO_ROOT],
-    });
-    new ReflectionService(definitions).addToServer(server);
-  } catch (err) {
-    log.warn(
-      { err: err instanceof Error ? err.message : String(err), protoRoot: PROTO_ROOT },
-      "server reflection off: protos not found",
-    );
-  }
+  // Server reflection from the descriptors built into this package: grpcurl needs no copy of the protos.
+  const definitions = loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"));
+  new ReflectionService(definitions).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, options.credentials, (err, p) => {
       if (err)

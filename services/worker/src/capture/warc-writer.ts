@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { OPEN_SUFFIX } from "@heed/archive";
 import { errorMessage, HeedError, type Logger, type proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
-import { exchangeRecords, warcinfoRecord } from "./records.js";
+import { type ExchangeRecords, exchangeRecords, warcinfoRecord } from "./records.js";
 import { recoverOpenWarcs } from "./recover.js";
 import { warcFileName } from "./warc-name.js";
 
@@ -57,23 +57,30 @@ export interface WarcWriter {
   stats(): WarcStats;
 }
 
-/** One crawl's file series: the file being written, and the writes waiting to be made durable. */
+/** Captures waiting for the next group write. */
+interface Pending {
+  lease: proto.Lease;
+  records: ExchangeRecords[];
+  resolve: (location: CaptureLocation | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One crawl's file series: the file being written, and the captures waiting to be written. */
 interface Series {
   crawlId: string;
   serial: number;
   file?: { handle: FileHandle; name: string; path: string; size: number };
-  /** Writes are made one at a time, in order. */
-  queue: Promise<void>;
-  written: number;
-  synced: number;
-  syncing?: Promise<void>;
+  pending: Pending[];
+  /** The group write under way, if any: one writev and one fdatasync for every capture waiting. */
+  flushing?: Promise<void>;
 }
 
 /**
  * Writes WARC 1.1 files, gzip per record, one series per crawl. A file is
  * written as `<name>.open`, fsynced and renamed when it is closed (past the
- * size limit, or at close()). Writes are made durable by group fsync: every
- * capture waiting at one moment shares one fsync.
+ * size limit, or at close()). Captures are written and made durable in
+ * groups: every capture waiting at one moment shares one writev and one
+ * fdatasync, so a busy worker pays for the disk once per group, not per page.
  */
 export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
   const clock = options.clock ?? Date.now;
@@ -102,20 +109,10 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
   function seriesOf(crawlId: string): Series {
     let s = series.get(crawlId);
     if (s === undefined) {
-      s = { crawlId, serial: 0, queue: Promise.resolve(), written: 0, synced: 0 };
+      s = { crawlId, serial: 0, pending: [] };
       series.set(crawlId, s);
     }
     return s;
-  }
-
-  /** Runs `fn` after every write queued before it. */
-  function serially<T>(s: Series, fn: () => Promise<T>): Promise<T> {
-    const run = s.queue.then(fn);
-    s.queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
   }
 
   async function openFile(s: Series, lease: proto.Lease): Promise<NonNullable<Series["file"]>> {
@@ -148,9 +145,7 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     const f = s.file;
     if (f === undefined) return;
     s.file = undefined;
-    await s.syncing;
     await f.handle.sync();
-    s.synced = s.written;
     await f.handle.close();
     const closed = join(options.dir, f.name);
     await rename(f.path, closed);
@@ -160,75 +155,79 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     await closedHook(closed);
   }
 
-  /** Resolves once every write made so far on `s` is on disk; concurrent callers share one fsync. */
-  async function durable(s: Series, upTo: number): Promise<void> {
-    while (s.synced < upTo) {
-      if (s.syncing === undefined) {
-        const f = s.file;
-        const target = s.written;
-        if (f === undefined) break;
-        s.syncing = f.handle.sync().then(
-          () => {
-            s.synced = Math.max(s.synced, target);
-            s.syncing = undefined;
-          },
-          (err: unknown) => {
-            s.syncing = undefined;
-            throw err;
-          },
-        );
+  /** Writes every waiting capture of `s` in one go, makes it durable, then answers each. */
+  async function writeGroup(s: Series, group: Pending[]): Promise<void> {
+    const first = group[0];
+    if (first === undefined) return;
+    const f = s.file ?? (await openFile(s, first.lease));
+    let offset = f.size;
+    const buffers: Buffer[] = [];
+    const locations = group.map((p) => {
+      let location: CaptureLocation | undefined;
+      for (const b of p.records) {
+        b.records.forEach((r, i) => {
+          if (i === b.responseIndex) location = { file: f.name, offset, length: r.length };
+          offset += r.length;
+          buffers.push(r);
+        });
       }
-      await s.syncing;
+      return location;
+    });
+    const added = offset - f.size;
+    try {
+      const { bytesWritten } = await f.handle.writev(buffers);
+      if (bytesWritten !== added) throw new Error(`short write: ${bytesWritten} of ${added} bytes`);
+    } catch (err) {
+      // Leave no partial record behind: later records must not follow garbage.
+      await f.handle.truncate(f.size).catch(() => undefined);
+      throw new CaptureError(`cannot write ${f.name}: ${errorMessage(err)}`, err);
     }
+    f.size = offset;
+    try {
+      // fdatasync: the data and the file size, without the timestamps nobody reads back.
+      await f.handle.datasync();
+    } catch (err) {
+      throw new CaptureError(`cannot fsync ${f.name}: ${errorMessage(err)}`, err);
+    }
+    stats.records += buffers.length;
+    stats.bytes += added;
+    for (const [i, p] of group.entries()) p.resolve(locations[i]);
+    if (f.size >= options.maxBytes) await closeFile(s);
+  }
+
+  /** Writes groups until nothing waits; one runs at a time per series. */
+  function flush(s: Series): Promise<void> {
+    s.flushing ??= (async () => {
+      while (s.pending.length > 0) {
+        const group = s.pending.splice(0);
+        try {
+          await writeGroup(s, group);
+        } catch (err) {
+          for (const p of group) p.reject(err);
+        }
+      }
+    })().finally(() => {
+      s.flushing = undefined;
+    });
+    return s.flushing;
   }
 
   return {
     async capture(lease, exchanges) {
       if (exchanges.length === 0) return undefined;
-      const built = await Promise.all(exchanges.map((ex) => exchangeRecords(ex, lease, options.workerId)));
+      const records = await Promise.all(exchanges.map((ex) => exchangeRecords(ex, lease, options.workerId)));
       const s = seriesOf(lease.crawlId);
-      const { location, seq } = await serially(s, async () => {
-        const f = s.file ?? (await openFile(s, lease));
-        let offset = f.size;
-        let location: CaptureLocation | undefined;
-        const buffers: Buffer[] = [];
-        for (const b of built) {
-          b.records.forEach((r, i) => {
-            if (i === b.responseIndex) location = { file: f.name, offset, length: r.length };
-            offset += r.length;
-            buffers.push(r);
-          });
-        }
-        const added = offset - f.size;
-        try {
-          const { bytesWritten } = await f.handle.writev(buffers);
-          if (bytesWritten !== added) throw new Error(`short write: ${bytesWritten} of ${added} bytes`);
-        } catch (err) {
-          // Leave no partial record behind: later records must not follow garbage.
-          await f.handle.truncate(f.size).catch(() => undefined);
-          throw new CaptureError(`cannot write ${f.name}: ${errorMessage(err)}`, err);
-        }
-        f.size = offset;
-        stats.records += buffers.length;
-        stats.bytes += added;
-        s.written++;
-        return { location, seq: s.written };
-      });
-      try {
-        await durable(s, seq);
-      } catch (err) {
-        throw new CaptureError(`cannot fsync WARC file: ${errorMessage(err)}`, err);
-      }
-      if (s.file !== undefined && s.file.size >= options.maxBytes) {
-        const full = s.file;
-        await serially(s, async () => {
-          if (s.file === full) await closeFile(s);
-        });
-      }
-      return location;
+      const done = new Promise<CaptureLocation | undefined>((resolve, reject) =>
+        s.pending.push({ lease, records, resolve, reject }),
+      );
+      void flush(s);
+      return done;
     },
     async close() {
-      for (const s of series.values()) await serially(s, () => closeFile(s));
+      for (const s of series.values()) {
+        while (s.flushing !== undefined || s.pending.length > 0) await flush(s);
+        await closeFile(s);
+      }
     },
     stats: () => ({ ...stats, files: [...stats.files] }),
   };

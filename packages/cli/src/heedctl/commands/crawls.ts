@@ -1,15 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
-import { definitionToProto } from "@heed/coordinator";
-import {
-  ConfigError,
-  type CrawlSpecInput,
-  crawlSpecSchema,
-  jsonFileLayer,
-  parseConfig,
-  proto,
-} from "@heed/shared";
+import { ConfigError, crawlSpecInput, crawlSpecToProto, parseCrawlSpec, proto } from "@heed/shared";
 import type { Command } from "commander";
+import { addCrawlFlags, crawlFlagValues } from "../../crawl-flags.js";
 import { RpcError } from "../client.js";
 import { act, arg, args } from "../context.js";
 import { bytes, enumText, fields, print, printJson, table, timestamp } from "../output.js";
@@ -25,31 +18,13 @@ export function crawlCommands(program: Command): void {
     .command("crawl")
     .description("create, list, inspect, pause, resume and cancel crawls");
 
-  crawl
+  const create = crawl
     .command("create")
     .description("create a crawl from seeds and flags, or from a crawl file (flags override the file)")
     .argument("[seeds...]", "URLs to start from")
     .option("--crawl-file <file>", "JSON crawl definition (as for heed coordinator --crawl-file)")
-    .option(
-      "--id <id>",
-      "name for the crawl (default: heedctl makes one); creating is idempotent by id, so a retry is safe",
-    )
-    .option("--seeds-file <file>", "more seeds, one URL per line or NDJSON, sent in chunks")
-    .option("--contact <email-or-url>", "how site owners reach you (required)")
-    .option(
-      "--product <token>",
-      "product token in the User-Agent, matched against robots.txt (default HeedBot)",
-    )
-    .option("--ua-version <version>", "version in the User-Agent")
-    .option("--max-depth <n>", "links to follow from a seed")
-    .option("--max-pages <n>", "page fetches allowed in all")
-    .option("--min-delay-ms <ms>", "gap between requests to one host (robots.txt can only lengthen it)")
-    .option("--max-concurrency-per-host <n>", "fetches in flight per host")
-    .option("--timeout-ms <ms>", "per-fetch timeout")
-    .option("--max-bytes <n>", "largest body kept per page")
-    .option("--scope-domain <domain...>", "also crawl these domains and their subdomains")
-    .option("--scope-prefix <prefix...>", "also crawl URLs starting with these prefixes")
-    .option("--allow-private-addresses", "allow loopback/private addresses (workers must allow them too)")
+    .option("--seeds-file <file>", "more seeds, one URL per line or NDJSON, sent in chunks");
+  addCrawlFlags(create)
     .addHelpText(
       "after",
       `
@@ -59,8 +34,7 @@ Examples:
     )
     .action(
       act(async (ctx, cmd) => {
-        const opts = cmd.opts();
-        const all = definitionOf(args(cmd, 0), opts);
+        const all = definitionOf(args(cmd, 0), cmd);
         // An id chosen here makes every attempt the same request: after a timeout, asking again
         // either creates the crawl or finds the one the first attempt made, never a second crawl.
         const id =
@@ -76,7 +50,7 @@ Examples:
         };
         for (let i = SEEDS_PER_REQUEST; i < all.seeds.length; i += SEEDS_PER_REQUEST)
           await more(all.seeds.slice(i, i + SEEDS_PER_REQUEST));
-        const file = opts.seedsFile as string | undefined;
+        const file = cmd.opts().seedsFile as string | undefined;
         if (file !== undefined)
           for await (const chunk of seedChunks(file, SEEDS_PER_REQUEST)) await more(chunk);
         const crawl = created.crawl as proto.Crawl;
@@ -264,46 +238,17 @@ export function crawlStateOf(state: string | undefined): proto.CrawlState {
 }
 
 /**
- * The crawl file, then flags over it, checked against the crawl schema here
+ * The crawl file, then HEED_* environment, then flags over it, checked here
  * (a bad value costs no round trip and names the crawl-file key or flag), and
  * sent with every default filled in.
  */
-function definitionOf(seeds: string[], opts: Record<string, unknown>): proto.CrawlDefinition {
-  const file = jsonFileLayer(opts.crawlFile as string | undefined) as Partial<CrawlSpecInput>;
-  const ua = (file.userAgent ?? {}) as Record<string, unknown>;
-  const input = {
-    ...file,
-    ...(opts.id !== undefined ? { id: opts.id } : {}),
-    seeds: seeds.length > 0 ? seeds : (file.seeds ?? []),
-    ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}),
-    ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {}),
-    userAgent: {
-      ...ua,
-      product: opts.product ?? ua.product ?? "HeedBot",
-      ...(opts.uaVersion !== undefined ? { version: opts.uaVersion } : {}),
-      ...(opts.contact !== undefined ? { contact: opts.contact } : {}),
-    },
-    scope: {
-      ...(file.scope as object),
-      ...(opts.scopeDomain !== undefined ? { domains: opts.scopeDomain } : {}),
-      ...(opts.scopePrefix !== undefined ? { prefixes: opts.scopePrefix } : {}),
-    },
-    politeness: {
-      ...(file.politeness as object),
-      ...(opts.minDelayMs !== undefined ? { minDelayMs: opts.minDelayMs } : {}),
-      ...(opts.maxConcurrencyPerHost !== undefined
-        ? { maxConcurrencyPerHost: opts.maxConcurrencyPerHost }
-        : {}),
-    },
-    fetch: {
-      ...(file.fetch as object),
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
-    },
-    ...(opts.allowPrivateAddresses === true ? { allowPrivateAddresses: true } : {}),
-  };
-  const spec = parseConfig(crawlSpecSchema, input, "crawl");
-  return definitionToProto({ ...spec, id: spec.id ?? "" });
+function definitionOf(seeds: string[], cmd: Command): proto.CrawlDefinition {
+  const input = crawlSpecInput({
+    file: cmd.opts().crawlFile as string | undefined,
+    flags: crawlFlagValues(cmd),
+    seeds,
+  });
+  return crawlSpecToProto(parseCrawlSpec(input));
 }
 
 function crawlText(c: proto.Crawl): string {

@@ -9,6 +9,8 @@ import { type NatsRole, natsRolesConfig } from "./nats-roles.js";
 export interface NatsServerHandle {
   url: string;
   port: number;
+  /** The HTTP monitoring port, when asked for (`monitor: true`). */
+  monitorPort?: number;
   process: ChildProcess;
   /**
    * With `roles`: the URL a role connects with (its user and generated
@@ -56,6 +58,10 @@ export async function startNatsServer(
      * The server is still stopped if the parent exits without stopping it.
      */
     ownProcessGroup?: boolean;
+    /** Also serve HTTP monitoring (/healthz, /varz) on a free port. */
+    monitor?: boolean;
+    /** The server's environment (a config file may read secrets from it). */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
@@ -79,9 +85,11 @@ export async function startNatsServer(
     "-p",
     String(options.port ?? -1),
     "--no_advertise",
+    ...(options.monitor === true ? ["-m", "-1"] : []),
     ...(options.args ?? []),
   ];
   const child = spawn(binary, args, {
+    env: options.env ?? process.env,
     stdio: ["ignore", "ignore", "pipe"],
     detached: options.ownProcessGroup === true,
   });
@@ -95,7 +103,7 @@ export async function startNatsServer(
   child.once("exit", removeConf);
   process.once("exit", removeConf);
   child.once("exit", () => process.off("exit", removeConf));
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<{ port: number; monitorPort?: number }>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -106,12 +114,16 @@ export async function startNatsServer(
     child.stderr?.setEncoding("utf8");
     const onData = (chunk: string) => {
       log += chunk;
-      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      if (m?.[1] !== undefined) {
+      const client = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
+      const monitor = /Starting http monitor on [^\s]*:(\d+)/.exec(log);
+      if (client?.[1] !== undefined && (options.monitor !== true || monitor?.[1] !== undefined)) {
         clearTimeout(timer);
         child.stderr?.off("data", onData);
         child.stderr?.resume();
-        resolve(Number(m[1]));
+        resolve({
+          port: Number(client[1]),
+          ...(monitor?.[1] !== undefined ? { monitorPort: Number(monitor[1]) } : {}),
+        });
       }
     };
     child.stderr?.on("data", onData);
@@ -126,14 +138,14 @@ export async function startNatsServer(
       );
     });
   });
-  const url = `${options.scheme ?? "nats"}://127.0.0.1:${port}`;
+  const url = `${options.scheme ?? "nats"}://127.0.0.1:${ports.port}`;
   return {
     url,
-    port,
+    ...ports,
     process: child,
     urlFor(role) {
       if (passwords === undefined) return url;
-      return `${options.scheme ?? "nats"}://${role}:${passwords[role]}@127.0.0.1:${port}`;
+      return `${options.scheme ?? "nats"}://${role}:${passwords[role]}@127.0.0.1:${ports.port}`;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -21,7 +21,7 @@
  * the `google` reading alone to the reference.
  */
 import { describe, expect, it } from "vitest";
-import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "./robots.js";
+import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "../src/robots.js";
 import {
   REFERENCE_DECISIONS,
   REFERENCE_DERIVED_DECISIONS,

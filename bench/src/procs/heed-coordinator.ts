@@ -1,0 +1,45 @@
+import { startCoordinator, waitForCrawl } from "@heed/coordinator";
+import { coordinatorConfigSchema, parseConfig, silentLogger } from "@heed/shared";
+import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
+
+/**
+ * A Heed coordinator in its own process, as in production. Argv: NATS URL,
+ * data directory, max wait hint (ms). `crawl` creates a crawl from the
+ * message's definition and answers when it is finished, with its counts
+ * (or at once, with `wait: false`).
+ */
+const [natsUrl, dataDir, maxWaitHintMs] = process.argv.slice(2);
+try {
+  const coordinator = await startCoordinator(
+    parseConfig(coordinatorConfigSchema, {
+      dataDir,
+      natsUrl,
+      grpcListen: "127.0.0.1:0",
+      maxWaitHintMs: Number(maxWaitHintMs ?? 20),
+      sweepIntervalMs: 1000,
+    }),
+    silentLogger(),
+  );
+  serveParent(
+    {
+      crawl: async (msg: BenchMessage) => {
+        const t0 = process.hrtime.bigint();
+        const crawl = coordinator.frontier.createCrawl(
+          msg.definition as Parameters<typeof coordinator.frontier.createCrawl>[0],
+        );
+        if (msg.wait === false) return { type: "created", id: crawl.id };
+        const final = await waitForCrawl(coordinator.frontier, crawl.id, { timeoutMs: 600_000, pollMs: 20 });
+        return {
+          type: "crawled",
+          seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+          done: final.counts.done,
+          counts: final.counts,
+        };
+      },
+    },
+    () => coordinator.close(),
+  );
+  ready({ grpcPort: coordinator.grpcPort });
+} catch (e) {
+  failStart(e);
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from "node:crypto";
+import { credentials, Server, ServerCredentials, type ServiceError } from "@grpc/grpc-js";
+import { proto } from "@heed/shared";
+import { open } from "lmdb";
+import { connect } from "nats";
+import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
+
+/**
+ * The raw pipeline ceiling: the message flow of a lease and its report with
+ * none of Heed's logic. The server answers a NATS request with a batch of
+ * leases of the asked size and takes a gRPC Report of the batch, writing one
+ * URL record and one lease record per result in one LMDB transaction. The
+ * client asks for a batch, "fetches" it at once and reports it, in a loop.
+ *
+ * Argv: `server NATS_URL DATA_DIR` or `client NATS_URL GRPC_ADDRESS`.
+ */
+const SUBJECT = "bench.raw.lease";
+const [role, natsUrl, third] = process.argv.slice(2);
+
+async function server(dataDir: string): Promise<void> {
+  const root = open({ path: `${dataDir}/raw.lmdb`, maxDbs: 16, mapSize: 2 ** 34 });
+  const db = <V>(name: string) => root.openDB<V, string>({ name, encoding: "msgpack", cache: false });
+  const urls = db<Record<string, unknown>>("urls");
+  const leases = db<Record<string, unknown>>("leases");
+  const nc = await connect({ servers: natsUrl });
+  const prefix = randomBytes(8).toString("hex");
+  let serial = 0;
+  const sub = nc.subscribe(SUBJECT, {
+    queue: "raw",
+    callback: (_e, msg) => {
+      const req = proto.LeaseRequest.decode(msg.data);
+      const now = Date.now();
+      const batch: proto.Lease[] = [];
+      for (let i = 0; i < req.capacity; i++) {
+        const n = serial++;
+        batch.push({
+          id: `${prefix}${n.toString(36)}`,
+          crawlId: "c1",
+          url: `http://h${n % 2000}.bench.invalid/p${n}`,
+          hostKey: `h${n % 2000}.bench.invalid`,
+          kind: proto.LeaseKind.LEASE_KIND_PAGE,
+          issuedAtMs: now,
+          notBeforeMs: now,
+          expiresAtMs: now + 60_000,
+          attempt: 1,
+          limits: { timeoutMs: 30_000, maxBytes: 10 * 2 ** 20, maxRedirects: 5, maxOutlinks: 1000 },
+          userAgent: "HeedBench/0.1 (+mailto:bench@example.org)",
+          from: "bench@example.org",
+          allowPrivateAddresses: false,
+          signRequests: false,
+        });
+      }
+      msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0 }).finish());
+    },
+  });
+  const grpc = new Server();
+  grpc.addService(proto.FrontierServiceService, {
+    report: (call, callback) => {
+      const now = Date.now();
+      const acks = root.transactionSync(() =>
+        call.request.results.map((r) => {
+          urls.put(r.leaseId, {
+            url: r.finalUrl,
+            crawlId: "c1",
+            state: "done",
+            attempts: 1,
+            updatedAtMs: now,
+            leaseId: r.leaseId,
+            result: {
+              status: r.statusCode,
+              contentType: r.contentType,
+              bytes: r.bodyBytes,
+              digest: r.digestSha256,
+            },
+          });
+          leases.put(r.leaseId, { id: r.leaseId, crawlId: "c1", state: "reported", endedAtMs: now });
+          return { leaseId: r.leaseId, outcome: proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED, reason: "" };
+        }),
+      );
+      callback(null, { acks });
+    },
+    renew: (_call, callback) => callback(null, proto.RenewResponse.fromPartial({})),
+  } as proto.FrontierServiceServer);
+  const port = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  serveParent({}, async () => {
+    sub.unsubscribe();
+    await nc.close();
+    grpc.forceShutdown();
+    await root.close();
+  });
+  ready({ grpcPort: port });
+}
+
+async function client(address: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  const frontier = new proto.FrontierServiceClient(address, credentials.createInsecure());
+  const report = (req: proto.ReportRequest) =>
+    new Promise<proto.ReportResponse>((resolve, reject) =>
+      frontier.report(req, (e: ServiceError | null, res: proto.ReportResponse) =>
+        e ? reject(e) : resolve(res),
+      ),
+    );
+  serveParent(
+    {
+      run: async (msg: BenchMessage) => {
+        const total = Number(msg.leases);
+        const batchSize = Number(msg.batch);
+        let got = 0;
+        while (got < total) {
+          const request = proto.LeaseRequest.encode({
+            workerId: "raw",
+            capacity: Math.min(batchSize, total - got),
+            workerVersion: "raw",
+            sentAtMs: Date.now(),
+            requestId: "",
+          }).finish();
+          const reply = proto.LeaseBatch.decode(
+            (await nc.request(SUBJECT, request, { timeout: 10_000 })).data,
+          );
+          const now = Date.now();
+          const results = reply.leases.map((l) =>
+            proto.FetchResult.fromPartial({
+              leaseId: l.id,
+              startedAtMs: now,
+              finishedAtMs: now,
+              statusCode: 200,
+              contentType: "text/html",
+              bodyBytes: 1000,
+              digestSha256: "0".repeat(64),
+              outlinks: ["http://elsewhere.bench.invalid/never"],
+              finalUrl: l.url,
+            }),
+          );
+          await report({ workerId: "raw", results });
+          got += reply.leases.length;
+        }
+        return { type: "ran", leases: got };
+      },
+    },
+    async () => {
+      frontier.close();
+      await nc.close();
+    },
+  );
+  ready();
+}
+
+try {
+  if (role === "server") await server(third as string);
+  else await client(third as string);
+} catch (e) {
+  failStart(e);
+}

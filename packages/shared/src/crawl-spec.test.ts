@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkedCrawlSpec, crawlFields, crawlSpecInput, parseCrawlSpec } from "./crawl-spec.js";
+import { ConfigError } from "./errors.js";
+
+const dir = mkdtempSync(join(tmpdir(), "heed-crawl-spec-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function crawlFile(definition: unknown): string {
+  const path = join(dir, `crawl-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(definition));
+  return path;
+}
+
+describe("the crawl definition's fields", () => {
+  it("each have one flag and a line of help, and no two share a flag or an environment variable", () => {
+    const fields = crawlFields();
+    expect(fields.length).toBeGreaterThan(30);
+    for (const f of fields) {
+      expect(f.doc, f.path).toBeDefined();
+      expect(f.doc?.help.length, f.path).toBeGreaterThan(5);
+    }
+    const flags = fields.map((f) => f.doc?.flag.split(" ")[0]);
+    expect(new Set(flags).size).toBe(flags.length);
+    const envs = fields.flatMap((f) => f.doc?.env ?? []);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(fields.find((f) => f.path === "politeness.minDelayMs")?.default).toBe(1000);
+  });
+});
+
+describe("the one merge of defaults, file, environment and flags", () => {
+  const file = crawlFile({
+    seeds: ["https://file.example/"],
+    userAgent: { product: "FileBot", contact: "file@example.org" },
+    politeness: { minDelayMs: 5000, maxConcurrencyPerHost: 2 },
+    sitemaps: { enabled: true },
+  });
+
+  it("takes the file, then the operator's identity from the environment, then flags, then seeds", () => {
+    const spec = parseCrawlSpec(
+      crawlSpecInput({
+        preset: { politeness: { minDelayMs: 1, robotsMaxAttempts: 3 } },
+        file,
+        env: { HEED_CONTACT: "env@example.org", HEED_MAX_PAGES: "7" },
+        flags: {
+          "politeness.minDelayMs": "250",
+          "scope.domains": ["example.net"],
+          "politeness.hostGroups": ["box=a.example.org,b.example.org"],
+          "sitemaps.enabled": false,
+        },
+        seeds: ["https://flag.example/"],
+      }),
+    );
+    expect(spec.seeds).toEqual(["https://flag.example/"]);
+    expect(spec.userAgent).toEqual({ product: "FileBot", version: "0.1", contact: "env@example.org" });
+    expect(spec.politeness).toMatchObject({
+      minDelayMs: 250,
+      maxConcurrencyPerHost: 2,
+      robotsMaxAttempts: 3,
+      hostGroups: [{ name: "box", hosts: ["a.example.org", "b.example.org"] }],
+    });
+    expect(spec.scope.domains).toEqual(["example.net"]);
+    expect(spec.sitemaps.enabled).toBe(false);
+    // Limits are the crawl's, not the environment's.
+    expect(spec.maxPages).toBe(10_000);
+  });
+
+  it("fills the product token the command line offers, and keeps the file's seeds when none are given", () => {
+    const spec = parseCrawlSpec(
+      crawlSpecInput({
+        file: crawlFile({ seeds: ["https://a.example/"] }),
+        env: { HEED_CONTACT: "x@example.org" },
+      }),
+    );
+    expect(spec.userAgent.product).toBe("HeedBot");
+    expect(spec.seeds).toEqual(["https://a.example/"]);
+  });
+
+  it("names the field of the first bad value, from whichever layer it came", () => {
+    const key = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        if (err instanceof ConfigError) return err.key;
+        throw err;
+      }
+      return undefined;
+    };
+    expect(key(() => parseCrawlSpec(crawlSpecInput({ env: {}, seeds: ["https://a.example/"] })))).toBe(
+      "userAgent.contact",
+    );
+    expect(
+      key(() =>
+        parseCrawlSpec(
+          crawlSpecInput({ file, env: {}, flags: { "politeness.hostGroups": ["no-equals-sign"] } }),
+        ),
+      ),
+    ).toBe("politeness.hostGroups.0");
+    expect(
+      key(() => parseCrawlSpec(crawlSpecInput({ env: {}, flags: { "userAgent.contact": "a@b.org" } }))),
+    ).toBe("seeds");
+  });
+});
+
+describe("checking a definition once", () => {
+  it("lets a definition checked at the edge pass as it is, and checks anything else", () => {
+    const spec = parseCrawlSpec({
+      seeds: ["https://a.example/"],
+      userAgent: { product: "A", contact: "a@b.org" },
+    });
+    expect(checkedCrawlSpec(spec)).toBe(spec);
+    const copy = { ...spec, maxPages: 0 };
+    expect(() => checkedCrawlSpec(copy)).toThrow(ConfigError);
+  });
+});
