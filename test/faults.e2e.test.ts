@@ -1,5 +1,6 @@
-import type { ChildProcess } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import { sleep } from "@heed/shared";
 import { recoverOpenWarcs } from "@heed/worker";
@@ -7,8 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { countBy, gapViolations } from "./harness/audit.js";
 import { captureProblems } from "./harness/captures.js";
 import { TEST_UA } from "./harness/cluster.js";
-import { type Fleet, startFleet } from "./harness/fleet.js";
-import { exited } from "./harness/processes.js";
+import { type Fleet, freePort, startFleet } from "./harness/fleet.js";
+import { exited, runHeedctl } from "./harness/processes.js";
 import { startTcpProxy, type TcpProxy } from "./harness/tcp-proxy.js";
 
 const MIN_DELAY_MS = 100;
@@ -26,7 +27,11 @@ afterEach(async () => {
   site = undefined;
 });
 
-async function setUp(firstOctet: number): Promise<{ site: LoopbackSite; fleet: Fleet }> {
+async function setUp(
+  firstOctet: number,
+  coordinator: Parameters<Fleet["startCoordinator"]>[0] = {},
+  fetchTimeoutMs = 2000,
+): Promise<{ site: LoopbackSite; fleet: Fleet }> {
   site = await startLoopbackSite({ hosts: defaultPlan(10, 6, 1), pageLatencyMs: 40, firstOctet });
   fleet = await startFleet({
     id: "faults",
@@ -42,9 +47,9 @@ async function setUp(firstOctet: number): Promise<{ site: LoopbackSite; fleet: F
       errorBackoffBaseMs: 200,
       errorBackoffMaxMs: 1000,
     },
-    fetch: { timeoutMs: 2000, maxAttempts: MAX_ATTEMPTS, retryBaseMs: 100, retryMaxMs: 500 },
+    fetch: { timeoutMs: fetchTimeoutMs, maxAttempts: MAX_ATTEMPTS, retryBaseMs: 100, retryMaxMs: 500 },
   });
-  await fleet.startCoordinator();
+  await fleet.startCoordinator(coordinator);
   return { site, fleet };
 }
 
@@ -157,4 +162,78 @@ describe("fault tolerance with real processes", () => {
     await f.waitFinished(60_000);
     await assertNothingLostNothingRude(s, f, "sigterm-drain");
   });
+
+  it("answers again a lease request whose reply nats-server lost while stopped: no host waits for a lease to expire", async () => {
+    // Leases live 20 s + 1 s here, so a lease whose reply was lost would hold its host that long.
+    const { site: s, fleet: f } = await setUp(180, {}, 20_000);
+    f.startWorker();
+    f.startWorker();
+    await f.waitUntil((c) => (c?.counts.done ?? 0) >= 5, 20_000);
+    const pausedAt = Date.now();
+    f.nats.process.kill("SIGSTOP");
+    await sleep(3000); // longer than a worker's lease request timeout (2 s)
+    f.nats.process.kill("SIGCONT");
+    await f.waitFinished(60_000);
+    const expired = f.leases().filter((l) => l.state === "expired");
+    // The figure to compare: the longest a host went without a request across the pause.
+    const byHost = new Map<string, number[]>();
+    for (const r of s.log) byHost.set(r.host, [...(byHost.get(r.host) ?? []), r.startMs]);
+    let longest = 0;
+    for (const times of byHost.values()) {
+      times.sort((a, b) => a - b);
+      for (let i = 1; i < times.length; i++) {
+        const [a, b] = [times[i - 1] as number, times[i] as number];
+        if (b > pausedAt && a < pausedAt + 3000) longest = Math.max(longest, b - a);
+      }
+    }
+    console.info(
+      `fault nats-pause: ${expired.length} lease(s) expired unreported, longest host wait across the pause ${longest} ms`,
+    );
+    expect(expired.map((l) => l.url)).toEqual([]);
+    assertNothingLostNothingRude(s, f, "nats-pause");
+  });
+
+  it("says clearly when the frontier cannot be written, loses nothing, and carries on once there is space", async () => {
+    const httpPort = await freePort();
+    const { site: s, fleet: f } = await setUp(160, { httpPort, logLevel: "error" });
+    const http = (path: string) => fetch(`http://127.0.0.1:${httpPort}${path}`);
+    f.startWorker();
+    f.startWorker();
+    await f.waitUntil((c) => (c?.counts.done ?? 0) >= 5, 20_000);
+    // The frontier's file may not grow, as on a full disk: the next commit that needs a new page fails.
+    const pid = f.coordinator.pid as number;
+    setFileSizeLimit(pid, statSync(join(f.dataDir, "frontier.lmdb")).size);
+    const origin = new URL(s.seeds()[0] as string).origin;
+    const many = Array.from({ length: 3000 }, (_, i) => `${origin}/not-added-${i}`);
+    const refused = await runHeedctl(["seeds", "add", "faults", ...many], {
+      env: { HEED_SERVER: `127.0.0.1:${f.grpcPort}`, HEED_TOKEN: "", HEEDCTL_CONFIG: "" },
+    });
+    expect(refused.code, refused.stderr).not.toBe(0);
+    expect(refused.stderr).toMatch(/frontier cannot commit/);
+    await until(async () => (await http("/readyz")).status === 503, 15_000, "/readyz not ready");
+    const metrics = await (await http("/metrics")).text();
+    expect(metrics).toMatch(/^heed_frontier_writable 0$/m);
+    expect(Number(/^heed_frontier_commit_failures_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(f.coordinatorLog()).toMatch(/the frontier cannot commit \(disk full or a file-size limit\?\)/);
+    await sleep(2000);
+    setFileSizeLimit(pid, "unlimited");
+    await until(async () => (await http("/readyz")).status === 200, 15_000, "/readyz ready again");
+    await f.waitFinished(60_000);
+    expect(f.coordinator.exitCode ?? f.coordinator.signalCode).toBeNull();
+    assertNothingLostNothingRude(s, f, "frontier-write-failure");
+  });
 });
+
+/** Sets a running process's file-size limit (RLIMIT_FSIZE) with util-linux prlimit. */
+function setFileSizeLimit(pid: number, bytes: number | "unlimited"): void {
+  const r = spawnSync("prlimit", ["--pid", String(pid), `--fsize=${bytes}:unlimited`], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`prlimit failed: ${r.stderr || r.error?.message}`);
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}

@@ -27,6 +27,7 @@ async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.
       capacity,
       workerVersion: "t",
       sentAtMs: Date.now(),
+      requestId: "",
     }).finish(),
     {
       timeout: 2000,

@@ -98,6 +98,7 @@ describe("control messages on an open NATS", () => {
       workerId: "thief",
       capacity: 10,
       workerVersion: "x",
+      requestId: "",
       sentAtMs: Date.now(),
     }).finish();
     const answer = proto.LeaseBatch.decode((await attacker.request(LEASES, ask, { timeout: 2000 })).data);

@@ -8,6 +8,7 @@ import {
   type CrawlRecord,
   type FrontierCheck,
   type FrontierReader,
+  type LeaseRecord,
   openFrontierReader,
   type UrlRecord,
 } from "@heed/coordinator";
@@ -38,13 +39,17 @@ export interface Fleet {
   grpcPort: number;
   coordinator: ChildProcess;
   workers: ChildProcess[];
-  startCoordinator(): Promise<void>;
+  /** `httpPort` turns on /readyz and /metrics; `logLevel` (default silent) fills coordinatorLog(). */
+  startCoordinator(options?: { httpPort?: number; logLevel?: string }): Promise<void>;
+  /** What the current coordinator process logged so far. */
+  coordinatorLog(): string;
   startWorker(options?: { coordinatorPort?: number }): ChildProcess;
   /** Stops every live worker with SIGTERM (each drains and closes its WARC files) and waits for it. */
   stopWorkers(): Promise<void>;
   restartNats(): Promise<void>;
   crawl(): CrawlRecord | undefined;
   urls(): UrlRecord[];
+  leases(): LeaseRecord[];
   check(): FrontierCheck;
   waitFinished(timeoutMs: number): Promise<CrawlRecord>;
   waitUntil(predicate: (crawl: CrawlRecord | undefined) => boolean, timeoutMs: number): Promise<void>;
@@ -57,6 +62,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   writeFileSync(crawlFile, JSON.stringify(spec));
   let nats = await startNatsServer();
   const grpcPort = await freePort();
+  let coordinatorLog = "";
   const children = new Set<ChildProcess>();
   const track = (c: ChildProcess) => {
     children.add(c);
@@ -74,7 +80,9 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
     grpcPort,
     coordinator: undefined as unknown as ChildProcess,
     workers: [],
-    async startCoordinator() {
+    coordinatorLog: () => coordinatorLog,
+    async startCoordinator(options = {}) {
+      coordinatorLog = "";
       fleet.coordinator = track(
         spawnHeed([
           "coordinator",
@@ -94,10 +102,14 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
           "50",
           "--drain-timeout-ms",
           "500",
+          ...(options.httpPort !== undefined ? ["--http-listen", `127.0.0.1:${options.httpPort}`] : []),
           "--log-level",
-          "silent",
+          options.logLevel ?? "silent",
         ]),
       );
+      fleet.coordinator.stderr?.on("data", (d) => {
+        coordinatorLog += d;
+      });
       // Ready when the crawl exists in the frontier.
       for (let i = 0; i < 200; i++) {
         if (fleet.crawl() !== undefined) return;
@@ -144,6 +156,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
     },
     crawl: () => readFrontier(dataDir, (frontier) => frontier.crawl(spec.id)),
     urls: () => readFrontier(dataDir, (frontier) => frontier.urls(spec.id)) ?? [],
+    leases: () => readFrontier(dataDir, (frontier) => frontier.leases()) ?? [],
     check: () => {
       const result = readFrontier(dataDir, (frontier) => frontier.check());
       if (result === undefined) throw new Error(`no frontier in ${dataDir}`);

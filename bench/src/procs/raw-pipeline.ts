@@ -114,6 +114,7 @@ async function client(address: string): Promise<void> {
             capacity: Math.min(batchSize, total - got),
             workerVersion: "raw",
             sentAtMs: Date.now(),
+            requestId: "",
           }).finish();
           const reply = proto.LeaseBatch.decode(
             (await nc.request(SUBJECT, request, { timeout: 10_000 })).data,

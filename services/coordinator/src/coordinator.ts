@@ -135,6 +135,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     const sampler = setInterval(sampleRates, 1000);
     const sweep = setInterval(() => {
       try {
+        frontier.probe();
         const n = frontier.expire();
         if (n > 0) log.info({ expired: n }, "leases expired and re-queued");
       } catch (err) {
@@ -150,10 +151,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       }
     }, LEASE_RETENTION_INTERVAL_MS);
     let closed = false;
+    // A file-size limit (ulimit -f) reached by the frontier is a failed write to report and recover
+    // from (see frontier.health()), not a reason to die.
+    const ignoreFileSizeSignal = () => {};
+    if (process.platform !== "win32") process.on("SIGXFSZ", ignoreFileSizeSignal);
     let probe: ProbeServer | undefined;
     if (config.httpListen !== "") {
       probe = await startProbeServer(config.httpListen, {
-        ready: () => !closed && !conn.isClosed(),
+        // Not ready while the frontier cannot commit: nothing it would answer could be kept.
+        ready: () => !closed && !conn.isClosed() && frontier.health().writable,
         route: (path, host) => {
           if (path === "/metrics") return metrics.render();
           const answer = identity(path, host);
@@ -196,6 +202,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         clearInterval(sweep);
         clearInterval(prune);
         clearInterval(sampler);
+        process.off("SIGXFSZ", ignoreFileSizeSignal);
         heartbeats.unsubscribe();
         admin.close();
         const unclean = await drainAndClose(conn, 2000);

@@ -1,5 +1,5 @@
 import { checkFrontier, type FrontierCheck } from "./frontier/check.js";
-import type { CrawlRecord, UrlRecord } from "./frontier/records.js";
+import type { CrawlRecord, LeaseRecord, UrlRecord } from "./frontier/records.js";
 import { loadCrawl, openFrontierStore } from "./frontier/store.js";
 
 /**
@@ -11,6 +11,8 @@ export interface FrontierReader {
   ready: boolean;
   crawl(id: string): CrawlRecord | undefined;
   urls(crawlId: string): UrlRecord[];
+  /** Every lease record kept (active and ended). */
+  leases(): LeaseRecord[];
   /** Verifies the frontier's invariants (`heed frontier check`). */
   check(): FrontierCheck;
   close(): Promise<void>;
@@ -24,6 +26,7 @@ export function openFrontierReader(dataDir: string): FrontierReader {
     crawl: (id) => loadCrawl(store, id),
     urls: (crawlId) =>
       [...store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] })].map((e) => e.value),
+    leases: () => [...store.leases.getRange()].map((e) => e.value),
     check: () => checkFrontier(store),
     close: () => store.close(),
   };

@@ -107,6 +107,24 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     registers: [registry],
   });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
+  const commitFailures = new Counter({
+    name: "heed_frontier_commit_failures_total",
+    help: "Frontier commits that LMDB could not write (disk full, file-size limit): nothing changed",
+    registers: [registry],
+  });
+  commitFailures.inc(0);
+  const writable = new Gauge({
+    name: "heed_frontier_writable",
+    help: "1 while the frontier commits, 0 while its commits fail (and for 5 s after the last failure)",
+    registers: [registry],
+  });
+  writable.set(1);
+  const resent = new Counter({
+    name: "heed_leases_resent_total",
+    help: "Leases sent again because a worker asked again with the same request id (its reply was lost)",
+    registers: [registry],
+  });
+  resent.inc(0);
   const refused = new Counter({
     name: "heed_control_messages_refused_total",
     help: "Messages on NATS refused or ignored (no proof, stale, undecodable, malformed), by kind",
@@ -134,6 +152,10 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       minGap.set({ key_class: keyClass }, min / 1000);
       if (gapMs < requiredMs) shortfalls.inc({ key_class: keyClass });
     },
+    leasesResent: (n) => resent.inc(n),
+    commit(ok) {
+      if (!ok) commitFailures.inc();
+    },
     preferenceRefused: (purpose, signal, stage) => preferenceRefusals.inc({ purpose, signal, stage }),
   };
 
@@ -158,6 +180,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       }
       for (const [state, n] of Object.entries(byState)) hosts.set({ state }, n);
       active.set(f.activeLeaseCount());
+      writable.set(f.health().writable ? 1 : 0);
     }
     return { contentType: registry.contentType, body: await registry.metrics() };
   }

@@ -1,5 +1,12 @@
 import { type FrontierContext, inTxn } from "./context.js";
-import { type LeaseRound, leaseRound, leaseWithin, renewWithin } from "./lease.js";
+import {
+  type LeaseRound,
+  leaseRound,
+  leaseWithin,
+  rememberGrants,
+  renewWithin,
+  resendGrants,
+} from "./lease.js";
 import type { FetchReport, LeaseGrant, RenewAnswer, ReportAnswer } from "./records.js";
 import { reportWithin } from "./report.js";
 
@@ -15,6 +22,7 @@ type Op =
       kind: "lease";
       workerId: string;
       capacity: number;
+      requestId: string;
       resolve(round: LeaseRound): void;
       reject(e: unknown): void;
     }
@@ -26,8 +34,11 @@ type Op =
       reject(e: unknown): void;
     };
 
+type LeaseOp = Extract<Op, { kind: "lease" }>;
+
 export interface CommitBatcher {
-  lease(workerId: string, capacity: number): Promise<LeaseRound>;
+  /** A `requestId` seen before (the worker lost the reply) is answered with the same leases, still active. */
+  lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Commits whatever is waiting now (before the store closes). */
@@ -51,7 +62,28 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     pending = [];
     const renewals = ops.filter((o) => o.kind === "renew");
     const reports = ops.filter((o) => o.kind === "report");
-    const leases = ops.filter((o) => o.kind === "lease");
+    const leases: LeaseOp[] = [];
+    // A request asked again before its first answer was committed (the worker retried, and both
+    // arrived together) shares the first one's leases.
+    const repeats = new Map<LeaseOp, LeaseOp[]>();
+    const firstOf = new Map<string, LeaseOp>();
+    for (const o of ops) {
+      if (o.kind !== "lease") continue;
+      const again = resendGrants(ctx, o.workerId, o.requestId);
+      if (again !== undefined) {
+        o.resolve(leaseRound(ctx, again));
+        continue;
+      }
+      const key = o.requestId === "" ? undefined : `${o.workerId}\u0000${o.requestId}`;
+      const first = key === undefined ? undefined : firstOf.get(key);
+      if (first !== undefined) {
+        repeats.get(first)?.push(o);
+        continue;
+      }
+      if (key !== undefined) firstOf.set(key, o);
+      repeats.set(o, []);
+      leases.push(o);
+    }
     let answers: unknown[];
     try {
       answers = inTxn(ctx, (txn) => [
@@ -66,7 +98,11 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     let i = 0;
     for (const o of renewals) o.resolve(answers[i++] as RenewAnswer[]);
     for (const o of reports) o.resolve(answers[i++] as ReportAnswer[]);
-    for (const o of leases) o.resolve(leaseRound(ctx, answers[i++] as LeaseGrant[]));
+    for (const o of leases) {
+      const grants = answers[i++] as LeaseGrant[];
+      rememberGrants(ctx, o.workerId, o.requestId, grants);
+      for (const each of [o, ...(repeats.get(o) ?? [])]) each.resolve(leaseRound(ctx, grants));
+    }
   }
 
   function enqueue(op: Op): void {
@@ -78,8 +114,10 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   }
 
   return {
-    lease: (workerId, capacity) =>
-      new Promise((resolve, reject) => enqueue({ kind: "lease", workerId, capacity, resolve, reject })),
+    lease: (workerId, capacity, requestId = "") =>
+      new Promise((resolve, reject) =>
+        enqueue({ kind: "lease", workerId, capacity, requestId, resolve, reject }),
+      ),
     report: (workerId, results) =>
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>

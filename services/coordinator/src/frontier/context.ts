@@ -1,7 +1,7 @@
-import type { Logger } from "@heed/shared";
+import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/shared";
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
-import type { HostPolicy } from "./records.js";
+import type { HostPolicy, LeaseGrant } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
@@ -34,39 +34,120 @@ export interface FrontierContext {
   hostGroups: Map<string, string>;
   /** politeness key -> hosts waiting for one of its slots. */
   waiters: Map<string, Set<string>>;
+  /** workerId + request id -> the leases granted to that request, until they expire (see resendGrants). */
+  recentGrants: Map<string, { grants: LeaseGrant[]; untilMs: number }>;
+  /** Whether the last commit went through; while not, nothing changes and callers are told why. */
+  health: FrontierHealth;
   settings: FrontierSettings;
   clock: () => number;
   log: Logger;
 }
+
+export interface FrontierHealth {
+  writable: boolean;
+  /** Why the last commit failed, while commits fail. */
+  error?: string;
+  /** Since when commits fail. */
+  sinceMs?: number;
+  lastFailureMs?: number;
+}
+
+/** How long commits must go through after the last failure before the frontier counts as writable again. */
+const WRITABLE_AFTER_MS = 5000;
 
 const HOOKS: TxnHooks = { crawlMeetsHost };
 
 /**
  * Runs `body` in one LMDB write transaction with a fresh working set, commits,
  * then brings the in-memory indexes up to date (active leases, host policies,
- * the hosts it touched) only after the commit succeeded.
+ * waiting hosts, the hosts it touched) only after the commit succeeded. If it
+ * fails, LMDB is unchanged and so is memory: hosts the body took from the
+ * schedule are put back as LMDB has them. A failure to write (disk full, a
+ * file-size limit) is an UnavailableError: try again later, nothing was lost.
  */
 export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   const now = ctx.clock();
   let txn: Txn | undefined;
-  const result = ctx.store.root.transactionSync(() => {
-    txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, HOOKS);
-    const out = body(txn);
-    txn.flush();
-    return out;
-  });
-  if (txn !== undefined) {
-    for (const [id, expiresAtMs] of txn.activeChanges) {
-      if (expiresAtMs === undefined) ctx.active.delete(id);
-      else ctx.active.set(id, expiresAtMs);
-    }
-    for (const [pattern, policy] of txn.policyChanges) {
-      if (policy === undefined) ctx.policies.delete(pattern);
-      else ctx.policies.set(pattern, policy);
-    }
-    for (const key of txn.touchedHosts) reindexHost(ctx, key, now, txn.deferred.get(key));
+  let result: T;
+  try {
+    result = ctx.store.root.transactionSync(() => {
+      txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, HOOKS);
+      const out = body(txn);
+      txn.flush();
+      return out;
+    });
+  } catch (err) {
+    if (txn !== undefined) for (const key of txn.touchedHosts) reindexHost(ctx, key, now);
+    throw commitFailed(ctx, err);
   }
+  // Held not writable for a while after the last failure: on a nearly full disk small commits pass
+  // and large ones fail, and the signal should not flap with every commit.
+  if (!ctx.health.writable && now - (ctx.health.lastFailureMs ?? 0) >= WRITABLE_AFTER_MS) {
+    ctx.log.info({ failingForMs: now - (ctx.health.sinceMs ?? now) }, "the frontier commits again");
+    ctx.health = { writable: true };
+  }
+  ctx.observer.commit(true);
+  const done = txn as unknown as Txn;
+  for (const [id, expiresAtMs] of done.activeChanges) {
+    if (expiresAtMs === undefined) ctx.active.delete(id);
+    else ctx.active.set(id, expiresAtMs);
+  }
+  for (const [pattern, policy] of done.policyChanges) {
+    if (policy === undefined) ctx.policies.delete(pattern);
+    else ctx.policies.set(pattern, policy);
+  }
+  const woken = applyWaiterChanges(ctx, done);
+  for (const key of new Set([...done.touchedHosts, ...woken]))
+    reindexHost(ctx, key, now, done.deferred.get(key));
   return result;
+}
+
+/**
+ * LMDB's own errors carry a numeric code (an errno such as EIO or ENOSPC, or
+ * an MDB_ code); those mean the frontier could not be written. Heed's errors
+ * (a missing crawl, a bad state) pass through as they are.
+ */
+function commitFailed(ctx: FrontierContext, err: unknown): unknown {
+  if (err instanceof HeedError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "number") return err;
+  ctx.observer.commit(false);
+  const why = errorMessage(err);
+  const now = ctx.clock();
+  if (!ctx.health.writable) ctx.health = { ...ctx.health, error: why, lastFailureMs: now };
+  else {
+    ctx.log.error(
+      { err: why, code },
+      "the frontier cannot commit (disk full or a file-size limit?): changes that need space are refused until there is some; nothing is lost",
+    );
+    ctx.health = { writable: false, error: why, sinceMs: now, lastFailureMs: now };
+  }
+  return new UnavailableError(
+    "HEED_FRONTIER_WRITE",
+    `the frontier cannot commit (${why}): disk full or a file-size limit? Nothing was changed; try again once there is space`,
+    { cause: err },
+  );
+}
+
+/** Waits and frees, in order; returns the hosts woken by a freed key. */
+function applyWaiterChanges(ctx: FrontierContext, txn: Txn): string[] {
+  const woken: string[] = [];
+  for (const change of txn.waiterChanges) {
+    if ("wait" in change) {
+      let waiting = ctx.waiters.get(change.wait);
+      if (waiting === undefined) {
+        waiting = new Set();
+        ctx.waiters.set(change.wait, waiting);
+      }
+      waiting.add(change.hostKey);
+    } else {
+      const waiting = ctx.waiters.get(change.freed);
+      if (waiting === undefined) continue;
+      ctx.waiters.delete(change.freed);
+      woken.push(...waiting);
+    }
+  }
+  return woken;
 }
 
 /** Puts a host back in the schedule if it has queued work and room for another lease. */

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reportAnswerToProto, reportFromProto } from "../grpc/report-wire.js";
 import { leaseToProto } from "../leases/responder.js";
 import { type Frontier, openFrontier } from "./frontier.js";
+import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
+import type { LeaseGrant } from "./records.js";
 
 const Outcome = proto.ReportOutcome;
 const ua = { product: "HeedBot", contact: "ops@example.org" };
@@ -13,8 +15,9 @@ const ua = { product: "HeedBot", contact: "ops@example.org" };
 let dir: string;
 let now: number;
 let frontier: Frontier;
-const open = () =>
+const open = (observer?: FrontierObserver) =>
   openFrontier({
+    ...(observer ? { observer } : {}),
     dataDir: dir,
     settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
     log: silentLogger(),
@@ -595,6 +598,80 @@ describe("frontier", async () => {
       /userAgent/,
     );
     expect(frontier.crawls().map((c) => c.id)).toEqual(["c1"]);
+  });
+});
+
+describe("a lease request asked again", () => {
+  it("gets the same leases while they are active, also when both arrive together", async () => {
+    frontier.createCrawl(spec(["http://a.example/", "http://b.example/"]));
+    const ids = (r: { leases: { id: string }[] }) => r.leases.map((l) => l.id).sort();
+    const [first, second] = await Promise.all([
+      frontier.lease("w1", 10, "r1"),
+      frontier.lease("w1", 10, "r1"),
+    ]);
+    expect(ids(first)).toHaveLength(2);
+    expect(ids(second)).toEqual(ids(first));
+    expect(frontier.activeLeaseCount()).toBe(2);
+    expect(ids(await frontier.lease("w1", 10, "r1"))).toEqual(ids(first));
+    // Another worker's request of the same id is its own: nothing is due for it.
+    expect(ids(await frontier.lease("w2", 10, "r1"))).toEqual([]);
+    // A lease reported is not sent again.
+    const [done, open] = first.leases as [LeaseGrant, LeaseGrant];
+    await robotsOk(leaseToProto(done));
+    expect(ids(await frontier.lease("w1", 10, "r1"))).toEqual([open.id]);
+  });
+});
+
+describe("a commit that fails", () => {
+  /** An observer that throws once from inside the next lease's transaction, as a failed write would. */
+  async function failingOnce(): Promise<{ fail(err: Error): void; commits: boolean[] }> {
+    await frontier.close();
+    let next: Error | undefined;
+    const commits: boolean[] = [];
+    frontier = open({
+      ...NO_OBSERVER,
+      leaseIssued() {
+        const err = next;
+        next = undefined;
+        if (err !== undefined) throw err;
+      },
+      commit: (ok) => commits.push(ok),
+    });
+    return { fail: (err) => (next = err), commits };
+  }
+
+  it("leaves memory as LMDB has it: the host stays scheduled and no lease counts as active", async () => {
+    const { fail } = await failingOnce();
+    frontier.createCrawl(spec(["http://a.example/"]));
+    fail(new Error("boom"));
+    await expect(take()).rejects.toThrow("boom");
+    expect(frontier.activeLeaseCount()).toBe(0);
+    expect(frontier.host("a.example")?.inFlight ?? 0).toBe(0);
+    // Nothing was committed, so the same host is due right away, as if the failed round never happened.
+    const robots = await one();
+    expect(robots.url).toBe("http://a.example/robots.txt");
+    expect(frontier.activeLeaseCount()).toBe(1);
+  });
+
+  it("says the frontier cannot be written, refuses changes with HEED_FRONTIER_WRITE, and recovers", async () => {
+    const { fail, commits } = await failingOnce();
+    const crawl = frontier.createCrawl(spec(["http://a.example/"]));
+    // LMDB's own errors carry a numeric code (an errno, or MDB_MAP_FULL).
+    fail(Object.assign(new Error("MDB_MAP_FULL: Environment mapsize limit reached"), { code: -30792 }));
+    await expect(take()).rejects.toMatchObject({ code: "HEED_FRONTIER_WRITE" });
+    expect(frontier.health()).toMatchObject({
+      writable: false,
+      error: expect.stringContaining("MDB_MAP_FULL"),
+    });
+    expect(commits.at(-1)).toBe(false);
+    // Commits go through again, but the frontier says so only once they have for a while.
+    expect(frontier.probe().writable).toBe(false);
+    expect(commits.at(-1)).toBe(true);
+    now += 5000;
+    expect(frontier.probe().writable).toBe(true);
+    expect(commits.at(-1)).toBe(true);
+    await robotsOk(one());
+    expect(frontier.crawl(crawl.id)?.counts.queued).toBe(1);
   });
 });
 

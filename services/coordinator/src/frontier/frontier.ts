@@ -9,7 +9,14 @@ import {
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
-import { type FrontierContext, type FrontierSettings, inTxn, reindexHost, sequenceFrom } from "./context.js";
+import {
+  type FrontierContext,
+  type FrontierHealth,
+  type FrontierSettings,
+  inTxn,
+  reindexHost,
+  sequenceFrom,
+} from "./context.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
@@ -35,13 +42,17 @@ export interface Frontier {
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
   /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
-  lease(workerId: string, capacity: number): Promise<LeaseRound>;
+  lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
   /** Applies fetch results; grouped with concurrent calls into one commit. */
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   /** Extends active leases of a worker (long downloads); grouped into one commit. */
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
+  /** Whether the frontier can be written; while it cannot, every change is refused with an UnavailableError. */
+  health(): FrontierHealth;
+  /** While commits fail: tries an empty one, so the frontier notices by itself when there is space again. */
+  probe(): FrontierHealth;
   /** Deletes ended leases' audit records past the retention settings; returns how many. */
   pruneLeaseRecords(): number;
   url(crawlId: string, url: string): UrlRecord | undefined;
@@ -94,6 +105,8 @@ export function openFrontier(options: FrontierOptions): Frontier {
     policies: new Map([...store.hostPolicies.getRange()].map((e) => [e.key, e.value])),
     hostGroups: new Map(),
     waiters: new Map(),
+    recentGrants: new Map(),
+    health: { writable: true },
     settings: options.settings,
     clock: options.clock ?? Date.now,
     log: options.log,
@@ -116,8 +129,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
           "crawl reads robots.txt without some readings, as its definition asks",
         );
       }
-      registerGroups(ctx, spec);
-      return inTxn(ctx, (txn) => {
+      const created = inTxn(ctx, (txn) => {
         const crawl = txn.addCrawl({
           id,
           spec: { ...spec, id },
@@ -133,6 +145,8 @@ export function openFrontier(options: FrontierOptions): Frontier {
         for (const seed of spec.seeds) txn.discover(crawl, seed, 0);
         return crawl;
       });
+      registerGroups(ctx, spec);
+      return created;
     },
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
@@ -140,6 +154,17 @@ export function openFrontier(options: FrontierOptions): Frontier {
     report: batcher.report,
     renew: batcher.renew,
     expire: () => expireDue(ctx),
+    health: () => ctx.health,
+    probe() {
+      if (!ctx.health.writable) {
+        try {
+          inTxn(ctx, () => undefined);
+        } catch {
+          // Still failing: inTxn logged the first failure and keeps the health up to date.
+        }
+      }
+      return ctx.health;
+    },
     pruneLeaseRecords: () => pruneLeaseRecords(ctx),
     url: (crawlId, url) => store.urls.get([crawlId, urlHashOf(url)]),
     urls: (crawlId) =>

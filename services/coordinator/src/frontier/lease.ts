@@ -55,6 +55,43 @@ export function leaseRound(ctx: FrontierContext, leases: LeaseGrant[]): LeaseRou
   return { leases, retryAfterMs: Math.max(10, Math.min(ctx.settings.maxWaitHintMs, wait)) };
 }
 
+/**
+ * The leases granted to a worker's request that it never received (the reply
+ * was lost on the way), answered again when the worker asks with the same
+ * request id: the hosts are busy only as long as the reply is late, not until
+ * the leases expire. Only leases still active are sent again, and only to the
+ * worker they were granted to; the worker never fetches a lease twice.
+ */
+export function resendGrants(
+  ctx: FrontierContext,
+  workerId: string,
+  requestId: string,
+): LeaseGrant[] | undefined {
+  if (requestId === "") return undefined;
+  const sent = ctx.recentGrants.get(`${workerId}\u0000${requestId}`);
+  if (sent === undefined) return undefined;
+  const again = sent.grants.filter((g) => ctx.active.has(g.id));
+  ctx.observer.leasesResent(again.length);
+  return again;
+}
+
+/** Remembers a request's grants (after the commit) until the last of them expires. */
+export function rememberGrants(
+  ctx: FrontierContext,
+  workerId: string,
+  requestId: string,
+  grants: LeaseGrant[],
+): void {
+  const now = ctx.clock();
+  for (const [key, sent] of ctx.recentGrants) {
+    if (sent.untilMs >= now) break;
+    ctx.recentGrants.delete(key);
+  }
+  if (requestId === "" || grants.length === 0) return;
+  const untilMs = Math.max(...grants.map((g) => g.expiresAtMs));
+  ctx.recentGrants.set(`${workerId}\u0000${requestId}`, { grants, untilMs });
+}
+
 /** What one queue entry asks for: nothing now (settled or waiting), the host to stop, or a request. */
 type Step =
   | { do: "next" }

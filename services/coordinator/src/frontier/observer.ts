@@ -13,6 +13,10 @@ export interface FrontierObserver {
   robotsDisagreement(disallowedBy: string[]): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
   gap(keyClass: KeyClass, gapMs: number, requiredMs: number): void;
+  /** Every commit: whether it went through (false: LMDB could not be written). */
+  commit(ok: boolean): void;
+  /** Leases sent again to a worker that asked again with the same request id (its reply was lost). */
+  leasesResent(n: number): void;
   /** A site's AI-use preference refused one of a crawl's purposes, before or after the fetch. */
   preferenceRefused(purpose: string, signal: string, stage: "before_fetch" | "after_fetch"): void;
 }
@@ -25,6 +29,8 @@ export const NO_OBSERVER: FrontierObserver = {
   robots() {},
   robotsDisagreement() {},
   gap() {},
+  commit() {},
+  leasesResent() {},
   preferenceRefused() {},
 };
 

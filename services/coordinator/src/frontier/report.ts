@@ -57,7 +57,7 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
   if (r.remoteAddress !== "") host.ip = r.remoteAddress;
   host.bytes += r.bodyBytes;
   if (crawl === undefined) {
-    releaseSlots(ctx, txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
+    releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
     return ack("accepted", "crawl no longer exists");
   }
   // Handed back by a draining worker: nothing was asked of the site.
@@ -73,7 +73,7 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
     retryAfterMs,
     fetchMs: r.finishedAtMs - r.startedAtMs,
   });
-  releaseSlots(ctx, txn, host, lease.keys, spacing);
+  releaseSlots(txn, host, lease.keys, spacing);
   return ack("accepted", "");
 }
 

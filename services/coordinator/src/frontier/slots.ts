@@ -67,12 +67,10 @@ export function extraKeysFor(
   return keys;
 }
 
-/** What the ledger keeps in memory besides the transaction: host groups, waiting hosts, the observer. */
+/** What the ledger reads besides the transaction: host groups and the observer. */
 export interface LedgerContext {
   /** host -> operator host group. */
   hostGroups: ReadonlyMap<string, string>;
-  /** politeness key -> hosts waiting for one of its slots. */
-  waiters: Map<string, Set<string>>;
   observer: FrontierObserver;
 }
 
@@ -90,12 +88,7 @@ export function gate(ctx: LedgerContext, txn: Txn, hostKey: string, spec: CrawlS
   for (const k of keys) {
     if (k.inFlight >= k.maxConcurrency) {
       // Woken when that key's slot is released.
-      let waiting = ctx.waiters.get(k.hostKey);
-      if (waiting === undefined) {
-        waiting = new Set();
-        ctx.waiters.set(k.hostKey, waiting);
-      }
-      waiting.add(hostKey);
+      txn.waitFor(k.hostKey, hostKey);
       return { open: false };
     }
     untilMs = Math.max(untilMs, k.nextAllowedAtMs);
@@ -121,7 +114,6 @@ export function takeSlots(ctx: LedgerContext, txn: Txn, host: HostState, keys: H
  * are woken.
  */
 export function releaseSlots(
-  ctx: LedgerContext,
   txn: Txn,
   host: HostState,
   keys: string[] | undefined,
@@ -138,11 +130,7 @@ export function releaseSlots(
     st.delayMs = Math.max(delay.delayMs, txn.minDelayMs(st));
     st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, txn.now + st.delayMs);
     st.lastEndAtMs = txn.now;
-    const waiting = ctx.waiters.get(key);
-    if (waiting !== undefined) {
-      ctx.waiters.delete(key);
-      for (const h of waiting) txn.host(h);
-    }
+    txn.keyFreed(key);
   }
 }
 

@@ -104,8 +104,16 @@ export interface Txn {
   activeChanges: Map<string, number | undefined>;
   /** pattern -> new policy, or undefined when removed: for the in-memory map after commit. */
   policyChanges: Map<string, HostPolicy | undefined>;
+  /** A host waits for a slot on a busy key; it is woken when that key frees one. */
+  waitFor(key: string, hostKey: string): void;
+  /** A key freed a slot: the hosts waiting for it are woken. */
+  keyFreed(key: string): void;
+  /** Waits and frees in the order they happened, for the in-memory waiters after commit. */
+  waiterChanges: WaiterChange[];
   flush(): void;
 }
+
+export type WaiterChange = { wait: string; hostKey: string } | { freed: string };
 
 /** What the transaction calls out to; kept outside so the transaction knows nothing of sitemaps or TDMRep. */
 export interface TxnHooks {
@@ -150,6 +158,13 @@ export function openTxn(
     touchedHosts,
     touchedCrawls,
     deferred: new Map(),
+    waiterChanges: [],
+    waitFor(key, hostKey) {
+      txn.waiterChanges.push({ wait: key, hostKey });
+    },
+    keyFreed(key) {
+      txn.waiterChanges.push({ freed: key });
+    },
     crawl(id) {
       let c = crawls.get(id);
       if (c === undefined) {

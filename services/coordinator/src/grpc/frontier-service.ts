@@ -1,6 +1,7 @@
 import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
 import { errorMessage, isValidWorkerId, type Logger, type proto, WORKER_ID_MAX } from "@heed/shared";
 import type { Auth } from "../admin/auth.js";
+import { toGrpcError } from "../admin/status.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { reportAnswerToProto, reportFromProto } from "./report-wire.js";
 
@@ -49,7 +50,9 @@ export function frontierService(
         },
         (err: unknown) => {
           log.error({ err: errorMessage(err), workerId: req.workerId }, "report failed");
-          callback({ code: status.INTERNAL, details: `report failed: ${errorMessage(err)}` });
+          // UNAVAILABLE (the frontier cannot commit now) tells the worker to keep the results and retry.
+          const e = toGrpcError(err);
+          callback({ code: e.code, details: `report failed: ${e.details}` });
         },
       );
     },
@@ -70,7 +73,10 @@ export function frontierService(
       }
       frontier.renew(req.workerId, req.leaseIds).then(
         (acks) => callback(null, { acks, coordinatorKey }),
-        (err: unknown) => callback({ code: status.INTERNAL, details: `renew failed: ${errorMessage(err)}` }),
+        (err: unknown) => {
+          const e = toGrpcError(err);
+          callback({ code: e.code, details: `renew failed: ${e.details}` });
+        },
       );
     },
   };

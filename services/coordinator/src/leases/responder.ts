@@ -110,7 +110,7 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
         warn("lease-request-capacity", { workerId: req.workerId }, "lease request without capacity");
         return refuse(msg);
       }
-      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY)).then(
+      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY), req.requestId).then(
         (reply) => {
           // One object per lease is built only when someone reads them: this runs for every lease issued.
           if (log.isLevelEnabled("debug")) {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   backoffMs,
   errorMessage,
@@ -54,6 +55,9 @@ export function pullLeases(options: PullOptions): Puller {
 
   async function loop(): Promise<void> {
     let failures = 0;
+    // Kept until a reply arrives: asking again with the same id after a lost reply gets the same
+    // leases back instead of leaving their hosts busy until the leases expire.
+    let requestId = newRequestId();
     while (!signal.aborted) {
       const free = options.capacity();
       if (free <= 0) {
@@ -77,6 +81,7 @@ export function pullLeases(options: PullOptions): Puller {
           capacity: free,
           workerVersion: options.workerVersion,
           sentAtMs: Date.now(),
+          requestId,
         }).finish();
         // A fresh inbox per request: the proof covers it, so a copied request cannot send leases elsewhere.
         const reply = createInbox();
@@ -99,6 +104,7 @@ export function pullLeases(options: PullOptions): Puller {
           continue;
         }
         batch = proto.LeaseBatch.decode(msg.data);
+        requestId = newRequestId();
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
@@ -133,4 +139,8 @@ export function pullLeases(options: PullOptions): Puller {
       return refusedDuplicates;
     },
   };
+}
+
+function newRequestId(): string {
+  return randomBytes(12).toString("base64url");
 }

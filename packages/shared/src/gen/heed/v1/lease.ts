@@ -70,6 +70,11 @@ export interface LeaseRequest {
   workerVersion: string;
   /** When the worker sent it: the coordinator refuses requests far from its own clock (replays). */
   sentAtMs: number;
+  /**
+   * Chosen by the worker, and sent again unchanged when a request got no answer: a reply lost on the
+   * way is then answered again with the same leases, rather than leaving them to expire.
+   */
+  requestId: string;
 }
 
 export interface LeaseBatch {
@@ -125,7 +130,7 @@ export interface LeaseEvidence {
 }
 
 function createBaseLeaseRequest(): LeaseRequest {
-  return { workerId: "", capacity: 0, workerVersion: "", sentAtMs: 0 };
+  return { workerId: "", capacity: 0, workerVersion: "", sentAtMs: 0, requestId: "" };
 }
 
 export const LeaseRequest: MessageFns<LeaseRequest> = {
@@ -141,6 +146,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     }
     if (message.sentAtMs !== 0) {
       writer.uint32(32).int64(message.sentAtMs);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -190,6 +198,14 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
             message.sentAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -220,6 +236,11 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
         : isSet(object.sent_at_ms)
         ? globalThis.Number(object.sent_at_ms)
         : 0,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -237,6 +258,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     if (message.sentAtMs !== 0) {
       obj.sentAtMs = Math.round(message.sentAtMs);
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -249,6 +273,7 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     message.capacity = object.capacity ?? 0;
     message.workerVersion = object.workerVersion ?? "";
     message.sentAtMs = object.sentAtMs ?? 0;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
