@@ -149,4 +149,28 @@ describe("a crawl of 100 000 seeds", () => {
     expect((workers as ServiceError).details).toBe("limit: at most 1000");
     c.close();
   });
+
+  it("refuses bad numbers and private seeds with a field error, changing nothing", async () => {
+    const before = cluster.coordinator.frontier.crawls().length;
+    const policy = await heedctl(["hosts", "policy", "x.example", "--min-delay-ms", "1e20", "--reason", "r"]);
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toMatch(/--min-delay-ms: a whole number of milliseconds from 1 to 86400000/);
+    expect(cluster.coordinator.frontier.hostPolicies()).toEqual([]);
+    const hex = await heedctl([
+      "crawl",
+      "create",
+      "https://a.example/",
+      "--contact",
+      "ops@example.org",
+      "--max-pages",
+      "0x10",
+    ]);
+    expect(hex.code).toBe(2);
+    expect(hex.stderr).toMatch(/maxPages|max-pages/);
+    expect(hex.stderr).toMatch(/a whole number in decimal digits/);
+    const literal = await heedctl(["crawl", "create", "http://0x7f.1/", "--contact", "ops@example.org"]);
+    expect(literal.code).toBe(2);
+    expect(literal.stderr).toMatch(/127\.0\.0\.1: private, loopback, link-local or reserved IPv4 range/);
+    expect(cluster.coordinator.frontier.crawls().length).toBe(before);
+  });
 });

@@ -3,8 +3,17 @@ import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
 import { WORKER_ID_MAX } from "./worker-id.js";
 
-// Values from env and flags arrive as strings: coerce, but reject nonsense loudly.
-export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+// Values from env and flags arrive as strings: coerce, but reject nonsense loudly. Only decimal
+// digits make a whole number: "0x10", "1e15" or "12abc" are refused, not read as 16, 10^15 or NaN.
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z
+      .number({ error: "a whole number in decimal digits" })
+      .int("a whole number in decimal digits")
+      .min(min)
+      .max(max),
+  );
 export const bool = z.preprocess((v) => {
   if (typeof v !== "string") return v;
   const s = v.trim().toLowerCase();

@@ -115,3 +115,47 @@ describe("checking a definition once", () => {
     expect(() => checkedCrawlSpec(copy)).toThrow(ConfigError);
   });
 });
+
+describe("validation at the door", () => {
+  const ua = { product: "HeedBot", contact: "ops@example.org" };
+  const refusal = (input: unknown) => {
+    try {
+      parseCrawlSpec(input);
+      return undefined;
+    } catch (err) {
+      return err instanceof ConfigError ? err.message : String(err);
+    }
+  };
+
+  it("refuses seeds that are private, loopback, link-local or metadata address literals in any spelling", () => {
+    for (const seed of [
+      "http://169.254.169.254/latest/meta-data/",
+      "http://[::ffff:127.0.0.1]/",
+      "http://0x7f.1/",
+      "http://2130706433/",
+      "http://10.0.0.1:8080/",
+      "http://[fe80::1]/",
+    ]) {
+      expect(refusal({ seeds: ["https://example.org/", seed], userAgent: ua }), seed).toMatch(
+        /^seeds\.1: .*allowPrivateAddresses/,
+      );
+    }
+    expect(
+      refusal({ seeds: ["http://0x7f.1/"], userAgent: ua, allowPrivateAddresses: true }),
+    ).toBeUndefined();
+    expect(
+      refusal({ seeds: ["http://93.184.215.14/", "https://example.org/"], userAgent: ua }),
+    ).toBeUndefined();
+  });
+
+  it("reads whole numbers in decimal only: hex, exponents and fractions are refused", () => {
+    for (const bad of ["0x10", "1e3", "16.5", "12abc", ""]) {
+      expect(refusal({ seeds: ["https://example.org/"], userAgent: ua, maxPages: bad }), bad).toMatch(
+        /^maxPages: a whole number in decimal digits/,
+      );
+    }
+    expect(parseCrawlSpec({ seeds: ["https://example.org/"], userAgent: ua, maxPages: "16" }).maxPages).toBe(
+      16,
+    );
+  });
+});

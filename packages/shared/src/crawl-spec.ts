@@ -1,6 +1,8 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { bool, int, jsonFileLayer, listOf } from "./config.js";
 import { ConfigError, errorMessage } from "./errors.js";
+import { blockedAddressReason } from "./ip-guard.js";
 import { ROBOTS_READINGS } from "./robots.js";
 import { canonicalizeUrl } from "./url.js";
 import { isContact, PRODUCT_TOKEN } from "./user-agent.js";
@@ -241,9 +243,10 @@ export const fetchSchema = z
       flag: "--timeout-ms <ms>",
       help: "per-fetch timeout",
     }),
-    maxBytes: doc(int(1024).default(10 * 1024 * 1024), {
+    // At most 1 GiB: a page larger than that is not a page, and a worker holds the body in memory.
+    maxBytes: doc(int(1024, 1024 ** 3).default(10 * 1024 * 1024), {
       flag: "--max-bytes <n>",
-      help: "largest body kept per page (the rest is cut off and the page marked truncated)",
+      help: "largest body kept per page, at most 1 GiB (the rest is cut off and the page marked truncated)",
     }),
     maxOutlinks: doc(int(0).default(5000), { flag: "--max-outlinks <n>", help: "links kept per page" }),
     maxAttempts: doc(int(1, 20).default(3), {
@@ -261,60 +264,89 @@ export const fetchSchema = z
   })
   .prefault({});
 
-export const crawlSpecSchema = z.object({
-  id: doc(
-    z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
-      .optional(),
-    {
-      flag: "--id <id>",
-      help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
-    },
-  ),
-  seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")), {
-    flag: "[seeds...]",
-    help: "URLs to start from (on the command line they replace the crawl file's)",
-  }),
-  scope: scopeSchema,
-  maxDepth: doc(int(0, 1000).default(5), { flag: "--max-depth <n>", help: "links to follow from a seed" }),
-  maxPages: doc(int(1).default(10_000), {
-    flag: "--max-pages <n>",
-    help: "page fetches the crawl may make in all (robots.txt fetches not counted)",
-  }),
-  userAgent: userAgentSchema,
-  politeness: politenessSchema,
-  budgets: budgetSchema,
-  sitemaps: sitemapSchema,
-  honourTdmReservation: doc(bool.default(false), {
-    flag: "--honour-tdm-reservation",
-    help:
-      "honour the W3C TDM Reservation Protocol as an opt-out: read each origin's /.well-known/tdmrep.json, " +
-      "skip what it reserves, stop at pages that say tdm-reservation: 1",
-  }),
-  purposes: doc(
-    listOf(z.enum(CRAWL_PURPOSES))
-      .pipe(z.array(z.enum(CRAWL_PURPOSES)).min(1))
-      .default(["archive"]),
-    {
-      flag: "--purpose <purpose...>",
+export const crawlSpecSchema = z
+  .object({
+    id: doc(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
+        .optional(),
+      {
+        flag: "--id <id>",
+        help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
+      },
+    ),
+    seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")), {
+      flag: "[seeds...]",
+      help: "URLs to start from (on the command line they replace the crawl file's)",
+    }),
+    scope: scopeSchema,
+    maxDepth: doc(int(0, 1000).default(5), { flag: "--max-depth <n>", help: "links to follow from a seed" }),
+    maxPages: doc(int(1).default(10_000), {
+      flag: "--max-pages <n>",
+      help: "page fetches the crawl may make in all (robots.txt fetches not counted)",
+    }),
+    userAgent: userAgentSchema,
+    politeness: politenessSchema,
+    budgets: budgetSchema,
+    sitemaps: sitemapSchema,
+    honourTdmReservation: doc(bool.default(false), {
+      flag: "--honour-tdm-reservation",
       help:
-        `what the captures are for (${CRAWL_PURPOSES.join(", ")}); sites' AI-use preferences ` +
-        "(IETF AI Preferences: robots.txt and Content-Usage) are checked against these",
-    },
-  ),
-  signRequests: doc(bool.default(false), {
-    flag: "--sign-requests",
-    help:
-      "sign every request (robots.txt included) with Web Bot Auth, so sites can check it came from this " +
-      "deployment; workers need a signing key and a Signature-Agent URL",
-  }),
-  fetch: fetchSchema,
-  allowPrivateAddresses: doc(bool.default(false), {
-    flag: "--allow-private-addresses",
-    help: "crawl loopback/private addresses (workers must allow them too)",
-  }),
-});
+        "honour the W3C TDM Reservation Protocol as an opt-out: read each origin's /.well-known/tdmrep.json, " +
+        "skip what it reserves, stop at pages that say tdm-reservation: 1",
+    }),
+    purposes: doc(
+      listOf(z.enum(CRAWL_PURPOSES))
+        .pipe(z.array(z.enum(CRAWL_PURPOSES)).min(1))
+        .default(["archive"]),
+      {
+        flag: "--purpose <purpose...>",
+        help:
+          `what the captures are for (${CRAWL_PURPOSES.join(", ")}); sites' AI-use preferences ` +
+          "(IETF AI Preferences: robots.txt and Content-Usage) are checked against these",
+      },
+    ),
+    signRequests: doc(bool.default(false), {
+      flag: "--sign-requests",
+      help:
+        "sign every request (robots.txt included) with Web Bot Auth, so sites can check it came from this " +
+        "deployment; workers need a signing key and a Signature-Agent URL",
+    }),
+    fetch: fetchSchema,
+    allowPrivateAddresses: doc(bool.default(false), {
+      flag: "--allow-private-addresses",
+      help: "crawl loopback/private addresses (workers must allow them too)",
+    }),
+  })
+  .superRefine((spec, ctx) => {
+    // Refused at the door: a seed naming a private, loopback, link-local or metadata address in any
+    // spelling (0x7f.1, 2130706433, [::ffff:127.0.0.1]) would only ever meet the workers' guard.
+    if (spec.allowPrivateAddresses) return;
+    spec.seeds.forEach((seed, i) => {
+      const reason = privateLiteralReason(seed);
+      if (reason !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["seeds", i],
+          message: `${reason}; set allowPrivateAddresses (--allow-private-addresses) to crawl it`,
+        });
+    });
+  });
+
+/** Why a URL's host is an address literal no crawl may reach by default, if it is one. */
+function privateLiteralReason(url: string): string | undefined {
+  let host: string;
+  try {
+    // The WHATWG parser already turned 0x7f.1 and 2130706433 into 127.0.0.1.
+    host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return undefined;
+  }
+  if (isIP(host) === 0) return undefined;
+  const reason = blockedAddressReason(host);
+  return reason === null ? undefined : `${host}: ${reason}`;
+}
 export type CrawlSpecInput = z.input<typeof crawlSpecSchema>;
 /** A checked crawl definition; `id` is set once the frontier has named the crawl. */
 export type ParsedCrawlSpec = z.output<typeof crawlSpecSchema>;

@@ -162,9 +162,13 @@ Examples:
     .action(
       act(async (ctx, cmd) => {
         const o = cmd.opts() as { minDelayMs: string; reason: string };
-        const minDelayMs = Number(o.minDelayMs);
-        if (!Number.isInteger(minDelayMs) || minDelayMs < 1)
-          throw new ConfigError("--min-delay-ms", "a positive whole number of milliseconds");
+        // Decimal digits only, and no more than a day: 1e20 would not even fit the wire's integer.
+        const minDelayMs = /^\d+$/.test(o.minDelayMs.trim()) ? Number(o.minDelayMs) : Number.NaN;
+        if (!Number.isSafeInteger(minDelayMs) || minDelayMs < 1 || minDelayMs > 86_400_000)
+          throw new ConfigError(
+            "--min-delay-ms",
+            "a whole number of milliseconds from 1 to 86400000 (a day)",
+          );
         const res = await ctx.admin.call((c) => c.setHostPolicy, {
           pattern: arg(cmd, 0),
           minDelayMs,
