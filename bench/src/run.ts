@@ -1,5 +1,6 @@
 import { startNatsServer } from "@heed/test-support";
 import { captureCpuBenchmark } from "./capture-cpu.js";
+import { frontierScaleBenchmark } from "./frontier-scale.js";
 import { leaseReportBenchmark } from "./lease-report.js";
 import { formatPoliteness, type PolitenessFigures, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
@@ -84,6 +85,7 @@ try {
     });
     process.stdout.write(formatPoliteness("politeness, many hosts (loopback 127.0.x.y, time-bounded)", f));
   }
+  if (only === undefined || only === "frontier-scale") await frontierScaleBenchmark();
   if (only === undefined || only === "signing") {
     const f = await signingBenchmark({
       requests: Number(process.env.BENCH_SIGNING_REQUESTS ?? 500),

@@ -1,0 +1,110 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { openFrontier } from "@heed/coordinator";
+import { silentLogger } from "@heed/shared";
+import { type BenchMessage, ready, serveParent } from "./child.js";
+
+/**
+ * One synthetic crawl loaded into a frontier in this process, no network:
+ * `load` inserts `urls` URLs over `hosts` hosts (seeds added in chunks) and
+ * answers with the insert rate, LMDB size on disk, anonymous RSS (heap and
+ * native, not LMDB's mapped file pages), restart time (close and reopen,
+ * rebuilding the in-memory indexes) and the lease rate: leases issued and
+ * reported in-process for `leaseSeconds`.
+ */
+const CHUNK = 10_000;
+
+/** Anonymous resident memory, from /proc: LMDB's mapped pages are file-backed and not counted. */
+function rssAnonBytes(): number {
+  const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+function diskBytes(dir: string): number {
+  return Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]);
+}
+
+const report = (leaseId: string, robots: boolean) => ({
+  leaseId,
+  startedAtMs: Date.now(),
+  finishedAtMs: Date.now(),
+  statusCode: robots ? 404 : 200,
+  contentType: "text/html",
+  bodyBytes: 1000,
+  truncated: false,
+  digestSha256: "0".repeat(64),
+  outlinks: [],
+  redirectLocation: "",
+  retryAfter: "",
+  nofollow: false,
+  noindex: false,
+  noarchive: false,
+  remoteAddress: "10.0.0.1",
+  robotsBody: "",
+  sitemapIndex: false,
+  tdmReserved: false,
+  contentUsage: "",
+  wellKnownBody: "",
+});
+
+serveParent(
+  {
+    load: async (msg: BenchMessage) => {
+      const { dataDir } = msg as unknown as { dataDir: string };
+      const urls = Number(msg.urls);
+      const hosts = Number(msg.hosts);
+      const settings = { leaseMarginMs: 10_000, leaseTtlMs: 60_000, maxWaitHintMs: 250 };
+      let frontier = openFrontier({ dataDir, settings, log: silentLogger() });
+      const seed = (i: number) => `http://h${i % hosts}.scale.invalid/p/${Math.floor(i / hosts)}`;
+      const t0 = performance.now();
+      const crawl = frontier.createCrawl({
+        seeds: Array.from({ length: Math.min(CHUNK, urls) }, (_, i) => seed(i)),
+        maxDepth: 0,
+        userAgent: { product: "HeedBench", contact: "bench@example.org" },
+        politeness: { minDelayMs: 0 },
+      });
+      for (let from = CHUNK; from < urls; from += CHUNK) {
+        const to = Math.min(urls, from + CHUNK);
+        frontier.addSeeds(
+          crawl.id,
+          Array.from({ length: to - from }, (_, k) => seed(from + k)),
+        );
+      }
+      const insertSeconds = (performance.now() - t0) / 1000;
+      globalThis.gc?.();
+      const loadedRssAnon = rssAnonBytes();
+      await frontier.close();
+      const disk = diskBytes(dataDir);
+      const t1 = performance.now();
+      frontier = openFrontier({ dataDir, settings, log: silentLogger() });
+      const restartSeconds = (performance.now() - t1) / 1000;
+      globalThis.gc?.();
+      const restartedRssAnon = rssAnonBytes();
+      let leased = 0;
+      const until = performance.now() + Number(msg.leaseSeconds) * 1000;
+      const t2 = performance.now();
+      while (performance.now() < until) {
+        const round = await frontier.lease("bench", 256);
+        if (round.leases.length === 0) break;
+        await frontier.report(
+          "bench",
+          round.leases.map((g) => report(g.id, g.kind === "robots")),
+        );
+        leased += round.leases.length;
+      }
+      const leasesPerSecond = leased / ((performance.now() - t2) / 1000);
+      await frontier.close();
+      return {
+        type: "loaded",
+        insertPerSecond: urls / insertSeconds,
+        diskBytes: disk,
+        loadedRssAnon,
+        restartedRssAnon,
+        restartSeconds,
+        leasesPerSecond,
+      };
+    },
+  },
+  async () => {},
+);
+ready();
