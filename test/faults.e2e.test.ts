@@ -190,7 +190,7 @@ describe("fault tolerance with real processes", () => {
       `fault nats-pause: ${expired.length} lease(s) expired unreported, longest host wait across the pause ${longest} ms`,
     );
     expect(expired.map((l) => l.url)).toEqual([]);
-    assertNothingLostNothingRude(s, f, "nats-pause");
+    await assertNothingLostNothingRude(s, f, "nats-pause");
   });
 
   it("says clearly when the frontier cannot be written, loses nothing, and carries on once there is space", async () => {
@@ -220,7 +220,7 @@ describe("fault tolerance with real processes", () => {
     await until(async () => (await http("/readyz")).status === 200, 15_000, "/readyz ready again");
     await f.waitFinished(60_000);
     expect(f.coordinator.exitCode ?? f.coordinator.signalCode).toBeNull();
-    assertNothingLostNothingRude(s, f, "frontier-write-failure");
+    await assertNothingLostNothingRude(s, f, "frontier-write-failure");
   });
 });
 

@@ -480,7 +480,10 @@ describe("frontier", async () => {
 
   it("spaces virtual hosts served from one address when a crawl asks for politeness by IP", async () => {
     frontier.createCrawl(
-      spec(["http://a.example/", "http://b.example/", "http://10.1.2.3/"], { politeness: { key: "ip" } }),
+      spec(["http://a.example/", "http://b.example/", "http://10.1.2.3/"], {
+        politeness: { key: "ip" },
+        allowPrivateAddresses: true,
+      }),
     );
     const robots = await take();
     expect(robots).toHaveLength(3); // addresses are learnt from the first fetches
