@@ -6,6 +6,7 @@ import { crawlToResume } from "./resume.js";
 const spec = (over: object = {}) =>
   crawlSpecSchema.parse({
     seeds: ["http://127.0.0.2/"],
+    allowPrivateAddresses: true,
     userAgent: { product: "HeedBot", contact: "ops@example.org" },
     ...over,
   }) as Omit<CrawlSpec, "id"> & { id?: string };
