@@ -194,6 +194,12 @@ export interface LeaseRecord {
   attempt: number;
   state: LeaseState;
   endedAtMs?: number;
+  /**
+   * When the worker said the request was over (phase one of its report): the
+   * slots were freed then, so neither the full report nor the expiry frees
+   * them again. The lease stays active until one of those.
+   */
+  requestEndedAtMs?: number;
 }
 
 /** An origin's TDM reservations (W3C TDMRep): its tdmrep.json rules and whether a page's header reserved all. */
@@ -300,6 +306,12 @@ export interface FetchReport {
   wellKnownBody: string;
   /** Where the worker's WARC record of the response is, once durable. */
   capture?: CaptureLocation;
+  /**
+   * Phase one of a page's report: the request is over, its capture not yet
+   * durable. Only the fields politeness needs are read; the URL waits for the
+   * full report.
+   */
+  requestEnded?: true;
 }
 
 export type ReportOutcome = "accepted" | "duplicate" | "unknown_lease" | "expired";

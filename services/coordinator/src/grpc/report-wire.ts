@@ -57,6 +57,7 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     ...(r.capture !== undefined && r.capture.file !== ""
       ? { capture: { file: r.capture.file, offset: r.capture.offset, length: r.capture.length } }
       : {}),
+    ...(r.requestEnded ? { requestEnded: true as const } : {}),
   };
 }
 

@@ -203,7 +203,16 @@ export interface FetchResult {
   /** The page's Content-Usage response header (IETF AI Preferences), as received; "" when absent. */
   contentUsage: string;
   /** Where the response (or revisit) record of this fetch is, once durable; unset when nothing was captured. */
-  capture?: CaptureLocation | undefined;
+  capture?:
+    | CaptureLocation
+    | undefined;
+  /**
+   * Phase one of a page's report, sent when its request is over but before its capture is durable:
+   * only what politeness needs (timing, status, Retry-After, error, remote address) is read. It frees
+   * the host's slots and starts its delay; the URL stays leased until the full result (phase two)
+   * arrives with its capture, or the lease expires and the URL is queued again.
+   */
+  requestEnded: boolean;
 }
 
 /** A WARC record: the closed file's base name, and the record's offset and length (compressed) in it. */
@@ -376,6 +385,7 @@ function createBaseFetchResult(): FetchResult {
     wellKnownBody: "",
     contentUsage: "",
     capture: undefined,
+    requestEnded: false,
   };
 }
 
@@ -449,6 +459,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.capture !== undefined) {
       CaptureLocation.encode(message.capture, writer.uint32(186).fork()).join();
+    }
+    if (message.requestEnded !== false) {
+      writer.uint32(192).bool(message.requestEnded);
     }
     return writer;
   },
@@ -650,6 +663,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.capture = CaptureLocation.decode(reader, reader.uint32());
             continue;
           }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.requestEnded = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -753,6 +774,11 @@ export const FetchResult: MessageFns<FetchResult> = {
         ? globalThis.String(object.content_usage)
         : "",
       capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
+      requestEnded: isSet(object.requestEnded)
+        ? globalThis.Boolean(object.requestEnded)
+        : isSet(object.request_ended)
+        ? globalThis.Boolean(object.request_ended)
+        : false,
     };
   },
 
@@ -827,6 +853,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.capture !== undefined) {
       obj.capture = CaptureLocation.toJSON(message.capture);
     }
+    if (message.requestEnded !== false) {
+      obj.requestEnded = message.requestEnded;
+    }
     return obj;
   },
 
@@ -862,6 +891,7 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.capture = (object.capture !== undefined && object.capture !== null)
       ? CaptureLocation.fromPartial(object.capture)
       : undefined;
+    message.requestEnded = object.requestEnded ?? false;
     return message;
   },
 };
