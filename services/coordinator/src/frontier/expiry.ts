@@ -10,7 +10,8 @@ export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord):
   txn.endLease(lease, "expired");
   const host = txn.host(lease.hostKey);
   // A request reported over already freed its slots and spaced the host from its end.
-  if (lease.requestEndedAtMs === undefined) releaseSlots(txn, host, lease.keys, spacingAfterExpiry(txn, host));
+  if (lease.requestEndedAtMs === undefined)
+    releaseSlots(txn, host, lease.keys, spacingAfterExpiry(txn, host));
   ctx.observer.leaseExpired(lease.kind === "robots" ? "robots" : "page");
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;

@@ -359,6 +359,7 @@ function grant(
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
     evidence,
+    purposes: crawl.spec.purposes ?? ["archive"],
   };
 }
 

@@ -1,4 +1,4 @@
-import type { CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
+import type { CrawlPurpose, CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
 
 /** Every URL is in exactly one state; counts per crawl are kept in step with the records. */
 export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
@@ -241,6 +241,8 @@ export interface LeaseGrant {
   signRequests: boolean;
   /** Why this fetch was allowed, for the worker to write beside its capture. */
   evidence: LeaseEvidence;
+  /** The crawl's purposes: the worker keeps no page its response refuses for all of them. */
+  purposes: CrawlPurpose[];
 }
 
 /** The politeness evidence of one lease: the deciding robots.txt and line, the delay and its source, the keys counted. */

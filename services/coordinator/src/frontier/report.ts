@@ -8,7 +8,6 @@ import type {
   FetchErrorKind,
   FetchOutcome,
   FetchReport,
-  HostState,
   LeaseRecord,
   ReportAnswer,
   ReportOutcome,

@@ -275,7 +275,13 @@ function leaseTable(
   now: number,
 ): Pick<
   Txn,
-  "addLease" | "extendLease" | "endLease" | "endLeaseRequest" | "forgetActive" | "dropEndedLease" | "activeChanges"
+  | "addLease"
+  | "extendLease"
+  | "endLease"
+  | "endLeaseRequest"
+  | "forgetActive"
+  | "dropEndedLease"
+  | "activeChanges"
 > {
   const activeChanges = new Map<string, number | undefined>();
   return {

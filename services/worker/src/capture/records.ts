@@ -4,6 +4,7 @@ import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
 import type { Exchange } from "./exchange.js";
+import type { Refusal } from "./refusal.js";
 
 export const WARC_VERSION = "WARC/1.1";
 
@@ -102,7 +103,8 @@ function exactRecord(
 export interface ExchangeRecords {
   /** The records in file order; the response first. */
   records: Buffer[];
-  responseIndex: number;
+  /** Absent when the response was not kept (its AI-use preferences refuse every purpose of the crawl). */
+  responseIndex?: number;
 }
 
 /** Heed's politeness evidence for one fetch, as WARC fields. */
@@ -143,22 +145,88 @@ function fieldsBlock(fields: readonly [string, string][]): Buffer {
   return Buffer.from(fields.map(([k, v]) => `${k}: ${fieldValue(v)}${CRLF}`).join(""), "utf8");
 }
 
+/** Why a response was refused for some purposes, as WARC fields: the purpose and the signal that decided. */
+function refusalFields(refusal: Refusal | undefined, ex: Exchange): [string, string][] {
+  if (refusal === undefined) return [];
+  const fields: [string, string][] = refusal.refused.map((d) => [
+    "heed-refused-purpose",
+    `${d.purpose} (${d.category}=n, ${d.signal ?? "unknown"})`,
+  ]);
+  const usage = ex.responseHeaders.filter(([name]) => name.toLowerCase() === "content-usage");
+  for (const [, value] of usage) fields.push(["heed-content-usage", value]);
+  if (refusal.notKept) {
+    fields.push([
+      "heed-not-kept",
+      `response not kept: its AI-use preferences refuse every purpose of the crawl (status ${ex.status}, ${ex.bodyBytes} bytes)`,
+    ]);
+  }
+  return fields;
+}
+
 /**
  * The records of one exchange: response, request (concurrent to it) and a
- * metadata record carrying the politeness evidence of the lease.
+ * metadata record carrying the politeness evidence of the lease. A response
+ * whose AI-use preferences refuse every purpose of the crawl (`refusal`) is
+ * not written: the request and the metadata record, saying why, remain.
  */
 export async function exchangeRecords(
   ex: Exchange,
   lease: proto.Lease,
   workerId: string,
+  refusal?: Refusal,
 ): Promise<ExchangeRecords> {
+  const keep = refusal?.notKept !== true;
   const responseId = recordId();
+  const requestId = recordId();
+  // Records of one exchange point at its response; without one, at the request.
+  const anchorId = keep ? responseId : requestId;
   const date = warcDate(ex.startedAtMs);
   const common = {
     "WARC-Date": date,
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
-  const response = exactRecord(
+  const response = keep ? responseRecord(ex, responseId, common) : undefined;
+  const request = exactRecord(
+    "request",
+    ex.url,
+    {
+      "WARC-Record-ID": requestId,
+      ...common,
+      ...(keep ? { "WARC-Concurrent-To": responseId } : {}),
+    },
+    requestHead(ex),
+    [],
+    EMPTY_DIGEST,
+  );
+  const evidence = fieldsBlock([...evidenceFields(lease, workerId), ...refusalFields(refusal, ex)]);
+  const evidenceDigest = sha256Digest([evidence]);
+  const metadata = WARCRecord.create(
+    {
+      url: ex.url,
+      type: "metadata",
+      date,
+      warcVersion: WARC_VERSION,
+      warcHeaders: {
+        "WARC-Type": "metadata",
+        "WARC-Record-ID": recordId(),
+        "WARC-Concurrent-To": anchorId,
+        "WARC-Payload-Digest": evidenceDigest,
+        "WARC-Block-Digest": evidenceDigest,
+        "Content-Type": "application/warc-fields",
+      },
+    },
+    [evidence],
+  );
+  const records = await Promise.all([
+    ...(response !== undefined ? [gzipped(response)] : []),
+    gzipped(request),
+    gzipped(metadata),
+  ]);
+  return response !== undefined ? { records, responseIndex: 0 } : { records };
+}
+
+function responseRecord(ex: Exchange, responseId: string, common: Record<string, string>): WARCRecord {
+  return exactRecord(
     "response",
     ex.url,
     {
@@ -170,37 +238,6 @@ export async function exchangeRecords(
     ex.body,
     sha256Digest(ex.body),
   );
-  const request = exactRecord(
-    "request",
-    ex.url,
-    { "WARC-Record-ID": recordId(), ...common, "WARC-Concurrent-To": responseId },
-    requestHead(ex),
-    [],
-    EMPTY_DIGEST,
-  );
-  const evidence = fieldsBlock(evidenceFields(lease, workerId));
-  const evidenceDigest = sha256Digest([evidence]);
-  const metadata = WARCRecord.create(
-    {
-      url: ex.url,
-      type: "metadata",
-      date,
-      warcVersion: WARC_VERSION,
-      warcHeaders: {
-        "WARC-Type": "metadata",
-        "WARC-Record-ID": recordId(),
-        "WARC-Concurrent-To": responseId,
-        "WARC-Payload-Digest": evidenceDigest,
-        "WARC-Block-Digest": evidenceDigest,
-        "Content-Type": "application/warc-fields",
-      },
-    },
-    [evidence],
-  );
-  return {
-    records: await Promise.all([gzipped(response), gzipped(request), gzipped(metadata)]),
-    responseIndex: 0,
-  };
 }
 
 export interface WarcInfo {

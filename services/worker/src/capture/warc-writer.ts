@@ -7,6 +7,7 @@ import { errorMessage, HeedError, type Logger, type proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
 import { type ExchangeRecords, exchangeRecords, warcinfoRecord } from "./records.js";
 import { recoverOpenWarcs } from "./recover.js";
+import type { Refusal } from "./refusal.js";
 import { warcFileName } from "./warc-name.js";
 
 /** A capture could not be made durable: the fetch must not be reported done. */
@@ -51,9 +52,15 @@ export interface WarcWriter {
   /**
    * Writes the exchanges of one lease (each as response, request and
    * metadata records) and resolves once they are on disk (fsynced), with the
-   * location of the last exchange's response record.
+   * location of the last exchange's response record. With a `refusal` that
+   * keeps nothing, the last exchange's response is left out (and there is no
+   * location).
    */
-  capture(lease: proto.Lease, exchanges: readonly Exchange[]): Promise<CaptureLocation | undefined>;
+  capture(
+    lease: proto.Lease,
+    exchanges: readonly Exchange[],
+    refusal?: Refusal,
+  ): Promise<CaptureLocation | undefined>;
   /** Closes every open file (fsync, rename, onClosed). */
   close(): Promise<void>;
   stats(): WarcStats;
@@ -170,6 +177,7 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     const locations = group.map((p) => {
       let location: CaptureLocation | undefined;
       for (const b of p.records) {
+        if (b.responseIndex === undefined) location = undefined;
         b.records.forEach((r, i) => {
           if (i === b.responseIndex) location = { file: f.name, offset, length: r.length };
           offset += r.length;
@@ -218,9 +226,14 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
   }
 
   return {
-    async capture(lease, exchanges) {
+    async capture(lease, exchanges, refusal) {
       if (exchanges.length === 0) return undefined;
-      const records = await Promise.all(exchanges.map((ex) => exchangeRecords(ex, lease, options.workerId)));
+      const last = exchanges.length - 1;
+      const records = await Promise.all(
+        exchanges.map((ex, i) =>
+          exchangeRecords(ex, lease, options.workerId, i === last ? refusal : undefined),
+        ),
+      );
       const s = seriesOf(lease.crawlId);
       const done = new Promise<CaptureLocation | undefined>((resolve, reject) =>
         s.pending.push({ lease, records, resolve, reject }),

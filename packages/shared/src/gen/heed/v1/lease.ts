@@ -111,7 +111,14 @@ export interface Lease {
   /** Sign the request with Web Bot Auth (the worker's own key; keys never travel in leases). */
   signRequests: boolean;
   /** Why the frontier allowed this fetch; workers write it beside the capture. */
-  evidence?: LeaseEvidence | undefined;
+  evidence?:
+    | LeaseEvidence
+    | undefined;
+  /**
+   * The crawl's declared purposes (archive, search, ai-training, ai-use): a page whose response
+   * refuses every one of them (Content-Usage header, tdm-reservation) is not kept in the WARC.
+   */
+  purposes: string[];
 }
 
 /** The politeness evidence for one fetch, as the frontier recorded it. */
@@ -517,6 +524,7 @@ function createBaseLease(): Lease {
     allowPrivateAddresses: false,
     signRequests: false,
     evidence: undefined,
+    purposes: [],
   };
 }
 
@@ -566,6 +574,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.evidence !== undefined) {
       LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
+    }
+    for (const v of message.purposes) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -703,6 +714,14 @@ export const Lease: MessageFns<Lease> = {
             message.evidence = LeaseEvidence.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.purposes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -764,6 +783,9 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Boolean(object.sign_requests)
         : false,
       evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
+      purposes: globalThis.Array.isArray(object?.purposes)
+        ? object.purposes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -814,6 +836,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.evidence !== undefined) {
       obj.evidence = LeaseEvidence.toJSON(message.evidence);
     }
+    if (message.purposes?.length) {
+      obj.purposes = message.purposes;
+    }
     return obj;
   },
 
@@ -841,6 +866,7 @@ export const Lease: MessageFns<Lease> = {
     message.evidence = (object.evidence !== undefined && object.evidence !== null)
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
+    message.purposes = object.purposes?.map((e) => e) || [];
     return message;
   },
 };
