@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ROBOTS_MAX_BYTES, robotsCrawlDelayMs, robotsUrlOf, robotsVerdict } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { dedupsPayloads } from "./digests.js";
 import { refusedBeforeFetch } from "./preferences.js";
 import type {
   CrawlRecord,
@@ -358,6 +359,8 @@ function grant(
     userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
+    // robots.txt is kept whole: it is the evidence each capture of its origin points to.
+    dedupPayloads: kind !== "robots" && dedupsPayloads(crawl),
     evidence,
   };
 }
