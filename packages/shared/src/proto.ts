@@ -58,6 +58,8 @@ export {
   SetHostPolicyResponse,
   SetLogLevelRequest,
   SetLogLevelResponse,
+  Stall,
+  StallReason,
   Sitemaps,
   UnblockHostRequest,
   UnblockHostResponse,
