@@ -100,7 +100,9 @@ describe("heedctl output", () => {
     expect(progressText(s)).toBe(
       "settled 8 of 10 known  done 6  queued 1  in flight 1  failed 1  skipped 1  2.5 pages/s (1 min)  no ETA (too few samples)  2.0 KiB  3.0 s",
     );
-    expect(progressText({ ...s, etaMs: 150_000, noEtaReason: "" })).toContain("2.5 pages/s (1 min)  ETA 3 min  ");
+    expect(progressText({ ...s, etaMs: 150_000, noEtaReason: "" })).toContain(
+      "2.5 pages/s (1 min)  ETA 3 min  ",
+    );
     expect(progressText({ ...s, noEtaReason: "ended" })).not.toContain("ETA");
   });
 
@@ -112,7 +114,9 @@ describe("heedctl output", () => {
         detail: "all 1 host(s) waiting until 1970-01-01T00:02:01.000Z",
       },
     });
-    expect(stallText(s, 1000)).toBe("STALLED: all 1 host(s) waiting until 1970-01-01T00:02:01.000Z (in 2 min)");
+    expect(stallText(s, 1000)).toBe(
+      "STALLED: all 1 host(s) waiting until 1970-01-01T00:02:01.000Z (in 2 min)",
+    );
     expect(stallText(proto.CrawlStats.fromPartial({}), 1000)).toBe("");
   });
 });

@@ -43,7 +43,11 @@ const RECONNECT_MAX_MS = 8000;
 /** A lost stream worth calling again: the coordinator is away (restarting) or closed the stream early. */
 function reconnectable(err: unknown): boolean {
   if (err instanceof RpcError)
-    return err.grpcCode === status.UNAVAILABLE || err.grpcCode === status.INTERNAL || err.grpcCode === status.CANCELLED;
+    return (
+      err.grpcCode === status.UNAVAILABLE ||
+      err.grpcCode === status.INTERNAL ||
+      err.grpcCode === status.CANCELLED
+    );
   return err instanceof HeedError && err.code === "HEED_WATCH_ENDED";
 }
 
