@@ -17,8 +17,8 @@ import {
   UnavailableError,
 } from "@heed/shared";
 import type { Frontier } from "../frontier/frontier.js";
-import type { CrawlRecord } from "../frontier/records.js";
 import { normalizePattern } from "../frontier/policies.js";
+import type { CrawlRecord } from "../frontier/records.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
 import { urlBatches } from "./export.js";
