@@ -49,6 +49,7 @@ async function server(dataDir: string): Promise<void> {
           allowPrivateAddresses: false,
           signRequests: false,
           purposes: ["archive"],
+          dedupPayloads: false,
         });
       }
       msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0 }).finish());

@@ -233,7 +233,7 @@ describe("frontier", async () => {
     const second = await one();
     expect(second.url).toBe("http://a.example/2");
     const capture = { file: "heed-c-w-1.warc.gz", offset: 1234, length: 567 };
-    await report([result(first, { capture })]);
+    await report([result(first, { capture: proto.CaptureLocation.fromPartial(capture) })]);
     const done = frontier.url(crawl.id, "http://a.example/");
     expect(done?.state).toBe("done");
     expect(done?.result?.capture).toEqual(capture);
@@ -255,7 +255,11 @@ describe("frontier", async () => {
     // The second request still holds the host's only slot.
     expect(frontier.host("a.example")?.inFlight).toBe(1);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
-    const late = await report([result(first, { capture: { file: "f.warc.gz", offset: 0, length: 9 } })]);
+    const late = await report([
+      result(first, {
+        capture: proto.CaptureLocation.fromPartial({ file: "f.warc.gz", offset: 0, length: 9 }),
+      }),
+    ]);
     expect(late[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
     expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
     now = Math.max(now, frontier.url(crawl.id, "http://a.example/")?.notBeforeMs ?? 0) + 1;

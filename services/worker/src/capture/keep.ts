@@ -1,7 +1,22 @@
 import { errorMessage, type Logger, proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
+import type { ExchangeRecordOptions } from "./records.js";
 import { refusalOf } from "./refusal.js";
-import type { WarcWriter } from "./warc-writer.js";
+import type { CaptureLocation, WarcWriter } from "./warc-writer.js";
+
+function captureToProto(c: CaptureLocation): proto.CaptureLocation {
+  return {
+    file: c.file,
+    offset: c.offset,
+    length: c.length,
+    recordId: c.recordId,
+    date: c.date,
+    payloadDigest: c.payloadDigest ?? "",
+    revisitProfile: c.revisit?.profile ?? "",
+    refersToUri: c.revisit?.refersToUri ?? "",
+    refersToDate: c.revisit?.refersToDate ?? "",
+  };
+}
 
 /**
  * Makes a fetch's exchanges durable before its result is reported, and puts
@@ -17,11 +32,17 @@ export async function keepCapture(
   result: proto.FetchResult,
   exchanges: readonly Exchange[],
   log: Logger,
+  options?: readonly (ExchangeRecordOptions | undefined)[],
 ): Promise<proto.FetchResult> {
   const refusal = refusalOf(lease, result);
   try {
-    const location = await writer.capture(lease, exchanges, refusal);
-    if (location !== undefined && result.error === undefined) result.capture = location;
+    // The page's own preferences decide about its response: the last exchange.
+    const withRefusal =
+      refusal === undefined
+        ? options
+        : exchanges.map((_, i) => (i === exchanges.length - 1 ? { ...options?.[i], refusal } : options?.[i]));
+    const location = await writer.capture(lease, exchanges, withRefusal);
+    if (location !== undefined && result.error === undefined) result.capture = captureToProto(location);
     else if (refusal?.notKept === true) {
       log.debug(
         { leaseId: lease.id, url: lease.url },

@@ -5,6 +5,7 @@ import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
 import type { Exchange } from "./exchange.js";
 import type { Refusal } from "./refusal.js";
+import { type RefersTo, type RevisitProfile, revisitRecord } from "./revisit.js";
 
 export const WARC_VERSION = "WARC/1.1";
 
@@ -124,10 +125,49 @@ function exactRecord(
 }
 
 export interface ExchangeRecords {
-  /** The records in file order; the response first. */
+  /** The records in file order; the response (or revisit) first. */
   records: Buffer[];
   /** Absent when the response was not kept (its AI-use preferences refuse every purpose of the crawl). */
   responseIndex?: number;
+  /** What the frontier keeps of the response (or revisit) record besides its location. */
+  record?: RecordFacts;
+  /** Payload bytes received in the exchange (stored, or not stored again if the record is a revisit). */
+  payloadBytes: number;
+}
+
+/** The response (or revisit) record of an exchange, as the frontier and the digest index know it. */
+export interface RecordFacts {
+  recordId: string;
+  date: string;
+  /** Set when the payload may stand for later identical ones (see dedupable): the frontier indexes it. */
+  payloadDigest?: string;
+  revisit?: { profile: RevisitProfile; refersToUri: string; refersToDate: string };
+}
+
+/**
+ * Below this many payload bytes a revisit record saves nothing worth its
+ * refers-to fields (about as long as such a payload) and the dependency on
+ * another record; such payloads are always stored.
+ */
+export const DEDUP_MIN_BYTES = 512;
+
+/** Whether an exchange's payload may be written as a revisit of, or stand for, an identical one: whole and not tiny. */
+export function dedupable(ex: Exchange): boolean {
+  return !ex.truncated && ex.bodyBytes >= DEDUP_MIN_BYTES;
+}
+
+/** The WARC-Payload-Digest of an exchange's payload as received. */
+export function payloadDigestOf(ex: Exchange): string {
+  return sha256Digest(ex.body);
+}
+
+export interface ExchangeRecordOptions {
+  /** The payload digest, if already computed (for the digest lookup). */
+  payloadDigest?: string;
+  /** Write the response as a revisit of this earlier capture of the same payload (identical-payload-digest). */
+  revisitOf?: RefersTo;
+  /** What the page's own AI-use preferences refuse; when that is every purpose, no response is written. */
+  refusal?: Refusal;
 }
 
 /** Heed's politeness evidence for one fetch, as WARC fields. */
@@ -196,8 +236,9 @@ export async function exchangeRecords(
   ex: Exchange,
   lease: proto.Lease,
   workerId: string,
-  refusal?: Refusal,
+  options: ExchangeRecordOptions = {},
 ): Promise<ExchangeRecords> {
+  const refusal = options.refusal;
   const keep = refusal?.notKept !== true;
   const responseId = recordId();
   const requestId = recordId();
@@ -208,15 +249,11 @@ export async function exchangeRecords(
     "WARC-Date": date,
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
-  const response = keep ? responseRecord(ex, responseId, common) : undefined;
+  const response = keep ? responseOf(ex, responseId, date, common, options) : undefined;
   const request = exactRecord(
     "request",
     ex.url,
-    {
-      "WARC-Record-ID": requestId,
-      ...common,
-      ...(keep ? { "WARC-Concurrent-To": responseId } : {}),
-    },
+    { "WARC-Record-ID": requestId, ...common, ...(keep ? { "WARC-Concurrent-To": responseId } : {}) },
     requestHead(ex),
     [],
     EMPTY_DIGEST,
@@ -241,26 +278,65 @@ export async function exchangeRecords(
     [evidence],
   );
   const records = await Promise.all([
-    ...(response !== undefined ? [gzipped(response)] : []),
+    ...(response !== undefined ? [gzipped(response.record)] : []),
     gzipped(request),
     gzipped(metadata),
   ]);
-  return response !== undefined ? { records, responseIndex: 0 } : { records };
+  return response !== undefined
+    ? { records, responseIndex: 0, record: response.facts, payloadBytes: ex.bodyBytes }
+    : { records, payloadBytes: ex.bodyBytes };
 }
 
-function responseRecord(ex: Exchange, responseId: string, common: Record<string, string>): WARCRecord {
-  return exactRecord(
-    "response",
-    ex.url,
-    {
-      "WARC-Record-ID": responseId,
-      ...common,
-      ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
-    },
-    responseHead(ex),
-    ex.body,
-    sha256Digest(ex.body),
-  );
+/** The response record of an exchange (or a revisit standing for it), and what the frontier keeps of it. */
+function responseOf(
+  ex: Exchange,
+  responseId: string,
+  date: string,
+  common: Record<string, string>,
+  options: ExchangeRecordOptions,
+): { record: WARCRecord; facts: RecordFacts } {
+  const payloadDigest = options.payloadDigest ?? payloadDigestOf(ex);
+  const revisitOf = options.revisitOf;
+  const record =
+    revisitOf !== undefined
+      ? revisitRecord({
+          profile: "identical-payload-digest",
+          recordId: responseId,
+          targetUri: ex.url,
+          date,
+          ipAddress: ex.remoteAddress,
+          refersTo: revisitOf,
+          payloadDigest,
+          head: responseHead(ex),
+        })
+      : exactRecord(
+          "response",
+          ex.url,
+          {
+            "WARC-Record-ID": responseId,
+            ...common,
+            ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
+          },
+          responseHead(ex),
+          ex.body,
+          payloadDigest,
+        );
+  const facts: RecordFacts = {
+    recordId: responseId,
+    date,
+    ...(revisitOf !== undefined
+      ? {
+          revisit: {
+            profile: "identical-payload-digest",
+            refersToUri: revisitOf.targetUri,
+            refersToDate: revisitOf.date,
+          },
+        }
+      : dedupable(ex)
+        ? { payloadDigest }
+        : {}),
+  };
+  return { record, facts };
 }
 
 export interface WarcInfo {

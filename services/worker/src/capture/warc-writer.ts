@@ -5,9 +5,14 @@ import { join } from "node:path";
 import { OPEN_SUFFIX } from "@heed/archive";
 import { errorMessage, HeedError, type Logger, type proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
-import { type ExchangeRecords, exchangeRecords, warcinfoRecord } from "./records.js";
+import {
+  type ExchangeRecordOptions,
+  type ExchangeRecords,
+  exchangeRecords,
+  type RecordFacts,
+  warcinfoRecord,
+} from "./records.js";
 import { recoverOpenWarcs } from "./recover.js";
-import type { Refusal } from "./refusal.js";
 import { warcFileName } from "./warc-name.js";
 
 /** A capture could not be made durable: the fetch must not be reported done. */
@@ -18,7 +23,7 @@ export class CaptureError extends HeedError {
   }
 }
 
-export interface CaptureLocation {
+export interface CaptureLocation extends RecordFacts {
   /** The closed file's base name (the file is `.open` until it is closed). */
   file: string;
   offset: number;
@@ -46,6 +51,10 @@ export interface WarcStats {
   files: string[];
   records: number;
   bytes: number;
+  /** Revisit records written instead of a payload already held (identical-payload-digest). */
+  revisits: number;
+  /** Payload bytes those revisits did not store again. */
+  revisitPayloadBytes: number;
 }
 
 export interface WarcWriter {
@@ -59,7 +68,7 @@ export interface WarcWriter {
   capture(
     lease: proto.Lease,
     exchanges: readonly Exchange[],
-    refusal?: Refusal,
+    options?: readonly (ExchangeRecordOptions | undefined)[],
   ): Promise<CaptureLocation | undefined>;
   /** Closes every open file (fsync, rename, onClosed). */
   close(): Promise<void>;
@@ -105,7 +114,14 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     if (!r.removed) void closedHook(r.path);
   }
   const series = new Map<string, Series>();
-  const stats: WarcStats = { dir: options.dir, files: [], records: 0, bytes: 0 };
+  const stats: WarcStats = {
+    dir: options.dir,
+    files: [],
+    records: 0,
+    bytes: 0,
+    revisits: 0,
+    revisitPayloadBytes: 0,
+  };
 
   async function closedHook(path: string): Promise<void> {
     try {
@@ -177,9 +193,11 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     const locations = group.map((p) => {
       let location: CaptureLocation | undefined;
       for (const b of p.records) {
-        if (b.responseIndex === undefined) location = undefined;
+        const facts = b.record;
+        if (b.responseIndex === undefined || facts === undefined) location = undefined;
         b.records.forEach((r, i) => {
-          if (i === b.responseIndex) location = { file: f.name, offset, length: r.length };
+          if (i === b.responseIndex && facts !== undefined)
+            location = { file: f.name, offset, length: r.length, ...facts };
           offset += r.length;
           buffers.push(r);
         });
@@ -204,6 +222,13 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     }
     stats.records += buffers.length;
     stats.bytes += added;
+    for (const p of group) {
+      for (const b of p.records) {
+        if (b.record?.revisit === undefined) continue;
+        stats.revisits++;
+        stats.revisitPayloadBytes += b.payloadBytes;
+      }
+    }
     for (const [i, p] of group.entries()) p.resolve(locations[i]);
     if (f.size >= options.maxBytes) await closeFile(s);
   }
@@ -226,13 +251,10 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
   }
 
   return {
-    async capture(lease, exchanges, refusal) {
+    async capture(lease, exchanges, recordOptions) {
       if (exchanges.length === 0) return undefined;
-      const last = exchanges.length - 1;
       const records = await Promise.all(
-        exchanges.map((ex, i) =>
-          exchangeRecords(ex, lease, options.workerId, i === last ? refusal : undefined),
-        ),
+        exchanges.map((ex, i) => exchangeRecords(ex, lease, options.workerId, recordOptions?.[i])),
       );
       const s = seriesOf(lease.crawlId);
       const done = new Promise<CaptureLocation | undefined>((resolve, reject) =>

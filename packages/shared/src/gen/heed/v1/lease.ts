@@ -90,6 +90,7 @@ export interface LeaseBatch {
 export interface FetchLimits {
   timeoutMs: number;
   maxBytes: number;
+  /** Always 0: a worker never follows a redirect; each hop, robots.txt ones too, is a lease of its own. */
   maxRedirects: number;
   maxOutlinks: number;
 }
@@ -114,6 +115,11 @@ export interface Lease {
   evidence?:
     | LeaseEvidence
     | undefined;
+  /**
+   * Payload dedup is on for this crawl: a worker asks the frontier (LookupDigest) whether a payload it
+   * fetched is already held, and writes a revisit record instead of storing it again if so.
+   */
+  dedupPayloads: boolean;
   /**
    * The crawl's declared purposes (archive, search, ai-training, ai-use): a page whose response
    * refuses every one of them (Content-Usage header, tdm-reservation) is not kept in the WARC.
@@ -524,6 +530,7 @@ function createBaseLease(): Lease {
     allowPrivateAddresses: false,
     signRequests: false,
     evidence: undefined,
+    dedupPayloads: false,
     purposes: [],
   };
 }
@@ -575,8 +582,11 @@ export const Lease: MessageFns<Lease> = {
     if (message.evidence !== undefined) {
       LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
     }
+    if (message.dedupPayloads !== false) {
+      writer.uint32(160).bool(message.dedupPayloads);
+    }
     for (const v of message.purposes) {
-      writer.uint32(130).string(v!);
+      writer.uint32(170).string(v!);
     }
     return writer;
   },
@@ -714,8 +724,16 @@ export const Lease: MessageFns<Lease> = {
             message.evidence = LeaseEvidence.decode(reader, reader.uint32());
             continue;
           }
-          case 16: {
-            if (tag !== 130) {
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.dedupPayloads = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
               break;
             }
 
@@ -783,6 +801,11 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Boolean(object.sign_requests)
         : false,
       evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
+      dedupPayloads: isSet(object.dedupPayloads)
+        ? globalThis.Boolean(object.dedupPayloads)
+        : isSet(object.dedup_payloads)
+        ? globalThis.Boolean(object.dedup_payloads)
+        : false,
       purposes: globalThis.Array.isArray(object?.purposes)
         ? object.purposes.map((e: any) => globalThis.String(e))
         : [],
@@ -836,6 +859,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.evidence !== undefined) {
       obj.evidence = LeaseEvidence.toJSON(message.evidence);
     }
+    if (message.dedupPayloads !== false) {
+      obj.dedupPayloads = message.dedupPayloads;
+    }
     if (message.purposes?.length) {
       obj.purposes = message.purposes;
     }
@@ -866,6 +892,7 @@ export const Lease: MessageFns<Lease> = {
     message.evidence = (object.evidence !== undefined && object.evidence !== null)
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
+    message.dedupPayloads = object.dedupPayloads ?? false;
     message.purposes = object.purposes?.map((e) => e) || [];
     return message;
   },
