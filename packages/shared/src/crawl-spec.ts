@@ -264,21 +264,38 @@ export const fetchSchema = z
   })
   .prefault({});
 
+/** What names a crawl: its id, and the earlier crawl a recrawl repeats. */
+export const CRAWL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const crawlIdSchema = z.string().regex(CRAWL_ID, "lower-case letters, digits and '-', at most 63");
+
+export const recrawlSchema = z
+  .object({
+    of: doc(crawlIdSchema.optional(), {
+      flag: "--recrawl-of <crawl-id>",
+      help:
+        "crawl again the pages an earlier crawl fetched (with their depth and its scope), asking with " +
+        "If-None-Match/If-Modified-Since; an unchanged page is kept as a server-not-modified revisit",
+    }),
+    everyDays: doc(int(1, 3650).optional(), {
+      flag: "--recrawl-every-days <n>",
+      help: "start a recrawl of this crawl this many days after it finished, and so on (the coordinator does it)",
+    }),
+  })
+  .prefault({});
+
 export const crawlSpecSchema = z
   .object({
     id: doc(
-      z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
-        .optional(),
+      crawlIdSchema.optional(),
       {
         flag: "--id <id>",
         help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
       },
     ),
-    seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")), {
+    // At least one, unless the crawl is a recrawl (checked below).
+    seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string())), {
       flag: "[seeds...]",
-      help: "URLs to start from (on the command line they replace the crawl file's)",
+      help: "URLs to start from (on the command line they replace the crawl file's); a recrawl needs none",
     }),
     scope: scopeSchema,
     maxDepth: doc(int(0, 1000).default(5), { flag: "--max-depth <n>", help: "links to follow from a seed" }),
@@ -318,8 +335,11 @@ export const crawlSpecSchema = z
       flag: "--allow-private-addresses",
       help: "crawl loopback/private addresses (workers must allow them too)",
     }),
+    recrawl: recrawlSchema,
   })
   .superRefine((spec, ctx) => {
+    if (spec.seeds.length === 0 && spec.recrawl.of === undefined)
+      ctx.addIssue({ code: "custom", path: ["seeds"], message: "at least one seed" });
     // Refused at the door: a seed naming a private, loopback, link-local or metadata address in any
     // spelling (0x7f.1, 2130706433, [::ffff:127.0.0.1]) would only ever meet the workers' guard.
     if (spec.allowPrivateAddresses) return;

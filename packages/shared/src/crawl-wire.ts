@@ -93,6 +93,10 @@ export function crawlSpecToProto(spec: ParsedCrawlSpec): proto.CrawlDefinition {
     purposes: spec.purposes ?? ["archive"],
     signRequests: spec.signRequests ?? false,
     allowPrivateAddresses: spec.allowPrivateAddresses,
+    recrawl: {
+      of: spec.recrawl?.of ?? "",
+      ...(spec.recrawl?.everyDays !== undefined ? { everyDays: spec.recrawl.everyDays } : {}),
+    },
   };
 }
 
@@ -163,6 +167,10 @@ export function crawlInputFromProto(def: proto.CrawlDefinition | undefined): Cra
     ...(def.purposes.length > 0 ? { purposes: def.purposes } : {}),
     signRequests: def.signRequests,
     allowPrivateAddresses: def.allowPrivateAddresses,
+    recrawl: {
+      of: def.recrawl?.of || undefined,
+      everyDays: def.recrawl?.everyDays,
+    },
   };
 }
 

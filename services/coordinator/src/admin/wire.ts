@@ -186,6 +186,8 @@ export function urlToProto(u: UrlRecord): proto.Url {
       signal: p.signal ?? "",
       line: p.line ?? 0,
     })),
-    ...(r?.capture !== undefined ? { capture: r.capture } : {}),
+    ...(r?.capture !== undefined
+      ? { capture: { recordId: "", warcDate: "", targetUri: "", ...r.capture } }
+      : {}),
   };
 }

@@ -509,7 +509,7 @@ function issuePageLease(
       evidence,
     );
   }
-  return grant(
+  const page = grant(
     rec,
     crawl,
     "page",
@@ -521,4 +521,5 @@ function issuePageLease(
     },
     evidence,
   );
+  return url.earlier !== undefined ? { ...page, earlier: url.earlier } : page;
 }

@@ -1,5 +1,7 @@
 import { proto } from "@heed/shared";
-import type { FetchErrorKind, FetchReport, ReportAnswer, ReportOutcome } from "../frontier/records.js";
+import type {
+  CaptureLocation,
+  FetchErrorKind, FetchReport, ReportAnswer, ReportOutcome } from "../frontier/records.js";
 
 const ERROR_KIND: Record<number, FetchErrorKind | undefined> = {
   [proto.FetchErrorKind.FETCH_ERROR_KIND_TIMEOUT]: "timeout",
@@ -54,9 +56,20 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     tdmReserved: r.tdmReserved,
     contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
-    ...(r.capture !== undefined && r.capture.file !== ""
-      ? { capture: { file: r.capture.file, offset: r.capture.offset, length: r.capture.length } }
-      : {}),
+    ...(r.capture !== undefined && r.capture.file !== "" ? { capture: captureFromProto(r.capture) } : {}),
+    etag: r.etag,
+    lastModified: r.lastModified,
+  };
+}
+
+function captureFromProto(c: proto.CaptureLocation): CaptureLocation {
+  return {
+    file: c.file,
+    offset: c.offset,
+    length: c.length,
+    ...(c.recordId !== "" ? { recordId: c.recordId } : {}),
+    ...(c.warcDate !== "" ? { warcDate: c.warcDate } : {}),
+    ...(c.targetUri !== "" ? { targetUri: c.targetUri } : {}),
   };
 }
 

@@ -156,5 +156,6 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     allowPrivateAddresses: g.allowPrivateAddresses,
     signRequests: g.signRequests,
     evidence: g.evidence,
+    ...(g.earlier !== undefined ? { earlier: g.earlier } : {}),
   };
 }

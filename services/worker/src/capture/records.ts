@@ -4,6 +4,7 @@ import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
 import type { Exchange } from "./exchange.js";
+import { revisitRecord } from "./revisit.js";
 
 export const WARC_VERSION = "WARC/1.1";
 
@@ -103,6 +104,10 @@ export interface ExchangeRecords {
   /** The records in file order; the response first. */
   records: Buffer[];
   responseIndex: number;
+  /** The response (or revisit) record's WARC-Record-ID, WARC-Date and WARC-Target-URI. */
+  responseId: string;
+  date: string;
+  url: string;
 }
 
 /** Heed's politeness evidence for one fetch, as WARC fields. */
@@ -158,18 +163,31 @@ export async function exchangeRecords(
     "WARC-Date": date,
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
-  const response = exactRecord(
-    "response",
-    ex.url,
-    {
-      "WARC-Record-ID": responseId,
-      ...common,
-      ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
-    },
-    responseHead(ex),
-    ex.body,
-    sha256Digest(ex.body),
-  );
+  const earlier = lease.earlier;
+  // A recrawl's 304: the page is the earlier capture's, so the record only points at it.
+  const response =
+    ex.status === 304 && earlier !== undefined && earlier.targetUri !== ""
+      ? revisitRecord({
+          profile: "server-not-modified",
+          recordId: responseId,
+          targetUri: ex.url,
+          date,
+          ipAddress: ex.remoteAddress,
+          refersTo: { targetUri: earlier.targetUri, date: earlier.warcDate, recordId: earlier.recordId },
+          head: responseHead(ex),
+        })
+      : exactRecord(
+          "response",
+          ex.url,
+          {
+            "WARC-Record-ID": responseId,
+            ...common,
+            ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
+          },
+          responseHead(ex),
+          ex.body,
+          sha256Digest(ex.body),
+        );
   const request = exactRecord(
     "request",
     ex.url,
@@ -200,6 +218,9 @@ export async function exchangeRecords(
   return {
     records: await Promise.all([gzipped(response), gzipped(request), gzipped(metadata)]),
     responseIndex: 0,
+    responseId,
+    date,
+    url: ex.url,
   };
 }
 

@@ -22,6 +22,10 @@ export interface CaptureLocation {
   file: string;
   offset: number;
   length: number;
+  /** The record's WARC-Record-ID, WARC-Date and WARC-Target-URI: what a later revisit refers to. */
+  recordId: string;
+  warcDate: string;
+  targetUri: string;
 }
 
 export interface WarcWriterOptions {
@@ -171,7 +175,15 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
       let location: CaptureLocation | undefined;
       for (const b of p.records) {
         b.records.forEach((r, i) => {
-          if (i === b.responseIndex) location = { file: f.name, offset, length: r.length };
+          if (i === b.responseIndex)
+            location = {
+              file: f.name,
+              offset,
+              length: r.length,
+              recordId: b.responseId,
+              warcDate: b.date,
+              targetUri: b.url,
+            };
           offset += r.length;
           buffers.push(r);
         });

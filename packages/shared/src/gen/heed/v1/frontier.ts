@@ -203,7 +203,12 @@ export interface FetchResult {
   /** The page's Content-Usage response header (IETF AI Preferences), as received; "" when absent. */
   contentUsage: string;
   /** Where the response (or revisit) record of this fetch is, once durable; unset when nothing was captured. */
-  capture?: CaptureLocation | undefined;
+  capture?:
+    | CaptureLocation
+    | undefined;
+  /** The response's ETag and Last-Modified headers, as sent ("" when absent): a recrawl asks with them. */
+  etag: string;
+  lastModified: string;
 }
 
 /** A WARC record: the closed file's base name, and the record's offset and length (compressed) in it. */
@@ -211,6 +216,10 @@ export interface CaptureLocation {
   file: string;
   offset: number;
   length: number;
+  /** The record's WARC-Record-ID, WARC-Date and WARC-Target-URI: what a later revisit refers to. */
+  recordId: string;
+  warcDate: string;
+  targetUri: string;
 }
 
 export interface ReportRequest {
@@ -376,6 +385,8 @@ function createBaseFetchResult(): FetchResult {
     wellKnownBody: "",
     contentUsage: "",
     capture: undefined,
+    etag: "",
+    lastModified: "",
   };
 }
 
@@ -449,6 +460,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.capture !== undefined) {
       CaptureLocation.encode(message.capture, writer.uint32(186).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(194).string(message.etag);
+    }
+    if (message.lastModified !== "") {
+      writer.uint32(202).string(message.lastModified);
     }
     return writer;
   },
@@ -650,6 +667,22 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.capture = CaptureLocation.decode(reader, reader.uint32());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.lastModified = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -753,6 +786,12 @@ export const FetchResult: MessageFns<FetchResult> = {
         ? globalThis.String(object.content_usage)
         : "",
       capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      lastModified: isSet(object.lastModified)
+        ? globalThis.String(object.lastModified)
+        : isSet(object.last_modified)
+        ? globalThis.String(object.last_modified)
+        : "",
     };
   },
 
@@ -827,6 +866,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.capture !== undefined) {
       obj.capture = CaptureLocation.toJSON(message.capture);
     }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.lastModified !== "") {
+      obj.lastModified = message.lastModified;
+    }
     return obj;
   },
 
@@ -862,12 +907,14 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.capture = (object.capture !== undefined && object.capture !== null)
       ? CaptureLocation.fromPartial(object.capture)
       : undefined;
+    message.etag = object.etag ?? "";
+    message.lastModified = object.lastModified ?? "";
     return message;
   },
 };
 
 function createBaseCaptureLocation(): CaptureLocation {
-  return { file: "", offset: 0, length: 0 };
+  return { file: "", offset: 0, length: 0, recordId: "", warcDate: "", targetUri: "" };
 }
 
 export const CaptureLocation: MessageFns<CaptureLocation> = {
@@ -880,6 +927,15 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     }
     if (message.length !== 0) {
       writer.uint32(24).uint64(message.length);
+    }
+    if (message.recordId !== "") {
+      writer.uint32(34).string(message.recordId);
+    }
+    if (message.warcDate !== "") {
+      writer.uint32(42).string(message.warcDate);
+    }
+    if (message.targetUri !== "") {
+      writer.uint32(50).string(message.targetUri);
     }
     return writer;
   },
@@ -921,6 +977,30 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
             message.length = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.warcDate = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.targetUri = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -938,6 +1018,21 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
       file: isSet(object.file) ? globalThis.String(object.file) : "",
       offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
       length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+      warcDate: isSet(object.warcDate)
+        ? globalThis.String(object.warcDate)
+        : isSet(object.warc_date)
+        ? globalThis.String(object.warc_date)
+        : "",
+      targetUri: isSet(object.targetUri)
+        ? globalThis.String(object.targetUri)
+        : isSet(object.target_uri)
+        ? globalThis.String(object.target_uri)
+        : "",
     };
   },
 
@@ -952,6 +1047,15 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     if (message.length !== 0) {
       obj.length = Math.round(message.length);
     }
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    if (message.warcDate !== "") {
+      obj.warcDate = message.warcDate;
+    }
+    if (message.targetUri !== "") {
+      obj.targetUri = message.targetUri;
+    }
     return obj;
   },
 
@@ -963,6 +1067,9 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     message.file = object.file ?? "";
     message.offset = object.offset ?? 0;
     message.length = object.length ?? 0;
+    message.recordId = object.recordId ?? "";
+    message.warcDate = object.warcDate ?? "";
+    message.targetUri = object.targetUri ?? "";
     return message;
   },
 };

@@ -111,7 +111,25 @@ export interface Lease {
   /** Sign the request with Web Bot Auth (the worker's own key; keys never travel in leases). */
   signRequests: boolean;
   /** Why the frontier allowed this fetch; workers write it beside the capture. */
-  evidence?: LeaseEvidence | undefined;
+  evidence?:
+    | LeaseEvidence
+    | undefined;
+  /**
+   * A recrawl's page: the earlier capture of this URL. The worker asks conditionally with its
+   * validators, and writes a 304 as a server-not-modified revisit that refers to it.
+   */
+  earlier?: EarlierCapture | undefined;
+}
+
+/** A URL's capture in an earlier crawl: its validators and the WARC record that holds it. */
+export interface EarlierCapture {
+  /** The ETag and Last-Modified the site sent with it, as sent ("" when none). */
+  etag: string;
+  lastModified: string;
+  /** The response record's WARC-Target-URI, WARC-Date and WARC-Record-ID. */
+  targetUri: string;
+  warcDate: string;
+  recordId: string;
 }
 
 /** The politeness evidence for one fetch, as the frontier recorded it. */
@@ -517,6 +535,7 @@ function createBaseLease(): Lease {
     allowPrivateAddresses: false,
     signRequests: false,
     evidence: undefined,
+    earlier: undefined,
   };
 }
 
@@ -566,6 +585,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.evidence !== undefined) {
       LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
+    }
+    if (message.earlier !== undefined) {
+      EarlierCapture.encode(message.earlier, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -703,6 +725,14 @@ export const Lease: MessageFns<Lease> = {
             message.evidence = LeaseEvidence.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.earlier = EarlierCapture.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -764,6 +794,7 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Boolean(object.sign_requests)
         : false,
       evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
+      earlier: isSet(object.earlier) ? EarlierCapture.fromJSON(object.earlier) : undefined,
     };
   },
 
@@ -814,6 +845,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.evidence !== undefined) {
       obj.evidence = LeaseEvidence.toJSON(message.evidence);
     }
+    if (message.earlier !== undefined) {
+      obj.earlier = EarlierCapture.toJSON(message.earlier);
+    }
     return obj;
   },
 
@@ -841,6 +875,158 @@ export const Lease: MessageFns<Lease> = {
     message.evidence = (object.evidence !== undefined && object.evidence !== null)
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
+    message.earlier = (object.earlier !== undefined && object.earlier !== null)
+      ? EarlierCapture.fromPartial(object.earlier)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEarlierCapture(): EarlierCapture {
+  return { etag: "", lastModified: "", targetUri: "", warcDate: "", recordId: "" };
+}
+
+export const EarlierCapture: MessageFns<EarlierCapture> = {
+  encode(message: EarlierCapture, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.etag !== "") {
+      writer.uint32(10).string(message.etag);
+    }
+    if (message.lastModified !== "") {
+      writer.uint32(18).string(message.lastModified);
+    }
+    if (message.targetUri !== "") {
+      writer.uint32(26).string(message.targetUri);
+    }
+    if (message.warcDate !== "") {
+      writer.uint32(34).string(message.warcDate);
+    }
+    if (message.recordId !== "") {
+      writer.uint32(42).string(message.recordId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EarlierCapture {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEarlierCapture();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.lastModified = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetUri = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.warcDate = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EarlierCapture {
+    return {
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      lastModified: isSet(object.lastModified)
+        ? globalThis.String(object.lastModified)
+        : isSet(object.last_modified)
+        ? globalThis.String(object.last_modified)
+        : "",
+      targetUri: isSet(object.targetUri)
+        ? globalThis.String(object.targetUri)
+        : isSet(object.target_uri)
+        ? globalThis.String(object.target_uri)
+        : "",
+      warcDate: isSet(object.warcDate)
+        ? globalThis.String(object.warcDate)
+        : isSet(object.warc_date)
+        ? globalThis.String(object.warc_date)
+        : "",
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EarlierCapture): unknown {
+    const obj: any = {};
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.lastModified !== "") {
+      obj.lastModified = message.lastModified;
+    }
+    if (message.targetUri !== "") {
+      obj.targetUri = message.targetUri;
+    }
+    if (message.warcDate !== "") {
+      obj.warcDate = message.warcDate;
+    }
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EarlierCapture>, I>>(base?: I): EarlierCapture {
+    return EarlierCapture.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EarlierCapture>, I>>(object: I): EarlierCapture {
+    const message = createBaseEarlierCapture();
+    message.etag = object.etag ?? "";
+    message.lastModified = object.lastModified ?? "";
+    message.targetUri = object.targetUri ?? "";
+    message.warcDate = object.warcDate ?? "";
+    message.recordId = object.recordId ?? "";
     return message;
   },
 };
