@@ -273,25 +273,22 @@ export const recrawlSchema = z
     of: doc(crawlIdSchema.optional(), {
       flag: "--recrawl-of <crawl-id>",
       help:
-        "crawl again the pages an earlier crawl fetched (with their depth and its scope), asking with " +
-        "If-None-Match/If-Modified-Since; an unchanged page is kept as a server-not-modified revisit",
+        "crawl again the pages an earlier crawl fetched (their depth, its scope), asking If-None-Match/" +
+        "If-Modified-Since; a 304 is kept as a revisit",
     }),
     everyDays: doc(int(1, 3650).optional(), {
       flag: "--recrawl-every-days <n>",
-      help: "start a recrawl of this crawl this many days after it finished, and so on (the coordinator does it)",
+      help: "the coordinator starts a recrawl of this crawl this many days after it finished, and so on",
     }),
   })
   .prefault({});
 
 export const crawlSpecSchema = z
   .object({
-    id: doc(
-      crawlIdSchema.optional(),
-      {
-        flag: "--id <id>",
-        help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
-      },
-    ),
+    id: doc(crawlIdSchema.optional(), {
+      flag: "--id <id>",
+      help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
+    }),
     // At least one, unless the crawl is a recrawl (checked below).
     seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string())), {
       flag: "[seeds...]",

@@ -34,7 +34,10 @@ export function checkRecrawlOf(ctx: FrontierContext, spec: CrawlSpec): void {
   const earlier = loadCrawl(ctx.store, of);
   if (earlier === undefined) throw new ConfigError("recrawl.of", `no crawl ${of}`);
   if (earlier.state === "running" || earlier.state === "paused") {
-    throw new ConfigError("recrawl.of", `crawl ${of} is ${earlier.state}; a recrawl repeats a crawl that has ended`);
+    throw new ConfigError(
+      "recrawl.of",
+      `crawl ${of} is ${earlier.state}; a recrawl repeats a crawl that has ended`,
+    );
   }
   if (earlier.spec.allowPrivateAddresses && !spec.allowPrivateAddresses) {
     throw new ConfigError(

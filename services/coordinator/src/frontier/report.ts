@@ -207,7 +207,11 @@ function outcomeOf(
     ...(lastModified !== "" ? { lastModified } : {}),
     ...(notModified
       ? {
-          notModified: { targetUri: earlier.targetUri, warcDate: earlier.warcDate, recordId: earlier.recordId },
+          notModified: {
+            targetUri: earlier.targetUri,
+            warcDate: earlier.warcDate,
+            recordId: earlier.recordId,
+          },
         }
       : {}),
   };

@@ -1,7 +1,11 @@
 import { proto } from "@heed/shared";
 import type {
   CaptureLocation,
-  FetchErrorKind, FetchReport, ReportAnswer, ReportOutcome } from "../frontier/records.js";
+  FetchErrorKind,
+  FetchReport,
+  ReportAnswer,
+  ReportOutcome,
+} from "../frontier/records.js";
 
 const ERROR_KIND: Record<number, FetchErrorKind | undefined> = {
   [proto.FetchErrorKind.FETCH_ERROR_KIND_TIMEOUT]: "timeout",
