@@ -195,6 +195,14 @@ export interface RobotsRecord extends RobotsPolicy {
   pendingLeaseId?: string;
   /** When the next fetch may be tried, for unreachable answers. */
   nextAttemptAtMs: number;
+  /**
+   * While the robots.txt is being resolved through redirects: the next hop to
+   * fetch (its own lease, on its host's politeness keys) and the URLs fetched
+   * so far. The origin's pages wait until the chain ends.
+   */
+  following?: { url: string; chain: string[] };
+  /** Evidence for a redirected robots.txt: every URL fetched, in order; the last one's answer is in force. */
+  redirects?: string[];
 }
 
 export type LeaseState = "active" | "reported" | "expired";
