@@ -237,6 +237,32 @@ export const sitemapSchema = z
   })
   .prefault({});
 
+const crawlIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63");
+
+export const dedupSchema = z
+  .object({
+    withinCrawl: doc(bool.default(true), {
+      flag: "--dedup",
+      help:
+        "write a payload the crawl already holds as a revisit record (identical-payload-digest) pointing at " +
+        "the first capture, instead of storing it again (--no-dedup: store every payload)",
+    }),
+    fromCrawls: doc(
+      listOf(crawlIdSchema)
+        .pipe(z.array(crawlIdSchema).refine((r) => new Set(r).size === r.length, "each crawl once"))
+        .default([]),
+      {
+        flag: "--dedup-from-crawl <id...>",
+        help:
+          "earlier crawls whose captures count too: a payload one of them holds becomes a revisit of that " +
+          "capture (replaying it needs that crawl's WARC files)",
+      },
+    ),
+  })
+  .prefault({});
+
 export const fetchSchema = z
   .object({
     timeoutMs: doc(int(100, 600_000).default(30_000), {
@@ -263,10 +289,6 @@ export const fetchSchema = z
     }),
   })
   .prefault({});
-
-/** What names a crawl: its id, and the earlier crawl a recrawl repeats. */
-export const CRAWL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const crawlIdSchema = z.string().regex(CRAWL_ID, "lower-case letters, digits and '-', at most 63");
 
 export const recrawlSchema = z
   .object({
@@ -328,6 +350,7 @@ export const crawlSpecSchema = z
         "deployment; workers need a signing key and a Signature-Agent URL",
     }),
     fetch: fetchSchema,
+    dedup: dedupSchema,
     allowPrivateAddresses: doc(bool.default(false), {
       flag: "--allow-private-addresses",
       help: "crawl loopback/private addresses (workers must allow them too)",

@@ -72,12 +72,15 @@ export {
 } from "./gen/heed/v1/admin.js";
 export {
   CaptureLocation,
+  DigestOriginal,
   FetchError,
   FetchErrorKind,
   FetchResult,
   FrontierServiceClient,
   type FrontierServiceServer,
   FrontierServiceService,
+  LookupDigestRequest,
+  LookupDigestResponse,
   RenewAck,
   RenewRequest,
   RenewResponse,

@@ -17,6 +17,7 @@ import {
   reindexHost,
   sequenceFrom,
 } from "./context.js";
+import { type DigestOriginal, lookupDigest } from "./digests.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
@@ -50,6 +51,11 @@ export interface Frontier {
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   /** Extends active leases of a worker (long downloads); grouped into one commit. */
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
+  /**
+   * The first durable capture of a payload fetched under `leaseId`, if the lease's crawl (or a crawl
+   * it dedups against) holds one; undefined when none does, or the lease is not `workerId`'s active one.
+   */
+  lookupDigest(workerId: string, leaseId: string, payloadDigest: string): DigestOriginal | undefined;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   /** Whether the frontier can be written; while it cannot, every change is refused with an UnavailableError. */
@@ -161,6 +167,12 @@ export function openFrontier(options: FrontierOptions): Frontier {
     lease: batcher.lease,
     report: batcher.report,
     renew: batcher.renew,
+    lookupDigest(workerId, leaseId, payloadDigest) {
+      const lease = store.leases.get(leaseId);
+      if (lease === undefined || lease.workerId !== workerId || lease.state !== "active") return undefined;
+      const crawl = loadCrawl(store, lease.crawlId);
+      return crawl === undefined ? undefined : lookupDigest(store, crawl, payloadDigest);
+    },
     expire: () => expireDue(ctx),
     health: () => ctx.health,
     probe() {

@@ -9,6 +9,7 @@ import {
 } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { dedupsPayloads } from "./digests.js";
 import { refusedBeforeFetch } from "./preferences.js";
 import type {
   CrawlRecord,
@@ -384,6 +385,8 @@ function grant(
     userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
+    // robots.txt is kept whole: it is the evidence each capture of its origin points to.
+    dedupPayloads: kind !== "robots" && dedupsPayloads(crawl),
     evidence,
   };
 }

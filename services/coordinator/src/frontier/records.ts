@@ -52,16 +52,20 @@ export interface CaptureLocation {
   file: string;
   offset: number;
   length: number;
-  /** The record's WARC-Record-ID, WARC-Date and WARC-Target-URI (absent in captures made before they were kept). */
+  /** The record's WARC-Record-ID and WARC-Date (captures kept before these were recorded lack them). */
   recordId?: string;
-  warcDate?: string;
-  targetUri?: string;
+  date?: string;
+  /** WARC-Payload-Digest of a response whose payload may stand for later identical ones: indexed. */
+  payloadDigest?: string;
+  /** Set when the record is a revisit: not the payload, but a pointer to the capture that holds it. */
+  revisit?: RevisitOf;
 }
 
 /** A WARC record of an earlier capture, as a revisit names it. */
 export interface EarlierRecord {
   targetUri: string;
   warcDate: string;
+  /** "" when not known (the capture was itself a revisit). */
   recordId: string;
 }
 
@@ -69,6 +73,27 @@ export interface EarlierRecord {
 export interface EarlierCapture extends EarlierRecord {
   etag: string;
   lastModified: string;
+}
+
+export interface RevisitOf {
+  /** `identical-payload-digest` or `server-not-modified`. */
+  profile: string;
+  refersToUri: string;
+  refersToDate: string;
+  /** WARC-Record-ID of the record referred to, when known. */
+  refersToId?: string;
+}
+
+/**
+ * The first durable capture of a payload in a crawl: what later identical
+ * payloads are written as revisits of. Keyed by [crawlId, payload digest].
+ */
+export interface DigestEntry {
+  url: string;
+  /** WARC-Date and WARC-Record-ID of the response record. */
+  date: string;
+  recordId: string;
+  capture: { file: string; offset: number; length: number };
 }
 
 export interface UrlRecord {
@@ -265,6 +290,8 @@ export interface LeaseGrant {
   allowPrivateAddresses: boolean;
   /** Sign with Web Bot Auth (workers hold the key; the grant carries only this flag). */
   signRequests: boolean;
+  /** Ask the frontier whether a fetched payload is held already, and write a revisit if it is. */
+  dedupPayloads: boolean;
   /** Why this fetch was allowed, for the worker to write beside its capture. */
   evidence: LeaseEvidence;
   /** A recrawl's page: its earlier capture (validators for a conditional request, the record a 304 refers to). */

@@ -66,8 +66,12 @@ function captureOf(lease: proto.Lease, n: number): proto.CaptureLocation {
     offset: n * 1000,
     length: 900,
     recordId: `<urn:uuid:00000000-0000-4000-8000-00000000000${n}>`,
-    warcDate: new Date(now).toISOString(),
-    targetUri: lease.url,
+    date: new Date(now).toISOString(),
+    payloadDigest: "",
+    revisitProfile: "",
+    refersToUri: "",
+    refersToDate: "",
+    refersToId: "",
   };
 }
 
@@ -106,7 +110,7 @@ describe("recrawls", () => {
       etag: '"root-1"',
       lastModified: "Thu, 01 Jan 2026 00:00:00 GMT",
       targetUri: "http://a.example/",
-      warcDate: first?.result?.capture?.warcDate,
+      warcDate: first?.result?.capture?.date,
       recordId: "<urn:uuid:00000000-0000-4000-8000-000000000001>",
     });
     await report(root, { statusCode: 304, capture: captureOf(root, 3) });
@@ -115,7 +119,7 @@ describe("recrawls", () => {
     expect(rootAgain?.depth).toBe(0);
     expect(rootAgain?.result?.notModified).toEqual({
       targetUri: "http://a.example/",
-      warcDate: first?.result?.capture?.warcDate,
+      warcDate: first?.result?.capture?.date,
       recordId: "<urn:uuid:00000000-0000-4000-8000-000000000001>",
     });
 

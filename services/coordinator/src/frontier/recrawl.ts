@@ -9,7 +9,7 @@ const DAY_MS = 24 * 3600_000;
 /**
  * What a recrawl knows of an earlier done URL: the validators the site sent
  * and the record a 304 will refer to. A 304 in the earlier crawl passes on the
- * capture it stood for. Undefined when the site sent no validator (nothing to
+ * capture it stood for, and a payload-digest revisit the record it refers to. Undefined when the site sent no validator (nothing to
  * ask with) or the record is not known (captures made before records were named).
  */
 export function earlierCaptureOf(rec: UrlRecord): EarlierCapture | undefined {
@@ -21,9 +21,16 @@ export function earlierCaptureOf(rec: UrlRecord): EarlierCapture | undefined {
   const c = r.capture;
   const record =
     r.notModified ??
-    (c?.recordId !== undefined && c.warcDate !== undefined
-      ? { targetUri: c.targetUri ?? rec.url, warcDate: c.warcDate, recordId: c.recordId }
-      : undefined);
+    // A payload kept as a revisit of an identical one: the record that holds the payload.
+    (c?.revisit !== undefined
+      ? {
+          targetUri: c.revisit.refersToUri,
+          warcDate: c.revisit.refersToDate,
+          recordId: c.revisit.refersToId ?? "",
+        }
+      : c?.recordId !== undefined && c.date !== undefined
+        ? { targetUri: rec.url, warcDate: c.date, recordId: c.recordId }
+        : undefined);
   return record === undefined ? undefined : { etag, lastModified, ...record };
 }
 

@@ -1,6 +1,7 @@
 import { backoffMs, parseRetryAfterMs, type RobotsPolicy } from "@heed/shared";
 import { countHostBytes } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { indexCapture } from "./digests.js";
 import { expireLease } from "./expiry.js";
 import { refusedAfterFetch } from "./preferences.js";
 import type {
@@ -140,6 +141,8 @@ function applyPage(
   else {
     txn.moveUrl(crawl, rec, "done");
     txn.putUrl(hash, rec);
+    // Durable and done: later identical payloads of this crawl (and of crawls naming it) may refer to it.
+    indexCapture(txn, crawl, rec, r);
   }
   if (r.tdmReserved && crawl.spec.honourTdmReservation) {
     // A page reserving its TDM rights is taken as the origin's answer: no more of it for this crawl.

@@ -66,14 +66,41 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
   };
 }
 
-function captureFromProto(c: proto.CaptureLocation): CaptureLocation {
+/** A capture location as the frontier keeps it: empty wire fields are left out. */
+export function captureFromProto(c: proto.CaptureLocation): CaptureLocation {
   return {
     file: c.file,
     offset: c.offset,
     length: c.length,
     ...(c.recordId !== "" ? { recordId: c.recordId } : {}),
-    ...(c.warcDate !== "" ? { warcDate: c.warcDate } : {}),
-    ...(c.targetUri !== "" ? { targetUri: c.targetUri } : {}),
+    ...(c.date !== "" ? { date: c.date } : {}),
+    ...(c.payloadDigest !== "" ? { payloadDigest: c.payloadDigest } : {}),
+    ...(c.revisitProfile !== ""
+      ? {
+          revisit: {
+            profile: c.revisitProfile,
+            refersToUri: c.refersToUri,
+            refersToDate: c.refersToDate,
+            ...(c.refersToId !== "" ? { refersToId: c.refersToId } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** A kept capture location on the wire (admin Url, digest lookups). */
+export function captureToProto(c: CaptureLocation): proto.CaptureLocation {
+  return {
+    file: c.file,
+    offset: c.offset,
+    length: c.length,
+    recordId: c.recordId ?? "",
+    date: c.date ?? "",
+    payloadDigest: c.payloadDigest ?? "",
+    revisitProfile: c.revisit?.profile ?? "",
+    refersToUri: c.revisit?.refersToUri ?? "",
+    refersToDate: c.revisit?.refersToDate ?? "",
+    refersToId: c.revisit?.refersToId ?? "",
   };
 }
 

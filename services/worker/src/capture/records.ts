@@ -4,7 +4,7 @@ import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
 import type { Exchange } from "./exchange.js";
-import { revisitRecord } from "./revisit.js";
+import { type RefersTo, type RevisitProfile, revisitRecord } from "./revisit.js";
 
 export const WARC_VERSION = "WARC/1.1";
 
@@ -101,13 +101,46 @@ function exactRecord(
 }
 
 export interface ExchangeRecords {
-  /** The records in file order; the response first. */
+  /** The records in file order; the response (or revisit) first. */
   records: Buffer[];
   responseIndex: number;
-  /** The response (or revisit) record's WARC-Record-ID, WARC-Date and WARC-Target-URI. */
-  responseId: string;
+  /** What the frontier keeps of the response (or revisit) record besides its location. */
+  record: RecordFacts;
+  /** Payload bytes received in the exchange (stored, or not stored again if the record is a revisit). */
+  payloadBytes: number;
+}
+
+/** The response (or revisit) record of an exchange, as the frontier and the digest index know it. */
+export interface RecordFacts {
+  recordId: string;
   date: string;
-  url: string;
+  /** Set when the payload may stand for later identical ones (see dedupable): the frontier indexes it. */
+  payloadDigest?: string;
+  revisit?: { profile: RevisitProfile; refersToUri: string; refersToDate: string; refersToId?: string };
+}
+
+/**
+ * Below this many payload bytes a revisit record saves nothing worth its
+ * refers-to fields (about as long as such a payload) and the dependency on
+ * another record; such payloads are always stored.
+ */
+export const DEDUP_MIN_BYTES = 512;
+
+/** Whether an exchange's payload may be written as a revisit of, or stand for, an identical one: whole and not tiny. */
+export function dedupable(ex: Exchange): boolean {
+  return !ex.truncated && ex.bodyBytes >= DEDUP_MIN_BYTES;
+}
+
+/** The WARC-Payload-Digest of an exchange's payload as received. */
+export function payloadDigestOf(ex: Exchange): string {
+  return sha256Digest(ex.body);
+}
+
+export interface ExchangeRecordOptions {
+  /** The payload digest, if already computed (for the digest lookup). */
+  payloadDigest?: string;
+  /** Write the response as a revisit of this earlier capture of the same payload (identical-payload-digest). */
+  revisitOf?: RefersTo;
 }
 
 /** Heed's politeness evidence for one fetch, as WARC fields. */
@@ -149,6 +182,30 @@ function fieldsBlock(fields: readonly [string, string][]): Buffer {
 }
 
 /**
+ * Whether the exchange is written as a revisit, and of what: a recrawl's 304
+ * stands for the earlier capture the lease names (server-not-modified); a
+ * payload the frontier holds already, for its first capture (identical-payload-digest).
+ */
+function revisitOfExchange(
+  ex: Exchange,
+  lease: proto.Lease,
+  identical: RefersTo | undefined,
+): { profile: RevisitProfile; refersTo: RefersTo } | undefined {
+  const earlier = lease.earlier;
+  if (ex.status === 304 && earlier !== undefined && earlier.targetUri !== "" && earlier.warcDate !== "") {
+    return {
+      profile: "server-not-modified",
+      refersTo: {
+        targetUri: earlier.targetUri,
+        date: earlier.warcDate,
+        ...(earlier.recordId !== "" ? { recordId: earlier.recordId } : {}),
+      },
+    };
+  }
+  return identical === undefined ? undefined : { profile: "identical-payload-digest", refersTo: identical };
+}
+
+/**
  * The records of one exchange: response, request (concurrent to it) and a
  * metadata record carrying the politeness evidence of the lease.
  */
@@ -156,6 +213,7 @@ export async function exchangeRecords(
   ex: Exchange,
   lease: proto.Lease,
   workerId: string,
+  options: ExchangeRecordOptions = {},
 ): Promise<ExchangeRecords> {
   const responseId = recordId();
   const date = warcDate(ex.startedAtMs);
@@ -163,17 +221,19 @@ export async function exchangeRecords(
     "WARC-Date": date,
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
-  const earlier = lease.earlier;
-  // A recrawl's 304: the page is the earlier capture's, so the record only points at it.
+  const payloadDigest = options.payloadDigest ?? payloadDigestOf(ex);
+  const revisit = revisitOfExchange(ex, lease, options.revisitOf);
   const response =
-    ex.status === 304 && earlier !== undefined && earlier.targetUri !== ""
+    revisit !== undefined
       ? revisitRecord({
-          profile: "server-not-modified",
+          profile: revisit.profile,
           recordId: responseId,
           targetUri: ex.url,
           date,
           ipAddress: ex.remoteAddress,
-          refersTo: { targetUri: earlier.targetUri, date: earlier.warcDate, recordId: earlier.recordId },
+          refersTo: revisit.refersTo,
+          // A 304 has no payload of its own; the earlier record holds it.
+          ...(revisit.profile === "identical-payload-digest" ? { payloadDigest } : {}),
           head: responseHead(ex),
         })
       : exactRecord(
@@ -186,8 +246,24 @@ export async function exchangeRecords(
           },
           responseHead(ex),
           ex.body,
-          sha256Digest(ex.body),
+          payloadDigest,
         );
+  const record: RecordFacts = {
+    recordId: responseId,
+    date,
+    ...(revisit !== undefined
+      ? {
+          revisit: {
+            profile: revisit.profile,
+            refersToUri: revisit.refersTo.targetUri,
+            refersToDate: revisit.refersTo.date,
+            ...(revisit.refersTo.recordId !== undefined ? { refersToId: revisit.refersTo.recordId } : {}),
+          },
+        }
+      : dedupable(ex)
+        ? { payloadDigest }
+        : {}),
+  };
   const request = exactRecord(
     "request",
     ex.url,
@@ -218,9 +294,8 @@ export async function exchangeRecords(
   return {
     records: await Promise.all([gzipped(response), gzipped(request), gzipped(metadata)]),
     responseIndex: 0,
-    responseId,
-    date,
-    url: ex.url,
+    record,
+    payloadBytes: ex.bodyBytes,
   };
 }
 

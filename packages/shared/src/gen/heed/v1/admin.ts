@@ -521,8 +521,9 @@ export interface CrawlDefinition {
   /** What the captures are for (archive, search, ai-training, ai-use); empty: archive. */
   purposes: string[];
   /** Sign every request with Web Bot Auth. */
-  signRequests?:
-    | boolean
+  signRequests?: boolean | undefined;
+  dedup?:
+    | Dedup
     | undefined;
   /** A recrawl of an earlier crawl: its done URLs are the seeds, asked for conditionally. */
   recrawl?: Recrawl | undefined;
@@ -533,6 +534,16 @@ export interface Recrawl {
   of: string;
   /** When set, the coordinator starts the next recrawl this many days after this one finished. */
   everyDays?: number | undefined;
+}
+
+/** Payloads already held are written as revisit records (identical-payload-digest), not stored again. */
+export interface Dedup {
+  /** Against this crawl's own captures (default on). */
+  withinCrawl?:
+    | boolean
+    | undefined;
+  /** Against these earlier crawls' captures too. */
+  fromCrawls: string[];
 }
 
 export interface UrlCounts {
@@ -2127,6 +2138,7 @@ function createBaseCrawlDefinition(): CrawlDefinition {
     honourTdmReservation: undefined,
     purposes: [],
     signRequests: undefined,
+    dedup: undefined,
     recrawl: undefined,
   };
 }
@@ -2175,8 +2187,11 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.signRequests !== undefined) {
       writer.uint32(112).bool(message.signRequests);
     }
+    if (message.dedup !== undefined) {
+      Dedup.encode(message.dedup, writer.uint32(122).fork()).join();
+    }
     if (message.recrawl !== undefined) {
-      Recrawl.encode(message.recrawl, writer.uint32(122).fork()).join();
+      Recrawl.encode(message.recrawl, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -2311,6 +2326,14 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
               break;
             }
 
+            message.dedup = Dedup.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
             message.recrawl = Recrawl.decode(reader, reader.uint32());
             continue;
           }
@@ -2368,6 +2391,7 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
         : isSet(object.sign_requests)
         ? globalThis.Boolean(object.sign_requests)
         : undefined,
+      dedup: isSet(object.dedup) ? Dedup.fromJSON(object.dedup) : undefined,
       recrawl: isSet(object.recrawl) ? Recrawl.fromJSON(object.recrawl) : undefined,
     };
   },
@@ -2416,6 +2440,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.signRequests !== undefined) {
       obj.signRequests = message.signRequests;
     }
+    if (message.dedup !== undefined) {
+      obj.dedup = Dedup.toJSON(message.dedup);
+    }
     if (message.recrawl !== undefined) {
       obj.recrawl = Recrawl.toJSON(message.recrawl);
     }
@@ -2453,6 +2480,7 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     message.honourTdmReservation = object.honourTdmReservation ?? undefined;
     message.purposes = object.purposes?.map((e) => e) || [];
     message.signRequests = object.signRequests ?? undefined;
+    message.dedup = (object.dedup !== undefined && object.dedup !== null) ? Dedup.fromPartial(object.dedup) : undefined;
     message.recrawl = (object.recrawl !== undefined && object.recrawl !== null)
       ? Recrawl.fromPartial(object.recrawl)
       : undefined;
@@ -2545,6 +2573,99 @@ export const Recrawl: MessageFns<Recrawl> = {
     const message = createBaseRecrawl();
     message.of = object.of ?? "";
     message.everyDays = object.everyDays ?? undefined;
+    return message;
+  },
+};
+
+function createBaseDedup(): Dedup {
+  return { withinCrawl: undefined, fromCrawls: [] };
+}
+
+export const Dedup: MessageFns<Dedup> = {
+  encode(message: Dedup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.withinCrawl !== undefined) {
+      writer.uint32(8).bool(message.withinCrawl);
+    }
+    for (const v of message.fromCrawls) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Dedup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDedup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.withinCrawl = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromCrawls.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Dedup {
+    return {
+      withinCrawl: isSet(object.withinCrawl)
+        ? globalThis.Boolean(object.withinCrawl)
+        : isSet(object.within_crawl)
+        ? globalThis.Boolean(object.within_crawl)
+        : undefined,
+      fromCrawls: globalThis.Array.isArray(object?.fromCrawls)
+        ? object.fromCrawls.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.from_crawls)
+        ? object.from_crawls.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Dedup): unknown {
+    const obj: any = {};
+    if (message.withinCrawl !== undefined) {
+      obj.withinCrawl = message.withinCrawl;
+    }
+    if (message.fromCrawls?.length) {
+      obj.fromCrawls = message.fromCrawls;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Dedup>, I>>(base?: I): Dedup {
+    return Dedup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Dedup>, I>>(object: I): Dedup {
+    const message = createBaseDedup();
+    message.withinCrawl = object.withinCrawl ?? undefined;
+    message.fromCrawls = object.fromCrawls?.map((e) => e) || [];
     return message;
   },
 };

@@ -115,6 +115,11 @@ export interface Lease {
     | LeaseEvidence
     | undefined;
   /**
+   * Payload dedup is on for this crawl: a worker asks the frontier (LookupDigest) whether a payload it
+   * fetched is already held, and writes a revisit record instead of storing it again if so.
+   */
+  dedupPayloads: boolean;
+  /**
    * A recrawl's page: the earlier capture of this URL. The worker asks conditionally with its
    * validators, and writes a 304 as a server-not-modified revisit that refers to it.
    */
@@ -126,7 +131,7 @@ export interface EarlierCapture {
   /** The ETag and Last-Modified the site sent with it, as sent ("" when none). */
   etag: string;
   lastModified: string;
-  /** The response record's WARC-Target-URI, WARC-Date and WARC-Record-ID. */
+  /** The record's WARC-Target-URI, WARC-Date and WARC-Record-ID ("" when not known). */
   targetUri: string;
   warcDate: string;
   recordId: string;
@@ -535,6 +540,7 @@ function createBaseLease(): Lease {
     allowPrivateAddresses: false,
     signRequests: false,
     evidence: undefined,
+    dedupPayloads: false,
     earlier: undefined,
   };
 }
@@ -585,6 +591,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.evidence !== undefined) {
       LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
+    }
+    if (message.dedupPayloads !== false) {
+      writer.uint32(160).bool(message.dedupPayloads);
     }
     if (message.earlier !== undefined) {
       EarlierCapture.encode(message.earlier, writer.uint32(130).fork()).join();
@@ -725,6 +734,14 @@ export const Lease: MessageFns<Lease> = {
             message.evidence = LeaseEvidence.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.dedupPayloads = reader.bool();
+            continue;
+          }
           case 16: {
             if (tag !== 130) {
               break;
@@ -794,6 +811,11 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Boolean(object.sign_requests)
         : false,
       evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
+      dedupPayloads: isSet(object.dedupPayloads)
+        ? globalThis.Boolean(object.dedupPayloads)
+        : isSet(object.dedup_payloads)
+        ? globalThis.Boolean(object.dedup_payloads)
+        : false,
       earlier: isSet(object.earlier) ? EarlierCapture.fromJSON(object.earlier) : undefined,
     };
   },
@@ -845,6 +867,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.evidence !== undefined) {
       obj.evidence = LeaseEvidence.toJSON(message.evidence);
     }
+    if (message.dedupPayloads !== false) {
+      obj.dedupPayloads = message.dedupPayloads;
+    }
     if (message.earlier !== undefined) {
       obj.earlier = EarlierCapture.toJSON(message.earlier);
     }
@@ -875,6 +900,7 @@ export const Lease: MessageFns<Lease> = {
     message.evidence = (object.evidence !== undefined && object.evidence !== null)
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
+    message.dedupPayloads = object.dedupPayloads ?? false;
     message.earlier = (object.earlier !== undefined && object.earlier !== null)
       ? EarlierCapture.fromPartial(object.earlier)
       : undefined;
