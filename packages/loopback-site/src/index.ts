@@ -3,6 +3,7 @@ export {
   type HostPlan,
   type LoopbackSite,
   loopbackAddress,
+  type Redirect,
   type RequestRecord,
   type RobotsMode,
   type SiteHost,

@@ -21,6 +21,13 @@ export interface HostPlan {
   pages: number;
   /** The first `times` page requests are refused with `status` and a Retry-After of `retryAfterSeconds`. */
   throttle?: { status: 429 | 503; retryAfterSeconds: number; times: number };
+  /** Paths (robots.txt too) that answer with a redirect: to a path here, or to a path on another host of the site. */
+  redirects?: Record<string, Redirect>;
+}
+
+export interface Redirect {
+  status: 301 | 302 | 303 | 307 | 308;
+  to: string | { host: number; path: string };
 }
 
 export interface SiteOptions {
@@ -189,6 +196,13 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       record.status = res.statusCode;
     });
     const path = record.path;
+    const redirect = host.plan.redirects?.[path];
+    if (redirect !== undefined) {
+      const to = redirect.to;
+      const location = typeof to === "string" ? to : `${hosts[to.host]?.origin}${to.path}`;
+      res.writeHead(redirect.status, { location, "content-type": "text/plain" }).end(`see ${location}\n`);
+      return;
+    }
     if (path === "/robots.txt") {
       const mode = host.plan.robots;
       if (mode.kind === "status") {

@@ -8,6 +8,7 @@ import type {
   UrlRecord,
   UrlState,
 } from "../frontier/records.js";
+import { captureToProto } from "../grpc/report-wire.js";
 
 /** Frontier records as admin API messages. Reads only; nothing here decides anything. */
 
@@ -186,6 +187,6 @@ export function urlToProto(u: UrlRecord): proto.Url {
       signal: p.signal ?? "",
       line: p.line ?? 0,
     })),
-    ...(r?.capture !== undefined ? { capture: r.capture } : {}),
+    ...(r?.capture !== undefined ? { capture: captureToProto(r.capture) } : {}),
   };
 }

@@ -17,6 +17,7 @@ import {
   reindexHost,
   sequenceFrom,
 } from "./context.js";
+import { type DigestOriginal, lookupDigest } from "./digests.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
@@ -47,6 +48,11 @@ export interface Frontier {
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   /** Extends active leases of a worker (long downloads); grouped into one commit. */
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
+  /**
+   * The first durable capture of a payload fetched under `leaseId`, if the lease's crawl (or a crawl
+   * it dedups against) holds one; undefined when none does, or the lease is not `workerId`'s active one.
+   */
+  lookupDigest(workerId: string, leaseId: string, payloadDigest: string): DigestOriginal | undefined;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   /** Whether the frontier can be written; while it cannot, every change is refused with an UnavailableError. */
@@ -58,6 +64,8 @@ export interface Frontier {
   url(crawlId: string, url: string): UrlRecord | undefined;
   urls(crawlId: string): Iterable<UrlRecord>;
   host(hostKey: string): HostState | undefined;
+  /** When the host may next be leased; undefined when it is not scheduled (no queued work, or no room for a lease). */
+  hostDueAtMs(hostKey: string): number | undefined;
   robots(origin: string): RobotsRecord | undefined;
   leaseRecord(leaseId: string): LeaseRecord | undefined;
   activeLeaseCount(): number;
@@ -153,6 +161,12 @@ export function openFrontier(options: FrontierOptions): Frontier {
     lease: batcher.lease,
     report: batcher.report,
     renew: batcher.renew,
+    lookupDigest(workerId, leaseId, payloadDigest) {
+      const lease = store.leases.get(leaseId);
+      if (lease === undefined || lease.workerId !== workerId || lease.state !== "active") return undefined;
+      const crawl = loadCrawl(store, lease.crawlId);
+      return crawl === undefined ? undefined : lookupDigest(store, crawl, payloadDigest);
+    },
     expire: () => expireDue(ctx),
     health: () => ctx.health,
     probe() {
@@ -170,6 +184,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     urls: (crawlId) =>
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),
     host: (hostKey) => store.hosts.get(hostKey),
+    hostDueAtMs: (hostKey) => ctx.schedule.dueAt(hostKey),
     robots: (origin) => store.robots.get(origin),
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,

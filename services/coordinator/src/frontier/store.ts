@@ -5,6 +5,7 @@ import type {
   CrawlCounters,
   CrawlHostState,
   CrawlRecord,
+  DigestEntry,
   HostPolicy,
   HostState,
   LeaseRecord,
@@ -38,6 +39,8 @@ export interface FrontierStore {
   tdm: Database<TdmRecord, string>;
   /** host or domain -> operator policy (opt-outs and slow-downs). */
   hostPolicies: Database<HostPolicy, string>;
+  /** [crawlId, payloadDigest] -> first durable capture of that payload: the revisit index. */
+  digests: Database<DigestEntry, [string, string]>;
   meta: Database<number, string>;
   /**
    * After a transaction that did not commit: record shapes first used in it were
@@ -60,7 +63,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
   }
   try {
     if (!options.readOnly) mkdirSync(dataDir, { recursive: true });
-    root = open({ path, maxDbs: 16, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
+    root = open({ path, maxDbs: 24, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
   } catch (err) {
     throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,
@@ -101,6 +104,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     crawlHosts: db<CrawlHostState, [string, string]>("crawl-hosts"),
     hostPolicies: db<HostPolicy, string>("host-policies"),
     tdm: db<TdmRecord, string>("tdm"),
+    digests: db<DigestEntry, [string, string]>("digests"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };

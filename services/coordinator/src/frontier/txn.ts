@@ -4,6 +4,7 @@ import { policyFor } from "./policies.js";
 import type {
   CrawlHostState,
   CrawlRecord,
+  DigestEntry,
   FailReason,
   HostPolicy,
   HostState,
@@ -83,6 +84,8 @@ export interface Txn {
   putTdm(rec: TdmRecord): void;
   setHostPolicy(policy: HostPolicy): void;
   removeHostPolicy(pattern: string): void;
+  /** Indexes a payload's capture unless the crawl holds that payload already (the first wins); true if indexed. */
+  indexDigest(crawlId: string, payloadDigest: string, entry: DigestEntry): boolean;
   /** The operator policy for a host, if any. */
   policy(hostKey: string): HostPolicy | undefined;
   /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
@@ -312,7 +315,14 @@ function sideTables(
   store: FrontierStore,
 ): Pick<
   Txn,
-  "crawlHost" | "putCrawlHost" | "tdm" | "putTdm" | "setHostPolicy" | "removeHostPolicy" | "policyChanges"
+  | "crawlHost"
+  | "putCrawlHost"
+  | "tdm"
+  | "putTdm"
+  | "setHostPolicy"
+  | "removeHostPolicy"
+  | "policyChanges"
+  | "indexDigest"
 > {
   const policyChanges = new Map<string, HostPolicy | undefined>();
   return {
@@ -332,6 +342,12 @@ function sideTables(
     removeHostPolicy(pattern) {
       store.hostPolicies.removeSync(pattern);
       policyChanges.set(pattern, undefined);
+    },
+    indexDigest(crawlId, payloadDigest, entry) {
+      const key: [string, string] = [crawlId, payloadDigest];
+      if (store.digests.doesExist(key)) return false;
+      store.digests.putSync(key, entry);
+      return true;
     },
   };
 }
