@@ -3,6 +3,7 @@ export {
   type HostPlan,
   type LoopbackSite,
   loopbackAddress,
+  copyBody,
   type Redirect,
   type RequestRecord,
   type RobotsMode,
