@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CDXIndexer } from "warcio";
 import { captureProblems } from "./harness/captures.js";
 import { type Cluster, crawlSpec, startCluster } from "./harness/cluster.js";
+import { runHeedctl } from "./harness/processes.js";
 import { type CheckedRecord, checkWarc } from "./harness/warc-check.js";
 
 // Payload dedup across a fleet: a real nats-server, coordinator and two workers crawl a loopback
@@ -173,6 +174,17 @@ describe("payload dedup across workers", () => {
     }
     const total = (name: string) =>
       metrics.reduce((sum, text) => sum + Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0), 0);
+    // Operators see it: heedctl url show names the revisit and the capture it refers to.
+    const one = revisits[0];
+    const shown = await runHeedctl(["url", "show", "dedup-on", one?.url ?? ""], {
+      timeoutMs: 30_000,
+      env: { HEED_SERVER: `127.0.0.1:${cluster.coordinator.grpcPort}`, HEED_TOKEN: "", HEEDCTL_CONFIG: "" },
+    });
+    expect(shown.stderr).toBe("");
+    expect(shown.stdout).toMatch(/capture\s+revisit record in heed-dedup-on-\S+\.warc\.gz at \d+/);
+    expect(shown.stdout).toContain(
+      `${one?.result?.capture?.revisit?.refersToUri} at ${one?.result?.capture?.revisit?.refersToDate} (identical-payload-digest)`,
+    );
     // Every revisit record written, with the payload bytes of the record it stands for.
     const all = [...records.values()].flat();
     const payloads = new Map(
