@@ -77,6 +77,8 @@ export interface Frontier {
   url(crawlId: string, url: string): UrlRecord | undefined;
   urls(crawlId: string): Iterable<UrlRecord>;
   host(hostKey: string): HostState | undefined;
+  /** When the host may next be leased; undefined when it is not scheduled (no queued work, or no room for a lease). */
+  hostDueAtMs(hostKey: string): number | undefined;
   robots(origin: string): RobotsRecord | undefined;
   leaseRecord(leaseId: string): LeaseRecord | undefined;
   activeLeaseCount(): number;
@@ -214,6 +216,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     urls: (crawlId) =>
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),
     host: (hostKey) => store.hosts.get(hostKey),
+    hostDueAtMs: (hostKey) => ctx.schedule.dueAt(hostKey),
     robots: (origin) => store.robots.get(origin),
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,

@@ -38,7 +38,7 @@ export function hostCommands(program: Command): void {
   hosts
     .command("list")
     .description("list hosts with what they are doing, their delay and its source, robots.txt and policy")
-    .option("--crawl <crawl-id>", "only hosts this crawl touched")
+    .option("--crawl <crawl-id>", "only hosts this crawl touched, with this crawl's fetches")
     .option("--status <status>", `only hosts that are ${STATUSES.join(", ")}`)
     .option("--limit <n>", "hosts per page (at most 1000)", "100")
     .option("--page-token <token>", "the next page, from a previous listing")
@@ -93,7 +93,7 @@ Examples:
               "DELAY",
               "SOURCE",
               "ERRORS",
-              "FETCHES",
+              o.crawl !== undefined ? "CRAWL FETCHES" : "FETCHES",
               "ROBOTS",
               "POLICY",
             ],
