@@ -1,9 +1,9 @@
 export {
+  copyBody,
   defaultPlan,
   type HostPlan,
   type LoopbackSite,
   loopbackAddress,
-  copyBody,
   type Redirect,
   type RequestRecord,
   type RobotsMode,

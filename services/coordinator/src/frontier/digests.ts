@@ -42,7 +42,12 @@ export function claimDigest(
 ): string | undefined {
   const key = `${crawlId}\u0000${payloadDigest}`;
   const held = claims.get(key);
-  if (held !== undefined && held.leaseId !== leaseId && nowMs - held.atMs < CLAIM_TTL_MS && isActive(held.leaseId))
+  if (
+    held !== undefined &&
+    held.leaseId !== leaseId &&
+    nowMs - held.atMs < CLAIM_TTL_MS &&
+    isActive(held.leaseId)
+  )
     return held.leaseId;
   if (claims.size >= CLAIMS_MAX) {
     for (const [k, c] of claims) if (nowMs - c.atMs >= CLAIM_TTL_MS || !isActive(c.leaseId)) claims.delete(k);
