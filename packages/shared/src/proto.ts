@@ -59,6 +59,8 @@ export {
   SetLogLevelRequest,
   SetLogLevelResponse,
   Sitemaps,
+  Stall,
+  StallReason,
   UnblockHostRequest,
   UnblockHostResponse,
   Url,

@@ -213,6 +213,9 @@ export interface CrawlHostState {
   windowPages: number;
   /** Sitemap documents queued for this host. */
   sitemaps?: number;
+  /** Fetches (every lease kind) this crawl made of the host, and their body bytes; counted for every crawl. */
+  fetches?: number;
+  fetchedBytes?: number;
 }
 
 export interface RobotsRecord extends RobotsPolicy {

@@ -1,5 +1,5 @@
 import { backoffMs, parseRetryAfterMs, type RobotsPolicy } from "@heed/shared";
-import { countHostBytes } from "./budgets.js";
+import { countCrawlFetch, countHostBytes } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
 import { indexCapture } from "./digests.js";
 import { expireLease } from "./expiry.js";
@@ -58,6 +58,7 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
   host.fetches++;
   if (r.remoteAddress !== "") host.ip = r.remoteAddress;
   host.bytes += r.bodyBytes;
+  countCrawlFetch(txn, lease.crawlId, lease.hostKey, r.bodyBytes);
   if (crawl === undefined) {
     releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
     return ack("accepted", "crawl no longer exists");
