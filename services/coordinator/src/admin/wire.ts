@@ -99,6 +99,8 @@ export function robotsToProto(r: RobotsRecord): proto.HostRobots {
     fetchedAtMs: r.fetchedAtMs,
     expiresAtMs: r.expiresAtMs,
     failures: r.failures,
+    redirects: r.redirects ?? [],
+    following: r.following?.url ?? "",
   };
 }
 

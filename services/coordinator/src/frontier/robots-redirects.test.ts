@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { robotsToProto } from "../admin/wire.js";
 import { reportFromProto } from "../grpc/report-wire.js";
 import { type Frontier, openFrontier } from "./frontier.js";
-import type { LeaseGrant } from "./records.js";
+import type { LeaseGrant, RobotsRecord } from "./records.js";
 
 // A robots.txt redirect is followed one lease per hop, on the hop's host's
 // politeness keys, while the origin's pages wait; the chain survives a restart.
@@ -73,7 +74,9 @@ describe("robots.txt redirects", () => {
       { robotsBody: "User-agent: *\nAllow: /\n" },
     );
     await answer(robotsA, redirect("http://a.example/robots-2.txt"));
-    expect(frontier.robots("http://a.example")?.following?.url).toBe("http://a.example/robots-2.txt");
+    // The admin API shows the state: following a redirect to the next hop.
+    const robotsOf = () => robotsToProto(frontier.robots("http://a.example") as RobotsRecord);
+    expect(robotsOf().following).toBe("http://a.example/robots-2.txt");
 
     // The chain is in LMDB: a restart goes on with the same hop.
     await frontier.close();
@@ -101,8 +104,9 @@ describe("robots.txt redirects", () => {
 
     // The answer at the end of the chain applies to a.example.
     await answer(hop3, { robotsBody: "User-agent: *\nDisallow: /p\n" });
-    expect(frontier.robots("http://a.example")).toMatchObject({
-      status: "parsed",
+    expect(robotsOf()).toMatchObject({
+      status: proto.RobotsStatus.ROBOTS_STATUS_PARSED,
+      following: "",
       redirects: [
         "http://a.example/robots.txt",
         "http://a.example/robots-2.txt",

@@ -24,8 +24,10 @@ function robotsText(h: proto.Host): string {
   if (h.robots.length === 0) return "-";
   return h.robots
     .map((r) => {
+      if (r.following !== "") return `following redirect to ${r.following}`;
       const status = enumText(proto.RobotsStatus[r.status], "ROBOTS_STATUS_");
-      return r.digest !== "" ? `${status} ${r.digest.slice(0, 12)}` : status;
+      const text = r.digest !== "" ? `${status} ${r.digest.slice(0, 12)}` : status;
+      return r.redirects.length > 1 ? `${text} via ${r.redirects.at(-1)}` : text;
     })
     .join(", ");
 }

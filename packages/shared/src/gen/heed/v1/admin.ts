@@ -817,6 +817,10 @@ export interface HostRobots {
   fetchedAtMs: number;
   expiresAtMs: number;
   failures: number;
+  /** A redirected robots.txt: every URL fetched for it, in order; the last one's answer is in force. */
+  redirects: string[];
+  /** While the robots.txt is resolved through redirects (one lease per hop): the next hop to fetch. */
+  following: string;
 }
 
 export interface Host {
@@ -5816,7 +5820,17 @@ export const HostPolicy: MessageFns<HostPolicy> = {
 };
 
 function createBaseHostRobots(): HostRobots {
-  return { origin: "", status: 0, httpStatus: 0, digest: "", fetchedAtMs: 0, expiresAtMs: 0, failures: 0 };
+  return {
+    origin: "",
+    status: 0,
+    httpStatus: 0,
+    digest: "",
+    fetchedAtMs: 0,
+    expiresAtMs: 0,
+    failures: 0,
+    redirects: [],
+    following: "",
+  };
 }
 
 export const HostRobots: MessageFns<HostRobots> = {
@@ -5841,6 +5855,12 @@ export const HostRobots: MessageFns<HostRobots> = {
     }
     if (message.failures !== 0) {
       writer.uint32(56).uint32(message.failures);
+    }
+    for (const v of message.redirects) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.following !== "") {
+      writer.uint32(74).string(message.following);
     }
     return writer;
   },
@@ -5914,6 +5934,22 @@ export const HostRobots: MessageFns<HostRobots> = {
             message.failures = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.redirects.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.following = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5947,6 +5983,10 @@ export const HostRobots: MessageFns<HostRobots> = {
         ? globalThis.Number(object.expires_at_ms)
         : 0,
       failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      redirects: globalThis.Array.isArray(object?.redirects)
+        ? object.redirects.map((e: any) => globalThis.String(e))
+        : [],
+      following: isSet(object.following) ? globalThis.String(object.following) : "",
     };
   },
 
@@ -5973,6 +6013,12 @@ export const HostRobots: MessageFns<HostRobots> = {
     if (message.failures !== 0) {
       obj.failures = Math.round(message.failures);
     }
+    if (message.redirects?.length) {
+      obj.redirects = message.redirects;
+    }
+    if (message.following !== "") {
+      obj.following = message.following;
+    }
     return obj;
   },
 
@@ -5988,6 +6034,8 @@ export const HostRobots: MessageFns<HostRobots> = {
     message.fetchedAtMs = object.fetchedAtMs ?? 0;
     message.expiresAtMs = object.expiresAtMs ?? 0;
     message.failures = object.failures ?? 0;
+    message.redirects = object.redirects?.map((e) => e) || [];
+    message.following = object.following ?? "";
     return message;
   },
 };

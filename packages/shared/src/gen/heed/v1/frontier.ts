@@ -189,7 +189,7 @@ export interface FetchResult {
   remoteAddress: string;
   /** Only for robots leases: the robots.txt text (at most the lease's max bytes). */
   robotsBody: string;
-  /** Only for robots leases: the URL the robots.txt came from after redirects. */
+  /** Only for robots leases: the URL fetched (a lease never follows redirects; each hop is its own lease). */
   finalUrl: string;
   noindex: boolean;
   /** Page-level `noarchive` (meta robots or X-Robots-Tag): recorded so archives can honour it. */

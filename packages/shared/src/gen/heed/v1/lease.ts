@@ -90,6 +90,7 @@ export interface LeaseBatch {
 export interface FetchLimits {
   timeoutMs: number;
   maxBytes: number;
+  /** Always 0: a worker never follows a redirect; each hop, robots.txt ones too, is a lease of its own. */
   maxRedirects: number;
   maxOutlinks: number;
 }
