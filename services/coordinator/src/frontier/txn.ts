@@ -58,6 +58,8 @@ export interface Txn {
   /** Replaces a crawl's definition (seeds added). */
   setCrawlSpec(crawl: CrawlRecord, spec: CrawlSpec): void;
   host(key: string): HostState;
+  /** A host's state as this transaction left it, if it read it (no read, and not marked touched). */
+  loadedHost(key: string): HostState | undefined;
   robots(origin: string): RobotsRecord | undefined;
   setRobots(rec: RobotsRecord): void;
   putUrl(hash: string, rec: UrlRecord): void;
@@ -198,6 +200,7 @@ export function openTxn(
       touchedHosts.add(key);
       return h;
     },
+    loadedHost: (key) => hosts.get(key),
     robots(origin) {
       if (robots.has(origin)) return robots.get(origin);
       const r = store.robots.get(origin);
