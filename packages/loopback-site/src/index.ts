@@ -1,4 +1,5 @@
 export {
+  copyBody,
   defaultPlan,
   type HostPlan,
   type LoopbackSite,

@@ -19,6 +19,11 @@ export interface HostPlan {
   robots: RobotsMode;
   /** Pages /p/0 … /p/(pages-1); /p/0 is also served at "/". */
   pages: number;
+  /**
+   * Identical bodies at different URLs: page /p/j links to /copy/(j mod count), and /copy/k serves
+   * the same `bytes`-long body on every host that has it (the k-th of `count` distinct bodies).
+   */
+  copies?: { count: number; bytes: number };
   /** The first `times` page requests are refused with `status` and a Retry-After of `retryAfterSeconds`. */
   throttle?: { status: 429 | 503; retryAfterSeconds: number; times: number };
   /** Paths (robots.txt too) that answer with a redirect: to a path here, or to a path on another host of the site. */
@@ -54,6 +59,9 @@ export interface RequestRecord {
   from: string;
   /** The Retry-After the site sent, in seconds (0: none). */
   retryAfterSeconds: number;
+  /** The conditional request headers, as received ("" when absent). */
+  ifNoneMatch: string;
+  ifModifiedSince: string;
 }
 
 export interface SiteHost {
@@ -74,8 +82,16 @@ export interface LoopbackSite {
   expectedPages(maxDepth: number): Set<string>;
   /** Every URL of a page that robots.txt disallows. */
   disallowedPaths(host: SiteHost): string[];
+  /**
+   * Changes a page: its text, ETag and Last-Modified. Pages answer conditional
+   * requests (If-None-Match, else If-Modified-Since) with 304 while unchanged.
+   */
+  changePage(host: SiteHost, path: string): void;
   close(): Promise<void>;
 }
+
+/** Every page was last modified at this time, plus one hour per change. */
+const FIRST_MODIFIED_MS = Date.UTC(2026, 0, 1);
 
 export function defaultPlan(hostCount: number, pages = 6, unreachableRobotsHosts = 1): HostPlan[] {
   const modes: RobotsMode[] = [
@@ -127,7 +143,38 @@ function linksOf(site: { hosts: SiteHost[]; outsider: SiteHost }, host: SiteHost
   const follow = [`${host.origin}/p/${(j + 1) % n}`];
   if (next.plan.pages > j) follow.push(`${next.origin}/p/${j}#frag`);
   if (j === 0) follow.push(`${host.origin}/private/secret`, `${host.origin}/nofollow`);
+  const copies = host.plan.copies;
+  if (copies !== undefined && copies.count > 0) follow.push(`${host.origin}/copy/${j % copies.count}`);
   return { follow, nofollowPage: false };
+}
+
+/** RFC 9110 §13.2.2: If-None-Match decides when sent; else If-Modified-Since. */
+function notModified(req: IncomingMessage, etag: string, lastModified: string): boolean {
+  const inm = req.headers["if-none-match"];
+  if (inm !== undefined)
+    return inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*");
+  const ims = req.headers["if-modified-since"];
+  if (ims === undefined) return false;
+  const since = Date.parse(ims);
+  return Number.isFinite(since) && Date.parse(lastModified) <= since;
+}
+
+/**
+ * The k-th shared body: text that gzip cannot shrink much (as real page
+ * bodies compress far less than a repeated letter would), the same on every host.
+ */
+export function copyBody(k: number, bytes: number): string {
+  const letters = "abcdefghijklmnopqrstuvwxyz0123456789";
+  let x = (k + 1) * 2654435761;
+  const head = `<!doctype html><html><head><title>copy ${k}</title></head><body><h1>Copy ${k}</h1><p>`;
+  const tail = "</p></body></html>";
+  let text = "";
+  const n = Math.max(0, bytes - head.length - tail.length);
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    text += letters[(x >>> 16) % letters.length];
+  }
+  return head + text + tail;
 }
 
 function page(title: string, body: string, head = ""): string {
@@ -189,6 +236,8 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       userAgent: String(req.headers["user-agent"] ?? ""),
       from: String(req.headers.from ?? ""),
       retryAfterSeconds: 0,
+      ifNoneMatch: String(req.headers["if-none-match"] ?? ""),
+      ifModifiedSince: String(req.headers["if-modified-since"] ?? ""),
     };
     log.push(record);
     res.on("finish", () => {
@@ -221,11 +270,24 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
         .end("slow down\n");
       return;
     }
-    setTimeout(() => serve(host, path, res), latency);
+    setTimeout(() => serve(host, path, req, res), latency);
   }
 
-  function serve(host: SiteHost, path: string, res: ServerResponse): void {
-    const html = (s: string) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(s);
+  const changes = new Map<string, number>();
+
+  function serve(host: SiteHost, path: string, req: IncomingMessage, res: ServerResponse): void {
+    const version = changes.get(`${host.origin}${path}`) ?? 0;
+    const etag = `"${host.index}-${path}-v${version}"`;
+    const lastModified = new Date(FIRST_MODIFIED_MS + version * 3600_000).toUTCString();
+    const validators = { etag, "last-modified": lastModified };
+    const html = (s: string) => {
+      if (notModified(req, etag, lastModified)) {
+        res.writeHead(304, validators).end();
+        return;
+      }
+      const text = version === 0 ? s : s.replace("</body>", `<p>revision ${version}</p></body>`);
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...validators }).end(text);
+    };
     if (path === "/" || path.startsWith("/p/")) {
       const j = path === "/" ? 0 : Number(path.slice(3));
       if (!Number.isInteger(j) || j < 0 || j >= host.plan.pages) {
@@ -239,6 +301,13 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
         `<a href="${outsider.origin}/">elsewhere</a> ` +
         `<a href="mailto:someone@example.org">mail</a> <a href="javascript:void(0)">js</a>`;
       html(page(`${host.address} page ${j}`, `<h1>Page ${j}</h1>${anchors} ${extra}`));
+      return;
+    }
+    const copies = host.plan.copies;
+    if (copies !== undefined && path.startsWith("/copy/")) {
+      const k = Number(path.slice(6));
+      if (Number.isInteger(k) && k >= 0 && k < copies.count) html(copyBody(k, copies.bytes));
+      else res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
     }
     if (path === "/nofollow") {
@@ -295,6 +364,10 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
     disallowedPaths(host) {
       const prefix = disallowedPrefix(host.plan.robots);
       return prefix === undefined ? [] : [`${prefix}secret`, `${prefix}deeper`];
+    },
+    changePage(host, path) {
+      const key = `${host.origin}${path}`;
+      changes.set(key, (changes.get(key) ?? 0) + 1);
     },
     async close() {
       await Promise.all(

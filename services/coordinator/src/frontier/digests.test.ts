@@ -98,16 +98,16 @@ describe("payload-digest index", () => {
     const b = byUrl(pages, "http://b.example/y");
     expect(a.dedupPayloads).toBe(true);
     // Fetched but not yet reported durable: nothing to refer to, so b must store its copy.
-    expect(frontier.lookupDigest("w1", b.id, D1)).toBeUndefined();
+    expect(await frontier.lookupDigest("w1", b.id, D1)).toBeUndefined();
     await frontier.report("w1", [reportFromProto(stored(a, D1))]);
-    expect(frontier.lookupDigest("w1", b.id, D1)).toEqual({
+    expect(await frontier.lookupDigest("w1", b.id, D1)).toEqual({
       crawlId: "c1",
       url: "http://a.example/x",
       date: "2026-12-03T10:00:00.000Z",
       recordId: `<urn:uuid:${a.id}>`,
       capture: { file: "f.warc.gz", offset: 100, length: 900 },
     });
-    expect(frontier.lookupDigest("w1", b.id, D2)).toBeUndefined();
+    expect(await frontier.lookupDigest("w1", b.id, D2)).toBeUndefined();
   });
 
   it("keeps the first report of a payload when two fetches stored it at once", async () => {
@@ -119,8 +119,8 @@ describe("payload-digest index", () => {
     // Both missed the index and stored the payload; b reports first and wins it.
     await frontier.report("w1", [reportFromProto(stored(b, D1, "b.warc.gz"))]);
     await frontier.report("w1", [reportFromProto(stored(a, D1, "a.warc.gz"))]);
-    expect(frontier.lookupDigest("w1", c.id, D1)?.url).toBe("http://b.example/y");
-    expect(frontier.lookupDigest("w1", c.id, D1)?.capture.file).toBe("b.warc.gz");
+    expect((await frontier.lookupDigest("w1", c.id, D1))?.url).toBe("http://b.example/y");
+    expect((await frontier.lookupDigest("w1", c.id, D1))?.capture.file).toBe("b.warc.gz");
     // Each URL keeps its own record all the same.
     expect(frontier.url("c1", "http://a.example/x")?.result?.capture?.file).toBe("a.warc.gz");
   });
@@ -157,7 +157,29 @@ describe("payload-digest index", () => {
         refersToDate: "2026-12-03T09:00:00.000Z",
       },
     });
-    expect(frontier.lookupDigest("w1", b.id, D2)).toBeUndefined();
+    expect(await frontier.lookupDigest("w1", b.id, D2)).toBeUndefined();
+  });
+
+  it("makes a second fetch of a payload being written wait for its capture instead of storing it again", async () => {
+    frontier.createCrawl(spec("c1", ["http://a.example/x", "http://b.example/y", "http://c.example/z"]));
+    const pages = await pageLeases();
+    const a = byUrl(pages, "http://a.example/x");
+    const b = byUrl(pages, "http://b.example/y");
+    const c = byUrl(pages, "http://c.example/z");
+    // a asks first: nothing held, so a claims the payload and stores it.
+    expect(await frontier.lookupDigest("w1", a.id, D1)).toBeUndefined();
+    // b asks while a is writing: it waits, and refers to a's capture once a reports it.
+    const waiting = frontier.lookupDigest("w1", b.id, D1, 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    await frontier.report("w1", [reportFromProto(stored(a, D1))]);
+    expect((await waiting)?.url).toBe("http://a.example/x");
+    // A claimant that reports no capture of it releases the waiter at once, to store its own.
+    expect(await frontier.lookupDigest("w1", b.id, D2)).toBeUndefined();
+    const started = Date.now();
+    const second = frontier.lookupDigest("w1", c.id, D2, 5000);
+    await frontier.report("w1", [reportFromProto(result(b))]);
+    expect(await second).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("answers only the worker holding an active lease", async () => {
@@ -166,11 +188,11 @@ describe("payload-digest index", () => {
     const a = byUrl(pages, "http://a.example/x");
     const b = byUrl(pages, "http://b.example/y");
     await frontier.report("w1", [reportFromProto(stored(a, D1))]);
-    expect(frontier.lookupDigest("w2", b.id, D1)).toBeUndefined();
-    expect(frontier.lookupDigest("w1", "no-such-lease", D1)).toBeUndefined();
+    expect(await frontier.lookupDigest("w2", b.id, D1)).toBeUndefined();
+    expect(await frontier.lookupDigest("w1", "no-such-lease", D1)).toBeUndefined();
     // a's own lease is reported: it may ask no more.
-    expect(frontier.lookupDigest("w1", a.id, D1)).toBeUndefined();
-    expect(frontier.lookupDigest("w1", b.id, D1)).toBeDefined();
+    expect(await frontier.lookupDigest("w1", a.id, D1)).toBeUndefined();
+    expect(await frontier.lookupDigest("w1", b.id, D1)).toBeDefined();
   });
 
   it("counts an earlier crawl's captures when the definition names it, and its own only if within is on", async () => {
@@ -188,13 +210,13 @@ describe("payload-digest index", () => {
     const b = byUrl(pages, "http://b.example/y");
     const c = byUrl(pages, "http://c.example/z");
     expect(b.dedupPayloads).toBe(true);
-    expect(frontier.lookupDigest("w1", b.id, D1)).toMatchObject({
+    expect(await frontier.lookupDigest("w1", b.id, D1)).toMatchObject({
       crawlId: "old",
       url: "http://a.example/x",
     });
     // Its own captures are indexed (a later crawl may name this one) but not consulted.
     await frontier.report("w1", [reportFromProto(stored(b, D2, "new.warc.gz"))]);
-    expect(frontier.lookupDigest("w1", c.id, D2)).toBeUndefined();
+    expect(await frontier.lookupDigest("w1", c.id, D2)).toBeUndefined();
   });
 
   it("tells workers not to ask when the crawl dedups against nothing", async () => {

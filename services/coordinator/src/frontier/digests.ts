@@ -9,10 +9,59 @@ import type { Txn } from "./txn.js";
  * the worker writes a revisit record pointing at that capture instead.
  *
  * Only captures a worker reported durable are indexed, so a revisit never
- * points at a record that might not exist. Two workers fetching the same
- * payload at once both miss, both store it, and the first report wins the
- * index: the race costs one extra copy, never a dangling revisit.
+ * points at a record that might not exist. When two fetches of one payload
+ * overlap, the first to ask claims it (in memory) and stores it; the second
+ * waits a little for that capture to be reported (DigestClaims) and then
+ * refers to it. If the claimant is slower than the wait, fails, or the
+ * coordinator restarted in between, the second stores its own copy and the
+ * first report wins the index: a race costs one extra copy, never a
+ * dangling revisit.
  */
+
+/** How long a lookup waits for another fetch of the same payload to be reported durable. */
+export const CLAIM_WAIT_MS = 1500;
+/** A claim older than this is stale (its fetch is long over): the next asker claims anew. */
+const CLAIM_TTL_MS = 60_000;
+const CLAIMS_MAX = 100_000;
+
+/** Payloads being written by a fetch that asked first: `crawlId\0digest` -> its lease and when it asked. */
+export type DigestClaims = Map<string, { leaseId: string; atMs: number }>;
+
+/**
+ * Claims a payload for `leaseId` unless another active fetch holds a fresh
+ * claim on it; returns that other fetch's lease id, or undefined if the
+ * caller now holds the claim (and should store the payload).
+ */
+export function claimDigest(
+  claims: DigestClaims,
+  crawlId: string,
+  payloadDigest: string,
+  leaseId: string,
+  nowMs: number,
+  isActive: (leaseId: string) => boolean,
+): string | undefined {
+  const key = `${crawlId}\u0000${payloadDigest}`;
+  const held = claims.get(key);
+  if (
+    held !== undefined &&
+    held.leaseId !== leaseId &&
+    nowMs - held.atMs < CLAIM_TTL_MS &&
+    isActive(held.leaseId)
+  )
+    return held.leaseId;
+  if (claims.size >= CLAIMS_MAX) {
+    for (const [k, c] of claims) if (nowMs - c.atMs >= CLAIM_TTL_MS || !isActive(c.leaseId)) claims.delete(k);
+    // Still full of live claims: forget the oldest (a claim only saves a copy, it guards nothing).
+    if (claims.size >= CLAIMS_MAX) claims.delete(claims.keys().next().value as string);
+  }
+  claims.set(key, { leaseId, atMs: nowMs });
+  return undefined;
+}
+
+/** Whether `crawl` consults its own captures (claims matter only then). */
+export function dedupsWithin(crawl: CrawlRecord): boolean {
+  return crawl.spec.dedup === undefined || crawl.spec.dedup.withinCrawl;
+}
 
 /** The first capture of a payload, and the crawl whose WARC files hold it. */
 export interface DigestOriginal extends DigestEntry {

@@ -6,6 +6,7 @@ import {
   checkedCrawlSpec,
   type Logger,
   ROBOTS_READINGS,
+  sleep,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
@@ -17,7 +18,14 @@ import {
   reindexHost,
   sequenceFrom,
 } from "./context.js";
-import { type DigestOriginal, lookupDigest } from "./digests.js";
+import {
+  CLAIM_WAIT_MS,
+  claimDigest,
+  type DigestClaims,
+  type DigestOriginal,
+  dedupsWithin,
+  lookupDigest,
+} from "./digests.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
@@ -33,6 +41,7 @@ import type {
   RobotsRecord,
   UrlRecord,
 } from "./records.js";
+import { checkRecrawlOf, queueRecrawl, startDueRecrawls } from "./recrawl.js";
 import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
@@ -40,6 +49,8 @@ import { urlHashOf } from "./txn.js";
 
 export interface Frontier {
   createCrawl(input: CrawlSpecInput): CrawlRecord;
+  /** Starts the recrawls whose day has come (`recrawl.everyDays` after the crawl finished). */
+  startDueRecrawls(): CrawlRecord[];
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
   /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
@@ -52,7 +63,12 @@ export interface Frontier {
    * The first durable capture of a payload fetched under `leaseId`, if the lease's crawl (or a crawl
    * it dedups against) holds one; undefined when none does, or the lease is not `workerId`'s active one.
    */
-  lookupDigest(workerId: string, leaseId: string, payloadDigest: string): DigestOriginal | undefined;
+  lookupDigest(
+    workerId: string,
+    leaseId: string,
+    payloadDigest: string,
+    waitMs?: number,
+  ): Promise<DigestOriginal | undefined>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   /** Whether the frontier can be written; while it cannot, every change is refused with an UnavailableError. */
@@ -97,6 +113,9 @@ export interface FrontierOptions {
   observer?: FrontierObserver;
 }
 
+/** How often a lookup waiting on another fetch's capture looks at the index again. */
+const CLAIM_POLL_MS = 20;
+
 function newCrawlId(): string {
   return `crawl-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
@@ -122,6 +141,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const batcher = createCommitBatcher(ctx);
+  const claims: DigestClaims = new Map();
 
   return {
     dataDir: options.dataDir,
@@ -129,6 +149,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
       const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      checkRecrawlOf(ctx, spec);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
       if (unread.length > 0) {
         // The definition kept with the crawl says so too; this makes the choice visible when it is made.
@@ -150,22 +171,41 @@ export function openFrontier(options: FrontierOptions): Frontier {
           skipCounts: {},
           hosts: 0,
         });
+        if (spec.recrawl?.of !== undefined) queueRecrawl(ctx, txn, crawl, spec.recrawl.of);
         for (const seed of spec.seeds) txn.discover(crawl, seed, 0);
         return crawl;
       });
       registerGroups(ctx, spec);
       return created;
     },
+    startDueRecrawls() {
+      return startDueRecrawls(ctx, (input) => this.createCrawl(input));
+    },
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
     lease: batcher.lease,
     report: batcher.report,
     renew: batcher.renew,
-    lookupDigest(workerId, leaseId, payloadDigest) {
+    async lookupDigest(workerId, leaseId, payloadDigest, waitMs = CLAIM_WAIT_MS) {
       const lease = store.leases.get(leaseId);
       if (lease === undefined || lease.workerId !== workerId || lease.state !== "active") return undefined;
       const crawl = loadCrawl(store, lease.crawlId);
-      return crawl === undefined ? undefined : lookupDigest(store, crawl, payloadDigest);
+      if (crawl === undefined) return undefined;
+      const found = lookupDigest(store, crawl, payloadDigest);
+      if (found !== undefined || !dedupsWithin(crawl)) return found;
+      const isActive = (id: string) => ctx.active.has(id);
+      const other = claimDigest(claims, crawl.id, payloadDigest, leaseId, ctx.clock(), isActive);
+      if (other === undefined) return undefined;
+      // Another fetch is writing this payload now: its capture, once reported, saves storing a second copy.
+      const deadline = Date.now() + waitMs;
+      while (Date.now() < deadline && isActive(other)) {
+        await sleep(CLAIM_POLL_MS);
+        const reported = lookupDigest(store, crawl, payloadDigest);
+        if (reported !== undefined) return reported;
+      }
+      const late = lookupDigest(store, crawl, payloadDigest);
+      if (late === undefined) claimDigest(claims, crawl.id, payloadDigest, leaseId, ctx.clock(), () => false);
+      return late;
     },
     expire: () => expireDue(ctx),
     health: () => ctx.health,

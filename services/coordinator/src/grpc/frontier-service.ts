@@ -90,26 +90,27 @@ export function frontierService(
         return callback({ code: status.INVALID_ARGUMENT, details: WORKER_ID_RULE });
       if (!PAYLOAD_DIGEST.test(req.payloadDigest))
         return callback({ code: status.INVALID_ARGUMENT, details: "payload_digest: sha256:<64 hex digits>" });
-      try {
-        const o = frontier.lookupDigest(req.workerId, req.leaseId, req.payloadDigest);
-        callback(
-          null,
-          o === undefined
-            ? {}
-            : {
-                original: {
-                  crawlId: o.crawlId,
-                  url: o.url,
-                  date: o.date,
-                  recordId: o.recordId,
-                  capture: captureToProto(o.capture),
+      frontier.lookupDigest(req.workerId, req.leaseId, req.payloadDigest).then(
+        (o) =>
+          callback(
+            null,
+            o === undefined
+              ? {}
+              : {
+                  original: {
+                    crawlId: o.crawlId,
+                    url: o.url,
+                    date: o.date,
+                    recordId: o.recordId,
+                    capture: captureToProto(o.capture),
+                  },
                 },
-              },
-        );
-      } catch (err) {
-        const e = toGrpcError(err);
-        callback({ code: e.code, details: `digest lookup failed: ${e.details}` });
-      }
+          ),
+        (err: unknown) => {
+          const e = toGrpcError(err);
+          callback({ code: e.code, details: `digest lookup failed: ${e.details}` });
+        },
+      );
     },
   };
 }

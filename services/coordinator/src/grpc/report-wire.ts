@@ -62,6 +62,8 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     wellKnownBody: r.wellKnownBody,
     ...(r.capture !== undefined && r.capture.file !== "" ? { capture: captureFromProto(r.capture) } : {}),
     ...(r.requestEnded ? { requestEnded: true as const } : {}),
+    etag: r.etag,
+    lastModified: r.lastModified,
   };
 }
 
@@ -80,6 +82,7 @@ export function captureFromProto(c: proto.CaptureLocation): CaptureLocation {
             profile: c.revisitProfile,
             refersToUri: c.refersToUri,
             refersToDate: c.refersToDate,
+            ...(c.refersToId !== "" ? { refersToId: c.refersToId } : {}),
           },
         }
       : {}),
@@ -98,6 +101,7 @@ export function captureToProto(c: CaptureLocation): proto.CaptureLocation {
     revisitProfile: c.revisit?.profile ?? "",
     refersToUri: c.revisit?.refersToUri ?? "",
     refersToDate: c.revisit?.refersToDate ?? "",
+    refersToId: c.revisit?.refersToId ?? "",
   };
 }
 

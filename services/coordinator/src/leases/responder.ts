@@ -158,5 +158,6 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     dedupPayloads: g.dedupPayloads,
     evidence: g.evidence,
     purposes: g.purposes,
+    ...(g.earlier !== undefined ? { earlier: g.earlier } : {}),
   };
 }

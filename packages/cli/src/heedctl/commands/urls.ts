@@ -85,7 +85,14 @@ export function urlCommands(program: Command): void {
             [
               "capture",
               u.capture !== undefined
-                ? `${u.capture.file} at ${u.capture.offset} (${u.capture.length} bytes)`
+                ? `${u.capture.revisitProfile !== "" ? "revisit record" : "response record"} in ` +
+                  `${u.capture.file} at ${u.capture.offset} (${u.capture.length} bytes)`
+                : undefined,
+            ],
+            [
+              "revisit of",
+              u.capture !== undefined && u.capture.revisitProfile !== ""
+                ? `${u.capture.refersToUri} at ${u.capture.refersToDate} (${u.capture.revisitProfile})`
                 : undefined,
             ],
           ]),

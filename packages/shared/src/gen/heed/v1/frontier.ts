@@ -206,6 +206,9 @@ export interface FetchResult {
   capture?:
     | CaptureLocation
     | undefined;
+  /** The response's ETag and Last-Modified headers, as sent ("" when absent): a recrawl asks with them. */
+  etag: string;
+  lastModified: string;
   /**
    * Phase one of a page's report, sent when its request is over but before its capture is durable:
    * only what politeness needs (timing, status, Retry-After, error, remote address) is read. It frees
@@ -235,6 +238,8 @@ export interface CaptureLocation {
   revisitProfile: string;
   refersToUri: string;
   refersToDate: string;
+  /** The WARC-Record-ID of the record referred to, when known. */
+  refersToId: string;
 }
 
 export interface LookupDigestRequest {
@@ -423,6 +428,8 @@ function createBaseFetchResult(): FetchResult {
     wellKnownBody: "",
     contentUsage: "",
     capture: undefined,
+    etag: "",
+    lastModified: "",
     requestEnded: false,
   };
 }
@@ -497,6 +504,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.capture !== undefined) {
       CaptureLocation.encode(message.capture, writer.uint32(186).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(194).string(message.etag);
+    }
+    if (message.lastModified !== "") {
+      writer.uint32(202).string(message.lastModified);
     }
     if (message.requestEnded !== false) {
       writer.uint32(240).bool(message.requestEnded);
@@ -701,6 +714,22 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.capture = CaptureLocation.decode(reader, reader.uint32());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.lastModified = reader.string();
+            continue;
+          }
           case 30: {
             if (tag !== 240) {
               break;
@@ -812,6 +841,12 @@ export const FetchResult: MessageFns<FetchResult> = {
         ? globalThis.String(object.content_usage)
         : "",
       capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      lastModified: isSet(object.lastModified)
+        ? globalThis.String(object.lastModified)
+        : isSet(object.last_modified)
+        ? globalThis.String(object.last_modified)
+        : "",
       requestEnded: isSet(object.requestEnded)
         ? globalThis.Boolean(object.requestEnded)
         : isSet(object.request_ended)
@@ -891,6 +926,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.capture !== undefined) {
       obj.capture = CaptureLocation.toJSON(message.capture);
     }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.lastModified !== "") {
+      obj.lastModified = message.lastModified;
+    }
     if (message.requestEnded !== false) {
       obj.requestEnded = message.requestEnded;
     }
@@ -929,6 +970,8 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.capture = (object.capture !== undefined && object.capture !== null)
       ? CaptureLocation.fromPartial(object.capture)
       : undefined;
+    message.etag = object.etag ?? "";
+    message.lastModified = object.lastModified ?? "";
     message.requestEnded = object.requestEnded ?? false;
     return message;
   },
@@ -945,6 +988,7 @@ function createBaseCaptureLocation(): CaptureLocation {
     revisitProfile: "",
     refersToUri: "",
     refersToDate: "",
+    refersToId: "",
   };
 }
 
@@ -976,6 +1020,9 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     }
     if (message.refersToDate !== "") {
       writer.uint32(74).string(message.refersToDate);
+    }
+    if (message.refersToId !== "") {
+      writer.uint32(82).string(message.refersToId);
     }
     return writer;
   },
@@ -1065,6 +1112,14 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
             message.refersToDate = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.refersToId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1108,6 +1163,11 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
         : isSet(object.refers_to_date)
         ? globalThis.String(object.refers_to_date)
         : "",
+      refersToId: isSet(object.refersToId)
+        ? globalThis.String(object.refersToId)
+        : isSet(object.refers_to_id)
+        ? globalThis.String(object.refers_to_id)
+        : "",
     };
   },
 
@@ -1140,6 +1200,9 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     if (message.refersToDate !== "") {
       obj.refersToDate = message.refersToDate;
     }
+    if (message.refersToId !== "") {
+      obj.refersToId = message.refersToId;
+    }
     return obj;
   },
 
@@ -1157,6 +1220,7 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     message.revisitProfile = object.revisitProfile ?? "";
     message.refersToUri = object.refersToUri ?? "";
     message.refersToDate = object.refersToDate ?? "";
+    message.refersToId = object.refersToId ?? "";
     return message;
   },
 };
