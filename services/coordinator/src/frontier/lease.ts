@@ -546,7 +546,7 @@ function issuePageLease(
       evidence,
     );
   }
-  return grant(
+  const page = grant(
     rec,
     crawl,
     "page",
@@ -558,4 +558,5 @@ function issuePageLease(
     },
     evidence,
   );
+  return url.earlier !== undefined ? { ...page, earlier: url.earlier } : page;
 }
