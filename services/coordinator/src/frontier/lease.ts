@@ -355,14 +355,20 @@ const LEASE_ID_BYTES = 18;
 let idPool = Buffer.alloc(0);
 let idOffset = 0;
 
-function newLeaseId(): string {
+/**
+ * The issue time first (fixed-width hex, so ids sort by it), then the random
+ * part: lease records are written, ended and looked up near the end of the
+ * lease tables instead of all over them, so a commit touches few of their pages
+ * however many leases the frontier has kept.
+ */
+function newLeaseId(nowMs: number): string {
   if (idOffset + LEASE_ID_BYTES > idPool.length) {
     idPool = randomBytes(LEASE_ID_BYTES * 256);
     idOffset = 0;
   }
   const id = idPool.toString("base64url", idOffset, idOffset + LEASE_ID_BYTES);
   idOffset += LEASE_ID_BYTES;
-  return id;
+  return `${Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, "0")}${id}`;
 }
 
 function grant(
@@ -426,7 +432,7 @@ function issueRobotsLease(
   const fetch = crawl.spec.fetch;
   const previous = txn.robots(origin);
   const rec: LeaseRecord = {
-    id: newLeaseId(),
+    id: newLeaseId(now),
     kind: "robots",
     crawlId: crawl.id,
     // The origin's robots.txt or a hop of its redirects; `host` is that URL's host.
@@ -482,7 +488,7 @@ function issuePageLease(
   if (url.attempts === 0) crawl.pagesLeased++;
   url.attempts++;
   const rec: LeaseRecord = {
-    id: newLeaseId(),
+    id: newLeaseId(now),
     kind: "page",
     crawlId: crawl.id,
     url: url.url,
@@ -540,7 +546,7 @@ function issuePageLease(
       evidence,
     );
   }
-  return grant(
+  const page = grant(
     rec,
     crawl,
     "page",
@@ -552,4 +558,5 @@ function issuePageLease(
     },
     evidence,
   );
+  return url.earlier !== undefined ? { ...page, earlier: url.earlier } : page;
 }

@@ -5,6 +5,7 @@ import type {
   CrawlHostState,
   CrawlRecord,
   DigestEntry,
+  EarlierCapture,
   FailReason,
   HostPolicy,
   HostState,
@@ -16,6 +17,7 @@ import type {
   UrlRecord,
   UrlState,
 } from "./records.js";
+import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
 import { type EndedLeaseKey, type FrontierStore, forgetCrawlSpec, loadCrawl } from "./store.js";
 
@@ -58,6 +60,8 @@ export interface Txn {
   /** Replaces a crawl's definition (seeds added). */
   setCrawlSpec(crawl: CrawlRecord, spec: CrawlSpec): void;
   host(key: string): HostState;
+  /** A host's state as this transaction left it, if it read it (no read, and not marked touched). */
+  loadedHost(key: string): HostState | undefined;
   robots(origin: string): RobotsRecord | undefined;
   setRobots(rec: RobotsRecord): void;
   putUrl(hash: string, rec: UrlRecord): void;
@@ -95,6 +99,7 @@ export interface Txn {
     depth: number,
     via?: string,
     kind?: UrlRecord["kind"],
+    earlier?: EarlierCapture,
   ): boolean;
   requeue(crawl: CrawlRecord, hash: string, rec: UrlRecord, notBeforeMs: number): void;
   skip(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: SkipReason): void;
@@ -125,10 +130,10 @@ export interface TxnHooks {
 }
 
 const scopes = new WeakMap<CrawlSpec, (url: string) => boolean>();
-function scopeOf(spec: CrawlSpec): (url: string) => boolean {
+function scopeOf(store: FrontierStore, spec: CrawlSpec): (url: string) => boolean {
   let s = scopes.get(spec);
   if (s === undefined) {
-    s = createScope(spec);
+    s = createScope(recrawlScope(store, spec));
     scopes.set(spec, s);
   }
   return s;
@@ -198,6 +203,7 @@ export function openTxn(
       touchedHosts.add(key);
       return h;
     },
+    loadedHost: (key) => hosts.get(key),
     robots(origin) {
       if (robots.has(origin)) return robots.get(origin);
       const r = store.robots.get(origin);
@@ -229,7 +235,8 @@ export function openTxn(
     dropQueueEntry(key) {
       store.queue.removeSync(key);
     },
-    discover: (crawl, rawUrl, depth, via, kind) => discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind),
+    discover: (crawl, rawUrl, depth, via, kind, earlier) =>
+      discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind, earlier),
     requeue(crawl, hash, rec, notBeforeMs) {
       const queueKey: QueueKey = [rec.hostKey, rec.depth, seq.next()];
       txn.moveUrl(crawl, rec, "queued");
@@ -359,6 +366,7 @@ function discover(
   depth: number,
   via?: string,
   kind?: UrlRecord["kind"],
+  earlier?: EarlierCapture,
 ): boolean {
   const { store, now } = txn;
   const spec = crawl.spec;
@@ -366,7 +374,7 @@ function discover(
   const canon = tryCanonicalizeUrl(rawUrl);
   if (!canon.ok) return false;
   const url = canon.url;
-  if (!scopeOf(spec)(url)) return false;
+  if (!scopeOf(store, spec)(url)) return false;
   const hash = urlHashOf(url);
   if (store.urls.doesExist([crawl.id, hash])) return false;
   const parsed = new URL(url);
@@ -386,6 +394,7 @@ function discover(
     queueKey,
     ...(via !== undefined ? { via } : {}),
     ...(kind !== undefined ? { kind } : {}),
+    ...(earlier !== undefined ? { earlier } : {}),
   };
   store.urls.putSync([crawl.id, hash], rec);
   store.queue.putSync(queueKey, [crawl.id, hash]);
