@@ -149,7 +149,8 @@ describe("payload dedup across workers", () => {
     // The same pages were fetched both times; nine 16 KiB bodies were not written again.
     expect(on?.payloadBytes).toBe(none?.payloadBytes);
     const saved = (none?.warcBytes ?? 0) - (on?.warcBytes ?? 0);
-    expect(saved).toBeGreaterThan((HOSTS - 1) * COPIES.count * COPIES.bytes * 0.6);
+    // Each record is gzipped, and the shared bodies compress to about two thirds: half is a safe floor.
+    expect(saved).toBeGreaterThan((HOSTS - 1) * COPIES.count * COPIES.bytes * 0.5);
   });
 
   it("refers to an earlier crawl's captures when the definition names it", () => {
