@@ -411,8 +411,14 @@ describe("health and reflection", () => {
     try {
       const services = await ask({ listServices: "" });
       expect(services.listServicesResponse?.service.map((x) => x.name)).toEqual(
-        expect.arrayContaining(["heed.v1.AdminService", "heed.v1.FrontierService"]),
+        expect.arrayContaining(["heed.v1.AdminService", "heed.v1.FrontierService", "grpc.health.v1.Health"]),
       );
+      // `grpcurl describe grpc.health.v1.Health` works too: its descriptor is served.
+      const healthFile = await ask({ fileContainingSymbol: "grpc.health.v1.Health" });
+      expect(healthFile.errorResponse).toBeUndefined();
+      expect(
+        Buffer.concat(healthFile.fileDescriptorResponse?.fileDescriptorProto ?? []).toString("latin1"),
+      ).toContain("HealthCheckRequest");
       const file = await ask({ fileContainingSymbol: "heed.v1.AdminService" });
       expect(file.errorResponse).toBeUndefined();
       const descriptors = Buffer.concat(file.fileDescriptorResponse?.fileDescriptorProto ?? []).toString(

@@ -8,6 +8,7 @@ import {
   ROBOTS_READINGS,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
+import { indexDiscoveryOrder } from "./discovery.js";
 import { createCommitBatcher } from "./commit-batch.js";
 import {
   type FrontierContext,
@@ -111,6 +112,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     clock: options.clock ?? Date.now,
     log: options.log,
   };
+  indexDiscoveryOrder(store, ctx.seq);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const batcher = createCommitBatcher(ctx);

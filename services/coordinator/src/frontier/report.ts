@@ -13,7 +13,7 @@ import type {
   ReportAnswer,
   ReportOutcome,
 } from "./records.js";
-import { applyRobotsFetch } from "./robots-refresh.js";
+import { applyRobotsFetch, refusalDetail } from "./robots-refresh.js";
 import { queueFromSitemap } from "./sitemaps.js";
 import { recordFailure, recordSuccess, releaseSlots, spacingAfterFetch } from "./slots.js";
 import { tdmRulesFromJson } from "./tdm.js";
@@ -119,7 +119,10 @@ function applyPage(
   );
   const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
   if (error !== undefined || failedHttp) {
-    if (NOT_RETRYABLE.has(errKind)) {
+    if (errKind === "blocked_address") {
+      rec.reasonDetail = refusalDetail(r);
+      txn.fail(crawl, hash, rec, "address_refused");
+    } else if (NOT_RETRYABLE.has(errKind)) {
       txn.fail(crawl, hash, rec, "not_retryable");
     } else {
       recordFailure(txn, crawl, host, retryAfterMs, error ?? `HTTP ${r.statusCode}`);
