@@ -444,9 +444,9 @@ describe("admin API security", () => {
       expect((await callError(pause, req, "some-guess-0123456789"))?.code).toBe(status.UNAUTHENTICATED);
       expect((await callError(pause, req, WORKER))?.code).toBe(status.UNAUTHENTICATED);
       expect((await callError(pause, req, READER))?.code).toBe(status.PERMISSION_DENIED);
-      expect((await callError(block, { pattern: "example.org", reason: "x", force: false }, READER))?.code).toBe(
-        status.PERMISSION_DENIED,
-      );
+      expect(
+        (await callError(block, { pattern: "example.org", reason: "x", force: false }, READER))?.code,
+      ).toBe(status.PERMISSION_DENIED);
       expect(
         await callError(c.listCrawls.bind(c), { state: 0, limit: 0, pageToken: "" }, READER),
       ).toBeUndefined();
@@ -534,8 +534,14 @@ describe("admin API security", () => {
             OPERATOR,
           ),
         ],
-        ["reason", callError(c.blockHost.bind(c), { pattern: "example.org", reason: " ", force: false }, OPERATOR)],
-        ["pattern", callError(c.blockHost.bind(c), { pattern: "not a host", reason: "r", force: false }, OPERATOR)],
+        [
+          "reason",
+          callError(c.blockHost.bind(c), { pattern: "example.org", reason: " ", force: false }, OPERATOR),
+        ],
+        [
+          "pattern",
+          callError(c.blockHost.bind(c), { pattern: "not a host", reason: "r", force: false }, OPERATOR),
+        ],
         ["url", callError(c.getUrl.bind(c), { crawlId: "ctl-watch", url: "ftp://example.org/" }, READER)],
         [
           "seeds[1]",

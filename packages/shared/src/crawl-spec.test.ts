@@ -161,7 +161,10 @@ describe("validation at the door", () => {
 });
 
 describe("the crawl's scope", () => {
-  const base = { seeds: ["https://example.org/"], userAgent: { product: "HeedBot", contact: "ops@example.org" } };
+  const base = {
+    seeds: ["https://example.org/"],
+    userAgent: { product: "HeedBot", contact: "ops@example.org" },
+  };
   const refusal = (scope: unknown): string | undefined => {
     try {
       parseCrawlSpec({ ...base, scope });
@@ -174,13 +177,17 @@ describe("the crawl's scope", () => {
   it("refuses wildcards, public suffixes and non-domains, naming the field", () => {
     expect(refusal({ domains: ["*"] })).toMatch(/^scope\.domains\.0 \| .*.*not a domain name/);
     expect(refusal({ domains: ["*.example.org"] })).toMatch(/^scope\.domains\.0 \| .*.*no wildcards/);
-    expect(refusal({ domains: ["example.org", "com"] })).toMatch(/^scope\.domains\.1 \| .*com is a public suffix/);
+    expect(refusal({ domains: ["example.org", "com"] })).toMatch(
+      /^scope\.domains\.1 \| .*com is a public suffix/,
+    );
     expect(refusal({ domains: ["co.uk"] })).toMatch(/public suffix/);
     expect(refusal({ domains: ["a b"] })).toMatch(/not a domain name/);
   });
 
   it("refuses prefixes that are not http(s) URLs with a host", () => {
-    expect(refusal({ prefixes: ["file:///"] })).toMatch(/^scope\.prefixes\.0 \| .*an http:\/\/ or https:\/\/ prefix/);
+    expect(refusal({ prefixes: ["file:///"] })).toMatch(
+      /^scope\.prefixes\.0 \| .*an http:\/\/ or https:\/\/ prefix/,
+    );
     expect(refusal({ prefixes: ["ftp://example.org/"] })).toMatch(/not ftp:/);
     expect(refusal({ prefixes: ["javascript:alert(1)"] })).toMatch(/http/);
     expect(refusal({ prefixes: ["example.org/docs"] })).toMatch(/not a URL/);
@@ -196,7 +203,10 @@ describe("the crawl's scope", () => {
   it("keeps domains (trimmed, lower-cased) and http(s) prefixes", () => {
     const spec = parseCrawlSpec({
       ...base,
-      scope: { domains: [" Example.NET. ", "github.io.example.org"], prefixes: ["https://example.com/docs/"] },
+      scope: {
+        domains: [" Example.NET. ", "github.io.example.org"],
+        prefixes: ["https://example.com/docs/"],
+      },
     });
     expect(spec.scope).toEqual({
       domains: ["example.net", "github.io.example.org"],

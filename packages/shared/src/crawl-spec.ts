@@ -96,7 +96,12 @@ const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](
 /** A domain to add to the scope: a DNS name (IDNs as xn--), never a wildcard or a public suffix. */
 const scopeDomain = z
   .string()
-  .transform((d) => d.trim().toLowerCase().replace(/^\.+|\.+$/g, ""))
+  .transform((d) =>
+    d
+      .trim()
+      .toLowerCase()
+      .replace(/^\.+|\.+$/g, ""),
+  )
   .superRefine((d, ctx) => {
     if (!DNS_NAME.test(d)) {
       ctx.addIssue({
@@ -107,7 +112,10 @@ const scopeDomain = z
     }
     const parsed = parseHost(d, { allowPrivateDomains: true });
     if (parsed.domain === null && parsed.publicSuffix === d && (parsed.isIcann || parsed.isPrivate))
-      ctx.addIssue({ code: "custom", message: `${d} is a public suffix: it would put every site under it in scope` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${d} is a public suffix: it would put every site under it in scope`,
+      });
   });
 
 /** A URL prefix to add to the scope: http(s) with a host, as crawled URLs are. */

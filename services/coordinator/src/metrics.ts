@@ -185,7 +185,8 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
         .filter((c) => c.state === "running" || c.state === "paused")
         .sort((a, b) => b.createdAtMs - a.createdAtMs)
         .slice(0, MAX_LABELLED_CRAWLS);
-      for (const c of unfinished) for (const s of URL_STATES) crawlUrls.set({ crawl: c.id, state: s }, c.counts[s]);
+      for (const c of unfinished)
+        for (const s of URL_STATES) crawlUrls.set({ crawl: c.id, state: s }, c.counts[s]);
       const now = Date.now();
       const byState: Record<string, number> = { busy: 0, waiting: 0, idle: 0, parked: 0 };
       for (const { value: h } of f.store.hosts.getRange()) {

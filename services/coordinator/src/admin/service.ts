@@ -18,8 +18,8 @@ import {
 } from "@heed/shared";
 import { discoveryBatches } from "../frontier/discovery.js";
 import type { Frontier } from "../frontier/frontier.js";
-import { undecodable } from "../grpc/decode-guard.js";
 import { normalizePattern } from "../frontier/policies.js";
+import { undecodable } from "../grpc/decode-guard.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
 import { listHosts } from "./hosts.js";

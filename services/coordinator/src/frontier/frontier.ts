@@ -8,7 +8,6 @@ import {
   ROBOTS_READINGS,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
-import { indexDiscoveryOrder } from "./discovery.js";
 import { createCommitBatcher } from "./commit-batch.js";
 import {
   type FrontierContext,
@@ -18,6 +17,7 @@ import {
   reindexHost,
   sequenceFrom,
 } from "./context.js";
+import { indexDiscoveryOrder } from "./discovery.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";

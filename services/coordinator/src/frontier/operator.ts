@@ -21,7 +21,7 @@ export function changeCrawlState(ctx: FrontierContext, crawlId: string, action: 
       crawl.state = "paused";
       // Its queued URLs leave the host queues now, so hosts shared with other crawls are free at once;
       // leases out finish.
-      forEachQueued(ctx, crawl, (hash, rec) => {
+      forEachQueued(ctx, crawl, (_hash, rec) => {
         txn.withholdQueued(rec);
         txn.host(rec.hostKey);
       });

@@ -34,7 +34,8 @@ export function decodeGuarded<S extends ServiceDefinition>(service: S, definitio
         try {
           return method.requestDeserialize(bytes);
         } catch (err) {
-          const found = messageName !== undefined ? unsafeField(definitions, messageName, bytes, "") : undefined;
+          const found =
+            messageName !== undefined ? unsafeField(definitions, messageName, bytes, "") : undefined;
           const marker: Undecodable = {
             [UNDECODABLE]:
               found !== undefined
@@ -97,7 +98,9 @@ function unsafeField(
           : `${prefix}${field.name}${field.label === "LABEL_REPEATED" ? `[${index}]` : ""}`;
       if (field !== undefined && WIDE_INTEGERS.has(field.type)) {
         const values =
-          wireType === WireType.LengthDelimited ? packed(reader, field.type) : [wideValue(reader, field.type)];
+          wireType === WireType.LengthDelimited
+            ? packed(reader, field.type)
+            : [wideValue(reader, field.type)];
         if (values.some((v) => v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)))
           return path;
       } else if (field?.type === "TYPE_MESSAGE" && wireType === WireType.LengthDelimited) {

@@ -173,7 +173,9 @@ Examples:
               ["PATTERN", "RULE", "SINCE", "REASON"],
               rules.map((r) => [
                 r.pattern,
-                r.mode === proto.HostPolicyMode.HOST_POLICY_MODE_BLOCK ? "blocked" : `slow ${r.minDelayMs} ms`,
+                r.mode === proto.HostPolicyMode.HOST_POLICY_MODE_BLOCK
+                  ? "blocked"
+                  : `slow ${r.minDelayMs} ms`,
                 timestamp(r.createdAtMs),
                 r.reason,
               ]),
