@@ -111,7 +111,7 @@ describe("heedctl against a running coordinator, workers and NATS", () => {
     const watched = await heedctl(["watch", "ctl-watch", "--interval-ms", "200"], OPERATOR, 60_000);
     expect(watched.code).toBe(0);
     const lines = watched.stdout.trim().split("\n");
-    expect(lines.at(-1)).toMatch(/finished\s+100%\s+done \d+/);
+    expect(lines.at(-1)).toMatch(/finished\s+settled (\d+) of \1 known\s+done \d+/);
     expect(watched.stderr).toMatch(/crawl ctl-watch finished/);
     const crawl = cluster.coordinator.frontier.crawl("ctl-watch");
     expect(crawl?.state).toBe("finished");

@@ -157,7 +157,9 @@ describe("captures", () => {
     const page = await fetchAndKeep(writer, lease("/page"));
     const gz = await fetchAndKeep(writer, lease("/gzip"));
     const moved = await fetchAndKeep(writer, lease("/moved"));
-    const robots = await fetchAndKeep(writer, lease("/r/robots.txt", proto.LeaseKind.LEASE_KIND_ROBOTS));
+    // A robots.txt redirect and its hop: two leases, each exchange captured.
+    const hop = await fetchAndKeep(writer, lease("/r/robots.txt", proto.LeaseKind.LEASE_KIND_ROBOTS));
+    const robots = await fetchAndKeep(writer, lease("/robots.txt", proto.LeaseKind.LEASE_KIND_ROBOTS));
     const busy = await fetchAndKeep(writer, lease("/unavailable"));
     const missing = await fetchAndKeep(writer, lease("/missing"));
     // Durable before close: the location is readable while the file is still open.
@@ -175,6 +177,7 @@ describe("captures", () => {
       [page, "/page", 200],
       [gz, "/gzip", 200],
       [moved, "/moved", 301],
+      [hop, "/r/robots.txt", 302],
       [robots, "/robots.txt", 200],
       [busy, "/unavailable", 503],
       [missing, "/missing", 404],
@@ -194,7 +197,7 @@ describe("captures", () => {
 
     const records = await allRecords(dir);
     const responses = records.filter((r) => r.type === "response");
-    // The robots.txt redirect hop is captured too.
+    // The robots.txt redirect is captured too.
     expect(responses.map((r) => r.targetUri).sort()).toEqual(
       [
         `${base}/page`,

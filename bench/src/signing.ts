@@ -45,6 +45,7 @@ export async function signingBenchmark(options: {
       userAgent: "HeedBench/0.1 (+mailto:bench@example.org)",
       allowPrivateAddresses: true,
       signRequests,
+      dedupPayloads: false,
     });
   const deps = { guarded, open: agent, allowPrivateAddresses: true, signer };
   // Signed and unsigned requests alternate one by one, so a change in machine load hits both alike.

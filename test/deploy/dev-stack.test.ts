@@ -166,7 +166,15 @@ describe("deploy/dev, run on loopback with its rendered environment", () => {
     const contact = ["--contact", "crawl-operator@example.org"];
     // A loopback seed the workers refuse (HEED_ALLOW_PRIVATE_ADDRESSES=false); the crawl is
     // cancelled before any worker runs anyway. Nothing here leaves 127.0.0.1.
-    const create = ["crawl", "create", "http://127.0.0.1:9/", "--id", "deploy-check", ...contact];
+    const create = [
+      "crawl",
+      "create",
+      "http://127.0.0.1:9/",
+      "--id",
+      "deploy-check",
+      "--allow-private-addresses",
+      ...contact,
+    ];
     const none = await heedctl(grpc, undefined, "crawl", "list");
     expect(none.code, none.stderr).toBe(3);
     const wrong = await heedctl(grpc, "not-a-token-of-this-cluster", "crawl", "list");

@@ -61,6 +61,11 @@ export function startHeed(args: string[], options: RunOptions = {}): RunningBin 
   return startBin(HEED_BIN, args, options);
 }
 
+/** Starts `heedctl …` in the background, keeping its output; the caller must stop it. */
+export function startHeedctl(args: string[], options: RunOptions = {}): RunningBin {
+  return startBin(HEEDCTL_BIN, args, options);
+}
+
 function startBin(bin: string, args: string[], options: RunOptions): RunningBin {
   assertBuilt();
   const child = spawn(process.execPath, [bin, ...args], {

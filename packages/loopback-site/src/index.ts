@@ -1,8 +1,10 @@
 export {
+  copyBody,
   defaultPlan,
   type HostPlan,
   type LoopbackSite,
   loopbackAddress,
+  type Redirect,
   type RequestRecord,
   type RobotsMode,
   type SiteHost,

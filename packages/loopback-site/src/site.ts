@@ -19,8 +19,20 @@ export interface HostPlan {
   robots: RobotsMode;
   /** Pages /p/0 … /p/(pages-1); /p/0 is also served at "/". */
   pages: number;
+  /**
+   * Identical bodies at different URLs: page /p/j links to /copy/(j mod count), and /copy/k serves
+   * the same `bytes`-long body on every host that has it (the k-th of `count` distinct bodies).
+   */
+  copies?: { count: number; bytes: number };
   /** The first `times` page requests are refused with `status` and a Retry-After of `retryAfterSeconds`. */
   throttle?: { status: 429 | 503; retryAfterSeconds: number; times: number };
+  /** Paths (robots.txt too) that answer with a redirect: to a path here, or to a path on another host of the site. */
+  redirects?: Record<string, Redirect>;
+}
+
+export interface Redirect {
+  status: 301 | 302 | 303 | 307 | 308;
+  to: string | { host: number; path: string };
 }
 
 export interface SiteOptions {
@@ -120,7 +132,27 @@ function linksOf(site: { hosts: SiteHost[]; outsider: SiteHost }, host: SiteHost
   const follow = [`${host.origin}/p/${(j + 1) % n}`];
   if (next.plan.pages > j) follow.push(`${next.origin}/p/${j}#frag`);
   if (j === 0) follow.push(`${host.origin}/private/secret`, `${host.origin}/nofollow`);
+  const copies = host.plan.copies;
+  if (copies !== undefined && copies.count > 0) follow.push(`${host.origin}/copy/${j % copies.count}`);
   return { follow, nofollowPage: false };
+}
+
+/**
+ * The k-th shared body: text that gzip cannot shrink much (as real page
+ * bodies compress far less than a repeated letter would), the same on every host.
+ */
+export function copyBody(k: number, bytes: number): string {
+  const letters = "abcdefghijklmnopqrstuvwxyz0123456789";
+  let x = (k + 1) * 2654435761;
+  const head = `<!doctype html><html><head><title>copy ${k}</title></head><body><h1>Copy ${k}</h1><p>`;
+  const tail = "</p></body></html>";
+  let text = "";
+  const n = Math.max(0, bytes - head.length - tail.length);
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    text += letters[(x >>> 16) % letters.length];
+  }
+  return head + text + tail;
 }
 
 function page(title: string, body: string, head = ""): string {
@@ -189,6 +221,13 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       record.status = res.statusCode;
     });
     const path = record.path;
+    const redirect = host.plan.redirects?.[path];
+    if (redirect !== undefined) {
+      const to = redirect.to;
+      const location = typeof to === "string" ? to : `${hosts[to.host]?.origin}${to.path}`;
+      res.writeHead(redirect.status, { location, "content-type": "text/plain" }).end(`see ${location}\n`);
+      return;
+    }
     if (path === "/robots.txt") {
       const mode = host.plan.robots;
       if (mode.kind === "status") {
@@ -225,6 +264,13 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
         `<a href="${outsider.origin}/">elsewhere</a> ` +
         `<a href="mailto:someone@example.org">mail</a> <a href="javascript:void(0)">js</a>`;
       html(page(`${host.address} page ${j}`, `<h1>Page ${j}</h1>${anchors} ${extra}`));
+      return;
+    }
+    const copies = host.plan.copies;
+    if (copies !== undefined && path.startsWith("/copy/")) {
+      const k = Number(path.slice(6));
+      if (Number.isInteger(k) && k >= 0 && k < copies.count) html(copyBody(k, copies.bytes));
+      else res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
     }
     if (path === "/nofollow") {

@@ -285,6 +285,32 @@ export const sitemapSchema = z
   })
   .prefault({});
 
+const crawlIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63");
+
+export const dedupSchema = z
+  .object({
+    withinCrawl: doc(bool.default(true), {
+      flag: "--dedup",
+      help:
+        "write a payload the crawl already holds as a revisit record (identical-payload-digest) pointing at " +
+        "the first capture, instead of storing it again (--no-dedup: store every payload)",
+    }),
+    fromCrawls: doc(
+      listOf(crawlIdSchema)
+        .pipe(z.array(crawlIdSchema).refine((r) => new Set(r).size === r.length, "each crawl once"))
+        .default([]),
+      {
+        flag: "--dedup-from-crawl <id...>",
+        help:
+          "earlier crawls whose captures count too: a payload one of them holds becomes a revisit of that " +
+          "capture (replaying it needs that crawl's WARC files)",
+      },
+    ),
+  })
+  .prefault({});
+
 export const fetchSchema = z
   .object({
     timeoutMs: doc(int(100, 600_000).default(30_000), {
@@ -314,16 +340,10 @@ export const fetchSchema = z
 
 export const crawlSpecSchema = z
   .object({
-    id: doc(
-      z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-', at most 63")
-        .optional(),
-      {
-        flag: "--id <id>",
-        help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
-      },
-    ),
+    id: doc(crawlIdSchema.optional(), {
+      flag: "--id <id>",
+      help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
+    }),
     seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")), {
       flag: "[seeds...]",
       help: "URLs to start from (on the command line they replace the crawl file's)",
@@ -362,6 +382,7 @@ export const crawlSpecSchema = z
         "deployment; workers need a signing key and a Signature-Agent URL",
     }),
     fetch: fetchSchema,
+    dedup: dedupSchema,
     allowPrivateAddresses: doc(bool.default(false), {
       flag: "--allow-private-addresses",
       help: "crawl loopback/private addresses (workers must allow them too)",

@@ -92,6 +92,10 @@ export function crawlSpecToProto(spec: ParsedCrawlSpec): proto.CrawlDefinition {
     // Definitions stored before these fields existed lack them.
     purposes: spec.purposes ?? ["archive"],
     signRequests: spec.signRequests ?? false,
+    dedup: {
+      withinCrawl: spec.dedup?.withinCrawl ?? true,
+      fromCrawls: spec.dedup?.fromCrawls ?? [],
+    },
     allowPrivateAddresses: spec.allowPrivateAddresses,
   };
 }
@@ -162,6 +166,7 @@ export function crawlInputFromProto(def: proto.CrawlDefinition | undefined): Cra
     honourTdmReservation: def.honourTdmReservation,
     ...(def.purposes.length > 0 ? { purposes: def.purposes } : {}),
     signRequests: def.signRequests,
+    dedup: { withinCrawl: def.dedup?.withinCrawl, fromCrawls: def.dedup?.fromCrawls ?? [] },
     allowPrivateAddresses: def.allowPrivateAddresses,
   };
 }

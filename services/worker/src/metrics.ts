@@ -4,6 +4,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export interface WorkerMetrics {
   fetched(lease: proto.Lease, result: proto.FetchResult): void;
   leasesReceived(n: number): void;
+  /** A payload already held was written as a revisit record: `payloadBytes` not stored again. */
+  revisit(payloadBytes: number): void;
   /** A control message from NATS refused or ignored, by a short fixed kind. */
   refused(kind: string): void;
   render(state: { inFlight: number; pendingReports: number }): Promise<{ contentType: string; body: string }>;
@@ -53,6 +55,16 @@ export function createWorkerMetrics(): WorkerMetrics {
     labelNames: ["kind"],
     registers: [registry],
   });
+  const revisits = new Counter({
+    name: "heed_capture_revisits_total",
+    help: "Revisit records written instead of a payload the crawl already holds (identical-payload-digest)",
+    registers: [registry],
+  });
+  const saved = new Counter({
+    name: "heed_capture_revisit_saved_bytes_total",
+    help: "Payload bytes not stored again because a revisit record referred to an identical earlier capture",
+    registers: [registry],
+  });
   const kinds: Record<number, string> = { 1: "page", 2: "robots", 3: "sitemap" };
   return {
     fetched(lease, result) {
@@ -63,6 +75,10 @@ export function createWorkerMetrics(): WorkerMetrics {
       bytes.observe(result.bodyBytes);
     },
     leasesReceived: (n) => leases.inc(n),
+    revisit(payloadBytes) {
+      revisits.inc();
+      saved.inc(payloadBytes);
+    },
     refused: (kind) => refused.inc({ kind }),
     async render(state) {
       inFlight.set(state.inFlight);

@@ -17,6 +17,7 @@ import {
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
 import { Agent } from "undici";
+import { revisitSources } from "./capture/dedup.js";
 import type { Exchange } from "./capture/exchange.js";
 import { keepCapture } from "./capture/keep.js";
 import { createWarcWriter, type WarcStats, type WarcWriter } from "./capture/warc-writer.js";
@@ -200,7 +201,13 @@ export async function startWorker(
         release,
       );
       if (warc === undefined) return result;
-      const kept = await keepCapture(warc, lease, result, exchanges, wlog);
+      const sources = await revisitSources(lease, exchanges, reporter.lookupDigest, wlog);
+      const kept = await keepCapture(warc, lease, result, exchanges, wlog, sources);
+      if (kept.error === undefined) {
+        exchanges.forEach((ex, i) => {
+          if (sources[i]?.revisitOf !== undefined) metrics.revisit(ex.bodyBytes);
+        });
+      }
       if (kept.error?.code === "HEED_CAPTURE_FAILED") captureFailedAtMs = Date.now();
       return kept;
     });

@@ -73,7 +73,12 @@ export function connect(settings: CtlSettings): Admin {
     }
     throw err;
   }
-  const client = new proto.AdminServiceClient(settings.server, creds);
+  // Short reconnect back-off: `watch` calls again after a coordinator restart, and gRPC's own
+  // (up to two minutes) would keep failing those calls long after the coordinator is back.
+  const client = new proto.AdminServiceClient(settings.server, creds, {
+    "grpc.initial_reconnect_backoff_ms": 500,
+    "grpc.max_reconnect_backoff_ms": 8000,
+  });
   const metadata = () => {
     const md = new Metadata();
     if (settings.token !== undefined) md.set("authorization", bearer(settings.token));

@@ -5,7 +5,7 @@ import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { ConfigError, proto } from "@heed/shared";
 import { afterAll, describe, expect, it } from "vitest";
 import { RpcError } from "./client.js";
-import { progressText } from "./commands/watch.js";
+import { progressText, stallText } from "./commands/watch.js";
 import { exitCodeOf } from "./main.js";
 import { enumText, relative, table } from "./output.js";
 import { loadCtlSettings } from "./settings.js";
@@ -89,15 +89,34 @@ describe("heedctl output", () => {
     expect(enumText("HOST_STATUS_ROBOTS_UNREACHABLE", "HOST_STATUS_")).toBe("robots-unreachable");
   });
 
-  it("shows progress as the share of discovered URLs that are settled", () => {
+  it("shows progress as settled of known counts, the recent rate, and an ETA or why there is none", () => {
     const s = proto.CrawlStats.fromPartial({
       counts: { done: 6, failed: 1, skipped: 1, queued: 1, leased: 1 },
       pagesPerSecond: 2.5,
       bytes: 2048,
       elapsedMs: 3000,
+      noEtaReason: "too few samples",
     });
     expect(progressText(s)).toBe(
-      " 80%  done 6  queued 1  in flight 1  failed 1  skipped 1  2.5 pages/s  2.0 KiB  3.0 s",
+      "settled 8 of 10 known  done 6  queued 1  in flight 1  failed 1  skipped 1  2.5 pages/s (1 min)  no ETA (too few samples)  2.0 KiB  3.0 s",
     );
+    expect(progressText({ ...s, etaMs: 150_000, noEtaReason: "" })).toContain(
+      "2.5 pages/s (1 min)  ETA 3 min  ",
+    );
+    expect(progressText({ ...s, noEtaReason: "ended" })).not.toContain("ETA");
+  });
+
+  it("says why a crawl is stalled, with the time it waits for relative to now", () => {
+    const s = proto.CrawlStats.fromPartial({
+      stall: {
+        reason: proto.StallReason.STALL_REASON_ALL_HOSTS_WAITING,
+        untilMs: 121_000,
+        detail: "all 1 host(s) waiting until 1970-01-01T00:02:01.000Z",
+      },
+    });
+    expect(stallText(s, 1000)).toBe(
+      "STALLED: all 1 host(s) waiting until 1970-01-01T00:02:01.000Z (in 2 min)",
+    );
+    expect(stallText(proto.CrawlStats.fromPartial({}), 1000)).toBe("");
   });
 });

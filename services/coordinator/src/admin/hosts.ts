@@ -44,12 +44,19 @@ export function listHosts(
     const policy = policyFor(policies, key);
     const statuses = statusesOf(state, robots, policy, nowMs);
     if (q.status !== proto.HostStatus.HOST_STATUS_UNSPECIFIED && !statuses.includes(q.status)) continue;
-    hosts.push(hostToProto(state, statuses, robots, policy));
+    const host = hostToProto(state, statuses, robots, policy);
+    if (q.crawlId !== undefined) {
+      // Listed for one crawl: that crawl's fetches, not every crawl's.
+      const mine = frontier.store.crawlHosts.get([q.crawlId, key]);
+      host.fetches = mine?.fetches ?? 0;
+      host.bytes = mine?.fetchedBytes ?? 0;
+    }
+    hosts.push(host);
   }
   return { hosts, nextPageToken: more && last !== undefined ? encodePageToken(last) : "" };
 }
 
-function* hostKeys(
+export function* hostKeys(
   frontier: Frontier,
   crawlId: string | undefined,
   after: string | undefined,
@@ -68,7 +75,7 @@ function* hostKeys(
 }
 
 /** Robots records are kept per origin; a host has one per scheme and port it was crawled on. */
-function robotsOf(frontier: Frontier, hostKey: string): RobotsRecord[] {
+export function robotsOf(frontier: Frontier, hostKey: string): RobotsRecord[] {
   const out: RobotsRecord[] = [];
   for (const scheme of ["http://", "https://"]) {
     // ';' sorts right after ':', so this range holds "scheme://host" and "scheme://host:port".

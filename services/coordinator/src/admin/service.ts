@@ -12,18 +12,20 @@ import {
   crawlSpecToProto,
   type Logger,
   NotFoundError,
-  type proto,
+  proto,
   sleep,
   UnavailableError,
 } from "@heed/shared";
 import { discoveryBatches } from "../frontier/discovery.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
+import type { CrawlRecord } from "../frontier/records.js";
 import { undecodable } from "../grpc/decode-guard.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
 import { listHosts } from "./hosts.js";
 import { pageOf, positionKey } from "./paging.js";
+import { hostWaits, stallOf } from "./stall.js";
 import { crawlStats, type RateSampler, totalStats } from "./stats.js";
 import { toGrpcError } from "./status.js";
 import * as v from "./validate.js";
@@ -59,6 +61,15 @@ export function adminService(deps: AdminDeps): AdminService {
     const crawl = frontier.crawl(v.crawlId(id));
     if (crawl === undefined) throw new NotFoundError(`no crawl ${id}`);
     return crawl;
+  };
+
+  /** A crawl's counters, rates, ETA and, when it makes no progress, why. */
+  const statsOf = (crawl: CrawlRecord, t: number) => {
+    const liveWorkers = deps.workers
+      .list(t)
+      .filter((w) => w.heartbeat.state !== proto.WorkerState.WORKER_STATE_DRAINING).length;
+    const stall = stallOf(crawl, { liveWorkers, hosts: () => hostWaits(frontier, crawl.id, t) }, t);
+    return crawlStats(crawl, deps.rates, t, stall);
   };
 
   /** Every change an operator makes is logged: it is part of what a crawl must be able to prove. */
@@ -202,7 +213,7 @@ export function adminService(deps: AdminDeps): AdminService {
     getStats: unary("GetStats", "read", (req: proto.GetStatsRequest) => {
       const t = now();
       const crawls = req.crawlId !== "" ? [mustCrawl(req.crawlId)] : frontier.crawls();
-      const stats = crawls.map((c) => crawlStats(c, deps.rates, t));
+      const stats = crawls.map((c) => statsOf(c, t));
       return { total: totalStats(stats), crawls: stats };
     }),
     watchProgress: streaming(
@@ -219,7 +230,7 @@ export function adminService(deps: AdminDeps): AdminService {
           const crawl = mustCrawl(id);
           const t = now();
           const final = crawl.state === "finished" || crawl.state === "cancelled";
-          await write(call, { stats: crawlStats(crawl, deps.rates, t), atMs: t, final });
+          await write(call, { stats: statsOf(crawl, t), atMs: t, final });
           if (final) return;
           await sleep(interval, signal);
         }

@@ -1,27 +1,28 @@
 import { proto } from "@heed/shared";
 import type { CrawlRecord } from "../frontier/records.js";
+import { estimateProgress, type ProgressSample } from "./progress.js";
 import { crawlStateToProto } from "./wire.js";
 
 const WINDOW_MS = 60_000;
 
-interface Sample {
-  atMs: number;
-  done: number;
-}
-
 /**
- * Pages-done samples per crawl, taken every second or so, for "pages/s over
- * the last minute". Counters live in LMDB; only these samples are in memory,
- * so after a restart the rate covers the time since the restart.
+ * Progress samples per crawl, taken every second or so, for rates "over the
+ * last minute" and the ETA. Counters live in LMDB; only these samples are in
+ * memory, so after a restart the rates cover the time since the restart.
  */
 export interface RateSampler {
   sample(crawls: CrawlRecord[], nowMs: number): void;
-  /** Pages per second over the last minute, or undefined before two samples a second apart. */
-  rate(crawlId: string, doneNow: number, nowMs: number): number | undefined;
+  /** The crawl's samples of the last minute (and one at or before its start), oldest first. */
+  window(crawlId: string): readonly ProgressSample[];
+}
+
+export function progressSample(c: CrawlRecord, atMs: number): ProgressSample {
+  const settled = c.counts.done + c.counts.failed + c.counts.skipped;
+  return { atMs, done: c.counts.done, settled, discovered: settled + c.counts.queued + c.counts.leased };
 }
 
 export function createRateSampler(windowMs = WINDOW_MS): RateSampler {
-  const samples = new Map<string, Sample[]>();
+  const samples = new Map<string, ProgressSample[]>();
   return {
     sample(crawls, nowMs) {
       const live = new Set<string>();
@@ -30,29 +31,35 @@ export function createRateSampler(windowMs = WINDOW_MS): RateSampler {
         if (c.finishedAtMs !== undefined && c.finishedAtMs < nowMs - windowMs) continue;
         live.add(c.id);
         const list = samples.get(c.id) ?? [];
-        list.push({ atMs: nowMs, done: c.counts.done });
+        list.push(progressSample(c, nowMs));
         // Keep one sample at or before the window's start, so the rate spans the whole minute.
-        while (list.length > 2 && (list[1] as Sample).atMs <= nowMs - windowMs) list.shift();
+        while (list.length > 2 && (list[1] as ProgressSample).atMs <= nowMs - windowMs) list.shift();
         samples.set(c.id, list);
       }
       for (const id of samples.keys()) if (!live.has(id)) samples.delete(id);
     },
-    rate(crawlId, doneNow, nowMs) {
-      const first = samples.get(crawlId)?.[0];
-      if (first === undefined || nowMs - first.atMs < 1000) return undefined;
-      return Math.max(0, (doneNow - first.done) / ((nowMs - first.atMs) / 1000));
-    },
+    window: (crawlId) => samples.get(crawlId) ?? [],
   };
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-export function crawlStats(c: CrawlRecord, sampler: RateSampler, nowMs: number): proto.CrawlStats {
+export function crawlStats(
+  c: CrawlRecord,
+  sampler: RateSampler,
+  nowMs: number,
+  stall?: proto.Stall,
+): proto.CrawlStats {
   const end = c.finishedAtMs ?? nowMs;
   const elapsedMs = Math.max(0, end - c.createdAtMs);
   const overall = elapsedMs > 0 ? c.counts.done / (elapsedMs / 1000) : 0;
   const ended = c.finishedAtMs !== undefined;
-  const recent = sampler.rate(c.id, c.counts.done, nowMs) ?? (ended && end < nowMs - WINDOW_MS ? 0 : overall);
+  const samples = [...sampler.window(c.id), progressSample(c, nowMs)];
+  const estimate = estimateProgress(samples);
+  const sampled = nowMs - (samples[0] as ProgressSample).atMs >= 1000;
+  const longOver = ended && end < nowMs - WINDOW_MS;
+  // Before two samples a second apart there is no recent rate: the overall one stands in.
+  const recent = longOver ? 0 : sampled ? estimate.pagesPerSecond : overall;
   return {
     crawlId: c.id,
     state: crawlStateToProto(c.state),
@@ -64,6 +71,11 @@ export function crawlStats(c: CrawlRecord, sampler: RateSampler, nowMs: number):
     pagesPerSecond: round(recent),
     pagesPerSecondOverall: round(overall),
     elapsedMs,
+    ...(stall !== undefined ? { stall } : {}),
+    settledPerSecond: longOver ? 0 : round(estimate.settledPerSecond),
+    discoveredPerSecond: longOver ? 0 : round(estimate.discoveredPerSecond),
+    etaMs: !ended && estimate.etaMs !== undefined ? estimate.etaMs : 0,
+    noEtaReason: ended ? "ended" : (estimate.noEtaReason ?? ""),
   };
 }
 
@@ -93,5 +105,9 @@ export function totalStats(all: proto.CrawlStats[]): proto.CrawlStats {
     pagesPerSecond: round(all.reduce((n, s) => n + s.pagesPerSecond, 0)),
     pagesPerSecondOverall: elapsedMs > 0 ? round(counts.done / (elapsedMs / 1000)) : 0,
     elapsedMs,
+    settledPerSecond: round(all.reduce((n, s) => n + s.settledPerSecond, 0)),
+    discoveredPerSecond: round(all.reduce((n, s) => n + s.discoveredPerSecond, 0)),
+    etaMs: 0,
+    noEtaReason: "",
   };
 }

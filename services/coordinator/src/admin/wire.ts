@@ -8,6 +8,7 @@ import type {
   UrlRecord,
   UrlState,
 } from "../frontier/records.js";
+import { captureToProto } from "../grpc/report-wire.js";
 
 /** Frontier records as admin API messages. Reads only; nothing here decides anything. */
 
@@ -98,6 +99,8 @@ export function robotsToProto(r: RobotsRecord): proto.HostRobots {
     fetchedAtMs: r.fetchedAtMs,
     expiresAtMs: r.expiresAtMs,
     failures: r.failures,
+    redirects: r.redirects ?? [],
+    following: r.following?.url ?? "",
     reason:
       r.addressRefused !== undefined
         ? `address_refused: ${r.addressRefused}`
@@ -192,7 +195,7 @@ export function urlToProto(u: UrlRecord): proto.Url {
       signal: p.signal ?? "",
       line: p.line ?? 0,
     })),
-    ...(r?.capture !== undefined ? { capture: r.capture } : {}),
+    ...(r?.capture !== undefined ? { capture: captureToProto(r.capture) } : {}),
     ...(u.politeness !== undefined
       ? {
           politeness: {

@@ -3,9 +3,10 @@ import type { CrawlRecord, SkipReason, UrlRecord } from "./records.js";
 import type { Txn } from "./txn.js";
 
 /**
- * Crawl and per-host budgets. Per-host counters live in `crawlHosts` and are
- * kept only for crawls that set a per-host budget, so other crawls pay no extra
- * reads or writes on the lease and report paths.
+ * Crawl and per-host budgets. Per-host counters live in `crawlHosts`; the
+ * budget counters are kept only for crawls that set a per-host budget, so other
+ * crawls pay no extra reads or writes for them on the lease path. Every crawl
+ * counts its fetches per host when they are reported (countCrawlFetch).
  */
 
 export function hostBudgetsOn(spec: CrawlSpec): boolean {
@@ -56,4 +57,13 @@ export function countHostBytes(txn: Txn, crawl: CrawlRecord, hostKey: string, by
   if (ch === undefined) return;
   ch.bytes += bytes;
   txn.putCrawlHost(crawl.id, hostKey, ch);
+}
+
+/** A fetch ended (any lease kind): the crawl's own share of the host's fetches and bytes, for listings per crawl. */
+export function countCrawlFetch(txn: Txn, crawlId: string, hostKey: string, bytes: number): void {
+  const ch = txn.crawlHost(crawlId, hostKey);
+  if (ch === undefined) return;
+  ch.fetches = (ch.fetches ?? 0) + 1;
+  ch.fetchedBytes = (ch.fetchedBytes ?? 0) + bytes;
+  txn.putCrawlHost(crawlId, hostKey, ch);
 }

@@ -1,7 +1,7 @@
 import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/shared";
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
-import type { HostPolicy, LeaseGrant } from "./records.js";
+import type { HostPolicy, HostState, LeaseGrant } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
@@ -77,6 +77,7 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
       return out;
     });
   } catch (err) {
+    ctx.store.forgetUnsavedShapes();
     if (txn !== undefined) for (const key of txn.touchedHosts) reindexHost(ctx, key, now);
     throw commitFailed(ctx, err);
   }
@@ -97,8 +98,9 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
     else ctx.policies.set(pattern, policy);
   }
   const woken = applyWaiterChanges(ctx, done);
+  // The transaction's own copy of a host is what was just committed: no need to read it back.
   for (const key of new Set([...done.touchedHosts, ...woken]))
-    reindexHost(ctx, key, now, done.deferred.get(key));
+    reindexHost(ctx, key, now, done.deferred.get(key), done.loadedHost(key));
   return result;
 }
 
@@ -151,10 +153,16 @@ function applyWaiterChanges(ctx: FrontierContext, txn: Txn): string[] {
 }
 
 /** Puts a host back in the schedule if it has queued work and room for another lease. */
-export function reindexHost(ctx: FrontierContext, hostKey: string, now: number, notBeforeMs = 0): void {
+export function reindexHost(
+  ctx: FrontierContext,
+  hostKey: string,
+  now: number,
+  notBeforeMs = 0,
+  committed?: HostState,
+): void {
   // Domain, group and IP keys have no queue of their own: only hosts are scheduled.
   if (keyClassOf(hostKey) !== "host") return;
-  const host = ctx.store.hosts.get(hostKey);
+  const host = committed ?? ctx.store.hosts.get(hostKey);
   if (host === undefined || host.inFlight >= host.maxConcurrency || !hasQueued(ctx, hostKey)) {
     ctx.schedule.unschedule(hostKey);
     return;

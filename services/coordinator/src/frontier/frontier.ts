@@ -6,6 +6,7 @@ import {
   checkedCrawlSpec,
   type Logger,
   ROBOTS_READINGS,
+  sleep,
 } from "@heed/shared";
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
@@ -17,6 +18,14 @@ import {
   reindexHost,
   sequenceFrom,
 } from "./context.js";
+import {
+  CLAIM_WAIT_MS,
+  claimDigest,
+  type DigestClaims,
+  type DigestOriginal,
+  dedupsWithin,
+  lookupDigest,
+} from "./digests.js";
 import { indexDiscoveryOrder } from "./discovery.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
@@ -48,6 +57,16 @@ export interface Frontier {
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   /** Extends active leases of a worker (long downloads); grouped into one commit. */
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
+  /**
+   * The first durable capture of a payload fetched under `leaseId`, if the lease's crawl (or a crawl
+   * it dedups against) holds one; undefined when none does, or the lease is not `workerId`'s active one.
+   */
+  lookupDigest(
+    workerId: string,
+    leaseId: string,
+    payloadDigest: string,
+    waitMs?: number,
+  ): Promise<DigestOriginal | undefined>;
   /** Expires leases whose time is up; returns how many. */
   expire(): number;
   /** Whether the frontier can be written; while it cannot, every change is refused with an UnavailableError. */
@@ -59,6 +78,8 @@ export interface Frontier {
   url(crawlId: string, url: string): UrlRecord | undefined;
   urls(crawlId: string): Iterable<UrlRecord>;
   host(hostKey: string): HostState | undefined;
+  /** When the host may next be leased; undefined when it is not scheduled (no queued work, or no room for a lease). */
+  hostDueAtMs(hostKey: string): number | undefined;
   robots(origin: string): RobotsRecord | undefined;
   leaseRecord(leaseId: string): LeaseRecord | undefined;
   activeLeaseCount(): number;
@@ -90,6 +111,9 @@ export interface FrontierOptions {
   observer?: FrontierObserver;
 }
 
+/** How often a lookup waiting on another fetch's capture looks at the index again. */
+const CLAIM_POLL_MS = 20;
+
 function newCrawlId(): string {
   return `crawl-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
@@ -116,6 +140,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const batcher = createCommitBatcher(ctx);
+  const claims: DigestClaims = new Map();
 
   return {
     dataDir: options.dataDir,
@@ -155,6 +180,27 @@ export function openFrontier(options: FrontierOptions): Frontier {
     lease: batcher.lease,
     report: batcher.report,
     renew: batcher.renew,
+    async lookupDigest(workerId, leaseId, payloadDigest, waitMs = CLAIM_WAIT_MS) {
+      const lease = store.leases.get(leaseId);
+      if (lease === undefined || lease.workerId !== workerId || lease.state !== "active") return undefined;
+      const crawl = loadCrawl(store, lease.crawlId);
+      if (crawl === undefined) return undefined;
+      const found = lookupDigest(store, crawl, payloadDigest);
+      if (found !== undefined || !dedupsWithin(crawl)) return found;
+      const isActive = (id: string) => ctx.active.has(id);
+      const other = claimDigest(claims, crawl.id, payloadDigest, leaseId, ctx.clock(), isActive);
+      if (other === undefined) return undefined;
+      // Another fetch is writing this payload now: its capture, once reported, saves storing a second copy.
+      const deadline = Date.now() + waitMs;
+      while (Date.now() < deadline && isActive(other)) {
+        await sleep(CLAIM_POLL_MS);
+        const reported = lookupDigest(store, crawl, payloadDigest);
+        if (reported !== undefined) return reported;
+      }
+      const late = lookupDigest(store, crawl, payloadDigest);
+      if (late === undefined) claimDigest(claims, crawl.id, payloadDigest, leaseId, ctx.clock(), () => false);
+      return late;
+    },
     expire: () => expireDue(ctx),
     health: () => ctx.health,
     probe() {
@@ -172,6 +218,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     urls: (crawlId) =>
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),
     host: (hostKey) => store.hosts.get(hostKey),
+    hostDueAtMs: (hostKey) => ctx.schedule.dueAt(hostKey),
     robots: (origin) => store.robots.get(origin),
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,

@@ -1,7 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { ROBOTS_MAX_BYTES, robotsCrawlDelayMs, robotsUrlOf, robotsVerdict } from "@heed/shared";
+import {
+  type CrawlSpec,
+  hostKeyOf,
+  ROBOTS_MAX_BYTES,
+  robotsCrawlDelayMs,
+  robotsUrlOf,
+  robotsVerdict,
+} from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { dedupsPayloads } from "./digests.js";
 import { refusedBeforeFetch } from "./preferences.js";
 import type {
   CrawlRecord,
@@ -16,6 +24,7 @@ import type {
   SkipReason,
   UrlRecord,
 } from "./records.js";
+import { robotsTarget } from "./robots-redirects.js";
 import { settleQueued } from "./settle.js";
 import { gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
@@ -96,13 +105,23 @@ export function rememberGrants(
 type Step =
   | { do: "next" }
   | { do: "stop" }
-  | { do: "robots"; crawl: CrawlRecord; origin: string }
+  | { do: "robots"; crawl: CrawlRecord; origin: string; url: string }
   | { do: "page"; crawl: CrawlRecord; hash: string; rec: UrlRecord };
 
 /** What a scan of one host's queue learned about when it is worth looking again. */
 interface Scan {
   earliest: number;
   sawPaused: boolean;
+}
+
+/** The host a request goes to: a robots.txt redirect hop's host is spaced as strictly as the crawl asks of any. */
+function requestHost(txn: Txn, host: HostState, url: string, spec: CrawlSpec): HostState {
+  const key = hostKeyOf(url);
+  if (key === host.hostKey) return host;
+  const target = txn.host(key);
+  target.minDelayMs = Math.max(target.minDelayMs, spec.politeness.minDelayMs);
+  target.maxConcurrency = Math.min(target.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
+  return target;
 }
 
 function leaseFromHost(
@@ -121,13 +140,20 @@ function leaseFromHost(
     const step = examine(ctx, txn, host, key, value, scan);
     if (step.do === "next") continue;
     if (step.do === "stop") return undefined;
+    // A robots.txt redirect may lead to another host: the request counts against that host's keys.
+    const target = step.do === "robots" ? requestHost(txn, host, step.url, step.crawl.spec) : host;
+    if (target.inFlight >= target.maxConcurrency) {
+      txn.waitFor(target.hostKey, hostKey);
+      return deferTo(txn, hostKey, now + WAIT_FOR_SLOT_MS);
+    }
     // Entries that can be settled without a request (robots, budget) are settled even while the host
     // must wait; only a request waits for its next-allowed time and a slot on every key.
-    if (host.nextAllowedAtMs > now) return deferTo(txn, hostKey, host.nextAllowedAtMs);
-    const g = gate(ctx, txn, hostKey, step.crawl.spec);
+    const notBefore = Math.max(target.nextAllowedAtMs, target.parkedUntilMs ?? 0);
+    if (notBefore > now) return deferTo(txn, hostKey, notBefore);
+    const g = gate(ctx, txn, target.hostKey, step.crawl.spec, hostKey);
     if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
     return step.do === "robots"
-      ? issueRobotsLease(ctx, txn, step.crawl, host, g.keys, step.origin, workerId)
+      ? issueRobotsLease(ctx, txn, step.crawl, target, g.keys, step.origin, step.url, workerId)
       : issuePageLease(ctx, txn, step.crawl, host, g.keys, step.hash, step.rec, workerId);
   }
   // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
@@ -205,11 +231,12 @@ function examine(
   const robotsKnown =
     robots !== undefined &&
     robots.pendingLeaseId === undefined &&
+    robots.following === undefined &&
     (robots.status === "unreachable" ? robots.nextAttemptAtMs > now : robots.expiresAtMs > now);
   if (!robotsKnown) {
-    // Another lease on this host is fetching the robots.txt: wait for its report.
+    // Another lease is fetching the robots.txt (or one of its redirect hops): wait for its report.
     if (robots?.pendingLeaseId !== undefined) return { do: "stop" };
-    return { do: "robots", crawl, origin: rec.origin };
+    return { do: "robots", crawl, origin: rec.origin, url: robotsTarget(robots, rec.origin) };
   }
   if (robots.status === "unreachable" && robots.addressRefused !== undefined) {
     rec.reasonDetail = robots.addressRefused;
@@ -333,14 +360,20 @@ const LEASE_ID_BYTES = 18;
 let idPool = Buffer.alloc(0);
 let idOffset = 0;
 
-function newLeaseId(): string {
+/**
+ * The issue time first (fixed-width hex, so ids sort by it), then the random
+ * part: lease records are written, ended and looked up near the end of the
+ * lease tables instead of all over them, so a commit touches few of their pages
+ * however many leases the frontier has kept.
+ */
+function newLeaseId(nowMs: number): string {
   if (idOffset + LEASE_ID_BYTES > idPool.length) {
     idPool = randomBytes(LEASE_ID_BYTES * 256);
     idOffset = 0;
   }
   const id = idPool.toString("base64url", idOffset, idOffset + LEASE_ID_BYTES);
   idOffset += LEASE_ID_BYTES;
-  return id;
+  return `${Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, "0")}${id}`;
 }
 
 function grant(
@@ -363,6 +396,8 @@ function grant(
     userAgent: crawl.spec.userAgent,
     allowPrivateAddresses: crawl.spec.allowPrivateAddresses,
     signRequests: crawl.spec.signRequests ?? false,
+    // robots.txt is kept whole: it is the evidence each capture of its origin points to.
+    dedupPayloads: kind !== "robots" && dedupsPayloads(crawl),
     evidence,
   };
 }
@@ -395,16 +430,18 @@ function issueRobotsLease(
   host: HostState,
   keys: HostState[],
   origin: string,
+  url: string,
   workerId: string,
 ): LeaseGrant {
   const now = txn.now;
   const fetch = crawl.spec.fetch;
   const previous = txn.robots(origin);
   const rec: LeaseRecord = {
-    id: newLeaseId(),
+    id: newLeaseId(now),
     kind: "robots",
     crawlId: crawl.id,
-    url: robotsUrlOf(origin),
+    // The origin's robots.txt or a hop of its redirects; `host` is that URL's host.
+    url,
     origin,
     hostKey: host.hostKey,
     workerId,
@@ -436,7 +473,7 @@ function issueRobotsLease(
     rec,
     crawl,
     "robots",
-    { timeoutMs: fetch.timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 5, maxOutlinks: 0 },
+    { timeoutMs: fetch.timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 0, maxOutlinks: 0 },
     evidence,
   );
 }
@@ -456,7 +493,7 @@ function issuePageLease(
   if (url.attempts === 0) crawl.pagesLeased++;
   url.attempts++;
   const rec: LeaseRecord = {
-    id: newLeaseId(),
+    id: newLeaseId(now),
     kind: "page",
     crawlId: crawl.id,
     url: url.url,

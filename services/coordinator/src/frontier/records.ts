@@ -49,6 +49,32 @@ export interface CaptureLocation {
   file: string;
   offset: number;
   length: number;
+  /** The record's WARC-Record-ID and WARC-Date (captures kept before these were recorded lack them). */
+  recordId?: string;
+  date?: string;
+  /** WARC-Payload-Digest of a response whose payload may stand for later identical ones: indexed. */
+  payloadDigest?: string;
+  /** Set when the record is a revisit: not the payload, but a pointer to the capture that holds it. */
+  revisit?: RevisitOf;
+}
+
+export interface RevisitOf {
+  /** `identical-payload-digest` or `server-not-modified`. */
+  profile: string;
+  refersToUri: string;
+  refersToDate: string;
+}
+
+/**
+ * The first durable capture of a payload in a crawl: what later identical
+ * payloads are written as revisits of. Keyed by [crawlId, payload digest].
+ */
+export interface DigestEntry {
+  url: string;
+  /** WARC-Date and WARC-Record-ID of the response record. */
+  date: string;
+  recordId: string;
+  capture: { file: string; offset: number; length: number };
 }
 
 export interface UrlRecord {
@@ -168,6 +194,9 @@ export interface CrawlHostState {
   windowPages: number;
   /** Sitemap documents queued for this host. */
   sitemaps?: number;
+  /** Fetches (every lease kind) this crawl made of the host, and their body bytes; counted for every crawl. */
+  fetches?: number;
+  fetchedBytes?: number;
 }
 
 export interface RobotsRecord extends RobotsPolicy {
@@ -177,6 +206,14 @@ export interface RobotsRecord extends RobotsPolicy {
   pendingLeaseId?: string;
   /** When the next fetch may be tried, for unreachable answers. */
   nextAttemptAtMs: number;
+  /**
+   * While the robots.txt is being resolved through redirects: the next hop to
+   * fetch (its own lease, on its host's politeness keys) and the URLs fetched
+   * so far. The origin's pages wait until the chain ends.
+   */
+  following?: { url: string; chain: string[] };
+  /** Evidence for a redirected robots.txt: every URL fetched, in order; the last one's answer is in force. */
+  redirects?: string[];
 }
 
 export type LeaseState = "active" | "reported" | "expired";
@@ -239,6 +276,8 @@ export interface LeaseGrant {
   allowPrivateAddresses: boolean;
   /** Sign with Web Bot Auth (workers hold the key; the grant carries only this flag). */
   signRequests: boolean;
+  /** Ask the frontier whether a fetched payload is held already, and write a revisit if it is. */
+  dedupPayloads: boolean;
   /** Why this fetch was allowed, for the worker to write beside its capture. */
   evidence: LeaseEvidence;
 }

@@ -1,6 +1,7 @@
 import { backoffMs, parseRetryAfterMs, type RobotsPolicy } from "@heed/shared";
-import { countHostBytes } from "./budgets.js";
+import { countCrawlFetch, countHostBytes } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
+import { indexCapture } from "./digests.js";
 import { expireLease } from "./expiry.js";
 import { refusedAfterFetch } from "./preferences.js";
 import type {
@@ -56,6 +57,7 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
   host.fetches++;
   if (r.remoteAddress !== "") host.ip = r.remoteAddress;
   host.bytes += r.bodyBytes;
+  countCrawlFetch(txn, lease.crawlId, lease.hostKey, r.bodyBytes);
   if (crawl === undefined) {
     releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
     return ack("accepted", "crawl no longer exists");
@@ -142,6 +144,8 @@ function applyPage(
   else {
     txn.moveUrl(crawl, rec, "done");
     txn.putUrl(hash, rec);
+    // Durable and done: later identical payloads of this crawl (and of crawls naming it) may refer to it.
+    indexCapture(txn, crawl, rec, r);
   }
   if (r.tdmReserved && crawl.spec.honourTdmReservation) {
     // A page reserving its TDM rights is taken as the origin's answer: no more of it for this crawl.

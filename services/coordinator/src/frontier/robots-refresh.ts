@@ -1,6 +1,13 @@
-import { backoffMs, type RobotsPolicy, robotsPolicyFromFetch } from "@heed/shared";
+import {
+  backoffMs,
+  hostKeyOf,
+  type RobotsPolicy,
+  robotsCrawlDelayMs,
+  robotsPolicyFromFetch,
+} from "@heed/shared";
 import type { FrontierContext } from "./context.js";
-import type { CrawlRecord, FetchReport, LeaseRecord, RobotsRecord } from "./records.js";
+import type { CrawlRecord, FetchReport, HostState, LeaseRecord, RobotsRecord } from "./records.js";
+import { chainSoFar, hopToFollow } from "./robots-redirects.js";
 import { queueSitemaps } from "./sitemaps.js";
 import type { Txn } from "./txn.js";
 
@@ -8,10 +15,11 @@ import type { Txn } from "./txn.js";
 const ROBOTS_MAX_STALE_MS = 24 * 3600_000;
 
 /**
- * Folds a robots.txt fetch into the origin's policy: a new copy, a failure on
- * the robots retry schedule (not the host's page-error back-off), or a failed
- * refresh that keeps the last good copy. Returns the policy the host's next
- * request is spaced by (its Crawl-delay).
+ * Folds a robots.txt fetch into the origin's policy: a redirect to follow (the
+ * next hop is leased on its own), a new copy, a failure on the robots retry
+ * schedule (not the host's page-error back-off), or a failed refresh that keeps
+ * the last good copy. Returns the policy the host's next request is spaced by
+ * (its Crawl-delay).
  */
 export function applyRobotsFetch(
   ctx: FrontierContext,
@@ -26,6 +34,15 @@ export function applyRobotsFetch(
   const previous = txn.robots(lease.origin);
   if (r.error?.kind === "released") {
     askRobotsAgain(txn, lease.origin);
+    return undefined;
+  }
+  // The origin's host waits for the chain's answer; the lease may have been on another host.
+  const originHost = txn.host(hostKeyOf(lease.origin));
+  const chain = chainSoFar(previous, lease.url);
+  const hop = hopToFollow(txn, r, chain);
+  if (hop !== undefined && previous !== undefined) {
+    const { pendingLeaseId: _done, ...rest } = previous;
+    txn.setRobots({ ...rest, following: { url: hop, chain } });
     return undefined;
   }
   const policy = robotsPolicyFromFetch(
@@ -57,7 +74,7 @@ export function applyRobotsFetch(
     txn.now < lastGood.fetchedAtMs + ROBOTS_MAX_STALE_MS
   ) {
     // A refresh failed: keep obeying the last good copy (never older than 24 h) and try again later.
-    const { pendingLeaseId: _done, ...good } = lastGood;
+    const { pendingLeaseId: _done, following: _chain, ...good } = lastGood;
     const expiresAtMs = Math.min(lastGood.fetchedAtMs + ROBOTS_MAX_STALE_MS, next.nextAttemptAtMs);
     txn.setRobots({
       ...good,
@@ -68,8 +85,9 @@ export function applyRobotsFetch(
     });
     return lastGood;
   }
-  txn.setRobots(next);
+  txn.setRobots(chain.length > 1 ? { ...next, redirects: chain } : next);
   if (policy.status === "parsed") queueSitemaps(txn, crawl, policy);
+  if (originHost.hostKey !== lease.hostKey) spaceByCrawlDelay(txn, crawl, originHost, policy);
   return policy;
 }
 
@@ -79,13 +97,30 @@ export function refusalDetail(r: FetchReport): string {
 }
 
 /**
+ * A chain that ended on another host: that host was spaced by the report; the
+ * origin's own host still owes the robots.txt's Crawl-delay before its pages.
+ */
+function spaceByCrawlDelay(txn: Txn, crawl: CrawlRecord, host: HostState, policy: RobotsPolicy): void {
+  const delayMs = robotsCrawlDelayMs(
+    policy,
+    crawl.spec.userAgent.product,
+    crawl.spec.politeness.robotsReadings,
+  );
+  if (delayMs > 0)
+    host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, (host.lastEndAtMs ?? txn.now) + delayMs);
+}
+
+/**
  * The robots.txt lease ended without an answer from the site (handed back by a
  * draining worker, or expired with a worker gone quiet): not the site's fault,
- * so no failure is counted; the next lease for the origin fetches it again.
+ * so no failure is counted; the next lease for the origin fetches it again (the
+ * same hop, when it was following redirects).
  */
 export function askRobotsAgain(txn: Txn, origin: string): void {
   const previous = txn.robots(origin);
   if (previous === undefined) return;
+  // The lease may have been on another host (a redirect hop): the origin's host looks again.
+  txn.host(hostKeyOf(origin));
   const { pendingLeaseId: _ended, ...rest } = previous;
   txn.setRobots({ ...rest, expiresAtMs: 0, nextAttemptAtMs: 0 });
 }

@@ -10,6 +10,8 @@ export interface HostSchedule {
   takeDue(nowMs: number): string | undefined;
   /** When the earliest scheduled host becomes due. */
   nextDueMs(): number | undefined;
+  /** When this host may next be leased; undefined when it is not scheduled (no queued work, or no room). */
+  dueAt(hostKey: string): number | undefined;
   readonly size: number;
 }
 
@@ -43,6 +45,7 @@ export function createHostSchedule(): HostSchedule {
       dropStale();
       return heap.peek()?.dueMs;
     },
+    dueAt: (hostKey) => current.get(hostKey),
     get size() {
       return current.size;
     },

@@ -76,8 +76,11 @@ export interface LedgerContext {
 
 export type Gate = { open: true; keys: HostState[] } | { open: false; untilMs?: number };
 
-/** Whether every key lets a request start now; if not, until when (or until a slot frees). */
-export function gate(ctx: LedgerContext, txn: Txn, hostKey: string, spec: CrawlSpec): Gate {
+/**
+ * Whether every key lets a request start now; if not, until when (or until a
+ * slot frees, when `waiter` is woken: the host whose queue asked).
+ */
+export function gate(ctx: LedgerContext, txn: Txn, hostKey: string, spec: CrawlSpec, waiter = hostKey): Gate {
   const keys = extraKeysFor(ctx.hostGroups, txn, hostKey, spec).map((k) => {
     const st = txn.host(k);
     st.minDelayMs = Math.max(st.minDelayMs, spec.politeness.minDelayMs);
@@ -88,7 +91,7 @@ export function gate(ctx: LedgerContext, txn: Txn, hostKey: string, spec: CrawlS
   for (const k of keys) {
     if (k.inFlight >= k.maxConcurrency) {
       // Woken when that key's slot is released.
-      txn.waitFor(k.hostKey, hostKey);
+      txn.waitFor(k.hostKey, waiter);
       return { open: false };
     }
     untilMs = Math.max(untilMs, k.nextAllowedAtMs);
@@ -124,6 +127,8 @@ export function releaseSlots(
   if (delay.source !== undefined) host.delaySource = delay.source;
   host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + delay.delayMs);
   host.lastEndAtMs = txn.now;
+  // Another host may be waiting for this one: its robots.txt redirected here.
+  txn.keyFreed(host.hostKey);
   for (const key of keys ?? []) {
     const st = txn.host(key);
     st.inFlight = Math.max(0, st.inFlight - 1);

@@ -5,6 +5,7 @@ import type {
   CrawlCounters,
   CrawlHostState,
   CrawlRecord,
+  DigestEntry,
   HostPolicy,
   HostState,
   LeaseRecord,
@@ -40,9 +41,19 @@ export interface FrontierStore {
   tdm: Database<TdmRecord, string>;
   /** host or domain -> operator policy (opt-outs and slow-downs). */
   hostPolicies: Database<HostPolicy, string>;
+  /** [crawlId, payloadDigest] -> first durable capture of that payload: the revisit index. */
+  digests: Database<DigestEntry, [string, string]>;
   meta: Database<number, string>;
+  /**
+   * After a transaction that did not commit: record shapes first used in it were
+   * stored with it and are gone, so the encoders reload the stored ones before
+   * the next write (else later values would name shapes the file never kept).
+   */
+  forgetUnsavedShapes(): void;
   close(): Promise<void>;
 }
+
+const STRUCTURES = Symbol.for("structures");
 
 export type EndedLeaseKey = [crawlId: string, endedAtMs: number, leaseId: string];
 
@@ -60,10 +71,29 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
       cause: err,
     });
   }
-  const db = <V, K extends import("lmdb").Key>(name: string) =>
-    root.openDB<V, K>({ name, encoding: "msgpack", cache: false });
+  const dbs: Database[] = [];
+  const db = <V, K extends import("lmdb").Key>(name: string) => {
+    // Record shapes (key names) are stored once per table instead of inside every value: values
+    // pack and unpack several times faster and take about half the space, so more of a large
+    // frontier stays in the page cache. Values written before without them still read.
+    const opened = root.openDB<V, K>({
+      name,
+      encoding: "msgpack",
+      cache: false,
+      sharedStructuresKey: STRUCTURES,
+    });
+    dbs.push(opened as unknown as Database);
+    return opened;
+  };
   return {
     root,
+    forgetUnsavedShapes: () => {
+      for (const d of dbs) {
+        const structures = (d as unknown as { encoder?: { structures?: { uninitialized?: boolean } } })
+          .encoder?.structures;
+        if (structures !== undefined) structures.uninitialized = true;
+      }
+    },
     crawls: db<CrawlCounters, string>("crawls"),
     crawlSpecs: db<CrawlSpec, string>("crawl-specs"),
     urls: db<UrlRecord, [string, string]>("urls"),
@@ -77,6 +107,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     crawlHosts: db<CrawlHostState, [string, string]>("crawl-hosts"),
     hostPolicies: db<HostPolicy, string>("host-policies"),
     tdm: db<TdmRecord, string>("tdm"),
+    digests: db<DigestEntry, [string, string]>("digests"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };

@@ -4,6 +4,7 @@ import { policyFor } from "./policies.js";
 import type {
   CrawlHostState,
   CrawlRecord,
+  DigestEntry,
   FailReason,
   HostPolicy,
   HostState,
@@ -57,6 +58,8 @@ export interface Txn {
   /** Replaces a crawl's definition (seeds added). */
   setCrawlSpec(crawl: CrawlRecord, spec: CrawlSpec): void;
   host(key: string): HostState;
+  /** A host's state as this transaction left it, if it read it (no read, and not marked touched). */
+  loadedHost(key: string): HostState | undefined;
   robots(origin: string): RobotsRecord | undefined;
   setRobots(rec: RobotsRecord): void;
   putUrl(hash: string, rec: UrlRecord): void;
@@ -88,6 +91,8 @@ export interface Txn {
   putTdm(rec: TdmRecord): void;
   setHostPolicy(policy: HostPolicy): void;
   removeHostPolicy(pattern: string): void;
+  /** Indexes a payload's capture unless the crawl holds that payload already (the first wins); true if indexed. */
+  indexDigest(crawlId: string, payloadDigest: string, entry: DigestEntry): boolean;
   /** The operator policy for a host, if any. */
   policy(hostKey: string): HostPolicy | undefined;
   /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
@@ -202,6 +207,7 @@ export function openTxn(
       touchedHosts.add(key);
       return h;
     },
+    loadedHost: (key) => hosts.get(key),
     robots(origin) {
       if (robots.has(origin)) return robots.get(origin);
       const r = store.robots.get(origin);
@@ -323,7 +329,14 @@ function sideTables(
   store: FrontierStore,
 ): Pick<
   Txn,
-  "crawlHost" | "putCrawlHost" | "tdm" | "putTdm" | "setHostPolicy" | "removeHostPolicy" | "policyChanges"
+  | "crawlHost"
+  | "putCrawlHost"
+  | "tdm"
+  | "putTdm"
+  | "setHostPolicy"
+  | "removeHostPolicy"
+  | "policyChanges"
+  | "indexDigest"
 > {
   const policyChanges = new Map<string, HostPolicy | undefined>();
   return {
@@ -343,6 +356,12 @@ function sideTables(
     removeHostPolicy(pattern) {
       store.hostPolicies.removeSync(pattern);
       policyChanges.set(pattern, undefined);
+    },
+    indexDigest(crawlId, payloadDigest, entry) {
+      const key: [string, string] = [crawlId, payloadDigest];
+      if (store.digests.doesExist(key)) return false;
+      store.digests.putSync(key, entry);
+      return true;
     },
   };
 }

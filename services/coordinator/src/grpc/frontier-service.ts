@@ -3,7 +3,7 @@ import { errorMessage, isValidWorkerId, type Logger, type proto, WORKER_ID_MAX }
 import type { Auth } from "../admin/auth.js";
 import { toGrpcError } from "../admin/status.js";
 import type { Frontier } from "../frontier/frontier.js";
-import { reportAnswerToProto, reportFromProto } from "./report-wire.js";
+import { captureToProto, reportAnswerToProto, reportFromProto } from "./report-wire.js";
 
 const MAX_RESULTS = 1000;
 
@@ -79,8 +79,44 @@ export function frontierService(
         },
       );
     },
+    lookupDigest(
+      call: ServerUnaryCall<proto.LookupDigestRequest, proto.LookupDigestResponse>,
+      callback: sendUnaryData<proto.LookupDigestResponse>,
+    ) {
+      const denied = refused(call, "LookupDigest");
+      if (denied !== undefined) return callback(denied);
+      const req = call.request;
+      if (!isValidWorkerId(req.workerId))
+        return callback({ code: status.INVALID_ARGUMENT, details: WORKER_ID_RULE });
+      if (!PAYLOAD_DIGEST.test(req.payloadDigest))
+        return callback({ code: status.INVALID_ARGUMENT, details: "payload_digest: sha256:<64 hex digits>" });
+      frontier.lookupDigest(req.workerId, req.leaseId, req.payloadDigest).then(
+        (o) =>
+          callback(
+            null,
+            o === undefined
+              ? {}
+              : {
+                  original: {
+                    crawlId: o.crawlId,
+                    url: o.url,
+                    date: o.date,
+                    recordId: o.recordId,
+                    capture: captureToProto(o.capture),
+                  },
+                },
+          ),
+        (err: unknown) => {
+          const e = toGrpcError(err);
+          callback({ code: e.code, details: `digest lookup failed: ${e.details}` });
+        },
+      );
+    },
   };
 }
+
+/** The payload digest form the workers' capture writes (WARC-Payload-Digest). */
+const PAYLOAD_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 const WORKER_ID_RULE = `worker_id: 1 to ${WORKER_ID_MAX} printable characters, no spaces`;
 

@@ -1,5 +1,11 @@
 import { proto } from "@heed/shared";
-import type { FetchErrorKind, FetchReport, ReportAnswer, ReportOutcome } from "../frontier/records.js";
+import type {
+  CaptureLocation,
+  FetchErrorKind,
+  FetchReport,
+  ReportAnswer,
+  ReportOutcome,
+} from "../frontier/records.js";
 
 const ERROR_KIND: Record<number, FetchErrorKind | undefined> = {
   [proto.FetchErrorKind.FETCH_ERROR_KIND_TIMEOUT]: "timeout",
@@ -54,9 +60,43 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     tdmReserved: r.tdmReserved,
     contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
-    ...(r.capture !== undefined && r.capture.file !== ""
-      ? { capture: { file: r.capture.file, offset: r.capture.offset, length: r.capture.length } }
+    ...(r.capture !== undefined && r.capture.file !== "" ? { capture: captureFromProto(r.capture) } : {}),
+  };
+}
+
+/** A capture location as the frontier keeps it: empty wire fields are left out. */
+export function captureFromProto(c: proto.CaptureLocation): CaptureLocation {
+  return {
+    file: c.file,
+    offset: c.offset,
+    length: c.length,
+    ...(c.recordId !== "" ? { recordId: c.recordId } : {}),
+    ...(c.date !== "" ? { date: c.date } : {}),
+    ...(c.payloadDigest !== "" ? { payloadDigest: c.payloadDigest } : {}),
+    ...(c.revisitProfile !== ""
+      ? {
+          revisit: {
+            profile: c.revisitProfile,
+            refersToUri: c.refersToUri,
+            refersToDate: c.refersToDate,
+          },
+        }
       : {}),
+  };
+}
+
+/** A kept capture location on the wire (admin Url, digest lookups). */
+export function captureToProto(c: CaptureLocation): proto.CaptureLocation {
+  return {
+    file: c.file,
+    offset: c.offset,
+    length: c.length,
+    recordId: c.recordId ?? "",
+    date: c.date ?? "",
+    payloadDigest: c.payloadDigest ?? "",
+    revisitProfile: c.revisit?.profile ?? "",
+    refersToUri: c.revisit?.refersToUri ?? "",
+    refersToDate: c.revisit?.refersToDate ?? "",
   };
 }
 

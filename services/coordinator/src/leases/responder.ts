@@ -155,6 +155,7 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     from: fromHeader(g.userAgent),
     allowPrivateAddresses: g.allowPrivateAddresses,
     signRequests: g.signRequests,
+    dedupPayloads: g.dedupPayloads,
     evidence: g.evidence,
   };
 }

@@ -1,6 +1,6 @@
 import { proto } from "@heed/shared";
 import { describe, expect, it } from "vitest";
-import { createRateSampler } from "../admin/stats.js";
+import { crawlStats, createRateSampler, type RateSampler } from "../admin/stats.js";
 import type { CrawlRecord } from "../frontier/records.js";
 import { createWorkerRegistry } from "./registry.js";
 
@@ -51,16 +51,26 @@ describe("worker registry", () => {
 
 describe("rate sampler", () => {
   const crawl = (done: number, finishedAtMs?: number) =>
-    ({ id: "c", counts: { done }, ...(finishedAtMs !== undefined ? { finishedAtMs } : {}) }) as CrawlRecord;
+    ({
+      id: "c",
+      state: "running",
+      createdAtMs: 0,
+      counts: { done, queued: 1000, leased: 0, failed: 0, skipped: 0 },
+      skipCounts: {},
+      statusCounts: {},
+      ...(finishedAtMs !== undefined ? { finishedAtMs } : {}),
+    }) as unknown as CrawlRecord;
+  const rate = (s: RateSampler, done: number, nowMs: number) =>
+    crawlStats(crawl(done), s, nowMs).pagesPerSecond;
 
   it("gives pages per second over the last minute", () => {
     const s = createRateSampler(60_000);
-    expect(s.rate("c", 0, 0)).toBeUndefined();
+    expect(s.window("c")).toEqual([]);
     s.sample([crawl(0)], 0);
     s.sample([crawl(100)], 10_000);
-    expect(s.rate("c", 100, 10_000)).toBe(10);
+    expect(rate(s, 100, 10_000)).toBe(10);
     for (let t = 11_000; t <= 130_000; t += 1000) s.sample([crawl(100 + (t - 10_000) / 1000)], t);
     // Over the last minute one page a second was done, whatever happened before.
-    expect(s.rate("c", 220, 130_000)).toBeCloseTo(1, 1);
+    expect(rate(s, 220, 130_000)).toBeCloseTo(1, 1);
   });
 });

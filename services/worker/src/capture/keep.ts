@@ -1,6 +1,21 @@
 import { errorMessage, type Logger, proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
-import type { WarcWriter } from "./warc-writer.js";
+import type { ExchangeRecordOptions } from "./records.js";
+import type { CaptureLocation, WarcWriter } from "./warc-writer.js";
+
+function captureToProto(c: CaptureLocation): proto.CaptureLocation {
+  return {
+    file: c.file,
+    offset: c.offset,
+    length: c.length,
+    recordId: c.recordId,
+    date: c.date,
+    payloadDigest: c.payloadDigest ?? "",
+    revisitProfile: c.revisit?.profile ?? "",
+    refersToUri: c.revisit?.refersToUri ?? "",
+    refersToDate: c.revisit?.refersToDate ?? "",
+  };
+}
 
 /**
  * Makes a fetch's exchanges durable before its result is reported, and puts
@@ -13,10 +28,11 @@ export async function keepCapture(
   result: proto.FetchResult,
   exchanges: readonly Exchange[],
   log: Logger,
+  options?: readonly (ExchangeRecordOptions | undefined)[],
 ): Promise<proto.FetchResult> {
   try {
-    const location = await writer.capture(lease, exchanges);
-    if (location !== undefined && result.error === undefined) result.capture = location;
+    const location = await writer.capture(lease, exchanges, options);
+    if (location !== undefined && result.error === undefined) result.capture = captureToProto(location);
     else if (exchanges.length === 0 && result.error === undefined) {
       // Every successful fetch has an exchange; none means the fetch path skipped the capture.
       log.warn({ leaseId: lease.id, url: lease.url }, "fetched without a capture");

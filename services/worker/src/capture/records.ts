@@ -4,6 +4,7 @@ import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
 import type { Exchange } from "./exchange.js";
+import { type RefersTo, type RevisitProfile, revisitRecord } from "./revisit.js";
 
 export const WARC_VERSION = "WARC/1.1";
 
@@ -100,9 +101,46 @@ function exactRecord(
 }
 
 export interface ExchangeRecords {
-  /** The records in file order; the response first. */
+  /** The records in file order; the response (or revisit) first. */
   records: Buffer[];
   responseIndex: number;
+  /** What the frontier keeps of the response (or revisit) record besides its location. */
+  record: RecordFacts;
+  /** Payload bytes received in the exchange (stored, or not stored again if the record is a revisit). */
+  payloadBytes: number;
+}
+
+/** The response (or revisit) record of an exchange, as the frontier and the digest index know it. */
+export interface RecordFacts {
+  recordId: string;
+  date: string;
+  /** Set when the payload may stand for later identical ones (see dedupable): the frontier indexes it. */
+  payloadDigest?: string;
+  revisit?: { profile: RevisitProfile; refersToUri: string; refersToDate: string };
+}
+
+/**
+ * Below this many payload bytes a revisit record saves nothing worth its
+ * refers-to fields (about as long as such a payload) and the dependency on
+ * another record; such payloads are always stored.
+ */
+export const DEDUP_MIN_BYTES = 512;
+
+/** Whether an exchange's payload may be written as a revisit of, or stand for, an identical one: whole and not tiny. */
+export function dedupable(ex: Exchange): boolean {
+  return !ex.truncated && ex.bodyBytes >= DEDUP_MIN_BYTES;
+}
+
+/** The WARC-Payload-Digest of an exchange's payload as received. */
+export function payloadDigestOf(ex: Exchange): string {
+  return sha256Digest(ex.body);
+}
+
+export interface ExchangeRecordOptions {
+  /** The payload digest, if already computed (for the digest lookup). */
+  payloadDigest?: string;
+  /** Write the response as a revisit of this earlier capture of the same payload (identical-payload-digest). */
+  revisitOf?: RefersTo;
 }
 
 /** Heed's politeness evidence for one fetch, as WARC fields. */
@@ -151,6 +189,7 @@ export async function exchangeRecords(
   ex: Exchange,
   lease: proto.Lease,
   workerId: string,
+  options: ExchangeRecordOptions = {},
 ): Promise<ExchangeRecords> {
   const responseId = recordId();
   const date = warcDate(ex.startedAtMs);
@@ -158,18 +197,47 @@ export async function exchangeRecords(
     "WARC-Date": date,
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
-  const response = exactRecord(
-    "response",
-    ex.url,
-    {
-      "WARC-Record-ID": responseId,
-      ...common,
-      ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
-    },
-    responseHead(ex),
-    ex.body,
-    sha256Digest(ex.body),
-  );
+  const payloadDigest = options.payloadDigest ?? payloadDigestOf(ex);
+  const revisitOf = options.revisitOf;
+  const response =
+    revisitOf !== undefined
+      ? revisitRecord({
+          profile: "identical-payload-digest",
+          recordId: responseId,
+          targetUri: ex.url,
+          date,
+          ipAddress: ex.remoteAddress,
+          refersTo: revisitOf,
+          payloadDigest,
+          head: responseHead(ex),
+        })
+      : exactRecord(
+          "response",
+          ex.url,
+          {
+            "WARC-Record-ID": responseId,
+            ...common,
+            ...(ex.truncated ? { "WARC-Truncated": "length" } : {}),
+          },
+          responseHead(ex),
+          ex.body,
+          payloadDigest,
+        );
+  const record: RecordFacts = {
+    recordId: responseId,
+    date,
+    ...(revisitOf !== undefined
+      ? {
+          revisit: {
+            profile: "identical-payload-digest",
+            refersToUri: revisitOf.targetUri,
+            refersToDate: revisitOf.date,
+          },
+        }
+      : dedupable(ex)
+        ? { payloadDigest }
+        : {}),
+  };
   const request = exactRecord(
     "request",
     ex.url,
@@ -200,6 +268,8 @@ export async function exchangeRecords(
   return {
     records: await Promise.all([gzipped(response), gzipped(request), gzipped(metadata)]),
     responseIndex: 0,
+    record,
+    payloadBytes: ex.bodyBytes,
   };
 }
 

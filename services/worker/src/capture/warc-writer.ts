@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { OPEN_SUFFIX } from "@heed/archive";
 import { errorMessage, HeedError, type Logger, type proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
-import { type ExchangeRecords, exchangeRecords, warcinfoRecord } from "./records.js";
+import {
+  type ExchangeRecordOptions,
+  type ExchangeRecords,
+  exchangeRecords,
+  type RecordFacts,
+  warcinfoRecord,
+} from "./records.js";
 import { recoverOpenWarcs } from "./recover.js";
 import { warcFileName } from "./warc-name.js";
 
@@ -17,7 +23,7 @@ export class CaptureError extends HeedError {
   }
 }
 
-export interface CaptureLocation {
+export interface CaptureLocation extends RecordFacts {
   /** The closed file's base name (the file is `.open` until it is closed). */
   file: string;
   offset: number;
@@ -45,6 +51,10 @@ export interface WarcStats {
   files: string[];
   records: number;
   bytes: number;
+  /** Revisit records written instead of a payload already held (identical-payload-digest). */
+  revisits: number;
+  /** Payload bytes those revisits did not store again. */
+  revisitPayloadBytes: number;
 }
 
 export interface WarcWriter {
@@ -53,7 +63,11 @@ export interface WarcWriter {
    * metadata records) and resolves once they are on disk (fsynced), with the
    * location of the last exchange's response record.
    */
-  capture(lease: proto.Lease, exchanges: readonly Exchange[]): Promise<CaptureLocation | undefined>;
+  capture(
+    lease: proto.Lease,
+    exchanges: readonly Exchange[],
+    options?: readonly (ExchangeRecordOptions | undefined)[],
+  ): Promise<CaptureLocation | undefined>;
   /** Closes every open file (fsync, rename, onClosed). */
   close(): Promise<void>;
   stats(): WarcStats;
@@ -98,7 +112,14 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     if (!r.removed) void closedHook(r.path);
   }
   const series = new Map<string, Series>();
-  const stats: WarcStats = { dir: options.dir, files: [], records: 0, bytes: 0 };
+  const stats: WarcStats = {
+    dir: options.dir,
+    files: [],
+    records: 0,
+    bytes: 0,
+    revisits: 0,
+    revisitPayloadBytes: 0,
+  };
 
   async function closedHook(path: string): Promise<void> {
     try {
@@ -171,7 +192,7 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
       let location: CaptureLocation | undefined;
       for (const b of p.records) {
         b.records.forEach((r, i) => {
-          if (i === b.responseIndex) location = { file: f.name, offset, length: r.length };
+          if (i === b.responseIndex) location = { file: f.name, offset, length: r.length, ...b.record };
           offset += r.length;
           buffers.push(r);
         });
@@ -196,6 +217,13 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     }
     stats.records += buffers.length;
     stats.bytes += added;
+    for (const p of group) {
+      for (const b of p.records) {
+        if (b.record.revisit === undefined) continue;
+        stats.revisits++;
+        stats.revisitPayloadBytes += b.payloadBytes;
+      }
+    }
     for (const [i, p] of group.entries()) p.resolve(locations[i]);
     if (f.size >= options.maxBytes) await closeFile(s);
   }
@@ -218,9 +246,11 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
   }
 
   return {
-    async capture(lease, exchanges) {
+    async capture(lease, exchanges, recordOptions) {
       if (exchanges.length === 0) return undefined;
-      const records = await Promise.all(exchanges.map((ex) => exchangeRecords(ex, lease, options.workerId)));
+      const records = await Promise.all(
+        exchanges.map((ex, i) => exchangeRecords(ex, lease, options.workerId, recordOptions?.[i])),
+      );
       const s = seriesOf(lease.crawlId);
       const done = new Promise<CaptureLocation | undefined>((resolve, reject) =>
         s.pending.push({ lease, records, resolve, reject }),

@@ -145,14 +145,19 @@ describe("fetchLease", () => {
     expect(seen.filter((s) => s.path === "/page").length).toBe(before);
   });
 
-  it("follows redirects for robots.txt and returns its text", async () => {
+  it("reports a robots.txt redirect with its target, in one request (each hop is a lease of its own)", async () => {
+    const before = seen.filter((s) => s.path === "/robots.txt").length;
     const r = await fetchLease(
       lease("/robots-redirect/robots.txt", { kind: proto.LeaseKind.LEASE_KIND_ROBOTS }, { maxRedirects: 5 }),
       deps,
     );
-    expect(r.statusCode).toBe(200);
-    expect(r.robotsBody).toContain("Disallow: /x");
-    expect(r.finalUrl).toBe(`${base}/robots.txt`);
+    expect(r.statusCode).toBe(302);
+    expect(r.redirectLocation).toBe(`${base}/robots.txt`);
+    expect(r.robotsBody).toBe("");
+    expect(seen.filter((s) => s.path === "/robots.txt").length).toBe(before);
+    const hop = await fetchLease(lease("/robots.txt", { kind: proto.LeaseKind.LEASE_KIND_ROBOTS }), deps);
+    expect(hop.statusCode).toBe(200);
+    expect(hop.robotsBody).toContain("Disallow: /x");
   });
 
   it("cuts a body at the lease's byte limit", async () => {
@@ -237,7 +242,7 @@ describe("fetchLease", () => {
     );
     expect(loop.statusCode).toBe(302);
     expect(loop.error).toBeUndefined();
-    expect(seen.filter((r) => r.path === "/robots-loop/robots.txt")).toHaveLength(6);
+    expect(seen.filter((r) => r.path === "/robots-loop/robots.txt")).toHaveLength(1);
   });
 
   it("answers a non-HTTP peer with a protocol error", async () => {

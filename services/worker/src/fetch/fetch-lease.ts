@@ -52,10 +52,11 @@ function emptyResult(lease: proto.Lease, startedAtMs: number): proto.FetchResult
 }
 
 /**
- * Fetches exactly what a lease allows: not before its window opens, never
- * after it closes, within its timeout and byte limits, without following
- * redirects (robots.txt excepted, RFC 9309 §2.3.1.2). Always resolves to a
- * result; failures are typed in `result.error`.
+ * Fetches exactly what a lease allows: one request, not before its window
+ * opens, never after it closes, within its timeout and byte limits. A redirect
+ * is reported, never followed (robots.txt hops too: each is its own lease, so
+ * it is spaced like every request). Always resolves to a result; failures are
+ * typed in `result.error`.
  */
 export async function fetchLease(
   lease: proto.Lease,
@@ -96,111 +97,105 @@ export async function fetchLease(
   const guardLiterals = dispatcher === deps.guarded;
   const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
   try {
-    let url = canonicalizeUrl(lease.url);
-    for (let hop = 0; ; hop++) {
-      const target = new URL(url);
-      if (guardLiterals) checkLiteralHost(target);
-      const remaining = deadline - clock();
-      const requestHeaders: [string, string][] = [
-        ["user-agent", lease.userAgent],
-        ...(lease.from ? ([["from", lease.from]] as [string, string][]) : []),
-        ["accept", robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8"],
-        ["accept-encoding", ACCEPT_ENCODING],
-        ...Object.entries(signatureHeaders(lease, deps.signer, url)),
-      ];
-      const sentAtMs = clock();
-      const res = await request(url, {
+    const url = canonicalizeUrl(lease.url);
+    const target = new URL(url);
+    if (guardLiterals) checkLiteralHost(target);
+    const remaining = deadline - clock();
+    const requestHeaders: [string, string][] = [
+      ["user-agent", lease.userAgent],
+      ...(lease.from ? ([["from", lease.from]] as [string, string][]) : []),
+      ["accept", robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8"],
+      ["accept-encoding", ACCEPT_ENCODING],
+      ...Object.entries(signatureHeaders(lease, deps.signer, url)),
+    ];
+    const sentAtMs = clock();
+    const res = await request(url, {
+      method: "GET",
+      dispatcher,
+      signal: abort,
+      headersTimeout: remaining,
+      bodyTimeout: remaining,
+      headers: Object.fromEntries(requestHeaders),
+      responseHeaders: "raw",
+    });
+    const hostname = target.hostname.replace(/^\[|\]$/g, "");
+    result.remoteAddress = isIP(hostname) !== 0 ? hostname : (deps.addressOf?.(hostname) ?? "");
+    const responseHeaders = headerPairs(res.headers as unknown as string[]);
+    const headers = headerMap(responseHeaders);
+    const exchange = (body: BodyRead): void =>
+      deps.onExchange?.({
+        url,
+        startedAtMs: sentAtMs,
+        remoteAddress: result.remoteAddress,
         method: "GET",
-        dispatcher,
-        signal: abort,
-        headersTimeout: remaining,
-        bodyTimeout: remaining,
-        headers: Object.fromEntries(requestHeaders),
-        responseHeaders: "raw",
+        requestHeaders: [["host", target.host], ...requestHeaders],
+        status: res.statusCode,
+        statusText: res.statusText,
+        responseHeaders,
+        body: body.raw,
+        bodyBytes: body.rawBytes,
+        truncated: !body.rawComplete,
       });
-      const hostname = target.hostname.replace(/^\[|\]$/g, "");
-      result.remoteAddress = isIP(hostname) !== 0 ? hostname : (deps.addressOf?.(hostname) ?? "");
-      const responseHeaders = headerPairs(res.headers as unknown as string[]);
-      const headers = headerMap(responseHeaders);
-      const exchange = (body: BodyRead): void =>
-        deps.onExchange?.({
-          url,
-          startedAtMs: sentAtMs,
-          remoteAddress: result.remoteAddress,
-          method: "GET",
-          requestHeaders: [["host", target.host], ...requestHeaders],
-          status: res.statusCode,
-          statusText: res.statusText,
-          responseHeaders,
-          body: body.raw,
-          bodyBytes: body.rawBytes,
-          truncated: !body.rawComplete,
-        });
-      const location = header(headers, "location");
-      if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
-        const next = tryCanonicalizeUrl(location, url);
-        // A redirect's own body is read (within the lease's limit) so its capture is whole.
-        const body = await readRedirectBody(res.body, Number(limits.maxBytes));
-        // A body that failed mid-way is not captured: no record rather than one that lies.
-        if (body !== undefined) exchange(body);
-        if (robots && hop < limits.maxRedirects && next.ok) {
-          url = next.url;
-          continue;
-        }
-        result.statusCode = res.statusCode;
-        result.finishedAtMs = clock();
-        // Past the redirect limit a robots.txt is reported as the 3xx it is; the coordinator reads it as unavailable.
-        if (!robots && next.ok) result.redirectLocation = next.url;
-        if (robots) result.finalUrl = url;
-        return result;
-      }
-      const contentType = header(headers, "content-type");
-      const body = await readBody(res.body, header(headers, "content-encoding"), Number(limits.maxBytes));
-      exchange(body);
-      result.finishedAtMs = clock();
+    const location = header(headers, "location");
+    if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
+      const next = tryCanonicalizeUrl(location, url);
+      // A redirect's own body is read (within the lease's limit) so its capture is whole.
+      const body = await readRedirectBody(res.body, Number(limits.maxBytes));
+      // A body that failed mid-way is not captured: no record rather than one that lies.
+      if (body !== undefined) exchange(body);
       result.statusCode = res.statusCode;
-      result.contentType = contentType;
-      result.bodyBytes = body.bytes.length;
-      result.truncated = body.truncated;
-      result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
-      result.retryAfter = header(headers, "retry-after");
-      if (robots) {
-        result.robotsBody = body.bytes.toString("utf8");
-        result.finalUrl = url;
-        return result;
-      }
-      if (lease.kind === proto.LeaseKind.LEASE_KIND_TDMREP) {
-        result.wellKnownBody = body.bytes.toString("utf8");
-        return result;
-      }
-      if (lease.kind === proto.LeaseKind.LEASE_KIND_SITEMAP) {
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          const sitemap = parseSitemap(body.bytes, limits.maxOutlinks, Number(limits.maxBytes));
-          result.outlinks = sitemap.locs;
-          result.sitemapIndex = sitemap.isIndex;
-        }
-        return result;
-      }
-      const product = productOf(lease.userAgent);
-      const fromHeader = directivesFromHeader(headerList(headers, "x-robots-tag"), product);
-      const isHtml = /^(text\/html|application\/xhtml\+xml)/i.test(contentType);
-      result.tdmReserved = header(headers, "tdm-reservation").trim() === "1";
-      // AI-use preferences (draft-ietf-aipref-attach-05 §3); repeated field lines join into one dictionary.
-      result.contentUsage = headerList(headers, "content-usage").join(", ").slice(0, 4096);
-      if (isHtml && res.statusCode >= 200 && res.statusCode < 300) {
-        const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
-        result.nofollow = fromHeader.nofollow || page.directives.nofollow;
-        result.noindex = fromHeader.noindex || page.directives.noindex;
-        result.noarchive = fromHeader.noarchive || page.directives.noarchive;
-        result.tdmReserved = result.tdmReserved || page.tdmReserved;
-        result.outlinks = result.nofollow ? [] : page.links;
-      } else {
-        result.nofollow = fromHeader.nofollow;
-        result.noindex = fromHeader.noindex;
-        result.noarchive = fromHeader.noarchive;
+      result.finishedAtMs = clock();
+      // A robots.txt redirect too: the coordinator leases each hop on its host's politeness keys.
+      if (next.ok) result.redirectLocation = next.url;
+      if (robots) result.finalUrl = url;
+      return result;
+    }
+    const contentType = header(headers, "content-type");
+    const body = await readBody(res.body, header(headers, "content-encoding"), Number(limits.maxBytes));
+    exchange(body);
+    result.finishedAtMs = clock();
+    result.statusCode = res.statusCode;
+    result.contentType = contentType;
+    result.bodyBytes = body.bytes.length;
+    result.truncated = body.truncated;
+    result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
+    result.retryAfter = header(headers, "retry-after");
+    if (robots) {
+      result.robotsBody = body.bytes.toString("utf8");
+      result.finalUrl = url;
+      return result;
+    }
+    if (lease.kind === proto.LeaseKind.LEASE_KIND_TDMREP) {
+      result.wellKnownBody = body.bytes.toString("utf8");
+      return result;
+    }
+    if (lease.kind === proto.LeaseKind.LEASE_KIND_SITEMAP) {
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        const sitemap = parseSitemap(body.bytes, limits.maxOutlinks, Number(limits.maxBytes));
+        result.outlinks = sitemap.locs;
+        result.sitemapIndex = sitemap.isIndex;
       }
       return result;
     }
+    const product = productOf(lease.userAgent);
+    const fromHeader = directivesFromHeader(headerList(headers, "x-robots-tag"), product);
+    const isHtml = /^(text\/html|application\/xhtml\+xml)/i.test(contentType);
+    result.tdmReserved = header(headers, "tdm-reservation").trim() === "1";
+    // AI-use preferences (draft-ietf-aipref-attach-05 §3); repeated field lines join into one dictionary.
+    result.contentUsage = headerList(headers, "content-usage").join(", ").slice(0, 4096);
+    if (isHtml && res.statusCode >= 200 && res.statusCode < 300) {
+      const page = extractLinks(decodeText(body.bytes, contentType), url, product, limits.maxOutlinks);
+      result.nofollow = fromHeader.nofollow || page.directives.nofollow;
+      result.noindex = fromHeader.noindex || page.directives.noindex;
+      result.noarchive = fromHeader.noarchive || page.directives.noarchive;
+      result.tdmReserved = result.tdmReserved || page.tdmReserved;
+      result.outlinks = result.nofollow ? [] : page.links;
+    } else {
+      result.nofollow = fromHeader.nofollow;
+      result.noindex = fromHeader.noindex;
+      result.noarchive = fromHeader.noarchive;
+    }
+    return result;
   } catch (err) {
     result.finishedAtMs = clock();
     if (window.signal.aborted) {

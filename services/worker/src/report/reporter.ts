@@ -28,6 +28,8 @@ export interface ReporterOptions {
   onCoordinatorKey?: (der: Uint8Array) => void;
 }
 
+const DIGEST_LOOKUP_TIMEOUT_MS = 2000;
+
 /** Codes that mean the coordinator will never take this worker's reports as it is configured. */
 const REFUSED = new Set([status.UNAUTHENTICATED, status.PERMISSION_DENIED]);
 
@@ -39,6 +41,8 @@ export interface Reporter {
   /** The last Report call failed and results wait for a retry: the coordinator is not reachable. */
   readonly stalled: boolean;
   renew(leaseIds: string[]): Promise<proto.RenewAck[]>;
+  /** The first durable capture of a payload fetched under `leaseId`, if the crawl holds one (see LookupDigest). */
+  lookupDigest(leaseId: string, payloadDigest: string): Promise<proto.DigestOriginal | undefined>;
   /**
    * Checks the token before any lease is taken (an empty renewal): rejects
    * with a ConfigError if the coordinator refuses it; an unreachable
@@ -153,6 +157,18 @@ export function createReporter(options: ReporterOptions): Reporter {
             learnKey(res);
             resolve(res?.acks ?? []);
           },
+        ),
+      );
+    },
+    lookupDigest(leaseId, payloadDigest) {
+      return new Promise((resolve, reject) =>
+        client.lookupDigest(
+          { workerId: options.workerId, leaseId, payloadDigest },
+          metadata(),
+          // Short: while it waits the lease runs on, and a miss only costs storing the payload.
+          { deadline: Date.now() + DIGEST_LOOKUP_TIMEOUT_MS },
+          (err: ServiceError | null, res?: proto.LookupDigestResponse) =>
+            err ? reject(err) : resolve(res?.original),
         ),
       );
     },

@@ -1,6 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
-import { ConfigError, crawlSpecInput, crawlSpecToProto, parseCrawlSpec, proto } from "@heed/shared";
+import {
+  ConfigError,
+  crawlSpecInput,
+  crawlSpecToProto,
+  fromHeader,
+  parseCrawlSpec,
+  proto,
+  userAgentHeader,
+} from "@heed/shared";
 import type { Command } from "commander";
 import { addCrawlFlags, crawlFlagValues } from "../../crawl-flags.js";
 import { RpcError } from "../client.js";
@@ -275,10 +283,9 @@ function crawlText(c: proto.Crawl): string {
     ["hosts", c.hosts],
     ["bytes", bytes(c.bytes)],
     ["seeds", `${c.seedCount} (heedctl seeds list ${c.id})`],
-    [
-      "user agent",
-      d?.userAgent ? `${d.userAgent.product}/${d.userAgent.version} (+${d.userAgent.contact})` : undefined,
-    ],
+    // Exactly the headers the workers send.
+    ["user agent", d?.userAgent ? userAgentHeader(d.userAgent) : undefined],
+    ["from", d?.userAgent ? fromHeader(d.userAgent) || "(not sent: the contact is a URL)" : undefined],
     ["max depth", d?.maxDepth],
     ["max pages", d?.maxPages],
     ["min delay", d?.politeness?.minDelayMs !== undefined ? `${d.politeness.minDelayMs} ms` : undefined],

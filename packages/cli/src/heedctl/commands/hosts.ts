@@ -24,9 +24,11 @@ function robotsText(h: proto.Host): string {
   if (h.robots.length === 0) return "-";
   return h.robots
     .map((r) => {
+      if (r.following !== "") return `following redirect to ${r.following}`;
       const status = enumText(proto.RobotsStatus[r.status], "ROBOTS_STATUS_");
       if (r.reason !== "") return `${status} (${r.reason})`;
-      return r.digest !== "" ? `${status} ${r.digest.slice(0, 12)}` : status;
+      const text = r.digest !== "" ? `${status} ${r.digest.slice(0, 12)}` : status;
+      return r.redirects.length > 1 ? `${text} via ${r.redirects.at(-1)}` : text;
     })
     .join(", ");
 }
@@ -39,7 +41,7 @@ export function hostCommands(program: Command): void {
   hosts
     .command("list")
     .description("list hosts with what they are doing, their delay and its source, robots.txt and policy")
-    .option("--crawl <crawl-id>", "only hosts this crawl touched")
+    .option("--crawl <crawl-id>", "only hosts this crawl touched, with this crawl's fetches")
     .option("--status <status>", `only hosts that are ${STATUSES.join(", ")}`)
     .option("--limit <n>", "hosts per page (at most 1000)", "100")
     .option("--page-token <token>", "the next page, from a previous listing")
@@ -94,7 +96,7 @@ Examples:
               "DELAY",
               "SOURCE",
               "ERRORS",
-              "FETCHES",
+              o.crawl !== undefined ? "CRAWL FETCHES" : "FETCHES",
               "ROBOTS",
               "POLICY",
             ],

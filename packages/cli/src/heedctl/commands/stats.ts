@@ -2,6 +2,7 @@ import { proto } from "@heed/shared";
 import type { Command } from "commander";
 import { act, arg } from "../context.js";
 import { bytes, duration, enumText, print, printJson, table } from "../output.js";
+import { stallText } from "./watch.js";
 
 function row(s: proto.CrawlStats): (string | number)[] {
   const skipped = Object.entries(s.skippedByReason)
@@ -18,6 +19,7 @@ function row(s: proto.CrawlStats): (string | number)[] {
     s.counts?.skipped ?? 0,
     s.pagesPerSecond.toFixed(1),
     s.pagesPerSecondOverall.toFixed(1),
+    s.etaMs > 0 ? duration(s.etaMs) : "-",
     bytes(s.bytes),
     duration(s.elapsedMs),
     skipped || "-",
@@ -27,7 +29,9 @@ function row(s: proto.CrawlStats): (string | number)[] {
 export function statsCommand(program: Command): void {
   program
     .command("stats")
-    .description("counts, skips by reason, rates (last minute and overall) and bytes, per crawl and in total")
+    .description(
+      "counts, skips by reason, rates (last minute and overall), ETA and bytes, per crawl and in total; why a crawl is stalled",
+    )
     .argument("[crawl-id]", "one crawl (default: all)")
     .action(
       act(async (ctx, cmd) => {
@@ -50,6 +54,7 @@ export function statsCommand(program: Command): void {
               "SKIPPED",
               "PAGES/S 1M",
               "PAGES/S",
+              "ETA",
               "BYTES",
               "ELAPSED",
               "SKIPPED BY REASON",
@@ -57,6 +62,12 @@ export function statsCommand(program: Command): void {
             rows,
           ),
         );
+        // Below the table, one line per crawl that makes no progress, with why.
+        const now = Date.now();
+        for (const s of res.crawls) {
+          const stalled = stallText(s, now);
+          if (stalled !== "") print(`${s.crawlId}  ${stalled}`);
+        }
         return undefined;
       }),
     );

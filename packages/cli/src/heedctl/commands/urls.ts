@@ -53,7 +53,15 @@ export function urlCommands(program: Command): void {
             ["via", u.via || "(seed)"],
             ["discovered", timestamp(u.discoveredAtMs)],
             ["updated", timestamp(u.updatedAtMs)],
-            ["status", r?.status],
+            // No HTTP answer (a timeout, a refused connection) has no status: say so instead of "0".
+            [
+              "status",
+              r === undefined
+                ? undefined
+                : r.status > 0
+                  ? r.status
+                  : `no HTTP answer${r.errorKind !== "" ? ` (${r.errorKind})` : ""}`,
+            ],
             ["content type", r?.contentType],
             ["bytes", r !== undefined ? `${bytes(r.bytes)}${r.truncated ? " (truncated)" : ""}` : undefined],
             ["sha-256", r?.digestSha256],
@@ -86,7 +94,14 @@ export function urlCommands(program: Command): void {
             [
               "capture",
               u.capture !== undefined
-                ? `${u.capture.file} at ${u.capture.offset} (${u.capture.length} bytes)`
+                ? `${u.capture.revisitProfile !== "" ? "revisit record" : "response record"} in ` +
+                  `${u.capture.file} at ${u.capture.offset} (${u.capture.length} bytes)`
+                : undefined,
+            ],
+            [
+              "revisit of",
+              u.capture !== undefined && u.capture.revisitProfile !== ""
+                ? `${u.capture.refersToUri} at ${u.capture.refersToDate} (${u.capture.revisitProfile})`
                 : undefined,
             ],
           ]),

@@ -125,6 +125,67 @@ export function politenessKeyToJSON(object: PolitenessKey): string {
   }
 }
 
+export enum StallReason {
+  STALL_REASON_UNSPECIFIED = 0,
+  STALL_REASON_PAUSED = 1,
+  /** STALL_REASON_NO_LIVE_WORKERS - No worker has sent a heartbeat in its last three intervals. */
+  STALL_REASON_NO_LIVE_WORKERS = 2,
+  /** STALL_REASON_ALL_HOSTS_WAITING - Every host with queued work waits (politeness delay, back-off, parked) until at least until_ms. */
+  STALL_REASON_ALL_HOSTS_WAITING = 3,
+  /** STALL_REASON_ROBOTS_UNREACHABLE - Every host with queued work waits for its robots.txt, which could not be fetched; next try at until_ms. */
+  STALL_REASON_ROBOTS_UNREACHABLE = 4,
+  /** STALL_REASON_BUDGET_SPENT - The crawl's page or byte budget is spent: queued URLs will be skipped, none fetched. */
+  STALL_REASON_BUDGET_SPENT = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function stallReasonFromJSON(object: any): StallReason {
+  switch (object) {
+    case 0:
+    case "STALL_REASON_UNSPECIFIED":
+      return StallReason.STALL_REASON_UNSPECIFIED;
+    case 1:
+    case "STALL_REASON_PAUSED":
+      return StallReason.STALL_REASON_PAUSED;
+    case 2:
+    case "STALL_REASON_NO_LIVE_WORKERS":
+      return StallReason.STALL_REASON_NO_LIVE_WORKERS;
+    case 3:
+    case "STALL_REASON_ALL_HOSTS_WAITING":
+      return StallReason.STALL_REASON_ALL_HOSTS_WAITING;
+    case 4:
+    case "STALL_REASON_ROBOTS_UNREACHABLE":
+      return StallReason.STALL_REASON_ROBOTS_UNREACHABLE;
+    case 5:
+    case "STALL_REASON_BUDGET_SPENT":
+      return StallReason.STALL_REASON_BUDGET_SPENT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StallReason.UNRECOGNIZED;
+  }
+}
+
+export function stallReasonToJSON(object: StallReason): string {
+  switch (object) {
+    case StallReason.STALL_REASON_UNSPECIFIED:
+      return "STALL_REASON_UNSPECIFIED";
+    case StallReason.STALL_REASON_PAUSED:
+      return "STALL_REASON_PAUSED";
+    case StallReason.STALL_REASON_NO_LIVE_WORKERS:
+      return "STALL_REASON_NO_LIVE_WORKERS";
+    case StallReason.STALL_REASON_ALL_HOSTS_WAITING:
+      return "STALL_REASON_ALL_HOSTS_WAITING";
+    case StallReason.STALL_REASON_ROBOTS_UNREACHABLE:
+      return "STALL_REASON_ROBOTS_UNREACHABLE";
+    case StallReason.STALL_REASON_BUDGET_SPENT:
+      return "STALL_REASON_BUDGET_SPENT";
+    case StallReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum DelaySource {
   DELAY_SOURCE_UNSPECIFIED = 0,
   DELAY_SOURCE_NONE = 1,
@@ -522,6 +583,17 @@ export interface CrawlDefinition {
   purposes: string[];
   /** Sign every request with Web Bot Auth. */
   signRequests?: boolean | undefined;
+  dedup?: Dedup | undefined;
+}
+
+/** Payloads already held are written as revisit records (identical-payload-digest), not stored again. */
+export interface Dedup {
+  /** Against this crawl's own captures (default on). */
+  withinCrawl?:
+    | boolean
+    | undefined;
+  /** Against these earlier crawls' captures too. */
+  fromCrawls: string[];
 }
 
 export interface UrlCounts {
@@ -668,6 +740,18 @@ export interface CrawlStats {
   /** Pages done per second from the crawl's creation to its end (or now). */
   pagesPerSecondOverall: number;
   elapsedMs: number;
+  /** Why a crawl that has not ended makes no progress now; absent while it does. */
+  stall?:
+    | Stall
+    | undefined;
+  /** URLs settled (done, failed or skipped) per second over the same window as pages_per_second. */
+  settledPerSecond: number;
+  /** URLs discovered per second over that window: while it matches the settled rate, the queue is not shrinking. */
+  discoveredPerSecond: number;
+  /** Time left at the recent pace, only when an estimate means something; 0: none (see no_eta_reason). */
+  etaMs: number;
+  /** Why there is no estimate: "too few samples", "no progress", "queue growing", "ended". */
+  noEtaReason: string;
 }
 
 export interface CrawlStats_SkippedByReasonEntry {
@@ -678,6 +762,17 @@ export interface CrawlStats_SkippedByReasonEntry {
 export interface CrawlStats_StatusCountsEntry {
   key: string;
   value: number;
+}
+
+export interface Stall {
+  reason: StallReason;
+  /** When the earliest waiting host may be asked again (waiting, robots); 0 otherwise. */
+  untilMs: number;
+  /** Of the crawl's hosts with queued work: how many wait on a delay, and on robots.txt. */
+  hostsWaiting: number;
+  hostsRobotsUnreachable: number;
+  /** One line for people, e.g. "budget spent: max_pages 100 reached". */
+  detail: string;
 }
 
 export interface GetStatsRequest {
@@ -722,6 +817,10 @@ export interface HostRobots {
   fetchedAtMs: number;
   expiresAtMs: number;
   failures: number;
+  /** A redirected robots.txt: every URL fetched for it, in order; the last one's answer is in force. */
+  redirects: string[];
+  /** While the robots.txt is resolved through redirects (one lease per hop): the next hop to fetch. */
+  following: string;
   /** Why it could not be fetched, when unreachable (address_refused: 10.0.0.1 is in a private … range). */
   reason: string;
 }
@@ -735,6 +834,10 @@ export interface Host {
   delayMs: number;
   delaySource: DelaySource;
   consecutiveErrors: number;
+  /**
+   * Requests made of the host and their body bytes: by every crawl, or, when the
+   * listing is for one crawl (ListHostsRequest.crawl_id), by that crawl only.
+   */
   fetches: number;
   bytes: number;
   /** The strictest crawl's minimum delay and concurrency for this host. */
@@ -2150,6 +2253,7 @@ function createBaseCrawlDefinition(): CrawlDefinition {
     honourTdmReservation: undefined,
     purposes: [],
     signRequests: undefined,
+    dedup: undefined,
   };
 }
 
@@ -2196,6 +2300,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     }
     if (message.signRequests !== undefined) {
       writer.uint32(112).bool(message.signRequests);
+    }
+    if (message.dedup !== undefined) {
+      Dedup.encode(message.dedup, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -2325,6 +2432,14 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
             message.signRequests = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.dedup = Dedup.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2379,6 +2494,7 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
         : isSet(object.sign_requests)
         ? globalThis.Boolean(object.sign_requests)
         : undefined,
+      dedup: isSet(object.dedup) ? Dedup.fromJSON(object.dedup) : undefined,
     };
   },
 
@@ -2426,6 +2542,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.signRequests !== undefined) {
       obj.signRequests = message.signRequests;
     }
+    if (message.dedup !== undefined) {
+      obj.dedup = Dedup.toJSON(message.dedup);
+    }
     return obj;
   },
 
@@ -2460,6 +2579,100 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     message.honourTdmReservation = object.honourTdmReservation ?? undefined;
     message.purposes = object.purposes?.map((e) => e) || [];
     message.signRequests = object.signRequests ?? undefined;
+    message.dedup = (object.dedup !== undefined && object.dedup !== null) ? Dedup.fromPartial(object.dedup) : undefined;
+    return message;
+  },
+};
+
+function createBaseDedup(): Dedup {
+  return { withinCrawl: undefined, fromCrawls: [] };
+}
+
+export const Dedup: MessageFns<Dedup> = {
+  encode(message: Dedup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.withinCrawl !== undefined) {
+      writer.uint32(8).bool(message.withinCrawl);
+    }
+    for (const v of message.fromCrawls) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Dedup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDedup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.withinCrawl = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromCrawls.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Dedup {
+    return {
+      withinCrawl: isSet(object.withinCrawl)
+        ? globalThis.Boolean(object.withinCrawl)
+        : isSet(object.within_crawl)
+        ? globalThis.Boolean(object.within_crawl)
+        : undefined,
+      fromCrawls: globalThis.Array.isArray(object?.fromCrawls)
+        ? object.fromCrawls.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.from_crawls)
+        ? object.from_crawls.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Dedup): unknown {
+    const obj: any = {};
+    if (message.withinCrawl !== undefined) {
+      obj.withinCrawl = message.withinCrawl;
+    }
+    if (message.fromCrawls?.length) {
+      obj.fromCrawls = message.fromCrawls;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Dedup>, I>>(base?: I): Dedup {
+    return Dedup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Dedup>, I>>(object: I): Dedup {
+    const message = createBaseDedup();
+    message.withinCrawl = object.withinCrawl ?? undefined;
+    message.fromCrawls = object.fromCrawls?.map((e) => e) || [];
     return message;
   },
 };
@@ -4405,6 +4618,11 @@ function createBaseCrawlStats(): CrawlStats {
     pagesPerSecond: 0,
     pagesPerSecondOverall: 0,
     elapsedMs: 0,
+    stall: undefined,
+    settledPerSecond: 0,
+    discoveredPerSecond: 0,
+    etaMs: 0,
+    noEtaReason: "",
   };
 }
 
@@ -4439,6 +4657,21 @@ export const CrawlStats: MessageFns<CrawlStats> = {
     }
     if (message.elapsedMs !== 0) {
       writer.uint32(80).uint64(message.elapsedMs);
+    }
+    if (message.stall !== undefined) {
+      Stall.encode(message.stall, writer.uint32(90).fork()).join();
+    }
+    if (message.settledPerSecond !== 0) {
+      writer.uint32(97).double(message.settledPerSecond);
+    }
+    if (message.discoveredPerSecond !== 0) {
+      writer.uint32(105).double(message.discoveredPerSecond);
+    }
+    if (message.etaMs !== 0) {
+      writer.uint32(112).uint64(message.etaMs);
+    }
+    if (message.noEtaReason !== "") {
+      writer.uint32(122).string(message.noEtaReason);
     }
     return writer;
   },
@@ -4542,6 +4775,46 @@ export const CrawlStats: MessageFns<CrawlStats> = {
             message.elapsedMs = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.stall = Stall.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.settledPerSecond = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.discoveredPerSecond = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.etaMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.noEtaReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4634,6 +4907,27 @@ export const CrawlStats: MessageFns<CrawlStats> = {
         : isSet(object.elapsed_ms)
         ? globalThis.Number(object.elapsed_ms)
         : 0,
+      stall: isSet(object.stall) ? Stall.fromJSON(object.stall) : undefined,
+      settledPerSecond: isSet(object.settledPerSecond)
+        ? globalThis.Number(object.settledPerSecond)
+        : isSet(object.settled_per_second)
+        ? globalThis.Number(object.settled_per_second)
+        : 0,
+      discoveredPerSecond: isSet(object.discoveredPerSecond)
+        ? globalThis.Number(object.discoveredPerSecond)
+        : isSet(object.discovered_per_second)
+        ? globalThis.Number(object.discovered_per_second)
+        : 0,
+      etaMs: isSet(object.etaMs)
+        ? globalThis.Number(object.etaMs)
+        : isSet(object.eta_ms)
+        ? globalThis.Number(object.eta_ms)
+        : 0,
+      noEtaReason: isSet(object.noEtaReason)
+        ? globalThis.String(object.noEtaReason)
+        : isSet(object.no_eta_reason)
+        ? globalThis.String(object.no_eta_reason)
+        : "",
     };
   },
 
@@ -4681,6 +4975,21 @@ export const CrawlStats: MessageFns<CrawlStats> = {
     if (message.elapsedMs !== 0) {
       obj.elapsedMs = Math.round(message.elapsedMs);
     }
+    if (message.stall !== undefined) {
+      obj.stall = Stall.toJSON(message.stall);
+    }
+    if (message.settledPerSecond !== 0) {
+      obj.settledPerSecond = floatToJson(message.settledPerSecond);
+    }
+    if (message.discoveredPerSecond !== 0) {
+      obj.discoveredPerSecond = floatToJson(message.discoveredPerSecond);
+    }
+    if (message.etaMs !== 0) {
+      obj.etaMs = Math.round(message.etaMs);
+    }
+    if (message.noEtaReason !== "") {
+      obj.noEtaReason = message.noEtaReason;
+    }
     return obj;
   },
 
@@ -4717,6 +5026,11 @@ export const CrawlStats: MessageFns<CrawlStats> = {
     message.pagesPerSecond = object.pagesPerSecond ?? 0;
     message.pagesPerSecondOverall = object.pagesPerSecondOverall ?? 0;
     message.elapsedMs = object.elapsedMs ?? 0;
+    message.stall = (object.stall !== undefined && object.stall !== null) ? Stall.fromPartial(object.stall) : undefined;
+    message.settledPerSecond = object.settledPerSecond ?? 0;
+    message.discoveredPerSecond = object.discoveredPerSecond ?? 0;
+    message.etaMs = object.etaMs ?? 0;
+    message.noEtaReason = object.noEtaReason ?? "";
     return message;
   },
 };
@@ -4889,6 +5203,151 @@ export const CrawlStats_StatusCountsEntry: MessageFns<CrawlStats_StatusCountsEnt
     const message = createBaseCrawlStats_StatusCountsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseStall(): Stall {
+  return { reason: 0, untilMs: 0, hostsWaiting: 0, hostsRobotsUnreachable: 0, detail: "" };
+}
+
+export const Stall: MessageFns<Stall> = {
+  encode(message: Stall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== 0) {
+      writer.uint32(8).int32(message.reason);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(16).int64(message.untilMs);
+    }
+    if (message.hostsWaiting !== 0) {
+      writer.uint32(24).uint32(message.hostsWaiting);
+    }
+    if (message.hostsRobotsUnreachable !== 0) {
+      writer.uint32(32).uint32(message.hostsRobotsUnreachable);
+    }
+    if (message.detail !== "") {
+      writer.uint32(42).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Stall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hostsWaiting = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hostsRobotsUnreachable = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Stall {
+    return {
+      reason: isSet(object.reason) ? stallReasonFromJSON(object.reason) : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      hostsWaiting: isSet(object.hostsWaiting)
+        ? globalThis.Number(object.hostsWaiting)
+        : isSet(object.hosts_waiting)
+        ? globalThis.Number(object.hosts_waiting)
+        : 0,
+      hostsRobotsUnreachable: isSet(object.hostsRobotsUnreachable)
+        ? globalThis.Number(object.hostsRobotsUnreachable)
+        : isSet(object.hosts_robots_unreachable)
+        ? globalThis.Number(object.hosts_robots_unreachable)
+        : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: Stall): unknown {
+    const obj: any = {};
+    if (message.reason !== 0) {
+      obj.reason = stallReasonToJSON(message.reason);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.hostsWaiting !== 0) {
+      obj.hostsWaiting = Math.round(message.hostsWaiting);
+    }
+    if (message.hostsRobotsUnreachable !== 0) {
+      obj.hostsRobotsUnreachable = Math.round(message.hostsRobotsUnreachable);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Stall>, I>>(base?: I): Stall {
+    return Stall.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Stall>, I>>(object: I): Stall {
+    const message = createBaseStall();
+    message.reason = object.reason ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.hostsWaiting = object.hostsWaiting ?? 0;
+    message.hostsRobotsUnreachable = object.hostsRobotsUnreachable ?? 0;
+    message.detail = object.detail ?? "";
     return message;
   },
 };
@@ -5395,7 +5854,18 @@ export const HostPolicy: MessageFns<HostPolicy> = {
 };
 
 function createBaseHostRobots(): HostRobots {
-  return { origin: "", status: 0, httpStatus: 0, digest: "", fetchedAtMs: 0, expiresAtMs: 0, failures: 0, reason: "" };
+  return {
+    origin: "",
+    status: 0,
+    httpStatus: 0,
+    digest: "",
+    fetchedAtMs: 0,
+    expiresAtMs: 0,
+    failures: 0,
+    redirects: [],
+    following: "",
+    reason: "",
+  };
 }
 
 export const HostRobots: MessageFns<HostRobots> = {
@@ -5421,8 +5891,14 @@ export const HostRobots: MessageFns<HostRobots> = {
     if (message.failures !== 0) {
       writer.uint32(56).uint32(message.failures);
     }
+    for (const v of message.redirects) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.following !== "") {
+      writer.uint32(74).string(message.following);
+    }
     if (message.reason !== "") {
-      writer.uint32(66).string(message.reason);
+      writer.uint32(82).string(message.reason);
     }
     return writer;
   },
@@ -5501,6 +5977,22 @@ export const HostRobots: MessageFns<HostRobots> = {
               break;
             }
 
+            message.redirects.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.following = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
             message.reason = reader.string();
             continue;
           }
@@ -5537,6 +6029,10 @@ export const HostRobots: MessageFns<HostRobots> = {
         ? globalThis.Number(object.expires_at_ms)
         : 0,
       failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      redirects: globalThis.Array.isArray(object?.redirects)
+        ? object.redirects.map((e: any) => globalThis.String(e))
+        : [],
+      following: isSet(object.following) ? globalThis.String(object.following) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
@@ -5564,6 +6060,12 @@ export const HostRobots: MessageFns<HostRobots> = {
     if (message.failures !== 0) {
       obj.failures = Math.round(message.failures);
     }
+    if (message.redirects?.length) {
+      obj.redirects = message.redirects;
+    }
+    if (message.following !== "") {
+      obj.following = message.following;
+    }
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
@@ -5582,6 +6084,8 @@ export const HostRobots: MessageFns<HostRobots> = {
     message.fetchedAtMs = object.fetchedAtMs ?? 0;
     message.expiresAtMs = object.expiresAtMs ?? 0;
     message.failures = object.failures ?? 0;
+    message.redirects = object.redirects?.map((e) => e) || [];
+    message.following = object.following ?? "";
     message.reason = object.reason ?? "";
     return message;
   },
@@ -9391,7 +9895,10 @@ export const AdminServiceService = {
     responseSerialize: (value: GetStatsResponse): Buffer => Buffer.from(GetStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStatsResponse => GetStatsResponse.decode(value),
   },
-  /** Progress of one crawl every `interval_ms` until it ends; the last message has `final` set. */
+  /**
+   * Progress of one crawl every `interval_ms` until it ends; the last message has `final` set.
+   * A client that loses the stream (a coordinator restart) may call again: nothing is lost.
+   */
   watchProgress: {
     path: "/heed.v1.AdminService/WatchProgress" as const,
     requestStream: false as const,
@@ -9541,7 +10048,10 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   cancelCrawl: handleUnaryCall<CancelCrawlRequest, CancelCrawlResponse>;
   /** Counts, skips by reason, rates and bytes, per crawl and overall. */
   getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
-  /** Progress of one crawl every `interval_ms` until it ends; the last message has `final` set. */
+  /**
+   * Progress of one crawl every `interval_ms` until it ends; the last message has `final` set.
+   * A client that loses the stream (a coordinator restart) may call again: nothing is lost.
+   */
   watchProgress: handleServerStreamingCall<WatchProgressRequest, WatchProgressResponse>;
   listHosts: handleUnaryCall<ListHostsRequest, ListHostsResponse>;
   /**
@@ -9717,7 +10227,10 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStatsResponse) => void,
   ): ClientUnaryCall;
-  /** Progress of one crawl every `interval_ms` until it ends; the last message has `final` set. */
+  /**
+   * Progress of one crawl every `interval_ms` until it ends; the last message has `final` set.
+   * A client that loses the stream (a coordinator restart) may call again: nothing is lost.
+   */
   watchProgress(
     request: WatchProgressRequest,
     options?: Partial<CallOptions>,

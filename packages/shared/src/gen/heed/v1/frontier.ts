@@ -189,7 +189,7 @@ export interface FetchResult {
   remoteAddress: string;
   /** Only for robots leases: the robots.txt text (at most the lease's max bytes). */
   robotsBody: string;
-  /** Only for robots leases: the URL the robots.txt came from after redirects. */
+  /** Only for robots leases: the URL fetched (a lease never follows redirects; each hop is its own lease). */
   finalUrl: string;
   noindex: boolean;
   /** Page-level `noarchive` (meta robots or X-Robots-Tag): recorded so archives can honour it. */
@@ -211,6 +211,44 @@ export interface CaptureLocation {
   file: string;
   offset: number;
   length: number;
+  /** The record's WARC-Record-ID and WARC-Date. */
+  recordId: string;
+  date: string;
+  /**
+   * Its WARC-Payload-Digest (`sha256:<hex>`), set when the payload may stand for later identical ones
+   * (a response record with a whole, non-empty payload): the frontier indexes it.
+   */
+  payloadDigest: string;
+  /**
+   * Set when the record is a revisit: its profile (`identical-payload-digest`, `server-not-modified`)
+   * and the capture it refers to.
+   */
+  revisitProfile: string;
+  refersToUri: string;
+  refersToDate: string;
+}
+
+export interface LookupDigestRequest {
+  workerId: string;
+  /** The lease the payload was fetched under: it names the crawl, and only its holder may ask. */
+  leaseId: string;
+  /** `sha256:<hex>`, as the response record would carry it in WARC-Payload-Digest. */
+  payloadDigest: string;
+}
+
+/** The first durable capture of a payload: what a revisit record refers to. */
+export interface DigestOriginal {
+  crawlId: string;
+  url: string;
+  /** Its WARC-Date and WARC-Record-ID. */
+  date: string;
+  recordId: string;
+  capture?: CaptureLocation | undefined;
+}
+
+export interface LookupDigestResponse {
+  /** Unset: not held; store the payload. */
+  original?: DigestOriginal | undefined;
 }
 
 export interface ReportRequest {
@@ -867,7 +905,17 @@ export const FetchResult: MessageFns<FetchResult> = {
 };
 
 function createBaseCaptureLocation(): CaptureLocation {
-  return { file: "", offset: 0, length: 0 };
+  return {
+    file: "",
+    offset: 0,
+    length: 0,
+    recordId: "",
+    date: "",
+    payloadDigest: "",
+    revisitProfile: "",
+    refersToUri: "",
+    refersToDate: "",
+  };
 }
 
 export const CaptureLocation: MessageFns<CaptureLocation> = {
@@ -880,6 +928,24 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     }
     if (message.length !== 0) {
       writer.uint32(24).uint64(message.length);
+    }
+    if (message.recordId !== "") {
+      writer.uint32(34).string(message.recordId);
+    }
+    if (message.date !== "") {
+      writer.uint32(42).string(message.date);
+    }
+    if (message.payloadDigest !== "") {
+      writer.uint32(50).string(message.payloadDigest);
+    }
+    if (message.revisitProfile !== "") {
+      writer.uint32(58).string(message.revisitProfile);
+    }
+    if (message.refersToUri !== "") {
+      writer.uint32(66).string(message.refersToUri);
+    }
+    if (message.refersToDate !== "") {
+      writer.uint32(74).string(message.refersToDate);
     }
     return writer;
   },
@@ -921,6 +987,54 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
             message.length = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.payloadDigest = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.revisitProfile = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.refersToUri = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.refersToDate = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -938,6 +1052,32 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
       file: isSet(object.file) ? globalThis.String(object.file) : "",
       offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
       length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      payloadDigest: isSet(object.payloadDigest)
+        ? globalThis.String(object.payloadDigest)
+        : isSet(object.payload_digest)
+        ? globalThis.String(object.payload_digest)
+        : "",
+      revisitProfile: isSet(object.revisitProfile)
+        ? globalThis.String(object.revisitProfile)
+        : isSet(object.revisit_profile)
+        ? globalThis.String(object.revisit_profile)
+        : "",
+      refersToUri: isSet(object.refersToUri)
+        ? globalThis.String(object.refersToUri)
+        : isSet(object.refers_to_uri)
+        ? globalThis.String(object.refers_to_uri)
+        : "",
+      refersToDate: isSet(object.refersToDate)
+        ? globalThis.String(object.refersToDate)
+        : isSet(object.refers_to_date)
+        ? globalThis.String(object.refers_to_date)
+        : "",
     };
   },
 
@@ -952,6 +1092,24 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     if (message.length !== 0) {
       obj.length = Math.round(message.length);
     }
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.payloadDigest !== "") {
+      obj.payloadDigest = message.payloadDigest;
+    }
+    if (message.revisitProfile !== "") {
+      obj.revisitProfile = message.revisitProfile;
+    }
+    if (message.refersToUri !== "") {
+      obj.refersToUri = message.refersToUri;
+    }
+    if (message.refersToDate !== "") {
+      obj.refersToDate = message.refersToDate;
+    }
     return obj;
   },
 
@@ -963,6 +1121,337 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     message.file = object.file ?? "";
     message.offset = object.offset ?? 0;
     message.length = object.length ?? 0;
+    message.recordId = object.recordId ?? "";
+    message.date = object.date ?? "";
+    message.payloadDigest = object.payloadDigest ?? "";
+    message.revisitProfile = object.revisitProfile ?? "";
+    message.refersToUri = object.refersToUri ?? "";
+    message.refersToDate = object.refersToDate ?? "";
+    return message;
+  },
+};
+
+function createBaseLookupDigestRequest(): LookupDigestRequest {
+  return { workerId: "", leaseId: "", payloadDigest: "" };
+}
+
+export const LookupDigestRequest: MessageFns<LookupDigestRequest> = {
+  encode(message: LookupDigestRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workerId !== "") {
+      writer.uint32(10).string(message.workerId);
+    }
+    if (message.leaseId !== "") {
+      writer.uint32(18).string(message.leaseId);
+    }
+    if (message.payloadDigest !== "") {
+      writer.uint32(26).string(message.payloadDigest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupDigestRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupDigestRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.payloadDigest = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupDigestRequest {
+    return {
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
+      payloadDigest: isSet(object.payloadDigest)
+        ? globalThis.String(object.payloadDigest)
+        : isSet(object.payload_digest)
+        ? globalThis.String(object.payload_digest)
+        : "",
+    };
+  },
+
+  toJSON(message: LookupDigestRequest): unknown {
+    const obj: any = {};
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
+    if (message.payloadDigest !== "") {
+      obj.payloadDigest = message.payloadDigest;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LookupDigestRequest>, I>>(base?: I): LookupDigestRequest {
+    return LookupDigestRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LookupDigestRequest>, I>>(object: I): LookupDigestRequest {
+    const message = createBaseLookupDigestRequest();
+    message.workerId = object.workerId ?? "";
+    message.leaseId = object.leaseId ?? "";
+    message.payloadDigest = object.payloadDigest ?? "";
+    return message;
+  },
+};
+
+function createBaseDigestOriginal(): DigestOriginal {
+  return { crawlId: "", url: "", date: "", recordId: "", capture: undefined };
+}
+
+export const DigestOriginal: MessageFns<DigestOriginal> = {
+  encode(message: DigestOriginal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.crawlId !== "") {
+      writer.uint32(10).string(message.crawlId);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    if (message.date !== "") {
+      writer.uint32(26).string(message.date);
+    }
+    if (message.recordId !== "") {
+      writer.uint32(34).string(message.recordId);
+    }
+    if (message.capture !== undefined) {
+      CaptureLocation.encode(message.capture, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DigestOriginal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDigestOriginal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.crawlId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.date = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.capture = CaptureLocation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DigestOriginal {
+    return {
+      crawlId: isSet(object.crawlId)
+        ? globalThis.String(object.crawlId)
+        : isSet(object.crawl_id)
+        ? globalThis.String(object.crawl_id)
+        : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      date: isSet(object.date) ? globalThis.String(object.date) : "",
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+      capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
+    };
+  },
+
+  toJSON(message: DigestOriginal): unknown {
+    const obj: any = {};
+    if (message.crawlId !== "") {
+      obj.crawlId = message.crawlId;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.date !== "") {
+      obj.date = message.date;
+    }
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureLocation.toJSON(message.capture);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DigestOriginal>, I>>(base?: I): DigestOriginal {
+    return DigestOriginal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DigestOriginal>, I>>(object: I): DigestOriginal {
+    const message = createBaseDigestOriginal();
+    message.crawlId = object.crawlId ?? "";
+    message.url = object.url ?? "";
+    message.date = object.date ?? "";
+    message.recordId = object.recordId ?? "";
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureLocation.fromPartial(object.capture)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseLookupDigestResponse(): LookupDigestResponse {
+  return { original: undefined };
+}
+
+export const LookupDigestResponse: MessageFns<LookupDigestResponse> = {
+  encode(message: LookupDigestResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.original !== undefined) {
+      DigestOriginal.encode(message.original, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupDigestResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupDigestResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.original = DigestOriginal.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupDigestResponse {
+    return { original: isSet(object.original) ? DigestOriginal.fromJSON(object.original) : undefined };
+  },
+
+  toJSON(message: LookupDigestResponse): unknown {
+    const obj: any = {};
+    if (message.original !== undefined) {
+      obj.original = DigestOriginal.toJSON(message.original);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LookupDigestResponse>, I>>(base?: I): LookupDigestResponse {
+    return LookupDigestResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LookupDigestResponse>, I>>(object: I): LookupDigestResponse {
+    const message = createBaseLookupDigestResponse();
+    message.original = (object.original !== undefined && object.original !== null)
+      ? DigestOriginal.fromPartial(object.original)
+      : undefined;
     return message;
   },
 };
@@ -1558,6 +2047,20 @@ export const FrontierServiceService = {
     responseSerialize: (value: RenewResponse): Buffer => Buffer.from(RenewResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenewResponse => RenewResponse.decode(value),
   },
+  /**
+   * Whether a payload fetched under a lease is already held by the crawl (or a crawl it dedups
+   * against): if so, the worker writes a revisit record pointing at that capture instead of the payload.
+   */
+  lookupDigest: {
+    path: "/heed.v1.FrontierService/LookupDigest" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LookupDigestRequest): Buffer => Buffer.from(LookupDigestRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LookupDigestRequest => LookupDigestRequest.decode(value),
+    responseSerialize: (value: LookupDigestResponse): Buffer =>
+      Buffer.from(LookupDigestResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LookupDigestResponse => LookupDigestResponse.decode(value),
+  },
 } as const;
 
 export interface FrontierServiceServer extends UntypedServiceImplementation {
@@ -1565,6 +2068,11 @@ export interface FrontierServiceServer extends UntypedServiceImplementation {
   report: handleUnaryCall<ReportRequest, ReportResponse>;
   /** Extends leases still being fetched (long downloads); fails for expired or foreign leases. */
   renew: handleUnaryCall<RenewRequest, RenewResponse>;
+  /**
+   * Whether a payload fetched under a lease is already held by the crawl (or a crawl it dedups
+   * against): if so, the worker writes a revisit record pointing at that capture instead of the payload.
+   */
+  lookupDigest: handleUnaryCall<LookupDigestRequest, LookupDigestResponse>;
 }
 
 export interface FrontierServiceClient extends Client {
@@ -1599,6 +2107,25 @@ export interface FrontierServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenewResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Whether a payload fetched under a lease is already held by the crawl (or a crawl it dedups
+   * against): if so, the worker writes a revisit record pointing at that capture instead of the payload.
+   */
+  lookupDigest(
+    request: LookupDigestRequest,
+    callback: (error: ServiceError | null, response: LookupDigestResponse) => void,
+  ): ClientUnaryCall;
+  lookupDigest(
+    request: LookupDigestRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LookupDigestResponse) => void,
+  ): ClientUnaryCall;
+  lookupDigest(
+    request: LookupDigestRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LookupDigestResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -90,6 +90,7 @@ export interface LeaseBatch {
 export interface FetchLimits {
   timeoutMs: number;
   maxBytes: number;
+  /** Always 0: a worker never follows a redirect; each hop, robots.txt ones too, is a lease of its own. */
   maxRedirects: number;
   maxOutlinks: number;
 }
@@ -111,7 +112,14 @@ export interface Lease {
   /** Sign the request with Web Bot Auth (the worker's own key; keys never travel in leases). */
   signRequests: boolean;
   /** Why the frontier allowed this fetch; workers write it beside the capture. */
-  evidence?: LeaseEvidence | undefined;
+  evidence?:
+    | LeaseEvidence
+    | undefined;
+  /**
+   * Payload dedup is on for this crawl: a worker asks the frontier (LookupDigest) whether a payload it
+   * fetched is already held, and writes a revisit record instead of storing it again if so.
+   */
+  dedupPayloads: boolean;
 }
 
 /** The politeness evidence for one fetch, as the frontier recorded it. */
@@ -517,6 +525,7 @@ function createBaseLease(): Lease {
     allowPrivateAddresses: false,
     signRequests: false,
     evidence: undefined,
+    dedupPayloads: false,
   };
 }
 
@@ -566,6 +575,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.evidence !== undefined) {
       LeaseEvidence.encode(message.evidence, writer.uint32(122).fork()).join();
+    }
+    if (message.dedupPayloads !== false) {
+      writer.uint32(160).bool(message.dedupPayloads);
     }
     return writer;
   },
@@ -703,6 +715,14 @@ export const Lease: MessageFns<Lease> = {
             message.evidence = LeaseEvidence.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.dedupPayloads = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -764,6 +784,11 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Boolean(object.sign_requests)
         : false,
       evidence: isSet(object.evidence) ? LeaseEvidence.fromJSON(object.evidence) : undefined,
+      dedupPayloads: isSet(object.dedupPayloads)
+        ? globalThis.Boolean(object.dedupPayloads)
+        : isSet(object.dedup_payloads)
+        ? globalThis.Boolean(object.dedup_payloads)
+        : false,
     };
   },
 
@@ -814,6 +839,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.evidence !== undefined) {
       obj.evidence = LeaseEvidence.toJSON(message.evidence);
     }
+    if (message.dedupPayloads !== false) {
+      obj.dedupPayloads = message.dedupPayloads;
+    }
     return obj;
   },
 
@@ -841,6 +869,7 @@ export const Lease: MessageFns<Lease> = {
     message.evidence = (object.evidence !== undefined && object.evidence !== null)
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
+    message.dedupPayloads = object.dedupPayloads ?? false;
     return message;
   },
 };

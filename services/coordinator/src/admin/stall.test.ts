@@ -1,0 +1,73 @@
+import { proto } from "@heed/shared";
+import { describe, expect, it } from "vitest";
+import type { CrawlRecord } from "../frontier/records.js";
+import { type HostWaits, STALL_MIN_WAIT_MS, stallOf } from "./stall.js";
+
+const R = proto.StallReason;
+
+function crawl(over: Partial<CrawlRecord> & { queued?: number; leased?: number } = {}): CrawlRecord {
+  const { queued = 5, leased = 0, ...rest } = over;
+  return {
+    id: "c",
+    state: "running",
+    createdAtMs: 0,
+    counts: { queued, leased, done: 0, failed: 0, skipped: 0 },
+    pagesLeased: 0,
+    bytes: 0,
+    statusCounts: {},
+    skipCounts: {},
+    hosts: 1,
+    spec: { maxPages: 100, budgets: { maxBytes: 0 } } as unknown as CrawlRecord["spec"],
+    ...rest,
+  };
+}
+
+const facts = (hosts: HostWaits, liveWorkers = 1) => ({ liveWorkers, hosts: () => hosts });
+const NOW = 1_000_000;
+
+describe("why a crawl makes no progress", () => {
+  it("names what an operator can act on first: a pause, no workers, a spent budget", () => {
+    const idle: HostWaits = { active: 1, waiting: 0, robots: 0 };
+    expect(stallOf(crawl({ state: "paused" }), facts(idle, 0), NOW)?.reason).toBe(R.STALL_REASON_PAUSED);
+    expect(stallOf(crawl(), facts(idle, 0), NOW)?.reason).toBe(R.STALL_REASON_NO_LIVE_WORKERS);
+    const spent = stallOf(crawl({ pagesLeased: 100 }), facts(idle), NOW);
+    expect(spent).toMatchObject({ reason: R.STALL_REASON_BUDGET_SPENT });
+    expect(spent?.detail).toBe("budget spent: max pages 100 reached; 5 queued URL(s) will be skipped");
+    const bytes = crawl({ bytes: 2048, spec: { maxPages: 100, budgets: { maxBytes: 1024 } } as never });
+    expect(stallOf(bytes, facts(idle), NOW)?.detail).toMatch(/^budget spent: max bytes 1024 reached/);
+  });
+
+  it("is silent while the crawl fetches, has a host ready, or has ended", () => {
+    const waiting: HostWaits = { active: 0, waiting: 1, robots: 0, earliestMs: NOW + 60_000 };
+    expect(stallOf(crawl({ leased: 2 }), facts(waiting), NOW)).toBeUndefined();
+    expect(
+      stallOf(crawl(), facts({ active: 1, waiting: 3, robots: 0, earliestMs: NOW + 60_000 }), NOW),
+    ).toBeUndefined();
+    expect(stallOf(crawl({ state: "finished" }), facts(waiting, 0), NOW)).toBeUndefined();
+    expect(stallOf(crawl({ queued: 0 }), facts(waiting, 0), NOW)).toBeUndefined();
+  });
+
+  it("says every host waits, and until when; a wait of a polite pace is no stall", () => {
+    const until = NOW + 60_000;
+    const s = stallOf(crawl(), facts({ active: 0, waiting: 2, robots: 1, earliestMs: until }), NOW);
+    expect(s).toMatchObject({
+      reason: R.STALL_REASON_ALL_HOSTS_WAITING,
+      untilMs: until,
+      hostsWaiting: 2,
+      hostsRobotsUnreachable: 1,
+    });
+    expect(s?.detail).toBe(
+      `all 3 host(s) waiting until ${new Date(until).toISOString()}, 1 of them on an unreachable robots.txt`,
+    );
+    const soon = facts({ active: 0, waiting: 1, robots: 0, earliestMs: NOW + STALL_MIN_WAIT_MS - 1 });
+    expect(stallOf(crawl(), soon, NOW)).toBeUndefined();
+  });
+
+  it("says robots.txt is unreachable when that is all the hosts wait for", () => {
+    const s = stallOf(crawl(), facts({ active: 0, waiting: 0, robots: 2, earliestMs: NOW + 500 }), NOW);
+    expect(s).toMatchObject({ reason: R.STALL_REASON_ROBOTS_UNREACHABLE, hostsRobotsUnreachable: 2 });
+    expect(s?.detail).toBe(
+      `robots.txt unreachable on 2 host(s): next try ${new Date(NOW + 500).toISOString()}`,
+    );
+  });
+});
