@@ -76,6 +76,8 @@ describe("a crawl that makes no progress says why", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^no-workers {2}STALLED: no live workers/m);
 
+    expect((await heedctl(["crawl", "get", "no-workers"])).stdout).toMatch(/^stalled\s+no live workers/m);
+
     expect((await heedctl(["crawl", "pause", "no-workers"])).code).toBe(0);
     expect((await stats("no-workers")).stall?.reason).toBe(R.STALL_REASON_PAUSED);
     expect((await heedctl(["stats", "no-workers"])).stdout).toMatch(/^no-workers {2}STALLED: paused/m);

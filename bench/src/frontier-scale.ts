@@ -16,6 +16,7 @@ export interface ScaleFigures {
   restartedRssAnon: number;
   restartSeconds: number;
   leasesPerSecond: number;
+  cpuMicrosPerLease: number;
 }
 
 async function load(urls: number, hosts: number, leaseSeconds: number): Promise<ScaleFigures> {
@@ -40,13 +41,14 @@ export async function frontierScaleBenchmark(): Promise<void> {
   const large = await load(urls, hosts, leaseSeconds);
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const row = (name: string, f: ScaleFigures, n: number) =>
-    `  ${name.padEnd(26)} insert ${f.insertPerSecond.toFixed(0).padStart(7)} URLs/s  disk ${mib(f.diskBytes).padStart(10)} (${(f.diskBytes / n).toFixed(0)} B/URL)  RssAnon loaded ${mib(f.loadedRssAnon)}, restarted ${mib(f.restartedRssAnon)}  restart ${f.restartSeconds.toFixed(2)} s  leases ${f.leasesPerSecond.toFixed(0)}/s`;
+    `  ${name.padEnd(26)} insert ${f.insertPerSecond.toFixed(0).padStart(7)} URLs/s  disk ${mib(f.diskBytes).padStart(10)} (${(f.diskBytes / n).toFixed(0)} B/URL)  RssAnon loaded ${mib(f.loadedRssAnon)}, restarted ${mib(f.restartedRssAnon)}  restart ${f.restartSeconds.toFixed(2)} s  leases ${f.leasesPerSecond.toFixed(0)}/s (CPU ${f.cpuMicrosPerLease.toFixed(0)} µs each)`;
   process.stdout.write(
     [
       "frontier scale (synthetic crawl, one frontier in its own process, no network)",
       row("10 000 URLs / 1 000 hosts", small, 10_000),
       row(`${urls} URLs / ${hosts} hosts`, large, urls),
       `  ratio lease rate large / small   ${(large.leasesPerSecond / small.leasesPerSecond).toFixed(2)}x`,
+      `  ratio CPU per lease large / small ${(large.cpuMicrosPerLease / small.cpuMicrosPerLease).toFixed(2)}x`,
       "",
     ].join("\n"),
   );

@@ -59,6 +59,9 @@ export interface RequestRecord {
   from: string;
   /** The Retry-After the site sent, in seconds (0: none). */
   retryAfterSeconds: number;
+  /** The conditional request headers, as received ("" when absent). */
+  ifNoneMatch: string;
+  ifModifiedSince: string;
 }
 
 export interface SiteHost {
@@ -79,8 +82,16 @@ export interface LoopbackSite {
   expectedPages(maxDepth: number): Set<string>;
   /** Every URL of a page that robots.txt disallows. */
   disallowedPaths(host: SiteHost): string[];
+  /**
+   * Changes a page: its text, ETag and Last-Modified. Pages answer conditional
+   * requests (If-None-Match, else If-Modified-Since) with 304 while unchanged.
+   */
+  changePage(host: SiteHost, path: string): void;
   close(): Promise<void>;
 }
+
+/** Every page was last modified at this time, plus one hour per change. */
+const FIRST_MODIFIED_MS = Date.UTC(2026, 0, 1);
 
 export function defaultPlan(hostCount: number, pages = 6, unreachableRobotsHosts = 1): HostPlan[] {
   const modes: RobotsMode[] = [
@@ -135,6 +146,17 @@ function linksOf(site: { hosts: SiteHost[]; outsider: SiteHost }, host: SiteHost
   const copies = host.plan.copies;
   if (copies !== undefined && copies.count > 0) follow.push(`${host.origin}/copy/${j % copies.count}`);
   return { follow, nofollowPage: false };
+}
+
+/** RFC 9110 §13.2.2: If-None-Match decides when sent; else If-Modified-Since. */
+function notModified(req: IncomingMessage, etag: string, lastModified: string): boolean {
+  const inm = req.headers["if-none-match"];
+  if (inm !== undefined)
+    return inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*");
+  const ims = req.headers["if-modified-since"];
+  if (ims === undefined) return false;
+  const since = Date.parse(ims);
+  return Number.isFinite(since) && Date.parse(lastModified) <= since;
 }
 
 /**
@@ -214,6 +236,8 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       userAgent: String(req.headers["user-agent"] ?? ""),
       from: String(req.headers.from ?? ""),
       retryAfterSeconds: 0,
+      ifNoneMatch: String(req.headers["if-none-match"] ?? ""),
+      ifModifiedSince: String(req.headers["if-modified-since"] ?? ""),
     };
     log.push(record);
     res.on("finish", () => {
@@ -246,11 +270,24 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
         .end("slow down\n");
       return;
     }
-    setTimeout(() => serve(host, path, res), latency);
+    setTimeout(() => serve(host, path, req, res), latency);
   }
 
-  function serve(host: SiteHost, path: string, res: ServerResponse): void {
-    const html = (s: string) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(s);
+  const changes = new Map<string, number>();
+
+  function serve(host: SiteHost, path: string, req: IncomingMessage, res: ServerResponse): void {
+    const version = changes.get(`${host.origin}${path}`) ?? 0;
+    const etag = `"${host.index}-${path}-v${version}"`;
+    const lastModified = new Date(FIRST_MODIFIED_MS + version * 3600_000).toUTCString();
+    const validators = { etag, "last-modified": lastModified };
+    const html = (s: string) => {
+      if (notModified(req, etag, lastModified)) {
+        res.writeHead(304, validators).end();
+        return;
+      }
+      const text = version === 0 ? s : s.replace("</body>", `<p>revision ${version}</p></body>`);
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...validators }).end(text);
+    };
     if (path === "/" || path.startsWith("/p/")) {
       const j = path === "/" ? 0 : Number(path.slice(3));
       if (!Number.isInteger(j) || j < 0 || j >= host.plan.pages) {
@@ -327,6 +364,10 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
     disallowedPaths(host) {
       const prefix = disallowedPrefix(host.plan.robots);
       return prefix === undefined ? [] : [`${prefix}secret`, `${prefix}deeper`];
+    },
+    changePage(host, path) {
+      const key = `${host.origin}${path}`;
+      changes.set(key, (changes.get(key) ?? 0) + 1);
     },
     async close() {
       await Promise.all(

@@ -338,15 +338,31 @@ export const fetchSchema = z
   })
   .prefault({});
 
+export const recrawlSchema = z
+  .object({
+    of: doc(crawlIdSchema.optional(), {
+      flag: "--recrawl-of <crawl-id>",
+      help:
+        "crawl again the pages an earlier crawl fetched (their depth, its scope), asking If-None-Match/" +
+        "If-Modified-Since; a 304 is kept as a revisit",
+    }),
+    everyDays: doc(int(1, 3650).optional(), {
+      flag: "--recrawl-every-days <n>",
+      help: "the coordinator starts a recrawl of this crawl this many days after it finished, and so on",
+    }),
+  })
+  .prefault({});
+
 export const crawlSpecSchema = z
   .object({
     id: doc(crawlIdSchema.optional(), {
       flag: "--id <id>",
       help: "name for the crawl (default: generated); the same id finds the same crawl, so a retry or a rerun is safe",
     }),
-    seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string()).min(1, "at least one seed")), {
+    // At least one, unless the crawl is a recrawl (checked below).
+    seeds: doc(listOf(canonicalSeed).pipe(z.array(z.string())), {
       flag: "[seeds...]",
-      help: "URLs to start from (on the command line they replace the crawl file's)",
+      help: "URLs to start from (on the command line they replace the crawl file's); a recrawl needs none",
     }),
     scope: scopeSchema,
     maxDepth: doc(int(0, 1000).default(5), { flag: "--max-depth <n>", help: "links to follow from a seed" }),
@@ -387,8 +403,11 @@ export const crawlSpecSchema = z
       flag: "--allow-private-addresses",
       help: "crawl loopback/private addresses (workers must allow them too)",
     }),
+    recrawl: recrawlSchema,
   })
   .superRefine((spec, ctx) => {
+    if (spec.seeds.length === 0 && spec.recrawl.of === undefined)
+      ctx.addIssue({ code: "custom", path: ["seeds"], message: "at least one seed" });
     // Refused at the door: a seed naming a private, loopback, link-local or metadata address in any
     // spelling (0x7f.1, 2130706433, [::ffff:127.0.0.1]) would only ever meet the workers' guard.
     if (spec.allowPrivateAddresses) return;

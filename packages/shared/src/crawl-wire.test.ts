@@ -32,6 +32,7 @@ const full = parseConfig(crawlSpecSchema, {
   seeds: ["https://example.org/"],
   userAgent: { product: "ExampleBot", version: "2.0", contact: "ops@example.org" },
   politeness: { hostGroups: [{ name: "box", hosts: ["a.example.org", "b.example.org"] }] },
+  recrawl: { of: "earlier-crawl", everyDays: 7 },
 }) as CrawlSpec;
 
 describe("crawl definitions on the wire", () => {

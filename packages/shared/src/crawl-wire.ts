@@ -97,6 +97,10 @@ export function crawlSpecToProto(spec: ParsedCrawlSpec): proto.CrawlDefinition {
       fromCrawls: spec.dedup?.fromCrawls ?? [],
     },
     allowPrivateAddresses: spec.allowPrivateAddresses,
+    recrawl: {
+      of: spec.recrawl?.of ?? "",
+      ...(spec.recrawl?.everyDays !== undefined ? { everyDays: spec.recrawl.everyDays } : {}),
+    },
   };
 }
 
@@ -168,6 +172,10 @@ export function crawlInputFromProto(def: proto.CrawlDefinition | undefined): Cra
     signRequests: def.signRequests,
     dedup: { withinCrawl: def.dedup?.withinCrawl, fromCrawls: def.dedup?.fromCrawls ?? [] },
     allowPrivateAddresses: def.allowPrivateAddresses,
+    recrawl: {
+      of: def.recrawl?.of || undefined,
+      everyDays: def.recrawl?.everyDays,
+    },
   };
 }
 

@@ -27,6 +27,8 @@ import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js
 
 /** Lease audit retention runs this often; each pass deletes a bounded number of records. */
 const LEASE_RETENTION_INTERVAL_MS = 10_000;
+/** Recrawls are scheduled in days: looking once a minute starts them on time. */
+const RECRAWL_CHECK_INTERVAL_MS = 60_000;
 
 export interface Coordinator {
   frontier: Frontier;
@@ -150,6 +152,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         log.error({ err: errorMessage(err) }, "lease record retention failed");
       }
     }, LEASE_RETENTION_INTERVAL_MS);
+    const startRecrawls = () => {
+      try {
+        frontier.startDueRecrawls();
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, "starting scheduled recrawls failed");
+      }
+    };
+    startRecrawls();
+    const recrawls = setInterval(startRecrawls, RECRAWL_CHECK_INTERVAL_MS);
     let closed = false;
     // A file-size limit (ulimit -f) reached by the frontier is a failed write to report and recover
     // from (see frontier.health()), not a reason to die.
@@ -201,6 +212,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         }
         clearInterval(sweep);
         clearInterval(prune);
+        clearInterval(recrawls);
         clearInterval(sampler);
         process.off("SIGXFSZ", ignoreFileSizeSignal);
         heartbeats.unsubscribe();

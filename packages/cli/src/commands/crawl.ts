@@ -124,8 +124,8 @@ async function runCrawl(
     "coordinator",
   );
   const placeholderSeeds = demo ? ["http://127.0.0.2/"] : undefined;
-  if (!demo && seeds.length === 0 && opts.crawlFile === undefined) {
-    throw new ConfigError("seeds", "give at least one seed URL, --crawl-file, or --demo");
+  if (!demo && seeds.length === 0 && opts.crawlFile === undefined && flags["recrawl.of"] === undefined) {
+    throw new ConfigError("seeds", "give at least one seed URL, --crawl-file, --recrawl-of, or --demo");
   }
   // With --demo the seeds are known once the site is up: check the rest now, the seeds then.
   let spec = parseCrawlSpec(crawlInput(seeds, opts, flags, placeholderSeeds));
@@ -181,7 +181,9 @@ async function runCrawl(
     process.stderr.write(
       resumed !== undefined
         ? `Resuming crawl ${crawl.id}: ${crawl.counts.queued + crawl.counts.leased} URL(s) left, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`
-        : `Crawling ${spec.seeds.length} seed(s) as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`,
+        : spec.recrawl.of !== undefined
+          ? `Recrawling ${crawl.counts.queued} URL(s) of crawl ${spec.recrawl.of} as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`
+          : `Crawling ${spec.seeds.length} seed(s) as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`,
     );
     let lastPlain = 0;
     const final = await waitForCrawl(coordinator.frontier, crawl.id, {

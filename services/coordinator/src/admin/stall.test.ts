@@ -1,7 +1,12 @@
-import { proto } from "@heed/shared";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { proto, silentLogger } from "@heed/shared";
 import { describe, expect, it } from "vitest";
-import type { CrawlRecord } from "../frontier/records.js";
-import { type HostWaits, STALL_MIN_WAIT_MS, stallOf } from "./stall.js";
+import { openFrontier } from "../frontier/frontier.js";
+import type { CrawlRecord, FetchReport } from "../frontier/records.js";
+import { reportFromProto } from "../grpc/report-wire.js";
+import { type HostWaits, hostWaits, STALL_MIN_WAIT_MS, stallOf } from "./stall.js";
 
 const R = proto.StallReason;
 
@@ -69,5 +74,75 @@ describe("why a crawl makes no progress", () => {
     expect(s?.detail).toBe(
       `robots.txt unreachable on 2 host(s): next try ${new Date(NOW + 500).toISOString()}`,
     );
+  });
+});
+
+describe("the hosts a stalled crawl waits on", () => {
+  it("are those with its own queued URLs: a host ready for another crawl does not count", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "heed-stall-"));
+    let now = 1_000_000;
+    const frontier = openFrontier({
+      dataDir: dir,
+      settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
+      log: silentLogger(),
+      clock: () => now,
+    });
+    try {
+      const ua = { product: "HeedBot", contact: "ops@example.org" };
+      const politeness = { minDelayMs: 500 };
+      // A has a URL on each host; B only on h2, queued behind A's.
+      frontier.createCrawl({
+        id: "a",
+        seeds: ["http://h1.example/", "http://h2.example/"],
+        userAgent: ua,
+        politeness,
+      });
+      frontier.createCrawl({
+        id: "b",
+        seeds: ["http://h2.example/x", "http://h2.example/y"],
+        userAgent: ua,
+        politeness,
+      });
+      const ok = (leaseId: string, over: Partial<proto.FetchResult> = {}): FetchReport =>
+        reportFromProto(
+          proto.FetchResult.fromPartial({
+            leaseId,
+            statusCode: 200,
+            startedAtMs: now,
+            finishedAtMs: now,
+            ...over,
+          }),
+        );
+      const robots = (await frontier.lease("w1", 10)).leases;
+      expect(robots.map((l) => l.url).sort()).toEqual([
+        "http://h1.example/robots.txt",
+        "http://h2.example/robots.txt",
+      ]);
+      // h1 asks for 30 s between requests; h2 for nothing beyond the crawl's half second.
+      await frontier.report(
+        "w1",
+        robots.map((l) =>
+          ok(l.id, {
+            robotsBody: l.url.includes("h1") ? "User-agent: *\nCrawl-delay: 30\n" : "User-agent: *\n",
+          }),
+        ),
+      );
+      now += 600;
+      const pages = (await frontier.lease("w1", 10)).leases;
+      expect(pages.map((l) => l.url)).toEqual(["http://h2.example/"]);
+      await frontier.report(
+        "w1",
+        pages.map((l) => ok(l.id)),
+      );
+      now += 600;
+      // h2 is ready, but only for B; A waits for h1 alone.
+      const a = hostWaits(frontier, "a", now);
+      expect(a).toMatchObject({ active: 0, waiting: 1, robots: 0 });
+      expect(a.earliestMs).toBeGreaterThan(now + 20_000);
+      expect(hostWaits(frontier, "b", now)).toMatchObject({ active: 1 });
+    } finally {
+      await frontier.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

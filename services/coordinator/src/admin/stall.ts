@@ -83,10 +83,31 @@ function spentBudget(c: CrawlRecord): string | undefined {
 /** Hosts looked at per answer at most: past this many, the answer is "not stalled" rather than slow. */
 const SCAN_BUDGET = 5000;
 
+/** Queue entries read per host, at most, to learn whether the crawl has work there. */
+const QUEUE_PEEK = 256;
+
 /**
- * What the crawl's hosts with queued work wait for, from the lease schedule.
- * A host is counted if it has queued work of any crawl: the queues are per
- * host, and telling crawls apart would mean reading them.
+ * Whether the host's queue holds this crawl's URLs. Queues are per host and
+ * shared by crawls; past the first entries read the answer is "maybe", taken
+ * as yes.
+ */
+function queuedFor(frontier: Frontier, hostKey: string, crawlId: string): boolean {
+  let read = 0;
+  const entries = frontier.store.queue.getRange({
+    start: [hostKey],
+    end: [hostKey, Number.MAX_SAFE_INTEGER],
+    limit: QUEUE_PEEK,
+  });
+  for (const { value } of entries) {
+    read++;
+    if (value[0] === crawlId) return true;
+  }
+  return read >= QUEUE_PEEK;
+}
+
+/**
+ * What the crawl's hosts with queued work of its own wait for, from the lease
+ * schedule. A host busy or ready for another crawl does not count.
  */
 export function hostWaits(frontier: Frontier, crawlId: string, nowMs: number): HostWaits {
   const out: HostWaits = { active: 0, waiting: 0, robots: 0 };
@@ -96,9 +117,10 @@ export function hostWaits(frontier: Frontier, crawlId: string, nowMs: number): H
       out.active++;
       break;
     }
+    if (!queuedFor(frontier, key, crawlId)) continue;
     const due = frontier.hostDueAtMs(key);
     if (due === undefined) {
-      // Not scheduled: no queued work, or every slot taken by leases out.
+      // Not scheduled: every slot taken by leases out (or the schedule is about to be updated).
       if ((frontier.host(key)?.inFlight ?? 0) > 0) out.active++;
       continue;
     }

@@ -42,6 +42,7 @@ import type {
   RobotsRecord,
   UrlRecord,
 } from "./records.js";
+import { checkRecrawlOf, queueRecrawl, startDueRecrawls } from "./recrawl.js";
 import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
@@ -49,6 +50,8 @@ import { urlHashOf } from "./txn.js";
 
 export interface Frontier {
   createCrawl(input: CrawlSpecInput): CrawlRecord;
+  /** Starts the recrawls whose day has come (`recrawl.everyDays` after the crawl finished). */
+  startDueRecrawls(): CrawlRecord[];
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
   /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
@@ -148,6 +151,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
       const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      checkRecrawlOf(ctx, spec);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
       if (unread.length > 0) {
         // The definition kept with the crawl says so too; this makes the choice visible when it is made.
@@ -169,11 +173,15 @@ export function openFrontier(options: FrontierOptions): Frontier {
           skipCounts: {},
           hosts: 0,
         });
+        if (spec.recrawl?.of !== undefined) queueRecrawl(ctx, txn, crawl, spec.recrawl.of);
         for (const seed of spec.seeds) txn.discover(crawl, seed, 0);
         return crawl;
       });
       registerGroups(ctx, spec);
       return created;
+    },
+    startDueRecrawls() {
+      return startDueRecrawls(ctx, (input) => this.createCrawl(input));
     },
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),

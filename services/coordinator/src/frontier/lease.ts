@@ -551,7 +551,7 @@ function issuePageLease(
       evidence,
     );
   }
-  return grant(
+  const page = grant(
     rec,
     crawl,
     "page",
@@ -563,4 +563,5 @@ function issuePageLease(
     },
     evidence,
   );
+  return url.earlier !== undefined ? { ...page, earlier: url.earlier } : page;
 }

@@ -43,6 +43,11 @@ export interface FetchOutcome {
   remoteAddress?: string;
   /** Where the worker wrote the response (or revisit) record: WARC file base name, offset, length. */
   capture?: CaptureLocation;
+  /** The response's validators, as the site sent them: what a recrawl asks with. */
+  etag?: string;
+  lastModified?: string;
+  /** A recrawl's 304: the page has not changed since this earlier capture (the revisit refers to it). */
+  notModified?: EarlierRecord;
 }
 
 export interface CaptureLocation {
@@ -58,11 +63,27 @@ export interface CaptureLocation {
   revisit?: RevisitOf;
 }
 
+/** A WARC record of an earlier capture, as a revisit names it. */
+export interface EarlierRecord {
+  targetUri: string;
+  warcDate: string;
+  /** "" when not known (the capture was itself a revisit). */
+  recordId: string;
+}
+
+/** What a recrawl knows of a URL's earlier capture: the validators to ask with, and the record to refer to. */
+export interface EarlierCapture extends EarlierRecord {
+  etag: string;
+  lastModified: string;
+}
+
 export interface RevisitOf {
   /** `identical-payload-digest` or `server-not-modified`. */
   profile: string;
   refersToUri: string;
   refersToDate: string;
+  /** WARC-Record-ID of the record referred to, when known. */
+  refersToId?: string;
 }
 
 /**
@@ -94,6 +115,8 @@ export interface UrlRecord {
   notBeforeMs: number;
   /** The URL that linked here or redirected here; absent for seeds. */
   via?: string;
+  /** In a recrawl: the URL's capture in the earlier crawl, asked for conditionally. */
+  earlier?: EarlierCapture;
   /** Position in its host queue while queued. */
   queueKey?: QueueKey;
   /** The one lease allowed to complete this URL (fencing against late reports). */
@@ -280,6 +303,8 @@ export interface LeaseGrant {
   dedupPayloads: boolean;
   /** Why this fetch was allowed, for the worker to write beside its capture. */
   evidence: LeaseEvidence;
+  /** A recrawl's page: its earlier capture (validators for a conditional request, the record a 304 refers to). */
+  earlier?: EarlierCapture;
 }
 
 /** The politeness evidence of one lease: the deciding robots.txt and line, the delay and its source, the keys counted. */
@@ -345,6 +370,9 @@ export interface FetchReport {
   wellKnownBody: string;
   /** Where the worker's WARC record of the response is, once durable. */
   capture?: CaptureLocation;
+  /** The response's ETag and Last-Modified headers, as sent; "" or absent when the site sent none. */
+  etag?: string;
+  lastModified?: string;
 }
 
 export type ReportOutcome = "accepted" | "duplicate" | "unknown_lease" | "expired";

@@ -6,6 +6,7 @@ import { expireLease } from "./expiry.js";
 import { refusedAfterFetch } from "./preferences.js";
 import type {
   CrawlRecord,
+  EarlierCapture,
   FetchErrorKind,
   FetchOutcome,
   FetchReport,
@@ -113,7 +114,7 @@ function applyPage(
     txn.requeue(crawl, hash, rec, txn.now);
     return txn.robots(lease.origin);
   }
-  rec.result = outcomeOf(r, workerId, error);
+  rec.result = outcomeOf(r, workerId, error, rec.earlier);
   ctx.observer.fetched(
     error !== undefined ? "error" : `${Math.floor(r.statusCode / 100)}xx`,
     r.bodyBytes,
@@ -178,8 +179,20 @@ function applyPage(
   return txn.robots(lease.origin);
 }
 
-/** The evidence kept with the URL. */
-function outcomeOf(r: FetchReport, workerId: string, error: string | undefined): FetchOutcome {
+/**
+ * The evidence kept with the URL. A recrawl's 304 keeps the earlier capture it
+ * stands for, and its validators unless the 304 sent new ones, so the next
+ * recrawl asks the same way and refers to the same record.
+ */
+function outcomeOf(
+  r: FetchReport,
+  workerId: string,
+  error: string | undefined,
+  earlier: EarlierCapture | undefined,
+): FetchOutcome {
+  const notModified = r.statusCode === 304 && earlier !== undefined && error === undefined;
+  const etag = r.etag || (notModified ? earlier.etag : "");
+  const lastModified = r.lastModified || (notModified ? earlier.lastModified : "");
   return {
     status: r.statusCode,
     bytes: r.bodyBytes,
@@ -197,5 +210,16 @@ function outcomeOf(r: FetchReport, workerId: string, error: string | undefined):
     ...(r.nofollow ? { nofollow: true } : {}),
     ...(r.remoteAddress ? { remoteAddress: r.remoteAddress } : {}),
     ...(r.capture !== undefined ? { capture: r.capture } : {}),
+    ...(etag !== "" ? { etag } : {}),
+    ...(lastModified !== "" ? { lastModified } : {}),
+    ...(notModified
+      ? {
+          notModified: {
+            targetUri: earlier.targetUri,
+            warcDate: earlier.warcDate,
+            recordId: earlier.recordId,
+          },
+        }
+      : {}),
   };
 }

@@ -5,6 +5,7 @@ import type {
   CrawlHostState,
   CrawlRecord,
   DigestEntry,
+  EarlierCapture,
   FailReason,
   HostPolicy,
   HostState,
@@ -16,6 +17,7 @@ import type {
   UrlRecord,
   UrlState,
 } from "./records.js";
+import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
 import { type EndedLeaseKey, type FrontierStore, forgetCrawlSpec, loadCrawl } from "./store.js";
 
@@ -104,6 +106,7 @@ export interface Txn {
     depth: number,
     via?: string,
     kind?: UrlRecord["kind"],
+    earlier?: EarlierCapture,
   ): boolean;
   requeue(crawl: CrawlRecord, hash: string, rec: UrlRecord, notBeforeMs: number): void;
   skip(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: SkipReason): void;
@@ -134,10 +137,10 @@ export interface TxnHooks {
 }
 
 const scopes = new WeakMap<CrawlSpec, (url: string) => boolean>();
-function scopeOf(spec: CrawlSpec): (url: string) => boolean {
+function scopeOf(store: FrontierStore, spec: CrawlSpec): (url: string) => boolean {
   let s = scopes.get(spec);
   if (s === undefined) {
-    s = createScope(spec);
+    s = createScope(recrawlScope(store, spec));
     scopes.set(spec, s);
   }
   return s;
@@ -245,7 +248,8 @@ export function openTxn(
     restoreQueued(hash, rec) {
       if (rec.queueKey !== undefined) store.queue.putSync(rec.queueKey, [rec.crawlId, hash]);
     },
-    discover: (crawl, rawUrl, depth, via, kind) => discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind),
+    discover: (crawl, rawUrl, depth, via, kind, earlier) =>
+      discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind, earlier),
     requeue(crawl, hash, rec, notBeforeMs) {
       const queueKey: QueueKey = [rec.hostKey, rec.depth, seq.next()];
       txn.moveUrl(crawl, rec, "queued");
@@ -376,6 +380,7 @@ function discover(
   depth: number,
   via?: string,
   kind?: UrlRecord["kind"],
+  earlier?: EarlierCapture,
 ): boolean {
   const { store, now } = txn;
   const spec = crawl.spec;
@@ -383,7 +388,7 @@ function discover(
   const canon = tryCanonicalizeUrl(rawUrl);
   if (!canon.ok) return false;
   const url = canon.url;
-  if (!scopeOf(spec)(url)) return false;
+  if (!scopeOf(store, spec)(url)) return false;
   const hash = urlHashOf(url);
   if (store.urls.doesExist([crawl.id, hash])) return false;
   const parsed = new URL(url);
@@ -403,6 +408,7 @@ function discover(
     queueKey,
     ...(via !== undefined ? { via } : {}),
     ...(kind !== undefined ? { kind } : {}),
+    ...(earlier !== undefined ? { earlier } : {}),
   };
   store.urls.putSync([crawl.id, hash], rec);
   if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);

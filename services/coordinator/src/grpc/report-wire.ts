@@ -61,6 +61,8 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
     ...(r.capture !== undefined && r.capture.file !== "" ? { capture: captureFromProto(r.capture) } : {}),
+    etag: r.etag,
+    lastModified: r.lastModified,
   };
 }
 
@@ -79,6 +81,7 @@ export function captureFromProto(c: proto.CaptureLocation): CaptureLocation {
             profile: c.revisitProfile,
             refersToUri: c.refersToUri,
             refersToDate: c.refersToDate,
+            ...(c.refersToId !== "" ? { refersToId: c.refersToId } : {}),
           },
         }
       : {}),
@@ -97,6 +100,7 @@ export function captureToProto(c: CaptureLocation): proto.CaptureLocation {
     revisitProfile: c.revisit?.profile ?? "",
     refersToUri: c.revisit?.refersToUri ?? "",
     refersToDate: c.revisit?.refersToDate ?? "",
+    refersToId: c.revisit?.refersToId ?? "",
   };
 }
 

@@ -157,5 +157,6 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     signRequests: g.signRequests,
     dedupPayloads: g.dedupPayloads,
     evidence: g.evidence,
+    ...(g.earlier !== undefined ? { earlier: g.earlier } : {}),
   };
 }

@@ -14,6 +14,7 @@ function captureToProto(c: CaptureLocation): proto.CaptureLocation {
     revisitProfile: c.revisit?.profile ?? "",
     refersToUri: c.revisit?.refersToUri ?? "",
     refersToDate: c.revisit?.refersToDate ?? "",
+    refersToId: c.revisit?.refersToId ?? "",
   };
 }
 

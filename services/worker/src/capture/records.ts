@@ -116,7 +116,7 @@ export interface RecordFacts {
   date: string;
   /** Set when the payload may stand for later identical ones (see dedupable): the frontier indexes it. */
   payloadDigest?: string;
-  revisit?: { profile: RevisitProfile; refersToUri: string; refersToDate: string };
+  revisit?: { profile: RevisitProfile; refersToUri: string; refersToDate: string; refersToId?: string };
 }
 
 /**
@@ -182,6 +182,30 @@ function fieldsBlock(fields: readonly [string, string][]): Buffer {
 }
 
 /**
+ * Whether the exchange is written as a revisit, and of what: a recrawl's 304
+ * stands for the earlier capture the lease names (server-not-modified); a
+ * payload the frontier holds already, for its first capture (identical-payload-digest).
+ */
+function revisitOfExchange(
+  ex: Exchange,
+  lease: proto.Lease,
+  identical: RefersTo | undefined,
+): { profile: RevisitProfile; refersTo: RefersTo } | undefined {
+  const earlier = lease.earlier;
+  if (ex.status === 304 && earlier !== undefined && earlier.targetUri !== "" && earlier.warcDate !== "") {
+    return {
+      profile: "server-not-modified",
+      refersTo: {
+        targetUri: earlier.targetUri,
+        date: earlier.warcDate,
+        ...(earlier.recordId !== "" ? { recordId: earlier.recordId } : {}),
+      },
+    };
+  }
+  return identical === undefined ? undefined : { profile: "identical-payload-digest", refersTo: identical };
+}
+
+/**
  * The records of one exchange: response, request (concurrent to it) and a
  * metadata record carrying the politeness evidence of the lease.
  */
@@ -198,17 +222,18 @@ export async function exchangeRecords(
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
   const payloadDigest = options.payloadDigest ?? payloadDigestOf(ex);
-  const revisitOf = options.revisitOf;
+  const revisit = revisitOfExchange(ex, lease, options.revisitOf);
   const response =
-    revisitOf !== undefined
+    revisit !== undefined
       ? revisitRecord({
-          profile: "identical-payload-digest",
+          profile: revisit.profile,
           recordId: responseId,
           targetUri: ex.url,
           date,
           ipAddress: ex.remoteAddress,
-          refersTo: revisitOf,
-          payloadDigest,
+          refersTo: revisit.refersTo,
+          // A 304 has no payload of its own; the earlier record holds it.
+          ...(revisit.profile === "identical-payload-digest" ? { payloadDigest } : {}),
           head: responseHead(ex),
         })
       : exactRecord(
@@ -226,12 +251,13 @@ export async function exchangeRecords(
   const record: RecordFacts = {
     recordId: responseId,
     date,
-    ...(revisitOf !== undefined
+    ...(revisit !== undefined
       ? {
           revisit: {
-            profile: "identical-payload-digest",
-            refersToUri: revisitOf.targetUri,
-            refersToDate: revisitOf.date,
+            profile: revisit.profile,
+            refersToUri: revisit.refersTo.targetUri,
+            refersToDate: revisit.refersTo.date,
+            ...(revisit.refersTo.recordId !== undefined ? { refersToId: revisit.refersTo.recordId } : {}),
           },
         }
       : dedupable(ex)

@@ -106,6 +106,7 @@ export async function fetchLease(
       ...(lease.from ? ([["from", lease.from]] as [string, string][]) : []),
       ["accept", robots ? "text/plain, */*;q=0.5" : "text/html, application/xhtml+xml, */*;q=0.8"],
       ["accept-encoding", ACCEPT_ENCODING],
+      ...conditionalHeaders(lease),
       ...Object.entries(signatureHeaders(lease, deps.signer, url)),
     ];
     const sentAtMs = clock();
@@ -160,6 +161,8 @@ export async function fetchLease(
     result.truncated = body.truncated;
     result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
     result.retryAfter = header(headers, "retry-after");
+    result.etag = header(headers, "etag");
+    result.lastModified = header(headers, "last-modified");
     if (robots) {
       result.robotsBody = body.bytes.toString("utf8");
       result.finalUrl = url;
@@ -213,6 +216,20 @@ export async function fetchLease(
     window.stop();
     clearTimeout(timer);
   }
+}
+
+/**
+ * A recrawl asks for a page only if it changed since its earlier capture
+ * (RFC 9110 §13.1): If-None-Match with the ETag it had, If-Modified-Since with
+ * its Last-Modified, as the site sent them.
+ */
+function conditionalHeaders(lease: proto.Lease): [string, string][] {
+  const earlier = lease.earlier;
+  if (earlier === undefined || lease.kind !== proto.LeaseKind.LEASE_KIND_PAGE) return [];
+  const out: [string, string][] = [];
+  if (earlier.etag !== "") out.push(["if-none-match", earlier.etag]);
+  if (earlier.lastModified !== "") out.push(["if-modified-since", earlier.lastModified]);
+  return out;
 }
 
 /**

@@ -15,6 +15,7 @@ import { RpcError } from "../client.js";
 import { act, arg, args } from "../context.js";
 import { bytes, enumText, fields, print, printJson, table, timestamp } from "../output.js";
 import { seedChunks } from "../seed-file.js";
+import { stallText } from "./watch.js";
 
 /** Seeds per CreateCrawl or AddSeeds request: the coordinator's documented maximum. */
 const SEEDS_PER_REQUEST = 10_000;
@@ -113,8 +114,13 @@ Examples:
       act(async (ctx, cmd) => {
         const res = await ctx.admin.call((c) => c.getCrawl, { crawlId: arg(cmd, 0) });
         const c = res.crawl as proto.Crawl;
-        if (ctx.json) printJson(proto.Crawl.toJSON(c));
-        else print(crawlText(c));
+        if (ctx.json) {
+          printJson(proto.Crawl.toJSON(c));
+          return undefined;
+        }
+        // Why it makes no progress, if it does not: the stats answer carries it.
+        const stats = await ctx.admin.call((a) => a.getStats, { crawlId: c.id });
+        print(crawlText(c, stats.crawls[0] !== undefined ? stallText(stats.crawls[0], Date.now()) : ""));
         return undefined;
       }),
     );
@@ -259,7 +265,7 @@ function definitionOf(seeds: string[], cmd: Command): proto.CrawlDefinition {
   return crawlSpecToProto(parseCrawlSpec(input));
 }
 
-function crawlText(c: proto.Crawl): string {
+function crawlText(c: proto.Crawl, stalled: string): string {
   const d = c.definition;
   const kv = (m: Record<string, number>) =>
     Object.entries(m)
@@ -269,6 +275,7 @@ function crawlText(c: proto.Crawl): string {
   return fields([
     ["id", c.id],
     ["state", enumText(proto.CrawlState[c.state], "CRAWL_STATE_")],
+    ["stalled", stalled.replace(/^STALLED: /, "")],
     ["created", timestamp(c.createdAtMs)],
     ["finished", c.finishedAtMs > 0 ? timestamp(c.finishedAtMs) : undefined],
     ["done", c.counts?.done ?? 0],

@@ -583,7 +583,18 @@ export interface CrawlDefinition {
   purposes: string[];
   /** Sign every request with Web Bot Auth. */
   signRequests?: boolean | undefined;
-  dedup?: Dedup | undefined;
+  dedup?:
+    | Dedup
+    | undefined;
+  /** A recrawl of an earlier crawl: its done URLs are the seeds, asked for conditionally. */
+  recrawl?: Recrawl | undefined;
+}
+
+export interface Recrawl {
+  /** The earlier crawl; empty: not a recrawl. */
+  of: string;
+  /** When set, the coordinator starts the next recrawl this many days after this one finished. */
+  everyDays?: number | undefined;
 }
 
 /** Payloads already held are written as revisit records (identical-payload-digest), not stored again. */
@@ -2254,6 +2265,7 @@ function createBaseCrawlDefinition(): CrawlDefinition {
     purposes: [],
     signRequests: undefined,
     dedup: undefined,
+    recrawl: undefined,
   };
 }
 
@@ -2303,6 +2315,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     }
     if (message.dedup !== undefined) {
       Dedup.encode(message.dedup, writer.uint32(122).fork()).join();
+    }
+    if (message.recrawl !== undefined) {
+      Recrawl.encode(message.recrawl, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -2440,6 +2455,14 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
             message.dedup = Dedup.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.recrawl = Recrawl.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2495,6 +2518,7 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
         ? globalThis.Boolean(object.sign_requests)
         : undefined,
       dedup: isSet(object.dedup) ? Dedup.fromJSON(object.dedup) : undefined,
+      recrawl: isSet(object.recrawl) ? Recrawl.fromJSON(object.recrawl) : undefined,
     };
   },
 
@@ -2545,6 +2569,9 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     if (message.dedup !== undefined) {
       obj.dedup = Dedup.toJSON(message.dedup);
     }
+    if (message.recrawl !== undefined) {
+      obj.recrawl = Recrawl.toJSON(message.recrawl);
+    }
     return obj;
   },
 
@@ -2580,6 +2607,98 @@ export const CrawlDefinition: MessageFns<CrawlDefinition> = {
     message.purposes = object.purposes?.map((e) => e) || [];
     message.signRequests = object.signRequests ?? undefined;
     message.dedup = (object.dedup !== undefined && object.dedup !== null) ? Dedup.fromPartial(object.dedup) : undefined;
+    message.recrawl = (object.recrawl !== undefined && object.recrawl !== null)
+      ? Recrawl.fromPartial(object.recrawl)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRecrawl(): Recrawl {
+  return { of: "", everyDays: undefined };
+}
+
+export const Recrawl: MessageFns<Recrawl> = {
+  encode(message: Recrawl, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.of !== "") {
+      writer.uint32(10).string(message.of);
+    }
+    if (message.everyDays !== undefined) {
+      writer.uint32(16).uint32(message.everyDays);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Recrawl {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecrawl();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.of = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.everyDays = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Recrawl {
+    return {
+      of: isSet(object.of) ? globalThis.String(object.of) : "",
+      everyDays: isSet(object.everyDays)
+        ? globalThis.Number(object.everyDays)
+        : isSet(object.every_days)
+        ? globalThis.Number(object.every_days)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Recrawl): unknown {
+    const obj: any = {};
+    if (message.of !== "") {
+      obj.of = message.of;
+    }
+    if (message.everyDays !== undefined) {
+      obj.everyDays = Math.round(message.everyDays);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Recrawl>, I>>(base?: I): Recrawl {
+    return Recrawl.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Recrawl>, I>>(object: I): Recrawl {
+    const message = createBaseRecrawl();
+    message.of = object.of ?? "";
+    message.everyDays = object.everyDays ?? undefined;
     return message;
   },
 };

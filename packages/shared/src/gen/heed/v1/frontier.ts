@@ -203,7 +203,12 @@ export interface FetchResult {
   /** The page's Content-Usage response header (IETF AI Preferences), as received; "" when absent. */
   contentUsage: string;
   /** Where the response (or revisit) record of this fetch is, once durable; unset when nothing was captured. */
-  capture?: CaptureLocation | undefined;
+  capture?:
+    | CaptureLocation
+    | undefined;
+  /** The response's ETag and Last-Modified headers, as sent ("" when absent): a recrawl asks with them. */
+  etag: string;
+  lastModified: string;
 }
 
 /** A WARC record: the closed file's base name, and the record's offset and length (compressed) in it. */
@@ -226,6 +231,8 @@ export interface CaptureLocation {
   revisitProfile: string;
   refersToUri: string;
   refersToDate: string;
+  /** The WARC-Record-ID of the record referred to, when known. */
+  refersToId: string;
 }
 
 export interface LookupDigestRequest {
@@ -414,6 +421,8 @@ function createBaseFetchResult(): FetchResult {
     wellKnownBody: "",
     contentUsage: "",
     capture: undefined,
+    etag: "",
+    lastModified: "",
   };
 }
 
@@ -487,6 +496,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.capture !== undefined) {
       CaptureLocation.encode(message.capture, writer.uint32(186).fork()).join();
+    }
+    if (message.etag !== "") {
+      writer.uint32(194).string(message.etag);
+    }
+    if (message.lastModified !== "") {
+      writer.uint32(202).string(message.lastModified);
     }
     return writer;
   },
@@ -688,6 +703,22 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.capture = CaptureLocation.decode(reader, reader.uint32());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.lastModified = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -791,6 +822,12 @@ export const FetchResult: MessageFns<FetchResult> = {
         ? globalThis.String(object.content_usage)
         : "",
       capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      lastModified: isSet(object.lastModified)
+        ? globalThis.String(object.lastModified)
+        : isSet(object.last_modified)
+        ? globalThis.String(object.last_modified)
+        : "",
     };
   },
 
@@ -865,6 +902,12 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.capture !== undefined) {
       obj.capture = CaptureLocation.toJSON(message.capture);
     }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.lastModified !== "") {
+      obj.lastModified = message.lastModified;
+    }
     return obj;
   },
 
@@ -900,6 +943,8 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.capture = (object.capture !== undefined && object.capture !== null)
       ? CaptureLocation.fromPartial(object.capture)
       : undefined;
+    message.etag = object.etag ?? "";
+    message.lastModified = object.lastModified ?? "";
     return message;
   },
 };
@@ -915,6 +960,7 @@ function createBaseCaptureLocation(): CaptureLocation {
     revisitProfile: "",
     refersToUri: "",
     refersToDate: "",
+    refersToId: "",
   };
 }
 
@@ -946,6 +992,9 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     }
     if (message.refersToDate !== "") {
       writer.uint32(74).string(message.refersToDate);
+    }
+    if (message.refersToId !== "") {
+      writer.uint32(82).string(message.refersToId);
     }
     return writer;
   },
@@ -1035,6 +1084,14 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
             message.refersToDate = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.refersToId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1078,6 +1135,11 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
         : isSet(object.refers_to_date)
         ? globalThis.String(object.refers_to_date)
         : "",
+      refersToId: isSet(object.refersToId)
+        ? globalThis.String(object.refersToId)
+        : isSet(object.refers_to_id)
+        ? globalThis.String(object.refers_to_id)
+        : "",
     };
   },
 
@@ -1110,6 +1172,9 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     if (message.refersToDate !== "") {
       obj.refersToDate = message.refersToDate;
     }
+    if (message.refersToId !== "") {
+      obj.refersToId = message.refersToId;
+    }
     return obj;
   },
 
@@ -1127,6 +1192,7 @@ export const CaptureLocation: MessageFns<CaptureLocation> = {
     message.revisitProfile = object.revisitProfile ?? "";
     message.refersToUri = object.refersToUri ?? "";
     message.refersToDate = object.refersToDate ?? "";
+    message.refersToId = object.refersToId ?? "";
     return message;
   },
 };

@@ -120,6 +120,22 @@ export interface Lease {
    * fetched is already held, and writes a revisit record instead of storing it again if so.
    */
   dedupPayloads: boolean;
+  /**
+   * A recrawl's page: the earlier capture of this URL. The worker asks conditionally with its
+   * validators, and writes a 304 as a server-not-modified revisit that refers to it.
+   */
+  earlier?: EarlierCapture | undefined;
+}
+
+/** A URL's capture in an earlier crawl: its validators and the WARC record that holds it. */
+export interface EarlierCapture {
+  /** The ETag and Last-Modified the site sent with it, as sent ("" when none). */
+  etag: string;
+  lastModified: string;
+  /** The record's WARC-Target-URI, WARC-Date and WARC-Record-ID ("" when not known). */
+  targetUri: string;
+  warcDate: string;
+  recordId: string;
 }
 
 /** The politeness evidence for one fetch, as the frontier recorded it. */
@@ -526,6 +542,7 @@ function createBaseLease(): Lease {
     signRequests: false,
     evidence: undefined,
     dedupPayloads: false,
+    earlier: undefined,
   };
 }
 
@@ -578,6 +595,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.dedupPayloads !== false) {
       writer.uint32(160).bool(message.dedupPayloads);
+    }
+    if (message.earlier !== undefined) {
+      EarlierCapture.encode(message.earlier, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -723,6 +743,14 @@ export const Lease: MessageFns<Lease> = {
             message.dedupPayloads = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.earlier = EarlierCapture.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -789,6 +817,7 @@ export const Lease: MessageFns<Lease> = {
         : isSet(object.dedup_payloads)
         ? globalThis.Boolean(object.dedup_payloads)
         : false,
+      earlier: isSet(object.earlier) ? EarlierCapture.fromJSON(object.earlier) : undefined,
     };
   },
 
@@ -842,6 +871,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.dedupPayloads !== false) {
       obj.dedupPayloads = message.dedupPayloads;
     }
+    if (message.earlier !== undefined) {
+      obj.earlier = EarlierCapture.toJSON(message.earlier);
+    }
     return obj;
   },
 
@@ -870,6 +902,158 @@ export const Lease: MessageFns<Lease> = {
       ? LeaseEvidence.fromPartial(object.evidence)
       : undefined;
     message.dedupPayloads = object.dedupPayloads ?? false;
+    message.earlier = (object.earlier !== undefined && object.earlier !== null)
+      ? EarlierCapture.fromPartial(object.earlier)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEarlierCapture(): EarlierCapture {
+  return { etag: "", lastModified: "", targetUri: "", warcDate: "", recordId: "" };
+}
+
+export const EarlierCapture: MessageFns<EarlierCapture> = {
+  encode(message: EarlierCapture, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.etag !== "") {
+      writer.uint32(10).string(message.etag);
+    }
+    if (message.lastModified !== "") {
+      writer.uint32(18).string(message.lastModified);
+    }
+    if (message.targetUri !== "") {
+      writer.uint32(26).string(message.targetUri);
+    }
+    if (message.warcDate !== "") {
+      writer.uint32(34).string(message.warcDate);
+    }
+    if (message.recordId !== "") {
+      writer.uint32(42).string(message.recordId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EarlierCapture {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEarlierCapture();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.lastModified = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetUri = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.warcDate = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EarlierCapture {
+    return {
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      lastModified: isSet(object.lastModified)
+        ? globalThis.String(object.lastModified)
+        : isSet(object.last_modified)
+        ? globalThis.String(object.last_modified)
+        : "",
+      targetUri: isSet(object.targetUri)
+        ? globalThis.String(object.targetUri)
+        : isSet(object.target_uri)
+        ? globalThis.String(object.target_uri)
+        : "",
+      warcDate: isSet(object.warcDate)
+        ? globalThis.String(object.warcDate)
+        : isSet(object.warc_date)
+        ? globalThis.String(object.warc_date)
+        : "",
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EarlierCapture): unknown {
+    const obj: any = {};
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.lastModified !== "") {
+      obj.lastModified = message.lastModified;
+    }
+    if (message.targetUri !== "") {
+      obj.targetUri = message.targetUri;
+    }
+    if (message.warcDate !== "") {
+      obj.warcDate = message.warcDate;
+    }
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EarlierCapture>, I>>(base?: I): EarlierCapture {
+    return EarlierCapture.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EarlierCapture>, I>>(object: I): EarlierCapture {
+    const message = createBaseEarlierCapture();
+    message.etag = object.etag ?? "";
+    message.lastModified = object.lastModified ?? "";
+    message.targetUri = object.targetUri ?? "";
+    message.warcDate = object.warcDate ?? "";
+    message.recordId = object.recordId ?? "";
     return message;
   },
 };
