@@ -149,6 +149,13 @@ export function openFrontier(options: FrontierOptions): Frontier {
       const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      for (const earlier of spec.dedup?.fromCrawls ?? []) {
+        // A name that matches nothing would silently dedup against nothing.
+        if (earlier === id)
+          throw new ConfigError("dedup.fromCrawls", "names the crawl itself (see withinCrawl)");
+        if (!store.crawls.doesExist(earlier))
+          throw new ConfigError("dedup.fromCrawls", `no crawl named ${earlier} in this frontier`);
+      }
       checkRecrawlOf(ctx, spec);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
       if (unread.length > 0) {
