@@ -71,7 +71,10 @@ export function checkFrontier(store: FrontierStore, maxProblems = 1000): Frontie
       add("active_lease_not_active", id);
       continue;
     }
-    for (const key of [lease.hostKey, ...(lease.keys ?? [])]) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+    // A lease whose request is over (its capture is still being kept) holds no slot.
+    if (lease.requestEndedAtMs === undefined)
+      for (const key of [lease.hostKey, ...(lease.keys ?? [])])
+        inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
     if (lease.kind === "page") {
       const url = lease.urlHash === undefined ? undefined : store.urls.get([lease.crawlId, lease.urlHash]);
       if (url === undefined || url.state !== "leased" || url.leaseId !== id) {

@@ -394,6 +394,7 @@ function grant(
     // robots.txt is kept whole: it is the evidence each capture of its origin points to.
     dedupPayloads: kind !== "robots" && dedupsPayloads(crawl),
     evidence,
+    purposes: crawl.spec.purposes ?? ["archive"],
   };
 }
 

@@ -76,6 +76,8 @@ export interface Txn {
   extendLease(rec: LeaseRecord, expiresAtMs: number): void;
   /** Ends an active lease. */
   endLease(rec: LeaseRecord, state: "reported" | "expired"): void;
+  /** Notes that an active lease's request is over (its slots are free); the lease stays active. */
+  endLeaseRequest(rec: LeaseRecord): void;
   /** Forgets an in-memory active entry whose lease is no longer active. */
   forgetActive(leaseId: string): void;
   /** Deletes an ended lease's audit record (retention); the URL's own evidence stays. */
@@ -281,7 +283,16 @@ export function openTxn(
 function leaseTable(
   store: FrontierStore,
   now: number,
-): Pick<Txn, "addLease" | "extendLease" | "endLease" | "forgetActive" | "dropEndedLease" | "activeChanges"> {
+): Pick<
+  Txn,
+  | "addLease"
+  | "extendLease"
+  | "endLease"
+  | "endLeaseRequest"
+  | "forgetActive"
+  | "dropEndedLease"
+  | "activeChanges"
+> {
   const activeChanges = new Map<string, number | undefined>();
   return {
     activeChanges,
@@ -303,6 +314,10 @@ function leaseTable(
       store.endedLeases.putSync([rec.crawlId, now, rec.id], 1);
       store.activeLeases.removeSync(rec.id);
       activeChanges.set(rec.id, undefined);
+    },
+    endLeaseRequest(rec) {
+      rec.requestEndedAtMs = now;
+      store.leases.putSync(rec.id, rec);
     },
     forgetActive(leaseId) {
       activeChanges.set(leaseId, undefined);
