@@ -14,7 +14,7 @@ import type {
   ReportAnswer,
   ReportOutcome,
 } from "./records.js";
-import { applyRobotsFetch } from "./robots-refresh.js";
+import { applyRobotsFetch, refusalDetail } from "./robots-refresh.js";
 import { queueFromSitemap } from "./sitemaps.js";
 import { recordFailure, recordSuccess, releaseSlots, spacingAfterFetch } from "./slots.js";
 import { tdmRulesFromJson } from "./tdm.js";
@@ -185,7 +185,10 @@ function applyPage(
     Math.max(0, r.finishedAtMs - r.startedAtMs) / 1000,
   );
   if (error !== undefined || failedHttp(r)) {
-    if (NOT_RETRYABLE.has(errKind)) {
+    if (errKind === "blocked_address") {
+      rec.reasonDetail = refusalDetail(r);
+      txn.fail(crawl, hash, rec, "address_refused");
+    } else if (NOT_RETRYABLE.has(errKind)) {
       txn.fail(crawl, hash, rec, "not_retryable");
     } else {
       if (rec.attempts < fetch.maxAttempts) {
