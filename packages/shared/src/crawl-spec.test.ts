@@ -214,3 +214,23 @@ describe("the crawl's scope", () => {
     });
   });
 });
+
+describe("numbers out of bounds", () => {
+  it("say which bound, not that they are not numbers", () => {
+    const base = {
+      seeds: ["https://example.org/"],
+      userAgent: { product: "HeedBot", contact: "ops@example.org" },
+    };
+    const message = (fetch: unknown) => {
+      try {
+        parseCrawlSpec({ ...base, fetch });
+        return "accepted";
+      } catch (err) {
+        return err instanceof ConfigError ? err.message : String(err);
+      }
+    };
+    expect(message({ maxBytes: "2000000000" })).toMatch(/fetch\.maxBytes: at most 1073741824/);
+    expect(message({ maxBytes: 100 })).toMatch(/fetch\.maxBytes: at least 1024/);
+    expect(message({ maxBytes: "0x10" })).toMatch(/a whole number in decimal digits/);
+  });
+});
