@@ -43,6 +43,8 @@ export interface FrontierStore {
   hostPolicies: Database<HostPolicy, string>;
   /** [crawlId, payloadDigest] -> first durable capture of that payload: the revisit index. */
   digests: Database<DigestEntry, [string, string]>;
+  /** [crawlId, urlHash] -> a fetched page's links that lay past the depth limit, followed if a shorter path to it turns up. */
+  pastDepth: Database<string[], [string, string]>;
   meta: Database<number, string>;
   /**
    * After a transaction that did not commit: record shapes first used in it were
@@ -108,6 +110,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     hostPolicies: db<HostPolicy, string>("host-policies"),
     tdm: db<TdmRecord, string>("tdm"),
     digests: db<DigestEntry, [string, string]>("digests"),
+    pastDepth: db<string[], [string, string]>("past-depth"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };
