@@ -3,12 +3,15 @@
  * signal (robots.txt Content-Usage, the Content-Usage header) or through
  * conflicting ones (header against TDMRep meta, robots.txt against header).
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { waitForCrawl } from "@heed/coordinator";
 import type { CrawlPurpose } from "@heed/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Cluster, crawlSpec, startCluster } from "./harness/cluster.js";
 import { startTinySite, type TinySite } from "./harness/http.js";
 import { runHeedctl } from "./harness/processes.js";
+import { type CheckedRecord, checkWarc } from "./harness/warc-check.js";
 
 let sites: TinySite[] = [];
 let cluster: Cluster | undefined;
@@ -49,6 +52,21 @@ async function crawl(seeds: string[], purposes: CrawlPurpose[]) {
 }
 
 const paths = (s: TinySite) => s.requests.map((r) => r.path);
+
+/** A crawl's WARC records so far, read by an independent parser (files still open too: a reported record is whole). */
+async function recordsOf(crawlId: string): Promise<CheckedRecord[]> {
+  const dir = join(cluster?.dataDir as string, "warc");
+  const out: CheckedRecord[] = [];
+  for (const name of readdirSync(dir).filter((n) => n.startsWith(`heed-${crawlId}-`))) {
+    const report = await checkWarc(join(dir, name));
+    expect(report.problems).toEqual([]);
+    out.push(...report.records);
+  }
+  return out;
+}
+
+const ofUrl = (records: CheckedRecord[], url: string) =>
+  records.filter((r) => r.targetUri === url).map((r) => ({ type: r.type, block: r.block.toString("utf8") }));
 
 describe("AI-use preferences", () => {
   it("skips, unfetched, what robots.txt Content-Usage refuses for a declared purpose, and says so", async () => {
@@ -107,9 +125,24 @@ describe("AI-use preferences", () => {
     // Fetched (the header can only be read so), its links followed, since robots.txt allows crawling.
     expect(paths(b)).toContain("/page");
     expect(training.url(`${b.origin}/next`)?.state).toBe("done");
+    // Not kept: no response record, but the request and the evidence of why remain in the WARC.
+    const refused = ofUrl(await recordsOf(training.id), `${b.origin}/page`);
+    expect(refused.map((r) => r.type).sort()).toEqual(["metadata", "request"]);
+    const why = refused.find((r) => r.type === "metadata")?.block ?? "";
+    expect(why).toContain("heed-refused-purpose: ai-training (train-ai=n, content-usage-header)");
+    expect(why).toContain("heed-content-usage: train-ai=n, search=y");
+    expect(why).toMatch(/heed-not-kept: response not kept: its AI-use preferences refuse every purpose/);
+    expect(page?.result?.capture).toBeUndefined();
+    expect(ofUrl(await recordsOf(training.id), `${b.origin}/next`).map((r) => r.type)).toContain("response");
 
     const both = await crawl([`${b.origin}/page`], ["search", "ai-training"]);
     expect(both.url(`${b.origin}/page`)?.state).toBe("done");
+    // Kept for search, and the WARC says which purpose it must not serve.
+    const kept = ofUrl(await recordsOf(both.id), `${b.origin}/page`);
+    expect(kept.map((r) => r.type).sort()).toEqual(["metadata", "request", "response"]);
+    const evidence = kept.find((r) => r.type === "metadata")?.block ?? "";
+    expect(evidence).toContain("heed-refused-purpose: ai-training (train-ai=n, content-usage-header)");
+    expect(evidence).not.toContain("heed-not-kept");
     expect(both.url(`${b.origin}/page`)?.preferences).toEqual([
       { purpose: "search", category: "search", decision: "allowed", signal: "content-usage-header" },
       {

@@ -1,19 +1,20 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitForCrawl } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, type RequestRecord, startLoopbackSite } from "@heed/loopback-site";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CDXIndexer } from "warcio";
 import { gapViolations } from "./harness/audit.js";
 import { captureProblems } from "./harness/captures.js";
 import { type Cluster, crawlSpec, startCluster } from "./harness/cluster.js";
-import { runHeed } from "./harness/processes.js";
+import { runHeed, runHeedctl } from "./harness/processes.js";
 import { type CheckedRecord, checkWarc } from "./harness/warc-check.js";
 
 // A crawl of the loopback site, then a recrawl of it: conditional requests, 304s kept as
 // server-not-modified revisits that point at the first crawl's records, robots.txt fetched again.
-// Loopback addresses of this file: .230-.233 and .240-.242.
+// Loopback addresses of this file: .230-.233, .235-.236 and .240-.242.
 const MIN_DELAY_MS = 100;
 const NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified";
 
@@ -143,12 +144,84 @@ describe("a recrawl of an unchanged site (one page changed)", () => {
     expect(
       cdxj.filter((l) => l.includes('"mime":"warc/revisit"') && l.includes('"status":"304"')).length,
     ).toBe(pages.length - 1);
+    // And gives the same entries as warcio's own indexer over the same files.
+    for (const name of readdirSync(warcDir()).filter(
+      (n) => n.startsWith("heed-again-") && n.endsWith(".warc.gz"),
+    )) {
+      const ours = readFileSync(join(warcDir(), `${name}.cdxj`), "utf8")
+        .trimEnd()
+        .split("\n");
+      const indexer = new CDXIndexer({ format: "cdxj" });
+      const theirs: string[] = [];
+      for await (const entry of indexer.iterIndex([
+        { filename: name, reader: createReadStream(join(warcDir(), name)) },
+      ])) {
+        theirs.push(indexer.serializeCDXJ(entry).trimEnd());
+      }
+      expect(ours, name).toEqual(theirs.sort());
+    }
     const body = (id: string) => cluster.coordinator.frontier.crawl(id)?.bytes ?? 0;
     process.stdout.write(
-      `recrawl: WARC bytes ${first.bytes} (first) vs ${second.bytes} (recrawl), ` +
+      `recrawl of ${pages.length} pages: WARC bytes ${first.bytes} (first) vs ${second.bytes} (recrawl), ` +
         `body bytes downloaded ${body("first")} vs ${body("again")}\n`,
     );
   });
+});
+
+describe("heedctl crawl create --recrawl-of", () => {
+  let site: LoopbackSite;
+  let cluster: Cluster;
+  let scratch: string;
+
+  beforeAll(async () => {
+    site = await startLoopbackSite({ hosts: defaultPlan(1, 2, 0), firstOctet: 235, pageLatencyMs: 2 });
+    cluster = await startCluster({ workers: 1 });
+    scratch = await mkdtemp(join(tmpdir(), "heed-recrawl-ctl-"));
+    cluster.coordinator.frontier.createCrawl(crawlSpec(site.seeds(), { id: "ctl-first" }));
+    await waitForCrawl(cluster.coordinator.frontier, "ctl-first", { timeoutMs: 30_000 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await site?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("creates a recrawl over the admin API, with no seeds, and it runs conditionally", async () => {
+    const before = site.log.length;
+    const r = await runHeedctl(
+      [
+        "crawl",
+        "create",
+        "--recrawl-of",
+        "ctl-first",
+        "--recrawl-every-days",
+        "7",
+        "--id",
+        "ctl-again",
+        "--contact",
+        "heed-tests@example.org",
+        "--allow-private-addresses",
+        "--min-delay-ms",
+        String(MIN_DELAY_MS),
+      ],
+      {
+        env: {
+          HEED_SERVER: `127.0.0.1:${cluster.coordinator.grpcPort}`,
+          HEED_TOKEN: "",
+          XDG_CONFIG_HOME: scratch,
+          HEEDCTL_CONFIG: "",
+        },
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const crawl = cluster.coordinator.frontier.crawl("ctl-again");
+    expect(crawl?.spec.recrawl).toEqual({ of: "ctl-first", everyDays: 7 });
+    await waitForCrawl(cluster.coordinator.frontier, "ctl-again", { timeoutMs: 30_000 });
+    const pages = site.log.slice(before).filter((l) => l.path !== "/robots.txt");
+    expect(pages.length).toBe(cluster.coordinator.frontier.crawl("ctl-first")?.counts.done);
+    expect(pages.every((l) => l.ifNoneMatch !== "" && l.status === 304)).toBe(true);
+  }, 60_000);
 });
 
 describe("heed crawl --recrawl-of on the same data directory", () => {

@@ -48,6 +48,7 @@ async function server(dataDir: string): Promise<void> {
           from: "bench@example.org",
           allowPrivateAddresses: false,
           signRequests: false,
+          purposes: ["archive"],
           dedupPayloads: false,
         });
       }

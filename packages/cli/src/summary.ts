@@ -18,7 +18,15 @@ export interface CrawlSummary {
   /** URLs queued or leased: what a resumed run still has to do. */
   remaining: number;
   /** The WARC captures the workers wrote: directory, files, records and bytes (absent when off). */
-  warc?: { dir: string; files: number; records: number; bytes: number };
+  warc?: {
+    dir: string;
+    files: number;
+    records: number;
+    bytes: number;
+    /** Revisit records written for payloads already held, and the payload bytes they did not store again. */
+    revisits: number;
+    revisitPayloadBytes: number;
+  };
   warcFiles?: string[];
 }
 
@@ -58,6 +66,8 @@ function warcSummary(warcs: readonly WarcStats[]): Pick<CrawlSummary, "warc" | "
       files: files.length,
       records: warcs.reduce((n, w) => n + w.records, 0),
       bytes: warcs.reduce((n, w) => n + w.bytes, 0),
+      revisits: warcs.reduce((n, w) => n + w.revisits, 0),
+      revisitPayloadBytes: warcs.reduce((n, w) => n + w.revisitPayloadBytes, 0),
     },
     warcFiles: files,
   };
@@ -97,6 +107,11 @@ export function summaryText(s: CrawlSummary): string {
     ...(s.warc !== undefined
       ? [
           `  WARC            ${s.warc.dir}: ${s.warc.files} file(s), ${s.warc.records} records, ${bytesText(s.warc.bytes)}`,
+          ...(s.warc.revisits > 0
+            ? [
+                `  revisits        ${s.warc.revisits} (payloads already held: ${bytesText(s.warc.revisitPayloadBytes)} not stored again)`,
+              ]
+            : []),
         ]
       : []),
   ].join("\n");

@@ -35,6 +35,7 @@ export {
   workerProof,
 } from "./control-auth.js";
 export {
+  CRAWL_PURPOSES,
   type CrawlField,
   type CrawlFieldDoc,
   type CrawlLayers,

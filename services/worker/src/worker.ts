@@ -32,6 +32,7 @@ import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
 import { createCoordinatorTrust } from "./leases/trust.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createReporter } from "./report/reporter.js";
+import { reportsEndFirst, requestEndOf } from "./report/request-end.js";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -185,7 +186,7 @@ export async function startWorker(
   let captureFailedAtMs = Number.NEGATIVE_INFINITY;
   const fetch: LeaseFetch =
     hooks.fetch ??
-    (async (lease, expiresAt, release) => {
+    (async (lease, expiresAt, release, requestEnded) => {
       const exchanges: Exchange[] = [];
       const result = await fetchLease(
         lease,
@@ -201,6 +202,7 @@ export async function startWorker(
         release,
       );
       if (warc === undefined) return result;
+      if (reportsEndFirst(lease, result, exchanges.length)) requestEnded(requestEndOf(result));
       const sources = await revisitSources(lease, exchanges, reporter.lookupDigest, wlog);
       const kept = await keepCapture(warc, lease, result, exchanges, wlog, sources);
       if (kept.error === undefined) {

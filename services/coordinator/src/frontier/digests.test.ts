@@ -219,6 +219,13 @@ describe("payload-digest index", () => {
     expect(await frontier.lookupDigest("w1", c.id, D2)).toBeUndefined();
   });
 
+  it("refuses a definition naming a crawl the frontier does not hold", () => {
+    expect(() =>
+      frontier.createCrawl(spec("c2", ["http://a.example/"], { dedup: { fromCrawls: ["nope"] } })),
+    ).toThrow(/dedup.fromCrawls: no crawl named nope/);
+    expect(frontier.crawl("c2")).toBeUndefined();
+  });
+
   it("tells workers not to ask when the crawl dedups against nothing", async () => {
     frontier.createCrawl(spec("c1", ["http://a.example/x"], { dedup: { withinCrawl: false } }));
     const [a] = await pageLeases();

@@ -9,7 +9,9 @@ import type { Txn } from "./txn.js";
 export function expireLease(ctx: FrontierContext, txn: Txn, lease: LeaseRecord): void {
   txn.endLease(lease, "expired");
   const host = txn.host(lease.hostKey);
-  releaseSlots(txn, host, lease.keys, spacingAfterExpiry(txn, host));
+  // A request reported over already freed its slots and spaced the host from its end.
+  if (lease.requestEndedAtMs === undefined)
+    releaseSlots(txn, host, lease.keys, spacingAfterExpiry(txn, host));
   ctx.observer.leaseExpired(lease.kind === "robots" ? "robots" : "page");
   const crawl = txn.crawl(lease.crawlId);
   if (crawl === undefined) return;

@@ -211,6 +211,64 @@ describe("frontier", async () => {
     expect(frontier.crawl(crawl.id)?.state).toBe("finished");
   });
 
+  it("frees a host's slot when the request ends, and marks the URL done only with its capture", async () => {
+    const crawl = frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
+    await robotsOk(one());
+    now += 500;
+    const first = await one();
+    expect(await take()).toEqual([]); // one request in flight per host
+    now += 40;
+    const ended = await report([result(first, { requestEnded: true, startedAtMs: now - 40 })]);
+    expect(ended[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_ACCEPTED);
+    // The request is over: the slot is free and the delay runs from now, but the URL waits for its capture.
+    expect(frontier.host("a.example")?.inFlight).toBe(0);
+    expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(now + 500);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("leased");
+    expect((await report([result(first, { requestEnded: true })]))[0]?.outcome).toBe(
+      Outcome.REPORT_OUTCOME_DUPLICATE,
+    );
+    now += 499;
+    expect(await take()).toEqual([]);
+    now += 1;
+    const second = await one();
+    expect(second.url).toBe("http://a.example/2");
+    const capture = { file: "heed-c-w-1.warc.gz", offset: 1234, length: 567 };
+    await report([result(first, { capture: proto.CaptureLocation.fromPartial(capture) })]);
+    const done = frontier.url(crawl.id, "http://a.example/");
+    expect(done?.state).toBe("done");
+    expect(done?.result?.capture).toEqual(capture);
+    // The full report of a request already over does not free the host's slot a second time.
+    expect(frontier.host("a.example")?.inFlight).toBe(1);
+  });
+
+  it("re-queues a URL whose capture never came, without freeing the host's slot twice", async () => {
+    const crawl = frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
+    await robotsOk(one());
+    now += 500;
+    const first = await one();
+    await report([result(first, { requestEnded: true })]);
+    now += 500;
+    const second = await one();
+    expect(frontier.host("a.example")?.inFlight).toBe(1);
+    now = first.expiresAtMs + 1;
+    expect(frontier.expire()).toBe(1);
+    // The second request still holds the host's only slot.
+    expect(frontier.host("a.example")?.inFlight).toBe(1);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
+    const late = await report([
+      result(first, {
+        capture: proto.CaptureLocation.fromPartial({ file: "f.warc.gz", offset: 0, length: 9 }),
+      }),
+    ]);
+    expect(late[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_EXPIRED);
+    expect(frontier.url(crawl.id, "http://a.example/")?.state).toBe("queued");
+    now = Math.max(now, frontier.url(crawl.id, "http://a.example/")?.notBeforeMs ?? 0) + 1;
+    expect(await take()).toEqual([]); // no second request while the first one's slot is held
+    await report([result(second)]);
+    now += 500;
+    expect((await one()).url).toBe("http://a.example/");
+  });
+
   it("retries 503 after Retry-After and pushes the host back", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));
     await robotsOk(one());

@@ -26,6 +26,7 @@ import {
   dedupsWithin,
   lookupDigest,
 } from "./digests.js";
+import { indexDiscoveryOrder } from "./discovery.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
@@ -138,6 +139,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     clock: options.clock ?? Date.now,
     log: options.log,
   };
+  indexDiscoveryOrder(store, ctx.seq);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const batcher = createCommitBatcher(ctx);
@@ -149,6 +151,13 @@ export function openFrontier(options: FrontierOptions): Frontier {
       const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
+      for (const earlier of spec.dedup?.fromCrawls ?? []) {
+        // A name that matches nothing would silently dedup against nothing.
+        if (earlier === id)
+          throw new ConfigError("dedup.fromCrawls", "names the crawl itself (see withinCrawl)");
+        if (!store.crawls.doesExist(earlier))
+          throw new ConfigError("dedup.fromCrawls", `no crawl named ${earlier} in this frontier`);
+      }
       checkRecrawlOf(ctx, spec);
       const unread = ROBOTS_READINGS.filter((r) => !spec.politeness.robotsReadings.includes(r));
       if (unread.length > 0) {

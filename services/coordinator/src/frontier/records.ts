@@ -1,4 +1,4 @@
-import type { CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
+import type { CrawlPurpose, CrawlSpec, PurposeDecision, RobotsPolicy } from "@heed/shared";
 
 /** Every URL is in exactly one state; counts per crawl are kept in step with the records. */
 export type UrlState = "queued" | "leased" | "done" | "failed" | "skipped";
@@ -17,9 +17,11 @@ export type SkipReason =
   | "crawl_delay_too_long"
   | "tdm_reserved"
   /** A site's AI-use preferences refuse one of the crawl's purposes (see preferences.ts). */
-  | "content_usage";
+  | "content_usage"
+  /** The worker's address guard refused the host's address (private, loopback, link-local, metadata). */
+  | "address_refused";
 
-export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
+export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable" | "address_refused";
 
 export interface FetchOutcome {
   status: number;
@@ -121,6 +123,8 @@ export interface UrlRecord {
   leaseId?: string;
   result?: FetchOutcome;
   reason?: SkipReason | FailReason;
+  /** What the reason rests on, when it needs more than its name (the address refused and why). */
+  reasonDetail?: string;
   /** Evidence: which robots.txt (digest) and line allowed or denied it, and what each reading said. */
   robots?: {
     digest: string;
@@ -219,6 +223,8 @@ export interface CrawlHostState {
 }
 
 export interface RobotsRecord extends RobotsPolicy {
+  /** Set when a worker's address guard refused the origin's address: why (its pages are not asked for). */
+  addressRefused?: string;
   /** The robots lease now in flight for this origin, if any. */
   pendingLeaseId?: string;
   /** When the next fetch may be tried, for unreachable answers. */
@@ -254,6 +260,12 @@ export interface LeaseRecord {
   attempt: number;
   state: LeaseState;
   endedAtMs?: number;
+  /**
+   * When the worker said the request was over (phase one of its report): the
+   * slots were freed then, so neither the full report nor the expiry frees
+   * them again. The lease stays active until one of those.
+   */
+  requestEndedAtMs?: number;
 }
 
 /** An origin's TDM reservations (W3C TDMRep): its tdmrep.json rules and whether a page's header reserved all. */
@@ -297,6 +309,8 @@ export interface LeaseGrant {
   dedupPayloads: boolean;
   /** Why this fetch was allowed, for the worker to write beside its capture. */
   evidence: LeaseEvidence;
+  /** The crawl's purposes: the worker keeps no page its response refuses for all of them. */
+  purposes: CrawlPurpose[];
   /** A recrawl's page: its earlier capture (validators for a conditional request, the record a 304 refers to). */
   earlier?: EarlierCapture;
 }
@@ -364,6 +378,12 @@ export interface FetchReport {
   wellKnownBody: string;
   /** Where the worker's WARC record of the response is, once durable. */
   capture?: CaptureLocation;
+  /**
+   * Phase one of a page's report: the request is over, its capture not yet
+   * durable. Only the fields politeness needs are read; the URL waits for the
+   * full report.
+   */
+  requestEnded?: true;
   /** The response's ETag and Last-Modified headers, as sent; "" or absent when the site sent none. */
   etag?: string;
   lastModified?: string;

@@ -10,12 +10,11 @@ import type {
   FetchErrorKind,
   FetchOutcome,
   FetchReport,
-  HostState,
   LeaseRecord,
   ReportAnswer,
   ReportOutcome,
 } from "./records.js";
-import { applyRobotsFetch } from "./robots-refresh.js";
+import { applyRobotsFetch, refusalDetail } from "./robots-refresh.js";
 import { queueFromSitemap } from "./sitemaps.js";
 import { recordFailure, recordSuccess, releaseSlots, spacingAfterFetch } from "./slots.js";
 import { tdmRulesFromJson } from "./tdm.js";
@@ -52,7 +51,52 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
     expireLease(ctx, txn, lease);
     return ack("expired", "lease expired before this report");
   }
+  if (lease.kind === "robots") {
+    // A robots.txt decides what comes next for its origin: it is applied whole, in one phase.
+    if (r.requestEnded) return ack("accepted", "a robots.txt request ends with its full report");
+    txn.endLease(lease, "reported");
+    const crawl = endRequest(txn, lease, r, (c, retryAfterMs) =>
+      applyRobotsFetch(ctx, txn, c, lease, r, errorText(r), retryAfterMs),
+    );
+    return ack("accepted", crawl === undefined ? "crawl no longer exists" : "");
+  }
+  const pageRequest = (c: CrawlRecord, retryAfterMs: number) => {
+    countFailureOrSuccess(txn, c, lease, r, retryAfterMs);
+    return txn.robots(lease.origin);
+  };
+  if (r.requestEnded) {
+    // Phase one: the request is over, the capture not yet durable. The host's slots free now and
+    // its delay runs from now; the URL stays leased (fenced by this lease) until phase two.
+    if (lease.requestEndedAtMs !== undefined) return ack("duplicate", "request end already reported");
+    txn.endLeaseRequest(lease);
+    endRequest(txn, lease, r, pageRequest);
+    return ack("accepted", "");
+  }
+  const requestOpen = lease.requestEndedAtMs === undefined;
   txn.endLease(lease, "reported");
+  const crawl = requestOpen ? endRequest(txn, lease, r, pageRequest) : txn.crawl(lease.crawlId);
+  if (crawl === undefined) return ack("accepted", "crawl no longer exists");
+  applyPage(ctx, txn, crawl, lease, r, workerId, errorText(r), retryAfterOf(txn, r));
+  return ack("accepted", "");
+}
+
+/** A Retry-After to honour: none for a lease handed back by a draining worker (nothing was asked of the site). */
+function retryAfterOf(txn: Txn, r: FetchReport): number {
+  return r.error?.kind === "released" ? 0 : (parseRetryAfterMs(r.retryAfter || undefined, txn.now) ?? 0);
+}
+
+/**
+ * A request is over: what the host learned from it is counted, its slots are
+ * freed and its next request spaced from now. `settle` applies what the
+ * request means for its crawl and returns the robots policy to space by.
+ * Returns the lease's crawl, if it still exists.
+ */
+function endRequest(
+  txn: Txn,
+  lease: LeaseRecord,
+  r: FetchReport,
+  settle: (crawl: CrawlRecord, retryAfterMs: number) => RobotsPolicy | undefined,
+): CrawlRecord | undefined {
   const crawl = txn.crawl(lease.crawlId);
   const host = txn.host(lease.hostKey);
   host.fetches++;
@@ -61,23 +105,45 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
   countCrawlFetch(txn, lease.crawlId, lease.hostKey, r.bodyBytes);
   if (crawl === undefined) {
     releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
-    return ack("accepted", "crawl no longer exists");
+    return undefined;
   }
-  // Handed back by a draining worker: nothing was asked of the site.
-  const released = r.error?.kind === "released";
-  const retryAfterMs = released ? 0 : (parseRetryAfterMs(r.retryAfter || undefined, txn.now) ?? 0);
-  const error = errorText(r);
-  const robots =
-    lease.kind === "robots"
-      ? applyRobotsFetch(ctx, txn, crawl, lease, r, error, retryAfterMs)
-      : applyPage(ctx, txn, crawl, host, lease, r, workerId, error, retryAfterMs);
+  const retryAfterMs = retryAfterOf(txn, r);
+  const robots = settle(crawl, retryAfterMs);
   const spacing = spacingAfterFetch(txn, crawl, host, {
     robots,
     retryAfterMs,
     fetchMs: r.finishedAtMs - r.startedAtMs,
   });
   releaseSlots(txn, host, lease.keys, spacing);
-  return ack("accepted", "");
+  return crawl;
+}
+
+/** 429, 5xx and network errors back the host off; a success eases it. A released lease asked nothing. */
+function countFailureOrSuccess(
+  txn: Txn,
+  crawl: CrawlRecord,
+  lease: LeaseRecord,
+  r: FetchReport,
+  retryAfterMs: number,
+): void {
+  if (r.error?.kind === "released" || !leasedBy(txn, crawl, lease)) return;
+  const host = txn.host(lease.hostKey);
+  if (r.error !== undefined || failedHttp(r)) {
+    if (!NOT_RETRYABLE.has(r.error?.kind))
+      recordFailure(txn, crawl, host, retryAfterMs, errorText(r) ?? `HTTP ${r.statusCode}`);
+  } else {
+    recordSuccess(host);
+  }
+}
+
+function failedHttp(r: FetchReport): boolean {
+  return r.statusCode === 429 || r.statusCode >= 500;
+}
+
+/** Fencing: only the URL's current lease may complete it. */
+function leasedBy(txn: Txn, crawl: CrawlRecord, lease: LeaseRecord): boolean {
+  const rec = txn.store.urls.get([crawl.id, lease.urlHash as string]);
+  return rec !== undefined && rec.state === "leased" && rec.leaseId === lease.id;
 }
 
 /** The spelling stored evidence has always used for an error kind (shown by the admin API and exports). */
@@ -89,30 +155,28 @@ function errorText(r: FetchReport): string | undefined {
   return r.error === undefined ? undefined : `${storedErrorKind(r.error.kind)}: ${r.error.message}`;
 }
 
-/** Folds a page (or sitemap, or tdmrep.json) result into its URL; returns the robots policy to space by. */
+/** Folds a page (or sitemap, or tdmrep.json) result into its URL (phase two: its capture is durable). */
 function applyPage(
   ctx: FrontierContext,
   txn: Txn,
   crawl: CrawlRecord,
-  host: HostState,
   lease: LeaseRecord,
   r: FetchReport,
   workerId: string,
   error: string | undefined,
   retryAfterMs: number,
-): RobotsPolicy | undefined {
+): void {
   const hash = lease.urlHash as string;
   const rec = txn.store.urls.get([crawl.id, hash]);
   // Fencing: only the URL's current lease may complete it.
-  if (rec === undefined || rec.state !== "leased" || rec.leaseId !== lease.id)
-    return txn.robots(lease.origin);
+  if (rec === undefined || rec.state !== "leased" || rec.leaseId !== lease.id) return;
   const errKind = r.error?.kind;
   const fetch = crawl.spec.fetch;
   if (errKind === "released") {
     // The attempt does not count against the URL.
     rec.attempts = Math.max(0, rec.attempts - 1);
     txn.requeue(crawl, hash, rec, txn.now);
-    return txn.robots(lease.origin);
+    return;
   }
   rec.result = outcomeOf(r, workerId, error, rec.earlier);
   ctx.observer.fetched(
@@ -120,12 +184,13 @@ function applyPage(
     r.bodyBytes,
     Math.max(0, r.finishedAtMs - r.startedAtMs) / 1000,
   );
-  const failedHttp = r.statusCode === 429 || r.statusCode >= 500;
-  if (error !== undefined || failedHttp) {
-    if (NOT_RETRYABLE.has(errKind)) {
+  if (error !== undefined || failedHttp(r)) {
+    if (errKind === "blocked_address") {
+      rec.reasonDetail = refusalDetail(r);
+      txn.fail(crawl, hash, rec, "address_refused");
+    } else if (NOT_RETRYABLE.has(errKind)) {
       txn.fail(crawl, hash, rec, "not_retryable");
     } else {
-      recordFailure(txn, crawl, host, retryAfterMs, error ?? `HTTP ${r.statusCode}`);
       if (rec.attempts < fetch.maxAttempts) {
         const wait = Math.max(retryAfterMs, backoffMs(rec.attempts, fetch.retryBaseMs, fetch.retryMaxMs));
         txn.requeue(crawl, hash, rec, txn.now + wait);
@@ -133,9 +198,8 @@ function applyPage(
         txn.fail(crawl, hash, rec, error !== undefined ? "fetch_error" : "http_error");
       }
     }
-    return txn.robots(lease.origin);
+    return;
   }
-  recordSuccess(host);
   delete rec.leaseId;
   // Refused for every purpose the crawl has: fetched, but not kept (its links are still followed).
   if (refusedAfterFetch(txn, ctx.observer, crawl, rec, r)) txn.skip(crawl, hash, rec, "content_usage");
@@ -173,7 +237,6 @@ function applyPage(
     const cap = Math.min(r.outlinks.length, fetch.maxOutlinks);
     for (let i = 0; i < cap; i++) txn.discover(crawl, r.outlinks[i] as string, rec.depth + 1, rec.url);
   }
-  return txn.robots(lease.origin);
 }
 
 /**

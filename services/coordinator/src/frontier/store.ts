@@ -23,6 +23,8 @@ export interface FrontierStore {
   crawlSpecs: Database<CrawlSpec, string>;
   /** [crawlId, urlHash] -> URL record. */
   urls: Database<UrlRecord, [string, string]>;
+  /** [crawlId, seq] -> urlHash: each crawl's URLs in the order they were discovered (export order). */
+  discovery: Database<string, [string, number]>;
   /** [hostKey, depth, seq] -> [crawlId, urlHash]: per-host queues, breadth first. */
   queue: Database<[string, string], QueueKey>;
   hosts: Database<HostState, string>;
@@ -55,7 +57,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
   }
   try {
     if (!options.readOnly) mkdirSync(dataDir, { recursive: true });
-    root = open({ path, maxDbs: 24, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
+    root = open({ path, maxDbs: 32, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
   } catch (err) {
     throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,
@@ -68,6 +70,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     crawls: db<CrawlCounters, string>("crawls"),
     crawlSpecs: db<CrawlSpec, string>("crawl-specs"),
     urls: db<UrlRecord, [string, string]>("urls"),
+    discovery: db<string, [string, number]>("discovery"),
     queue: db<[string, string], QueueKey>("queue"),
     hosts: db<HostState, string>("hosts"),
     robots: db<RobotsRecord, string>("robots"),

@@ -70,12 +70,21 @@ export interface Txn {
   unqueue(rec: UrlRecord): void;
   /** Drops a queue entry whose URL record is gone. */
   dropQueueEntry(key: QueueKey): void;
+  /**
+   * Takes a paused crawl's queued URL out of its host queue, keeping its place
+   * (the key stays in the record): hosts it shares with other crawls are not held.
+   */
+  withholdQueued(rec: UrlRecord): void;
+  /** Puts a resumed crawl's queued URL back in its host queue, at the place it had. */
+  restoreQueued(hash: string, rec: UrlRecord): void;
   /** Records a new lease, active until it is reported or expires. */
   addLease(rec: LeaseRecord): void;
   /** Moves an active lease's expiry (renewal). */
   extendLease(rec: LeaseRecord, expiresAtMs: number): void;
   /** Ends an active lease. */
   endLease(rec: LeaseRecord, state: "reported" | "expired"): void;
+  /** Notes that an active lease's request is over (its slots are free); the lease stays active. */
+  endLeaseRequest(rec: LeaseRecord): void;
   /** Forgets an in-memory active entry whose lease is no longer active. */
   forgetActive(leaseId: string): void;
   /** Deletes an ended lease's audit record (retention); the URL's own evidence stays. */
@@ -235,6 +244,12 @@ export function openTxn(
     dropQueueEntry(key) {
       store.queue.removeSync(key);
     },
+    withholdQueued(rec) {
+      if (rec.queueKey !== undefined) store.queue.removeSync(rec.queueKey);
+    },
+    restoreQueued(hash, rec) {
+      if (rec.queueKey !== undefined) store.queue.putSync(rec.queueKey, [rec.crawlId, hash]);
+    },
     discover: (crawl, rawUrl, depth, via, kind, earlier) =>
       discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind, earlier),
     requeue(crawl, hash, rec, notBeforeMs) {
@@ -244,7 +259,8 @@ export function openTxn(
       rec.notBeforeMs = notBeforeMs;
       delete rec.leaseId;
       txn.putUrl(hash, rec);
-      store.queue.putSync(queueKey, [crawl.id, hash]);
+      // A paused crawl's URLs wait outside the host queues until it resumes.
+      if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);
       txn.host(rec.hostKey);
     },
     skip(crawl, hash, rec, reason) {
@@ -281,7 +297,16 @@ export function openTxn(
 function leaseTable(
   store: FrontierStore,
   now: number,
-): Pick<Txn, "addLease" | "extendLease" | "endLease" | "forgetActive" | "dropEndedLease" | "activeChanges"> {
+): Pick<
+  Txn,
+  | "addLease"
+  | "extendLease"
+  | "endLease"
+  | "endLeaseRequest"
+  | "forgetActive"
+  | "dropEndedLease"
+  | "activeChanges"
+> {
   const activeChanges = new Map<string, number | undefined>();
   return {
     activeChanges,
@@ -303,6 +328,10 @@ function leaseTable(
       store.endedLeases.putSync([rec.crawlId, now, rec.id], 1);
       store.activeLeases.removeSync(rec.id);
       activeChanges.set(rec.id, undefined);
+    },
+    endLeaseRequest(rec) {
+      rec.requestEndedAtMs = now;
+      store.leases.putSync(rec.id, rec);
     },
     forgetActive(leaseId) {
       activeChanges.set(leaseId, undefined);
@@ -397,7 +426,8 @@ function discover(
     ...(earlier !== undefined ? { earlier } : {}),
   };
   store.urls.putSync([crawl.id, hash], rec);
-  store.queue.putSync(queueKey, [crawl.id, hash]);
+  if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);
+  store.discovery.putSync([crawl.id, queueKey[2]], hash);
   crawl.counts.queued++;
   // Politeness is per host across crawls: the strictest crawl's settings win.
   const host = txn.host(hostKey);

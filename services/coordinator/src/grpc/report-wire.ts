@@ -61,6 +61,7 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     contentUsage: r.contentUsage,
     wellKnownBody: r.wellKnownBody,
     ...(r.capture !== undefined && r.capture.file !== "" ? { capture: captureFromProto(r.capture) } : {}),
+    ...(r.requestEnded ? { requestEnded: true as const } : {}),
     etag: r.etag,
     lastModified: r.lastModified,
   };

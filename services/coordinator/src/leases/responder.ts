@@ -157,6 +157,7 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     signRequests: g.signRequests,
     dedupPayloads: g.dedupPayloads,
     evidence: g.evidence,
+    purposes: g.purposes,
     ...(g.earlier !== undefined ? { earlier: g.earlier } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
 import type { Exchange } from "./exchange.js";
+import type { Refusal } from "./refusal.js";
 import { type RefersTo, type RevisitProfile, revisitRecord } from "./revisit.js";
 
 export const WARC_VERSION = "WARC/1.1";
@@ -52,13 +53,36 @@ function requestHead(ex: Exchange): Buffer {
 
 const gzip = promisify(gzipCallback);
 
+const CRLFCRLF = Buffer.from(CRLF + CRLF, "latin1");
+
 /**
- * Serializes one record with warcio, then gzips it on its own (a member per
- * record). Compression is node's zlib rather than warcio's (web streams or
- * pako): the same format at a fraction of the CPU (see the capture-cpu bench).
+ * One record's bytes: warcio's header block, then the block as given, then the
+ * record's closing CRLFs. The framing is WARCSerializer's, byte for byte,
+ * without its async iteration and copies (a tenth of the capture CPU in the
+ * capture-cpu bench). A record whose block is not in memory, or whose digests
+ * warcio would compute, goes through the serializer.
+ */
+export async function serialized(record: WARCRecord): Promise<Buffer> {
+  const block = record._reader;
+  const digested =
+    record.warcType === "warcinfo" ||
+    (record.warcHeader("WARC-Block-Digest") && record.warcHeader("WARC-Payload-Digest"));
+  if (!Array.isArray(block) || !digested)
+    return Buffer.from(await WARCSerializer.serialize(record, { gzip: false }));
+  const chunks = block as Uint8Array[];
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  record.warcHeaders.headers.set("Content-Length", String(length));
+  return Buffer.concat([Buffer.from(record.warcHeaders.toString() + CRLF, "utf8"), ...chunks, CRLFCRLF]);
+}
+
+/**
+ * Serializes one record, then gzips it on its own (a member per record).
+ * Compression is node's zlib rather than warcio's (web streams or pako): the
+ * same format at a fraction of the CPU (see the capture-cpu bench).
  */
 async function gzipped(record: WARCRecord): Promise<Buffer> {
-  const bytes = await WARCSerializer.serialize(record, { gzip: false });
+  const bytes = await serialized(record);
   // Most records cost less compressed in place than sent to the thread pool and back; only
   // large ones go there, so the event loop is never held for long.
   return bytes.length < IN_PLACE_MAX ? gzipSync(bytes) : gzip(bytes);
@@ -103,9 +127,10 @@ function exactRecord(
 export interface ExchangeRecords {
   /** The records in file order; the response (or revisit) first. */
   records: Buffer[];
-  responseIndex: number;
+  /** Absent when the response was not kept (its AI-use preferences refuse every purpose of the crawl). */
+  responseIndex?: number;
   /** What the frontier keeps of the response (or revisit) record besides its location. */
-  record: RecordFacts;
+  record?: RecordFacts;
   /** Payload bytes received in the exchange (stored, or not stored again if the record is a revisit). */
   payloadBytes: number;
 }
@@ -141,6 +166,8 @@ export interface ExchangeRecordOptions {
   payloadDigest?: string;
   /** Write the response as a revisit of this earlier capture of the same payload (identical-payload-digest). */
   revisitOf?: RefersTo;
+  /** What the page's own AI-use preferences refuse; when that is every purpose, no response is written. */
+  refusal?: Refusal;
 }
 
 /** Heed's politeness evidence for one fetch, as WARC fields. */
@@ -181,6 +208,24 @@ function fieldsBlock(fields: readonly [string, string][]): Buffer {
   return Buffer.from(fields.map(([k, v]) => `${k}: ${fieldValue(v)}${CRLF}`).join(""), "utf8");
 }
 
+/** Why a response was refused for some purposes, as WARC fields: the purpose and the signal that decided. */
+function refusalFields(refusal: Refusal | undefined, ex: Exchange): [string, string][] {
+  if (refusal === undefined) return [];
+  const fields: [string, string][] = refusal.refused.map((d) => [
+    "heed-refused-purpose",
+    `${d.purpose} (${d.category}=n, ${d.signal ?? "unknown"})`,
+  ]);
+  const usage = ex.responseHeaders.filter(([name]) => name.toLowerCase() === "content-usage");
+  for (const [, value] of usage) fields.push(["heed-content-usage", value]);
+  if (refusal.notKept) {
+    fields.push([
+      "heed-not-kept",
+      `response not kept: its AI-use preferences refuse every purpose of the crawl (status ${ex.status}, ${ex.bodyBytes} bytes)`,
+    ]);
+  }
+  return fields;
+}
+
 /**
  * Whether the exchange is written as a revisit, and of what: a recrawl's 304
  * stands for the earlier capture the lease names (server-not-modified); a
@@ -207,7 +252,9 @@ function revisitOfExchange(
 
 /**
  * The records of one exchange: response, request (concurrent to it) and a
- * metadata record carrying the politeness evidence of the lease.
+ * metadata record carrying the politeness evidence of the lease. A response
+ * whose AI-use preferences refuse every purpose of the crawl (`refusal`) is
+ * not written: the request and the metadata record, saying why, remain.
  */
 export async function exchangeRecords(
   ex: Exchange,
@@ -215,15 +262,67 @@ export async function exchangeRecords(
   workerId: string,
   options: ExchangeRecordOptions = {},
 ): Promise<ExchangeRecords> {
+  const refusal = options.refusal;
+  const keep = refusal?.notKept !== true;
   const responseId = recordId();
+  const requestId = recordId();
+  // Records of one exchange point at its response; without one, at the request.
+  const anchorId = keep ? responseId : requestId;
   const date = warcDate(ex.startedAtMs);
   const common = {
     "WARC-Date": date,
     ...(ex.remoteAddress !== "" ? { "WARC-IP-Address": ex.remoteAddress } : {}),
   };
+  const response = keep ? responseOf(ex, lease, responseId, date, common, options) : undefined;
+  const request = exactRecord(
+    "request",
+    ex.url,
+    { "WARC-Record-ID": requestId, ...common, ...(keep ? { "WARC-Concurrent-To": responseId } : {}) },
+    requestHead(ex),
+    [],
+    EMPTY_DIGEST,
+  );
+  const evidence = fieldsBlock([...evidenceFields(lease, workerId), ...refusalFields(refusal, ex)]);
+  const evidenceDigest = sha256Digest([evidence]);
+  const metadata = WARCRecord.create(
+    {
+      url: ex.url,
+      type: "metadata",
+      date,
+      warcVersion: WARC_VERSION,
+      warcHeaders: {
+        "WARC-Type": "metadata",
+        "WARC-Record-ID": recordId(),
+        "WARC-Concurrent-To": anchorId,
+        "WARC-Payload-Digest": evidenceDigest,
+        "WARC-Block-Digest": evidenceDigest,
+        "Content-Type": "application/warc-fields",
+      },
+    },
+    [evidence],
+  );
+  const records = await Promise.all([
+    ...(response !== undefined ? [gzipped(response.record)] : []),
+    gzipped(request),
+    gzipped(metadata),
+  ]);
+  return response !== undefined
+    ? { records, responseIndex: 0, record: response.facts, payloadBytes: ex.bodyBytes }
+    : { records, payloadBytes: ex.bodyBytes };
+}
+
+/** The response record of an exchange (or a revisit standing for it), and what the frontier keeps of it. */
+function responseOf(
+  ex: Exchange,
+  lease: proto.Lease,
+  responseId: string,
+  date: string,
+  common: Record<string, string>,
+  options: ExchangeRecordOptions,
+): { record: WARCRecord; facts: RecordFacts } {
   const payloadDigest = options.payloadDigest ?? payloadDigestOf(ex);
   const revisit = revisitOfExchange(ex, lease, options.revisitOf);
-  const response =
+  const record =
     revisit !== undefined
       ? revisitRecord({
           profile: revisit.profile,
@@ -248,7 +347,7 @@ export async function exchangeRecords(
           ex.body,
           payloadDigest,
         );
-  const record: RecordFacts = {
+  const facts: RecordFacts = {
     recordId: responseId,
     date,
     ...(revisit !== undefined
@@ -264,39 +363,7 @@ export async function exchangeRecords(
         ? { payloadDigest }
         : {}),
   };
-  const request = exactRecord(
-    "request",
-    ex.url,
-    { "WARC-Record-ID": recordId(), ...common, "WARC-Concurrent-To": responseId },
-    requestHead(ex),
-    [],
-    EMPTY_DIGEST,
-  );
-  const evidence = fieldsBlock(evidenceFields(lease, workerId));
-  const evidenceDigest = sha256Digest([evidence]);
-  const metadata = WARCRecord.create(
-    {
-      url: ex.url,
-      type: "metadata",
-      date,
-      warcVersion: WARC_VERSION,
-      warcHeaders: {
-        "WARC-Type": "metadata",
-        "WARC-Record-ID": recordId(),
-        "WARC-Concurrent-To": responseId,
-        "WARC-Payload-Digest": evidenceDigest,
-        "WARC-Block-Digest": evidenceDigest,
-        "Content-Type": "application/warc-fields",
-      },
-    },
-    [evidence],
-  );
-  return {
-    records: await Promise.all([gzipped(response), gzipped(request), gzipped(metadata)]),
-    responseIndex: 0,
-    record,
-    payloadBytes: ex.bodyBytes,
-  };
+  return { record, facts };
 }
 
 export interface WarcInfo {

@@ -61,7 +61,9 @@ export interface WarcWriter {
   /**
    * Writes the exchanges of one lease (each as response, request and
    * metadata records) and resolves once they are on disk (fsynced), with the
-   * location of the last exchange's response record.
+   * location of the last exchange's response record. With a `refusal` that
+   * keeps nothing, the last exchange's response is left out (and there is no
+   * location).
    */
   capture(
     lease: proto.Lease,
@@ -191,8 +193,11 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     const locations = group.map((p) => {
       let location: CaptureLocation | undefined;
       for (const b of p.records) {
+        const facts = b.record;
+        if (b.responseIndex === undefined || facts === undefined) location = undefined;
         b.records.forEach((r, i) => {
-          if (i === b.responseIndex) location = { file: f.name, offset, length: r.length, ...b.record };
+          if (i === b.responseIndex && facts !== undefined)
+            location = { file: f.name, offset, length: r.length, ...facts };
           offset += r.length;
           buffers.push(r);
         });
@@ -219,7 +224,7 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     stats.bytes += added;
     for (const p of group) {
       for (const b of p.records) {
-        if (b.record.revisit === undefined) continue;
+        if (b.record?.revisit === undefined) continue;
         stats.revisits++;
         stats.revisitPayloadBytes += b.payloadBytes;
       }

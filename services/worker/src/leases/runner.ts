@@ -10,11 +10,17 @@ export interface RunningLease {
   release: AbortController;
 }
 
-/** How a lease is fetched: given the lease, its live expiry and a signal that hands it back. */
+/**
+ * How a lease is fetched: given the lease, its live expiry and a signal that
+ * hands it back. When the request is over before its result is final (the
+ * capture is still being made durable), the fetch may say so through
+ * `requestEnded` with the request's end (phase one of the report).
+ */
 export type LeaseFetch = (
   lease: proto.Lease,
   expiresAt: () => number,
   release: AbortSignal,
+  requestEnded: (end: proto.FetchResult) => void,
 ) => Promise<proto.FetchResult>;
 
 export interface LeaseRunner {
@@ -48,8 +54,12 @@ export function createLeaseRunner(options: {
     run(lease) {
       const release = new AbortController();
       const entry: RunningLease = { task: Promise.resolve(), lease, expiresAtMs: lease.expiresAtMs, release };
+      // Sent at once, so the host's slot is free while the capture is written; the result follows.
+      const requestEnded = (end: proto.FetchResult) => {
+        if (!release.signal.aborted) reporter.submit(end);
+      };
       entry.task = options
-        .fetch(lease, () => entry.expiresAtMs, release.signal)
+        .fetch(lease, () => entry.expiresAtMs, release.signal, requestEnded)
         .then((result) => {
           fetched++;
           metrics.fetched(lease, result);

@@ -209,6 +209,13 @@ export interface FetchResult {
   /** The response's ETag and Last-Modified headers, as sent ("" when absent): a recrawl asks with them. */
   etag: string;
   lastModified: string;
+  /**
+   * Phase one of a page's report, sent when its request is over but before its capture is durable:
+   * only what politeness needs (timing, status, Retry-After, error, remote address) is read. It frees
+   * the host's slots and starts its delay; the URL stays leased until the full result (phase two)
+   * arrives with its capture, or the lease expires and the URL is queued again.
+   */
+  requestEnded: boolean;
 }
 
 /** A WARC record: the closed file's base name, and the record's offset and length (compressed) in it. */
@@ -423,6 +430,7 @@ function createBaseFetchResult(): FetchResult {
     capture: undefined,
     etag: "",
     lastModified: "",
+    requestEnded: false,
   };
 }
 
@@ -502,6 +510,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.lastModified !== "") {
       writer.uint32(202).string(message.lastModified);
+    }
+    if (message.requestEnded !== false) {
+      writer.uint32(240).bool(message.requestEnded);
     }
     return writer;
   },
@@ -719,6 +730,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.lastModified = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.requestEnded = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -828,6 +847,11 @@ export const FetchResult: MessageFns<FetchResult> = {
         : isSet(object.last_modified)
         ? globalThis.String(object.last_modified)
         : "",
+      requestEnded: isSet(object.requestEnded)
+        ? globalThis.Boolean(object.requestEnded)
+        : isSet(object.request_ended)
+        ? globalThis.Boolean(object.request_ended)
+        : false,
     };
   },
 
@@ -908,6 +932,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.lastModified !== "") {
       obj.lastModified = message.lastModified;
     }
+    if (message.requestEnded !== false) {
+      obj.requestEnded = message.requestEnded;
+    }
     return obj;
   },
 
@@ -945,6 +972,7 @@ export const FetchResult: MessageFns<FetchResult> = {
       : undefined;
     message.etag = object.etag ?? "";
     message.lastModified = object.lastModified ?? "";
+    message.requestEnded = object.requestEnded ?? false;
     return message;
   },
 };

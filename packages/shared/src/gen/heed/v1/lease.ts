@@ -124,7 +124,14 @@ export interface Lease {
    * A recrawl's page: the earlier capture of this URL. The worker asks conditionally with its
    * validators, and writes a 304 as a server-not-modified revisit that refers to it.
    */
-  earlier?: EarlierCapture | undefined;
+  earlier?:
+    | EarlierCapture
+    | undefined;
+  /**
+   * The crawl's declared purposes (archive, search, ai-training, ai-use): a page whose response
+   * refuses every one of them (Content-Usage header, tdm-reservation) is not kept in the WARC.
+   */
+  purposes: string[];
 }
 
 /** A URL's capture in an earlier crawl: its validators and the WARC record that holds it. */
@@ -543,6 +550,7 @@ function createBaseLease(): Lease {
     evidence: undefined,
     dedupPayloads: false,
     earlier: undefined,
+    purposes: [],
   };
 }
 
@@ -598,6 +606,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.earlier !== undefined) {
       EarlierCapture.encode(message.earlier, writer.uint32(130).fork()).join();
+    }
+    for (const v of message.purposes) {
+      writer.uint32(170).string(v!);
     }
     return writer;
   },
@@ -751,6 +762,14 @@ export const Lease: MessageFns<Lease> = {
             message.earlier = EarlierCapture.decode(reader, reader.uint32());
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.purposes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -818,6 +837,9 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Boolean(object.dedup_payloads)
         : false,
       earlier: isSet(object.earlier) ? EarlierCapture.fromJSON(object.earlier) : undefined,
+      purposes: globalThis.Array.isArray(object?.purposes)
+        ? object.purposes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -874,6 +896,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.earlier !== undefined) {
       obj.earlier = EarlierCapture.toJSON(message.earlier);
     }
+    if (message.purposes?.length) {
+      obj.purposes = message.purposes;
+    }
     return obj;
   },
 
@@ -905,6 +930,7 @@ export const Lease: MessageFns<Lease> = {
     message.earlier = (object.earlier !== undefined && object.earlier !== null)
       ? EarlierCapture.fromPartial(object.earlier)
       : undefined;
+    message.purposes = object.purposes?.map((e) => e) || [];
     return message;
   },
 };
