@@ -161,8 +161,12 @@ describe("a recrawl of an unchanged site (one page changed)", () => {
       expect(ours, name).toEqual(theirs.sort());
     }
     const body = (id: string) => cluster.coordinator.frontier.crawl(id)?.bytes ?? 0;
+    // The pages' own records (response or revisit, compressed), without requests and evidence.
+    const pageRecords = (id: string) =>
+      [...cluster.coordinator.frontier.urls(id)].reduce((n, u) => n + (u.result?.capture?.length ?? 0), 0);
     process.stdout.write(
       `recrawl of ${pages.length} pages: WARC bytes ${first.bytes} (first) vs ${second.bytes} (recrawl), ` +
+        `page records ${pageRecords("first")} vs ${pageRecords("again")}, ` +
         `body bytes downloaded ${body("first")} vs ${body("again")}\n`,
     );
   });
