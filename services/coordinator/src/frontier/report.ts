@@ -234,8 +234,9 @@ function applyPage(
   } else if (rec.kind === "sitemap") {
     queueFromSitemap(txn, crawl, rec.url, r.outlinks, r.sitemapIndex);
   } else if (!r.nofollow) {
-    const cap = Math.min(r.outlinks.length, fetch.maxOutlinks);
-    for (let i = 0; i < cap; i++) txn.discover(crawl, r.outlinks[i] as string, rec.depth + 1, rec.url);
+    const links = r.outlinks.slice(0, fetch.maxOutlinks);
+    if (rec.depth + 1 > crawl.spec.maxDepth) txn.keepPastDepth(crawl, hash, links);
+    else for (const link of links) txn.discover(crawl, link, rec.depth + 1, rec.url);
   }
 }
 
