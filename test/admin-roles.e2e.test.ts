@@ -42,6 +42,7 @@ const READ_ONLY = [
   "GetStats",
   "WatchProgress",
   "ListHosts",
+  "ListHostRules",
   "GetUrl",
   "ExportUrls",
   "ExportWacz",

@@ -411,8 +411,14 @@ describe("health and reflection", () => {
     try {
       const services = await ask({ listServices: "" });
       expect(services.listServicesResponse?.service.map((x) => x.name)).toEqual(
-        expect.arrayContaining(["heed.v1.AdminService", "heed.v1.FrontierService"]),
+        expect.arrayContaining(["heed.v1.AdminService", "heed.v1.FrontierService", "grpc.health.v1.Health"]),
       );
+      // `grpcurl describe grpc.health.v1.Health` works too: its descriptor is served.
+      const healthFile = await ask({ fileContainingSymbol: "grpc.health.v1.Health" });
+      expect(healthFile.errorResponse).toBeUndefined();
+      expect(
+        Buffer.concat(healthFile.fileDescriptorResponse?.fileDescriptorProto ?? []).toString("latin1"),
+      ).toContain("HealthCheckRequest");
       const file = await ask({ fileContainingSymbol: "heed.v1.AdminService" });
       expect(file.errorResponse).toBeUndefined();
       const descriptors = Buffer.concat(file.fileDescriptorResponse?.fileDescriptorProto ?? []).toString(
@@ -438,9 +444,9 @@ describe("admin API security", () => {
       expect((await callError(pause, req, "some-guess-0123456789"))?.code).toBe(status.UNAUTHENTICATED);
       expect((await callError(pause, req, WORKER))?.code).toBe(status.UNAUTHENTICATED);
       expect((await callError(pause, req, READER))?.code).toBe(status.PERMISSION_DENIED);
-      expect((await callError(block, { pattern: "example.org", reason: "x" }, READER))?.code).toBe(
-        status.PERMISSION_DENIED,
-      );
+      expect(
+        (await callError(block, { pattern: "example.org", reason: "x", force: false }, READER))?.code,
+      ).toBe(status.PERMISSION_DENIED);
       expect(
         await callError(c.listCrawls.bind(c), { state: 0, limit: 0, pageToken: "" }, READER),
       ).toBeUndefined();
@@ -528,8 +534,14 @@ describe("admin API security", () => {
             OPERATOR,
           ),
         ],
-        ["reason", callError(c.blockHost.bind(c), { pattern: "example.org", reason: " " }, OPERATOR)],
-        ["pattern", callError(c.blockHost.bind(c), { pattern: "not a host", reason: "r" }, OPERATOR)],
+        [
+          "reason",
+          callError(c.blockHost.bind(c), { pattern: "example.org", reason: " ", force: false }, OPERATOR),
+        ],
+        [
+          "pattern",
+          callError(c.blockHost.bind(c), { pattern: "not a host", reason: "r", force: false }, OPERATOR),
+        ],
         ["url", callError(c.getUrl.bind(c), { crawlId: "ctl-watch", url: "ftp://example.org/" }, READER)],
         [
           "seeds[1]",

@@ -54,4 +54,41 @@ describe("cancelling a crawl on a shared host", () => {
     // The host's delay (300 ms), a worker poll (up to 1 s) and a report: well under 3 s.
     expect(waitedMs).toBeLessThan(3000);
   }, 60_000);
+
+  it("pausing a crawl frees the host at once too, and resuming it picks up where it stopped", async () => {
+    const frontier = cluster.coordinator.frontier;
+    const seeds = Array.from({ length: QUEUED }, (_, i) => `${site.origin}/c/${i}`);
+    frontier.createCrawl(crawlSpec(seeds, { id: "c", politeness: { minDelayMs: 300 } }));
+    const deadline = Date.now() + 15_000;
+    while ((frontier.crawl("c")?.counts.done ?? 0) < 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    frontier.createCrawl(crawlSpec([`${site.origin}/d/0`], { id: "d", politeness: { minDelayMs: 300 } }));
+    const pausedAt = Date.now();
+    frontier.changeCrawlState("c", "pause");
+    const queued = frontier.crawl("c")?.counts.queued ?? 0;
+    expect(queued).toBeGreaterThan(QUEUED - 10);
+    expect(frontier.check().problems).toEqual([]);
+    while ((frontier.crawl("d")?.counts.done ?? 0) < 1 && Date.now() < pausedAt + 30_000)
+      await new Promise((r) => setTimeout(r, 20));
+    const waitedMs = Date.now() - pausedAt;
+    console.log(`crawl d waited ${waitedMs} ms after the pause`);
+    expect(frontier.crawl("d")?.counts.done).toBe(1);
+    // The host's delay (300 ms), a worker poll (up to 1 s) and a report: well under 3 s.
+    expect(waitedMs).toBeLessThan(3000);
+    // Paused, not lost: nothing of C was fetched meanwhile, and all of it is still queued.
+    const cPaths = () => site.requests.filter((r) => r.path.startsWith("/c/")).length;
+    const fetchedBefore = cPaths();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(cPaths()).toBe(fetchedBefore);
+    expect(frontier.crawl("c")?.counts.queued).toBe(queued);
+
+    frontier.changeCrawlState("c", "resume");
+    expect(frontier.check().problems).toEqual([]);
+    const doneAtResume = frontier.crawl("c")?.counts.done ?? 0;
+    const until = Date.now() + 10_000;
+    while ((frontier.crawl("c")?.counts.done ?? 0) <= doneAtResume && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(frontier.crawl("c")?.counts.done).toBeGreaterThan(doneAtResume);
+    frontier.changeCrawlState("c", "cancel");
+  }, 60_000);
 });

@@ -81,4 +81,29 @@ describe("metrics and probes", () => {
       fetched += sample((await get(w.httpPort, "/metrics")).text, "heed_worker_fetches_total");
     expect(fetched).toBe(site.log.length);
   });
+
+  it("include process and Node.js figures on both services", async () => {
+    const pages = [
+      (await get(cluster.coordinator.httpPort, "/metrics")).text,
+      ...(await Promise.all(cluster.workers.map((w) => get(w.httpPort, "/metrics")))).map((r) => r.text),
+    ];
+    for (const text of pages) {
+      expect(sample(text, "process_cpu_seconds_total")).toBeGreaterThan(0);
+      expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0);
+      expect(sample(text, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
+      expect(text).toContain("nodejs_eventloop_lag_seconds");
+    }
+  });
+
+  it("label crawls only while they are unfinished, so the series stay bounded", async () => {
+    const frontier = cluster.coordinator.frontier;
+    const open = frontier.createCrawl(crawlSpec([`${site.seeds()[0]}metrics-open`], { id: "metrics-open" }));
+    frontier.changeCrawlState(open.id, "pause");
+    const { text } = await get(cluster.coordinator.httpPort, "/metrics");
+    expect(sample(text, "heed_crawl_urls", { crawl: open.id, state: "queued" })).toBe(1);
+    // The finished crawl is not labelled: its figures live on in heed_frontier_urls.
+    expect(text).not.toContain(`crawl="${crawlId}"`);
+    frontier.changeCrawlState(open.id, "cancel");
+    expect((await get(cluster.coordinator.httpPort, "/metrics")).text).not.toContain(`crawl="${open.id}"`);
+  });
 });

@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitForCrawl } from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, type RequestRecord, startLoopbackSite } from "@heed/loopback-site";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CDXIndexer } from "warcio";
 import { gapViolations } from "./harness/audit.js";
 import { captureProblems } from "./harness/captures.js";
 import { type Cluster, crawlSpec, startCluster } from "./harness/cluster.js";
@@ -143,9 +144,29 @@ describe("a recrawl of an unchanged site (one page changed)", () => {
     expect(
       cdxj.filter((l) => l.includes('"mime":"warc/revisit"') && l.includes('"status":"304"')).length,
     ).toBe(pages.length - 1);
+    // And gives the same entries as warcio's own indexer over the same files.
+    for (const name of readdirSync(warcDir()).filter(
+      (n) => n.startsWith("heed-again-") && n.endsWith(".warc.gz"),
+    )) {
+      const ours = readFileSync(join(warcDir(), `${name}.cdxj`), "utf8")
+        .trimEnd()
+        .split("\n");
+      const indexer = new CDXIndexer({ format: "cdxj" });
+      const theirs: string[] = [];
+      for await (const entry of indexer.iterIndex([
+        { filename: name, reader: createReadStream(join(warcDir(), name)) },
+      ])) {
+        theirs.push(indexer.serializeCDXJ(entry).trimEnd());
+      }
+      expect(ours, name).toEqual(theirs.sort());
+    }
     const body = (id: string) => cluster.coordinator.frontier.crawl(id)?.bytes ?? 0;
+    // The pages' own records (response or revisit, compressed), without requests and evidence.
+    const pageRecords = (id: string) =>
+      [...cluster.coordinator.frontier.urls(id)].reduce((n, u) => n + (u.result?.capture?.length ?? 0), 0);
     process.stdout.write(
       `recrawl of ${pages.length} pages: WARC bytes ${first.bytes} (first) vs ${second.bytes} (recrawl), ` +
+        `page records ${pageRecords("first")} vs ${pageRecords("again")}, ` +
         `body bytes downloaded ${body("first")} vs ${body("again")}\n`,
     );
   });

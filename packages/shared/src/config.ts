@@ -11,8 +11,9 @@ export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     z
       .number({ error: "a whole number in decimal digits" })
       .int("a whole number in decimal digits")
-      .min(min)
-      .max(max),
+      // Each bound names itself: the schema's own message would call 2000000000 "not a whole number".
+      .min(min, `at least ${min}`)
+      .max(max, `at most ${max}`),
   );
 export const bool = z.preprocess((v) => {
   if (typeof v !== "string") return v;

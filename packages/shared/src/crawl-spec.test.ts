@@ -159,3 +159,78 @@ describe("validation at the door", () => {
     );
   });
 });
+
+describe("the crawl's scope", () => {
+  const base = {
+    seeds: ["https://example.org/"],
+    userAgent: { product: "HeedBot", contact: "ops@example.org" },
+  };
+  const refusal = (scope: unknown): string | undefined => {
+    try {
+      parseCrawlSpec({ ...base, scope });
+      return undefined;
+    } catch (err) {
+      return err instanceof ConfigError ? `${err.key} | ${err.message}` : String(err);
+    }
+  };
+
+  it("refuses wildcards, public suffixes and non-domains, naming the field", () => {
+    expect(refusal({ domains: ["*"] })).toMatch(/^scope\.domains\.0 \| .*.*not a domain name/);
+    expect(refusal({ domains: ["*.example.org"] })).toMatch(/^scope\.domains\.0 \| .*.*no wildcards/);
+    expect(refusal({ domains: ["example.org", "com"] })).toMatch(
+      /^scope\.domains\.1 \| .*com is a public suffix/,
+    );
+    expect(refusal({ domains: ["co.uk"] })).toMatch(/public suffix/);
+    expect(refusal({ domains: ["a b"] })).toMatch(/not a domain name/);
+  });
+
+  it("refuses prefixes that are not http(s) URLs with a host", () => {
+    expect(refusal({ prefixes: ["file:///"] })).toMatch(
+      /^scope\.prefixes\.0 \| .*an http:\/\/ or https:\/\/ prefix/,
+    );
+    expect(refusal({ prefixes: ["ftp://example.org/"] })).toMatch(/not ftp:/);
+    expect(refusal({ prefixes: ["javascript:alert(1)"] })).toMatch(/http/);
+    expect(refusal({ prefixes: ["example.org/docs"] })).toMatch(/not a URL/);
+    expect(refusal({ prefixes: [`https://example.org/${"a".repeat(2100)}`] })).toMatch(/at most 2048/);
+  });
+
+  it("bounds how many entries a scope lists", () => {
+    const many = Array.from({ length: 1001 }, (_, i) => `d${i}.example.org`);
+    expect(refusal({ domains: many })).toMatch(/^scope\.domains \| .*/);
+    expect(refusal({ prefixes: many.map((d) => `https://${d}/`) })).toMatch(/^scope\.prefixes \| .*/);
+  });
+
+  it("keeps domains (trimmed, lower-cased) and http(s) prefixes", () => {
+    const spec = parseCrawlSpec({
+      ...base,
+      scope: {
+        domains: [" Example.NET. ", "github.io.example.org"],
+        prefixes: ["https://example.com/docs/"],
+      },
+    });
+    expect(spec.scope).toEqual({
+      domains: ["example.net", "github.io.example.org"],
+      prefixes: ["https://example.com/docs/"],
+    });
+  });
+});
+
+describe("numbers out of bounds", () => {
+  it("say which bound, not that they are not numbers", () => {
+    const base = {
+      seeds: ["https://example.org/"],
+      userAgent: { product: "HeedBot", contact: "ops@example.org" },
+    };
+    const message = (fetch: unknown) => {
+      try {
+        parseCrawlSpec({ ...base, fetch });
+        return "accepted";
+      } catch (err) {
+        return err instanceof ConfigError ? err.message : String(err);
+      }
+    };
+    expect(message({ maxBytes: "2000000000" })).toMatch(/fetch\.maxBytes: at most 1073741824/);
+    expect(message({ maxBytes: 100 })).toMatch(/fetch\.maxBytes: at least 1024/);
+    expect(message({ maxBytes: "0x10" })).toMatch(/a whole number in decimal digits/);
+  });
+});

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { parse as parseHost } from "tldts";
 import { z } from "zod";
 import { bool, int, jsonFileLayer, listOf } from "./config.js";
 import { ConfigError, errorMessage } from "./errors.js";
@@ -88,16 +89,63 @@ export const userAgentSchema = z.object({
   ),
 });
 
+/** Most domains and prefixes one crawl's scope lists: each URL discovered is checked against all of them. */
+export const MAX_SCOPE_ENTRIES = 1000;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** A domain to add to the scope: a DNS name (IDNs as xn--), never a wildcard or a public suffix. */
+const scopeDomain = z
+  .string()
+  .transform((d) =>
+    d
+      .trim()
+      .toLowerCase()
+      .replace(/^\.+|\.+$/g, ""),
+  )
+  .superRefine((d, ctx) => {
+    if (!DNS_NAME.test(d)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `not a domain name: ${JSON.stringify(d)} (letters, digits, '-' and '.'; no wildcards; IDNs as xn--)`,
+      });
+      return;
+    }
+    const parsed = parseHost(d, { allowPrivateDomains: true });
+    if (parsed.domain === null && parsed.publicSuffix === d && (parsed.isIcann || parsed.isPrivate))
+      ctx.addIssue({
+        code: "custom",
+        message: `${d} is a public suffix: it would put every site under it in scope`,
+      });
+  });
+
+/** A URL prefix to add to the scope: http(s) with a host, as crawled URLs are. */
+const scopePrefix = z
+  .string()
+  .max(2048, "at most 2048 characters")
+  .superRefine((p, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(p);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `not a URL: ${JSON.stringify(p)}` });
+      return;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      ctx.addIssue({ code: "custom", message: `an http:// or https:// prefix, not ${url.protocol}//` });
+    else if (url.hostname === "")
+      ctx.addIssue({ code: "custom", message: "a prefix with a host (https://example.org/path)" });
+  });
+
 // `.prefault({})` runs an absent section through its schema, so each default is written once.
 export const scopeSchema = z
   .object({
-    domains: doc(listOf(z.string().min(1)).default([]), {
+    domains: doc(listOf(scopeDomain).pipe(z.array(z.string()).max(MAX_SCOPE_ENTRIES)).default([]), {
       flag: "--scope-domain <domain...>",
-      help: "also crawl these domains and their subdomains (the seeds' hosts always are)",
+      help: `also crawl these domains and their subdomains (the seeds' hosts always are; at most ${MAX_SCOPE_ENTRIES}, no public suffixes)`,
     }),
-    prefixes: doc(listOf(z.string().min(1)).default([]), {
+    prefixes: doc(listOf(scopePrefix).pipe(z.array(z.string()).max(MAX_SCOPE_ENTRIES)).default([]), {
       flag: "--scope-prefix <prefix...>",
-      help: "also crawl URLs starting with these prefixes",
+      help: `also crawl URLs starting with these http(s) prefixes (at most ${MAX_SCOPE_ENTRIES})`,
     }),
   })
   .prefault({});

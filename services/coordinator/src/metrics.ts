@@ -1,8 +1,14 @@
 import { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "@heed/shared";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Frontier } from "./frontier/frontier.js";
 import type { FrontierObserver } from "./frontier/observer.js";
 import { URL_STATES } from "./frontier/records.js";
+
+/**
+ * Crawls labelled by id at most: only unfinished ones (running or paused), so
+ * the series a scrape carries stay bounded however many crawls the frontier keeps.
+ */
+export const MAX_LABELLED_CRAWLS = 50;
 
 export interface CoordinatorMetrics {
   observer: FrontierObserver;
@@ -18,6 +24,8 @@ export interface CoordinatorMetrics {
  */
 export function createCoordinatorMetrics(frontier: () => Frontier | undefined): CoordinatorMetrics {
   const registry = new Registry();
+  // Process and Node.js figures (CPU, memory, heap, event-loop lag, GC, handles).
+  collectDefaultMetrics({ register: registry });
   const leasesIssued = new Counter({
     name: "heed_leases_issued_total",
     help: "Leases handed out",
@@ -106,6 +114,12 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["purpose", "signal", "stage"],
     registers: [registry],
   });
+  const crawlUrls = new Gauge({
+    name: "heed_crawl_urls",
+    help: `URLs of each unfinished crawl, by state (the ${MAX_LABELLED_CRAWLS} most recently created)`,
+    labelNames: ["crawl", "state"],
+    registers: [registry],
+  });
   const active = new Gauge({ name: "heed_leases_active", help: "Leases out now", registers: [registry] });
   const commitFailures = new Counter({
     name: "heed_frontier_commit_failures_total",
@@ -165,6 +179,14 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       const totals = Object.fromEntries(URL_STATES.map((s) => [s, 0])) as Record<string, number>;
       for (const c of f.crawls()) for (const s of URL_STATES) totals[s] = (totals[s] ?? 0) + c.counts[s];
       for (const s of URL_STATES) urls.set({ state: s }, totals[s] ?? 0);
+      crawlUrls.reset();
+      const unfinished = f
+        .crawls()
+        .filter((c) => c.state === "running" || c.state === "paused")
+        .sort((a, b) => b.createdAtMs - a.createdAtMs)
+        .slice(0, MAX_LABELLED_CRAWLS);
+      for (const c of unfinished)
+        for (const s of URL_STATES) crawlUrls.set({ crawl: c.id, state: s }, c.counts[s]);
       const now = Date.now();
       const byState: Record<string, number> = { busy: 0, waiting: 0, idle: 0, parked: 0 };
       for (const { value: h } of f.store.hosts.getRange()) {

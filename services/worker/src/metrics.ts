@@ -1,5 +1,5 @@
 import { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS, type proto } from "@heed/shared";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export interface WorkerMetrics {
   fetched(lease: proto.Lease, result: proto.FetchResult): void;
@@ -14,6 +14,8 @@ export interface WorkerMetrics {
 /** A worker's Prometheus metrics: what it fetched, how long it took, what it still holds. */
 export function createWorkerMetrics(): WorkerMetrics {
   const registry = new Registry();
+  // Process and Node.js figures (CPU, memory, heap, event-loop lag, GC, handles).
+  collectDefaultMetrics({ register: registry });
   const fetches = new Counter({
     name: "heed_worker_fetches_total",
     help: "Fetches made, by lease kind and status class (or error kind)",

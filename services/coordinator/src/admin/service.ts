@@ -16,12 +16,13 @@ import {
   sleep,
   UnavailableError,
 } from "@heed/shared";
+import { discoveryBatches } from "../frontier/discovery.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
 import type { CrawlRecord } from "../frontier/records.js";
+import { undecodable } from "../grpc/decode-guard.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
-import { urlBatches } from "./export.js";
 import { listHosts } from "./hosts.js";
 import { pageOf, positionKey } from "./paging.js";
 import { hostWaits, stallOf } from "./stall.js";
@@ -87,6 +88,11 @@ export function adminService(deps: AdminDeps): AdminService {
         callback(refused);
         return;
       }
+      const bad = undecodable(call.request);
+      if (bad !== undefined) {
+        callback(toGrpcError(bad));
+        return;
+      }
       Promise.resolve()
         .then(() => fn(call.request))
         .then(
@@ -110,6 +116,11 @@ export function adminService(deps: AdminDeps): AdminService {
       if (refused !== undefined) {
         log.warn({ rpc, peer: call.getPeer(), code: status[refused.code] }, "admin call refused");
         call.emit("error", refused);
+        return;
+      }
+      const bad = undecodable(call.request);
+      if (bad !== undefined) {
+        call.emit("error", toGrpcError(bad));
         return;
       }
       fn(call.request, call).then(
@@ -246,10 +257,10 @@ export function adminService(deps: AdminDeps): AdminService {
       return { ...page, policies };
     }),
     blockHost: unary("BlockHost", "operate", (req: proto.BlockHostRequest) => {
-      const pattern = v.hostPattern(req.pattern);
+      const pattern = v.blockPattern(req.pattern, req.force);
       const reason = v.reason(req.reason);
       const policy = frontier.setHostPolicy({ pattern, mode: "block", reason });
-      audit("BlockHost", { pattern, reason });
+      audit("BlockHost", { pattern, reason, ...(req.force ? { force: true } : {}) });
       return { policy: policyToProto(policy) };
     }),
     unblockHost: unary("UnblockHost", "operate", (req: proto.UnblockHostRequest) => {
@@ -268,6 +279,13 @@ export function adminService(deps: AdminDeps): AdminService {
       audit("SetHostPolicy", { pattern, minDelayMs, reason });
       return { policy: policyToProto(policy) };
     }),
+    listHostRules: unary("ListHostRules", "read", (req: proto.ListHostRulesRequest) => {
+      const rules = frontier
+        .hostPolicies()
+        .sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
+      const { page, nextPageToken } = pageOf(rules, (r) => r.pattern, req, "rules");
+      return { rules: page.map(policyToProto), nextPageToken };
+    }),
     getUrl: unary("GetUrl", "read", (req: proto.GetUrlRequest) => {
       const url = v.canonical(req.url);
       const id = mustCrawl(req.crawlId).id;
@@ -284,10 +302,12 @@ export function adminService(deps: AdminDeps): AdminService {
       ) => {
         const id = mustCrawl(req.crawlId).id;
         const state = urlStateFromProto(req.state);
+        const after = v.exportCursor(req.after);
         const signal = callSignal(call);
-        for (const batch of urlBatches(frontier.store, id, state)) {
+        const wanted = (u: { state: string }) => state === undefined || u.state === state;
+        for (const batch of discoveryBatches(frontier.store, id, wanted, after)) {
           if (signal.aborted) break;
-          await write(call, { urls: batch.map(urlToProto) });
+          await write(call, { urls: batch.urls.map(urlToProto), cursor: v.encodeExportCursor(batch.last) });
         }
         if (closing.signal.aborted)
           throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");

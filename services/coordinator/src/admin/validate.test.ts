@@ -34,3 +34,24 @@ describe("admin request validation", () => {
     expect(fieldOf(() => v.watchIntervalMs(5))).toBe("interval_ms");
   });
 });
+
+describe("blocks", () => {
+  it("refuse a public suffix unless forced, and take any other host or domain", () => {
+    for (const suffix of ["com", "co.uk", "github.io", "COM."]) {
+      expect(() => v.blockPattern(suffix, false)).toThrow(/public suffix/);
+      expect(fieldOf(() => v.blockPattern(suffix, false))).toBe("pattern");
+      expect(v.blockPattern(suffix, true)).toBe(suffix.toLowerCase().replace(/\.$/, ""));
+    }
+    expect(v.blockPattern("example.com", false)).toBe("example.com");
+    expect(v.blockPattern("me.github.io", false)).toBe("me.github.io");
+    expect(v.blockPattern("127.0.0.9", false)).toBe("127.0.0.9");
+  });
+});
+
+describe("export cursors", () => {
+  it("round-trip, and a token from another list is refused", () => {
+    expect(v.exportCursor(v.encodeExportCursor(1234))).toBe(1234);
+    expect(v.exportCursor("")).toBeUndefined();
+    expect(fieldOf(() => v.exportCursor(v.encodePageToken("x", "hosts")))).toBe("after");
+  });
+});

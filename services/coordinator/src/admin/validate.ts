@@ -1,4 +1,5 @@
 import { ConfigError, canonicalizeUrl, errorMessage, type proto } from "@heed/shared";
+import { parse as parseHost } from "tldts";
 import { normalizePattern } from "../frontier/policies.js";
 
 /**
@@ -57,6 +58,22 @@ export function hostPattern(pattern: string, field = "pattern"): string {
   return p;
 }
 
+/**
+ * A block on a public suffix (com, co.uk, github.io) opts out every site under it: easy to type by
+ * mistake, so it takes an explicit force.
+ */
+export function blockPattern(pattern: string, force: boolean, field = "pattern"): string {
+  const p = hostPattern(pattern, field);
+  const parsed = parseHost(p, { allowPrivateDomains: true });
+  const suffix = parsed.domain === null && parsed.publicSuffix === p && (parsed.isIcann || parsed.isPrivate);
+  if (suffix && !force)
+    throw new ConfigError(
+      field,
+      `${p} is a public suffix: blocking it opts out every site under it (set force to mean it)`,
+    );
+  return p;
+}
+
 /** Policies are evidence: each one says why it exists. */
 export function reason(text: string, field = "reason"): string {
   const r = text.trim();
@@ -78,13 +95,15 @@ export function pageLimit(limit: number, field = "limit"): number {
 }
 
 /** Which list a page token belongs to: a token from one list is refused by another. */
-const PAGE_KINDS = { hosts: "h", crawls: "c", seeds: "s", workers: "w" } as const;
+const PAGE_KINDS = { hosts: "h", crawls: "c", seeds: "s", workers: "w", rules: "r", export: "x" } as const;
 export type PageKind = keyof typeof PAGE_KINDS;
 const LIST_NAMES: Record<PageKind, string> = {
   hosts: "ListHosts",
   crawls: "ListCrawls",
   seeds: "ListSeeds",
   workers: "ListWorkers",
+  rules: "ListHostRules",
+  export: "ExportUrls",
 };
 
 /** Page tokens are the last key of the previous page, base64url-encoded (opaque to callers). */
@@ -99,6 +118,19 @@ export function pageToken(token: string, field = "page_token", kind: PageKind = 
   if (!text.startsWith(prefix) || text.length <= prefix.length)
     throw new ConfigError(field, `not a token from ${LIST_NAMES[kind]}`);
   return text.slice(prefix.length);
+}
+
+/** Export cursors name the discovery position of the last URL sent. */
+export function encodeExportCursor(seq: number): string {
+  return encodePageToken(String(seq), "export");
+}
+
+export function exportCursor(token: string, field = "after"): number | undefined {
+  const text = pageToken(token, field, "export");
+  if (text === undefined) return undefined;
+  const seq = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(seq)) throw new ConfigError(field, "not a cursor from ExportUrls");
+  return seq;
 }
 
 export function watchIntervalMs(ms: number, field = "interval_ms"): number {

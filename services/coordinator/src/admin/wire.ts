@@ -101,6 +101,12 @@ export function robotsToProto(r: RobotsRecord): proto.HostRobots {
     failures: r.failures,
     redirects: r.redirects ?? [],
     following: r.following?.url ?? "",
+    reason:
+      r.addressRefused !== undefined
+        ? `address_refused: ${r.addressRefused}`
+        : r.status === "unreachable"
+          ? (r.error ?? "")
+          : "",
   };
 }
 
@@ -139,7 +145,7 @@ export function urlToProto(u: UrlRecord): proto.Url {
     depth: u.depth,
     state: URL_STATES[u.state],
     attempts: u.attempts,
-    reason: u.reason ?? "",
+    reason: u.reason === undefined ? "" : u.reasonDetail ? `${u.reason}: ${u.reasonDetail}` : u.reason,
     via: u.via ?? "",
     discoveredAtMs: u.discoveredAtMs,
     updatedAtMs: u.updatedAtMs,
@@ -190,5 +196,14 @@ export function urlToProto(u: UrlRecord): proto.Url {
       line: p.line ?? 0,
     })),
     ...(r?.capture !== undefined ? { capture: captureToProto(r.capture) } : {}),
+    ...(u.politeness !== undefined
+      ? {
+          politeness: {
+            delayMs: u.politeness.delayMs,
+            delaySource: DELAY_SOURCES[u.politeness.source] ?? proto.DelaySource.DELAY_SOURCE_UNSPECIFIED,
+            keys: u.politeness.keys,
+          },
+        }
+      : {}),
   };
 }

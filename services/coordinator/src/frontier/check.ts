@@ -35,6 +35,8 @@ export function checkFrontier(store: FrontierStore, maxProblems = 1000): Frontie
   const counts = new Map<string, Record<UrlState, number>>();
   const inFlight = new Map<string, number>();
   let urls = 0;
+  const paused = new Set<string>();
+  for (const { key, value } of store.crawls.getRange()) if (value.state === "paused") paused.add(key);
   for (const { key, value: url } of store.urls.getRange()) {
     urls++;
     const [crawlId, hash] = key;
@@ -44,7 +46,8 @@ export function checkFrontier(store: FrontierStore, maxProblems = 1000): Frontie
       counts.set(crawlId, c);
     }
     c[url.state]++;
-    if (url.state === "queued") {
+    // A paused crawl's queued URLs wait outside the host queues (they keep their key for resume).
+    if (url.state === "queued" && !paused.has(crawlId)) {
       const entry = url.queueKey === undefined ? undefined : store.queue.get(url.queueKey);
       if (entry === undefined || entry[0] !== crawlId || entry[1] !== hash) {
         add("queued_without_queue_entry", url.url);

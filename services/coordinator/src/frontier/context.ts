@@ -77,7 +77,6 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
       return out;
     });
   } catch (err) {
-    ctx.store.forgetUnsavedShapes();
     if (txn !== undefined) for (const key of txn.touchedHosts) reindexHost(ctx, key, now);
     throw commitFailed(ctx, err);
   }

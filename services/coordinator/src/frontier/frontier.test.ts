@@ -714,20 +714,6 @@ describe("a commit that fails", () => {
     expect(frontier.activeLeaseCount()).toBe(1);
   });
 
-  it("keeps what later commits write readable after a restart", async () => {
-    // The failed round was the first to write a lease record, so the record's shape was new in it.
-    const { fail } = await failingOnce();
-    frontier.createCrawl(spec(["http://a.example/"]));
-    fail(new Error("boom"));
-    await expect(take()).rejects.toThrow("boom");
-    const robots = await one();
-    await frontier.close();
-    frontier = open();
-    expect(frontier.leaseRecord(robots.id)).toMatchObject({ id: robots.id, kind: "robots", state: "active" });
-    await robotsOk(robots);
-    expect(frontier.robots("http://a.example")?.status).toBe("parsed");
-  });
-
   it("says the frontier cannot be written, refuses changes with HEED_FRONTIER_WRITE, and recovers", async () => {
     const { fail, commits } = await failingOnce();
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));

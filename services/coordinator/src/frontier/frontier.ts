@@ -26,6 +26,7 @@ import {
   dedupsWithin,
   lookupDigest,
 } from "./digests.js";
+import { indexDiscoveryOrder } from "./discovery.js";
 import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
@@ -138,6 +139,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     clock: options.clock ?? Date.now,
     log: options.log,
   };
+  indexDiscoveryOrder(store, ctx.seq);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const batcher = createCommitBatcher(ctx);

@@ -238,6 +238,11 @@ function examine(
     if (robots?.pendingLeaseId !== undefined) return { do: "stop" };
     return { do: "robots", crawl, origin: rec.origin, url: robotsTarget(robots, rec.origin) };
   }
+  if (robots.status === "unreachable" && robots.addressRefused !== undefined) {
+    rec.reasonDetail = robots.addressRefused;
+    txn.skip(crawl, hash, rec, "address_refused");
+    return next;
+  }
   if (robots.status === "unreachable" && robots.failures < crawl.spec.politeness.robotsMaxAttempts) {
     // RFC 9309 §2.3.1.4: unreachable means disallow all, for now; try again later.
     deferTo(txn, host.hostKey, robots.nextAttemptAtMs);

@@ -1,7 +1,7 @@
 import { canonicalizeUrl, InvalidInputError, NotFoundError, StateError } from "@heed/shared";
 import { type FrontierContext, inTxn } from "./context.js";
 import { normalizePattern } from "./policies.js";
-import type { CrawlRecord, HostPolicy } from "./records.js";
+import type { CrawlRecord, HostPolicy, UrlRecord } from "./records.js";
 import { settleQueued } from "./settle.js";
 
 /** Operators' changes to the frontier: crawl state, seeds and host policies, each in one commit. */
@@ -19,9 +19,16 @@ export function changeCrawlState(ctx: FrontierContext, crawlId: string, action: 
     if (action === "pause") {
       if (from !== "running") throw new StateError(`crawl ${crawlId} is ${from}, not running`);
       crawl.state = "paused";
+      // Its queued URLs leave the host queues now, so hosts shared with other crawls are free at once;
+      // leases out finish.
+      forEachQueued(ctx, crawl, (_hash, rec) => {
+        txn.withholdQueued(rec);
+        txn.host(rec.hostKey);
+      });
     } else if (action === "resume") {
       if (from !== "paused") throw new StateError(`crawl ${crawlId} is ${from}, not paused`);
       crawl.state = "running";
+      forEachQueued(ctx, crawl, (hash, rec) => txn.restoreQueued(hash, rec));
       // Wake its hosts now rather than at their next periodic look.
       for (const key of hostsOf(ctx, crawlId)) txn.host(key);
     } else {
@@ -34,6 +41,16 @@ export function changeCrawlState(ctx: FrontierContext, crawlId: string, action: 
     }
     return crawl;
   });
+}
+
+function forEachQueued(
+  ctx: FrontierContext,
+  crawl: CrawlRecord,
+  fn: (hash: string, rec: UrlRecord) => void,
+): void {
+  if (crawl.counts.queued === 0) return;
+  for (const { key, value } of ctx.store.urls.getRange({ start: [crawl.id], end: [crawl.id, "\uffff"] }))
+    if (value.state === "queued") fn(key[1], value);
 }
 
 function hostsOf(ctx: FrontierContext, crawlId: string): string[] {

@@ -17,9 +17,11 @@ export type SkipReason =
   | "crawl_delay_too_long"
   | "tdm_reserved"
   /** A site's AI-use preferences refuse one of the crawl's purposes (see preferences.ts). */
-  | "content_usage";
+  | "content_usage"
+  /** The worker's address guard refused the host's address (private, loopback, link-local, metadata). */
+  | "address_refused";
 
-export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable";
+export type FailReason = "lease_expired" | "fetch_error" | "http_error" | "not_retryable" | "address_refused";
 
 export interface FetchOutcome {
   status: number;
@@ -121,6 +123,8 @@ export interface UrlRecord {
   leaseId?: string;
   result?: FetchOutcome;
   reason?: SkipReason | FailReason;
+  /** What the reason rests on, when it needs more than its name (the address refused and why). */
+  reasonDetail?: string;
   /** Evidence: which robots.txt (digest) and line allowed or denied it, and what each reading said. */
   robots?: {
     digest: string;
@@ -219,6 +223,8 @@ export interface CrawlHostState {
 }
 
 export interface RobotsRecord extends RobotsPolicy {
+  /** Set when a worker's address guard refused the origin's address: why (its pages are not asked for). */
+  addressRefused?: string;
   /** The robots lease now in flight for this origin, if any. */
   pendingLeaseId?: string;
   /** When the next fetch may be tried, for unreachable answers. */

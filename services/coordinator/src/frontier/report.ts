@@ -14,7 +14,7 @@ import type {
   ReportAnswer,
   ReportOutcome,
 } from "./records.js";
-import { applyRobotsFetch } from "./robots-refresh.js";
+import { applyRobotsFetch, refusalDetail } from "./robots-refresh.js";
 import { queueFromSitemap } from "./sitemaps.js";
 import { recordFailure, recordSuccess, releaseSlots, spacingAfterFetch } from "./slots.js";
 import { tdmRulesFromJson } from "./tdm.js";
@@ -185,7 +185,10 @@ function applyPage(
     Math.max(0, r.finishedAtMs - r.startedAtMs) / 1000,
   );
   if (error !== undefined || failedHttp(r)) {
-    if (NOT_RETRYABLE.has(errKind)) {
+    if (errKind === "blocked_address") {
+      rec.reasonDetail = refusalDetail(r);
+      txn.fail(crawl, hash, rec, "address_refused");
+    } else if (NOT_RETRYABLE.has(errKind)) {
       txn.fail(crawl, hash, rec, "not_retryable");
     } else {
       if (rec.attempts < fetch.maxAttempts) {
@@ -231,8 +234,9 @@ function applyPage(
   } else if (rec.kind === "sitemap") {
     queueFromSitemap(txn, crawl, rec.url, r.outlinks, r.sitemapIndex);
   } else if (!r.nofollow) {
-    const cap = Math.min(r.outlinks.length, fetch.maxOutlinks);
-    for (let i = 0; i < cap; i++) txn.discover(crawl, r.outlinks[i] as string, rec.depth + 1, rec.url);
+    const links = r.outlinks.slice(0, fetch.maxOutlinks);
+    if (rec.depth + 1 > crawl.spec.maxDepth) txn.keepPastDepth(crawl, hash, links);
+    else for (const link of links) txn.discover(crawl, link, rec.depth + 1, rec.url);
   }
 }
 

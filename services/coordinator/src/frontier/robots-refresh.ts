@@ -52,6 +52,17 @@ export function applyRobotsFetch(
     previous !== undefined && previous.fetchedAtMs > 0 ? previous : undefined,
   );
   ctx.observer.robots(policy.status);
+  if (r.error?.kind === "blocked_address") {
+    // Not the site being away: asking again would be refused again. The origin's queued pages are
+    // skipped with the refusal (lease.ts), until the robots.txt is due again.
+    txn.setRobots({
+      ...policy,
+      failures: Math.max(policy.failures, politeness.robotsMaxAttempts),
+      nextAttemptAtMs: txn.now + politeness.robotsCacheMs,
+      addressRefused: refusalDetail(r),
+    });
+    return policy;
+  }
   const next = withRetry(policy, txn.now, crawl, retryAfterMs);
   const lastGood =
     previous !== undefined && previous.fetchedAtMs > 0 && previous.status !== "unreachable"
@@ -78,6 +89,11 @@ export function applyRobotsFetch(
   if (policy.status === "parsed") queueSitemaps(txn, crawl, policy);
   if (originHost.hostKey !== lease.hostKey) spaceByCrawlDelay(txn, crawl, originHost, policy);
   return policy;
+}
+
+/** The worker's account of an address refusal, bounded: it is kept with the URL and the robots record. */
+export function refusalDetail(r: FetchReport): string {
+  return (r.error?.message ?? "").slice(0, 300);
 }
 
 /**

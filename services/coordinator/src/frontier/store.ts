@@ -23,6 +23,8 @@ export interface FrontierStore {
   crawlSpecs: Database<CrawlSpec, string>;
   /** [crawlId, urlHash] -> URL record. */
   urls: Database<UrlRecord, [string, string]>;
+  /** [crawlId, seq] -> urlHash: each crawl's URLs in the order they were discovered (export order). */
+  discovery: Database<string, [string, number]>;
   /** [hostKey, depth, seq] -> [crawlId, urlHash]: per-host queues, breadth first. */
   queue: Database<[string, string], QueueKey>;
   hosts: Database<HostState, string>;
@@ -41,17 +43,11 @@ export interface FrontierStore {
   hostPolicies: Database<HostPolicy, string>;
   /** [crawlId, payloadDigest] -> first durable capture of that payload: the revisit index. */
   digests: Database<DigestEntry, [string, string]>;
+  /** [crawlId, urlHash] -> a fetched page's links that lay past the depth limit, followed if a shorter path to it turns up. */
+  pastDepth: Database<string[], [string, string]>;
   meta: Database<number, string>;
-  /**
-   * After a transaction that did not commit: record shapes first used in it were
-   * stored with it and are gone, so the encoders reload the stored ones before
-   * the next write (else later values would name shapes the file never kept).
-   */
-  forgetUnsavedShapes(): void;
   close(): Promise<void>;
 }
-
-const STRUCTURES = Symbol.for("structures");
 
 export type EndedLeaseKey = [crawlId: string, endedAtMs: number, leaseId: string];
 
@@ -63,38 +59,20 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
   }
   try {
     if (!options.readOnly) mkdirSync(dataDir, { recursive: true });
-    root = open({ path, maxDbs: 24, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
+    root = open({ path, maxDbs: 32, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
   } catch (err) {
     throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
-  const dbs: Database[] = [];
-  const db = <V, K extends import("lmdb").Key>(name: string) => {
-    // Record shapes (key names) are stored once per table instead of inside every value: values
-    // pack and unpack several times faster and take about half the space, so more of a large
-    // frontier stays in the page cache. Values written before without them still read.
-    const opened = root.openDB<V, K>({
-      name,
-      encoding: "msgpack",
-      cache: false,
-      sharedStructuresKey: STRUCTURES,
-    });
-    dbs.push(opened as unknown as Database);
-    return opened;
-  };
+  const db = <V, K extends import("lmdb").Key>(name: string) =>
+    root.openDB<V, K>({ name, encoding: "msgpack", cache: false });
   return {
     root,
-    forgetUnsavedShapes: () => {
-      for (const d of dbs) {
-        const structures = (d as unknown as { encoder?: { structures?: { uninitialized?: boolean } } })
-          .encoder?.structures;
-        if (structures !== undefined) structures.uninitialized = true;
-      }
-    },
     crawls: db<CrawlCounters, string>("crawls"),
     crawlSpecs: db<CrawlSpec, string>("crawl-specs"),
     urls: db<UrlRecord, [string, string]>("urls"),
+    discovery: db<string, [string, number]>("discovery"),
     queue: db<[string, string], QueueKey>("queue"),
     hosts: db<HostState, string>("hosts"),
     robots: db<RobotsRecord, string>("robots"),
@@ -105,6 +83,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     hostPolicies: db<HostPolicy, string>("host-policies"),
     tdm: db<TdmRecord, string>("tdm"),
     digests: db<DigestEntry, [string, string]>("digests"),
+    pastDepth: db<string[], [string, string]>("past-depth"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };

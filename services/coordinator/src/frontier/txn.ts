@@ -70,6 +70,13 @@ export interface Txn {
   unqueue(rec: UrlRecord): void;
   /** Drops a queue entry whose URL record is gone. */
   dropQueueEntry(key: QueueKey): void;
+  /**
+   * Takes a paused crawl's queued URL out of its host queue, keeping its place
+   * (the key stays in the record): hosts it shares with other crawls are not held.
+   */
+  withholdQueued(rec: UrlRecord): void;
+  /** Puts a resumed crawl's queued URL back in its host queue, at the place it had. */
+  restoreQueued(hash: string, rec: UrlRecord): void;
   /** Records a new lease, active until it is reported or expires. */
   addLease(rec: LeaseRecord): void;
   /** Moves an active lease's expiry (renewal). */
@@ -94,7 +101,11 @@ export interface Txn {
   policy(hostKey: string): HostPolicy | undefined;
   /** The minimum delay for a host: the strictest crawl's, or the operator's slow-down if longer. */
   minDelayMs(host: HostState): number;
-  /** Canonicalize, scope, depth-check and dedup a discovered URL; queue it when new. */
+  /**
+   * Canonicalize, scope, depth-check and dedup a discovered URL; queue it when new. A known page
+   * found again by a shorter path takes the shorter depth, so what the depth limit lets in does
+   * not depend on which path the fleet happened to follow first.
+   */
   discover(
     crawl: CrawlRecord,
     rawUrl: string,
@@ -103,6 +114,8 @@ export interface Txn {
     kind?: UrlRecord["kind"],
     earlier?: EarlierCapture,
   ): boolean;
+  /** Keeps a fetched page's links that lay past the depth limit, for a shorter path found later. */
+  keepPastDepth(crawl: CrawlRecord, hash: string, links: string[]): void;
   requeue(crawl: CrawlRecord, hash: string, rec: UrlRecord, notBeforeMs: number): void;
   skip(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: SkipReason): void;
   fail(crawl: CrawlRecord, hash: string, rec: UrlRecord, reason: FailReason): void;
@@ -237,8 +250,17 @@ export function openTxn(
     dropQueueEntry(key) {
       store.queue.removeSync(key);
     },
+    withholdQueued(rec) {
+      if (rec.queueKey !== undefined) store.queue.removeSync(rec.queueKey);
+    },
+    restoreQueued(hash, rec) {
+      if (rec.queueKey !== undefined) store.queue.putSync(rec.queueKey, [rec.crawlId, hash]);
+    },
     discover: (crawl, rawUrl, depth, via, kind, earlier) =>
       discover(txn, seq, hooks, crawl, rawUrl, depth, via, kind, earlier),
+    keepPastDepth(crawl, hash, links) {
+      if (links.length > 0) store.pastDepth.putSync([crawl.id, hash], links);
+    },
     requeue(crawl, hash, rec, notBeforeMs) {
       const queueKey: QueueKey = [rec.hostKey, rec.depth, seq.next()];
       txn.moveUrl(crawl, rec, "queued");
@@ -246,7 +268,8 @@ export function openTxn(
       rec.notBeforeMs = notBeforeMs;
       delete rec.leaseId;
       txn.putUrl(hash, rec);
-      store.queue.putSync(queueKey, [crawl.id, hash]);
+      // A paused crawl's URLs wait outside the host queues until it resumes.
+      if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);
       txn.host(rec.hostKey);
     },
     skip(crawl, hash, rec, reason) {
@@ -391,7 +414,12 @@ function discover(
   const url = canon.url;
   if (!scopeOf(store, spec)(url)) return false;
   const hash = urlHashOf(url);
-  if (store.urls.doesExist([crawl.id, hash])) return false;
+  const known = store.urls.get([crawl.id, hash]);
+  if (known !== undefined) {
+    if (kind === undefined && known.kind === undefined && depth < known.depth)
+      shorten(txn, seq, hooks, crawl, hash, known, depth);
+    return false;
+  }
   const parsed = new URL(url);
   const hostKey = parsed.hostname;
   const queueKey: QueueKey = [hostKey, depth, seq.next()];
@@ -412,7 +440,8 @@ function discover(
     ...(earlier !== undefined ? { earlier } : {}),
   };
   store.urls.putSync([crawl.id, hash], rec);
-  store.queue.putSync(queueKey, [crawl.id, hash]);
+  if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);
+  store.discovery.putSync([crawl.id, queueKey[2]], hash);
   crawl.counts.queued++;
   // Politeness is per host across crawls: the strictest crawl's settings win.
   const host = txn.host(hostKey);
@@ -430,4 +459,36 @@ function discover(
     hooks.crawlMeetsHost(txn, crawl, parsed.origin);
   }
   return true;
+}
+
+/**
+ * A page found again by a shorter path: a queued one moves up its host's
+ * breadth-first queue; a fetched one whose links were cut by the depth limit
+ * has the links that are now within it followed (which may shorten further
+ * pages in turn, at most maxDepth levels deep).
+ */
+function shorten(
+  txn: Txn,
+  seq: Sequence,
+  hooks: TxnHooks,
+  crawl: CrawlRecord,
+  hash: string,
+  rec: UrlRecord,
+  depth: number,
+): void {
+  const { store } = txn;
+  rec.depth = depth;
+  if (rec.state === "queued" && rec.queueKey !== undefined) {
+    const onQueue = store.queue.doesExist(rec.queueKey);
+    store.queue.removeSync(rec.queueKey);
+    rec.queueKey = [rec.hostKey, depth, rec.queueKey[2]];
+    if (onQueue) store.queue.putSync(rec.queueKey, [crawl.id, hash]);
+  }
+  txn.putUrl(hash, rec);
+  // Only a fetched page has links kept; they are followed once the shorter depth lets them in.
+  if (depth + 1 > crawl.spec.maxDepth) return;
+  const links = store.pastDepth.get([crawl.id, hash]);
+  if (links === undefined) return;
+  store.pastDepth.removeSync([crawl.id, hash]);
+  for (const link of links) discover(txn, seq, hooks, crawl, link, depth + 1, rec.url);
 }

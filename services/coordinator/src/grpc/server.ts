@@ -1,10 +1,11 @@
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
+import { loadFileDescriptorSetFromBuffer, loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { type Logger, proto, UnavailableError } from "@heed/shared";
-import { HealthImplementation } from "grpc-health-check";
+import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import type { Auth } from "../admin/auth.js";
 import type { Frontier } from "../frontier/frontier.js";
+import { decodeGuarded } from "./decode-guard.js";
 import { DESCRIPTOR_SET_BASE64 } from "./descriptor-set.js";
 import { frontierService } from "./frontier-service.js";
 
@@ -36,11 +37,12 @@ export interface GrpcServerOptions {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { listen, frontier, log } = options;
   const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+  const definitions = loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"));
   server.addService(
     proto.FrontierServiceService,
     frontierService(frontier, options.auth, options.coordinatorKey, log),
   );
-  server.addService(proto.AdminServiceService, options.admin);
+  server.addService(decodeGuarded(proto.AdminServiceService, definitions), options.admin);
   // Standard health checking, so Kubernetes gRPC probes and grpc_health_probe work.
   const health = new HealthImplementation({
     "": "SERVING",
@@ -48,9 +50,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     [ADMIN_SERVICE_NAME]: "SERVING",
   });
   health.addToServer(server);
-  // Server reflection from the descriptors built into this package: grpcurl needs no copy of the protos.
-  const definitions = loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"));
-  new ReflectionService(definitions).addToServer(server);
+  // Server reflection from the descriptors built into this package, and the health service's own:
+  // grpcurl needs no copy of the protos, and `grpcurl list` shows every service the port serves.
+  new ReflectionService({ ...definitions, ...loadSync(healthProtoPath) }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, options.credentials, (err, p) => {
       if (err)

@@ -7,7 +7,8 @@ function blocked(host: string, address: string, reason: string): FetchFailure {
   return new FetchFailure(
     proto.FetchErrorKind.FETCH_ERROR_KIND_BLOCKED_ADDRESS,
     "HEED_ADDRESS_BLOCKED",
-    `${host} resolves to ${address}: ${reason}; refused (allow private addresses to crawl it)`,
+    `${address} is in a ${reason}${host.replace(/^\[|\]$/g, "") !== address ? ` (${host} resolves to it)` : ""}; ` +
+      "refused: this worker and the crawl must both allow private addresses to fetch it",
   );
 }
 

@@ -1,7 +1,7 @@
 import { ConfigError, proto } from "@heed/shared";
 import type { Command } from "commander";
 import { act, arg } from "../context.js";
-import { enumText, print, printJson, relative, table } from "../output.js";
+import { enumText, print, printJson, relative, table, timestamp } from "../output.js";
 
 const STATUSES = ["busy", "waiting", "idle", "robots-unreachable", "blocked", "slow", "parked"] as const;
 
@@ -26,6 +26,7 @@ function robotsText(h: proto.Host): string {
     .map((r) => {
       if (r.following !== "") return `following redirect to ${r.following}`;
       const status = enumText(proto.RobotsStatus[r.status], "ROBOTS_STATUS_");
+      if (r.reason !== "") return `${status} (${r.reason})`;
       const text = r.digest !== "" ? `${status} ${r.digest.slice(0, 12)}` : status;
       return r.redirects.length > 1 ? `${text} via ${r.redirects.at(-1)}` : text;
     })
@@ -125,15 +126,64 @@ Examples:
     .description("opt a host (or a domain and its subdomains) out of every crawl, from the next lease on")
     .argument("<host-or-domain>")
     .requiredOption("--reason <text>", "why, kept as evidence (e.g. 'owner asked by e-mail, ticket 123')")
+    .option("--force", "block a public suffix (com, co.uk, github.io): every site under it")
     .addHelpText("after", '\nExample:\n  heedctl hosts block example.org --reason "owner asked, ticket 4711"')
     .action(
       act(async (ctx, cmd) => {
+        const o = cmd.opts() as { reason: string; force?: boolean };
         const res = await ctx.admin.call((c) => c.blockHost, {
           pattern: arg(cmd, 0),
-          reason: cmd.opts().reason as string,
+          reason: o.reason,
+          force: o.force === true,
         });
         if (ctx.json) printJson(proto.BlockHostResponse.toJSON(res));
         else print(`blocked ${res.policy?.pattern}: no request reaches it from the next lease on`);
+        return undefined;
+      }),
+    );
+
+  hosts
+    .command("rules")
+    .description("the opt-outs and slow-downs in force, for every crawl")
+    .option("--limit <n>", "rules per page (at most 1000)", "100")
+    .option("--page-token <token>", "the next page, from a previous listing")
+    .option("--all", "every page")
+    .addHelpText("after", "\nExample:\n  heedctl hosts rules --all")
+    .action(
+      act(async (ctx, cmd) => {
+        const o = cmd.opts() as { limit: string; pageToken?: string; all?: boolean };
+        const limit = Number(o.limit);
+        if (!/^\d+$/.test(o.limit) || !Number.isSafeInteger(limit) || limit < 1)
+          throw new ConfigError("--limit", "a positive whole number");
+        const req: proto.ListHostRulesRequest = { limit, pageToken: o.pageToken ?? "" };
+        const rules: proto.HostPolicy[] = [];
+        let next = "";
+        do {
+          const res = await ctx.admin.call((c) => c.listHostRules, req);
+          rules.push(...res.rules);
+          next = res.nextPageToken;
+          req.pageToken = next;
+        } while (o.all === true && next !== "");
+        if (ctx.json) {
+          printJson(proto.ListHostRulesResponse.toJSON({ rules, nextPageToken: next }));
+          return undefined;
+        }
+        if (rules.length === 0) print("no rules: no host is blocked or slowed down");
+        else
+          print(
+            table(
+              ["PATTERN", "RULE", "SINCE", "REASON"],
+              rules.map((r) => [
+                r.pattern,
+                r.mode === proto.HostPolicyMode.HOST_POLICY_MODE_BLOCK
+                  ? "blocked"
+                  : `slow ${r.minDelayMs} ms`,
+                timestamp(r.createdAtMs),
+                r.reason,
+              ]),
+            ),
+          );
+        if (next !== "") process.stderr.write(`more: --page-token ${next} (or --all)\n`);
         return undefined;
       }),
     );

@@ -15,6 +15,14 @@ function urlStateOf(s: string | undefined): proto.UrlState {
   return value;
 }
 
+function politenessFields(p: proto.UrlPoliteness | undefined): [string, string | undefined][] {
+  if (p === undefined) return [];
+  return [
+    ["delay", `${p.delayMs} ms (${enumText(proto.DelaySource[p.delaySource], "DELAY_SOURCE_")})`],
+    ["politeness keys", p.keys.join(", ") || undefined],
+  ];
+}
+
 export function urlCommands(program: Command): void {
   program
     .command("url")
@@ -82,6 +90,7 @@ export function urlCommands(program: Command): void {
               `use: ${p.purpose}`,
               `${p.decision}${p.signal !== "" ? ` by ${p.signal}${p.line > 0 ? ` (robots.txt line ${p.line})` : ""}` : ""} [${p.category}]`,
             ]),
+            ...politenessFields(u.politeness),
             [
               "capture",
               u.capture !== undefined
@@ -103,25 +112,44 @@ export function urlCommands(program: Command): void {
 
   const exporting = program
     .command("export")
-    .description("every URL record of a crawl with its result, as NDJSON on stdout (one JSON object a line)")
+    .description(
+      "every URL record of a crawl with its result and evidence, as NDJSON on stdout (one JSON object a line), " +
+        "in discovery order",
+    )
     .argument("<crawl-id>")
     .option("--state <state>", `only URLs in this state (${STATES.join(", ")})`)
+    .option("--after <cursor>", "resume an interrupted export behind this cursor (printed when it stopped)")
     .addHelpText(
       "after",
       `
 Examples:
   heedctl export library-2026-11 > urls.ndjson
+  heedctl export library-2026-11 --after <cursor> >> urls.ndjson
   heedctl export library-2026-11 --state failed | jq -r .url`,
     )
     .action(
       act(async (ctx, cmd) => {
-        const state = urlStateOf(cmd.opts().state as string | undefined);
+        const o = cmd.opts() as { state?: string; after?: string };
+        const state = urlStateOf(o.state);
         let n = 0;
-        for await (const batch of ctx.admin.stream((c) => c.exportUrls, { crawlId: arg(cmd, 0), state })) {
-          const text = batch.urls.map((u) => `${JSON.stringify(proto.Url.toJSON(u))}\n`).join("");
-          n += batch.urls.length;
-          // Waiting for stdout also slows the stream down: nothing piles up in memory.
-          if (!process.stdout.write(text)) await once(process.stdout, "drain");
+        // The cursor behind the last batch written whole: where an interrupted export resumes.
+        let cursor = o.after ?? "";
+        try {
+          for await (const batch of ctx.admin.stream((c) => c.exportUrls, {
+            crawlId: arg(cmd, 0),
+            state,
+            after: cursor,
+          })) {
+            const text = batch.urls.map((u) => `${JSON.stringify(proto.Url.toJSON(u))}\n`).join("");
+            n += batch.urls.length;
+            // Waiting for stdout also slows the stream down: nothing piles up in memory.
+            if (!process.stdout.write(text)) await once(process.stdout, "drain");
+            cursor = batch.cursor;
+          }
+        } catch (err) {
+          if (cursor !== "" && n > 0)
+            process.stderr.write(`export interrupted after ${n} URL(s); resume with: --after ${cursor}\n`);
+          throw err;
         }
         if (!ctx.json && process.stderr.isTTY) process.stderr.write(`${n} URL(s)\n`);
         return undefined;

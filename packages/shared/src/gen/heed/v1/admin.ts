@@ -832,6 +832,8 @@ export interface HostRobots {
   redirects: string[];
   /** While the robots.txt is resolved through redirects (one lease per hop): the next hop to fetch. */
   following: string;
+  /** Why it could not be fetched, when unreachable (address_refused: 10.0.0.1 is in a private … range). */
+  reason: string;
 }
 
 export interface Host {
@@ -886,6 +888,8 @@ export interface BlockHostRequest {
   pattern: string;
   /** Why (e.g. "site owner asked by e-mail, ticket 123"): kept as evidence. */
   reason: string;
+  /** Required to block a public suffix (com, co.uk, github.io): that opts out every site under it. */
+  force: boolean;
 }
 
 export interface BlockHostResponse {
@@ -910,6 +914,18 @@ export interface SetHostPolicyRequest {
 
 export interface SetHostPolicyResponse {
   policy?: HostPolicy | undefined;
+}
+
+export interface ListHostRulesRequest {
+  /** At most 1000; 0: 100. */
+  limit: number;
+  pageToken: string;
+}
+
+export interface ListHostRulesResponse {
+  rules: HostPolicy[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface UrlResult {
@@ -974,7 +990,21 @@ export interface Url {
   /** What the site's AI-use preferences say of each of the crawl's purposes, and which signal decided. */
   preferences: PreferenceDecision[];
   /** Where its capture is (WARC file, offset, length), once done. */
-  capture?: CaptureLocation | undefined;
+  capture?:
+    | CaptureLocation
+    | undefined;
+  /** The politeness applied to its last fetch, once leased. */
+  politeness?: UrlPoliteness | undefined;
+}
+
+/** Evidence of how a fetch was spaced from the one before it on the same keys. */
+export interface UrlPoliteness {
+  /** The delay that spaced it from the previous request. */
+  delayMs: number;
+  /** Where that delay came from. */
+  delaySource: DelaySource;
+  /** Every politeness key the request counted against (host, domain, ip:…, group:…). */
+  keys: string[];
 }
 
 /** One crawl purpose against a site's AI-use preferences (IETF AI Preferences, TDMRep). */
@@ -1005,10 +1035,14 @@ export interface ExportUrlsRequest {
   crawlId: string;
   /** Only URLs in this state; unspecified: all. */
   state: UrlState;
+  /** Resume after this cursor (from an earlier response); empty: from the start. */
+  after: string;
 }
 
 export interface ExportUrlsResponse {
   urls: Url[];
+  /** Pass as `after` to resume behind the last URL of this batch. */
+  cursor: string;
 }
 
 export interface ExportWaczRequest {
@@ -5949,6 +5983,7 @@ function createBaseHostRobots(): HostRobots {
     failures: 0,
     redirects: [],
     following: "",
+    reason: "",
   };
 }
 
@@ -5980,6 +6015,9 @@ export const HostRobots: MessageFns<HostRobots> = {
     }
     if (message.following !== "") {
       writer.uint32(74).string(message.following);
+    }
+    if (message.reason !== "") {
+      writer.uint32(82).string(message.reason);
     }
     return writer;
   },
@@ -6069,6 +6107,14 @@ export const HostRobots: MessageFns<HostRobots> = {
             message.following = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6106,6 +6152,7 @@ export const HostRobots: MessageFns<HostRobots> = {
         ? object.redirects.map((e: any) => globalThis.String(e))
         : [],
       following: isSet(object.following) ? globalThis.String(object.following) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -6138,6 +6185,9 @@ export const HostRobots: MessageFns<HostRobots> = {
     if (message.following !== "") {
       obj.following = message.following;
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -6155,6 +6205,7 @@ export const HostRobots: MessageFns<HostRobots> = {
     message.failures = object.failures ?? 0;
     message.redirects = object.redirects?.map((e) => e) || [];
     message.following = object.following ?? "";
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -6761,7 +6812,7 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
 };
 
 function createBaseBlockHostRequest(): BlockHostRequest {
-  return { pattern: "", reason: "" };
+  return { pattern: "", reason: "", force: false };
 }
 
 export const BlockHostRequest: MessageFns<BlockHostRequest> = {
@@ -6771,6 +6822,9 @@ export const BlockHostRequest: MessageFns<BlockHostRequest> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -6804,6 +6858,14 @@ export const BlockHostRequest: MessageFns<BlockHostRequest> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6820,6 +6882,7 @@ export const BlockHostRequest: MessageFns<BlockHostRequest> = {
     return {
       pattern: isSet(object.pattern) ? globalThis.String(object.pattern) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -6831,6 +6894,9 @@ export const BlockHostRequest: MessageFns<BlockHostRequest> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -6841,6 +6907,7 @@ export const BlockHostRequest: MessageFns<BlockHostRequest> = {
     const message = createBaseBlockHostRequest();
     message.pattern = object.pattern ?? "";
     message.reason = object.reason ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };
@@ -7220,6 +7287,184 @@ export const SetHostPolicyResponse: MessageFns<SetHostPolicyResponse> = {
     message.policy = (object.policy !== undefined && object.policy !== null)
       ? HostPolicy.fromPartial(object.policy)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseListHostRulesRequest(): ListHostRulesRequest {
+  return { limit: 0, pageToken: "" };
+}
+
+export const ListHostRulesRequest: MessageFns<ListHostRulesRequest> = {
+  encode(message: ListHostRulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHostRulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHostRulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHostRulesRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListHostRulesRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListHostRulesRequest>, I>>(base?: I): ListHostRulesRequest {
+    return ListHostRulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListHostRulesRequest>, I>>(object: I): ListHostRulesRequest {
+    const message = createBaseListHostRulesRequest();
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListHostRulesResponse(): ListHostRulesResponse {
+  return { rules: [], nextPageToken: "" };
+}
+
+export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
+  encode(message: ListHostRulesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rules) {
+      HostPolicy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHostRulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHostRulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rules.push(HostPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHostRulesResponse {
+    return {
+      rules: globalThis.Array.isArray(object?.rules) ? object.rules.map((e: any) => HostPolicy.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListHostRulesResponse): unknown {
+    const obj: any = {};
+    if (message.rules?.length) {
+      obj.rules = message.rules.map((e) => HostPolicy.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListHostRulesResponse>, I>>(base?: I): ListHostRulesResponse {
+    return ListHostRulesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListHostRulesResponse>, I>>(object: I): ListHostRulesResponse {
+    const message = createBaseListHostRulesResponse();
+    message.rules = object.rules?.map((e) => HostPolicy.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -7836,6 +8081,7 @@ function createBaseUrl(): Url {
     leaseId: "",
     preferences: [],
     capture: undefined,
+    politeness: undefined,
   };
 }
 
@@ -7888,6 +8134,9 @@ export const Url: MessageFns<Url> = {
     }
     if (message.capture !== undefined) {
       CaptureLocation.encode(message.capture, writer.uint32(130).fork()).join();
+    }
+    if (message.politeness !== undefined) {
+      UrlPoliteness.encode(message.politeness, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -8033,6 +8282,14 @@ export const Url: MessageFns<Url> = {
             message.capture = CaptureLocation.decode(reader, reader.uint32());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.politeness = UrlPoliteness.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8089,6 +8346,7 @@ export const Url: MessageFns<Url> = {
         ? object.preferences.map((e: any) => PreferenceDecision.fromJSON(e))
         : [],
       capture: isSet(object.capture) ? CaptureLocation.fromJSON(object.capture) : undefined,
+      politeness: isSet(object.politeness) ? UrlPoliteness.fromJSON(object.politeness) : undefined,
     };
   },
 
@@ -8142,6 +8400,9 @@ export const Url: MessageFns<Url> = {
     if (message.capture !== undefined) {
       obj.capture = CaptureLocation.toJSON(message.capture);
     }
+    if (message.politeness !== undefined) {
+      obj.politeness = UrlPoliteness.toJSON(message.politeness);
+    }
     return obj;
   },
 
@@ -8172,6 +8433,118 @@ export const Url: MessageFns<Url> = {
     message.capture = (object.capture !== undefined && object.capture !== null)
       ? CaptureLocation.fromPartial(object.capture)
       : undefined;
+    message.politeness = (object.politeness !== undefined && object.politeness !== null)
+      ? UrlPoliteness.fromPartial(object.politeness)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUrlPoliteness(): UrlPoliteness {
+  return { delayMs: 0, delaySource: 0, keys: [] };
+}
+
+export const UrlPoliteness: MessageFns<UrlPoliteness> = {
+  encode(message: UrlPoliteness, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delayMs !== 0) {
+      writer.uint32(8).uint64(message.delayMs);
+    }
+    if (message.delaySource !== 0) {
+      writer.uint32(16).int32(message.delaySource);
+    }
+    for (const v of message.keys) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UrlPoliteness {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUrlPoliteness();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.delayMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.delaySource = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UrlPoliteness {
+    return {
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+      delaySource: isSet(object.delaySource)
+        ? delaySourceFromJSON(object.delaySource)
+        : isSet(object.delay_source)
+        ? delaySourceFromJSON(object.delay_source)
+        : 0,
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UrlPoliteness): unknown {
+    const obj: any = {};
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    if (message.delaySource !== 0) {
+      obj.delaySource = delaySourceToJSON(message.delaySource);
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UrlPoliteness>, I>>(base?: I): UrlPoliteness {
+    return UrlPoliteness.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UrlPoliteness>, I>>(object: I): UrlPoliteness {
+    const message = createBaseUrlPoliteness();
+    message.delayMs = object.delayMs ?? 0;
+    message.delaySource = object.delaySource ?? 0;
+    message.keys = object.keys?.map((e) => e) || [];
     return message;
   },
 };
@@ -8466,7 +8839,7 @@ export const GetUrlResponse: MessageFns<GetUrlResponse> = {
 };
 
 function createBaseExportUrlsRequest(): ExportUrlsRequest {
-  return { crawlId: "", state: 0 };
+  return { crawlId: "", state: 0, after: "" };
 }
 
 export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
@@ -8476,6 +8849,9 @@ export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
     }
     if (message.state !== 0) {
       writer.uint32(16).int32(message.state);
+    }
+    if (message.after !== "") {
+      writer.uint32(26).string(message.after);
     }
     return writer;
   },
@@ -8509,6 +8885,14 @@ export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
             message.state = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.after = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8529,6 +8913,7 @@ export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
         ? globalThis.String(object.crawl_id)
         : "",
       state: isSet(object.state) ? urlStateFromJSON(object.state) : 0,
+      after: isSet(object.after) ? globalThis.String(object.after) : "",
     };
   },
 
@@ -8540,6 +8925,9 @@ export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
     if (message.state !== 0) {
       obj.state = urlStateToJSON(message.state);
     }
+    if (message.after !== "") {
+      obj.after = message.after;
+    }
     return obj;
   },
 
@@ -8550,18 +8938,22 @@ export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
     const message = createBaseExportUrlsRequest();
     message.crawlId = object.crawlId ?? "";
     message.state = object.state ?? 0;
+    message.after = object.after ?? "";
     return message;
   },
 };
 
 function createBaseExportUrlsResponse(): ExportUrlsResponse {
-  return { urls: [] };
+  return { urls: [], cursor: "" };
 }
 
 export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
   encode(message: ExportUrlsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.urls) {
       Url.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.cursor !== "") {
+      writer.uint32(18).string(message.cursor);
     }
     return writer;
   },
@@ -8587,6 +8979,14 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
             message.urls.push(Url.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8600,13 +9000,19 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
   },
 
   fromJSON(object: any): ExportUrlsResponse {
-    return { urls: globalThis.Array.isArray(object?.urls) ? object.urls.map((e: any) => Url.fromJSON(e)) : [] };
+    return {
+      urls: globalThis.Array.isArray(object?.urls) ? object.urls.map((e: any) => Url.fromJSON(e)) : [],
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+    };
   },
 
   toJSON(message: ExportUrlsResponse): unknown {
     const obj: any = {};
     if (message.urls?.length) {
       obj.urls = message.urls.map((e) => Url.toJSON(e));
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
     }
     return obj;
   },
@@ -8617,6 +9023,7 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ExportUrlsResponse>, I>>(object: I): ExportUrlsResponse {
     const message = createBaseExportUrlsResponse();
     message.urls = object.urls?.map((e) => Url.fromPartial(e)) || [];
+    message.cursor = object.cursor ?? "";
     return message;
   },
 };
@@ -9667,6 +10074,17 @@ export const AdminServiceService = {
       Buffer.from(SetHostPolicyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetHostPolicyResponse => SetHostPolicyResponse.decode(value),
   },
+  /** The operator rules in force (opt-outs and slow-downs), by pattern, paged. */
+  listHostRules: {
+    path: "/heed.v1.AdminService/ListHostRules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListHostRulesRequest): Buffer => Buffer.from(ListHostRulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListHostRulesRequest => ListHostRulesRequest.decode(value),
+    responseSerialize: (value: ListHostRulesResponse): Buffer =>
+      Buffer.from(ListHostRulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListHostRulesResponse => ListHostRulesResponse.decode(value),
+  },
   getUrl: {
     path: "/heed.v1.AdminService/GetUrl" as const,
     requestStream: false as const,
@@ -9676,7 +10094,10 @@ export const AdminServiceService = {
     responseSerialize: (value: GetUrlResponse): Buffer => Buffer.from(GetUrlResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetUrlResponse => GetUrlResponse.decode(value),
   },
-  /** Every URL record of a crawl with its result, in batches. */
+  /**
+   * Every URL record of a crawl with its result, in batches, in discovery order; each batch
+   * carries a cursor from which an interrupted export resumes.
+   */
   exportUrls: {
     path: "/heed.v1.AdminService/ExportUrls" as const,
     requestStream: false as const,
@@ -9764,8 +10185,13 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * delay robots.txt and the crawls ask for; it can never make Heed faster.
    */
   setHostPolicy: handleUnaryCall<SetHostPolicyRequest, SetHostPolicyResponse>;
+  /** The operator rules in force (opt-outs and slow-downs), by pattern, paged. */
+  listHostRules: handleUnaryCall<ListHostRulesRequest, ListHostRulesResponse>;
   getUrl: handleUnaryCall<GetUrlRequest, GetUrlResponse>;
-  /** Every URL record of a crawl with its result, in batches. */
+  /**
+   * Every URL record of a crawl with its result, in batches, in discovery order; each batch
+   * carries a cursor from which an interrupted export resumes.
+   */
   exportUrls: handleServerStreamingCall<ExportUrlsRequest, ExportUrlsResponse>;
   /**
    * A crawl's closed WARC files packed as one WACZ 1.1.1 file (archive/, indexes/, pages/,
@@ -10002,6 +10428,22 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetHostPolicyResponse) => void,
   ): ClientUnaryCall;
+  /** The operator rules in force (opt-outs and slow-downs), by pattern, paged. */
+  listHostRules(
+    request: ListHostRulesRequest,
+    callback: (error: ServiceError | null, response: ListHostRulesResponse) => void,
+  ): ClientUnaryCall;
+  listHostRules(
+    request: ListHostRulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListHostRulesResponse) => void,
+  ): ClientUnaryCall;
+  listHostRules(
+    request: ListHostRulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListHostRulesResponse) => void,
+  ): ClientUnaryCall;
   getUrl(
     request: GetUrlRequest,
     callback: (error: ServiceError | null, response: GetUrlResponse) => void,
@@ -10017,7 +10459,10 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetUrlResponse) => void,
   ): ClientUnaryCall;
-  /** Every URL record of a crawl with its result, in batches. */
+  /**
+   * Every URL record of a crawl with its result, in batches, in discovery order; each batch
+   * carries a cursor from which an interrupted export resumes.
+   */
   exportUrls(request: ExportUrlsRequest, options?: Partial<CallOptions>): ClientReadableStream<ExportUrlsResponse>;
   exportUrls(
     request: ExportUrlsRequest,
