@@ -40,7 +40,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
   });
   const reports = new Counter({
     name: "heed_reports_total",
-    help: "Fetch results received, by what became of them",
+    help: "Fetch results received, by what became of them (request_ended: the first of a page's two reports)",
     labelNames: ["outcome"],
     registers: [registry],
   });

@@ -36,7 +36,8 @@ export function reportWithin(
 ): ReportAnswer[] {
   return results.map((r) => {
     const ack = applyOne(ctx, txn, workerId, r);
-    ctx.observer.report(ack.outcome);
+    // A request's end is counted apart, so "accepted" stays one per fetch, as before two phases.
+    ctx.observer.report(r.requestEnded && ack.outcome === "accepted" ? "request_ended" : ack.outcome);
     return ack;
   });
 }
