@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { proto, silentLogger } from "@heed/shared";
+import { rmSync } from "node:fs";
+import { proto } from "@heed/shared";
 import { describe, expect, it } from "vitest";
-import { openFrontier } from "../frontier/frontier.js";
 import type { CrawlRecord, FetchReport } from "../frontier/records.js";
+import { openTestFrontier, testFrontierDir } from "../frontier/testing/test-frontier.js";
 import { reportFromProto } from "../grpc/report-wire.js";
 import { type HostWaits, hostWaits, STALL_MIN_WAIT_MS, stallOf } from "./stall.js";
 
@@ -79,14 +77,9 @@ describe("why a crawl makes no progress", () => {
 
 describe("the hosts a stalled crawl waits on", () => {
   it("are those with its own queued URLs: a host ready for another crawl does not count", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "heed-stall-"));
+    const dir = testFrontierDir("stall");
     let now = 1_000_000;
-    const frontier = openFrontier({
-      dataDir: dir,
-      settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-      log: silentLogger(),
-      clock: () => now,
-    });
+    const frontier = openTestFrontier(dir, () => now);
     try {
       const ua = { product: "HeedBot", contact: "ops@example.org" };
       const politeness = { minDelayMs: 500 };

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
+import { type CrawlSpecInput, proto } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reportFromProto } from "../grpc/report-wire.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
 import type { LeaseGrant, ReportAnswer } from "./records.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 // Behaviour that other mechanisms used to mask in the wider tests: each case
 // here drives the frontier alone, through its public API, with nothing else
@@ -16,20 +14,11 @@ let now: number;
 let frontier: Frontier;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-frontier-audit-"));
+  dir = testFrontierDir("frontier-audit");
   now = 1_000_000;
-  frontier = openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
-  });
+  frontier = openTestFrontier(dir, () => now);
 });
-afterEach(async () => {
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 /** No delay of any kind: only the concurrency limit can keep a second lease back. */
 function noDelays(seeds: string[], politeness: Record<string, unknown> = {}): CrawlSpecInput {

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { proto, silentLogger } from "@heed/shared";
+import { proto } from "@heed/shared";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { reportFromProto } from "../grpc/report-wire.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
 import type { LeaseGrant } from "./records.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 // What the depth limit lets in must not depend on which path the fleet followed
 // first: a page first found down a long path and later by a short one takes the
@@ -17,14 +15,9 @@ const now = 1_000_000;
 const held = new Map<string, LeaseGrant>();
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-frontier-depth-"));
+  dir = testFrontierDir("frontier-depth");
   held.clear();
-  frontier = openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
-  });
+  frontier = openTestFrontier(dir, () => now);
   frontier.createCrawl({
     id: "d",
     seeds: ["http://a.example/", "http://b.example/"],
@@ -33,11 +26,7 @@ beforeEach(() => {
     politeness: { minDelayMs: 0, delayFactor: 0 },
   });
 });
-afterEach(async () => {
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 /** The lease for a URL, taking whatever the frontier hands out until it comes. */
 async function leaseOf(url: string): Promise<LeaseGrant> {

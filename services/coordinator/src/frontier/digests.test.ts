@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
+import { type CrawlSpecInput, proto } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reportFromProto } from "../grpc/report-wire.js";
 import { leaseToProto } from "../leases/responder.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 // The payload-digest index: what a worker is told when it asks whether a payload it fetched is held.
 const D1 = `sha256:${"1".repeat(64)}`;
@@ -16,20 +14,11 @@ let now: number;
 let frontier: Frontier;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-digests-"));
+  dir = testFrontierDir("digests");
   now = 1_000_000;
-  frontier = openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
-  });
+  frontier = openTestFrontier(dir, () => now);
 });
-afterEach(async () => {
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 function spec(id: string, seeds: string[], extra: Partial<CrawlSpecInput> = {}): CrawlSpecInput {
   return {

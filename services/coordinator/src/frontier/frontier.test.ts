@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reportAnswerToProto, reportFromProto } from "../grpc/report-wire.js";
@@ -8,6 +5,7 @@ import { leaseToProto } from "../leases/responder.js";
 import { type Frontier, openFrontier } from "./frontier.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import type { LeaseGrant } from "./records.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 const Outcome = proto.ReportOutcome;
 const ua = { product: "HeedBot", contact: "ops@example.org" };
@@ -15,26 +13,14 @@ const ua = { product: "HeedBot", contact: "ops@example.org" };
 let dir: string;
 let now: number;
 let frontier: Frontier;
-const open = (observer?: FrontierObserver) =>
-  openFrontier({
-    ...(observer ? { observer } : {}),
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
-  });
+const open = (observer?: FrontierObserver) => openTestFrontier(dir, () => now, observer ? { observer } : {});
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-frontier-"));
+  dir = testFrontierDir("frontier");
   now = 1_000_000;
   frontier = open();
 });
-afterEach(async () => {
-  // Every scenario must leave the frontier consistent.
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 function spec(seeds: string[], extra: Partial<CrawlSpecInput> = {}): CrawlSpecInput {
   return {

@@ -1,35 +1,23 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ConfigError, type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
+import { ConfigError, type CrawlSpecInput, proto } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reportFromProto } from "../grpc/report-wire.js";
 import { leaseToProto } from "../leases/responder.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
 import { nextRecrawlId } from "./recrawl.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 const DAY_MS = 24 * 3600_000;
 let dir: string;
 let now: number;
 let frontier: Frontier;
-const open = () =>
-  openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
-  });
+const open = () => openTestFrontier(dir, () => now);
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-recrawl-"));
+  dir = testFrontierDir("recrawl");
   now = 1_000_000;
   frontier = open();
 });
-afterEach(async () => {
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 function spec(seeds: string[], extra: Partial<CrawlSpecInput> = {}): CrawlSpecInput {
   return {

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "@heed/shared";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { FrontierSettings } from "./context.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
 import type { FetchReport, LeaseGrant } from "./records.js";
+import { openTestFrontier } from "./testing/test-frontier.js";
 
 let dir: string;
 let now: number;
@@ -22,12 +22,7 @@ afterEach(async () => {
 });
 
 function open(retention: Partial<FrontierSettings>): Frontier {
-  frontier = openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250, ...retention },
-    log: silentLogger(),
-    clock: () => now,
-  });
+  frontier = openTestFrontier(dir, () => now, { settings: retention });
   return frontier;
 }
 
@@ -112,7 +107,7 @@ it("keeps the newest N ended lease records of each crawl, and every URL's eviden
 it("deletes ended lease records older than the maximum age, never active ones", async () => {
   const f = open({ leaseRecordsMaxAgeMs: 3500 });
   const { leases } = await crawl(f, "a", 4);
-  const c = f.createCrawl({
+  const _c = f.createCrawl({
     seeds: ["http://busy.example/"],
     userAgent: { product: "HeedBot", contact: "ops@example.org" },
     politeness: { minDelayMs: 0 },

@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type CrawlSpecInput, proto, type RobotsReading, silentLogger } from "@heed/shared";
+import { type CrawlSpecInput, proto, type RobotsReading } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { urlToProto } from "../admin/wire.js";
 import { reportFromProto } from "../grpc/report-wire.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
 import { NO_OBSERVER } from "./observer.js";
 import type { LeaseGrant } from "./records.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 // The frontier leases a URL only if every reading of robots.txt the crawl asks for
 // allows it, keeps what each reading said as evidence, and counts disagreements.
@@ -18,22 +16,14 @@ let frontier: Frontier;
 let disagreements: string[][];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-frontier-readings-"));
+  dir = testFrontierDir("frontier-readings");
   now = 1_000_000;
   disagreements = [];
-  frontier = openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
+  frontier = openTestFrontier(dir, () => now, {
     observer: { ...NO_OBSERVER, robotsDisagreement: (by) => disagreements.push(by) },
   });
 });
-afterEach(async () => {
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 function spec(seeds: string[], robotsReadings?: RobotsReading[]): CrawlSpecInput {
   return {

@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
+import { type CrawlSpecInput, proto } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { robotsToProto } from "../admin/wire.js";
 import { reportFromProto } from "../grpc/report-wire.js";
-import { type Frontier, openFrontier } from "./frontier.js";
+import type { Frontier } from "./frontier.js";
 import type { LeaseGrant, RobotsRecord } from "./records.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 // A robots.txt redirect is followed one lease per hop, on the hop's host's
 // politeness keys, while the origin's pages wait; the chain survives a restart.
@@ -14,24 +12,14 @@ import type { LeaseGrant, RobotsRecord } from "./records.js";
 let dir: string;
 let now: number;
 let frontier: Frontier;
-const open = () =>
-  openFrontier({
-    dataDir: dir,
-    settings: { leaseMarginMs: 1000, leaseTtlMs: 60_000, maxWaitHintMs: 250 },
-    log: silentLogger(),
-    clock: () => now,
-  });
+const open = () => openTestFrontier(dir, () => now);
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "heed-frontier-redirects-"));
+  dir = testFrontierDir("frontier-redirects");
   now = 1_000_000;
   frontier = open();
 });
-afterEach(async () => {
-  expect(frontier.check().problems).toEqual([]);
-  await frontier.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeTestFrontier(frontier, dir));
 
 function spec(seeds: string[]): CrawlSpecInput {
   return {
