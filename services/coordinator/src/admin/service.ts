@@ -20,6 +20,7 @@ import { discoveryBatches } from "../frontier/discovery.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
 import type { CrawlRecord } from "../frontier/records.js";
+import { seedCount } from "../frontier/seeds.js";
 import { undecodable } from "../grpc/decode-guard.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
@@ -167,7 +168,7 @@ export function adminService(deps: AdminDeps): AdminService {
         return { crawl: crawlToProto(existing) };
       }
       const crawl = frontier.createCrawl(spec);
-      audit("CreateCrawl", { crawlId: crawl.id, seeds: crawl.spec.seeds.length });
+      audit("CreateCrawl", { crawlId: crawl.id, seeds: seedCount(crawl) });
       return { crawl: crawlToProto(crawl) };
     }),
     addSeeds: unary("AddSeeds", "operate", (req: proto.AddSeedsRequest) => {
@@ -191,8 +192,15 @@ export function adminService(deps: AdminDeps): AdminService {
       return { crawls: page.map(crawlToProto), nextPageToken };
     }),
     listSeeds: unary("ListSeeds", "read", (req: proto.ListSeedsRequest) => {
-      const seeds = mustCrawl(req.crawlId).spec.seeds.map((url, i) => ({ url, key: positionKey(i) }));
-      const { page, nextPageToken } = pageOf(seeds, (s) => s.key, req, "seeds");
+      const crawl = mustCrawl(req.crawlId);
+      const after = v.pageToken(req.pageToken, "page_token", "seeds");
+      const from = after === undefined ? 0 : Number.parseInt(after, 36) + 1;
+      const { page, nextPageToken } = pageOf(
+        frontier.seeds(crawl, from),
+        (s) => positionKey(s.position),
+        req,
+        "seeds",
+      );
       return { seeds: page.map((s) => s.url), nextPageToken };
     }),
     pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) => {

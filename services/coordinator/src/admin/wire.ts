@@ -8,6 +8,7 @@ import type {
   UrlRecord,
   UrlState,
 } from "../frontier/records.js";
+import { seedCount } from "../frontier/seeds.js";
 import { captureToProto } from "../grpc/report-wire.js";
 
 /** Frontier records as admin API messages. Reads only; nothing here decides anything. */
@@ -61,7 +62,7 @@ export function crawlToProto(c: CrawlRecord): proto.Crawl {
     id: c.id,
     state: crawlStateToProto(c.state),
     definition: { ...crawlSpecToProto(c.spec), seeds: [] },
-    seedCount: c.spec.seeds.length,
+    seedCount: seedCount(c),
     createdAtMs: c.createdAtMs,
     finishedAtMs: c.finishedAtMs ?? 0,
     counts: { ...c.counts },

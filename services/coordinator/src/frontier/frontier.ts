@@ -45,6 +45,7 @@ import type {
 import { checkRecrawlOf, queueRecrawl, startDueRecrawls } from "./recrawl.js";
 import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
+import { seedsFrom } from "./seeds.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
 
@@ -89,6 +90,8 @@ export interface Frontier {
   /** Pause, resume or cancel a crawl; throws NotFoundError or StateError. */
   changeCrawlState(crawlId: string, action: CrawlAction): CrawlRecord;
   addSeeds(crawlId: string, seeds: string[]): { added: number };
+  /** A crawl's seeds from position `from` on, in the order they came (read lazily). */
+  seeds(crawl: CrawlRecord, from: number): Iterable<{ url: string; position: number }>;
   /** Opt-outs and slow-downs for a host or domain, for every crawl, from the next lease on. */
   setHostPolicy(input: {
     pattern: string;
@@ -240,6 +243,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     check: () => checkFrontier(store),
     changeCrawlState: (crawlId, action) => changeCrawlState(ctx, crawlId, action),
     addSeeds: (crawlId, seeds) => addSeeds(ctx, crawlId, seeds),
+    seeds: (crawl, from) => seedsFrom(store, crawl, from),
     setHostPolicy: (input) => setHostPolicy(ctx, input),
     removeHostPolicy: (pattern) => removeHostPolicy(ctx, pattern),
     hostPolicies: () => [...ctx.policies.values()],

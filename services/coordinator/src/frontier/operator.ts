@@ -74,7 +74,7 @@ export function addSeeds(ctx: FrontierContext, crawlId: string, seeds: string[])
     const crawl = txn.crawl(crawlId);
     if (crawl === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
     if (crawl.state === "cancelled") throw new StateError(`crawl ${crawlId} is cancelled`);
-    txn.setCrawlSpec(crawl, { ...crawl.spec, seeds: [...new Set([...crawl.spec.seeds, ...canonical])] });
+    for (const url of canonical) txn.addSeed(crawl, url);
     if (crawl.state === "finished") {
       crawl.state = "running";
       delete crawl.finishedAtMs;

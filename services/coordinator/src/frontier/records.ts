@@ -177,6 +177,8 @@ export interface CrawlCounters {
   statusCounts: Record<string, number>;
   skipCounts: Record<string, number>;
   hosts: number;
+  /** Seeds added after creation (absent: none), kept apart from the definition so adding stays linear. */
+  addedSeeds?: number;
 }
 
 export interface HostState {

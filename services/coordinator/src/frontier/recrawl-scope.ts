@@ -6,7 +6,10 @@ import type { FrontierStore } from "./store.js";
  * in it (with the recrawl's own seeds), and its domains and prefixes unless
  * the recrawl names its own. Followed back through recrawls of recrawls.
  */
-export function recrawlScope(store: FrontierStore, spec: CrawlSpec): Pick<CrawlSpec, "seeds" | "scope"> {
+export function recrawlScope(
+  store: FrontierStore,
+  spec: CrawlSpec,
+): Pick<CrawlSpec, "seeds" | "scope"> & { crawls: string[] } {
   const seeds = [...spec.seeds];
   let scope = spec.scope;
   const seen = new Set<string>([spec.id]);
@@ -19,5 +22,6 @@ export function recrawlScope(store: FrontierStore, spec: CrawlSpec): Pick<CrawlS
     if (scope.domains.length === 0 && scope.prefixes.length === 0) scope = earlier.scope;
     of = earlier.recrawl?.of;
   }
-  return { seeds, scope };
+  // The crawl and the earlier ones whose seeds it shares, for the seeds added to them later.
+  return { seeds, scope, crawls: [...seen] };
 }

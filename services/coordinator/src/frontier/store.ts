@@ -19,8 +19,14 @@ import type {
 export interface FrontierStore {
   root: RootDatabase;
   crawls: Database<CrawlCounters, string>;
-  /** crawlId -> definition, written once. */
+  /** crawlId -> definition (with the seeds it was created with), written once. */
   crawlSpecs: Database<CrawlSpec, string>;
+  /** [crawlId, n] -> URL: seeds added after creation, in the order they were added (see seeds.ts). */
+  addedSeeds: Database<string, [string, number]>;
+  /** [crawlId, urlHash] -> n: which URLs are added seeds already, so adding one again is a no-op. */
+  addedSeedUrls: Database<number, [string, string]>;
+  /** [crawlId, hostname] -> 1: the added seeds' hosts, which join the crawl's scope. */
+  addedSeedHosts: Database<number, [string, string]>;
   /** [crawlId, urlHash] -> URL record. */
   urls: Database<UrlRecord, [string, string]>;
   /** [crawlId, seq] -> urlHash: each crawl's URLs in the order they were discovered (export order). */
@@ -71,6 +77,9 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     root,
     crawls: db<CrawlCounters, string>("crawls"),
     crawlSpecs: db<CrawlSpec, string>("crawl-specs"),
+    addedSeeds: db<string, [string, number]>("added-seeds"),
+    addedSeedUrls: db<number, [string, string]>("added-seed-urls"),
+    addedSeedHosts: db<number, [string, string]>("added-seed-hosts"),
     urls: db<UrlRecord, [string, string]>("urls"),
     discovery: db<string, [string, number]>("discovery"),
     queue: db<[string, string], QueueKey>("queue"),
@@ -108,9 +117,4 @@ export function loadCrawl(store: FrontierStore, id: string): CrawlRecord | undef
     cache.set(id, spec);
   }
   return { ...counters, spec };
-}
-
-/** Forgets the cached definition after it was changed (seeds added). */
-export function forgetCrawlSpec(store: FrontierStore, id: string): void {
-  specCache.get(store)?.delete(id);
 }

@@ -19,7 +19,7 @@ import type {
 } from "./records.js";
 import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
-import { type EndedLeaseKey, type FrontierStore, forgetCrawlSpec, loadCrawl } from "./store.js";
+import { type EndedLeaseKey, type FrontierStore, loadCrawl } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
 export const MAX_DEPTH_KEY = 1_000_000;
@@ -57,8 +57,8 @@ export interface Txn {
   crawl(id: string): CrawlRecord | undefined;
   /** Stores a new crawl's definition; its counters are written with the commit. */
   addCrawl(crawl: CrawlRecord): CrawlRecord;
-  /** Replaces a crawl's definition (seeds added). */
-  setCrawlSpec(crawl: CrawlRecord, spec: CrawlSpec): void;
+  /** Adds a seed to a crawl (its host joins the scope); false if it is a seed already. */
+  addSeed(crawl: CrawlRecord, url: string): boolean;
   host(key: string): HostState;
   /** A host's state as this transaction left it, if it read it (no read, and not marked touched). */
   loadedHost(key: string): HostState | undefined;
@@ -148,10 +148,22 @@ const scopes = new WeakMap<CrawlSpec, (url: string) => boolean>();
 function scopeOf(store: FrontierStore, spec: CrawlSpec): (url: string) => boolean {
   let s = scopes.get(spec);
   if (s === undefined) {
-    s = createScope(recrawlScope(store, spec));
+    const within = recrawlScope(store, spec);
+    // Added seeds' hosts are looked up, not held: the matcher is built once per definition.
+    s = createScope(within, (host) => within.crawls.some((id) => store.addedSeedHosts.doesExist([id, host])));
     scopes.set(spec, s);
   }
   return s;
+}
+
+const createdSeeds = new WeakMap<CrawlSpec, Set<string>>();
+function isCreatedSeed(spec: CrawlSpec, url: string): boolean {
+  let set = createdSeeds.get(spec);
+  if (set === undefined) {
+    set = new Set(spec.seeds);
+    createdSeeds.set(spec, set);
+  }
+  return set.has(url);
 }
 
 export interface Sequence {
@@ -204,10 +216,15 @@ export function openTxn(
       touchedCrawls.add(crawl.id);
       return crawl;
     },
-    setCrawlSpec(crawl, spec) {
-      store.crawlSpecs.putSync(crawl.id, spec);
-      forgetCrawlSpec(store, crawl.id);
-      crawl.spec = spec;
+    addSeed(crawl, url) {
+      const hash = urlHashOf(url);
+      if (isCreatedSeed(crawl.spec, url) || store.addedSeedUrls.doesExist([crawl.id, hash])) return false;
+      const n = crawl.addedSeeds ?? 0;
+      store.addedSeeds.putSync([crawl.id, n], url);
+      store.addedSeedUrls.putSync([crawl.id, hash], n);
+      store.addedSeedHosts.putSync([crawl.id, new URL(url).hostname], 1);
+      crawl.addedSeeds = n + 1;
+      return true;
     },
     host(key) {
       let h = hosts.get(key);
