@@ -192,6 +192,12 @@ describe("heedctl crawl create --recrawl-of", () => {
   });
 
   it("creates a recrawl over the admin API, with no seeds, and it runs conditionally", async () => {
+    const env = {
+      HEED_SERVER: `127.0.0.1:${cluster.coordinator.grpcPort}`,
+      HEED_TOKEN: "",
+      XDG_CONFIG_HOME: scratch,
+      HEEDCTL_CONFIG: "",
+    };
     const before = site.log.length;
     const r = await runHeedctl(
       [
@@ -209,14 +215,7 @@ describe("heedctl crawl create --recrawl-of", () => {
         "--min-delay-ms",
         String(MIN_DELAY_MS),
       ],
-      {
-        env: {
-          HEED_SERVER: `127.0.0.1:${cluster.coordinator.grpcPort}`,
-          HEED_TOKEN: "",
-          XDG_CONFIG_HOME: scratch,
-          HEEDCTL_CONFIG: "",
-        },
-      },
+      { env },
     );
     expect(r.code, r.stderr).toBe(0);
     const crawl = cluster.coordinator.frontier.crawl("ctl-again");
@@ -225,6 +224,20 @@ describe("heedctl crawl create --recrawl-of", () => {
     const pages = site.log.slice(before).filter((l) => l.path !== "/robots.txt");
     expect(pages.length).toBe(cluster.coordinator.frontier.crawl("ctl-first")?.counts.done);
     expect(pages.every((l) => l.ifNoneMatch !== "" && l.status === 304)).toBe(true);
+    // An operator sees the validators asked with, and which earlier capture the 304 stands for.
+    const page = pages[0];
+    if (page === undefined) throw new Error("no page fetched");
+    const url = urlOf(site, page);
+    const earlier = cluster.coordinator.frontier.url("ctl-first", url)?.result?.capture;
+    expect(earlier?.recordId).toMatch(/^<urn:uuid:/);
+    const shown = await runHeedctl(["url", "show", "ctl-again", url], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^status +304$/m);
+    expect(shown.stdout).toMatch(/^etag +"\S+"$/m);
+    expect(shown.stdout).toContain(`  ${page.ifNoneMatch}\n`);
+    expect(shown.stdout).toMatch(/^last modified +\w{3}, \d{2} \w{3} \d{4} [\d:]{8} GMT$/m);
+    expect(shown.stdout).toMatch(/^not modified +since /m);
+    expect(shown.stdout).toContain(`since ${url} at ${earlier?.date} (record ${earlier?.recordId})\n`);
   }, 60_000);
 });
 

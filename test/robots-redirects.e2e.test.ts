@@ -47,7 +47,7 @@ beforeAll(async () => {
       },
     ],
   });
-  cluster = await startCluster({ workers: 2 });
+  cluster = await startCluster({ workers: 2, coordinator: { httpListen: "127.0.0.1:0" } });
   const [a, b, c] = [0, 1, 2].map((i) => host(i).origin);
   const seeds = [`${a}/`, `${a}/p/1`, `${a}/p/2`, `${b}/`, `${b}/p/1`, `${c}/`, `${c}/p/1`];
   cluster.coordinator.frontier.createCrawl(
@@ -104,6 +104,12 @@ describe("robots.txt redirects", () => {
     expect(robotsC?.redirects).toHaveLength(6);
     // Unavailable allows all: the pages its own (never reached) robots.txt would forbid are fetched.
     expect(cluster.coordinator.frontier.url(CRAWL, `${c}/p/1`)?.state).toBe("done");
+  });
+
+  it("counts every hop followed in the coordinator's metrics", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${cluster.coordinator.httpPort}/metrics`)).text();
+    // Two hops behind a.example's robots.txt, five behind c.example's loop (the sixth redirect is not followed).
+    expect(text).toMatch(/^heed_robots_redirect_hops_total 7$/m);
   });
 
   it("captures every hop in WARC", async () => {

@@ -68,6 +68,11 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     labelNames: ["status"],
     registers: [registry],
   });
+  const redirectHops = new Counter({
+    name: "heed_robots_redirect_hops_total",
+    help: "robots.txt redirects followed, each hop a lease of its own",
+    registers: [registry],
+  });
   const disagreements = new Counter({
     name: "heed_robots_reading_disagreements_total",
     help: "URLs that robots.txt readings disagreed on (not fetched), by the reading that disallowed them",
@@ -156,6 +161,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
       bytes.observe(n);
     },
     robots: (status) => robots.inc({ status }),
+    robotsRedirectHop: () => redirectHops.inc(),
     robotsDisagreement(disallowedBy) {
       for (const reading of disallowedBy) disagreements.inc({ reading });
     },

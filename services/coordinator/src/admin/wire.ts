@@ -171,6 +171,9 @@ export function urlToProto(u: UrlRecord): proto.Url {
             outlinks: r.outlinks,
             workerId: r.workerId,
             remoteAddress: r.remoteAddress ?? "",
+            etag: r.etag ?? "",
+            lastModified: r.lastModified ?? "",
+            ...(r.notModified !== undefined ? { notModified: { ...r.notModified } } : {}),
           },
         }
       : {}),

@@ -9,6 +9,8 @@ export interface FrontierObserver {
   /** A page or sitemap result: status class (`2xx` … `5xx`, or `error`), body bytes, fetch seconds. */
   fetched(statusClass: string, bytes: number, seconds: number): void;
   robots(status: string): void;
+  /** A robots.txt answered with a redirect that will be followed: one more hop, leased on its own. */
+  robotsRedirectHop(): void;
   /** robots.txt readings disagreed on a URL: these readings disallowed it while another allowed it. */
   robotsDisagreement(disallowedBy: string[]): void;
   /** At each lease: the time since the key's previous request ended, and the delay it was due. */
@@ -27,6 +29,7 @@ export const NO_OBSERVER: FrontierObserver = {
   report() {},
   fetched() {},
   robots() {},
+  robotsRedirectHop() {},
   robotsDisagreement() {},
   gap() {},
   commit() {},

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { robotsToProto } from "../admin/wire.js";
 import { reportFromProto } from "../grpc/report-wire.js";
 import type { Frontier } from "./frontier.js";
+import { NO_OBSERVER } from "./observer.js";
 import type { LeaseGrant, RobotsRecord } from "./records.js";
 import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
@@ -12,11 +13,15 @@ import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/
 let dir: string;
 let now: number;
 let frontier: Frontier;
-const open = () => openTestFrontier(dir, () => now);
+/** Redirect hops the frontier told its observer (metrics) it followed. */
+let hops: number;
+const open = () =>
+  openTestFrontier(dir, () => now, { observer: { ...NO_OBSERVER, robotsRedirectHop: () => hops++ } });
 
 beforeEach(() => {
   dir = testFrontierDir("frontier-redirects");
   now = 1_000_000;
+  hops = 0;
   frontier = open();
 });
 afterEach(() => closeTestFrontier(frontier, dir));
@@ -125,6 +130,8 @@ describe("robots.txt redirects", () => {
     );
     expect(frontier.robots("http://a.example")).toMatchObject({ status: "unavailable", httpStatus: 301 });
     expect(frontier.robots("http://a.example")?.redirects).toEqual(fetched);
+    // Five hops followed; the sixth redirect ends the chain.
+    expect(hops).toBe(5);
     const [page] = await take();
     expect(page?.url).toBe("http://a.example/");
     expect(frontier.url(crawl.id, "http://a.example/")?.robots?.verdict).toBe("robots_unavailable_allow_all");
@@ -147,5 +154,6 @@ describe("robots.txt redirects", () => {
     await answer(again, redirect("http://blocked.example/robots.txt"));
     expect(frontier.robots("http://a.example")).toMatchObject({ status: "unavailable", httpStatus: 301 });
     expect(frontier.robots("http://a.example")?.following).toBeUndefined();
+    expect(hops).toBe(1);
   });
 });

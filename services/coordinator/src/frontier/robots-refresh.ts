@@ -43,6 +43,7 @@ export function applyRobotsFetch(
   if (hop !== undefined && previous !== undefined) {
     const { pendingLeaseId: _done, ...rest } = previous;
     txn.setRobots({ ...rest, following: { url: hop, chain } });
+    ctx.observer.robotsRedirectHop();
     return undefined;
   }
   const policy = robotsPolicyFromFetch(

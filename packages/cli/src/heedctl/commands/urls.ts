@@ -65,6 +65,15 @@ export function urlCommands(program: Command): void {
             ["content type", r?.contentType],
             ["bytes", r !== undefined ? `${bytes(r.bytes)}${r.truncated ? " (truncated)" : ""}` : undefined],
             ["sha-256", r?.digestSha256],
+            ["etag", r?.etag],
+            ["last modified", r?.lastModified],
+            [
+              "not modified",
+              r?.notModified !== undefined
+                ? `since ${r.notModified.targetUri} at ${r.notModified.warcDate}` +
+                  (r.notModified.recordId !== "" ? ` (record ${r.notModified.recordId})` : "")
+                : undefined,
+            ],
             ["redirect", r?.redirect],
             ["error", r?.error],
             ["fetched by", r?.workerId],

@@ -945,6 +945,22 @@ export interface UrlResult {
   outlinks: number;
   workerId: string;
   remoteAddress: string;
+  /**
+   * The response's validators as the site sent them ("" when none): what a recrawl asks with.
+   * After a 304 they are the earlier capture's, unless the 304 sent new ones.
+   */
+  etag: string;
+  lastModified: string;
+  /** Set when the answer was a recrawl's 304: the page has not changed since this earlier capture. */
+  notModified?: UrlNotModified | undefined;
+}
+
+/** The earlier capture a 304 said is still current: its revisit record refers to it. */
+export interface UrlNotModified {
+  /** The earlier record's WARC-Target-URI, WARC-Date and WARC-Record-ID ("" when not known). */
+  targetUri: string;
+  warcDate: string;
+  recordId: string;
 }
 
 /** Which robots.txt (by digest) allowed or denied the URL, and by which line. */
@@ -7487,6 +7503,9 @@ function createBaseUrlResult(): UrlResult {
     outlinks: 0,
     workerId: "",
     remoteAddress: "",
+    etag: "",
+    lastModified: "",
+    notModified: undefined,
   };
 }
 
@@ -7539,6 +7558,15 @@ export const UrlResult: MessageFns<UrlResult> = {
     }
     if (message.remoteAddress !== "") {
       writer.uint32(130).string(message.remoteAddress);
+    }
+    if (message.etag !== "") {
+      writer.uint32(138).string(message.etag);
+    }
+    if (message.lastModified !== "") {
+      writer.uint32(146).string(message.lastModified);
+    }
+    if (message.notModified !== undefined) {
+      UrlNotModified.encode(message.notModified, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -7684,6 +7712,30 @@ export const UrlResult: MessageFns<UrlResult> = {
             message.remoteAddress = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.lastModified = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.notModified = UrlNotModified.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7746,6 +7798,17 @@ export const UrlResult: MessageFns<UrlResult> = {
         : isSet(object.remote_address)
         ? globalThis.String(object.remote_address)
         : "",
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      lastModified: isSet(object.lastModified)
+        ? globalThis.String(object.lastModified)
+        : isSet(object.last_modified)
+        ? globalThis.String(object.last_modified)
+        : "",
+      notModified: isSet(object.notModified)
+        ? UrlNotModified.fromJSON(object.notModified)
+        : isSet(object.not_modified)
+        ? UrlNotModified.fromJSON(object.not_modified)
+        : undefined,
     };
   },
 
@@ -7799,6 +7862,15 @@ export const UrlResult: MessageFns<UrlResult> = {
     if (message.remoteAddress !== "") {
       obj.remoteAddress = message.remoteAddress;
     }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.lastModified !== "") {
+      obj.lastModified = message.lastModified;
+    }
+    if (message.notModified !== undefined) {
+      obj.notModified = UrlNotModified.toJSON(message.notModified);
+    }
     return obj;
   },
 
@@ -7823,6 +7895,124 @@ export const UrlResult: MessageFns<UrlResult> = {
     message.outlinks = object.outlinks ?? 0;
     message.workerId = object.workerId ?? "";
     message.remoteAddress = object.remoteAddress ?? "";
+    message.etag = object.etag ?? "";
+    message.lastModified = object.lastModified ?? "";
+    message.notModified = (object.notModified !== undefined && object.notModified !== null)
+      ? UrlNotModified.fromPartial(object.notModified)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUrlNotModified(): UrlNotModified {
+  return { targetUri: "", warcDate: "", recordId: "" };
+}
+
+export const UrlNotModified: MessageFns<UrlNotModified> = {
+  encode(message: UrlNotModified, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetUri !== "") {
+      writer.uint32(10).string(message.targetUri);
+    }
+    if (message.warcDate !== "") {
+      writer.uint32(18).string(message.warcDate);
+    }
+    if (message.recordId !== "") {
+      writer.uint32(26).string(message.recordId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UrlNotModified {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUrlNotModified();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetUri = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.warcDate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UrlNotModified {
+    return {
+      targetUri: isSet(object.targetUri)
+        ? globalThis.String(object.targetUri)
+        : isSet(object.target_uri)
+        ? globalThis.String(object.target_uri)
+        : "",
+      warcDate: isSet(object.warcDate)
+        ? globalThis.String(object.warcDate)
+        : isSet(object.warc_date)
+        ? globalThis.String(object.warc_date)
+        : "",
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+    };
+  },
+
+  toJSON(message: UrlNotModified): unknown {
+    const obj: any = {};
+    if (message.targetUri !== "") {
+      obj.targetUri = message.targetUri;
+    }
+    if (message.warcDate !== "") {
+      obj.warcDate = message.warcDate;
+    }
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UrlNotModified>, I>>(base?: I): UrlNotModified {
+    return UrlNotModified.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UrlNotModified>, I>>(object: I): UrlNotModified {
+    const message = createBaseUrlNotModified();
+    message.targetUri = object.targetUri ?? "";
+    message.warcDate = object.warcDate ?? "";
+    message.recordId = object.recordId ?? "";
     return message;
   },
 };
