@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { drainAndClose, sleep } from "@heed/shared";
@@ -7,6 +7,8 @@ import { startNatsServer } from "@heed/test-support";
 import { connect, Events } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
 import { assertBuilt, exited, HEED_BIN, runHeed, startHeed } from "./harness/processes.js";
+import { startTerminal } from "./harness/terminal.js";
+import { until } from "./harness/until.js";
 
 // How `heed crawl` ends when a person presses Ctrl-C in a terminal (SIGINT to the
 // whole foreground process group) and when a process manager signals the main
@@ -40,63 +42,17 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** A private tmux server, so nothing here touches anyone else's sessions. */
-function tmux(socket: string, ...args: string[]): string {
-  return execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" });
-}
-
 describe("heed crawl interrupted", () => {
   it("Ctrl-C in a terminal: stops cleanly, says what remains and how to resume, leaves nothing running; the next run resumes", async () => {
     assertBuilt();
-    try {
-      execFileSync("tmux", ["-V"]);
-    } catch {
-      throw new Error("this test needs tmux for a real pseudo-terminal: apt-get install -y tmux");
-    }
     const dataDir = join(scratch, "ctrl-c");
-    const socket = `heed-test-${process.pid}`;
-    // bash, as an interactive user's shell would, waits out the Ctrl-C and records heed's exit status:
-    // tmux's own pane status is not always filled in when its server runs under the test runner.
-    const statusFile = join(scratch, "ctrl-c.status");
+    const term = startTerminal([process.execPath, HEED_BIN, ...CRAWL, "--data-dir", dataDir], {
+      name: "crawl",
+      scratch,
+    });
     try {
-      tmux(
-        socket,
-        "new-session",
-        "-d",
-        "-s",
-        "crawl",
-        "-x",
-        "160",
-        "-y",
-        "50",
-        "bash",
-        "-c",
-        `"$0" "$@"; echo $? > '${statusFile}'`,
-        process.execPath,
-        HEED_BIN,
-        ...CRAWL,
-        "--data-dir",
-        dataDir,
-        ";",
-        "set-option",
-        "-t",
-        "crawl",
-        "remain-on-exit",
-        "on",
-      );
-      const screen = () => tmux(socket, "capture-pane", "-p", "-J", "-S", "-100", "-t", "crawl");
-      const pane = (format: string) => tmux(socket, "display-message", "-p", "-t", "crawl", format).trim();
-      const heedPid = await until("heed to start", () => childPids(Number(pane("#{pane_pid}")))[0], 10_000);
+      const screen = term.screen;
+      const heedPid = await until("heed to start", () => childPids(term.shellPid())[0], 10_000);
       // Under way: some pages fetched, and the private nats-server running.
       await until(
         "pages to be fetched",
@@ -109,16 +65,12 @@ describe("heed crawl interrupted", () => {
         /nats-server/,
       );
 
-      tmux(socket, "send-keys", "-t", "crawl", "C-c");
+      term.sendKeys("C-c");
       const pressed = Date.now();
-      const status = await until(
-        "heed to exit",
-        () => (existsSync(statusFile) ? readFileSync(statusFile, "utf8").trim() || undefined : undefined),
-        EXIT_BOUND_MS,
-      );
+      const status = await until("heed to exit", term.exitStatus, EXIT_BOUND_MS);
       const exitMs = Date.now() - pressed;
 
-      expect(Number(status), screen()).toBe(130);
+      expect(status, screen()).toBe(130);
       const text = screen();
       expect(text).toMatch(/stopping cleanly/);
       const m = /Crawl (\S+) interrupted after [\d.]+ s: (\d+) URL\(s\) remain\./.exec(text);
@@ -137,11 +89,7 @@ describe("heed crawl interrupted", () => {
       expect(summary.state).toBe("finished");
       expect(summary.remaining).toBe(0);
     } finally {
-      try {
-        tmux(socket, "kill-server");
-      } catch {
-        // the server is already gone
-      }
+      term.close();
     }
   });
 

@@ -1,13 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
-import { sleep } from "@heed/shared";
 import { afterAll, describe, expect, it } from "vitest";
 import { crawlSpec } from "./harness/cluster.js";
 import { type Fleet, startFleet } from "./harness/fleet.js";
 import { assertBuilt, exited, HEEDCTL_BIN } from "./harness/processes.js";
+import { startTerminal } from "./harness/terminal.js";
+import { until } from "./harness/until.js";
 
 // Loopback addresses of this file: .186-.187.
 
@@ -21,29 +21,9 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** A private tmux server, so nothing here touches anyone else's sessions. */
-function tmux(socket: string, ...args: string[]): string {
-  return execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" });
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describe("heedctl watch across a coordinator restart", () => {
   it("says on a line of its own that it lost the coordinator, reconnects with back-off and follows the crawl to its end", async () => {
     assertBuilt();
-    try {
-      execFileSync("tmux", ["-V"]);
-    } catch {
-      throw new Error("this test needs tmux for a real pseudo-terminal: apt-get install -y tmux");
-    }
     site = await startLoopbackSite({ hosts: defaultPlan(1, 12, 0), firstOctet: 186, pageLatencyMs: 2 });
     fleet = await startFleet({
       ...crawlSpec(site.seeds(), { politeness: { minDelayMs: 400 } }),
@@ -52,40 +32,17 @@ describe("heedctl watch across a coordinator restart", () => {
     await fleet.startCoordinator();
     fleet.startWorker();
 
-    const socket = `heed-watch-${process.pid}`;
-    const statusFile = join(scratch, "watch.status");
+    const term = startTerminal(
+      [process.execPath, HEEDCTL_BIN, "watch", "restart-watch", "--interval-ms", "200"],
+      {
+        name: "watch",
+        scratch,
+        width: 200,
+        env: { HEED_SERVER: `127.0.0.1:${fleet.grpcPort}`, HEEDCTL_CONFIG: "" },
+      },
+    );
     try {
-      tmux(
-        socket,
-        "new-session",
-        "-d",
-        "-s",
-        "watch",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        "-e",
-        `HEED_SERVER=127.0.0.1:${fleet.grpcPort}`,
-        "-e",
-        "HEEDCTL_CONFIG=",
-        "bash",
-        "-c",
-        `"$0" "$@"; echo $? > '${statusFile}'`,
-        process.execPath,
-        HEEDCTL_BIN,
-        "watch",
-        "restart-watch",
-        "--interval-ms",
-        "200",
-        ";",
-        "set-option",
-        "-t",
-        "watch",
-        "remain-on-exit",
-        "on",
-      );
-      const screen = () => tmux(socket, "capture-pane", "-p", "-J", "-S", "-100", "-t", "watch");
+      const screen = term.screen;
       await until(
         "progress on the terminal",
         () => (/settled [1-9]\d* of \d+ known/.test(screen()) ? true : undefined),
@@ -104,13 +61,9 @@ describe("heedctl watch across a coordinator restart", () => {
       await until("a second attempt", () => (/\(attempt 2\)/.test(screen()) ? true : undefined), 10_000);
       await f.startCoordinator();
 
-      const status = await until(
-        "watch to exit",
-        () => (existsSync(statusFile) ? readFileSync(statusFile, "utf8").trim() || undefined : undefined),
-        60_000,
-      );
+      const status = await until("watch to exit", term.exitStatus, 60_000);
       const text = screen();
-      expect(Number(status), text).toBe(0);
+      expect(status, text).toBe(0);
       const lines = text.split("\n");
       const stamp = String.raw`\d{4}-\d\d-\d\dT[\d:.]+Z`;
       // Each notice starts a line of its own: not glued to the progress line drawn in place.
@@ -140,11 +93,7 @@ describe("heedctl watch across a coordinator restart", () => {
       );
       expect(fleet.crawl()?.state).toBe("finished");
     } finally {
-      try {
-        tmux(socket, "kill-server");
-      } catch {
-        // Already gone.
-      }
+      term.close();
     }
   }, 120_000);
 });

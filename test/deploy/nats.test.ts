@@ -75,7 +75,6 @@ describe("NATS configuration", () => {
 
 describe("NATS with the rendered configuration, on loopback", () => {
   let server: NatsServerHandle | undefined;
-  const url = () => `nats://127.0.0.1:${server?.port}`;
 
   beforeAll(async () => {
     // Ports come from the OS, on 127.0.0.1 only; everything else from the rendered file.
