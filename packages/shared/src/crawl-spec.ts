@@ -1,11 +1,9 @@
-import { isIP } from "node:net";
-import { parse as parseHost } from "tldts";
 import { z } from "zod";
 import { bool, int, jsonFileLayer, listOf } from "./config.js";
 import { ConfigError, errorMessage } from "./errors.js";
-import { blockedAddressReason } from "./ip-guard.js";
+import { blockedLiteralHost } from "./ip-guard.js";
 import { ROBOTS_READINGS } from "./robots.js";
-import { canonicalizeUrl } from "./url.js";
+import { canonicalizeUrl, isPublicSuffix } from "./url.js";
 import { isContact, PRODUCT_TOKEN } from "./user-agent.js";
 
 /**
@@ -110,8 +108,7 @@ const scopeDomain = z
       });
       return;
     }
-    const parsed = parseHost(d, { allowPrivateDomains: true });
-    if (parsed.domain === null && parsed.publicSuffix === d && (parsed.isIcann || parsed.isPrivate))
+    if (isPublicSuffix(d))
       ctx.addIssue({
         code: "custom",
         message: `${d} is a public suffix: it would put every site under it in scope`,
@@ -424,16 +421,13 @@ export const crawlSpecSchema = z
 
 /** Why a URL's host is an address literal no crawl may reach by default, if it is one. */
 function privateLiteralReason(url: string): string | undefined {
-  let host: string;
+  let blocked: ReturnType<typeof blockedLiteralHost>;
   try {
-    // The WHATWG parser already turned 0x7f.1 and 2130706433 into 127.0.0.1.
-    host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    blocked = blockedLiteralHost(new URL(url));
   } catch {
     return undefined;
   }
-  if (isIP(host) === 0) return undefined;
-  const reason = blockedAddressReason(host);
-  return reason === null ? undefined : `${host}: ${reason}`;
+  return blocked === undefined ? undefined : `${blocked.address}: ${blocked.reason}`;
 }
 export type CrawlSpecInput = z.input<typeof crawlSpecSchema>;
 /** A checked crawl definition; `id` is set once the frontier has named the crawl. */

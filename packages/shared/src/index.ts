@@ -4,6 +4,7 @@ export {
   decidePurposes,
   hasPreferencePurposes,
   type PurposeDecision,
+  pageReadings,
   parsePreferences,
   robotsContentUsage,
   type SignalReading,
@@ -69,7 +70,7 @@ export {
 } from "./errors.js";
 export { bearer, grpcClientCredentials, grpcServerCredentials } from "./grpc-tls.js";
 export { type ProbeRouteAnswer, type ProbeServer, startProbeServer } from "./http-probe.js";
-export { blockedAddressReason } from "./ip-guard.js";
+export { blockedAddressReason, blockedLiteralHost } from "./ip-guard.js";
 export { createLimitedWarn, type LimitedWarn } from "./limited-warn.js";
 export { createLogger, type Logger, silentLogger } from "./logger.js";
 export { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "./metric-buckets.js";
@@ -90,7 +91,7 @@ export {
 export { readFileSetting, readSecret } from "./secrets.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
-export { canonicalizeUrl, hostKeyOf, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
+export { canonicalizeUrl, hostKeyOf, isPublicSuffix, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
 export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
 export {
   AGENT_CARD_PATH,

@@ -53,3 +53,16 @@ export function blockedAddressReason(address: string): string | null {
   }
   return blocked.check(address, "ipv4") ? "private, loopback, link-local or reserved IPv4 range" : null;
 }
+
+/**
+ * If a URL's host is an address literal in a range no crawl may reach by
+ * default, that address and why; literals never reach a resolver, so they
+ * are checked apart. (The WHATWG parser already turned 0x7f.1 and
+ * 2130706433 into 127.0.0.1.)
+ */
+export function blockedLiteralHost(url: URL): { address: string; reason: string } | undefined {
+  const address = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(address) === 0) return undefined;
+  const reason = blockedAddressReason(address);
+  return reason === null ? undefined : { address, reason };
+}

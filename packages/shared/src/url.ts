@@ -1,3 +1,4 @@
+import { parse as parseHost } from "tldts";
 import { InvalidUrlError } from "./errors.js";
 
 /** Longer URLs are almost always traps (session ids, calendars); refuse rather than store them. */
@@ -78,4 +79,17 @@ export function robotsUrlOf(origin: string): string {
 
 function clip(s: string): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+/**
+ * Whether a name is itself a public suffix (com, co.uk, and hosting platforms
+ * such as github.io): a scope or a block on one reaches every site under it.
+ */
+export function isPublicSuffix(name: string): boolean {
+  const parsed = parseHost(name, { allowPrivateDomains: true });
+  return (
+    parsed.domain === null &&
+    parsed.publicSuffix === name &&
+    (parsed.isIcann === true || parsed.isPrivate === true)
+  );
 }

@@ -20,6 +20,7 @@ import { Agent } from "undici";
 import { revisitSources } from "./capture/dedup.js";
 import type { Exchange } from "./capture/exchange.js";
 import { keepCapture } from "./capture/keep.js";
+import { refusalOf } from "./capture/refusal.js";
 import { createWarcWriter, type WarcStats, type WarcWriter } from "./capture/warc-writer.js";
 import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
@@ -203,8 +204,9 @@ export async function startWorker(
       );
       if (warc === undefined) return result;
       if (reportsEndFirst(lease, result, exchanges.length)) requestEnded(requestEndOf(result));
-      const sources = await revisitSources(lease, exchanges, reporter.lookupDigest, wlog);
-      const kept = await keepCapture(warc, lease, result, exchanges, wlog, sources);
+      const refusal = refusalOf(lease, result);
+      const sources = await revisitSources(lease, exchanges, reporter.lookupDigest, wlog, refusal?.notKept);
+      const kept = await keepCapture(warc, lease, result, exchanges, wlog, sources, refusal);
       if (kept.error === undefined) {
         exchanges.forEach((ex, i) => {
           if (sources[i]?.revisitOf !== undefined) metrics.revisit(ex.bodyBytes);

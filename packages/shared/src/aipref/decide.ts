@@ -7,7 +7,7 @@
  * the evidence names the signal that decided.
  */
 import type { CrawlPurpose } from "../crawl-spec.js";
-import type { UsageCategory, UsagePreferences } from "./vocab.js";
+import { parsePreferences, type UsageCategory, type UsagePreferences } from "./vocab.js";
 
 export type PreferenceSignal =
   | "robots-content-usage"
@@ -72,4 +72,19 @@ export function decidePurposes(
 /** Whether the crawl has a purpose the preferences can refuse at all (an archive-only crawl has none). */
 export function hasPreferencePurposes(purposes: readonly CrawlPurpose[]): boolean {
   return purposes.some((p) => PURPOSE_CATEGORY[p] !== undefined);
+}
+
+/**
+ * What a page's own response says: its Content-Usage header and a
+ * tdm-reservation (header or meta tag), as readings. The worker (to leave a
+ * refused response out of its capture) and the frontier (to record the
+ * refusal) read them the same way.
+ */
+export function pageReadings(contentUsage: string, tdmReserved: boolean): SignalReading[] {
+  return [
+    ...(contentUsage !== ""
+      ? [{ signal: "content-usage-header" as const, preferences: parsePreferences(contentUsage) }]
+      : []),
+    ...(tdmReserved ? [{ signal: "tdm-reservation" as const, preferences: TDM_RESERVED }] : []),
+  ];
 }

@@ -4,6 +4,7 @@ export {
   type PreferenceSignal,
   PURPOSE_CATEGORY,
   type PurposeDecision,
+  pageReadings,
   type SignalReading,
   TDM_RESERVED,
 } from "./decide.js";

@@ -1,5 +1,4 @@
-import { ConfigError, canonicalizeUrl, errorMessage, type proto } from "@heed/shared";
-import { parse as parseHost } from "tldts";
+import { ConfigError, canonicalizeUrl, errorMessage, isPublicSuffix, type proto } from "@heed/shared";
 import { normalizePattern } from "../frontier/policies.js";
 
 /**
@@ -64,9 +63,7 @@ export function hostPattern(pattern: string, field = "pattern"): string {
  */
 export function blockPattern(pattern: string, force: boolean, field = "pattern"): string {
   const p = hostPattern(pattern, field);
-  const parsed = parseHost(p, { allowPrivateDomains: true });
-  const suffix = parsed.domain === null && parsed.publicSuffix === p && (parsed.isIcann || parsed.isPrivate);
-  if (suffix && !force)
+  if (isPublicSuffix(p) && !force)
     throw new ConfigError(
       field,
       `${p} is a public suffix: blocking it opts out every site under it (set force to mean it)`,

@@ -1,5 +1,6 @@
 import { type FrontierContext, inTxn } from "./context.js";
 import {
+  grantKey,
   type LeaseRound,
   leaseRound,
   leaseWithin,
@@ -74,7 +75,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
         o.resolve(leaseRound(ctx, again));
         continue;
       }
-      const key = o.requestId === "" ? undefined : `${o.workerId}\u0000${o.requestId}`;
+      const key = grantKey(o.workerId, o.requestId);
       const first = key === undefined ? undefined : firstOf.get(key);
       if (first !== undefined) {
         repeats.get(first)?.push(o);

@@ -26,7 +26,7 @@ import type {
 } from "./records.js";
 import { robotsTarget } from "./robots-redirects.js";
 import { settleQueued } from "./settle.js";
-import { gate, takeSlots } from "./slots.js";
+import { adoptCrawlPoliteness, gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
@@ -71,13 +71,18 @@ export function leaseRound(ctx: FrontierContext, leases: LeaseGrant[]): LeaseRou
  * the leases expire. Only leases still active are sent again, and only to the
  * worker they were granted to; the worker never fetches a lease twice.
  */
+/** How a worker's lease request is known again when it is repeated; none without a request id. */
+export function grantKey(workerId: string, requestId: string): string | undefined {
+  return requestId === "" ? undefined : `${workerId}\u0000${requestId}`;
+}
+
 export function resendGrants(
   ctx: FrontierContext,
   workerId: string,
   requestId: string,
 ): LeaseGrant[] | undefined {
-  if (requestId === "") return undefined;
-  const sent = ctx.recentGrants.get(`${workerId}\u0000${requestId}`);
+  const key = grantKey(workerId, requestId);
+  const sent = key === undefined ? undefined : ctx.recentGrants.get(key);
   if (sent === undefined) return undefined;
   const again = sent.grants.filter((g) => ctx.active.has(g.id));
   ctx.observer.leasesResent(again.length);
@@ -96,9 +101,10 @@ export function rememberGrants(
     if (sent.untilMs >= now) break;
     ctx.recentGrants.delete(key);
   }
-  if (requestId === "" || grants.length === 0) return;
+  const key = grantKey(workerId, requestId);
+  if (key === undefined || grants.length === 0) return;
   const untilMs = Math.max(...grants.map((g) => g.expiresAtMs));
-  ctx.recentGrants.set(`${workerId}\u0000${requestId}`, { grants, untilMs });
+  ctx.recentGrants.set(key, { grants, untilMs });
 }
 
 /** What one queue entry asks for: nothing now (settled or waiting), the host to stop, or a request. */
@@ -119,8 +125,7 @@ function requestHost(txn: Txn, host: HostState, url: string, spec: CrawlSpec): H
   const key = hostKeyOf(url);
   if (key === host.hostKey) return host;
   const target = txn.host(key);
-  target.minDelayMs = Math.max(target.minDelayMs, spec.politeness.minDelayMs);
-  target.maxConcurrency = Math.min(target.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
+  adoptCrawlPoliteness(target, spec);
   return target;
 }
 

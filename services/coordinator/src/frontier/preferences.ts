@@ -2,7 +2,7 @@ import {
   decidePurposes,
   hasPreferencePurposes,
   type PurposeDecision,
-  parsePreferences,
+  pageReadings,
   robotsContentUsage,
   type SignalReading,
   TDM_RESERVED,
@@ -83,10 +83,7 @@ export function refusedAfterFetch(
 ): boolean {
   if (!applies(crawl, rec)) return false;
   const readings: SignalReading[] = [
-    ...(result.contentUsage !== ""
-      ? [{ signal: "content-usage-header" as const, preferences: parsePreferences(result.contentUsage) }]
-      : []),
-    ...(result.tdmReserved ? [{ signal: "tdm-reservation" as const, preferences: TDM_RESERVED }] : []),
+    ...pageReadings(result.contentUsage, result.tdmReserved),
     ...robotsReading(txn.robots(rec.origin), crawl, rec.url),
     ...tdmReading(txn, rec),
   ];

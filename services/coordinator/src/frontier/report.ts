@@ -13,6 +13,7 @@ import type {
   LeaseRecord,
   ReportAnswer,
   ReportOutcome,
+  UrlRecord,
 } from "./records.js";
 import { applyRobotsFetch, refusalDetail } from "./robots-refresh.js";
 import { queueFromSitemap } from "./sitemaps.js";
@@ -52,17 +53,20 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
     expireLease(ctx, txn, lease);
     return ack("expired", "lease expired before this report");
   }
+  const retryAfterMs = retryAfterOf(txn, r);
   if (lease.kind === "robots") {
     // A robots.txt decides what comes next for its origin: it is applied whole, in one phase.
     if (r.requestEnded) return ack("accepted", "a robots.txt request ends with its full report");
     txn.endLease(lease, "reported");
-    const crawl = endRequest(txn, lease, r, (c, retryAfterMs) =>
+    const crawl = endRequest(txn, lease, r, retryAfterMs, (c) =>
       applyRobotsFetch(ctx, txn, c, lease, r, errorText(r), retryAfterMs),
     );
     return ack("accepted", crawl === undefined ? "crawl no longer exists" : "");
   }
-  const pageRequest = (c: CrawlRecord, retryAfterMs: number) => {
-    countFailureOrSuccess(txn, c, lease, r, retryAfterMs);
+  // Read once for both phases' work: the host's back-off and the URL's outcome.
+  const url = leasedUrl(txn, lease);
+  const pageRequest = (c: CrawlRecord) => {
+    if (url !== undefined) countFailureOrSuccess(txn, c, lease, r, retryAfterMs);
     return txn.robots(lease.origin);
   };
   if (r.requestEnded) {
@@ -70,14 +74,14 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
     // its delay runs from now; the URL stays leased (fenced by this lease) until phase two.
     if (lease.requestEndedAtMs !== undefined) return ack("duplicate", "request end already reported");
     txn.endLeaseRequest(lease);
-    endRequest(txn, lease, r, pageRequest);
+    endRequest(txn, lease, r, retryAfterMs, pageRequest);
     return ack("accepted", "");
   }
   const requestOpen = lease.requestEndedAtMs === undefined;
   txn.endLease(lease, "reported");
-  const crawl = requestOpen ? endRequest(txn, lease, r, pageRequest) : txn.crawl(lease.crawlId);
+  const crawl = requestOpen ? endRequest(txn, lease, r, retryAfterMs, pageRequest) : txn.crawl(lease.crawlId);
   if (crawl === undefined) return ack("accepted", "crawl no longer exists");
-  applyPage(ctx, txn, crawl, lease, r, workerId, errorText(r), retryAfterOf(txn, r));
+  if (url !== undefined) applyPage(ctx, txn, crawl, lease, url, r, workerId, errorText(r), retryAfterMs);
   return ack("accepted", "");
 }
 
@@ -96,7 +100,8 @@ function endRequest(
   txn: Txn,
   lease: LeaseRecord,
   r: FetchReport,
-  settle: (crawl: CrawlRecord, retryAfterMs: number) => RobotsPolicy | undefined,
+  retryAfterMs: number,
+  settle: (crawl: CrawlRecord) => RobotsPolicy | undefined,
 ): CrawlRecord | undefined {
   const crawl = txn.crawl(lease.crawlId);
   const host = txn.host(lease.hostKey);
@@ -108,8 +113,7 @@ function endRequest(
     releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
     return undefined;
   }
-  const retryAfterMs = retryAfterOf(txn, r);
-  const robots = settle(crawl, retryAfterMs);
+  const robots = settle(crawl);
   const spacing = spacingAfterFetch(txn, crawl, host, {
     robots,
     retryAfterMs,
@@ -127,7 +131,7 @@ function countFailureOrSuccess(
   r: FetchReport,
   retryAfterMs: number,
 ): void {
-  if (r.error?.kind === "released" || !leasedBy(txn, crawl, lease)) return;
+  if (r.error?.kind === "released") return;
   const host = txn.host(lease.hostKey);
   if (r.error !== undefined || failedHttp(r)) {
     if (!NOT_RETRYABLE.has(r.error?.kind))
@@ -141,10 +145,10 @@ function failedHttp(r: FetchReport): boolean {
   return r.statusCode === 429 || r.statusCode >= 500;
 }
 
-/** Fencing: only the URL's current lease may complete it. */
-function leasedBy(txn: Txn, crawl: CrawlRecord, lease: LeaseRecord): boolean {
-  const rec = txn.store.urls.get([crawl.id, lease.urlHash as string]);
-  return rec !== undefined && rec.state === "leased" && rec.leaseId === lease.id;
+/** Fencing: only the URL's current lease may complete it (or count its request against the host). */
+function leasedUrl(txn: Txn, lease: LeaseRecord): UrlRecord | undefined {
+  const rec = txn.store.urls.get([lease.crawlId, lease.urlHash as string]);
+  return rec !== undefined && rec.state === "leased" && rec.leaseId === lease.id ? rec : undefined;
 }
 
 /** The spelling stored evidence has always used for an error kind (shown by the admin API and exports). */
@@ -162,15 +166,13 @@ function applyPage(
   txn: Txn,
   crawl: CrawlRecord,
   lease: LeaseRecord,
+  rec: UrlRecord,
   r: FetchReport,
   workerId: string,
   error: string | undefined,
   retryAfterMs: number,
 ): void {
   const hash = lease.urlHash as string;
-  const rec = txn.store.urls.get([crawl.id, hash]);
-  // Fencing: only the URL's current lease may complete it.
-  if (rec === undefined || rec.state !== "leased" || rec.leaseId !== lease.id) return;
   const errKind = r.error?.kind;
   const fetch = crawl.spec.fetch;
   if (errKind === "released") {

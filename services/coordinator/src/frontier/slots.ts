@@ -210,3 +210,9 @@ export function recordSuccess(host: HostState): void {
   host.consecutiveErrors = 0;
   host.backoffLevel = Math.floor((host.backoffLevel ?? 0) / 2);
 }
+
+/** Politeness is per host across crawls: a crawl that meets a host makes it at least as strict as it asks. */
+export function adoptCrawlPoliteness(host: HostState, spec: CrawlSpec): void {
+  host.minDelayMs = Math.max(host.minDelayMs, spec.politeness.minDelayMs);
+  host.maxConcurrency = Math.min(host.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
+}

@@ -19,6 +19,7 @@ import type {
 } from "./records.js";
 import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
+import { adoptCrawlPoliteness } from "./slots.js";
 import { type EndedLeaseKey, type FrontierStore, loadCrawl } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
@@ -460,10 +461,7 @@ function discover(
   if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);
   store.discovery.putSync([crawl.id, queueKey[2]], hash);
   crawl.counts.queued++;
-  // Politeness is per host across crawls: the strictest crawl's settings win.
-  const host = txn.host(hostKey);
-  host.minDelayMs = Math.max(host.minDelayMs, spec.politeness.minDelayMs);
-  host.maxConcurrency = Math.min(host.maxConcurrency, spec.politeness.maxConcurrencyPerHost);
+  adoptCrawlPoliteness(txn.host(hostKey), spec);
   if (!store.crawlHosts.doesExist([crawl.id, hostKey])) {
     store.crawlHosts.putSync([crawl.id, hostKey], {
       firstSeenMs: now,

@@ -51,8 +51,7 @@ export function frontierService(
         (err: unknown) => {
           log.error({ err: errorMessage(err), workerId: req.workerId }, "report failed");
           // UNAVAILABLE (the frontier cannot commit now) tells the worker to keep the results and retry.
-          const e = toGrpcError(err);
-          callback({ code: e.code, details: `report failed: ${e.details}` });
+          failed(callback, "report", err);
         },
       );
     },
@@ -73,10 +72,7 @@ export function frontierService(
       }
       frontier.renew(req.workerId, req.leaseIds).then(
         (acks) => callback(null, { acks, coordinatorKey }),
-        (err: unknown) => {
-          const e = toGrpcError(err);
-          callback({ code: e.code, details: `renew failed: ${e.details}` });
-        },
+        (err: unknown) => failed(callback, "renew", err),
       );
     },
     lookupDigest(
@@ -106,10 +102,7 @@ export function frontierService(
                   },
                 },
           ),
-        (err: unknown) => {
-          const e = toGrpcError(err);
-          callback({ code: e.code, details: `digest lookup failed: ${e.details}` });
-        },
+        (err: unknown) => failed(callback, "digest lookup", err),
       );
     },
   };
@@ -128,4 +121,10 @@ function validate(req: proto.ReportRequest): string | undefined {
     if (r.statusCode > 999) return `results[${i}].status_code: not an HTTP status`;
   }
   return undefined;
+}
+
+/** Answers a call with the status its error maps to, naming what failed. */
+function failed<T>(callback: sendUnaryData<T>, what: string, err: unknown): void {
+  const e = toGrpcError(err);
+  callback({ code: e.code, details: `${what} failed: ${e.details}` });
 }

@@ -13,17 +13,19 @@ export type DigestLookup = (
  * the frontier names for its payload, or stored whole. Asked after the body
  * is read (only then is its digest known) and before anything is written, so
  * a payload already held costs no bytes. A failed lookup stores the payload:
- * that costs bytes, never correctness.
+ * that costs bytes, never correctness. A response that will not be kept
+ * (`lastNotKept`: its page refuses the crawl's purposes) is not asked about.
  */
 export async function revisitSources(
   lease: proto.Lease,
   exchanges: readonly Exchange[],
   lookup: DigestLookup,
   log: Logger,
+  lastNotKept = false,
 ): Promise<(ExchangeRecordOptions | undefined)[]> {
   return Promise.all(
-    exchanges.map(async (ex): Promise<ExchangeRecordOptions | undefined> => {
-      if (!dedupable(ex)) return undefined;
+    exchanges.map(async (ex, i): Promise<ExchangeRecordOptions | undefined> => {
+      if (!dedupable(ex) || (lastNotKept && i === exchanges.length - 1)) return undefined;
       const payloadDigest = payloadDigestOf(ex);
       if (!lease.dedupPayloads) return { payloadDigest };
       try {

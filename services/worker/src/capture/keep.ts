@@ -1,7 +1,7 @@
 import { errorMessage, type Logger, proto } from "@heed/shared";
 import type { Exchange } from "./exchange.js";
 import type { ExchangeRecordOptions } from "./records.js";
-import { refusalOf } from "./refusal.js";
+import { type Refusal, refusalOf } from "./refusal.js";
 import type { CaptureLocation, WarcWriter } from "./warc-writer.js";
 
 function captureToProto(c: CaptureLocation): proto.CaptureLocation {
@@ -34,8 +34,8 @@ export async function keepCapture(
   exchanges: readonly Exchange[],
   log: Logger,
   options?: readonly (ExchangeRecordOptions | undefined)[],
+  refusal: Refusal | undefined = refusalOf(lease, result),
 ): Promise<proto.FetchResult> {
-  const refusal = refusalOf(lease, result);
   try {
     // The page's own preferences decide about its response: the last exchange.
     const withRefusal =

@@ -14,9 +14,9 @@ function twins(type: "response" | "metadata" | "warcinfo", block: Buffer[]): [WA
         warcHeaders: {
           "WARC-Type": type,
           "WARC-Record-ID": "<urn:uuid:00000000-0000-4000-8000-000000000000>",
-          ...(type !== "metadata"
-            ? { "WARC-Block-Digest": "sha256:00", "WARC-Payload-Digest": "sha256:01" }
-            : {}),
+          // As Heed writes them: with both digests, which take the direct framing.
+          "WARC-Block-Digest": "sha256:00",
+          "WARC-Payload-Digest": "sha256:01",
           "Content-Type":
             type === "response" ? "application/http; msgtype=response" : "application/warc-fields",
         },
@@ -37,7 +37,6 @@ describe("record framing", () => {
         [Buffer.from("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"), Buffer.from("<p>é</p>\r\n")],
       ],
       ["response", [Buffer.from("HTTP/1.1 204 No Content\r\n\r\n")]],
-      // Without digests, warcio computes them: such a record goes through its serializer.
       ["metadata", [Buffer.from("heed-crawl-id: c1\r\nheed-delay-ms: 1000\r\n")]],
       ["warcinfo", [Buffer.from("software: Heed\r\n")]],
     ];

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { gzip as gzipCallback, gzipSync } from "node:zlib";
 import type { proto } from "@heed/shared";
 import { WARCRecord, WARCSerializer } from "warcio";
+import { sha256Digest } from "./digest.js";
 import type { Exchange } from "./exchange.js";
 import type { Refusal } from "./refusal.js";
 import { type RefersTo, type RevisitProfile, revisitRecord } from "./revisit.js";
@@ -10,13 +11,6 @@ import { type RefersTo, type RevisitProfile, revisitRecord } from "./revisit.js"
 export const WARC_VERSION = "WARC/1.1";
 
 const CRLF = "\r\n";
-
-/** `sha256:<hex>`, the digest form warcio writes and its indexer reads. */
-function sha256Digest(chunks: readonly Uint8Array[]): string {
-  const hash = createHash("sha256");
-  for (const c of chunks) hash.update(c);
-  return `sha256:${hash.digest("hex")}`;
-}
 
 const EMPTY_DIGEST = sha256Digest([]);
 

@@ -3,10 +3,8 @@ import {
   type CrawlPurpose,
   decidePurposes,
   type PurposeDecision,
-  parsePreferences,
+  pageReadings,
   proto,
-  type SignalReading,
-  TDM_RESERVED,
 } from "@heed/shared";
 
 /** What a page's own response refuses of its crawl's purposes, and whether that leaves nothing to keep it for. */
@@ -30,12 +28,7 @@ const isPurpose = (p: string): p is CrawlPurpose => (CRAWL_PURPOSES as readonly 
 export function refusalOf(lease: proto.Lease, result: proto.FetchResult): Refusal | undefined {
   if (lease.kind !== proto.LeaseKind.LEASE_KIND_PAGE || result.error !== undefined) return undefined;
   const purposes = lease.purposes.filter(isPurpose);
-  const readings: SignalReading[] = [
-    ...(result.contentUsage !== ""
-      ? [{ signal: "content-usage-header" as const, preferences: parsePreferences(result.contentUsage) }]
-      : []),
-    ...(result.tdmReserved ? [{ signal: "tdm-reservation" as const, preferences: TDM_RESERVED }] : []),
-  ];
+  const readings = pageReadings(result.contentUsage, result.tdmReserved);
   if (readings.length === 0) return undefined;
   const refused = decidePurposes(purposes, readings).filter((d) => d.decision === "disallowed");
   if (refused.length === 0) return undefined;

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { WARCParser, WARCSerializer } from "warcio";
+import { WARCParser } from "warcio";
+import { serialized } from "./records.js";
 import { REVISIT_PROFILES, revisitRecord } from "./revisit.js";
 
 const HEAD = Buffer.from('HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n', "latin1");
@@ -29,7 +30,7 @@ describe("revisit records", () => {
       },
       head: HEAD,
     });
-    const { record: back } = await roundTrip(await WARCSerializer.serialize(record, { gzip: false }));
+    const { record: back } = await roundTrip(await serialized(record));
     const h = back.warcHeaders.headers;
     expect(back.warcType).toBe("revisit");
     expect(h.get("WARC-Profile")).toBe(REVISIT_PROFILES["server-not-modified"]);
@@ -55,7 +56,7 @@ describe("revisit records", () => {
     };
     expect(() => revisitRecord(input)).toThrow(/payload digest/);
     const record = revisitRecord({ ...input, payloadDigest: "sha256:abc" });
-    const { record: back } = await roundTrip(await WARCSerializer.serialize(record, { gzip: false }));
+    const { record: back } = await roundTrip(await serialized(record));
     const h = back.warcHeaders.headers;
     expect(h.get("WARC-Profile")).toBe(REVISIT_PROFILES["identical-payload-digest"]);
     expect(h.get("WARC-Payload-Digest")).toBe("sha256:abc");

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { WARCRecord } from "warcio";
+import { sha256Digest } from "./digest.js";
 
 /**
  * The WARC 1.1 revisit profiles Heed writes (WARC 1.1 §6.7): the payload is
@@ -71,7 +71,7 @@ export function revisitRecord(input: RevisitInput): WARCRecord {
           ? { "WARC-Refers-To": input.refersTo.recordId }
           : {}),
         ...(input.payloadDigest !== undefined ? { "WARC-Payload-Digest": input.payloadDigest } : {}),
-        "WARC-Block-Digest": `sha256:${createHash("sha256").update(input.head).digest("hex")}`,
+        "WARC-Block-Digest": sha256Digest([input.head]),
         "Content-Type": "application/http; msgtype=response",
       },
     },

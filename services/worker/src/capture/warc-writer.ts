@@ -224,7 +224,8 @@ export function createWarcWriter(options: WarcWriterOptions): WarcWriter {
     stats.bytes += added;
     for (const p of group) {
       for (const b of p.records) {
-        if (b.record?.revisit === undefined) continue;
+        // A 304's revisit saved the site a transfer, not the archive a stored payload.
+        if (b.record?.revisit?.profile !== "identical-payload-digest") continue;
         stats.revisits++;
         stats.revisitPayloadBytes += b.payloadBytes;
       }

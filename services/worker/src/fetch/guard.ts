@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
-import { isIP, type LookupFunction } from "node:net";
-import { blockedAddressReason, proto } from "@heed/shared";
+import type { LookupFunction } from "node:net";
+import { blockedAddressReason, blockedLiteralHost, proto } from "@heed/shared";
 import { FetchFailure } from "./errors.js";
 
 function blocked(host: string, address: string, reason: string): FetchFailure {
@@ -49,8 +49,6 @@ export const guardedLookup: LookupFunction = createLookup({ guard: true });
 
 /** IP literals never reach a resolver, so they are checked before connecting. */
 export function checkLiteralHost(url: URL): void {
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (isIP(host) === 0) return;
-  const reason = blockedAddressReason(host);
-  if (reason !== null) throw blocked(url.hostname, host, reason);
+  const literal = blockedLiteralHost(url);
+  if (literal !== undefined) throw blocked(url.hostname, literal.address, literal.reason);
 }
