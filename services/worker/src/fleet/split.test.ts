@@ -94,9 +94,9 @@ describe("splitCapacity", () => {
         const shares = split(
           concurrency,
           [
-          { shard: "a", inFlight: 0, state: "hungry" },
-          { shard: "b", inFlight: 0, state: "hungry" },
-          { shard: "c", inFlight: 0, state: "idle" },
+            { shard: "a", inFlight: 0, state: "hungry" },
+            { shard: "b", inFlight: 0, state: "hungry" },
+            { shard: "c", inFlight: 0, state: "idle" },
           ],
           turn,
         );
@@ -109,7 +109,11 @@ describe("splitCapacity", () => {
   });
 
   it("takes turns when there are more shards than capacity", () => {
-    const shards: ShardDemand[] = ["s0", "s1", "s2"].map((shard) => ({ shard, inFlight: 0, state: "hungry" }));
+    const shards: ShardDemand[] = ["s0", "s1", "s2"].map((shard) => ({
+      shard,
+      inFlight: 0,
+      state: "hungry",
+    }));
     const winners = [0, 1, 2].map((turn) =>
       Object.entries(split(1, shards, turn))
         .filter(([, n]) => n > 0)
