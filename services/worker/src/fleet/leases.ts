@@ -39,7 +39,13 @@ export interface FleetLeaseOptions {
 
 interface ShardLoop {
   member: ShardMember;
-  state: ShardDemandState;
+  /** What its last answer said: more may be due (hungry), or nothing more was (idle). */
+  state: "hungry" | "idle";
+  /**
+   * Its loop waits for room to ask: its demand counts in the others' shares.
+   * A loop resting after an answer holds only its leases in flight.
+   */
+  waiting: boolean;
   /** Capacity asked for in a request not answered yet: held for this shard until it is. */
   asking: number;
   stop: AbortController;
@@ -60,7 +66,7 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
   let refusedBefore = 0;
   let turn = 0;
 
-  const demands = (): ShardDemand[] => {
+  const demands = (caller: ShardLoop): ShardDemand[] => {
     const inFlight = new Map<string, number>();
     for (const id of running.keys()) {
       const shard = shardOfLeaseId(id) ?? "";
@@ -71,7 +77,7 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
       out.push({
         shard,
         inFlight: (inFlight.get(shard) ?? 0) + loop.asking,
-        state: reporters.blocked(shard) ? "blocked" : loop.state,
+        state: stateOf(shard, loop, caller),
       });
       inFlight.delete(shard);
     }
@@ -80,17 +86,24 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
     return out;
   };
 
+  const stateOf = (shard: string, loop: ShardLoop, caller: ShardLoop): ShardDemandState => {
+    if (reporters.blocked(shard)) return "blocked";
+    return loop === caller || loop.waiting ? loop.state : "resting";
+  };
+
   const capacityOf = (shardId: string): number => {
     const loop = loops.get(shardId);
     if (loop === undefined || options.paused()) return 0;
     const shares = splitCapacity({
       concurrency: options.concurrency,
       free: options.concurrency,
-      shards: demands(),
+      shards: demands(loop),
       turn,
     });
     const n = shares.get(shardId) ?? 0;
     loop.asking = Math.max(0, n);
+    // No room now: the loop waits and asks again; meanwhile its demand counts in the others' shares.
+    loop.waiting = n <= 0;
     return n;
   };
 
@@ -101,6 +114,7 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
       member,
       // Not asked yet: it may have due hosts, so it starts with a full share.
       state: "hungry",
+      waiting: true,
       asking: 0,
       stop,
     };
@@ -117,8 +131,10 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
       ...(options.onBatch !== undefined ? { onBatch: options.onBatch } : {}),
       onAnswered: (asked, received) => {
         loop.asking = 0;
+        loop.waiting = false;
         loop.state = received !== undefined && received >= asked ? "hungry" : "idle";
-        if (received !== undefined && received > 0) turn++;
+        // Every answer moves the turn on, so with fewer slots than shards none is left out for long.
+        turn++;
       },
       refuse: (lease) =>
         shardOfLeaseId(lease.id) === shardId

@@ -1,9 +1,10 @@
 import { credentials } from "@grpc/grpc-js";
-import { proto, sleep } from "@heed/shared";
+import { proto } from "@heed/shared";
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { connect, type NatsConnection } from "nats";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../../../test/harness/until.js";
 import { createShardReporters, type ShardReporters } from "./reports.js";
 import { type ShardStandIn, startShardStandIn } from "./testing/shard-stand-in.js";
 
@@ -43,14 +44,6 @@ function reporters(held: Set<string> = new Set()): ShardReporters {
 const result = (leaseId: string, fields: Partial<proto.FetchResult> = {}) =>
   proto.FetchResult.fromPartial({ leaseId, statusCode: 200, ...fields });
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await sleep(20);
-  }
-}
-
 const ids = (s: ShardStandIn) => s.reports.map((r) => `${r.leaseId}${r.requestEnded ? " (ended)" : ""}`);
 
 describe("report routing by lease id", () => {
@@ -62,7 +55,11 @@ describe("report routing by lease id", () => {
     r.submit(result("rb~1"));
     r.submit(result("ra~1"));
     r.submit(result("rb~2"));
-    await until(() => r.pending === 0 && a.reports.length + b.reports.length === 4);
+    await until(
+      "routing",
+      () => (r.pending === 0 && a.reports.length + b.reports.length === 4) || undefined,
+      5000,
+    );
     expect(ids(a)).toEqual(["ra~1 (ended)", "ra~1"]);
     expect(ids(b)).toEqual(["rb~1", "rb~2"]);
     const acks = await r.renew(["ra~7", "rb~8", "rb~9"]);
@@ -78,17 +75,17 @@ describe("report routing by lease id", () => {
     await b.stop();
     r.submit(result("qb~1"));
     r.submit(result("qa~1"));
-    await until(() => r.blocked("qb"));
+    await until("routing", () => r.blocked("qb") || undefined, 5000);
     for (let i = 2; i <= 5; i++) r.submit(result(`qa~${i}`));
-    await until(() => a.reports.length === 5);
+    await until("routing", () => a.reports.length === 5 || undefined, 5000);
     expect(r.blocked("qa")).toBe(false);
     expect(r.pending).toBe(1);
     // Renewals at the shard that is up are granted although another is down.
     expect((await r.renew(["qa~9", "qb~9"])).map((x) => x.leaseId)).toEqual(["qa~9"]);
     await b.restart();
-    await until(() => b.reports.length === 1, 10_000);
+    await until("routing", () => b.reports.length === 1 || undefined, 10_000);
     expect(ids(b)).toEqual(["qb~1"]);
-    await until(() => !r.blocked("qb"));
+    await until("routing", () => !r.blocked("qb") || undefined, 5000);
     await a.stop();
     await b.stop();
   });
@@ -100,14 +97,14 @@ describe("report routing by lease id", () => {
     await a.stop();
     r.submit(result("ma~1"));
     r.submit(result("ma~2"));
-    await until(() => r.blocked("ma"));
+    await until("routing", () => r.blocked("ma") || undefined, 5000);
     // The shard's member record expires while it is down: its results wait all the same.
     await r.sync([]);
     expect(r.shards()).toEqual(["ma"]);
     // It comes back elsewhere (a new pod address).
     const moved = await startShardStandIn(nc, "ma");
     await r.sync([moved.member]);
-    await until(() => moved.reports.length === 2, 10_000);
+    await until("routing", () => moved.reports.length === 2 || undefined, 10_000);
     expect(ids(moved)).toEqual(["ma~1", "ma~2"]);
     expect(a.reports).toEqual([]);
     await r.sync([]);

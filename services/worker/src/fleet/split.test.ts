@@ -30,6 +30,35 @@ describe("splitCapacity", () => {
     ).toEqual({ s0: 1, s1: 1 });
   });
 
+  it("lets shards that are not asking now hold only their leases in flight, however many there are", () => {
+    const resting: ShardDemand[] = Array.from({ length: 100 }, (_, i) => ({
+      shard: `r${String(i).padStart(3, "0")}`,
+      inFlight: 0,
+      state: "resting",
+    }));
+    const shares = split(8, [
+      ...resting,
+      { shard: "s0", inFlight: 0, state: "hungry" },
+      { shard: "s1", inFlight: 0, state: "hungry" },
+    ]);
+    expect(shares.s0).toBe(4);
+    expect(shares.s1).toBe(4);
+  });
+
+  it("gives a freed slot to the shard furthest below its share, a probing one before the busy ones", () => {
+    expect(
+      split(
+        8,
+        [
+          { shard: "s0", inFlight: 4, state: "hungry" },
+          { shard: "s1", inFlight: 3, state: "hungry" },
+          { shard: "s2", inFlight: 0, state: "idle" },
+        ],
+        0,
+      ),
+    ).toEqual({ s0: 0, s1: 0, s2: 1 });
+  });
+
   it("gives a shard whose reports cannot be delivered nothing new, and the others its share", () => {
     expect(
       split(6, [

@@ -8,12 +8,15 @@
  * - `hungry`: it filled the last request (or has not been asked yet), so it
  *   may have more due hosts than it was asked for;
  * - `idle`: its last answer held fewer leases than asked (or it did not
- *   answer): it gets its leases in flight plus a small probe share, so it is
- *   asked again without holding capacity others could use;
+ *   answer), and it is about to ask again: it gets its leases in flight plus
+ *   a small probe share, so it is asked again without holding capacity
+ *   others could use;
+ * - `resting`: it is not asking now (waiting to ask again after an empty or
+ *   failed answer): it holds its leases in flight and nothing more;
  * - `blocked`: its reports cannot be delivered (its coordinator is down or
  *   the buffer is full): no new leases until they flow again.
  */
-export type ShardDemandState = "hungry" | "idle" | "blocked";
+export type ShardDemandState = "hungry" | "idle" | "resting" | "blocked";
 
 export interface ShardDemand {
   shard: string;
@@ -30,8 +33,8 @@ export interface SplitInput {
   shards: readonly ShardDemand[];
   /**
    * Rotates who gets what does not divide evenly (and, when there are more
-   * shards than capacity, whose turn it is). The caller advances it as leases
-   * arrive, so every shard gets its turn.
+   * shards than capacity, whose turn it is). The caller advances it with
+   * every lease answer, so every shard gets its turn.
    */
   turn: number;
   /** Share of a shard that had nothing due; default 1. */
@@ -46,7 +49,7 @@ export interface SplitInput {
  * leases in flight, and all allowances together never exceed `free`. So a
  * shard that filled the worker before another had due hosts gets no new
  * lease until it is down to its share, and each freed slot goes to the
- * shard below its share.
+ * shard furthest below its share.
  */
 export function splitCapacity(input: SplitInput): Map<string, number> {
   const probe = input.probe ?? 1;
@@ -81,7 +84,10 @@ export function splitCapacity(input: SplitInput): Map<string, number> {
     break;
   }
   let free = Math.max(0, Math.min(input.free, input.concurrency - sumInFlight(input.shards)));
-  for (const s of order) {
+  // Slots too few for every allowance go first to the shards holding the least of their share.
+  const held = (s: ShardDemand) => s.inFlight / Math.max(1, share.get(s.shard) ?? 0);
+  const neediest = [...order].sort((a, b) => held(a) - held(b));
+  for (const s of neediest) {
     const allowance = Math.min(free, Math.max(0, (share.get(s.shard) ?? 0) - s.inFlight));
     free -= allowance;
     out.set(s.shard, allowance);

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import {
+  DRAIN_SUBJECT,
   leaseIdWithShard,
   proto,
   type ShardMember,
@@ -31,6 +32,8 @@ export interface ShardStandIn {
   /** Answers no lease request and takes no report until restarted. */
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Publishes a drain signed as this shard would pass on an operator's (every worker: no id). */
+  drain(workerId?: string): Promise<void>;
 }
 
 export interface ShardStandInOptions {
@@ -155,5 +158,12 @@ export async function startShardStandIn(
       server?.forceShutdown();
     },
     restart: serve,
+    async drain(workerId = "") {
+      const data = proto.WorkerDrain.encode({ workerId, sentAtMs: Date.now() }).finish();
+      const h = headers();
+      h.set(SIGNATURE_HEADER, signControl(options.signWith ?? privateKey, "drain", "", data));
+      nc.publish(DRAIN_SUBJECT, data, { headers: h });
+      await nc.flush();
+    },
   };
 }
