@@ -66,6 +66,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   },
   { key: "leaseSubject", flag: "--lease-subject <subject>", help: "NATS subject lease requests arrive on" },
   {
+    key: "shardId",
+    flag: "--shard-id <id>",
+    help: "join a sharded fleet as this shard (needs NATS with JetStream)",
+  },
+  {
     key: "leaseMarginMs",
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",

@@ -14,3 +14,5 @@ export type {
 export { type FrontierReader, openFrontierReader } from "./frontier-reader.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";
+export { mergeCrawlRecords, waitForFleetCrawl } from "./shards/fleet-crawl.js";
+export type { ShardMode } from "./shards/shard-mode.js";

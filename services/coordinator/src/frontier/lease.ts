@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import {
   type CrawlSpec,
   hostKeyOf,
+  leaseIdWithShard,
   ROBOTS_MAX_BYTES,
   robotsCrawlDelayMs,
   robotsUrlOf,
@@ -380,7 +381,7 @@ let idOffset = 0;
 function newLeaseId(ctx: FrontierContext, nowMs: number): string {
   const id = randomLeaseId(nowMs);
   // A sharded coordinator's lease ids name it, so a worker reports each result to the shard that issued it.
-  return ctx.shard === undefined ? id : `${ctx.shard.id}~${id}`;
+  return ctx.shard === undefined ? id : leaseIdWithShard(ctx.shard.id, id);
 }
 
 function randomLeaseId(nowMs: number): string {

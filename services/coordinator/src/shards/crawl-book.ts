@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   AlreadyExistsError,
+  CRAWLS_BUCKET,
   type CrawlSpec,
   type CrawlSpecInput,
   checkedCrawlSpec,
@@ -17,8 +18,6 @@ import type { Frontier } from "../frontier/frontier.js";
 import type { CrawlAction } from "../frontier/operator.js";
 import type { CrawlRecord } from "../frontier/records.js";
 
-/** Crawl definitions and their wanted state, one key per crawl, shared by every shard. */
-export const CRAWLS_BUCKET = "heed-crawls";
 /** How long a create or a state change waits for this shard to have applied it. */
 const APPLY_WAIT_MS = 10_000;
 /** How often the wanted states are applied again (a crawl that ran again here after finishing). */
@@ -47,7 +46,11 @@ function newCrawlId(): string {
   return `crawl-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
-const STATE_AFTER: Record<CrawlAction, BookState> = { pause: "paused", resume: "running", cancel: "cancelled" };
+const STATE_AFTER: Record<CrawlAction, BookState> = {
+  pause: "paused",
+  resume: "running",
+  cancel: "cancelled",
+};
 
 /**
  * The fleet's crawls in the `heed-crawls` bucket: a create or a state change is
@@ -104,7 +107,10 @@ export async function openCrawlBook(options: {
       const local = frontier.crawl(id);
       if (local !== undefined && done(local)) return local;
       if (Date.now() > deadline)
-        throw new UnavailableError("HEED_SHARD_APPLY", `crawl ${id} was written for the fleet but not applied here yet`);
+        throw new UnavailableError(
+          "HEED_SHARD_APPLY",
+          `crawl ${id} was written for the fleet but not applied here yet`,
+        );
       await sleep(20);
     }
   }
@@ -113,7 +119,12 @@ export async function openCrawlBook(options: {
     async create(input) {
       const spec = checkedCrawlSpec(input);
       const id = spec.id ?? newCrawlId();
-      const entry: BookEntry = { spec: { ...spec, id }, state: "running", origin: shardId, updatedAtMs: Date.now() };
+      const entry: BookEntry = {
+        spec: { ...spec, id },
+        state: "running",
+        origin: shardId,
+        updatedAtMs: Date.now(),
+      };
       try {
         await kv.create(id, encodeEntry(entry));
       } catch (err) {
@@ -129,7 +140,8 @@ export async function openCrawlBook(options: {
         const entry = e !== null && e.operation === "PUT" ? decodeEntry(e, log) : undefined;
         if (e === null || entry === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
         const to = STATE_AFTER[action];
-        if (entry.state === "cancelled") throw new StateError(`crawl ${crawlId} is cancelled; it cannot ${action}`);
+        if (entry.state === "cancelled")
+          throw new StateError(`crawl ${crawlId} is cancelled; it cannot ${action}`);
         if (action === "pause" && entry.state !== "running")
           throw new StateError(`crawl ${crawlId} is ${entry.state}, not running`);
         if (action === "resume" && entry.state !== "paused")
@@ -168,7 +180,8 @@ function decodeEntry(e: KvEntry, log: Logger): BookEntry | undefined {
   try {
     const raw = e.json<Record<string, unknown>>();
     const state = raw.state;
-    if (state !== "running" && state !== "paused" && state !== "cancelled") throw new Error(`state ${String(state)}`);
+    if (state !== "running" && state !== "paused" && state !== "cancelled")
+      throw new Error(`state ${String(state)}`);
     if (typeof raw.origin !== "string") throw new Error("no origin");
     const spec = parseCrawlSpec(raw.spec);
     return {
@@ -178,7 +191,10 @@ function decodeEntry(e: KvEntry, log: Logger): BookEntry | undefined {
       updatedAtMs: typeof raw.updatedAtMs === "number" ? raw.updatedAtMs : 0,
     };
   } catch (err) {
-    log.error({ crawlId: e.key, err: errorMessage(err) }, "crawl in the fleet's bucket that cannot be read; ignoring it");
+    log.error(
+      { crawlId: e.key, err: errorMessage(err) },
+      "crawl in the fleet's bucket that cannot be read; ignoring it",
+    );
     return undefined;
   }
 }

@@ -1,8 +1,8 @@
-import { sleep } from "@heed/shared";
+import { sleep, URL_STREAM } from "@heed/shared";
 import type { JetStreamManager } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { CrawlRecord } from "../frontier/records.js";
-import { URL_STREAM, urlConsumerOf } from "./url-stream.js";
+import { urlConsumerOf } from "./url-stream.js";
 
 /** One crawl as the whole fleet has it: each shard's counters summed. */
 export function mergeCrawlRecords(records: CrawlRecord[]): CrawlRecord | undefined {

@@ -11,7 +11,7 @@ import {
   sleep,
   watchShardFleet,
 } from "@heed/shared";
-import type { NatsConnection } from "nats";
+import type { JetStreamManager, NatsConnection } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
 import type { lateShard } from "./frontier-shard.js";
@@ -31,6 +31,7 @@ export interface ShardMode {
   outbox: UrlOutbox;
   inbox: UrlInbox;
   fleet: ShardFleet;
+  jsm: JetStreamManager;
   close(): Promise<void>;
 }
 
@@ -74,12 +75,20 @@ export async function startShardMode(options: {
       mayLease(hostKey) {
         const current = fleet.map()?.map;
         return (
-          current !== undefined && ownerOf(current, placement(hostKey)) === shardId && options.membershipFresh()
+          current !== undefined &&
+          ownerOf(current, placement(hostKey)) === shardId &&
+          options.membershipFresh()
         );
       },
       outboxFilled: () => outbox.kick(),
     });
-    const inbox = await startUrlInbox({ js, jsm, shardId, frontier, log: log.child({ component: "url-inbox" }) });
+    const inbox = await startUrlInbox({
+      js,
+      jsm,
+      shardId,
+      frontier,
+      log: log.child({ component: "url-inbox" }),
+    });
     stops.unshift(() => inbox.close());
     const crawls = await openCrawlBook({ js, shardId, frontier, log: log.child({ component: "crawls" }) });
     stops.unshift(() => crawls.close());
@@ -90,6 +99,7 @@ export async function startShardMode(options: {
       outbox,
       inbox,
       fleet,
+      jsm,
       async close() {
         for (const stop of stops) await stop();
       },

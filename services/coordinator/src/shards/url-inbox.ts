@@ -1,8 +1,15 @@
-import { errorMessage, type Logger, sleep } from "@heed/shared";
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, nanos } from "nats";
+import { errorMessage, type Logger, sleep, URL_STREAM, urlSubject } from "@heed/shared";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  nanos,
+} from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { InboundUrl } from "../frontier/shard-urls.js";
-import { decodeUrlMessage, URL_STREAM, urlConsumerOf, urlSubjectOf } from "./url-stream.js";
+import { decodeUrlMessage, urlConsumerOf } from "./url-stream.js";
 
 /** URLs taken per fetch, and how long a fetch waits for the first. */
 const FETCH_MAX = 512;
@@ -37,7 +44,7 @@ export async function startUrlInbox(options: {
   const durable = urlConsumerOf(shardId);
   await jsm.consumers.add(URL_STREAM, {
     durable_name: durable,
-    filter_subject: urlSubjectOf(shardId),
+    filter_subject: urlSubject(shardId),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(ACK_WAIT_MS),

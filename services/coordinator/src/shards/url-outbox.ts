@@ -1,8 +1,8 @@
-import { errorMessage, type Logger } from "@heed/shared";
+import { errorMessage, type Logger, urlSubject } from "@heed/shared";
 import type { JetStreamClient } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { OutboxEntry } from "../frontier/records.js";
-import { urlMessageId, urlSubjectOf } from "./url-stream.js";
+import { urlMessageId } from "./url-stream.js";
 
 /** Outbox entries published at once; each one's ack is awaited before it leaves the outbox. */
 const BATCH = 256;
@@ -42,7 +42,7 @@ export function startUrlOutbox(options: { js: JetStreamClient; frontier: Frontie
       await Promise.all(
         batch.map(async ({ key, entry }) => {
           try {
-            await js.publish(urlSubjectOf(entry.shard), encodeEntry(entry), {
+            await js.publish(urlSubject(entry.shard), encodeEntry(entry), {
               msgID: urlMessageId(entry),
             });
             acked.push(key);
@@ -55,7 +55,10 @@ export function startUrlOutbox(options: { js: JetStreamClient; frontier: Frontie
       if (failure !== undefined) {
         if (failingSince === undefined) {
           failingSince = Date.now();
-          log.warn({ err: errorMessage(failure) }, "cannot publish URLs for other shards; they wait in the outbox");
+          log.warn(
+            { err: errorMessage(failure) },
+            "cannot publish URLs for other shards; they wait in the outbox",
+          );
         }
         scheduleRetry();
         return;

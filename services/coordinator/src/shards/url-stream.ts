@@ -1,14 +1,7 @@
+import { URL_STREAM, urlSubject } from "@heed/shared";
 import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
 import type { InboundUrl } from "../frontier/shard-urls.js";
 import type { OutboxEntry } from "../frontier/records.js";
-
-/** The stream URLs travel on between shards; one subject per shard. */
-export const URL_STREAM = "HEED_URLS";
-const URL_SUBJECT_PREFIX = "heed.urls.";
-
-export function urlSubjectOf(shardId: string): string {
-  return `${URL_SUBJECT_PREFIX}${shardId}`;
-}
 
 /** Each shard's durable consumer of its own subject. */
 export function urlConsumerOf(shardId: string): string {
@@ -42,7 +35,7 @@ export async function ensureUrlStream(jsm: JetStreamManager): Promise<void> {
   try {
     await jsm.streams.add({
       name: URL_STREAM,
-      subjects: [`${URL_SUBJECT_PREFIX}>`],
+      subjects: [urlSubject(">")],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
@@ -67,7 +60,8 @@ export function decodeUrlMessage(data: Uint8Array): InboundUrl | undefined {
   }
   if (typeof body !== "object" || body === null) return undefined;
   const { crawlId, url, depth, via, kind } = body as Record<string, unknown>;
-  if (typeof crawlId !== "string" || crawlId === "" || typeof url !== "string" || url === "") return undefined;
+  if (typeof crawlId !== "string" || crawlId === "" || typeof url !== "string" || url === "")
+    return undefined;
   if (typeof depth !== "number" || !Number.isInteger(depth) || depth < 0) return undefined;
   if (via !== undefined && typeof via !== "string") return undefined;
   if (kind !== undefined && kind !== "sitemap" && kind !== "tdmrep") return undefined;
