@@ -71,6 +71,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "join a sharded fleet as this shard (needs NATS with JetStream)",
   },
   {
+    key: "shardIds",
+    flag: "--shard-ids <ids>",
+    help: "the fleet's shard ids, comma-separated: its shard map is made from them if there is none yet",
+  },
+  {
     key: "leaseMarginMs",
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",

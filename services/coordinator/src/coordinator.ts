@@ -22,9 +22,9 @@ import { identityRoutes } from "./identity/routes.js";
 import { serveLeases } from "./leases/responder.js";
 import { loadSigningKey } from "./leases/signing-key.js";
 import { createCoordinatorMetrics } from "./metrics.js";
-import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { lateShard } from "./shards/frontier-shard.js";
 import { type ShardMode, startShardMode } from "./shards/shard-mode.js";
+import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
 
 /** Lease audit retention runs this often; each pass deletes a bounded number of records. */

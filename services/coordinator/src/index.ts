@@ -12,7 +12,7 @@ export type {
   UrlState,
 } from "./frontier/records.js";
 export { type FrontierReader, openFrontierReader } from "./frontier-reader.js";
+export { type FleetShard, mergeCrawlRecords, waitForFleetCrawl } from "./shards/fleet-crawl.js";
+export type { ShardMode } from "./shards/shard-mode.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";
-export { mergeCrawlRecords, waitForFleetCrawl } from "./shards/fleet-crawl.js";
-export type { ShardMode } from "./shards/shard-mode.js";

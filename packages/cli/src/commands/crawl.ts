@@ -262,7 +262,11 @@ async function runCrawl(
       fleet === undefined
         ? await waitForCrawl(first.frontier, crawl.id, waitOptions)
         : await waitForFleetCrawl(
-            coordinators.map((c) => ({ shardId: c.shard?.shardId ?? "", frontier: c.frontier })),
+            coordinators.map((c) => ({
+              shardId: c.shard?.shardId ?? "",
+              crawl: (id: string) => c.frontier.crawl(id),
+              outboxSize: () => c.frontier.store.outbox.getCount(),
+            })),
             fleet.jsm,
             crawl.id,
             waitOptions,

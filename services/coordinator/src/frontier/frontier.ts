@@ -13,8 +13,8 @@ import { createCommitBatcher } from "./commit-batch.js";
 import {
   type FrontierContext,
   type FrontierHealth,
-  type FrontierShard,
   type FrontierSettings,
+  type FrontierShard,
   inTxn,
   reindexHost,
   sequenceFrom,
@@ -48,7 +48,7 @@ import { checkRecrawlOf, queueRecrawl, startDueRecrawls } from "./recrawl.js";
 import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { seedsFrom } from "./seeds.js";
-import { dropOutbox, type IngestResult, type InboundUrl, ingestUrls, outboxBatch } from "./shard-urls.js";
+import { dropOutbox, type InboundUrl, type IngestResult, ingestUrls, outboxBatch } from "./shard-urls.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
 

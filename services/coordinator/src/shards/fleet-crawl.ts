@@ -1,6 +1,5 @@
 import { sleep, URL_STREAM } from "@heed/shared";
 import type { JetStreamManager } from "nats";
-import type { Frontier } from "../frontier/frontier.js";
 import type { CrawlRecord } from "../frontier/records.js";
 import { urlConsumerOf } from "./url-stream.js";
 
@@ -38,9 +37,12 @@ export function mergeCrawlRecords(records: CrawlRecord[]): CrawlRecord | undefin
   };
 }
 
+/** What the fleet wait reads of one shard: in this process (Frontier) or beside it (FrontierReader). */
 export interface FleetShard {
   shardId: string;
-  frontier: Frontier;
+  crawl(id: string): CrawlRecord | undefined;
+  /** URLs waiting to be published to other shards. */
+  outboxSize(): number;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function waitForFleetCrawl(
 ): Promise<CrawlRecord> {
   let lastQuiet: string | undefined;
   for (;;) {
-    const merged = mergeCrawlRecords(shards.flatMap((s) => s.frontier.crawl(crawlId) ?? []));
+    const merged = mergeCrawlRecords(shards.flatMap((s) => s.crawl(crawlId) ?? []));
     if (merged === undefined) throw new Error(`no crawl ${crawlId}`);
     options.onTick?.(merged);
     if (options.signal?.aborted) return merged;
@@ -76,7 +78,7 @@ async function quietMark(
   merged: CrawlRecord,
 ): Promise<string | undefined> {
   if (merged.state === "running") return undefined;
-  if (shards.some((s) => s.frontier.outbox(1).length > 0)) return undefined;
+  if (shards.some((s) => s.outboxSize() > 0)) return undefined;
   for (const s of shards) {
     const info = await jsm.consumers.info(URL_STREAM, urlConsumerOf(s.shardId));
     if (info.num_pending > 0 || info.num_ack_pending > 0) return undefined;

@@ -1,7 +1,7 @@
 import { URL_STREAM, urlSubject } from "@heed/shared";
 import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
-import type { InboundUrl } from "../frontier/shard-urls.js";
 import type { OutboxEntry } from "../frontier/records.js";
+import type { InboundUrl } from "../frontier/shard-urls.js";
 
 /** Each shard's durable consumer of its own subject. */
 export function urlConsumerOf(shardId: string): string {
