@@ -166,6 +166,7 @@ describe("shard ownership", () => {
           try {
             await takeOverShard(s1.mapBucket, membersKv, "s0", "s1");
             takenAt = performance.now();
+            if (expiredAt === 0) expiredAt = takenAt;
           } catch (err) {
             expect((err as Error).message).toMatch(/still a member/);
             refusals++;
@@ -175,20 +176,24 @@ describe("shard ownership", () => {
       await until("s1 to see the new map", () => (s1.owns(p0) ? true : undefined), 3000);
       const ownedByS1At = performance.now();
       const rel = (t: number) => Math.round(t - lastPut);
+      const fence = lastPut + (ttl - Math.floor(ttl / 3));
       console.log(
         `partition timings (ms after s0's last acknowledged put; ttl ${ttl}, fence at ttl-ttl/3 = ${ttl - Math.floor(ttl / 3)}): ` +
-          `cut ${rel(cutAt)}, s0 stops issuing ${rel(fencedAt)}, s0's key expires ${rel(expiredAt)}, ` +
+          `cut ${rel(cutAt)}, s0 stops issuing ${rel(fence)} (seen by the poll at ${rel(fencedAt)}), s0's key seen expired ${rel(expiredAt)}, ` +
           `take-over accepted ${rel(takenAt)} (after ${refusals} refusals), s1 owns ${rel(ownedByS1At)}`,
       );
       expect(fencedAt).toBeGreaterThan(0);
       expect(expiredAt).toBeGreaterThan(0);
       expect(takenAt).toBeGreaterThan(0);
-      // Fenced by its own clock, at ttl - ttl/3 after the last acknowledged put.
-      expect(fencedAt - lastPut).toBeGreaterThanOrEqual(ttl - Math.floor(ttl / 3));
-      expect(fencedAt - lastPut).toBeLessThan(ttl - Math.floor(ttl / 3) + 250);
-      // The key lives at least ttl after that put, so the fence comes at least ttl/3 before it can be taken.
+      // The fence is exact, by s0's own clock: ttl - ttl/3 after the send of its last acknowledged put.
+      expect(s0.lastAckedPutMono()).toBe(lastPut);
+      expect(s0.owns(p0, fence - 1)).toBe(true);
+      expect(s0.owns(p0, fence)).toBe(false);
+      expect(fencedAt).toBeGreaterThanOrEqual(fence);
+      // The key lives at least ttl after that put, so nobody can take the ranges until ttl/3 after the fence.
       expect(expiredAt - lastPut).toBeGreaterThanOrEqual(ttl);
-      expect(takenAt - fencedAt).toBeGreaterThanOrEqual(Math.floor(ttl / 3));
+      expect(takenAt - lastPut).toBeGreaterThanOrEqual(ttl);
+      expect(takenAt - fence).toBeGreaterThanOrEqual(Math.floor(ttl / 3));
       expect(refusals).toBeGreaterThan(0);
 
       // Back on the network, s0 renews but the map no longer gives it those ranges.
