@@ -76,6 +76,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "the fleet's shard ids, comma-separated: its shard map is made from them if there is none yet",
   },
   {
+    key: "shardOwnershipTimeoutMs",
+    flag: "--shard-ownership-timeout-ms <ms>",
+    help: "a shard not renewed for this long loses its keys (same for the whole fleet)",
+  },
+  {
     key: "leaseMarginMs",
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",

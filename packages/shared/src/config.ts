@@ -79,6 +79,11 @@ export const coordinatorConfigSchema = z.object({
   shardId: z.union([z.literal(""), shardIdSchema]).default(""),
   /** The fleet's shard ids when its shards start together: the shard map is made from them if there is none yet. */
   shardIds: listOf(shardIdSchema).default([]),
+  /**
+   * A shard whose member record was not renewed for this long has lost its keys (the members bucket's TTL,
+   * the same for the whole fleet). It stops leasing a third of this before.
+   */
+  shardOwnershipTimeoutMs: int(3000, 600_000).default(15_000),
   /** Leases live for the fetch timeout (at most `leaseTtlMs`, then renewed) plus this margin. */
   leaseMarginMs: int(100).default(10_000),
   leaseTtlMs: int(100).default(60_000),

@@ -131,7 +131,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           shard,
           frontier,
           leaseSubject: config.leaseSubject,
-          membershipFresh: () => true,
+          grpcListen: config.grpcListen,
+          grpcPort: grpc.port,
+          signingPublicKeyDer: key.publicKeyDer,
+          ownershipTimeoutMs: config.shardOwnershipTimeoutMs,
+          shardIds: config.shardIds,
           log: log.child({ component: "shard", shardId: shard.id }),
         });
       } catch (err) {

@@ -1,5 +1,5 @@
+import { hostname } from "node:os";
 import {
-  errorMessage,
   hostPlacement,
   type Logger,
   ownerOf,
@@ -7,14 +7,15 @@ import {
   SetupError,
   type ShardFleet,
   type ShardMap,
+  shardAdminSubject,
   shardLeaseSubject,
   sleep,
-  watchShardFleet,
 } from "@heed/shared";
 import type { JetStreamManager, NatsConnection } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
 import type { lateShard } from "./frontier-shard.js";
+import { type ShardOwnership, startShardOwnership } from "./ownership.js";
 import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
 import { startUrlOutbox, type UrlOutbox } from "./url-outbox.js";
 import { ensureUrlStream } from "./url-stream.js";
@@ -31,6 +32,7 @@ export interface ShardMode {
   outbox: UrlOutbox;
   inbox: UrlInbox;
   fleet: ShardFleet;
+  ownership: ShardOwnership;
   jsm: JetStreamManager;
   close(): Promise<void>;
 }
@@ -46,8 +48,14 @@ export async function startShardMode(options: {
   frontier: Frontier;
   /** The base lease subject; this shard answers on `${base}.${shardId}`. */
   leaseSubject: string;
-  /** Whether this shard's membership is fresh enough to lease (ownership and fencing live elsewhere). */
-  membershipFresh: () => boolean;
+  /** Where workers report to: the gRPC listen address with the port it got. */
+  grpcListen: string;
+  grpcPort: number;
+  /** The lease-signing public key (SPKI DER), published base64 in the member record. */
+  signingPublicKeyDer: Buffer;
+  ownershipTimeoutMs: number;
+  /** The fleet's ids when it starts together: the map is made from them if there is none. */
+  shardIds: readonly string[];
   log: Logger;
 }): Promise<ShardMode> {
   const { nc, shard, frontier, log } = options;
@@ -55,10 +63,23 @@ export async function startShardMode(options: {
   const js = await requireJetStream(nc);
   const jsm = await nc.jetstreamManager();
   await ensureUrlStream(jsm);
-  const fleet = await watchShardFleet(nc, {
-    onError: (err) => log.warn({ err: errorMessage(err) }, "shard fleet record that cannot be read"),
+  const leaseSubject = shardLeaseSubject(options.leaseSubject, shardId);
+  const ownership = await startShardOwnership({
+    nc,
+    member: {
+      shardId,
+      grpcAddress: advertised(options.grpcListen, options.grpcPort),
+      leaseSubject,
+      adminSubject: shardAdminSubject(shardId),
+      signingPublicKey: options.signingPublicKeyDer.toString("base64"),
+      startedAt: Date.now(),
+    },
+    ownershipTimeoutMs: options.ownershipTimeoutMs,
+    ...(options.shardIds.length > 0 ? { initialShardIds: options.shardIds } : {}),
+    log,
   });
-  const stops: (() => Promise<void>)[] = [() => fleet.stop()];
+  const fleet = ownership.fleet;
+  const stops: (() => Promise<void>)[] = [() => ownership.stop()];
   try {
     const map = await waitForMap(fleet, shardId);
     log.info({ shardId, mapVersion: map.version }, "shard map read");
@@ -72,14 +93,7 @@ export async function startShardMode(options: {
         const owner = routeTo(current, placement(hostname));
         return owner === undefined || owner === shardId ? undefined : owner;
       },
-      mayLease(hostKey) {
-        const current = fleet.map()?.map;
-        return (
-          current !== undefined &&
-          ownerOf(current, placement(hostKey)) === shardId &&
-          options.membershipFresh()
-        );
-      },
+      mayLease: (hostKey) => ownership.owns(placement(hostKey)),
       outboxFilled: () => outbox.kick(),
     });
     const inbox = await startUrlInbox({
@@ -94,11 +108,12 @@ export async function startShardMode(options: {
     stops.unshift(() => crawls.close());
     return {
       shardId,
-      leaseSubject: shardLeaseSubject(options.leaseSubject, shardId),
+      leaseSubject,
       crawls,
       outbox,
       inbox,
       fleet,
+      ownership,
       jsm,
       async close() {
         for (const stop of stops) await stop();
@@ -145,4 +160,11 @@ async function waitForMap(fleet: ShardFleet, shardId: string): Promise<ShardMap>
       );
     await sleep(100);
   }
+}
+
+/** A listen address workers can dial: a wildcard host is replaced by this machine's name. */
+function advertised(listen: string, port: number): string {
+  const host = listen.slice(0, listen.lastIndexOf(":"));
+  const reachable = host === "" || host === "0.0.0.0" || host === "[::]" ? hostname() : host;
+  return `${reachable}:${port}`;
 }
