@@ -18,6 +18,7 @@ export {
   coordinatorConfigSchema,
   envLayer,
   envNameOf,
+  int,
   jsonFileLayer,
   mergeLayers,
   parseConfig,
@@ -89,6 +90,7 @@ export {
   robotsVerdict,
 } from "./robots.js";
 export { readFileSetting, readSecret } from "./secrets.js";
+export * from "./shards/index.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
 export {
