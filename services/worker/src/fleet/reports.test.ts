@@ -56,7 +56,7 @@ describe("report routing by lease id", () => {
     r.submit(result("ra~1"));
     r.submit(result("rb~2"));
     await until(
-      "routing",
+      "every result delivered",
       () => (r.pending === 0 && a.reports.length + b.reports.length === 4) || undefined,
       5000,
     );
@@ -75,17 +75,17 @@ describe("report routing by lease id", () => {
     await b.stop();
     r.submit(result("qb~1"));
     r.submit(result("qa~1"));
-    await until("routing", () => r.blocked("qb") || undefined, 5000);
+    await until("qb blocked", () => r.blocked("qb") || undefined, 5000);
     for (let i = 2; i <= 5; i++) r.submit(result(`qa~${i}`));
-    await until("routing", () => a.reports.length === 5 || undefined, 5000);
+    await until("qa's five results", () => (a.reports.length === 5 && r.pending === 1) || undefined, 5000);
     expect(r.blocked("qa")).toBe(false);
     expect(r.pending).toBe(1);
     // Renewals at the shard that is up are granted although another is down.
     expect((await r.renew(["qa~9", "qb~9"])).map((x) => x.leaseId)).toEqual(["qa~9"]);
     await b.restart();
-    await until("routing", () => b.reports.length === 1 || undefined, 10_000);
+    await until("qb's queued result", () => b.reports.length === 1 || undefined, 10_000);
     expect(ids(b)).toEqual(["qb~1"]);
-    await until("routing", () => !r.blocked("qb") || undefined, 5000);
+    await until("qb unblocked", () => !r.blocked("qb") || undefined, 5000);
     await a.stop();
     await b.stop();
   });
@@ -97,14 +97,18 @@ describe("report routing by lease id", () => {
     await a.stop();
     r.submit(result("ma~1"));
     r.submit(result("ma~2"));
-    await until("routing", () => r.blocked("ma") || undefined, 5000);
+    await until("ma blocked", () => r.blocked("ma") || undefined, 5000);
     // The shard's member record expires while it is down: its results wait all the same.
     await r.sync([]);
     expect(r.shards()).toEqual(["ma"]);
     // It comes back elsewhere (a new pod address).
     const moved = await startShardStandIn(nc, "ma");
     await r.sync([moved.member]);
-    await until("routing", () => moved.reports.length === 2 || undefined, 10_000);
+    await until(
+      "the moved results",
+      () => (moved.reports.length === 2 && r.pending === 0) || undefined,
+      10_000,
+    );
     expect(ids(moved)).toEqual(["ma~1", "ma~2"]);
     expect(a.reports).toEqual([]);
     await r.sync([]);
