@@ -18,6 +18,7 @@ export {
   coordinatorConfigSchema,
   envLayer,
   envNameOf,
+  int,
   jsonFileLayer,
   mergeLayers,
   parseConfig,
@@ -89,9 +90,17 @@ export {
   robotsVerdict,
 } from "./robots.js";
 export { readFileSetting, readSecret } from "./secrets.js";
+export * from "./shards/index.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
-export { canonicalizeUrl, hostKeyOf, isPublicSuffix, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
+export {
+  canonicalizeUrl,
+  hostKeyOf,
+  isPublicSuffix,
+  robotsUrlOf,
+  tryCanonicalizeUrl,
+  type UrlRefusal,
+} from "./url.js";
 export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
 export {
   AGENT_CARD_PATH,

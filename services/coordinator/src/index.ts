@@ -12,5 +12,15 @@ export type {
   UrlState,
 } from "./frontier/records.js";
 export { type FrontierReader, openFrontierReader } from "./frontier-reader.js";
+export { type FleetShard, mergeCrawlRecords, waitForFleetCrawl } from "./shards/fleet-crawl.js";
+export {
+  ensureShardMap,
+  isRevisionConflict,
+  readShardMap,
+  takeOverShard,
+  updateShardMap,
+} from "./shards/map-store.js";
+export { type ShardOwnership, type ShardOwnershipOptions, startShardOwnership } from "./shards/ownership.js";
+export type { ShardMode } from "./shards/shard-mode.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";
