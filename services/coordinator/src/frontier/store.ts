@@ -86,7 +86,9 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
   }
   try {
     if (!options.readOnly) mkdirSync(dataDir, { recursive: true });
-    root = open({ path, maxDbs: 32, mapSize: 2 ** 34, ...(options.readOnly ? { readOnly: true } : {}) });
+    // The map is address space, not memory or disk (the file grows as it is written): room for
+    // tens of millions of URLs (about 1 KB each with their queue and discovery entries).
+    root = open({ path, maxDbs: 32, mapSize: 2 ** 38, ...(options.readOnly ? { readOnly: true } : {}) });
   } catch (err) {
     throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,
