@@ -93,7 +93,14 @@ export { readFileSetting, readSecret } from "./secrets.js";
 export * from "./shards/index.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
-export { canonicalizeUrl, hostKeyOf, isPublicSuffix, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
+export {
+  canonicalizeUrl,
+  hostKeyOf,
+  isPublicSuffix,
+  robotsUrlOf,
+  tryCanonicalizeUrl,
+  type UrlRefusal,
+} from "./url.js";
 export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
 export {
   AGENT_CARD_PATH,
