@@ -136,6 +136,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           grpcPort: grpc.port,
           signingPublicKeyDer: key.publicKeyDer,
           ownershipTimeoutMs: config.shardOwnershipTimeoutMs,
+          leaseMarginMs: config.leaseMarginMs,
           shardIds: config.shardIds,
           log: log.child({ component: "shard", shardId: shard.id }),
         });
