@@ -89,6 +89,7 @@ export {
   robotsVerdict,
 } from "./robots.js";
 export { readFileSetting, readSecret } from "./secrets.js";
+export * from "./shards/index.js";
 export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
 export { canonicalizeUrl, hostKeyOf, isPublicSuffix, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";

@@ -11,6 +11,8 @@ export interface NatsServerHandle {
   port: number;
   /** The HTTP monitoring port, when asked for (`monitor: true`). */
   monitorPort?: number;
+  /** JetStream's store directory, when asked for (`jetstream: true`); removed when the server stops. */
+  storeDir?: string;
   process: ChildProcess;
   /**
    * With `roles`: the URL a role connects with (its user and generated
@@ -62,6 +64,8 @@ export async function startNatsServer(
     monitor?: boolean;
     /** The server's environment (a config file may read secrets from it). */
     env?: NodeJS.ProcessEnv;
+    /** Enable JetStream (`-js`) with a store in a temporary directory of its own. */
+    jetstream?: boolean;
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
@@ -75,8 +79,10 @@ export async function startNatsServer(
     writeFileSync(conf, natsRolesConfig(passwords, options.roles.leaseSubject), { mode: 0o600 });
     roleArgs.push("-c", conf);
   }
+  const storeDir = options.jetstream === true ? mkdtempSync(join(tmpdir(), "heed-js-")) : undefined;
   const removeConf = () => {
     if (confDir !== undefined) rmSync(confDir, { recursive: true, force: true });
+    if (storeDir !== undefined) rmSync(storeDir, { recursive: true, force: true });
   };
   const args = [
     ...roleArgs,
@@ -86,6 +92,7 @@ export async function startNatsServer(
     String(options.port ?? -1),
     "--no_advertise",
     ...(options.monitor === true ? ["-m", "-1"] : []),
+    ...(storeDir !== undefined ? ["-js", "-sd", storeDir] : []),
     ...(options.args ?? []),
   ];
   const child = spawn(binary, args, {
@@ -99,7 +106,7 @@ export async function startNatsServer(
     process.once("exit", stopWithParent);
     child.once("exit", () => process.off("exit", stopWithParent));
   }
-  // The generated configuration holds passwords: it goes with the server, or with this process.
+  // The generated configuration holds passwords, the store holds data: both go with the server, or with this process.
   child.once("exit", removeConf);
   process.once("exit", removeConf);
   child.once("exit", () => process.off("exit", removeConf));
@@ -142,6 +149,7 @@ export async function startNatsServer(
   return {
     url,
     ...ports,
+    ...(storeDir !== undefined ? { storeDir } : {}),
     process: child,
     urlFor(role) {
       if (passwords === undefined) return url;
