@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  COORDINATOR_INBOX_PREFIX,
   type CoordinatorConfig,
   createLimitedWarn,
   drainAndClose,
@@ -54,6 +55,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   );
   const tls = grpcServerCredentials(config);
   const nats = natsConnectOptions(config, "heed-coordinator");
+  nats.options.inboxPrefix = COORDINATOR_INBOX_PREFIX;
   let opened: Frontier | undefined;
   const metrics = createCoordinatorMetrics(() => opened);
   const frontier = openFrontier({
