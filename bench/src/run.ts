@@ -4,6 +4,7 @@ import { frontierScaleBenchmark } from "./frontier-scale.js";
 import { leaseReportBenchmark } from "./lease-report.js";
 import { formatPoliteness, type PolitenessFigures, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
+import { shardBalanceBenchmark } from "./shard-balance.js";
 import { signingBenchmark } from "./signing.js";
 import { waczExportBenchmark } from "./wacz-export.js";
 
@@ -144,6 +145,15 @@ try {
     );
     process.stdout.write(lines.join("\n"));
   }
+  if (only === undefined || only === "shard-balance")
+    process.stdout.write(
+      shardBalanceBenchmark({
+        sites: Number(process.env.BENCH_SHARD_SITES ?? 100_000),
+        urls: Number(process.env.BENCH_SHARD_URLS ?? 5_000_000),
+        zipf: Number(process.env.BENCH_SHARD_ZIPF ?? 1),
+        seed: Number(process.env.BENCH_SHARD_SEED ?? 1),
+      }),
+    );
 } finally {
   await nats.stop();
 }

@@ -12,5 +12,13 @@ export type {
   UrlState,
 } from "./frontier/records.js";
 export { type FrontierReader, openFrontierReader } from "./frontier-reader.js";
+export {
+  ensureShardMap,
+  isRevisionConflict,
+  readShardMap,
+  takeOverShard,
+  updateShardMap,
+} from "./shards/map-store.js";
+export { type ShardOwnership, type ShardOwnershipOptions, startShardOwnership } from "./shards/ownership.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";
