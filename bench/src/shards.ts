@@ -59,9 +59,7 @@ async function runShards(n: number): Promise<ShardRun> {
   const ids = Array.from({ length: n }, (_, i) => `s${i}`);
   try {
     const shards = await Promise.all(
-      ids.map((id) =>
-        startChild("./heed-shard.js", [nats.url, join(dataDir, id), id, ids.join(","), "20"]),
-      ),
+      ids.map((id) => startChild("./heed-shard.js", [nats.url, join(dataDir, id), id, ids.join(","), "20"])),
     );
     children.push(...shards);
     const first = `127.0.0.1:${Number(shards[0]?.details.grpcPort)}`;
@@ -102,7 +100,8 @@ async function runShards(n: number): Promise<ShardRun> {
           done = c?.done ?? 0;
           break;
         }
-        if (Date.now() > deadline) throw new Error(`${n} shards: ${settled} of ${seeds.length} settled in time`);
+        if (Date.now() > deadline)
+          throw new Error(`${n} shards: ${settled} of ${seeds.length} settled in time`);
         await sleep(50);
       }
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

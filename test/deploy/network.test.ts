@@ -159,17 +159,20 @@ describe.each(FULL_TARGETS)("deploy/%s NetworkPolicies", (target) => {
       expect(podToPod(objects, nats, DNS, 53, "UDP")).toBe(false);
     });
 
-    it.runIf(clustered)("clustered: its servers reach each other's route port and DNS, and nothing else", () => {
-      expect(podToPod(objects, nats, nats, 6222)).toBe(true);
-      expect(podToPod(objects, nats, DNS, 53, "UDP")).toBe(true);
-      // Routes are for NATS's own servers: no client or stranger reaches them.
-      expect(ingressAdmits(objects, worker, nats, 6222)).toBe(false);
-      expect(ingressAdmits(objects, coordinator, nats, 6222)).toBe(false);
-      expect(ingressAdmits(objects, stranger, nats, 6222)).toBe(false);
-      expect(podToPod(objects, nats, coordinator, 7400)).toBe(false);
-      expect(podToPod(objects, nats, worker, 9464)).toBe(false);
-      expect(egressToIp(objects, nats, "8.8.8.8", 443)).toBe(false);
-      expect(egressToIp(objects, nats, "10.0.0.1", 6222)).toBe(false);
-    });
+    it.runIf(clustered)(
+      "clustered: its servers reach each other's route port and DNS, and nothing else",
+      () => {
+        expect(podToPod(objects, nats, nats, 6222)).toBe(true);
+        expect(podToPod(objects, nats, DNS, 53, "UDP")).toBe(true);
+        // Routes are for NATS's own servers: no client or stranger reaches them.
+        expect(ingressAdmits(objects, worker, nats, 6222)).toBe(false);
+        expect(ingressAdmits(objects, coordinator, nats, 6222)).toBe(false);
+        expect(ingressAdmits(objects, stranger, nats, 6222)).toBe(false);
+        expect(podToPod(objects, nats, coordinator, 7400)).toBe(false);
+        expect(podToPod(objects, nats, worker, 9464)).toBe(false);
+        expect(egressToIp(objects, nats, "8.8.8.8", 443)).toBe(false);
+        expect(egressToIp(objects, nats, "10.0.0.1", 6222)).toBe(false);
+      },
+    );
   });
 });

@@ -390,7 +390,9 @@ describe("overlays", () => {
     const replicas = sts.spec?.replicas ?? 1;
     expect(replicas).toBeGreaterThan(1);
     const [c] = mustFindWorkload(archive, "heed-coordinator").pod.containers;
-    expect(c?.env?.find((e) => e.name === "HEED_SHARD_ID")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
+    expect(c?.env?.find((e) => e.name === "HEED_SHARD_ID")?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.name",
+    );
     // The first map is made from exactly the pods the StatefulSet runs.
     const pods = Array.from({ length: replicas }, (_, i) => `heed-coordinator-${i}`);
     expect(containerEnvOf(archive, "heed-coordinator").get("HEED_SHARD_IDS")?.split(",")).toEqual(pods);
@@ -403,19 +405,19 @@ describe("overlays", () => {
     expect(sts.spec?.replicas).toBe(3);
     const [c] = mustFindWorkload(archive, "heed-nats").pod.containers;
     const args = c?.args ?? [];
-    const after = (flag: string) => args[args.indexOf(flag) + 1];
+    const argAfter = (flag: string) => args[args.indexOf(flag) + 1];
     expect(args).toContain("--jetstream");
     const claim = sts.spec?.volumeClaimTemplates?.find((v) => v.metadata?.name === "jetstream");
     expect(quantity(claim?.spec?.resources?.requests?.storage)).toBeGreaterThanOrEqual(10 * 2 ** 30);
-    expect(c?.volumeMounts?.find((m) => m.name === "jetstream")?.mountPath).toBe(after("--store_dir"));
+    expect(c?.volumeMounts?.find((m) => m.name === "jetstream")?.mountPath).toBe(argAfter("--store_dir"));
     // Each server its own name (JetStream clustering needs one), every peer a route.
-    expect(after("--server_name")).toBe("$(POD_NAME)");
+    expect(argAfter("--server_name")).toBe("$(POD_NAME)");
     expect(c?.env?.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
     const headless = sts.spec?.serviceName;
-    expect(after("--routes")?.split(",")).toEqual(
+    expect(argAfter("--routes")?.split(",")).toEqual(
       [0, 1, 2].map((i) => `nats://heed-nats-${i}.${headless}:6222`),
     );
-    expect(after("--cluster")).toBe("nats://0.0.0.0:6222");
+    expect(argAfter("--cluster")).toBe("nats://0.0.0.0:6222");
   });
 
   it("archive is sized up: a larger volume, more workers, a wider HPA range, bigger requests", () => {

@@ -133,7 +133,9 @@ function warnMissing(res: unknown): void {
       : [];
   if (missing.length === 0) return;
   for (const s of missing) warned.add(s);
-  printErr(`heedctl: shard${missing.length > 1 ? "s" : ""} ${missing.join(", ")} did not answer: this answer leaves ${missing.length > 1 ? "them" : "it"} out\n`);
+  printErr(
+    `heedctl: shard${missing.length > 1 ? "s" : ""} ${missing.join(", ")} did not answer: this answer leaves ${missing.length > 1 ? "them" : "it"} out\n`,
+  );
 }
 
 function isServiceError(err: unknown): err is ServiceError {

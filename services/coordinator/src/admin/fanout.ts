@@ -1,7 +1,14 @@
 import { status } from "@grpc/grpc-js";
 import { hostKeyOf, isPublicSuffix, NotFoundError, proto, UnavailableError } from "@heed/shared";
 import type { NatsConnection } from "nats";
-import { askShard, type LocalRpcs, type ReqOf, type ResOf, type RpcKey, ShardUnansweredError } from "./shard-rpc.js";
+import {
+  askShard,
+  type LocalRpcs,
+  type ReqOf,
+  type ResOf,
+  type RpcKey,
+  ShardUnansweredError,
+} from "./shard-rpc.js";
 import { totalStats } from "./stats.js";
 import { ShardAnswerError } from "./status.js";
 import * as v from "./validate.js";
@@ -75,7 +82,13 @@ export function createFanOut(deps: FanOutDeps): FanOut {
     const nc = deps.nats();
     if (shard.member === undefined || nc === undefined)
       throw new ShardUnansweredError(shard.shardId, new Error("no live member record"));
-    return askShard(nc, { shardId: shard.shardId, adminSubject: shard.member.adminSubject }, key, req, deps.timeoutMs);
+    return askShard(
+      nc,
+      { shardId: shard.shardId, adminSubject: shard.member.adminSubject },
+      key,
+      req,
+      deps.timeoutMs,
+    );
   }
 
   /** Asks every shard at once; the missing are those that did not answer, errors are passed on. */
@@ -106,7 +119,10 @@ export function createFanOut(deps: FanOutDeps): FanOut {
   function ownerShard(host: string): ShardView {
     const id = fleet.ownerOfHost(host);
     if (id === undefined)
-      throw new UnavailableError("HEED_SHARD_MOVING", `the partition of ${host} is moving between shards; try again`);
+      throw new UnavailableError(
+        "HEED_SHARD_MOVING",
+        `the partition of ${host} is moving between shards; try again`,
+      );
     return byId(id) ?? { shardId: id, ranges: [] };
   }
 
@@ -226,10 +242,20 @@ export function createFanOut(deps: FanOutDeps): FanOut {
         }
         hosts.push(...res.hosts);
         if (res.nextPageToken !== "")
-          return { hosts, policies, nextPageToken: encodeFleetCursor(shard.shardId, res.nextPageToken, "fleetHosts"), missingShards: missing };
+          return {
+            hosts,
+            policies,
+            nextPageToken: encodeFleetCursor(shard.shardId, res.nextPageToken, "fleetHosts"),
+            missingShards: missing,
+          };
         const next = shards[i + 1];
         if (hosts.length >= limit && next !== undefined)
-          return { hosts, policies, nextPageToken: encodeFleetCursor(next.shardId, "", "fleetHosts"), missingShards: missing };
+          return {
+            hosts,
+            policies,
+            nextPageToken: encodeFleetCursor(next.shardId, "", "fleetHosts"),
+            missingShards: missing,
+          };
       }
       return { hosts, policies, nextPageToken: "", missingShards: missing };
     },
@@ -246,14 +272,17 @@ export function createFanOut(deps: FanOutDeps): FanOut {
     async listShards() {
       const shards = fleet.shards();
       const answers = await Promise.allSettled(
-        shards.map((s) => (s.member === undefined ? Promise.reject(new Error("expired")) : askOne(s, "listShards", {}))),
+        shards.map((s) =>
+          s.member === undefined ? Promise.reject(new Error("expired")) : askOne(s, "listShards", {}),
+        ),
       );
       return {
         mapVersion: fleet.mapVersion(),
         moves: fleet.moves(),
         shards: shards.map((s, i) => {
           const r = answers[i] as PromiseSettledResult<proto.ListShardsResponse>;
-          const own = r.status === "fulfilled" ? r.value.shards.find((x) => x.shardId === s.shardId) : undefined;
+          const own =
+            r.status === "fulfilled" ? r.value.shards.find((x) => x.shardId === s.shardId) : undefined;
           return {
             shardId: s.shardId,
             grpcAddress: s.member?.grpcAddress ?? "",
@@ -284,12 +313,20 @@ export function createFanOut(deps: FanOutDeps): FanOut {
           } catch (err) {
             if (!(err instanceof ShardUnansweredError)) throw err;
             // Said in the stream, with a cursor from which a later export can take this shard up again.
-            await emit({ urls: [], cursor: encodeFleetCursor(shard.shardId, after, "fleetExport"), missingShards: [shard.shardId] });
+            await emit({
+              urls: [],
+              cursor: encodeFleetCursor(shard.shardId, after, "fleetExport"),
+              missingShards: [shard.shardId],
+            });
             break;
           }
           if (batch.urls.length === 0) break;
           after = batch.cursor;
-          await emit({ urls: batch.urls, cursor: encodeFleetCursor(shard.shardId, after, "fleetExport"), missingShards: [] });
+          await emit({
+            urls: batch.urls,
+            cursor: encodeFleetCursor(shard.shardId, after, "fleetExport"),
+            missingShards: [],
+          });
         }
       }
     },
@@ -297,7 +334,9 @@ export function createFanOut(deps: FanOutDeps): FanOut {
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof NotFoundError || (err instanceof ShardAnswerError && err.grpcCode === status.NOT_FOUND);
+  return (
+    err instanceof NotFoundError || (err instanceof ShardAnswerError && err.grpcCode === status.NOT_FOUND)
+  );
 }
 
 /** Where a fleet-wide list goes on: the shard's place in the list and its own token. */
@@ -414,7 +453,11 @@ export function mergeCrawlStats(list: proto.CrawlStats[]): proto.CrawlStats {
     settledPerSecond: round(sum(list, (s) => s.settledPerSecond)),
     discoveredPerSecond: round(sum(list, (s) => s.discoveredPerSecond)),
     etaMs: !ended && withEta.length > 0 ? Math.max(...withEta.map((s) => s.etaMs)) : 0,
-    noEtaReason: ended ? "ended" : withEta.length > 0 ? "" : (list.find((s) => s.noEtaReason !== "")?.noEtaReason ?? ""),
+    noEtaReason: ended
+      ? "ended"
+      : withEta.length > 0
+        ? ""
+        : (list.find((s) => s.noEtaReason !== "")?.noEtaReason ?? ""),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   sleep,
   UnavailableError,
 } from "@heed/shared";
+import type { NatsConnection } from "nats";
 import { discoveryBatches } from "../frontier/discovery.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
@@ -23,7 +24,6 @@ import type { CrawlRecord } from "../frontier/records.js";
 import { seedCount } from "../frontier/seeds.js";
 import { undecodable } from "../grpc/decode-guard.js";
 import type { WorkerRegistry } from "../workers/registry.js";
-import type { NatsConnection } from "nats";
 import type { Auth, Role } from "./auth.js";
 import { type AdminFleet, createFanOut, type FanOut } from "./fanout.js";
 import { listHosts } from "./hosts.js";
@@ -221,15 +221,20 @@ export function adminService(deps: AdminDeps): AdminService {
       (req: proto.GetCrawlRequest) => ({ crawl: crawlToProto(mustCrawl(req.crawlId)), missingShards: [] }),
       fan?.getCrawl,
     ),
-    listCrawls: unary("ListCrawls", "read", (req: proto.ListCrawlsRequest) => {
-      const state = crawlStateFromProto(req.state);
-      const matching = frontier
-        .crawls()
-        .filter((c) => state === undefined || c.state === state)
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const { page, nextPageToken } = pageOf(matching, (c) => c.id, req, "crawls");
-      return { crawls: page.map(crawlToProto), nextPageToken, missingShards: [] };
-    }, fan?.listCrawls),
+    listCrawls: unary(
+      "ListCrawls",
+      "read",
+      (req: proto.ListCrawlsRequest) => {
+        const state = crawlStateFromProto(req.state);
+        const matching = frontier
+          .crawls()
+          .filter((c) => state === undefined || c.state === state)
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const { page, nextPageToken } = pageOf(matching, (c) => c.id, req, "crawls");
+        return { crawls: page.map(crawlToProto), nextPageToken, missingShards: [] };
+      },
+      fan?.listCrawls,
+    ),
     listSeeds: unary("ListSeeds", "read", (req: proto.ListSeedsRequest) => {
       const crawl = mustCrawl(req.crawlId);
       const after = v.pageToken(req.pageToken, "page_token", "seeds");
@@ -257,12 +262,17 @@ export function adminService(deps: AdminDeps): AdminService {
       audit("CancelCrawl", { crawlId: crawl.id });
       return { crawl: crawlToProto(crawl) };
     }),
-    getStats: unary("GetStats", "read", (req: proto.GetStatsRequest) => {
-      const t = now();
-      const crawls = req.crawlId !== "" ? [mustCrawl(req.crawlId)] : frontier.crawls();
-      const stats = crawls.map((c) => statsOf(c, t));
-      return { total: totalStats(stats), crawls: stats, missingShards: [] };
-    }, fan?.getStats),
+    getStats: unary(
+      "GetStats",
+      "read",
+      (req: proto.GetStatsRequest) => {
+        const t = now();
+        const crawls = req.crawlId !== "" ? [mustCrawl(req.crawlId)] : frontier.crawls();
+        const stats = crawls.map((c) => statsOf(c, t));
+        return { total: totalStats(stats), crawls: stats, missingShards: [] };
+      },
+      fan?.getStats,
+    ),
     watchProgress: streaming(
       "WatchProgress",
       "read",
@@ -287,60 +297,90 @@ export function adminService(deps: AdminDeps): AdminService {
           throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");
       },
     ),
-    listHosts: unary("ListHosts", "read", (req: proto.ListHostsRequest) => {
-      const limit = v.pageLimit(req.limit);
-      const after = v.pageToken(req.pageToken);
-      const crawlId = req.crawlId !== "" ? mustCrawl(req.crawlId).id : undefined;
-      const page = listHosts(
-        frontier,
-        {
-          ...(crawlId !== undefined ? { crawlId } : {}),
-          status: req.status,
-          limit,
-          ...(after !== undefined ? { after } : {}),
-        },
-        now(),
-      );
-      const policies = after === undefined ? frontier.hostPolicies().map(policyToProto) : [];
-      return { ...page, policies, missingShards: [] };
-    }, fan?.listHosts),
-    blockHost: unary("BlockHost", "operate", (req: proto.BlockHostRequest) => {
-      const pattern = v.blockPattern(req.pattern, req.force);
-      const reason = v.reason(req.reason);
-      const policy = frontier.setHostPolicy({ pattern, mode: "block", reason });
-      audit("BlockHost", { pattern, reason, ...(req.force ? { force: true } : {}) });
-      return { policy: policyToProto(policy) };
-    }, fan?.blockHost),
-    unblockHost: unary("UnblockHost", "operate", (req: proto.UnblockHostRequest) => {
-      const pattern = v.hostPattern(req.pattern);
-      const existing = frontier.hostPolicies().find((p) => p.pattern === normalizePattern(pattern));
-      if (existing === undefined || !frontier.removeHostPolicy(pattern))
-        throw new NotFoundError(`no block or slow-down for ${pattern}`);
-      audit("UnblockHost", { pattern, mode: existing.mode });
-      return { removed: policyToProto(existing) };
-    }, fan?.unblockHost),
-    setHostPolicy: unary("SetHostPolicy", "operate", (req: proto.SetHostPolicyRequest) => {
-      const pattern = v.hostPattern(req.pattern);
-      const minDelayMs = v.slowDownMs(req.minDelayMs);
-      const reason = v.reason(req.reason);
-      const policy = frontier.setHostPolicy({ pattern, mode: "slow", minDelayMs, reason });
-      audit("SetHostPolicy", { pattern, minDelayMs, reason });
-      return { policy: policyToProto(policy) };
-    }, fan?.setHostPolicy),
-    listHostRules: unary("ListHostRules", "read", (req: proto.ListHostRulesRequest) => {
-      const rules = frontier
-        .hostPolicies()
-        .sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
-      const { page, nextPageToken } = pageOf(rules, (r) => r.pattern, req, "rules");
-      return { rules: page.map(policyToProto), nextPageToken, missingShards: [] };
-    }, fan?.listHostRules),
-    getUrl: unary("GetUrl", "read", (req: proto.GetUrlRequest) => {
-      const url = v.canonical(req.url);
-      const id = mustCrawl(req.crawlId).id;
-      const rec = frontier.url(id, url);
-      if (rec === undefined) throw new NotFoundError(`crawl ${id} has no URL ${url}`);
-      return { url: urlToProto(rec) };
-    }, fan?.getUrl),
+    listHosts: unary(
+      "ListHosts",
+      "read",
+      (req: proto.ListHostsRequest) => {
+        const limit = v.pageLimit(req.limit);
+        const after = v.pageToken(req.pageToken);
+        const crawlId = req.crawlId !== "" ? mustCrawl(req.crawlId).id : undefined;
+        const page = listHosts(
+          frontier,
+          {
+            ...(crawlId !== undefined ? { crawlId } : {}),
+            status: req.status,
+            limit,
+            ...(after !== undefined ? { after } : {}),
+          },
+          now(),
+        );
+        const policies = after === undefined ? frontier.hostPolicies().map(policyToProto) : [];
+        return { ...page, policies, missingShards: [] };
+      },
+      fan?.listHosts,
+    ),
+    blockHost: unary(
+      "BlockHost",
+      "operate",
+      (req: proto.BlockHostRequest) => {
+        const pattern = v.blockPattern(req.pattern, req.force);
+        const reason = v.reason(req.reason);
+        const policy = frontier.setHostPolicy({ pattern, mode: "block", reason });
+        audit("BlockHost", { pattern, reason, ...(req.force ? { force: true } : {}) });
+        return { policy: policyToProto(policy) };
+      },
+      fan?.blockHost,
+    ),
+    unblockHost: unary(
+      "UnblockHost",
+      "operate",
+      (req: proto.UnblockHostRequest) => {
+        const pattern = v.hostPattern(req.pattern);
+        const existing = frontier.hostPolicies().find((p) => p.pattern === normalizePattern(pattern));
+        if (existing === undefined || !frontier.removeHostPolicy(pattern))
+          throw new NotFoundError(`no block or slow-down for ${pattern}`);
+        audit("UnblockHost", { pattern, mode: existing.mode });
+        return { removed: policyToProto(existing) };
+      },
+      fan?.unblockHost,
+    ),
+    setHostPolicy: unary(
+      "SetHostPolicy",
+      "operate",
+      (req: proto.SetHostPolicyRequest) => {
+        const pattern = v.hostPattern(req.pattern);
+        const minDelayMs = v.slowDownMs(req.minDelayMs);
+        const reason = v.reason(req.reason);
+        const policy = frontier.setHostPolicy({ pattern, mode: "slow", minDelayMs, reason });
+        audit("SetHostPolicy", { pattern, minDelayMs, reason });
+        return { policy: policyToProto(policy) };
+      },
+      fan?.setHostPolicy,
+    ),
+    listHostRules: unary(
+      "ListHostRules",
+      "read",
+      (req: proto.ListHostRulesRequest) => {
+        const rules = frontier
+          .hostPolicies()
+          .sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
+        const { page, nextPageToken } = pageOf(rules, (r) => r.pattern, req, "rules");
+        return { rules: page.map(policyToProto), nextPageToken, missingShards: [] };
+      },
+      fan?.listHostRules,
+    ),
+    getUrl: unary(
+      "GetUrl",
+      "read",
+      (req: proto.GetUrlRequest) => {
+        const url = v.canonical(req.url);
+        const id = mustCrawl(req.crawlId).id;
+        const rec = frontier.url(id, url);
+        if (rec === undefined) throw new NotFoundError(`crawl ${id} has no URL ${url}`);
+        return { url: urlToProto(rec) };
+      },
+      fan?.getUrl,
+    ),
     exportUrls: streaming(
       "ExportUrls",
       "read",
@@ -470,8 +510,18 @@ export function adminService(deps: AdminDeps): AdminService {
     const id = mustCrawl(req.crawlId).id;
     const state = urlStateFromProto(req.state);
     const wanted = (u: { state: string }) => state === undefined || u.state === state;
-    for (const batch of discoveryBatches(frontier.store, id, wanted, v.exportCursor(req.after), SHARD_EXPORT_BATCH))
-      return { urls: batch.urls.map(urlToProto), cursor: v.encodeExportCursor(batch.last), missingShards: [] };
+    for (const batch of discoveryBatches(
+      frontier.store,
+      id,
+      wanted,
+      v.exportCursor(req.after),
+      SHARD_EXPORT_BATCH,
+    ))
+      return {
+        urls: batch.urls.map(urlToProto),
+        cursor: v.encodeExportCursor(batch.last),
+        missingShards: [],
+      };
     return { urls: [], cursor: req.after, missingShards: [] };
   };
 

@@ -79,7 +79,8 @@ export function serveShardAdmin(
           (res) => msg.respond((method.responseSerialize as (r: unknown) => Buffer)(res)),
           (e: unknown) => {
             const g = toGrpcError(e);
-            if (g.code === status.INTERNAL) log.error({ rpc: name, err: g.details }, "shard admin call failed");
+            if (g.code === status.INTERNAL)
+              log.error({ rpc: name, err: g.details }, "shard admin call failed");
             fail(g.code, g.details);
           },
         );
@@ -100,11 +101,10 @@ export async function askShard<K extends RpcKey>(
   h.set(RPC_HEADER, key);
   let reply: Awaited<ReturnType<NatsConnection["request"]>>;
   try {
-    reply = await nc.request(
-      target.adminSubject,
-      (method.requestSerialize as (r: ReqOf<K>) => Buffer)(req),
-      { timeout: timeoutMs, headers: h },
-    );
+    reply = await nc.request(target.adminSubject, (method.requestSerialize as (r: ReqOf<K>) => Buffer)(req), {
+      timeout: timeoutMs,
+      headers: h,
+    });
   } catch (err) {
     throw new ShardUnansweredError(target.shardId, err);
   }

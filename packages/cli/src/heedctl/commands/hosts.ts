@@ -82,7 +82,9 @@ Examples:
           req.pageToken = next;
         } while (o.all === true && next !== "");
         if (ctx.json) {
-          printJson(proto.ListHostsResponse.toJSON({ hosts: all, nextPageToken: next, policies, missingShards: [] }));
+          printJson(
+            proto.ListHostsResponse.toJSON({ hosts: all, nextPageToken: next, policies, missingShards: [] }),
+          );
           return undefined;
         }
         const now = Date.now();
