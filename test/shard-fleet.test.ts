@@ -51,14 +51,26 @@ describe("watchShardFleet", () => {
       await until("the updated map", () => (fleet.map()?.revision === updated ? true : undefined), 5000);
       expect(fleet.map()?.map).toEqual(next);
 
-      // s0 keeps renewing, s1 stops: its key expires on the server without a notification to watchers.
+      // s0 keeps renewing, s1 stops: its key expires on the server without a notification to watchers,
+      // so the fleet says so itself, once the ownership timeout has passed since s1's last put.
       const renew = setInterval(() => void members.put("s0", encodeShardMember(member("s0"))), 400);
+      let changedWithoutS1 = false;
+      fleet.onChange(() => {
+        if (fleet.member("s1") === undefined) changedWithoutS1 = true;
+      });
       try {
-        await until("s1 to expire", () => (fleet.member("s1") === undefined ? true : undefined), 5000);
+        await until("s1 to expire", () => (changedWithoutS1 ? true : undefined), 5000);
+        expect(fleet.member("s1")).toBeUndefined();
         expect(fleet.members().map((m) => m.shardId)).toEqual(["s0"]);
       } finally {
         clearInterval(renew);
       }
+      // With no KV traffic at all, the fleet still tells its listeners when the last member expires.
+      let emptied = false;
+      fleet.onChange(() => {
+        if (fleet.members().length === 0) emptied = true;
+      });
+      await until("s0 to expire with no traffic", () => (emptied ? true : undefined), 4000);
       await fleet.stop();
     } finally {
       await nc.close();

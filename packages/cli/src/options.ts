@@ -66,6 +66,21 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   },
   { key: "leaseSubject", flag: "--lease-subject <subject>", help: "NATS subject lease requests arrive on" },
   {
+    key: "shardId",
+    flag: "--shard-id <id>",
+    help: "join a sharded fleet as this shard (needs NATS with JetStream)",
+  },
+  {
+    key: "shardIds",
+    flag: "--shard-ids <ids>",
+    help: "the fleet's shard ids, comma-separated: its shard map is made from them if there is none yet",
+  },
+  {
+    key: "shardOwnershipTimeoutMs",
+    flag: "--shard-ownership-timeout-ms <ms>",
+    help: "a shard not renewed for this long loses its keys (same for the whole fleet)",
+  },
+  {
     key: "leaseMarginMs",
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
+import { shardIdSchema } from "./shards/members.js";
 import { WORKER_ID_MAX } from "./worker-id.js";
 
 // Values from env and flags arrive as strings: coerce, but reject nonsense loudly. Only decimal
@@ -71,6 +72,18 @@ export const coordinatorConfigSchema = z.object({
   /** Listen on loopback by default: opening the frontier to a network is a decision. */
   grpcListen: hostPort.default("127.0.0.1:7400"),
   leaseSubject: z.string().min(1).default("heed.lease.request"),
+  /**
+   * Sharded mode: this coordinator's shard of the fleet (it answers leases on `<leaseSubject>.<shardId>`
+   * and needs NATS JetStream). Empty: the one coordinator of its crawls.
+   */
+  shardId: z.union([z.literal(""), shardIdSchema]).default(""),
+  /** The fleet's shard ids when its shards start together: the shard map is made from them if there is none yet. */
+  shardIds: listOf(shardIdSchema).default([]),
+  /**
+   * A shard whose member record was not renewed for this long has lost its keys (the members bucket's TTL,
+   * the same for the whole fleet). It stops leasing a third of this before.
+   */
+  shardOwnershipTimeoutMs: int(3000, 600_000).default(15_000),
   /** Leases live for the fetch timeout (at most `leaseTtlMs`, then renewed) plus this margin. */
   leaseMarginMs: int(100).default(10_000),
   leaseTtlMs: int(100).default(60_000),

@@ -18,6 +18,7 @@ export {
   coordinatorConfigSchema,
   envLayer,
   envNameOf,
+  int,
   jsonFileLayer,
   mergeLayers,
   parseConfig,

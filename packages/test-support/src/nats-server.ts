@@ -11,7 +11,7 @@ export interface NatsServerHandle {
   port: number;
   /** The HTTP monitoring port, when asked for (`monitor: true`). */
   monitorPort?: number;
-  /** JetStream's store directory, when asked for (`jetstream: true`); removed when the server stops. */
+  /** JetStream's store directory, when asked for (`jetstream`); a temporary one is removed when the server stops. */
   storeDir?: string;
   process: ChildProcess;
   /**
@@ -65,7 +65,7 @@ export async function startNatsServer(
     /** The server's environment (a config file may read secrets from it). */
     env?: NodeJS.ProcessEnv;
     /** Enable JetStream (`-js`) with a store in a temporary directory of its own. */
-    jetstream?: boolean;
+    jetstream?: boolean | { storeDir: string };
   } = {},
 ): Promise<NatsServerHandle> {
   const binary = options.binary ?? findNatsServer();
@@ -79,10 +79,13 @@ export async function startNatsServer(
     writeFileSync(conf, natsRolesConfig(passwords, options.roles.leaseSubject), { mode: 0o600 });
     roleArgs.push("-c", conf);
   }
-  const storeDir = options.jetstream === true ? mkdtempSync(join(tmpdir(), "heed-js-")) : undefined;
+  // A given store is kept (a crawl's streams resume with it); a temporary one goes with the server.
+  const givenStore = typeof options.jetstream === "object" ? options.jetstream.storeDir : undefined;
+  const tempStore = options.jetstream === true ? mkdtempSync(join(tmpdir(), "heed-js-")) : undefined;
+  const storeDir = givenStore ?? tempStore;
   const removeConf = () => {
     if (confDir !== undefined) rmSync(confDir, { recursive: true, force: true });
-    if (storeDir !== undefined) rmSync(storeDir, { recursive: true, force: true });
+    if (tempStore !== undefined) rmSync(tempStore, { recursive: true, force: true });
   };
   const args = [
     ...roleArgs,

@@ -23,6 +23,8 @@ import { identityRoutes } from "./identity/routes.js";
 import { serveLeases } from "./leases/responder.js";
 import { loadSigningKey } from "./leases/signing-key.js";
 import { createCoordinatorMetrics } from "./metrics.js";
+import { lateShard } from "./shards/frontier-shard.js";
+import { type ShardMode, startShardMode } from "./shards/shard-mode.js";
 import { followHeartbeats, publishDrain } from "./workers/presence.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./workers/registry.js";
 
@@ -39,6 +41,8 @@ export interface Coordinator {
   grpcPort: number;
   /** The port of /livez and /readyz, when enabled. */
   httpPort: number | undefined;
+  /** Sharded mode (a shard id is configured): the fleet's crawls and the URL stream. */
+  shard: ShardMode | undefined;
   close(): Promise<void>;
 }
 
@@ -58,7 +62,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   nats.options.inboxPrefix = COORDINATOR_INBOX_PREFIX;
   let opened: Frontier | undefined;
   const metrics = createCoordinatorMetrics(() => opened);
+  const shard = config.shardId !== "" ? lateShard(config.shardId) : undefined;
   const frontier = openFrontier({
+    ...(shard !== undefined ? { shard } : {}),
     observer: metrics.observer,
     dataDir: config.dataDir,
     settings: {
@@ -119,8 +125,30 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       );
     }
     const conn = nc;
+    let sharded: ShardMode | undefined;
+    if (shard !== undefined) {
+      try {
+        sharded = await startShardMode({
+          nc: conn,
+          shard,
+          frontier,
+          leaseSubject: config.leaseSubject,
+          grpcListen: config.grpcListen,
+          grpcPort: grpc.port,
+          signingPublicKeyDer: key.publicKeyDer,
+          ownershipTimeoutMs: config.shardOwnershipTimeoutMs,
+          shardIds: config.shardIds,
+          log: log.child({ component: "shard", shardId: shard.id }),
+        });
+      } catch (err) {
+        admin.close();
+        await drainAndClose(conn, 1000);
+        await grpc.close();
+        throw err;
+      }
+    }
     const sub = serveLeases(conn, {
-      subject: config.leaseSubject,
+      subject: sharded?.leaseSubject ?? config.leaseSubject,
       frontier,
       log: log.child({ component: "leases" }),
       workerToken: tokens.worker,
@@ -186,6 +214,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         httpPort: probe?.port,
         dataDir: config.dataDir,
         nats: nats.display,
+        ...(sharded !== undefined ? { shardId: sharded.shardId, leaseSubject: sharded.leaseSubject } : {}),
         tls: tls.tls,
         mtls: tls.mtls,
         adminTokensSet: tokens.operator !== undefined || tokens.readOnly !== undefined,
@@ -198,6 +227,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       workers,
       grpcPort: grpc.port,
       httpPort: probe?.port,
+      shard: sharded,
       async close() {
         if (closed) return;
         closed = true;
@@ -218,6 +248,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         clearInterval(sampler);
         process.off("SIGXFSZ", ignoreFileSizeSignal);
         heartbeats.unsubscribe();
+        await sharded?.close();
         admin.close();
         const unclean = await drainAndClose(conn, 2000);
         if (unclean !== undefined)

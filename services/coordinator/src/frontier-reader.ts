@@ -11,6 +11,8 @@ export interface FrontierReader {
   ready: boolean;
   crawl(id: string): CrawlRecord | undefined;
   urls(crawlId: string): UrlRecord[];
+  /** URLs a shard keeps for other shards until the URL stream has them. */
+  outboxSize(): number;
   /** Every lease record kept (active and ended). */
   leases(): LeaseRecord[];
   /** Verifies the frontier's invariants (`heed frontier check`). */
@@ -26,6 +28,7 @@ export function openFrontierReader(dataDir: string): FrontierReader {
     crawl: (id) => loadCrawl(store, id),
     urls: (crawlId) =>
       [...store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] })].map((e) => e.value),
+    outboxSize: () => store.outbox?.getCount() ?? 0,
     leases: () => [...store.leases.getRange()].map((e) => e.value),
     check: () => checkFrontier(store),
     close: () => store.close(),

@@ -12,6 +12,7 @@ export type {
   UrlState,
 } from "./frontier/records.js";
 export { type FrontierReader, openFrontierReader } from "./frontier-reader.js";
+export { type FleetShard, mergeCrawlRecords, waitForFleetCrawl } from "./shards/fleet-crawl.js";
 export {
   ensureShardMap,
   isRevisionConflict,
@@ -20,5 +21,6 @@ export {
   updateShardMap,
 } from "./shards/map-store.js";
 export { type ShardOwnership, type ShardOwnershipOptions, startShardOwnership } from "./shards/ownership.js";
+export type { ShardMode } from "./shards/shard-mode.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";

@@ -1,14 +1,23 @@
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
-import { type Coordinator, startCoordinator, waitForCrawl } from "@heed/coordinator";
+import {
+  type Coordinator,
+  type CrawlRecord,
+  mergeCrawlRecords,
+  startCoordinator,
+  waitForCrawl,
+  waitForFleetCrawl,
+} from "@heed/coordinator";
 import { defaultPlan, type LoopbackSite, startLoopbackSite } from "@heed/loopback-site";
 import {
   ConfigError,
+  type CrawlSpec,
   type CrawlSpecInput,
   coordinatorConfigSchema,
   crawlSpecInput,
   createLogger,
   envLayer,
+  int,
   mergeLayers,
   parseConfig,
   parseCrawlSpec,
@@ -24,11 +33,15 @@ import { progressLine, summarize, summaryText } from "../summary.js";
 const DEMO_CONTACT = "demo@heed.invalid";
 /** The demo site's hosts listen here, so an interrupted demo resumes at the same URLs. */
 const DEMO_PORT = 8470;
+/** More shards than this on one machine only share its cores. */
+const MAX_COORDINATORS = int(1, 64);
 
 export function crawlCommand(program: Command): Command {
   const cmd = program
     .command("crawl")
-    .description("run a whole crawl on this machine: a private nats-server, a coordinator and N workers")
+    .description(
+      "run a whole crawl on this machine: a private nats-server, one coordinator (or N shards) and N workers",
+    )
     .argument("[seeds...]", "URLs to start from")
     .option("--demo", "serve a small multi-host demo site on loopback addresses and crawl it")
     .option("--demo-port <port>", `port the demo site's hosts listen on (default ${DEMO_PORT})`)
@@ -37,6 +50,10 @@ export function crawlCommand(program: Command): Command {
       "JSON crawl definition (seeds, scope, budgets, politeness); flags override it",
     )
     .option("--workers <n>", "workers to run (default 2) [env HEED_WORKERS]")
+    .option(
+      "--coordinators <n>",
+      "coordinators to run, each a shard of the frontier under <data-dir>/shards/<id> (default 1)",
+    )
     .option("--concurrency <n>", "fetches in flight per worker (default 8) [env HEED_CONCURRENCY]")
     .option("--data-dir <dir>", "where the LMDB frontier lives (default heed-data) [env HEED_DATA_DIR]")
     .option("--warc-dir <dir>", "where WARC captures go (default <data-dir>/warc) [env HEED_WARC_DIR]")
@@ -54,6 +71,16 @@ Examples:
     .action(async (seeds: string[], opts: Record<string, unknown>, self: Command) => {
       process.exitCode = await runCrawl(seeds, opts, crawlFlagValues(self));
     });
+}
+
+/** A new crawl: on a sharded fleet through its crawls bucket, so every shard has it. */
+function createCrawl(
+  coordinator: Coordinator,
+  spec: CrawlSpec | ReturnType<typeof parseCrawlSpec>,
+): Promise<CrawlRecord> {
+  return coordinator.shard !== undefined
+    ? coordinator.shard.crawls.create(spec)
+    : Promise.resolve(coordinator.frontier.createCrawl(spec));
 }
 
 /** Two demos on one machine (or tests running side by side) each need their own port. */
@@ -101,6 +128,7 @@ async function runCrawl(
     opts.workers ?? env.HEED_WORKERS ?? 2,
     "workers",
   );
+  const coordinatorCount = parseConfig(MAX_COORDINATORS, opts.coordinators ?? 1, "coordinators");
   const logLevel = opts.logLevel ?? env.HEED_LOG_LEVEL ?? "warn";
   const workerConfigInput = mergeLayers(envLayer(workerConfigSchema), {
     concurrency: opts.concurrency,
@@ -134,7 +162,7 @@ async function runCrawl(
   const started = Date.now();
   let site: LoopbackSite | undefined;
   let nats: NatsServerHandle | undefined;
-  let coordinator: Coordinator | undefined;
+  const coordinators: Coordinator[] = [];
   const workers: Worker[] = [];
   const interrupted = new AbortController();
   // The conventional exit status of a process ended by a signal: 128 + its number.
@@ -156,27 +184,59 @@ async function runCrawl(
         port: sitePort,
       });
     if (site !== undefined) spec = parseCrawlSpec(crawlInput(seeds, opts, flags, site.seeds()));
+    const sharded = coordinatorCount > 1;
     if (opts.natsUrl === undefined)
       nats = await startNatsServer({
         ownProcessGroup: true,
-        roles: { leaseSubject: coordinatorConfig.leaseSubject },
+        // A sharded crawl's streams and buckets live with its data, so an interrupted run resumes.
+        ...(sharded
+          ? { jetstream: { storeDir: join(coordinatorConfig.dataDir, "jetstream") } }
+          : { roles: { leaseSubject: coordinatorConfig.leaseSubject } }),
       });
     const natsUrlFor = (role: "coordinator" | "worker") => nats?.urlFor(role) ?? (opts.natsUrl as string);
-    coordinator = await startCoordinator(
-      { ...coordinatorConfig, natsUrl: natsUrlFor("coordinator") },
-      log.child({ component: "coordinator" }),
-    );
+    if (!sharded) {
+      coordinators.push(
+        await startCoordinator(
+          { ...coordinatorConfig, natsUrl: natsUrlFor("coordinator") },
+          log.child({ component: "coordinator" }),
+        ),
+      );
+    } else {
+      const ids = Array.from({ length: coordinatorCount }, (_, i) => `s${i}`);
+      const started = await Promise.allSettled(
+        ids.map((id) =>
+          startCoordinator(
+            {
+              ...coordinatorConfig,
+              natsUrl: natsUrlFor("coordinator"),
+              dataDir: join(coordinatorConfig.dataDir, "shards", id),
+              warcDir:
+                coordinatorConfig.warcDir !== ""
+                  ? coordinatorConfig.warcDir
+                  : join(coordinatorConfig.dataDir, "warc"),
+              shardId: id,
+              shardIds: ids,
+            },
+            log.child({ component: "coordinator", shardId: id }),
+          ),
+        ),
+      );
+      for (const r of started) if (r.status === "fulfilled") coordinators.push(r.value);
+      const failed = started.find((r) => r.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+    }
+    const first = coordinators[0] as Coordinator;
     for (let i = 0; i < workerCount; i++) {
       const config = parseConfig(workerConfigSchema, {
         ...workerConfigInput,
         warcDir: workerConfigInput.warcDir ?? join(coordinatorConfig.dataDir, "warc"),
         natsUrl: natsUrlFor("worker"),
-        coordinator: `127.0.0.1:${coordinator.grpcPort}`,
+        coordinator: `127.0.0.1:${first.grpcPort}`,
       });
       workers.push(await startWorker(config, log.child({ component: "worker" })));
     }
-    const resumed = crawlToResume(coordinator.frontier.crawls(), spec);
-    const crawl = resumed ?? coordinator.frontier.createCrawl(spec);
+    const resumed = crawlToResume(first.frontier.crawls(), spec);
+    const crawl = resumed ?? (await createCrawl(first, spec));
     const tty = process.stderr.isTTY === true;
     process.stderr.write(
       resumed !== undefined
@@ -186,20 +246,35 @@ async function runCrawl(
           : `Crawling ${spec.seeds.length} seed(s) as ${spec.userAgent.product}, ${workerCount} worker(s), data in ${coordinatorConfig.dataDir}\n`,
     );
     let lastPlain = 0;
-    const final = await waitForCrawl(coordinator.frontier, crawl.id, {
+    const waitOptions = {
       signal: interrupted.signal,
       pollMs: 250,
-      onTick: (c) => {
+      onTick: (c: CrawlRecord) => {
         if (tty) process.stderr.write(`\r\x1b[2K${progressLine(c)}`);
         else if (Date.now() - lastPlain > 5000) {
           lastPlain = Date.now();
           process.stderr.write(`${progressLine(c)}\n`);
         }
       },
-    });
+    };
+    const fleet = first.shard;
+    const final =
+      fleet === undefined
+        ? await waitForCrawl(first.frontier, crawl.id, waitOptions)
+        : await waitForFleetCrawl(
+            coordinators.map((c) => ({
+              shardId: c.shard?.shardId ?? "",
+              crawl: (id: string) => c.frontier.crawl(id),
+              outboxSize: () => c.frontier.store.outbox.getCount(),
+            })),
+            fleet.jsm,
+            crawl.id,
+            waitOptions,
+          );
     if (tty) process.stderr.write("\n");
     await Promise.all(workers.map((w) => w.stop(5000)));
-    const after = coordinator.frontier.crawl(crawl.id) ?? final;
+    // The summary covers every shard: their counters summed.
+    const after = mergeCrawlRecords(coordinators.flatMap((c) => c.frontier.crawl(crawl.id) ?? [])) ?? final;
     const summary = summarize(after, coordinatorConfig.dataDir, {
       interrupted: signalExit !== undefined,
       warcs: workers.flatMap((w) => {
@@ -214,7 +289,7 @@ async function runCrawl(
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await Promise.all(workers.map((w) => w.stop(5000)));
-    await coordinator?.close();
+    await Promise.all(coordinators.map((c) => c.close()));
     await nats?.stop();
     await site?.close();
     log.debug({ ms: Date.now() - started }, "crawl command finished");

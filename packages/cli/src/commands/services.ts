@@ -1,5 +1,5 @@
 import { startCoordinator } from "@heed/coordinator";
-import { createLogger, jsonFileLayer, parseCrawlSpec } from "@heed/shared";
+import { AlreadyExistsError, createLogger, jsonFileLayer, parseCrawlSpec } from "@heed/shared";
 import { startWorker } from "@heed/worker";
 import type { Command } from "commander";
 import {
@@ -46,8 +46,17 @@ export function coordinatorCommand(program: Command): Command {
       const existing = crawlSpec.id !== undefined ? coordinator.frontier.crawl(crawlSpec.id) : undefined;
       if (existing === undefined) {
         try {
-          const crawl = coordinator.frontier.createCrawl(crawlSpec);
-          log.info({ crawlId: crawl.id, seeds: crawl.spec.seeds.length }, "crawl created");
+          // A shard creates it for the whole fleet, unless another shard of the fleet did already.
+          const crawl =
+            coordinator.shard !== undefined
+              ? await coordinator.shard.crawls.create(crawlSpec).catch((err: unknown) => {
+                  if (err instanceof AlreadyExistsError) return undefined;
+                  throw err;
+                })
+              : coordinator.frontier.createCrawl(crawlSpec);
+          if (crawl !== undefined)
+            log.info({ crawlId: crawl.id, seeds: crawl.spec.seeds.length }, "crawl created");
+          else log.info({ crawlId: crawlSpec.id }, "crawl exists in the fleet; resuming");
         } catch (err) {
           await coordinator.close();
           throw err;

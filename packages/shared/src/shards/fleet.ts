@@ -65,7 +65,7 @@ export interface ShardFleet {
   member(shardId: string, nowMs?: number): ShardMember | undefined;
   /** The current map and its KV revision, once one exists. */
   map(): { map: ShardMap; revision: number } | undefined;
-  /** Called after every change seen (a member put or removal, a map change); returns an unsubscribe. */
+  /** Called after every change seen (a member put, removal or expiry, a map change); returns an unsubscribe. */
   onChange(listener: () => void): () => void;
   readonly ownershipTimeoutMs: number;
   stop(): Promise<void>;
@@ -114,14 +114,32 @@ export async function watchShardFleet(
   };
   const report = (err: unknown) => options.onError?.(err instanceof Error ? err : new Error(String(err)));
 
+  // A key that expires sends watchers nothing: a timer per member says when it is gone.
+  const expiries = new Map<string, ReturnType<typeof setTimeout>>();
+  const forget = (key: string) => {
+    clearTimeout(expiries.get(key));
+    expiries.delete(key);
+    seen.delete(key);
+  };
   const onMember = (entry: KvEntry) => {
-    if (entry.operation !== "PUT") seen.delete(entry.key);
+    if (entry.operation !== "PUT") forget(entry.key);
     else
       try {
-        seen.set(entry.key, { member: decodeShardMember(entry.value), putAtMs: entry.created.getTime() });
+        const putAtMs = entry.created.getTime();
+        seen.set(entry.key, { member: decodeShardMember(entry.value), putAtMs });
+        clearTimeout(expiries.get(entry.key));
+        const timer = setTimeout(
+          () => {
+            expiries.delete(entry.key);
+            notify();
+          },
+          Math.max(0, putAtMs + ttlMs - Date.now()) + 1,
+        );
+        timer.unref?.();
+        expiries.set(entry.key, timer);
       } catch (err) {
         // A record this version cannot read is not a member it could talk to.
-        seen.delete(entry.key);
+        forget(entry.key);
         report(err);
       }
   };
@@ -167,6 +185,8 @@ export async function watchShardFleet(
     },
     async stop() {
       listeners.clear();
+      for (const timer of expiries.values()) clearTimeout(timer);
+      expiries.clear();
       for (const watch of watches) watch.stop();
     },
   };

@@ -41,6 +41,19 @@ export interface FrontierContext {
   settings: FrontierSettings;
   clock: () => number;
   log: Logger;
+  /** Set in a sharded frontier: which hosts are this shard's, and where the others' URLs go. */
+  shard?: FrontierShard;
+}
+
+/** What a sharded frontier needs to know about the fleet; the fleet itself lives in shards/. */
+export interface FrontierShard {
+  id: string;
+  /** The shard that owns a host's URLs, when it is not this one (undefined: this one). */
+  routeOf(hostname: string): string | undefined;
+  /** Whether this shard may lease for a host now: it owns the host's partition and its membership is fresh. */
+  mayLease(hostKey: string): boolean;
+  /** After a commit that put URLs in the outbox: publish them. */
+  outboxFilled(): void;
 }
 
 export interface FrontierHealth {
@@ -56,6 +69,18 @@ export interface FrontierHealth {
 const WRITABLE_AFTER_MS = 5000;
 
 const HOOKS: TxnHooks = { crawlMeetsHost };
+const shardHooks = new WeakMap<FrontierShard, TxnHooks>();
+
+function hooksOf(ctx: FrontierContext): TxnHooks {
+  const shard = ctx.shard;
+  if (shard === undefined) return HOOKS;
+  let hooks = shardHooks.get(shard);
+  if (hooks === undefined) {
+    hooks = { crawlMeetsHost, routeOf: (hostname) => shard.routeOf(hostname) };
+    shardHooks.set(shard, hooks);
+  }
+  return hooks;
+}
 
 /**
  * Runs `body` in one LMDB write transaction with a fresh working set, commits,
@@ -71,7 +96,7 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   let result: T;
   try {
     result = ctx.store.root.transactionSync(() => {
-      txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, HOOKS);
+      txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, hooksOf(ctx));
       const out = body(txn);
       txn.flush();
       return out;
@@ -100,6 +125,7 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   // The transaction's own copy of a host is what was just committed: no need to read it back.
   for (const key of new Set([...done.touchedHosts, ...woken]))
     reindexHost(ctx, key, now, done.deferred.get(key), done.loadedHost(key));
+  if (done.outboxed > 0) ctx.shard?.outboxFilled();
   return result;
 }
 

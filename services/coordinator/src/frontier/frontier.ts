@@ -14,6 +14,7 @@ import {
   type FrontierContext,
   type FrontierHealth,
   type FrontierSettings,
+  type FrontierShard,
   inTxn,
   reindexHost,
   sequenceFrom,
@@ -37,6 +38,7 @@ import type {
   HostPolicy,
   HostState,
   LeaseRecord,
+  OutboxEntry,
   RenewAnswer,
   ReportAnswer,
   RobotsRecord,
@@ -46,11 +48,16 @@ import { checkRecrawlOf, queueRecrawl, startDueRecrawls } from "./recrawl.js";
 import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { seedsFrom } from "./seeds.js";
+import { dropOutbox, type InboundUrl, type IngestResult, ingestUrls, outboxBatch } from "./shard-urls.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
 
 export interface Frontier {
-  createCrawl(input: CrawlSpecInput): CrawlRecord;
+  /**
+   * With `discoverSeeds: false` the crawl is created without its seeds (a sharded fleet's other
+   * shards: the shard where it was created routes each seed to its owner).
+   */
+  createCrawl(input: CrawlSpecInput, options?: { discoverSeeds?: boolean }): CrawlRecord;
   /** Starts the recrawls whose day has come (`recrawl.everyDays` after the crawl finished). */
   startDueRecrawls(): CrawlRecord[];
   crawl(id: string): CrawlRecord | undefined;
@@ -103,6 +110,12 @@ export interface Frontier {
   hostPolicies(): HostPolicy[];
   /** Read-only access for queries (admin listings, exports); every change goes through the methods above. */
   readonly store: FrontierStore;
+  /** Sharded: queues URLs other shards found for this one, in one commit. */
+  ingest(batch: InboundUrl[]): IngestResult;
+  /** Sharded: the oldest URLs waiting for the URL stream. */
+  outbox(limit: number): { key: number; entry: OutboxEntry }[];
+  /** Sharded: forgets outbox entries the URL stream acknowledged. */
+  dropOutbox(keys: number[]): void;
   /** Verifies the frontier's invariants (see check.ts). */
   check(): FrontierCheck;
   dataDir: string;
@@ -115,6 +128,8 @@ export interface FrontierOptions {
   log: Logger;
   clock?: () => number;
   observer?: FrontierObserver;
+  /** Makes this a shard of a fleet: only its own hosts' URLs are kept, the others' go to the outbox. */
+  shard?: FrontierShard;
 }
 
 /** How often a lookup waiting on another fetch's capture looks at the index again. */
@@ -141,6 +156,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     settings: options.settings,
     clock: options.clock ?? Date.now,
     log: options.log,
+    ...(options.shard !== undefined ? { shard: options.shard } : {}),
   };
   indexDiscoveryOrder(store, ctx.seq);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
@@ -150,7 +166,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
 
   return {
     dataDir: options.dataDir,
-    createCrawl(input) {
+    createCrawl(input, createOptions = {}) {
       const spec = checkedCrawlSpec(input) as CrawlSpec;
       const id = spec.id ?? newCrawlId();
       if (store.crawls.doesExist(id)) throw new ConfigError("id", `a crawl named ${id} exists already`);
@@ -184,7 +200,8 @@ export function openFrontier(options: FrontierOptions): Frontier {
           hosts: 0,
         });
         if (spec.recrawl?.of !== undefined) queueRecrawl(ctx, txn, crawl, spec.recrawl.of);
-        for (const seed of spec.seeds) txn.discover(crawl, seed, 0);
+        if (createOptions.discoverSeeds !== false)
+          for (const seed of spec.seeds) txn.discover(crawl, seed, 0);
         return crawl;
       });
       registerGroups(ctx, spec);
@@ -241,6 +258,9 @@ export function openFrontier(options: FrontierOptions): Frontier {
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
     check: () => checkFrontier(store),
+    ingest: (batch) => ingestUrls(ctx, batch),
+    outbox: (limit) => outboxBatch(ctx, limit),
+    dropOutbox: (keys) => dropOutbox(ctx, keys),
     changeCrawlState: (crawlId, action) => changeCrawlState(ctx, crawlId, action),
     addSeeds: (crawlId, seeds) => addSeeds(ctx, crawlId, seeds),
     seeds: (crawl, from) => seedsFrom(store, crawl, from),

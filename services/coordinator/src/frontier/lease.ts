@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import {
   type CrawlSpec,
   hostKeyOf,
+  leaseIdWithShard,
   ROBOTS_MAX_BYTES,
   robotsCrawlDelayMs,
   robotsUrlOf,
@@ -137,6 +138,9 @@ function leaseFromHost(
 ): LeaseGrant | undefined {
   const host = txn.host(hostKey);
   const now = txn.now;
+  // Not this shard's to lease now (moved away, or its membership is not fresh): look again later.
+  if (ctx.shard !== undefined && !ctx.shard.mayLease(hostKey))
+    return deferTo(txn, hostKey, now + NOT_OWNED_RETRY_MS);
   if (host.inFlight >= host.maxConcurrency) return undefined;
   const scan: Scan = { earliest: Number.POSITIVE_INFINITY, sawPaused: false };
   let scanned = 0;
@@ -317,6 +321,9 @@ function settledBefore(txn: Txn, crawl: CrawlRecord, host: HostState): SkipReaso
 
 const TDMREP_MAX_BYTES = 512 * 1024;
 
+/** How soon a host this shard may not lease now is looked at again. */
+const NOT_OWNED_RETRY_MS = 500;
+
 /** A host waiting on a busy shared key is woken when it frees; this is only the fallback. */
 const WAIT_FOR_SLOT_MS = 5000;
 
@@ -371,7 +378,13 @@ let idOffset = 0;
  * lease tables instead of all over them, so a commit touches few of their pages
  * however many leases the frontier has kept.
  */
-function newLeaseId(nowMs: number): string {
+function newLeaseId(ctx: FrontierContext, nowMs: number): string {
+  const id = randomLeaseId(nowMs);
+  // A sharded coordinator's lease ids name it, so a worker reports each result to the shard that issued it.
+  return ctx.shard === undefined ? id : leaseIdWithShard(ctx.shard.id, id);
+}
+
+function randomLeaseId(nowMs: number): string {
   if (idOffset + LEASE_ID_BYTES > idPool.length) {
     idPool = randomBytes(LEASE_ID_BYTES * 256);
     idOffset = 0;
@@ -443,7 +456,7 @@ function issueRobotsLease(
   const fetch = crawl.spec.fetch;
   const previous = txn.robots(origin);
   const rec: LeaseRecord = {
-    id: newLeaseId(now),
+    id: newLeaseId(ctx, now),
     kind: "robots",
     crawlId: crawl.id,
     // The origin's robots.txt or a hop of its redirects; `host` is that URL's host.
@@ -499,7 +512,7 @@ function issuePageLease(
   if (url.attempts === 0) crawl.pagesLeased++;
   url.attempts++;
   const rec: LeaseRecord = {
-    id: newLeaseId(now),
+    id: newLeaseId(ctx, now),
     kind: "page",
     crawlId: crawl.id,
     url: url.url,

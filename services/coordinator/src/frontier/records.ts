@@ -399,3 +399,18 @@ export interface ReportAnswer {
   outcome: ReportOutcome;
   reason: string;
 }
+
+/**
+ * A discovered URL that belongs to another shard, kept in the same commit as
+ * the report or seed that found it, until the URL stream has acknowledged it.
+ */
+export interface OutboxEntry {
+  /** The shard that owns the URL's host. */
+  shard: string;
+  crawlId: string;
+  /** Canonical. */
+  url: string;
+  depth: number;
+  via?: string;
+  kind?: UrlRecord["kind"];
+}

@@ -9,6 +9,7 @@ import type {
   HostPolicy,
   HostState,
   LeaseRecord,
+  OutboxEntry,
   QueueKey,
   RobotsRecord,
   TdmRecord,
@@ -51,6 +52,8 @@ export interface FrontierStore {
   digests: Database<DigestEntry, [string, string]>;
   /** [crawlId, urlHash] -> a fetched page's links that lay past the depth limit, followed if a shorter path to it turns up. */
   pastDepth: Database<string[], [string, string]>;
+  /** seq -> a URL for another shard, until the URL stream acknowledged it (sharded frontiers only). */
+  outbox: Database<OutboxEntry, number>;
   meta: Database<number, string>;
   close(): Promise<void>;
 }
@@ -93,6 +96,7 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     tdm: db<TdmRecord, string>("tdm"),
     digests: db<DigestEntry, [string, string]>("digests"),
     pastDepth: db<string[], [string, string]>("past-depth"),
+    outbox: db<OutboxEntry, number>("outbox"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };

@@ -10,6 +10,7 @@ import type {
   HostPolicy,
   HostState,
   LeaseRecord,
+  OutboxEntry,
   QueueKey,
   RobotsRecord,
   SkipReason,
@@ -134,6 +135,12 @@ export interface Txn {
   keyFreed(key: string): void;
   /** Waits and frees in the order they happened, for the in-memory waiters after commit. */
   waiterChanges: WaiterChange[];
+  /** Keeps a URL for another shard until the URL stream has it (see shards/url-outbox.ts). */
+  toOutbox(entry: OutboxEntry): void;
+  /** Forgets outbox entries the URL stream acknowledged. */
+  dropOutbox(keys: number[]): void;
+  /** How many URLs this transaction put in the outbox. */
+  outboxed: number;
   flush(): void;
 }
 
@@ -143,6 +150,8 @@ export type WaiterChange = { wait: string; hostKey: string } | { freed: string }
 export interface TxnHooks {
   /** A crawl queued its first URL on a host (`origin` is that URL's origin). */
   crawlMeetsHost(txn: Txn, crawl: CrawlRecord, origin: string): void;
+  /** In a sharded frontier: the shard that owns a host, when it is not this one. */
+  routeOf?(hostname: string): string | undefined;
 }
 
 const scopes = new WeakMap<CrawlSpec, (url: string) => boolean>();
@@ -200,6 +209,14 @@ export function openTxn(
     },
     keyFreed(key) {
       txn.waiterChanges.push({ freed: key });
+    },
+    outboxed: 0,
+    toOutbox(entry) {
+      store.outbox.putSync(seq.next(), entry);
+      txn.outboxed++;
+    },
+    dropOutbox(keys) {
+      for (const k of keys) store.outbox.removeSync(k);
     },
     crawl(id) {
       let c = crawls.get(id);
@@ -431,6 +448,21 @@ function discover(
   if (!canon.ok) return false;
   const url = canon.url;
   if (!scopeOf(store, spec)(url)) return false;
+  if (hooks.routeOf !== undefined) {
+    // Another shard's URL: it is deduplicated and queued there, once the URL stream delivers it.
+    const shard = hooks.routeOf(new URL(url).hostname);
+    if (shard !== undefined) {
+      txn.toOutbox({
+        shard,
+        crawlId: crawl.id,
+        url,
+        depth,
+        ...(via !== undefined ? { via } : {}),
+        ...(kind !== undefined ? { kind } : {}),
+      });
+      return false;
+    }
+  }
   const hash = urlHashOf(url);
   const known = store.urls.get([crawl.id, hash]);
   if (known !== undefined) {

@@ -1,0 +1,28 @@
+import type { FrontierShard } from "../frontier/context.js";
+
+/** Where this shard's frontier learns who owns what, once the fleet is joined. */
+export interface ShardPlacement {
+  /** The shard that owns a host's URLs now, when it is not this one. */
+  routeOf(hostname: string): string | undefined;
+  /** Whether this shard may lease for a host now. */
+  mayLease(hostKey: string): boolean;
+  outboxFilled(): void;
+}
+
+/**
+ * The frontier opens before NATS is reached, so its view of the fleet is bound
+ * later. Until then it leases nothing and routes nothing (nothing is
+ * discovered before the fleet is joined: crawls arrive through the fleet).
+ */
+export function lateShard(id: string): FrontierShard & { bind(placement: ShardPlacement): void } {
+  let placement: ShardPlacement | undefined;
+  return {
+    id,
+    routeOf: (hostname) => placement?.routeOf(hostname),
+    mayLease: (hostKey) => placement?.mayLease(hostKey) ?? false,
+    outboxFilled: () => placement?.outboxFilled(),
+    bind(p) {
+      placement = p;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+import { hostname } from "node:os";
+import {
+  hostPlacement,
+  type Logger,
+  ownerOf,
+  requireJetStream,
+  SetupError,
+  type ShardFleet,
+  type ShardMap,
+  shardAdminSubject,
+  shardLeaseSubject,
+  sleep,
+} from "@heed/shared";
+import type { JetStreamManager, NatsConnection } from "nats";
+import type { Frontier } from "../frontier/frontier.js";
+import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
+import type { lateShard } from "./frontier-shard.js";
+import { type ShardOwnership, startShardOwnership } from "./ownership.js";
+import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
+import { startUrlOutbox, type UrlOutbox } from "./url-outbox.js";
+import { ensureUrlStream } from "./url-stream.js";
+
+/** How long a shard waits at start for the fleet's shard map. */
+const MAP_WAIT_MS = 30_000;
+
+export interface ShardMode {
+  shardId: string;
+  /** The subject this shard answers lease requests on. */
+  leaseSubject: string;
+  /** Crawl creates and state changes for the whole fleet. */
+  crawls: CrawlBook;
+  outbox: UrlOutbox;
+  inbox: UrlInbox;
+  fleet: ShardFleet;
+  ownership: ShardOwnership;
+  jsm: JetStreamManager;
+  close(): Promise<void>;
+}
+
+/**
+ * The data plane of a sharded coordinator: the URL stream both ways, the
+ * fleet's crawls, and the frontier's view of who owns which host. Needs
+ * JetStream; fails at start with a setup error that says so.
+ */
+export async function startShardMode(options: {
+  nc: NatsConnection;
+  shard: ReturnType<typeof lateShard>;
+  frontier: Frontier;
+  /** The base lease subject; this shard answers on `${base}.${shardId}`. */
+  leaseSubject: string;
+  /** Where workers report to: the gRPC listen address with the port it got. */
+  grpcListen: string;
+  grpcPort: number;
+  /** The lease-signing public key (SPKI DER), published base64 in the member record. */
+  signingPublicKeyDer: Buffer;
+  ownershipTimeoutMs: number;
+  /** The fleet's ids when it starts together: the map is made from them if there is none. */
+  shardIds: readonly string[];
+  log: Logger;
+}): Promise<ShardMode> {
+  const { nc, shard, frontier, log } = options;
+  const shardId = shard.id;
+  const js = await requireJetStream(nc);
+  const jsm = await nc.jetstreamManager();
+  await ensureUrlStream(jsm);
+  const leaseSubject = shardLeaseSubject(options.leaseSubject, shardId);
+  const ownership = await startShardOwnership({
+    nc,
+    member: {
+      shardId,
+      grpcAddress: advertised(options.grpcListen, options.grpcPort),
+      leaseSubject,
+      adminSubject: shardAdminSubject(shardId),
+      signingPublicKey: options.signingPublicKeyDer.toString("base64"),
+      startedAt: Date.now(),
+    },
+    ownershipTimeoutMs: options.ownershipTimeoutMs,
+    ...(options.shardIds.length > 0 ? { initialShardIds: options.shardIds } : {}),
+    log,
+  });
+  const fleet = ownership.fleet;
+  const stops: (() => Promise<void>)[] = [() => ownership.stop()];
+  try {
+    const map = await waitForMap(fleet, shardId);
+    log.info({ shardId, mapVersion: map.version }, "shard map read");
+    const placement = placementFor(frontier);
+    const outbox = startUrlOutbox({ js, frontier, log: log.child({ component: "url-outbox" }) });
+    stops.unshift(() => outbox.close());
+    shard.bind({
+      routeOf(hostname) {
+        const current = fleet.map()?.map;
+        if (current === undefined) return undefined;
+        const owner = routeTo(current, placement(hostname));
+        return owner === undefined || owner === shardId ? undefined : owner;
+      },
+      mayLease: (hostKey) => ownership.owns(placement(hostKey)),
+      outboxFilled: () => outbox.kick(),
+    });
+    const inbox = await startUrlInbox({
+      js,
+      jsm,
+      shardId,
+      frontier,
+      log: log.child({ component: "url-inbox" }),
+    });
+    stops.unshift(() => inbox.close());
+    const crawls = await openCrawlBook({ js, shardId, frontier, log: log.child({ component: "crawls" }) });
+    stops.unshift(() => crawls.close());
+    return {
+      shardId,
+      leaseSubject,
+      crawls,
+      outbox,
+      inbox,
+      fleet,
+      ownership,
+      jsm,
+      async close() {
+        for (const stop of stops) await stop();
+      },
+    };
+  } catch (err) {
+    for (const stop of stops) await stop().catch(() => {});
+    throw err;
+  }
+}
+
+/** A partition's owner, or while it moves the shard it moves to: URLs for it wait there. */
+function routeTo(map: ShardMap, partition: number): string | undefined {
+  return ownerOf(map, partition) ?? map.moves.find((m) => partition >= m.from && partition < m.to)?.target;
+}
+
+/**
+ * A host's partition: operator host groups are placed whole, by their first
+ * host. Groups come from every crawl's definition, as they apply fleet-wide.
+ */
+function placementFor(frontier: Frontier): (host: string) => number {
+  let known = -1;
+  let place: (host: string) => number = () => 0;
+  return (host) => {
+    const crawls = frontier.store.crawlSpecs.getCount();
+    if (crawls !== known) {
+      known = crawls;
+      const groups = frontier.crawls().flatMap((c) => c.spec.politeness.hostGroups);
+      place = hostPlacement(groups);
+    }
+    return place(host.toLowerCase());
+  };
+}
+
+async function waitForMap(fleet: ShardFleet, shardId: string): Promise<ShardMap> {
+  const deadline = Date.now() + MAP_WAIT_MS;
+  for (;;) {
+    const current = fleet.map()?.map;
+    if (current !== undefined) return current;
+    if (Date.now() > deadline)
+      throw new SetupError(
+        "HEED_SHARD_MAP_MISSING",
+        `shard ${shardId}: no shard map on this NATS after ${MAP_WAIT_MS / 1000} s; start the fleet with its shard ids`,
+      );
+    await sleep(100);
+  }
+}
+
+/** A listen address workers can dial: a wildcard host is replaced by this machine's name. */
+function advertised(listen: string, port: number): string {
+  const host = listen.slice(0, listen.lastIndexOf(":"));
+  const reachable = host === "" || host === "0.0.0.0" || host === "[::]" ? hostname() : host;
+  return `${reachable}:${port}`;
+}
