@@ -23,6 +23,7 @@ import { normalizePattern } from "../frontier/policies.js";
 import type { CrawlRecord } from "../frontier/records.js";
 import { seedCount } from "../frontier/seeds.js";
 import { undecodable } from "../grpc/decode-guard.js";
+import type { CrawlBook } from "../shards/crawl-book.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
 import { type AdminFleet, createFanOut, type FanOut } from "./fanout.js";
@@ -57,6 +58,8 @@ export interface AdminDeps {
     nats(): NatsConnection | undefined;
     /** How long another shard has to answer before it is named missing. */
     timeoutMs: number;
+    /** The fleet's crawls (heed-crawls bucket): crawl creates and state changes go there. */
+    crawls(): CrawlBook | undefined;
   };
 }
 
@@ -193,7 +196,7 @@ export function adminService(deps: AdminDeps): AdminService {
   }
 
   const implementation: proto.AdminServiceServer = {
-    createCrawl: unary("CreateCrawl", "operate", (req: proto.CreateCrawlRequest) => {
+    createCrawl: unary("CreateCrawl", "operate", async (req: proto.CreateCrawlRequest) => {
       const spec = crawlSpecFromProto(v.definitionSize(req.definition));
       const existing = spec.id !== undefined ? frontier.crawl(spec.id) : undefined;
       if (existing !== undefined) {
@@ -203,7 +206,8 @@ export function adminService(deps: AdminDeps): AdminService {
           throw new AlreadyExistsError(`crawl ${existing.id} exists with another definition`);
         return { crawl: crawlToProto(existing) };
       }
-      const crawl = frontier.createCrawl(spec);
+      const book = fleetCrawls();
+      const crawl = book !== undefined ? await book.create(spec) : frontier.createCrawl(spec);
       audit("CreateCrawl", { crawlId: crawl.id, seeds: seedCount(crawl) });
       return { crawl: crawlToProto(crawl) };
     }),
@@ -247,21 +251,15 @@ export function adminService(deps: AdminDeps): AdminService {
       );
       return { seeds: page.map((s) => s.url), nextPageToken };
     }),
-    pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) => {
-      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "pause");
-      audit("PauseCrawl", { crawlId: crawl.id });
-      return { crawl: crawlToProto(crawl) };
-    }),
-    resumeCrawl: unary("ResumeCrawl", "operate", (req: proto.ResumeCrawlRequest) => {
-      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "resume");
-      audit("ResumeCrawl", { crawlId: crawl.id });
-      return { crawl: crawlToProto(crawl) };
-    }),
-    cancelCrawl: unary("CancelCrawl", "operate", (req: proto.CancelCrawlRequest) => {
-      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "cancel");
-      audit("CancelCrawl", { crawlId: crawl.id });
-      return { crawl: crawlToProto(crawl) };
-    }),
+    pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) =>
+      changeCrawl("PauseCrawl", req.crawlId, "pause"),
+    ),
+    resumeCrawl: unary("ResumeCrawl", "operate", (req: proto.ResumeCrawlRequest) =>
+      changeCrawl("ResumeCrawl", req.crawlId, "resume"),
+    ),
+    cancelCrawl: unary("CancelCrawl", "operate", (req: proto.CancelCrawlRequest) =>
+      changeCrawl("CancelCrawl", req.crawlId, "cancel"),
+    ),
     getStats: unary(
       "GetStats",
       "read",
@@ -524,6 +522,23 @@ export function adminService(deps: AdminDeps): AdminService {
       };
     return { urls: [], cursor: req.after, missingShards: [] };
   };
+
+  /** A sharded coordinator's crawl book; undefined when unsharded. */
+  function fleetCrawls(): CrawlBook | undefined {
+    if (deps.shard === undefined) return undefined;
+    const book = deps.shard.crawls();
+    if (book === undefined) throw new UnavailableError("HEED_SHARD_STARTING", "the shard is still joining its fleet");
+    return book;
+  }
+
+  /** Pause, resume or cancel: through the fleet's crawl book when sharded, so every shard applies it. */
+  async function changeCrawl(rpc: string, crawlId: string, action: "pause" | "resume" | "cancel") {
+    const id = v.crawlId(crawlId);
+    const book = fleetCrawls();
+    const crawl = book !== undefined ? await book.change(id, action) : frontier.changeCrawlState(id, action);
+    audit(rpc, { crawlId: crawl.id });
+    return { crawl: crawlToProto(crawl) };
+  }
 
   /** A crawl's progress: this coordinator's, or the whole sharded crawl's. */
   async function progressOf(
