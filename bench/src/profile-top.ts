@@ -24,8 +24,14 @@ const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const self = new Map<string, number>();
 let total = 0;
+/**
+ * A sample this far after the one before is a process that did not run meanwhile (the politeness
+ * benches stop their workers with SIGSTOP): its gap is not time spent in whatever was on the stack.
+ */
+const PAUSED_US = 1_000_000;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
+  if (dt > PAUSED_US) return;
   const frame = byId.get(id)?.callFrame;
   if (!frame) return;
   const where = frame.url
@@ -39,6 +45,7 @@ const idle = self.get("(idle)") ?? 0;
 process.stdout.write(
   `${file}: ${(total / 1e6).toFixed(2)} s sampled, ${((total - idle) / 1e6).toFixed(2)} s busy\n`,
 );
+process.stdout.on("error", () => undefined);
 for (const [key, us] of [...self]
   .filter(([k]) => k !== "(idle)")
   .sort((a, b) => b[1] - a[1])

@@ -6,7 +6,8 @@ import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
  * A Heed coordinator in its own process, as in production. Argv: NATS URL,
  * data directory, max wait hint (ms). `crawl` creates a crawl from the
  * message's definition and answers when it is finished, with its counts
- * (or at once, with `wait: false`).
+ * (or at once, with `wait: false`, with its id); `wait` answers when the
+ * crawl of that id is finished.
  */
 const [natsUrl, dataDir, maxWaitHintMs] = process.argv.slice(2);
 try {
@@ -20,21 +21,25 @@ try {
     }),
     silentLogger(),
   );
+  const finished = async (id: string, t0: bigint) => {
+    const final = await waitForCrawl(coordinator.frontier, id, { timeoutMs: 600_000, pollMs: 20 });
+    return {
+      type: "crawled",
+      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      done: final.counts.done,
+      counts: final.counts,
+    };
+  };
   serveParent(
     {
+      wait: (msg: BenchMessage) => finished(String(msg.id), process.hrtime.bigint()),
       crawl: async (msg: BenchMessage) => {
         const t0 = process.hrtime.bigint();
         const crawl = coordinator.frontier.createCrawl(
           msg.definition as Parameters<typeof coordinator.frontier.createCrawl>[0],
         );
         if (msg.wait === false) return { type: "created", id: crawl.id };
-        const final = await waitForCrawl(coordinator.frontier, crawl.id, { timeoutMs: 600_000, pollMs: 20 });
-        return {
-          type: "crawled",
-          seconds: Number(process.hrtime.bigint() - t0) / 1e9,
-          done: final.counts.done,
-          counts: final.counts,
-        };
+        return finished(crawl.id, t0);
       },
     },
     () => coordinator.close(),

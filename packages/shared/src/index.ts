@@ -98,7 +98,14 @@ export {
   SHARD_ADMIN_SUBJECTS,
 } from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
-export { canonicalizeUrl, hostKeyOf, isPublicSuffix, robotsUrlOf, tryCanonicalizeUrl } from "./url.js";
+export {
+  canonicalizeUrl,
+  hostKeyOf,
+  isPublicSuffix,
+  robotsUrlOf,
+  tryCanonicalizeUrl,
+  type UrlRefusal,
+} from "./url.js";
 export { fromHeader, type UserAgentSpec, userAgentHeader } from "./user-agent.js";
 export {
   AGENT_CARD_PATH,

@@ -24,6 +24,11 @@ describe("canonicalizeUrl", () => {
 
   it("resolves relative references against a base", () => {
     expect(canonicalizeUrl("../x?y#z", "http://example.com/a/b/c")).toBe("http://example.com/a/x?y");
+    // A colon after the first slash is part of the path, not a scheme.
+    expect(canonicalizeUrl("./a:b/c", "http://example.com/d/")).toBe("http://example.com/d/a:b/c");
+    expect(canonicalizeUrl("HTTPS://Example.com/%7euser", "http://example.org/")).toBe(
+      "https://example.com/~user",
+    );
   });
 
   it.each([
@@ -32,6 +37,8 @@ describe("canonicalizeUrl", () => {
     ["ftp://example.com/", "HEED_URL_SCHEME"],
     ["javascript:alert(1)", "HEED_URL_SCHEME"],
     ["mailto:a@example.com", "HEED_URL_SCHEME"],
+    [" JavaScript:void(0)", "HEED_URL_SCHEME"],
+    ["tel:+1-555-0100", "HEED_URL_SCHEME"],
     ["http://user:pw@example.com/", "HEED_URL_CREDENTIALS"],
     [`http://example.com/${"a".repeat(MAX_URL_LENGTH)}`, "HEED_URL_TOO_LONG"],
   ])("refuses %j with %s", (input, code) => {

@@ -15,52 +15,71 @@ function normalizeEscapes(part: string): string {
   });
 }
 
+/** Why a URL was refused, as a value: outlinks are untrusted input, and most bad ones are no surprise. */
+export interface UrlRefusal {
+  code: string;
+  message: string;
+}
+
+const refused = (code: string, message: string): UrlRefusal => ({ code, message });
+
+/** A scheme other than http(s) spelled out at the start (mailto:, javascript:, tel:, data:). */
+const OTHER_SCHEME = /^(?!https?:)[A-Za-z][A-Za-z0-9+.-]*:/i;
+
+/**
+ * The canonical form, or why there is none. Refusals are values, not thrown:
+ * a page's mailto: and javascript: links cost an Error with its stack trace
+ * each otherwise, a visible share of a worker's time per page.
+ */
+function canonicalize(input: string, base: string | undefined): string | UrlRefusal {
+  const trimmed = input.trim();
+  if (trimmed === "") return refused("HEED_URL_EMPTY", "empty URL");
+  if (trimmed.length > MAX_URL_LENGTH) {
+    return refused("HEED_URL_TOO_LONG", `URL longer than ${MAX_URL_LENGTH} characters`);
+  }
+  const scheme = OTHER_SCHEME.exec(trimmed);
+  if (scheme !== null) {
+    return refused("HEED_URL_SCHEME", `unsupported scheme ${scheme[0].toLowerCase()} (only http and https)`);
+  }
+  const url = URL.parse(trimmed, base);
+  if (url === null) return refused("HEED_URL_SYNTAX", `not a valid URL: ${clip(trimmed)}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return refused("HEED_URL_SCHEME", `unsupported scheme ${url.protocol} (only http and https)`);
+  }
+  if (url.username !== "" || url.password !== "") {
+    return refused("HEED_URL_CREDENTIALS", "URLs with credentials are refused");
+  }
+  if (url.hostname === "") return refused("HEED_URL_SYNTAX", "URL has no host");
+  // Each URL setter re-serialises the whole URL: only the parts that change are set.
+  if (url.hash !== "") url.hash = "";
+  if (url.hostname.endsWith(".")) url.hostname = url.hostname.replace(/\.+$/, "");
+  if (url.hostname === "") return refused("HEED_URL_SYNTAX", "URL has no host");
+  if (url.pathname.includes("%")) url.pathname = normalizeEscapes(url.pathname);
+  if (url.search.includes("%")) url.search = normalizeEscapes(url.search);
+  const out = url.href;
+  if (out.length > MAX_URL_LENGTH) {
+    return refused("HEED_URL_TOO_LONG", `URL longer than ${MAX_URL_LENGTH} characters`);
+  }
+  return out;
+}
+
 /**
  * The one canonical form Heed dedupes on. Lower-case scheme and host, IDN to
  * punycode, default port and fragment dropped, trailing host dot dropped,
  * dot segments resolved, escapes normalised. Throws InvalidUrlError.
  */
 export function canonicalizeUrl(input: string, base?: string): string {
-  const trimmed = input.trim();
-  if (trimmed === "") throw new InvalidUrlError("HEED_URL_EMPTY", "empty URL");
-  if (trimmed.length > MAX_URL_LENGTH) {
-    throw new InvalidUrlError("HEED_URL_TOO_LONG", `URL longer than ${MAX_URL_LENGTH} characters`);
-  }
-  let url: URL;
-  try {
-    url = new URL(trimmed, base);
-  } catch (cause) {
-    throw new InvalidUrlError("HEED_URL_SYNTAX", `not a valid URL: ${clip(trimmed)}`, { cause });
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InvalidUrlError("HEED_URL_SCHEME", `unsupported scheme ${url.protocol} (only http and https)`);
-  }
-  if (url.username !== "" || url.password !== "") {
-    throw new InvalidUrlError("HEED_URL_CREDENTIALS", "URLs with credentials are refused");
-  }
-  if (url.hostname === "") throw new InvalidUrlError("HEED_URL_SYNTAX", "URL has no host");
-  url.hash = "";
-  if (url.hostname.endsWith(".")) url.hostname = url.hostname.replace(/\.+$/, "");
-  if (url.hostname === "") throw new InvalidUrlError("HEED_URL_SYNTAX", "URL has no host");
-  url.pathname = normalizeEscapes(url.pathname);
-  if (url.search !== "") url.search = normalizeEscapes(url.search);
-  const out = url.href;
-  if (out.length > MAX_URL_LENGTH) {
-    throw new InvalidUrlError("HEED_URL_TOO_LONG", `URL longer than ${MAX_URL_LENGTH} characters`);
-  }
-  return out;
+  const out = canonicalize(input, base);
+  if (typeof out === "string") return out;
+  throw new InvalidUrlError(out.code, out.message);
 }
 
-export type CanonicalResult = { ok: true; url: string } | { ok: false; error: InvalidUrlError };
+export type CanonicalResult = { ok: true; url: string } | { ok: false; error: UrlRefusal };
 
 /** For hot paths over untrusted input (outlinks), where a bad URL is data, not an exception. */
 export function tryCanonicalizeUrl(input: string, base?: string): CanonicalResult {
-  try {
-    return { ok: true, url: canonicalizeUrl(input, base) };
-  } catch (error) {
-    if (error instanceof InvalidUrlError) return { ok: false, error };
-    throw error;
-  }
+  const out = canonicalize(input, base);
+  return typeof out === "string" ? { ok: true, url: out } : { ok: false, error: out };
 }
 
 /** `scheme://host[:port]`: the unit robots.txt applies to. */

@@ -293,7 +293,7 @@ function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {
 function rebuildIndexes(ctx: FrontierContext): void {
   const now = ctx.clock();
   for (const { key, value } of ctx.store.activeLeases.getRange()) ctx.active.set(key, value);
-  for (const { key } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now);
+  for (const { key, value } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now, 0, value);
   ctx.log.info(
     { activeLeases: ctx.active.size, scheduledHosts: ctx.schedule.size },
     "frontier indexes rebuilt",

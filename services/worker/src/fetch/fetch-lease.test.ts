@@ -200,6 +200,30 @@ describe("fetchLease", () => {
     expect(seen.length).toBe(before);
   });
 
+  it("ends a fetch when its lease's window closes, unless a renewal moved it; a handed-back lease ends at once", async () => {
+    // The window closes LEASE_SAFETY_MS before expiry: 300 ms into a 3 s answer.
+    const short = lease("/slow-headers", { expiresAtMs: Date.now() + 800 });
+    const cut = await fetchLease(short, deps);
+    expect(cut.error?.kind).toBe(Kind.FETCH_ERROR_KIND_LEASE_WINDOW);
+    expect(cut.finishedAtMs).toBeLessThan(short.expiresAtMs);
+    // Renewed to well past the answer while waiting: the fetch goes on and the page arrives.
+    const renewed = lease("/slow-headers", { expiresAtMs: Date.now() + 800 });
+    let expiry = renewed.expiresAtMs;
+    setTimeout(() => {
+      expiry = Date.now() + 10_000;
+    }, 100);
+    const whole = await fetchLease(renewed, { ...deps, leaseExpiresAt: () => expiry });
+    expect(whole.error).toBeUndefined();
+    expect(whole.statusCode).toBe(200);
+    // Handed back mid-fetch: not waited for until the timeout.
+    const release = new AbortController();
+    setTimeout(() => release.abort(), 100);
+    const t0 = Date.now();
+    const released = await fetchLease(lease("/slow-headers"), deps, release.signal);
+    expect(released.error).toBeDefined();
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
   it("waits for the lease's not-before time", async () => {
     const at = Date.now() + 300;
     const r = await fetchLease(lease("/page", { notBeforeMs: at }), deps);

@@ -87,12 +87,7 @@ export async function fetchLease(
     return result;
   }
   const deadline = startedAtMs + limits.timeoutMs;
-  const window = watchLeaseWindow(() => expiresAt() - LEASE_SAFETY_MS, clock);
-  // A plain timer, not AbortSignal.timeout(): a timeout signal held only by AbortSignal.any() can be
-  // garbage-collected before it fires, and the fetch would then outlive its timeout.
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), limits.timeoutMs);
-  const abort = AbortSignal.any([timeout.signal, window.signal, ...(signal ? [signal] : [])]);
+  const ends = watchFetchEnds(deadline, () => expiresAt() - LEASE_SAFETY_MS, clock, signal);
   const dispatcher = deps.allowPrivateAddresses && lease.allowPrivateAddresses ? deps.open : deps.guarded;
   const guardLiterals = dispatcher === deps.guarded;
   const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
@@ -113,7 +108,7 @@ export async function fetchLease(
     const res = await request(url, {
       method: "GET",
       dispatcher,
-      signal: abort,
+      signal: ends.signal,
       headersTimeout: remaining,
       bodyTimeout: remaining,
       headers: Object.fromEntries(requestHeaders),
@@ -201,7 +196,7 @@ export async function fetchLease(
     return result;
   } catch (err) {
     result.finishedAtMs = clock();
-    if (window.signal.aborted) {
+    if (ends.windowClosed()) {
       result.error = {
         kind: Kind.FETCH_ERROR_KIND_LEASE_WINDOW,
         code: "HEED_LEASE_WINDOW",
@@ -213,8 +208,7 @@ export async function fetchLease(
     result.error = { kind: failure.kind, code: failure.code, message: failure.message.slice(0, 500) };
     return result;
   } finally {
-    window.stop();
-    clearTimeout(timer);
+    ends.stop();
   }
 }
 
@@ -246,24 +240,42 @@ async function readRedirectBody(body: Readable, maxBytes: number): Promise<BodyR
 }
 
 /**
- * Aborts when the lease's window closes. The close time is re-read when the
- * timer fires, so a renewal made meanwhile keeps the fetch going.
+ * One timer and one signal for everything that ends a fetch early: its
+ * timeout, the lease's window closing and the lease being handed back. (A
+ * plain timer, not AbortSignal.timeout(): a timeout signal held only by
+ * AbortSignal.any() can be garbage-collected before it fires.) The close time
+ * is re-read when the timer fires, so a renewal made meanwhile keeps the
+ * fetch going.
  */
-function watchLeaseWindow(
+function watchFetchEnds(
+  deadline: number,
   closesAt: () => number,
   clock: () => number,
-): { signal: AbortSignal; stop(): void } {
+  released: AbortSignal | undefined,
+): { signal: AbortSignal; windowClosed(): boolean; stop(): void } {
   const controller = new AbortController();
+  let windowClosed = false;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
-    const wait = closesAt() - clock();
-    if (wait <= 0) controller.abort();
-    else timer = setTimeout(arm, wait);
+    const now = clock();
+    const close = closesAt();
+    if (close <= now) {
+      windowClosed = true;
+      controller.abort();
+    } else if (deadline <= now) controller.abort();
+    else timer = setTimeout(arm, Math.min(close, deadline) - now);
   };
+  const onReleased = () => controller.abort();
+  if (released?.aborted) controller.abort();
+  else released?.addEventListener("abort", onReleased, { once: true });
   arm();
   return {
     signal: controller.signal,
-    stop: () => clearTimeout(timer),
+    windowClosed: () => windowClosed,
+    stop: () => {
+      clearTimeout(timer);
+      released?.removeEventListener("abort", onReleased);
+    },
   };
 }
 
