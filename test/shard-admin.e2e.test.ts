@@ -59,7 +59,10 @@ function startShard(id: string): RunningBin {
 }
 
 /** heedctl against one shard, as JSON. */
-async function ctl(shard: string, args: string[]): Promise<{ json: unknown; stderr: string; code: number | null }> {
+async function ctl(
+  shard: string,
+  args: string[],
+): Promise<{ json: unknown; stderr: string; code: number | null }> {
   const server = addresses.get(shard) as string;
   const r = await runHeedctl(["--server", server, "--json", ...args], {
     env: { HEED_TOKEN: "", HEEDCTL_CONFIG: "", HOME: scratch },
@@ -77,7 +80,8 @@ beforeAll(async () => {
     const port = await until(
       `shard ${id} started`,
       () => {
-        if (proc.child.exitCode !== null) throw new Error(`shard ${id} exited: ${proc.stdout()}${proc.stderr()}`);
+        if (proc.child.exitCode !== null)
+          throw new Error(`shard ${id} exited: ${proc.stdout()}${proc.stderr()}`);
         const m = /"grpcPort":(\d+)[^\n]*coordinator started/.exec(proc.stderr());
         return m?.[1];
       },
@@ -111,7 +115,9 @@ beforeAll(async () => {
     async () => {
       const { json } = await ctl("s1", ["stats", CRAWL]);
       const stats = proto.GetStatsResponse.fromJSON(json);
-      return stats.total?.counts?.queued === seeds.length && stats.missingShards.length === 0 ? true : undefined;
+      return stats.total?.counts?.queued === seeds.length && stats.missingShards.length === 0
+        ? true
+        : undefined;
     },
     30_000,
   );

@@ -527,7 +527,8 @@ export function adminService(deps: AdminDeps): AdminService {
   function fleetCrawls(): CrawlBook | undefined {
     if (deps.shard === undefined) return undefined;
     const book = deps.shard.crawls();
-    if (book === undefined) throw new UnavailableError("HEED_SHARD_STARTING", "the shard is still joining its fleet");
+    if (book === undefined)
+      throw new UnavailableError("HEED_SHARD_STARTING", "the shard is still joining its fleet");
     return book;
   }
 
