@@ -5,30 +5,52 @@ import { type BenchMessage, startChild } from "./procs/child.js";
 
 /**
  * Frontier scale: a synthetic crawl of many URLs over many hosts loaded into
- * a frontier in its own process (no network), next to a small one (10 000
- * URLs over 1 000 hosts) in the same run: insert rate, LMDB size, anonymous
- * RSS, restart time, and the lease rate at both sizes.
+ * a frontier in its own process (no network), then served by a fresh process
+ * as a restarted coordinator, next to a small one (10 000 URLs over 1 000
+ * hosts) in the same run: insert rate (overall and over the last tenth), LMDB
+ * size, anonymous RSS loaded and restarted, restart time, the lease rate and
+ * CPU per lease at both sizes, and the disk after the leases with lease audit
+ * retention on.
  */
-export interface ScaleFigures {
+export interface LoadFigures {
   insertPerSecond: number;
+  /** URLs per CPU second of the loading process: steadier than the wall rate on a busy machine. */
+  insertPerCpuSecond: number;
+  lastTenthInsertPerCpuSecond: number;
   diskBytes: number;
   loadedRssAnon: number;
-  restartedRssAnon: number;
+}
+
+export interface ServeFigures {
   restartSeconds: number;
+  restartCpuSeconds: number;
+  restartedRssAnon: number;
+  servedRssAnon: number;
+  servedDiskBytes: number;
+  leaseRecords: number;
+  pruned: number;
   leasesPerSecond: number;
   cpuMicrosPerLease: number;
 }
 
-async function load(urls: number, hosts: number, leaseSeconds: number): Promise<ScaleFigures> {
-  const dataDir = mkdtempSync(join(tmpdir(), "heed-bench-scale-"));
+type ScaleFigures = LoadFigures & ServeFigures;
+
+async function inChild<T>(msg: BenchMessage): Promise<T> {
   const child = await startChild("./frontier-scale.js");
   try {
-    return await child.ask<BenchMessage & ScaleFigures>(
-      { type: "load", dataDir, urls, hosts, leaseSeconds },
-      3_600_000,
-    );
+    return await child.ask<BenchMessage & T>(msg, 6 * 3_600_000);
   } finally {
     await child.stop();
+  }
+}
+
+async function load(urls: number, hosts: number, leaseSeconds: number): Promise<ScaleFigures> {
+  const dataDir = mkdtempSync(join(tmpdir(), "heed-bench-scale-"));
+  try {
+    const loaded = await inChild<LoadFigures>({ type: "load", dataDir, urls, hosts });
+    const served = await inChild<ServeFigures>({ type: "serve", dataDir, leaseSeconds });
+    return { ...loaded, ...served };
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -37,16 +59,23 @@ export async function frontierScaleBenchmark(): Promise<void> {
   const urls = Number(process.env.BENCH_SCALE_URLS ?? 100_000);
   const hosts = Number(process.env.BENCH_SCALE_HOSTS ?? 10_000);
   const leaseSeconds = Number(process.env.BENCH_SCALE_LEASE_SECONDS ?? 5);
+  // BENCH_SCALE_LEASE_SECONDS=0: load and restart only (no robots.txt round for every host, no leases).
   const small = await load(10_000, 1_000, leaseSeconds);
   const large = await load(urls, hosts, leaseSeconds);
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  const row = (name: string, f: ScaleFigures, n: number) =>
-    `  ${name.padEnd(26)} insert ${f.insertPerSecond.toFixed(0).padStart(7)} URLs/s  disk ${mib(f.diskBytes).padStart(10)} (${(f.diskBytes / n).toFixed(0)} B/URL)  RssAnon loaded ${mib(f.loadedRssAnon)}, restarted ${mib(f.restartedRssAnon)}  restart ${f.restartSeconds.toFixed(2)} s  leases ${f.leasesPerSecond.toFixed(0)}/s (CPU ${f.cpuMicrosPerLease.toFixed(0)} µs each)`;
+  const rows = (name: string, f: ScaleFigures, n: number, h: number) => [
+    `  ${name}`,
+    `    insert ${f.insertPerSecond.toFixed(0)} URLs/s, ${f.insertPerCpuSecond.toFixed(0)} per CPU second (last tenth ${f.lastTenthInsertPerCpuSecond.toFixed(0)} per CPU second)  disk ${mib(f.diskBytes)} (${(f.diskBytes / n).toFixed(0)} B/URL)  RssAnon loaded ${mib(f.loadedRssAnon)}`,
+    `    restart ${f.restartSeconds.toFixed(2)} s (CPU ${f.restartCpuSeconds.toFixed(2)} s)  RssAnon restarted ${mib(f.restartedRssAnon)} (${(f.restartedRssAnon / h).toFixed(0)} B/host in all), after leasing ${mib(f.servedRssAnon)}`,
+    `    leases ${f.leasesPerSecond.toFixed(0)}/s (CPU ${f.cpuMicrosPerLease.toFixed(0)} µs each)  disk after leasing ${mib(f.servedDiskBytes)} (${f.leaseRecords} lease records kept, ${f.pruned} deleted by retention)`,
+  ];
   process.stdout.write(
     [
-      "frontier scale (synthetic crawl, one frontier in its own process, no network)",
-      row("10 000 URLs / 1 000 hosts", small, 10_000),
-      row(`${urls} URLs / ${hosts} hosts`, large, urls),
+      "frontier scale (synthetic crawl, loaded in one process, served restarted in another, no network)",
+      ...rows("10 000 URLs / 1 000 hosts", small, 10_000, 1_000),
+      ...rows(`${urls} URLs / ${hosts} hosts`, large, urls, hosts),
+      `  ratio insert per CPU second, last tenth / whole (large) ${(large.lastTenthInsertPerCpuSecond / large.insertPerCpuSecond).toFixed(2)}x`,
+      `  ratio insert per CPU second large / small ${(large.insertPerCpuSecond / small.insertPerCpuSecond).toFixed(2)}x`,
       `  ratio lease rate large / small   ${(large.leasesPerSecond / small.leasesPerSecond).toFixed(2)}x`,
       `  ratio CPU per lease large / small ${(large.cpuMicrosPerLease / small.cpuMicrosPerLease).toFixed(2)}x`,
       "",

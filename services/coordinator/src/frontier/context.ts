@@ -102,6 +102,7 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
       return out;
     });
   } catch (err) {
+    ctx.store.forgetUncommittedStructures();
     if (txn !== undefined) for (const key of txn.touchedHosts) reindexHost(ctx, key, now);
     throw commitFailed(ctx, err);
   }

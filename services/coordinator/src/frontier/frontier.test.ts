@@ -701,6 +701,20 @@ describe("a commit that fails", () => {
     expect(frontier.activeLeaseCount()).toBe(1);
   });
 
+  it("stores a record shape first met in the failed commit with the next one: it reads after a restart", async () => {
+    const { fail } = await failingOnce();
+    frontier.createCrawl(spec(["http://a.example/"]));
+    // The first lease record of this frontier is written, then its commit fails.
+    fail(new Error("boom"));
+    await expect(take()).rejects.toThrow("boom");
+    const robots = await one();
+    await frontier.close();
+    frontier = open();
+    const [ack] = await robotsOk(robots);
+    expect(ack?.outcome).toBe(Outcome.REPORT_OUTCOME_ACCEPTED);
+    expect(frontier.activeLeaseCount()).toBe(0);
+  });
+
   it("says the frontier cannot be written, refuses changes with HEED_FRONTIER_WRITE, and recovers", async () => {
     const { fail, commits } = await failingOnce();
     const crawl = frontier.createCrawl(spec(["http://a.example/"]));

@@ -60,6 +60,8 @@ export interface Frontier {
   createCrawl(input: CrawlSpecInput, options?: { discoverSeeds?: boolean }): CrawlRecord;
   /** Starts the recrawls whose day has come (`recrawl.everyDays` after the crawl finished). */
   startDueRecrawls(): CrawlRecord[];
+  /** The recrawls whose day has come, without starting them (a sharded fleet starts them through its crawls bucket). */
+  dueRecrawls(): CrawlSpecInput[];
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
   /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
@@ -210,6 +212,14 @@ export function openFrontier(options: FrontierOptions): Frontier {
     startDueRecrawls() {
       return startDueRecrawls(ctx, (input) => this.createCrawl(input));
     },
+    dueRecrawls() {
+      const due: CrawlSpecInput[] = [];
+      startDueRecrawls(ctx, (input) => {
+        due.push(input);
+        return undefined;
+      });
+      return due;
+    },
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
     lease: batcher.lease,
@@ -293,7 +303,7 @@ function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {
 function rebuildIndexes(ctx: FrontierContext): void {
   const now = ctx.clock();
   for (const { key, value } of ctx.store.activeLeases.getRange()) ctx.active.set(key, value);
-  for (const { key } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now);
+  for (const { key, value } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now, 0, value);
   ctx.log.info(
     { activeLeases: ctx.active.size, scheduledHosts: ctx.schedule.size },
     "frontier indexes rebuilt",

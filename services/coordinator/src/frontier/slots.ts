@@ -211,6 +211,14 @@ export function recordSuccess(host: HostState): void {
   host.backoffLevel = Math.floor((host.backoffLevel ?? 0) / 2);
 }
 
+/** Whether the host is already at least as strict as the crawl asks (adopting its politeness changes nothing). */
+export function isAsStrict(host: HostState, spec: CrawlSpec): boolean {
+  return (
+    host.minDelayMs >= spec.politeness.minDelayMs &&
+    host.maxConcurrency <= spec.politeness.maxConcurrencyPerHost
+  );
+}
+
 /** Politeness is per host across crawls: a crawl that meets a host makes it at least as strict as it asks. */
 export function adoptCrawlPoliteness(host: HostState, spec: CrawlSpec): void {
   host.minDelayMs = Math.max(host.minDelayMs, spec.politeness.minDelayMs);

@@ -20,7 +20,7 @@ import type {
 } from "./records.js";
 import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
-import { adoptCrawlPoliteness } from "./slots.js";
+import { adoptCrawlPoliteness, isAsStrict } from "./slots.js";
 import { type EndedLeaseKey, type FrontierStore, loadCrawl } from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
@@ -240,7 +240,9 @@ export function openTxn(
       const n = crawl.addedSeeds ?? 0;
       store.addedSeeds.putSync([crawl.id, n], url);
       store.addedSeedUrls.putSync([crawl.id, hash], n);
-      store.addedSeedHosts.putSync([crawl.id, new URL(url).hostname], 1);
+      // Most added seeds share a host with an earlier one: a read instead of a write (a dirtied page).
+      const hostKey: [string, string] = [crawl.id, new URL(url).hostname];
+      if (!store.addedSeedHosts.doesExist(hostKey)) store.addedSeedHosts.putSync(hostKey, 1);
       crawl.addedSeeds = n + 1;
       return true;
     },
@@ -493,7 +495,11 @@ function discover(
   if (crawl.state !== "paused") store.queue.putSync(queueKey, [crawl.id, hash]);
   store.discovery.putSync([crawl.id, queueKey[2]], hash);
   crawl.counts.queued++;
-  adoptCrawlPoliteness(txn.host(hostKey), spec);
+  // A host already as strict as this crawl asks is only rescheduled, not rewritten: at scale each
+  // rewrite dirties a page of its own, and a bulk insert meets as many hosts as URLs.
+  const stored = txn.loadedHost(hostKey) === undefined ? store.hosts.get(hostKey) : undefined;
+  if (stored !== undefined && isAsStrict(stored, spec)) txn.touchedHosts.add(hostKey);
+  else adoptCrawlPoliteness(txn.host(hostKey), spec);
   if (!store.crawlHosts.doesExist([crawl.id, hostKey])) {
     store.crawlHosts.putSync([crawl.id, hostKey], {
       firstSeenMs: now,
