@@ -52,6 +52,7 @@ describe("shard ownership", () => {
             member: member(id),
             ownershipTimeoutMs: 3000,
             initialShardIds: ["s0", "s1", "s2"],
+            quietAfterGainMs: () => 0,
             log: silentLogger(),
           }),
         );
@@ -105,7 +106,12 @@ describe("shard ownership", () => {
     const nats = await startNatsServer({ jetstream: true });
     const a = await connect({ servers: nats.url });
     const b = await connect({ servers: nats.url });
-    const opts = { ownershipTimeoutMs: 1500, initialShardIds: ["s0"], log: silentLogger() };
+    const opts = {
+      ownershipTimeoutMs: 1500,
+      initialShardIds: ["s0"],
+      quietAfterGainMs: () => 0,
+      log: silentLogger(),
+    };
     const first = await startShardOwnership({ nc: a, member: member("s0"), ...opts });
     try {
       expect(first.owns(0)).toBe(true);
@@ -136,7 +142,14 @@ describe("shard ownership", () => {
       reconnectTimeWait: 200,
     });
     const nc = await connect({ servers: nats.url });
-    const opts = { ownershipTimeoutMs: ttl, initialShardIds: ["s0", "s1"], log: silentLogger() };
+    // The longest lease lifetime, as the new owner waits it out after gaining s0's partitions.
+    const quietMs = 1000;
+    const opts = {
+      ownershipTimeoutMs: ttl,
+      initialShardIds: ["s0", "s1"],
+      quietAfterGainMs: () => quietMs,
+      log: silentLogger(),
+    };
     const s0 = await startShardOwnership({ nc: cutNc, member: member("s0"), ...opts });
     const s1 = await startShardOwnership({ nc, member: member("s1"), ...opts });
     const membersKv = await nc.jetstream().views.kv(MEMBERS_BUCKET, { bindOnly: true });
@@ -173,14 +186,23 @@ describe("shard ownership", () => {
           }
         await sleep(10);
       }
-      await until("s1 to see the new map", () => (s1.owns(p0) ? true : undefined), 3000);
+      await until(
+        "s1 to see the new map",
+        () => (s1.map()?.map.ranges.every((r) => r.shard === "s1") ? true : undefined),
+        3000,
+      );
+      const sawMapAt = performance.now();
+      expect(s1.owns(p0)).toBe(false); // quiet: s0's last leases may still be in use
+      await until("s1 to own s0's partitions", () => (s1.owns(p0) ? true : undefined), 3000, 5);
       const ownedByS1At = performance.now();
+      expect(ownedByS1At - sawMapAt).toBeGreaterThanOrEqual(quietMs - 50);
+      expect(ownedByS1At - takenAt).toBeGreaterThanOrEqual(quietMs);
       const rel = (t: number) => Math.round(t - lastPut);
       const fence = lastPut + (ttl - Math.floor(ttl / 3));
       console.log(
         `partition timings (ms after s0's last acknowledged put; ttl ${ttl}, fence at ttl-ttl/3 = ${ttl - Math.floor(ttl / 3)}): ` +
           `cut ${rel(cutAt)}, s0 stops issuing ${rel(fence)} (seen by the poll at ${rel(fencedAt)}), s0's key seen expired ${rel(expiredAt)}, ` +
-          `take-over accepted ${rel(takenAt)} (after ${refusals} refusals), s1 owns ${rel(ownedByS1At)}`,
+          `take-over accepted ${rel(takenAt)} (after ${refusals} refusals), s1 sees the map ${rel(sawMapAt)} and owns after its quiet ${rel(ownedByS1At)}`,
       );
       expect(fencedAt).toBeGreaterThan(0);
       expect(expiredAt).toBeGreaterThan(0);

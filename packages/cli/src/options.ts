@@ -191,6 +191,11 @@ export const WORKER_FLAGS: FlagSpec[] = [
   { key: "natsUrl", flag: "--nats-url <url>", help: "NATS server to ask for leases" },
   { key: "coordinator", flag: "--coordinator <host:port>", help: "gRPC address of the coordinator" },
   { key: "leaseSubject", flag: "--lease-subject <subject>", help: "NATS subject to ask for leases on" },
+  {
+    key: "shards",
+    flag: "--shards <mode>",
+    help: "auto | on | off: lease from every shard of a sharded fleet (auto: if one is live on NATS)",
+  },
   { key: "concurrency", flag: "--concurrency <n>", help: "fetches in flight at once" },
   {
     key: "allowPrivateAddresses",

@@ -155,6 +155,12 @@ export const workerConfigSchema = z.object({
   natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
   coordinator: hostPort.default("127.0.0.1:7400"),
   leaseSubject: z.string().min(1).default("heed.lease.request"),
+  /**
+   * A sharded fleet (several coordinators): `on` leases from every live shard found in the JetStream
+   * members bucket (`coordinator` and `leaseSubject` are then unused), `off` uses the one coordinator,
+   * `auto` is `on` when the bucket lists a live shard at start.
+   */
+  shards: z.enum(["auto", "on", "off"]).default("auto"),
   concurrency: int(1, 1024).default(8),
   /** Refuse loopback/private/link-local targets unless this is set (and the crawl allows it). */
   allowPrivateAddresses: bool.default(false),

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { type CaptureStorage, s3SettingsFrom, startCaptureStorage } from "@heed/archive";
 import {
+  ConfigError,
   createLimitedWarn,
   errorMessage,
   grpcClientCredentials,
@@ -27,12 +28,16 @@ import { startHeartbeat } from "./control/heartbeat.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
 import { createLookup } from "./fetch/guard.js";
 import { requestSignerFromConfig } from "./fetch/signer-config.js";
-import { pullLeases } from "./leases/puller.js";
+import { joinShardFleet } from "./fleet/join.js";
+import { createShardKeys } from "./fleet/keys.js";
+import { pullFromFleet } from "./fleet/leases.js";
+import { createShardReporters } from "./fleet/reports.js";
+import { type Puller, pullLeases } from "./leases/puller.js";
 import { startRenewals } from "./leases/renewals.js";
 import { createLeaseRunner, type LeaseFetch } from "./leases/runner.js";
-import { createCoordinatorTrust } from "./leases/trust.js";
+import { createCoordinatorTrust, type MessageTrust } from "./leases/trust.js";
 import { createWorkerMetrics } from "./metrics.js";
-import { createReporter } from "./report/reporter.js";
+import { createReporter, type Reporter } from "./report/reporter.js";
 import { reportsEndFirst, requestEndOf } from "./report/request-end.js";
 
 export const WORKER_VERSION = "0.1.0";
@@ -119,32 +124,65 @@ export async function startWorker(
   const stopping = new AbortController();
   const metrics = createWorkerMetrics();
   const warn = createLimitedWarn(wlog, metrics.refused);
-  let learnKey: (der: Uint8Array) => void = () => undefined;
-  const reporter = createReporter({
-    address: config.coordinator,
-    workerId: id,
-    batchMax: config.reportBatchMax,
-    flushMs: config.reportFlushMs,
-    bufferMax: config.reportBufferMax,
-    log: wlog,
-    credentials: grpcCredentials,
-    ...(token !== undefined ? { token } : {}),
-    onCoordinatorKey: (der) => learnKey(der),
-    onRefused: (details) => {
-      // Fetching on would only cost the sites requests whose results nobody takes.
-      failure ??= new HeedError(
-        "HEED_WORKER_REFUSED",
-        `the coordinator refused the worker token: ${details}`,
-      );
-      stopping.abort();
-    },
+  const onRefused = (details: string) => {
+    // Fetching on would only cost the sites requests whose results nobody takes.
+    failure ??= new HeedError("HEED_WORKER_REFUSED", `the coordinator refused the worker token: ${details}`);
+    stopping.abort();
+  };
+  const fleet = await joinShardFleet(nc, config.shards, wlog).catch(async (err: unknown) => {
+    await nc.close();
+    throw err;
   });
-  const trust = createCoordinatorTrust(() => reporter.renew([]), wlog);
-  learnKey = trust.learn;
+  // Running leases by id, filled by the runner; the fleet's report clients and capacity split read it.
+  let running: ReadonlyMap<string, unknown> = new Map();
+  const shardReporters =
+    fleet !== undefined
+      ? createShardReporters({
+          workerId: id,
+          batchMax: config.reportBatchMax,
+          flushMs: config.reportFlushMs,
+          bufferMax: config.reportBufferMax,
+          log: wlog,
+          credentials: grpcCredentials,
+          ...(token !== undefined ? { token } : {}),
+          onRefused,
+          holds: (shardId) => [...running.keys()].some((leaseId) => leaseId.startsWith(`${shardId}~`)),
+        })
+      : undefined;
+  const shardKeys = fleet !== undefined ? createShardKeys(fleet, wlog) : undefined;
+  let learnKey: (der: Uint8Array) => void = () => undefined;
+  const reporter: Reporter =
+    shardReporters ??
+    createReporter({
+      address: config.coordinator,
+      workerId: id,
+      batchMax: config.reportBatchMax,
+      flushMs: config.reportFlushMs,
+      bufferMax: config.reportBufferMax,
+      log: wlog,
+      credentials: grpcCredentials,
+      ...(token !== undefined ? { token } : {}),
+      onCoordinatorKey: (der) => learnKey(der),
+      onRefused,
+    });
+  let trust: MessageTrust;
+  if (shardKeys !== undefined) {
+    trust = shardKeys.anyShard();
+  } else {
+    const coordinatorTrust = createCoordinatorTrust(() => reporter.renew([]), wlog);
+    learnKey = coordinatorTrust.learn;
+    trust = coordinatorTrust;
+  }
   try {
-    await reporter.probe();
+    if (fleet !== undefined && shardReporters !== undefined) {
+      await shardReporters.sync(fleet.members());
+      if (failure !== undefined) throw new ConfigError("tokenFile", failure.message);
+    } else {
+      await reporter.probe();
+    }
   } catch (err) {
     reporter.close();
+    await fleet?.stop();
     await nc.close();
     throw err;
   }
@@ -216,34 +254,56 @@ export async function startWorker(
       return kept;
     });
   const runner = createLeaseRunner({ fetch, reporter, metrics, log: wlog, onSettled: () => puller.wake() });
+  running = runner.running;
   const stopRenewals = startRenewals(runner.running, reporter, wlog);
-  const puller = pullLeases({
-    nc,
-    subject: config.leaseSubject,
-    workerId: id,
-    workerVersion: WORKER_VERSION,
-    requestTimeoutMs: config.leaseRequestTimeoutMs,
-    idlePollMaxMs: config.idlePollMaxMs,
-    // While reports cannot reach the coordinator, new fetches would only be fetched again after
-    // their leases expire: take none until reports flow.
-    // Nor while captures cannot be written: the sites would be fetched for nothing.
-    // Nor while closed captures cannot be stored (object store unreachable or full, upload backlog
-    // too large): they wait on disk, and more fetching would only add to them.
-    capacity: () =>
-      reporter.full ||
-      reporter.stalled ||
-      Date.now() - captureFailedAtMs < CAPTURE_FAILURE_PAUSE_MS ||
-      storage?.healthy() === false
-        ? 0
-        : config.concurrency - runner.running.size,
-    onLease: (lease) => runner.run(lease),
-    onBatch: (n) => metrics.leasesReceived(n),
-    signal: stopping.signal,
-    log: wlog,
-    ...(token !== undefined ? { token } : {}),
-    trust,
-    warn,
-  });
+  // No lease while captures cannot be written: the sites would be fetched for nothing. Nor while
+  // closed captures cannot be stored (object store unreachable or full, upload backlog too large):
+  // they wait on disk, and more fetching would only add to them.
+  const capturesBlocked = () =>
+    Date.now() - captureFailedAtMs < CAPTURE_FAILURE_PAUSE_MS || storage?.healthy() === false;
+  const puller: Puller =
+    fleet !== undefined && shardReporters !== undefined && shardKeys !== undefined
+      ? pullFromFleet({
+          nc,
+          fleet,
+          keys: shardKeys,
+          reporters: shardReporters,
+          workerId: id,
+          workerVersion: WORKER_VERSION,
+          requestTimeoutMs: config.leaseRequestTimeoutMs,
+          idlePollMaxMs: config.idlePollMaxMs,
+          concurrency: config.concurrency,
+          // A shard whose reports cannot be delivered gets no new lease (see splitCapacity); the others go on.
+          paused: capturesBlocked,
+          running: runner.running,
+          onLease: (lease) => runner.run(lease),
+          onBatch: (n) => metrics.leasesReceived(n),
+          signal: stopping.signal,
+          log: wlog,
+          ...(token !== undefined ? { token } : {}),
+          warn,
+        })
+      : pullLeases({
+          nc,
+          subject: config.leaseSubject,
+          workerId: id,
+          workerVersion: WORKER_VERSION,
+          requestTimeoutMs: config.leaseRequestTimeoutMs,
+          idlePollMaxMs: config.idlePollMaxMs,
+          // Nor while reports cannot reach the coordinator: new fetches would only be fetched again
+          // after their leases expire.
+          capacity: () =>
+            reporter.full || reporter.stalled || capturesBlocked()
+              ? 0
+              : config.concurrency - runner.running.size,
+          onLease: (lease) => runner.run(lease),
+          onBatch: (n) => metrics.leasesReceived(n),
+          signal: stopping.signal,
+          log: wlog,
+          ...(token !== undefined ? { token } : {}),
+          trust,
+          warn,
+        });
 
   const probe: ProbeServer | undefined =
     config.httpListen !== ""
@@ -285,7 +345,9 @@ export async function startWorker(
     {
       concurrency: config.concurrency,
       nats: nats.display,
-      coordinator: config.coordinator,
+      ...(fleet !== undefined
+        ? { shards: fleet.members().map((m) => m.shardId) }
+        : { coordinator: config.coordinator }),
       // The key's public name only: which key signs, never the key.
       signingKeyId: signer?.keyid ?? null,
     },
@@ -328,6 +390,7 @@ export async function startWorker(
           );
         }
         reporter.close();
+        await fleet?.stop();
         await probe?.close();
         await heartbeat.stop(heartbeatOf(proto.WorkerState.WORKER_STATE_STOPPED));
         await nc.close();

@@ -24,7 +24,8 @@ import { ensureShardMap, isRevisionConflict } from "./map-store.js";
  * acknowledged put was sent less than ttl − ttl/3 ago by this process's
  * monotonic clock. The key expires no earlier than ttl after that send, so a
  * shard cut off from NATS stops issuing at least ttl/3 before any other shard
- * may treat it as gone.
+ * may treat it as gone. A partition gained from another shard while running
+ * waits out the longest lease lifetime first.
  */
 export interface ShardOwnership {
   readonly shardId: string;
@@ -50,6 +51,13 @@ export interface ShardOwnershipOptions {
   ownershipTimeoutMs: number;
   /** When known (a fleet started together), the map is created as evenMap(ids) if there is none. */
   initialShardIds?: readonly string[];
+  /**
+   * The longest a lease issued by another shard may still be used (the longest fetch timeout of any
+   * crawl plus the lease margin): a partition this shard gains from another while running is not
+   * leased from until this long after the map change, so a fetch under the previous owner's last
+   * lease never overlaps one of its own.
+   */
+  quietAfterGainMs: () => number;
   log: Logger;
 }
 
@@ -121,9 +129,25 @@ export async function startShardOwnership(options: ShardOwnershipOptions): Promi
   });
   // 1 where the map gives the partition to this shard and no move covers it.
   const mine = new Uint8Array(PARTITIONS);
+  // Monotonic time before which a partition gained from another shard is not leased from.
+  const quietUntil = new Float64Array(PARTITIONS);
+  let owners: (string | undefined)[] | undefined;
   const refresh = () => {
-    const owners = partitionOwners(fleet.map()?.map ?? { version: 0, ranges: [], moves: [] });
-    for (let p = 0; p < PARTITIONS; p++) mine[p] = owners[p] === member.shardId ? 1 : 0;
+    const current = fleet.map()?.map;
+    if (current === undefined) return;
+    const next = partitionOwners(current);
+    const now = performance.now();
+    let quiet: number | undefined;
+    for (let p = 0; p < PARTITIONS; p++) {
+      const gained = next[p] === member.shardId && mine[p] === 0;
+      // The map as first read is this shard's own state (its leases are in its frontier); later gains are not.
+      if (gained && owners !== undefined && owners[p] !== member.shardId) {
+        quiet ??= options.quietAfterGainMs();
+        quietUntil[p] = now + quiet;
+      }
+      mine[p] = next[p] === member.shardId ? 1 : 0;
+    }
+    owners = next;
   };
   refresh();
   fleet.onChange(refresh);
@@ -131,7 +155,8 @@ export async function startShardOwnership(options: ShardOwnershipOptions): Promi
   const fresh = (nowMono = performance.now()) => !lost && nowMono - lastAckedSentMono < freshForMs;
   return {
     shardId: member.shardId,
-    owns: (partition, nowMono = performance.now()) => mine[partition] === 1 && fresh(nowMono),
+    owns: (partition, nowMono = performance.now()) =>
+      mine[partition] === 1 && nowMono >= (quietUntil[partition] as number) && fresh(nowMono),
     fresh,
     map: () => fleet.map(),
     fleet,

@@ -54,6 +54,8 @@ export async function startShardMode(options: {
   /** The lease-signing public key (SPKI DER), published base64 in the member record. */
   signingPublicKeyDer: Buffer;
   ownershipTimeoutMs: number;
+  /** Added to a crawl's fetch timeout for a lease's longest life. */
+  leaseMarginMs: number;
   /** The fleet's ids when it starts together: the map is made from them if there is none. */
   shardIds: readonly string[];
   log: Logger;
@@ -75,6 +77,9 @@ export async function startShardMode(options: {
       startedAt: Date.now(),
     },
     ownershipTimeoutMs: options.ownershipTimeoutMs,
+    // A gained partition's hosts may still be fetched under the previous owner's last leases this long.
+    quietAfterGainMs: () =>
+      Math.max(0, ...frontier.crawls().map((c) => c.spec.fetch.timeoutMs)) + options.leaseMarginMs,
     ...(options.shardIds.length > 0 ? { initialShardIds: options.shardIds } : {}),
     log,
   });

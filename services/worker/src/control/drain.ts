@@ -8,7 +8,7 @@ import {
   SIGNATURE_HEADER,
 } from "@heed/shared";
 import type { NatsConnection, Subscription } from "nats";
-import type { CoordinatorTrust } from "../leases/trust.js";
+import type { MessageTrust } from "../leases/trust.js";
 
 /**
  * Listens for drain broadcasts: one naming this worker, or one naming none
@@ -20,7 +20,7 @@ export function listenForDrain(
   nc: NatsConnection,
   options: {
     workerId: string;
-    trust: CoordinatorTrust;
+    trust: MessageTrust;
     onDrain: () => void;
     log: Logger;
     warn: LimitedWarn;

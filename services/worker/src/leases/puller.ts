@@ -12,7 +12,7 @@ import {
 } from "@heed/shared";
 import { createInbox, headers, type NatsConnection } from "nats";
 import { createSeenLeases } from "./seen.js";
-import type { CoordinatorTrust } from "./trust.js";
+import type { MessageTrust } from "./trust.js";
 
 export interface PullOptions {
   nc: NatsConnection;
@@ -26,12 +26,19 @@ export interface PullOptions {
   /** A lease to fetch: new, never seen before. */
   onLease: (lease: proto.Lease) => void;
   onBatch?: (leases: number) => void;
+  /**
+   * After each request settles, before its leases are handed on: how many
+   * were asked for and how many came (undefined: no usable answer).
+   */
+  onAnswered?: (asked: number, received: number | undefined) => void;
+  /** A lease the answer's signer may not issue (another shard's id): refused, never fetched. */
+  refuse?: (lease: proto.Lease) => string | undefined;
   signal: AbortSignal;
   log: Logger;
   /** The worker token: each request carries its proof (no proof, no lease). */
   token?: string;
   /** Only batches the coordinator signed are acted on. */
-  trust: CoordinatorTrust;
+  trust: MessageTrust;
   warn: LimitedWarn;
 }
 
@@ -75,6 +82,12 @@ export function pullLeases(options: PullOptions): Puller {
         continue;
       }
       let batch: proto.LeaseBatch;
+      let answered = false;
+      const settle = (received: number | undefined) => {
+        if (answered) return;
+        answered = true;
+        options.onAnswered?.(free, received);
+      };
       try {
         const req = proto.LeaseRequest.encode({
           workerId: options.workerId,
@@ -98,6 +111,7 @@ export function pullLeases(options: PullOptions): Puller {
           !(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))
         ) {
           // Not from this worker's coordinator: act on none of it, and do not hammer whoever sent it.
+          settle(undefined);
           options.warn("lease-batch-signature", {}, "lease answer not signed by the coordinator; ignored");
           failures++;
           await sleep(backoffMs(failures, 500, 5000), signal);
@@ -107,17 +121,27 @@ export function pullLeases(options: PullOptions): Puller {
         requestId = newRequestId();
         failures = 0;
       } catch (err) {
+        settle(undefined);
         if (signal.aborted) break;
         failures++;
         const wait = backoffMs(failures, 100, 2000);
         // No coordinator answering is normal during restarts; keep asking, slowly.
-        log.warn({ err: errorMessage(err), retryInMs: wait }, "lease request failed");
+        log.warn(
+          { err: errorMessage(err), subject: options.subject, retryInMs: wait },
+          "lease request failed",
+        );
         await sleep(wait, signal);
         continue;
       }
+      settle(batch.leases.length);
       const now = Date.now();
       options.onBatch?.(batch.leases.length);
       for (const lease of batch.leases) {
+        const refusal = options.refuse?.(lease);
+        if (refusal !== undefined) {
+          options.warn("lease-foreign", { leaseId: lease.id }, refusal);
+          continue;
+        }
         if (!seen.admit(lease.id, lease.expiresAtMs, now)) {
           refusedDuplicates++;
           log.warn({ leaseId: lease.id }, "lease delivered twice; not fetching it again");

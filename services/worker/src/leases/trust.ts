@@ -10,9 +10,8 @@ import {
 /** At most one key lookup this often: a flood of forged messages must not become a flood of gRPC calls. */
 const REFRESH_MIN_INTERVAL_MS = 5000;
 
-export interface CoordinatorTrust {
-  /** Takes the key from a Renew answer. */
-  learn(der: Uint8Array): void;
+/** Decides whether a lease answer or a drain comes from a coordinator this worker acts for. */
+export interface MessageTrust {
   /**
    * Whether the coordinator signed this message. Without a key yet (or when
    * the signature fails, since a restored coordinator may have a new key),
@@ -24,6 +23,11 @@ export interface CoordinatorTrust {
     data: Uint8Array,
     signature: string | undefined,
   ): Promise<boolean>;
+}
+
+export interface CoordinatorTrust extends MessageTrust {
+  /** Takes the key from a Renew answer. */
+  learn(der: Uint8Array): void;
 }
 
 /**

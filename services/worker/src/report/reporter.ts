@@ -52,6 +52,13 @@ export interface Reporter {
   /** Sends everything buffered, retrying, until done or `timeoutMs` passes; returns what is left. */
   flush(timeoutMs: number): Promise<number>;
   close(): void;
+  /**
+   * Closes the client and returns every result not yet acknowledged, to be
+   * sent elsewhere (the coordinator moved to a new address). A batch on the
+   * wire at that moment may reach the old address too: a report applied
+   * twice is refused the second time, never applied twice.
+   */
+  handOver(): proto.FetchResult[];
 }
 
 /**
@@ -70,6 +77,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let handedOver = false;
   const metadata = () => {
     const md = new Metadata();
     if (options.token !== undefined) md.set("authorization", bearer(options.token));
@@ -95,6 +103,8 @@ export function createReporter(options: ReporterOptions): Reporter {
         { deadline: Date.now() + 10_000 },
         (err: ServiceError | null, res?: proto.ReportResponse) => {
           sending = false;
+          // Handed over: the buffer now belongs to another client.
+          if (handedOver) return resolve();
           if (err && RETRYABLE.has(err.code)) {
             failures++;
             const wait = backoffMs(failures, 100, 5000);
@@ -134,6 +144,16 @@ export function createReporter(options: ReporterOptions): Reporter {
         },
       );
     });
+  }
+
+  function close() {
+    closed = true;
+    if (timer !== undefined) clearTimeout(timer);
+    try {
+      client.close();
+    } catch (err) {
+      options.log.debug({ err: errorMessage(err) }, "closing report client");
+    }
   }
 
   const learnKey = (res: proto.RenewResponse | undefined) => {
@@ -217,14 +237,11 @@ export function createReporter(options: ReporterOptions): Reporter {
       }
       return buffer.length;
     },
-    close() {
-      closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      try {
-        client.close();
-      } catch (err) {
-        options.log.debug({ err: errorMessage(err) }, "closing report client");
-      }
+    close,
+    handOver() {
+      handedOver = true;
+      close();
+      return buffer.splice(0);
     },
   };
 }
