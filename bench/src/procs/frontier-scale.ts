@@ -64,17 +64,22 @@ serveParent(
       const frontier = openFrontier({ dataDir, settings, log: silentLogger() });
       const seed = (i: number) => `http://h${i % hosts}.scale.invalid/p/${Math.floor(i / hosts)}`;
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const crawl = frontier.createCrawl({
         seeds: Array.from({ length: Math.min(CHUNK, urls) }, (_, i) => seed(i)),
         maxDepth: 0,
         userAgent: { product: "HeedBench", contact: "bench@example.org" },
         politeness: { minDelayMs: 0 },
       });
-      // The insert rate of the last tenth against the whole: flat when the cost per URL does not grow.
+      // The insert rate (per CPU second) of the last tenth against the whole: flat when the cost per URL does not grow.
       const lastTenthFrom = Math.max(CHUNK, Math.floor((urls * 0.9) / CHUNK) * CHUNK);
       let lastTenthStart = t0;
+      let lastTenthCpu = cpu0;
       for (let from = CHUNK; from < urls; from += CHUNK) {
-        if (from === lastTenthFrom) lastTenthStart = performance.now();
+        if (from === lastTenthFrom) {
+          lastTenthStart = performance.now();
+          lastTenthCpu = process.cpuUsage();
+        }
         const to = Math.min(urls, from + CHUNK);
         frontier.addSeeds(
           crawl.id,
@@ -82,15 +87,16 @@ serveParent(
         );
       }
       const t1 = performance.now();
+      const cpu = process.cpuUsage(cpu0);
+      const lastCpu = process.cpuUsage(lastTenthCpu);
       const loadedRssAnon = rssAnonBytes();
       await frontier.close();
       return {
         type: "loaded",
         insertPerSecond: urls / ((t1 - t0) / 1000),
-        lastTenthInsertPerSecond:
-          lastTenthStart === t0
-            ? urls / ((t1 - t0) / 1000)
-            : (urls - lastTenthFrom) / ((t1 - lastTenthStart) / 1000),
+        insertPerCpuSecond: urls / ((cpu.user + cpu.system) / 1e6),
+        lastTenthInsertPerCpuSecond:
+          (lastTenthStart === t0 ? urls : urls - lastTenthFrom) / ((lastCpu.user + lastCpu.system) / 1e6),
         diskBytes: diskBytes(dataDir),
         loadedRssAnon,
       };
@@ -98,8 +104,11 @@ serveParent(
     serve: async (msg: BenchMessage) => {
       const { dataDir } = msg as unknown as { dataDir: string };
       const t1 = performance.now();
+      const restartCpu0 = process.cpuUsage();
       const frontier = openFrontier({ dataDir, settings, log: silentLogger() });
       const restartSeconds = (performance.now() - t1) / 1000;
+      const restartCpu = process.cpuUsage(restartCpu0);
+      const restartCpuSeconds = (restartCpu.user + restartCpu.system) / 1e6;
       const restartedRssAnon = rssAnonBytes();
       if (Number(msg.leaseSeconds) <= 0) {
         await frontier.close();
@@ -155,6 +164,7 @@ serveParent(
       return {
         type: "served",
         restartSeconds,
+        restartCpuSeconds,
         restartedRssAnon,
         servedRssAnon,
         servedDiskBytes: diskBytes(dataDir),

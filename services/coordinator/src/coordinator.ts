@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  AlreadyExistsError,
   type CoordinatorConfig,
   createLimitedWarn,
   drainAndClose,
@@ -183,7 +184,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     }, LEASE_RETENTION_INTERVAL_MS);
     const startRecrawls = () => {
       try {
-        frontier.startDueRecrawls();
+        if (sharded === undefined) frontier.startDueRecrawls();
+        else {
+          // Every shard may propose it when its part is done; the crawls bucket takes the first (ids are fixed).
+          const book = sharded.crawls;
+          for (const input of frontier.dueRecrawls())
+            book.create(input).catch((err: unknown) => {
+              if (!(err instanceof AlreadyExistsError))
+                log.error({ err: errorMessage(err) }, "starting a scheduled recrawl failed");
+            });
+        }
       } catch (err) {
         log.error({ err: errorMessage(err) }, "starting scheduled recrawls failed");
       }

@@ -57,7 +57,18 @@ function hostsOf(ctx: FrontierContext, crawlId: string): string[] {
   return [...ctx.store.crawlHosts.getKeys({ start: [crawlId], end: [`${crawlId}\u0000`] })].map((k) => k[1]);
 }
 
-/** Adds seeds to a crawl (their hosts join its scope); a finished crawl runs again. */
+/**
+ * Seeds per commit. In a large frontier each new URL dirties pages of its own (its record, its host
+ * queue), and LMDB's cost per page grows with the pages a commit has dirtied already, so a long list
+ * goes in slices: the cost per seed stays flat and a commit's memory bounded.
+ */
+const SEEDS_PER_COMMIT = 1000;
+
+/**
+ * Adds seeds to a crawl (their hosts join its scope); a finished crawl runs again. Every seed is
+ * checked before any is added; a long list is committed in slices, and adding a seed again is a
+ * no-op, so a list cut short by a failed commit can simply be sent again.
+ */
 export function addSeeds(ctx: FrontierContext, crawlId: string, seeds: string[]): { added: number } {
   const canonical = seeds.map((s, i) => {
     try {
@@ -70,19 +81,24 @@ export function addSeeds(ctx: FrontierContext, crawlId: string, seeds: string[])
     }
   });
   if (canonical.length === 0) throw new InvalidInputError("HEED_URL_INVALID", "seeds: at least one");
-  return inTxn(ctx, (txn) => {
-    const crawl = txn.crawl(crawlId);
-    if (crawl === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
-    if (crawl.state === "cancelled") throw new StateError(`crawl ${crawlId} is cancelled`);
-    for (const url of canonical) txn.addSeed(crawl, url);
-    if (crawl.state === "finished") {
-      crawl.state = "running";
-      delete crawl.finishedAtMs;
-    }
-    let added = 0;
-    for (const url of canonical) if (txn.discover(crawl, url, 0)) added++;
-    return { added };
-  });
+  let added = 0;
+  for (let from = 0; from < canonical.length; from += SEEDS_PER_COMMIT) {
+    const slice = canonical.slice(from, from + SEEDS_PER_COMMIT);
+    added += inTxn(ctx, (txn) => {
+      const crawl = txn.crawl(crawlId);
+      if (crawl === undefined) throw new NotFoundError(`no crawl ${crawlId}`);
+      if (crawl.state === "cancelled") throw new StateError(`crawl ${crawlId} is cancelled`);
+      for (const url of slice) txn.addSeed(crawl, url);
+      if (crawl.state === "finished") {
+        crawl.state = "running";
+        delete crawl.finishedAtMs;
+      }
+      let n = 0;
+      for (const url of slice) if (txn.discover(crawl, url, 0)) n++;
+      return n;
+    });
+  }
+  return { added };
 }
 
 export function setHostPolicy(

@@ -91,6 +91,21 @@ describe("seeds", () => {
     expect(known(chunked, b.id)).not.toContain("http://other.example/out");
   });
 
+  it("a list longer than one commit holds is added whole, in order; one bad seed in it adds none", () => {
+    const { frontier } = fresh();
+    const c = frontier.createCrawl(spec(["http://a.example/"]));
+    const long = Array.from({ length: 2500 }, (_, i) => `http://h${i % 300}.example/p${i}`);
+    const bad = [...long.slice(0, 2400), "notaurl", ...long.slice(2400)];
+    expect(() => frontier.addSeeds(c.id, bad)).toThrow(/seeds\[2400\]/);
+    expect(seedList(frontier, c.id)).toEqual(["http://a.example/"]);
+    expect(frontier.crawl(c.id)?.counts.queued).toBe(1);
+
+    expect(frontier.addSeeds(c.id, [...long, long[0] as string])).toEqual({ added: long.length });
+    expect(seedList(frontier, c.id)).toEqual(["http://a.example/", ...long]);
+    expect(frontier.crawl(c.id)?.counts.queued).toBe(long.length + 1);
+    expect(frontier.check().problems).toEqual([]);
+  });
+
   it("reads a frontier whose definition holds the added seeds (written before they had their own table)", async () => {
     const { frontier, dir } = fresh();
     const c = frontier.createCrawl(spec(["http://a.example/"]));
