@@ -88,7 +88,10 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
 
   const stateOf = (shard: string, loop: ShardLoop, caller: ShardLoop): ShardDemandState => {
     if (reporters.blocked(shard)) return "blocked";
-    return loop === caller || loop.waiting ? loop.state : "resting";
+    // The shard about to ask wants what it can get: its share is bounded by the others' claims alone.
+    // What it said last counts in the others' shares: a shard that had nothing due claims a probe.
+    if (loop === caller) return "hungry";
+    return loop.waiting ? loop.state : "resting";
   };
 
   const capacityOf = (shardId: string): number => {
@@ -99,7 +102,6 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
       free: options.concurrency,
       shards: demands(loop),
       turn,
-      asking: shardId,
     });
     const n = shares.get(shardId) ?? 0;
     loop.asking = Math.max(0, n);
