@@ -48,6 +48,7 @@ const READ_ONLY = [
   "ExportWacz",
   "ListSeeds",
   "ListWorkers",
+  "ListShards",
 ];
 
 const scratch = mkdtempSync(join(tmpdir(), "heed-roles-"));

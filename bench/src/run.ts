@@ -5,6 +5,7 @@ import { leaseReportBenchmark } from "./lease-report.js";
 import { formatPoliteness, type PolitenessFigures, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { shardBalanceBenchmark } from "./shard-balance.js";
+import { shardsBenchmark } from "./shards.js";
 import { signingBenchmark } from "./signing.js";
 import { waczExportBenchmark } from "./wacz-export.js";
 
@@ -154,6 +155,7 @@ try {
         seed: Number(process.env.BENCH_SHARD_SEED ?? 1),
       }),
     );
+  if (only === undefined || only === "shards") await shardsBenchmark();
 } finally {
   await nats.stop();
 }

@@ -64,10 +64,10 @@ describe.each(ALL_TARGETS)("deploy/%s against the CLI", (target) => {
   });
 
   it("sets only HEED_* settings the command reads, with values its config schema accepts", () => {
-    for (const { objects, c, command, where } of heedContainers(target)) {
+    for (const { objects, w, c, command, where } of heedContainers(target)) {
       const schema = SCHEMAS[command];
       const known = new Set([...Object.keys(schema.shape).map((k) => envNameOf(k)), ...SECRET_ENV[command]]);
-      const env = containerEnv(c, objects);
+      const env = containerEnv(c, objects, { name: `${w.name}-0` });
       const help = helpOf(command);
       for (const name of env.keys()) {
         if (!name.startsWith("HEED_")) continue;
@@ -89,10 +89,13 @@ describe.each(FULL_TARGETS)("deploy/%s configuration, as the app reads it", (tar
   };
 
   it("coordinator: listens where its probes, ports and Services look; keeps data on its volume", () => {
-    const { objects, c } = one("coordinator");
+    const { objects, w, c } = one("coordinator");
     const config = parseConfig(
       coordinatorConfigSchema,
-      envLayer(coordinatorConfigSchema, Object.fromEntries(containerEnv(c, objects))),
+      envLayer(
+        coordinatorConfigSchema,
+        Object.fromEntries(containerEnv(c, objects, { name: `${w.name}-0` })),
+      ),
     );
     expect(config.grpcListen).toBe("0.0.0.0:7400");
     expect(config.httpListen).toBe("0.0.0.0:9464");
@@ -100,6 +103,14 @@ describe.each(FULL_TARGETS)("deploy/%s configuration, as the app reads it", (tar
     // Credentials come as the NATS user "coordinator" and a password from a Secret, not in the URL.
     expect(config.natsUrl).toBe("nats://heed-nats:4222");
     expect(config.natsUser).toBe("coordinator");
+    if (config.shardId !== "") {
+      // Sharded: each pod is the shard named after it, and publishes the address its pod name resolves to.
+      expect(config.shardId).toBe(`${w.name}-0`);
+      expect(config.grpcAdvertise).toBe(
+        `${w.name}-0.${mustFind(objects, "StatefulSet", w.name).spec?.serviceName}:7400`,
+      );
+      expect(config.shardIds).toContain(config.shardId);
+    }
   });
 
   it("worker: drains within its grace period, refuses private addresses, reports to the coordinator", () => {
@@ -130,7 +141,12 @@ describe("deploy/site signs with Web Bot Auth (components/web-bot-auth)", () => 
     expect(wc.signatureAgent).toMatch(/^https:\/\/.+\/\.well-known\/http-message-signatures-directory$/);
     const cc = parseConfig(
       coordinatorConfigSchema,
-      envLayer(coordinatorConfigSchema, Object.fromEntries(containerEnv(coordinator.c, coordinator.objects))),
+      envLayer(
+        coordinatorConfigSchema,
+        Object.fromEntries(
+          containerEnv(coordinator.c, coordinator.objects, { name: `${coordinator.w.name}-0` }),
+        ),
+      ),
     );
     expect(cc.signatureAgent).toBe(wc.signatureAgent);
     const mount = coordinator.c.volumeMounts?.find((m) => m.name === "signing-key");

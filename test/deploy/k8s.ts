@@ -243,7 +243,16 @@ export function allSecretValues(objects: readonly K8sObject[]): { where: string;
  * Values from Secrets missing from the render become `outOfBand(...)`;
  * fieldRefs become `field:<path>`.
  */
-export function containerEnv(container: IContainer, objects: readonly K8sObject[]): Map<string, string> {
+/**
+ * A container's environment as its process sees it. Field references read
+ * `field:<path>`, or with `pod` the value a pod of that name gets for
+ * `metadata.name` (a StatefulSet's pods are named `<name>-<ordinal>`).
+ */
+export function containerEnv(
+  container: IContainer,
+  objects: readonly K8sObject[],
+  pod?: { name: string },
+): Map<string, string> {
   const env = new Map<string, string>();
   const configMap = (name: string) => {
     const cm = findObject(objects, "ConfigMap", name);
@@ -274,7 +283,8 @@ export function containerEnv(container: IContainer, objects: readonly K8sObject[
       const ref = e.valueFrom.secretKeyRef;
       value = secret(ref.name ?? "")?.[ref.key] ?? outOfBand(ref.name ?? "", ref.key);
     } else if (e.valueFrom?.fieldRef) {
-      value = `field:${e.valueFrom.fieldRef.fieldPath}`;
+      const path = e.valueFrom.fieldRef.fieldPath;
+      value = pod !== undefined && path === "metadata.name" ? pod.name : `field:${path}`;
     } else {
       value = "";
     }

@@ -1,7 +1,7 @@
 /** NetworkPolicies, evaluated: who may talk to whom, and where workers may fetch from. */
 import { describe, expect, it } from "vitest";
 import { nat64, parseCidr } from "./cidr.js";
-import { mustFindWorkload, NAMESPACE } from "./k8s.js";
+import { mustFind, mustFindWorkload, NAMESPACE } from "./k8s.js";
 import {
   egressOpensRange,
   egressToIp,
@@ -152,10 +152,27 @@ describe.each(FULL_TARGETS)("deploy/%s NetworkPolicies", (target) => {
       expect(ingressAdmits(objects, worker, nats, 8222)).toBe(false);
     });
 
-    it("opens no connections of its own", () => {
+    const clustered = (mustFind(objects, "StatefulSet", "heed-nats").spec?.replicas ?? 1) > 1;
+    it.runIf(!clustered)("opens no connections of its own", () => {
       expect(rulesFor(objects, nats, "Egress")).toEqual([]);
       expect(egressToIp(objects, nats, "8.8.8.8", 443)).toBe(false);
       expect(podToPod(objects, nats, DNS, 53, "UDP")).toBe(false);
     });
+
+    it.runIf(clustered)(
+      "clustered: its servers reach each other's route port and DNS, and nothing else",
+      () => {
+        expect(podToPod(objects, nats, nats, 6222)).toBe(true);
+        expect(podToPod(objects, nats, DNS, 53, "UDP")).toBe(true);
+        // Routes are for NATS's own servers: no client or stranger reaches them.
+        expect(ingressAdmits(objects, worker, nats, 6222)).toBe(false);
+        expect(ingressAdmits(objects, coordinator, nats, 6222)).toBe(false);
+        expect(ingressAdmits(objects, stranger, nats, 6222)).toBe(false);
+        expect(podToPod(objects, nats, coordinator, 7400)).toBe(false);
+        expect(podToPod(objects, nats, worker, 9464)).toBe(false);
+        expect(egressToIp(objects, nats, "8.8.8.8", 443)).toBe(false);
+        expect(egressToIp(objects, nats, "10.0.0.1", 6222)).toBe(false);
+      },
+    );
   });
 });

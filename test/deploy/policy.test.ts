@@ -355,6 +355,12 @@ describe.each(FULL_TARGETS)("deploy/%s: Heed", (target) => {
   });
 });
 
+const containerEnvOf = (objects: readonly K8sObject[], name: string) => {
+  const [c] = mustFindWorkload(objects, name).pod.containers;
+  if (!c) throw new Error(`${name} has no container`);
+  return containerEnv(c, objects);
+};
+
 describe("overlays", () => {
   const dev = render("dev");
   const archive = render("archive");
@@ -370,6 +376,48 @@ describe("overlays", () => {
     expect(mustFind(dev, "StatefulSet", "heed-coordinator").spec?.replicas).toBe(1);
     expect(hpa(dev)).toMatchObject({ minReplicas: 2, maxReplicas: 2 });
     expect(storage(dev)).toBeLessThanOrEqual(5 * 2 ** 30);
+  });
+
+  it("dev keeps one unsharded coordinator and one NATS server without JetStream", () => {
+    const env = containerEnvOf(dev, "heed-coordinator");
+    expect(env.get("HEED_SHARD_ID")).toBeUndefined();
+    expect(mustFind(dev, "StatefulSet", "heed-nats").spec?.replicas ?? 1).toBe(1);
+    expect(mustFindWorkload(dev, "heed-nats").pod.containers[0]?.args).not.toContain("--jetstream");
+  });
+
+  it("archive runs several coordinator shards, each named after its pod, with a volume each", () => {
+    const sts = mustFind(archive, "StatefulSet", "heed-coordinator");
+    const replicas = sts.spec?.replicas ?? 1;
+    expect(replicas).toBeGreaterThan(1);
+    const [c] = mustFindWorkload(archive, "heed-coordinator").pod.containers;
+    expect(c?.env?.find((e) => e.name === "HEED_SHARD_ID")?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.name",
+    );
+    // The first map is made from exactly the pods the StatefulSet runs.
+    const pods = Array.from({ length: replicas }, (_, i) => `heed-coordinator-${i}`);
+    expect(containerEnvOf(archive, "heed-coordinator").get("HEED_SHARD_IDS")?.split(",")).toEqual(pods);
+    expect(sts.spec?.volumeClaimTemplates?.map((v) => v.metadata?.name)).toEqual(["data"]);
+    expect(sts.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled).toBe("Retain");
+  });
+
+  it("archive runs NATS as a 3-node JetStream cluster, a volume per server, routes to every peer", () => {
+    const sts = mustFind(archive, "StatefulSet", "heed-nats");
+    expect(sts.spec?.replicas).toBe(3);
+    const [c] = mustFindWorkload(archive, "heed-nats").pod.containers;
+    const args = c?.args ?? [];
+    const argAfter = (flag: string) => args[args.indexOf(flag) + 1];
+    expect(args).toContain("--jetstream");
+    const claim = sts.spec?.volumeClaimTemplates?.find((v) => v.metadata?.name === "jetstream");
+    expect(quantity(claim?.spec?.resources?.requests?.storage)).toBeGreaterThanOrEqual(10 * 2 ** 30);
+    expect(c?.volumeMounts?.find((m) => m.name === "jetstream")?.mountPath).toBe(argAfter("--store_dir"));
+    // Each server its own name (JetStream clustering needs one), every peer a route.
+    expect(argAfter("--server_name")).toBe("$(POD_NAME)");
+    expect(c?.env?.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
+    const headless = sts.spec?.serviceName;
+    expect(argAfter("--routes")?.split(",")).toEqual(
+      [0, 1, 2].map((i) => `nats://heed-nats-${i}.${headless}:6222`),
+    );
+    expect(argAfter("--cluster")).toBe("nats://0.0.0.0:6222");
   });
 
   it("archive is sized up: a larger volume, more workers, a wider HPA range, bigger requests", () => {

@@ -1,4 +1,5 @@
 import { connect as tcpConnect } from "node:net";
+import { COORDINATOR_INBOX_PREFIX } from "@heed/shared";
 
 /**
  * Speaks NATS's text protocol directly, so what a test reads is nats-server's
@@ -83,6 +84,9 @@ function roleOps(leases: string) {
         `SUB _INBOX.w1.* 2`,
         `PUB ${leases} _INBOX.w1.1 0\r\n`,
         `PUB heed.worker.heartbeat 0\r\n`,
+        // A sharded fleet: each shard's lease subject, and reading (only) the members and map buckets.
+        `PUB ${leases}.s0 _INBOX.w1.2 0\r\n`,
+        `PUB $JS.API.CONSUMER.CREATE.KV_heed-shard-members _INBOX.w1.3 0\r\n`,
       ],
       forbidden: [
         // Serving leases, alone or in the coordinators' queue group.
@@ -94,6 +98,12 @@ function roleOps(leases: string) {
         `SUB heed.worker.heartbeat 3`,
         `PUB _INBOX.someone.1 0\r\n`,
         `SUB > 4`,
+        // Asking a shard's admin questions, or answering them; JetStream beyond reading the fleet.
+        `PUB heed.shard.s0.admin _INBOX.w1.4 0\r\n`,
+        `SUB heed.shard.s0.admin 5`,
+        `SUB ${COORDINATOR_INBOX_PREFIX}.> 6`,
+        `PUB $KV.heed-shard-members.s0 0\r\n`,
+        `PUB heed.urls.s0 0\r\n`,
       ],
     },
     coordinator: {
@@ -101,6 +111,12 @@ function roleOps(leases: string) {
         `SUB ${leases} heed-coordinators 1`,
         `SUB heed.worker.heartbeat 2`,
         `PUB heed.worker.drain 0\r\n`,
+        // A shard: its lease subject, its admin subject, asking other shards, replies on its own inboxes.
+        `SUB ${leases}.s0 3`,
+        `SUB heed.shard.s0.admin 4`,
+        `PUB heed.shard.s1.admin ${COORDINATOR_INBOX_PREFIX}.c.1 0\r\n`,
+        `SUB ${COORDINATOR_INBOX_PREFIX}.c.* 5`,
+        `PUB $KV.heed-shard-members.s0 0\r\n`,
       ],
       forbidden: [
         `PUB ${leases} _INBOX.x 0\r\n`,
@@ -124,6 +140,11 @@ export function expectedRefusals(leases = "heed.lease.request"): Record<string, 
       "subscribe heed.worker.heartbeat",
       "publish _INBOX.someone.1",
       "subscribe >",
+      "publish heed.shard.s0.admin",
+      "subscribe heed.shard.s0.admin",
+      `subscribe ${COORDINATOR_INBOX_PREFIX}.>`,
+      "publish $KV.heed-shard-members.s0",
+      "publish heed.urls.s0",
     ],
     "coordinator allowed": [],
     "coordinator forbidden": [

@@ -5,9 +5,10 @@ import { failStart, ready, serveParent } from "./child.js";
 /**
  * A Heed worker in its own process whose fetches are stubbed (an immediate
  * 200 with one off-scope link, 404 for robots.txt): what is left is the
- * lease and report path. Argv: NATS URL, coordinator address, concurrency.
+ * lease and report path. Argv: NATS URL, coordinator address, concurrency,
+ * and optionally `shards` to lease from every shard of a sharded fleet.
  */
-const [natsUrl, coordinator, concurrency] = process.argv.slice(2);
+const [natsUrl, coordinator, concurrency, mode] = process.argv.slice(2);
 const stub = async (lease: proto.Lease): Promise<proto.FetchResult> => {
   const now = Date.now();
   const robots = lease.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
@@ -32,6 +33,7 @@ try {
       reportBatchMax: 128,
       idlePollMaxMs: 20,
       logLevel: "silent",
+      ...(mode === "shards" ? { shards: "on" } : {}),
     }),
     silentLogger(),
     { fetch: stub },

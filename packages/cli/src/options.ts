@@ -81,6 +81,16 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "a shard not renewed for this long loses its keys (same for the whole fleet)",
   },
   {
+    key: "grpcAdvertise",
+    flag: "--grpc-advertise <host:port>",
+    help: "sharded: the gRPC address workers and tools reach this shard at (default: the listen address)",
+  },
+  {
+    key: "adminFanOutTimeoutMs",
+    flag: "--admin-fan-out-timeout-ms <ms>",
+    help: "sharded: how long another shard has to answer an admin call before the answer names it missing",
+  },
+  {
     key: "leaseMarginMs",
     flag: "--lease-margin-ms <ms>",
     help: "a lease lives for the fetch timeout plus this",

@@ -78,6 +78,13 @@ export const coordinatorConfigSchema = z.object({
    */
   shardId: z.union([z.literal(""), shardIdSchema]).default(""),
   /** The fleet's shard ids when its shards start together: the shard map is made from them if there is none yet. */
+  /**
+   * Sharded mode: the gRPC address published in this shard's member record, where workers report and
+   * operators call. Empty: the listen address, a wildcard host replaced by the machine's name.
+   */
+  grpcAdvertise: z.union([z.literal(""), hostPort]).default(""),
+  /** Sharded mode: how long another shard has to answer an admin call before the answer names it missing. */
+  adminFanOutTimeoutMs: int(100, 60_000).default(2000),
   shardIds: listOf(shardIdSchema).default([]),
   /**
    * A shard whose member record was not renewed for this long has lost its keys (the members bucket's TTL,

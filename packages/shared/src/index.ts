@@ -91,7 +91,12 @@ export {
 } from "./robots.js";
 export { readFileSetting, readSecret } from "./secrets.js";
 export * from "./shards/index.js";
-export { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "./subjects.js";
+export {
+  COORDINATOR_INBOX_PREFIX,
+  DRAIN_SUBJECT,
+  HEARTBEAT_SUBJECT,
+  SHARD_ADMIN_SUBJECTS,
+} from "./subjects.js";
 export { boundedText, stripControl } from "./terminal-text.js";
 export {
   canonicalizeUrl,

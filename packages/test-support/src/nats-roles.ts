@@ -1,4 +1,12 @@
-import { DRAIN_SUBJECT, HEARTBEAT_SUBJECT } from "@heed/shared";
+import {
+  COORDINATOR_INBOX_PREFIX,
+  CRAWLS_BUCKET,
+  DRAIN_SUBJECT,
+  HEARTBEAT_SUBJECT,
+  MAP_BUCKET,
+  MEMBERS_BUCKET,
+  SHARD_ADMIN_SUBJECTS,
+} from "@heed/shared";
 
 /** Heed's roles on NATS; each is one NATS user. */
 export type NatsRole = "coordinator" | "worker";
@@ -9,19 +17,45 @@ export type NatsRole = "coordinator" | "worker";
  * through `allow_responses` (the reply subject of a message it received,
  * once), never by publishing to inboxes at large. Workers ask for leases,
  * beat, and hear drains and their own replies; they cannot see lease
- * requests, serve leases or drain anyone. deploy/base/nats/nats-server.conf
- * writes the same rules by hand (test/deploy checks both against nats-server).
+ * requests, serve leases or drain anyone. In a sharded fleet coordinators
+ * also use JetStream (the shard KV buckets, the URL stream), ask each other
+ * admin questions on `heed.shard.<id>.admin` (no other role may publish or
+ * listen there) and take replies on inboxes of their own; workers may only
+ * read the members and map buckets and ask each shard for leases.
+ * deploy/base/nats/nats-server.conf writes the same rules by hand
+ * (test/deploy checks both against nats-server).
  */
 export function natsPermissions(leaseSubject: string): Record<NatsRole, string> {
+  const kvRead = [MEMBERS_BUCKET, MAP_BUCKET].flatMap((b) => [
+    `$JS.API.STREAM.INFO.KV_${b}`,
+    `$JS.API.CONSUMER.CREATE.KV_${b}`,
+    `$JS.API.CONSUMER.CREATE.KV_${b}.>`,
+    `$JS.API.CONSUMER.DELETE.KV_${b}.>`,
+    `$JS.FC.KV_${b}.>`,
+  ]);
   return {
     coordinator: `{
-      publish: { allow: [${q(DRAIN_SUBJECT)}] }
-      subscribe: { allow: [${q(leaseSubject)}, ${q(HEARTBEAT_SUBJECT)}] }
+      publish: { allow: [${list([
+        DRAIN_SUBJECT,
+        SHARD_ADMIN_SUBJECTS,
+        "heed.urls.>",
+        "$JS.API.>",
+        "$JS.ACK.>",
+        "$JS.FC.>",
+        ...[MEMBERS_BUCKET, MAP_BUCKET, CRAWLS_BUCKET].map((b) => `$KV.${b}.>`),
+      ])}] }
+      subscribe: { allow: [${list([
+        leaseSubject,
+        `${leaseSubject}.*`,
+        HEARTBEAT_SUBJECT,
+        SHARD_ADMIN_SUBJECTS,
+        `${COORDINATOR_INBOX_PREFIX}.>`,
+      ])}] }
       allow_responses: true
     }`,
     worker: `{
-      publish: { allow: [${q(leaseSubject)}, ${q(HEARTBEAT_SUBJECT)}] }
-      subscribe: { allow: [${q(DRAIN_SUBJECT)}, "_INBOX.>"] }
+      publish: { allow: [${list([leaseSubject, `${leaseSubject}.*`, HEARTBEAT_SUBJECT, "$JS.API.INFO", ...kvRead])}] }
+      subscribe: { allow: [${list([DRAIN_SUBJECT, "_INBOX.>"])}] }
     }`,
   };
 }
@@ -33,6 +67,10 @@ export function natsRolesConfig(passwords: Record<NatsRole, string>, leaseSubjec
     (role) => `    { user: ${q(role)}, password: ${q(passwords[role])}, permissions: ${permissions[role]} }`,
   );
   return `authorization {\n  timeout: 2\n  users: [\n${users.join("\n")}\n  ]\n}\n`;
+}
+
+function list(subjects: string[]): string {
+  return subjects.map(q).join(", ");
 }
 
 function q(s: string): string {

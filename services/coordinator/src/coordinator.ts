@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import {
+  AlreadyExistsError,
+  COORDINATOR_INBOX_PREFIX,
   type CoordinatorConfig,
   createLimitedWarn,
   drainAndClose,
@@ -8,13 +10,17 @@ import {
   type Logger,
   natsConnectOptions,
   type ProbeServer,
+  partitionOfHost,
+  shardAdminSubject,
   sleep,
   startProbeServer,
   UnavailableError,
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
 import { checkExposure, createAuth, loadTokens } from "./admin/auth.js";
+import { adminFleetView } from "./admin/fleet-view.js";
 import { adminService } from "./admin/service.js";
+import { serveShardAdmin } from "./admin/shard-rpc.js";
 import { createRateSampler } from "./admin/stats.js";
 import { type Frontier, openFrontier } from "./frontier/frontier.js";
 import { startGrpcServer } from "./grpc/server.js";
@@ -58,6 +64,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   );
   const tls = grpcServerCredentials(config);
   const nats = natsConnectOptions(config, "heed-coordinator");
+  nats.options.inboxPrefix = COORDINATOR_INBOX_PREFIX;
   let opened: Frontier | undefined;
   const metrics = createCoordinatorMetrics(() => opened);
   const shard = config.shardId !== "" ? lateShard(config.shardId) : undefined;
@@ -85,6 +92,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   const natsLog = log.child({ component: "nats" });
   const warn = createLimitedWarn(natsLog, metrics.refused);
   let nc: NatsConnection | undefined;
+  let sharded: ShardMode | undefined;
   const workers = createWorkerRegistry();
   const rates = createRateSampler();
   const admin = adminService({
@@ -98,6 +106,22 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         : Promise.reject(new UnavailableError("HEED_NATS_CONNECT", "not connected to NATS yet")),
     log,
     warcDir: config.warcDir !== "" ? config.warcDir : join(config.dataDir, "warc"),
+    ...(shard !== undefined
+      ? {
+          // Admin calls answer for the whole sharded crawl (the fleet is known once shard mode starts).
+          shard: {
+            id: shard.id,
+            fleet: adminFleetView({
+              selfId: shard.id,
+              fleet: () => sharded?.fleet,
+              placement: (host) => sharded?.placement(host) ?? partitionOfHost(host),
+            }),
+            nats: () => nc,
+            timeoutMs: config.adminFanOutTimeoutMs,
+            crawls: () => sharded?.crawls,
+          },
+        }
+      : {}),
   });
   try {
     const grpc = await startGrpcServer({
@@ -123,7 +147,6 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       );
     }
     const conn = nc;
-    let sharded: ShardMode | undefined;
     if (shard !== undefined) {
       try {
         sharded = await startShardMode({
@@ -133,6 +156,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           leaseSubject: config.leaseSubject,
           grpcListen: config.grpcListen,
           grpcPort: grpc.port,
+          grpcAdvertise: config.grpcAdvertise,
           signingPublicKeyDer: key.publicKeyDer,
           ownershipTimeoutMs: config.shardOwnershipTimeoutMs,
           leaseMarginMs: config.leaseMarginMs,
@@ -146,6 +170,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         throw err;
       }
     }
+    // Other shards' admin questions, answered from this shard's own frontier.
+    const shardAdmin =
+      sharded !== undefined
+        ? serveShardAdmin(
+            conn,
+            shardAdminSubject(sharded.shardId),
+            admin.local,
+            log.child({ component: "shard-admin" }),
+          )
+        : undefined;
     const sub = serveLeases(conn, {
       subject: sharded?.leaseSubject ?? config.leaseSubject,
       frontier,
@@ -183,7 +217,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
     }, LEASE_RETENTION_INTERVAL_MS);
     const startRecrawls = () => {
       try {
-        frontier.startDueRecrawls();
+        if (sharded === undefined) frontier.startDueRecrawls();
+        else {
+          // Every shard may propose it when its part is done; the crawls bucket takes the first (ids are fixed).
+          const book = sharded.crawls;
+          for (const input of frontier.dueRecrawls())
+            book.create(input).catch((err: unknown) => {
+              if (!(err instanceof AlreadyExistsError))
+                log.error({ err: errorMessage(err) }, "starting a scheduled recrawl failed");
+            });
+        }
       } catch (err) {
         log.error({ err: errorMessage(err) }, "starting scheduled recrawls failed");
       }
@@ -247,6 +290,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         clearInterval(sampler);
         process.off("SIGXFSZ", ignoreFileSizeSignal);
         heartbeats.unsubscribe();
+        shardAdmin?.unsubscribe();
         await sharded?.close();
         admin.close();
         const unclean = await drainAndClose(conn, 2000);

@@ -66,11 +66,21 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers: [registry],
   });
   const kinds: Record<number, string> = { 1: "page", 2: "robots", 3: "sitemap" };
+  // One labelled child per kind and class, looked up by a short key rather than prom-client hashing
+  // a label object on every fetch.
+  const fetchesBy = new Map<string, { inc(): void }>();
   return {
     fetched(lease, result) {
       const errorKind = result.error?.kind ?? 0;
       const cls = errorKind !== 0 ? "error" : `${Math.floor(result.statusCode / 100)}xx`;
-      fetches.inc({ kind: kinds[lease.kind] ?? "page", class: cls });
+      const kind = kinds[lease.kind] ?? "page";
+      const key = `${kind} ${cls}`;
+      let child = fetchesBy.get(key);
+      if (child === undefined) {
+        child = fetches.labels({ kind, class: cls });
+        fetchesBy.set(key, child);
+      }
+      child.inc();
       duration.observe(Math.max(0, result.finishedAtMs - result.startedAtMs) / 1000);
       bytes.observe(result.bodyBytes);
     },

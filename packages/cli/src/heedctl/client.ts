@@ -7,6 +7,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { bearer, ConfigError, grpcClientCredentials, HeedError, proto } from "@heed/shared";
+import { printErr } from "./output.js";
 import type { CtlSettings } from "./settings.js";
 
 /** A gRPC failure as heedctl reports it: the server's words and its code, for the exit code. */
@@ -89,16 +90,24 @@ export function connect(settings: CtlSettings): Admin {
     call(method, req) {
       const fn = method(client).bind(client);
       return new Promise((resolve, reject) => {
-        fn(req, metadata(), { deadline: Date.now() + settings.timeoutMs }, (err, res) =>
-          err ? reject(new RpcError(err, settings.server)) : resolve(res),
-        );
+        fn(req, metadata(), { deadline: Date.now() + settings.timeoutMs }, (err, res) => {
+          if (err) {
+            reject(new RpcError(err, settings.server));
+            return;
+          }
+          warnMissing(res);
+          resolve(res);
+        });
       });
     },
     stream(method, req) {
       const call = method(client).bind(client)(req, metadata());
       return (async function* () {
         try {
-          for await (const msg of call) yield msg;
+          for await (const msg of call) {
+            warnMissing(msg);
+            yield msg;
+          }
         } catch (err) {
           if (isServiceError(err)) throw new RpcError(err, settings.server);
           throw err;
@@ -109,6 +118,24 @@ export function connect(settings: CtlSettings): Admin {
     },
     close: () => client.close(),
   };
+}
+
+const warned = new Set<string>();
+
+/**
+ * A sharded fleet answers with what the shards that answered in time said and
+ * names the others: say so on stderr (once per shard), never let a count look whole.
+ */
+function warnMissing(res: unknown): void {
+  const missing =
+    typeof res === "object" && res !== null && "missingShards" in res && Array.isArray(res.missingShards)
+      ? (res.missingShards as unknown[]).filter((s): s is string => typeof s === "string" && !warned.has(s))
+      : [];
+  if (missing.length === 0) return;
+  for (const s of missing) warned.add(s);
+  printErr(
+    `heedctl: shard${missing.length > 1 ? "s" : ""} ${missing.join(", ")} did not answer: this answer leaves ${missing.length > 1 ? "them" : "it"} out\n`,
+  );
 }
 
 function isServiceError(err: unknown): err is ServiceError {

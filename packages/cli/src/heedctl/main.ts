@@ -5,6 +5,7 @@ import { commanderExitCode } from "../commander-exit.js";
 import { RpcError } from "./client.js";
 import { crawlCommands } from "./commands/crawls.js";
 import { hostCommands } from "./commands/hosts.js";
+import { shardCommands } from "./commands/shards.js";
 import { logLevelCommand, statsCommand } from "./commands/stats.js";
 import { urlCommands } from "./commands/urls.js";
 import { watchCommand } from "./commands/watch.js";
@@ -77,6 +78,7 @@ Examples:
   watchCommand(program);
   statsCommand(program);
   workerCommands(program);
+  shardCommands(program);
   logLevelCommand(program);
   return program;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  fmix32,
+  fnv1a32,
   hostPlacement,
   PARTITIONS,
   partitionOf,
@@ -7,6 +9,7 @@ import {
   partitionOfHostGroup,
   shardKeyOf,
 } from "./keys.js";
+import { evenMap, ownerOf } from "./map.js";
 
 describe("shardKeyOf", () => {
   it("places hosts by registrable domain, so a site's host and domain keys stay together", () => {
@@ -30,18 +33,40 @@ describe("shardKeyOf", () => {
 });
 
 describe("partitionOf", () => {
-  it("is FNV-1a 32 bit, top ten bits", () => {
-    // FNV-1a("") = 0x811c9dc5, FNV-1a("a") = 0xe40c292c (published test vectors).
-    expect(partitionOf("")).toBe(0x811c9dc5 >>> 22);
-    expect(partitionOf("a")).toBe(0xe40c292c >>> 22);
-    expect(partitionOf("foobar")).toBe(0xbf9cf968 >>> 22);
+  it("is FNV-1a 32 bit finalized by murmur3's fmix32, top ten bits", () => {
+    // FNV-1a("") = 0x811c9dc5, FNV-1a("a") = 0xe40c292c, FNV-1a("foobar") = 0xbf9cf968 (published test vectors).
+    expect(fnv1a32("")).toBe(0x811c9dc5);
+    expect(fnv1a32("a")).toBe(0xe40c292c);
+    expect(fnv1a32("foobar")).toBe(0xbf9cf968);
+    expect(fmix32(0)).toBe(0);
+    // The finalizer, step by step, for one value.
+    let x = 0xe40c292c;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    x ^= x >>> 16;
+    expect(partitionOf("a")).toBe((x >>> 0) >>> 22);
   });
 
   it("hashes UTF-8 bytes, so an IDN and its characters agree across runtimes", () => {
     // "é" is two bytes in UTF-8: a hash over UTF-16 code units would differ.
     let hash = 0x811c9dc5;
     for (const byte of [0xc3, 0xa9]) hash = Math.imul(hash ^ byte, 0x01000193);
-    expect(partitionOf("é")).toBe(hash >>> 22);
+    expect(fnv1a32("é")).toBe(hash >>> 0);
+  });
+
+  it("spreads keys that differ only in their last bytes", () => {
+    const addresses = Array.from({ length: 40 }, (_, i) => `127.0.0.${i + 2}`);
+    const map = evenMap(["s0", "s1", "s2"]);
+    const perShard = new Map<string, number>();
+    for (const a of addresses) {
+      const owner = ownerOf(map, partitionOfHost(a)) as string;
+      perShard.set(owner, (perShard.get(owner) ?? 0) + 1);
+    }
+    for (const s of ["s0", "s1", "s2"]) expect(perShard.get(s) ?? 0).toBeGreaterThanOrEqual(6);
+    const names = new Set(Array.from({ length: 100 }, (_, i) => partitionOf(`host-${i}.test`)));
+    expect(names.size).toBeGreaterThan(85);
   });
 
   it("covers every partition and no more", () => {

@@ -26,14 +26,34 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const encoder = new TextEncoder();
 
-/** FNV-1a (32 bit) over the key's UTF-8 bytes; the top 10 bits pick the partition. */
-export function partitionOf(shardKey: string): number {
+/** FNV-1a, 32 bit, over the key's UTF-8 bytes. */
+export function fnv1a32(key: string): number {
   let hash = FNV_OFFSET;
-  for (const byte of encoder.encode(shardKey)) {
+  for (const byte of encoder.encode(key)) {
     hash ^= byte;
     hash = Math.imul(hash, FNV_PRIME);
   }
-  return hash >>> 22;
+  return hash >>> 0;
+}
+
+/** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit. */
+export function fmix32(h: number): number {
+  let x = h ^ (h >>> 16);
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/**
+ * FNV-1a of the key, finalized with fmix32; the top 10 bits pick the
+ * partition. FNV-1a alone barely moves its top bits for keys that differ in
+ * their last bytes (`127.0.0.2` … `127.0.0.41`, `host-1` … `host-9`), which
+ * would cluster such keys on a few partitions; the finalizer spreads them.
+ */
+export function partitionOf(shardKey: string): number {
+  return fmix32(fnv1a32(shardKey)) >>> 22;
 }
 
 export function partitionOfHost(host: string): number {

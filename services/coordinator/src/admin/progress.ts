@@ -7,6 +7,8 @@ export interface ProgressSample {
   settled: number;
   /** Every URL the crawl knows: settled, queued and leased. */
   discovered: number;
+  /** Leases handed out so far (for a shard's lease rate). */
+  leased?: number;
 }
 
 export interface ProgressEstimate {

@@ -16,18 +16,22 @@ import {
   sleep,
   UnavailableError,
 } from "@heed/shared";
+import type { NatsConnection } from "nats";
 import { discoveryBatches } from "../frontier/discovery.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { normalizePattern } from "../frontier/policies.js";
 import type { CrawlRecord } from "../frontier/records.js";
 import { seedCount } from "../frontier/seeds.js";
 import { undecodable } from "../grpc/decode-guard.js";
+import type { CrawlBook } from "../shards/crawl-book.js";
 import type { WorkerRegistry } from "../workers/registry.js";
 import type { Auth, Role } from "./auth.js";
+import { type AdminFleet, createFanOut, type FanOut } from "./fanout.js";
 import { listHosts } from "./hosts.js";
 import { pageOf, positionKey } from "./paging.js";
+import type { LocalRpcs } from "./shard-rpc.js";
 import { hostWaits, stallOf } from "./stall.js";
-import { crawlStats, type RateSampler, totalStats } from "./stats.js";
+import { crawlStats, leasesPerSecond, type RateSampler, totalStats } from "./stats.js";
 import { toGrpcError } from "./status.js";
 import * as v from "./validate.js";
 import { crawlStateFromProto, crawlToProto, policyToProto, urlStateFromProto, urlToProto } from "./wire.js";
@@ -44,10 +48,28 @@ export interface AdminDeps {
   /** Where closed WARC files are read from for ExportWacz. */
   warcDir: string;
   clock?: () => number;
+  /**
+   * A sharded coordinator: its shard id, and the fleet its admin answers speak
+   * for (crawl-wide reads ask every shard, host-scoped calls go to the owner).
+   */
+  shard?: {
+    id: string;
+    fleet: AdminFleet;
+    nats(): NatsConnection | undefined;
+    /** How long another shard has to answer before it is named missing. */
+    timeoutMs: number;
+    /** The fleet's crawls (heed-crawls bucket): crawl creates and state changes go there. */
+    crawls(): CrawlBook | undefined;
+  };
 }
+
+/** Export batches between shards stay well under NATS's default 1 MB message limit. */
+const SHARD_EXPORT_BATCH = 100;
 
 export interface AdminService {
   implementation: proto.AdminServiceServer;
+  /** This coordinator's own answers, without fan-out: what it serves to the other shards. */
+  local: LocalRpcs;
   /** Ends open streams (progress watches, exports) so the server can shut down. */
   close(): void;
 }
@@ -57,6 +79,16 @@ export function adminService(deps: AdminDeps): AdminService {
   const now = deps.clock ?? Date.now;
   const log = deps.log.child({ component: "admin" });
   const closing = new AbortController();
+  const local: LocalRpcs = {};
+  const fan: FanOut | undefined =
+    deps.shard !== undefined
+      ? createFanOut({
+          fleet: deps.shard.fleet,
+          nats: deps.shard.nats,
+          local,
+          timeoutMs: deps.shard.timeoutMs,
+        })
+      : undefined;
 
   const mustCrawl = (id: string) => {
     const crawl = frontier.crawl(v.crawlId(id));
@@ -77,11 +109,18 @@ export function adminService(deps: AdminDeps): AdminService {
   const audit = (rpc: string, fields: Record<string, unknown>) =>
     log.info({ rpc, ...fields }, "admin change");
 
+  /**
+   * A gRPC call: `fn` is this coordinator's own answer (also served to other
+   * shards), `fleetWide` the answer for a whole sharded crawl, when it differs.
+   */
   function unary<Req, Res>(
     rpc: string,
     role: Role,
     fn: (req: Req) => Res | Promise<Res>,
+    fleetWide?: (req: Req) => Promise<Res>,
   ): handleUnaryCall<Req, Res> {
+    (local as Record<string, unknown>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)] = fn;
+    const run = fleetWide ?? fn;
     return (call, callback) => {
       const refused = deps.auth.admin(call.metadata, role);
       if (refused !== undefined) {
@@ -95,7 +134,7 @@ export function adminService(deps: AdminDeps): AdminService {
         return;
       }
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => run(call.request))
         .then(
           (res) => callback(null, res),
           (err: unknown) => {
@@ -157,7 +196,7 @@ export function adminService(deps: AdminDeps): AdminService {
   }
 
   const implementation: proto.AdminServiceServer = {
-    createCrawl: unary("CreateCrawl", "operate", (req: proto.CreateCrawlRequest) => {
+    createCrawl: unary("CreateCrawl", "operate", async (req: proto.CreateCrawlRequest) => {
       const spec = crawlSpecFromProto(v.definitionSize(req.definition));
       const existing = spec.id !== undefined ? frontier.crawl(spec.id) : undefined;
       if (existing !== undefined) {
@@ -167,7 +206,8 @@ export function adminService(deps: AdminDeps): AdminService {
           throw new AlreadyExistsError(`crawl ${existing.id} exists with another definition`);
         return { crawl: crawlToProto(existing) };
       }
-      const crawl = frontier.createCrawl(spec);
+      const book = fleetCrawls();
+      const crawl = book !== undefined ? await book.create(spec) : frontier.createCrawl(spec);
       audit("CreateCrawl", { crawlId: crawl.id, seeds: seedCount(crawl) });
       return { crawl: crawlToProto(crawl) };
     }),
@@ -179,18 +219,26 @@ export function adminService(deps: AdminDeps): AdminService {
       audit("AddSeeds", { crawlId: id, seeds: seeds.length, added });
       return { added, crawl: crawlToProto(mustCrawl(id)) };
     }),
-    getCrawl: unary("GetCrawl", "read", (req: proto.GetCrawlRequest) => ({
-      crawl: crawlToProto(mustCrawl(req.crawlId)),
-    })),
-    listCrawls: unary("ListCrawls", "read", (req: proto.ListCrawlsRequest) => {
-      const state = crawlStateFromProto(req.state);
-      const matching = frontier
-        .crawls()
-        .filter((c) => state === undefined || c.state === state)
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const { page, nextPageToken } = pageOf(matching, (c) => c.id, req, "crawls");
-      return { crawls: page.map(crawlToProto), nextPageToken };
-    }),
+    getCrawl: unary(
+      "GetCrawl",
+      "read",
+      (req: proto.GetCrawlRequest) => ({ crawl: crawlToProto(mustCrawl(req.crawlId)), missingShards: [] }),
+      fan?.getCrawl,
+    ),
+    listCrawls: unary(
+      "ListCrawls",
+      "read",
+      (req: proto.ListCrawlsRequest) => {
+        const state = crawlStateFromProto(req.state);
+        const matching = frontier
+          .crawls()
+          .filter((c) => state === undefined || c.state === state)
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const { page, nextPageToken } = pageOf(matching, (c) => c.id, req, "crawls");
+        return { crawls: page.map(crawlToProto), nextPageToken, missingShards: [] };
+      },
+      fan?.listCrawls,
+    ),
     listSeeds: unary("ListSeeds", "read", (req: proto.ListSeedsRequest) => {
       const crawl = mustCrawl(req.crawlId);
       const after = v.pageToken(req.pageToken, "page_token", "seeds");
@@ -203,27 +251,26 @@ export function adminService(deps: AdminDeps): AdminService {
       );
       return { seeds: page.map((s) => s.url), nextPageToken };
     }),
-    pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) => {
-      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "pause");
-      audit("PauseCrawl", { crawlId: crawl.id });
-      return { crawl: crawlToProto(crawl) };
-    }),
-    resumeCrawl: unary("ResumeCrawl", "operate", (req: proto.ResumeCrawlRequest) => {
-      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "resume");
-      audit("ResumeCrawl", { crawlId: crawl.id });
-      return { crawl: crawlToProto(crawl) };
-    }),
-    cancelCrawl: unary("CancelCrawl", "operate", (req: proto.CancelCrawlRequest) => {
-      const crawl = frontier.changeCrawlState(v.crawlId(req.crawlId), "cancel");
-      audit("CancelCrawl", { crawlId: crawl.id });
-      return { crawl: crawlToProto(crawl) };
-    }),
-    getStats: unary("GetStats", "read", (req: proto.GetStatsRequest) => {
-      const t = now();
-      const crawls = req.crawlId !== "" ? [mustCrawl(req.crawlId)] : frontier.crawls();
-      const stats = crawls.map((c) => statsOf(c, t));
-      return { total: totalStats(stats), crawls: stats };
-    }),
+    pauseCrawl: unary("PauseCrawl", "operate", (req: proto.PauseCrawlRequest) =>
+      changeCrawl("PauseCrawl", req.crawlId, "pause"),
+    ),
+    resumeCrawl: unary("ResumeCrawl", "operate", (req: proto.ResumeCrawlRequest) =>
+      changeCrawl("ResumeCrawl", req.crawlId, "resume"),
+    ),
+    cancelCrawl: unary("CancelCrawl", "operate", (req: proto.CancelCrawlRequest) =>
+      changeCrawl("CancelCrawl", req.crawlId, "cancel"),
+    ),
+    getStats: unary(
+      "GetStats",
+      "read",
+      (req: proto.GetStatsRequest) => {
+        const t = now();
+        const crawls = req.crawlId !== "" ? [mustCrawl(req.crawlId)] : frontier.crawls();
+        const stats = crawls.map((c) => statsOf(c, t));
+        return { total: totalStats(stats), crawls: stats, missingShards: [] };
+      },
+      fan?.getStats,
+    ),
     watchProgress: streaming(
       "WatchProgress",
       "read",
@@ -235,10 +282,11 @@ export function adminService(deps: AdminDeps): AdminService {
         const id = mustCrawl(req.crawlId).id;
         const signal = callSignal(call);
         while (!signal.aborted) {
-          const crawl = mustCrawl(id);
           const t = now();
-          const final = crawl.state === "finished" || crawl.state === "cancelled";
-          await write(call, { stats: statsOf(crawl, t), atMs: t, final });
+          const { stats, missingShards } = await progressOf(id, t);
+          const S = proto.CrawlState;
+          const final = stats.state === S.CRAWL_STATE_FINISHED || stats.state === S.CRAWL_STATE_CANCELLED;
+          await write(call, { stats, atMs: t, final, missingShards });
           if (final) return;
           await sleep(interval, signal);
         }
@@ -247,60 +295,90 @@ export function adminService(deps: AdminDeps): AdminService {
           throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");
       },
     ),
-    listHosts: unary("ListHosts", "read", (req: proto.ListHostsRequest) => {
-      const limit = v.pageLimit(req.limit);
-      const after = v.pageToken(req.pageToken);
-      const crawlId = req.crawlId !== "" ? mustCrawl(req.crawlId).id : undefined;
-      const page = listHosts(
-        frontier,
-        {
-          ...(crawlId !== undefined ? { crawlId } : {}),
-          status: req.status,
-          limit,
-          ...(after !== undefined ? { after } : {}),
-        },
-        now(),
-      );
-      const policies = after === undefined ? frontier.hostPolicies().map(policyToProto) : [];
-      return { ...page, policies };
-    }),
-    blockHost: unary("BlockHost", "operate", (req: proto.BlockHostRequest) => {
-      const pattern = v.blockPattern(req.pattern, req.force);
-      const reason = v.reason(req.reason);
-      const policy = frontier.setHostPolicy({ pattern, mode: "block", reason });
-      audit("BlockHost", { pattern, reason, ...(req.force ? { force: true } : {}) });
-      return { policy: policyToProto(policy) };
-    }),
-    unblockHost: unary("UnblockHost", "operate", (req: proto.UnblockHostRequest) => {
-      const pattern = v.hostPattern(req.pattern);
-      const existing = frontier.hostPolicies().find((p) => p.pattern === normalizePattern(pattern));
-      if (existing === undefined || !frontier.removeHostPolicy(pattern))
-        throw new NotFoundError(`no block or slow-down for ${pattern}`);
-      audit("UnblockHost", { pattern, mode: existing.mode });
-      return { removed: policyToProto(existing) };
-    }),
-    setHostPolicy: unary("SetHostPolicy", "operate", (req: proto.SetHostPolicyRequest) => {
-      const pattern = v.hostPattern(req.pattern);
-      const minDelayMs = v.slowDownMs(req.minDelayMs);
-      const reason = v.reason(req.reason);
-      const policy = frontier.setHostPolicy({ pattern, mode: "slow", minDelayMs, reason });
-      audit("SetHostPolicy", { pattern, minDelayMs, reason });
-      return { policy: policyToProto(policy) };
-    }),
-    listHostRules: unary("ListHostRules", "read", (req: proto.ListHostRulesRequest) => {
-      const rules = frontier
-        .hostPolicies()
-        .sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
-      const { page, nextPageToken } = pageOf(rules, (r) => r.pattern, req, "rules");
-      return { rules: page.map(policyToProto), nextPageToken };
-    }),
-    getUrl: unary("GetUrl", "read", (req: proto.GetUrlRequest) => {
-      const url = v.canonical(req.url);
-      const id = mustCrawl(req.crawlId).id;
-      const rec = frontier.url(id, url);
-      if (rec === undefined) throw new NotFoundError(`crawl ${id} has no URL ${url}`);
-      return { url: urlToProto(rec) };
-    }),
+    listHosts: unary(
+      "ListHosts",
+      "read",
+      (req: proto.ListHostsRequest) => {
+        const limit = v.pageLimit(req.limit);
+        const after = v.pageToken(req.pageToken);
+        const crawlId = req.crawlId !== "" ? mustCrawl(req.crawlId).id : undefined;
+        const page = listHosts(
+          frontier,
+          {
+            ...(crawlId !== undefined ? { crawlId } : {}),
+            status: req.status,
+            limit,
+            ...(after !== undefined ? { after } : {}),
+          },
+          now(),
+        );
+        const policies = after === undefined ? frontier.hostPolicies().map(policyToProto) : [];
+        return { ...page, policies, missingShards: [] };
+      },
+      fan?.listHosts,
+    ),
+    blockHost: unary(
+      "BlockHost",
+      "operate",
+      (req: proto.BlockHostRequest) => {
+        const pattern = v.blockPattern(req.pattern, req.force);
+        const reason = v.reason(req.reason);
+        const policy = frontier.setHostPolicy({ pattern, mode: "block", reason });
+        audit("BlockHost", { pattern, reason, ...(req.force ? { force: true } : {}) });
+        return { policy: policyToProto(policy) };
+      },
+      fan?.blockHost,
+    ),
+    unblockHost: unary(
+      "UnblockHost",
+      "operate",
+      (req: proto.UnblockHostRequest) => {
+        const pattern = v.hostPattern(req.pattern);
+        const existing = frontier.hostPolicies().find((p) => p.pattern === normalizePattern(pattern));
+        if (existing === undefined || !frontier.removeHostPolicy(pattern))
+          throw new NotFoundError(`no block or slow-down for ${pattern}`);
+        audit("UnblockHost", { pattern, mode: existing.mode });
+        return { removed: policyToProto(existing) };
+      },
+      fan?.unblockHost,
+    ),
+    setHostPolicy: unary(
+      "SetHostPolicy",
+      "operate",
+      (req: proto.SetHostPolicyRequest) => {
+        const pattern = v.hostPattern(req.pattern);
+        const minDelayMs = v.slowDownMs(req.minDelayMs);
+        const reason = v.reason(req.reason);
+        const policy = frontier.setHostPolicy({ pattern, mode: "slow", minDelayMs, reason });
+        audit("SetHostPolicy", { pattern, minDelayMs, reason });
+        return { policy: policyToProto(policy) };
+      },
+      fan?.setHostPolicy,
+    ),
+    listHostRules: unary(
+      "ListHostRules",
+      "read",
+      (req: proto.ListHostRulesRequest) => {
+        const rules = frontier
+          .hostPolicies()
+          .sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
+        const { page, nextPageToken } = pageOf(rules, (r) => r.pattern, req, "rules");
+        return { rules: page.map(policyToProto), nextPageToken, missingShards: [] };
+      },
+      fan?.listHostRules,
+    ),
+    getUrl: unary(
+      "GetUrl",
+      "read",
+      (req: proto.GetUrlRequest) => {
+        const url = v.canonical(req.url);
+        const id = mustCrawl(req.crawlId).id;
+        const rec = frontier.url(id, url);
+        if (rec === undefined) throw new NotFoundError(`crawl ${id} has no URL ${url}`);
+        return { url: urlToProto(rec) };
+      },
+      fan?.getUrl,
+    ),
     exportUrls: streaming(
       "ExportUrls",
       "read",
@@ -309,13 +387,21 @@ export function adminService(deps: AdminDeps): AdminService {
         call: ServerWritableStream<proto.ExportUrlsRequest, proto.ExportUrlsResponse>,
       ) => {
         const id = mustCrawl(req.crawlId).id;
-        const state = urlStateFromProto(req.state);
-        const after = v.exportCursor(req.after);
         const signal = callSignal(call);
-        const wanted = (u: { state: string }) => state === undefined || u.state === state;
-        for (const batch of discoveryBatches(frontier.store, id, wanted, after)) {
-          if (signal.aborted) break;
-          await write(call, { urls: batch.urls.map(urlToProto), cursor: v.encodeExportCursor(batch.last) });
+        if (fan !== undefined) {
+          await fan.exportUrls(req, (msg) => write(call, msg), signal);
+        } else {
+          const state = urlStateFromProto(req.state);
+          const after = v.exportCursor(req.after);
+          const wanted = (u: { state: string }) => state === undefined || u.state === state;
+          for (const batch of discoveryBatches(frontier.store, id, wanted, after)) {
+            if (signal.aborted) break;
+            await write(call, {
+              urls: batch.urls.map(urlToProto),
+              cursor: v.encodeExportCursor(batch.last),
+              missingShards: [],
+            });
+          }
         }
         if (closing.signal.aborted)
           throw new UnavailableError("HEED_CLOSING", "the coordinator is shutting down");
@@ -391,7 +477,81 @@ export function adminService(deps: AdminDeps): AdminService {
       deps.log.level = level;
       return { previous, level };
     }),
+    listShards: unary(
+      "ListShards",
+      "read",
+      (): proto.ListShardsResponse => {
+        if (deps.shard === undefined) return { shards: [], mapVersion: 0, moves: [] };
+        // This shard's own figures; the fleet-wide answer adds its address, ranges and age.
+        const t = now();
+        const crawls = frontier.crawls();
+        const own: proto.ShardInfo = {
+          shardId: deps.shard.id,
+          grpcAddress: "",
+          ranges: [],
+          partitions: 0,
+          hosts: frontier.store.hosts.getKeysCount(),
+          queued: crawls.reduce((n, c) => n + c.counts.queued, 0),
+          leasesPerSecond: leasesPerSecond(deps.rates, crawls, t),
+          startedAtMs: 0,
+          expired: false,
+          unanswered: false,
+        };
+        return { shards: [own], mapVersion: 0, moves: [] };
+      },
+      fan?.listShards,
+    ),
   };
 
-  return { implementation, close: () => closing.abort() };
+  /** The next batch of a crawl's URLs after the cursor, as other shards' exports ask for them. */
+  local.exportUrls = (req: proto.ExportUrlsRequest): proto.ExportUrlsResponse => {
+    const id = mustCrawl(req.crawlId).id;
+    const state = urlStateFromProto(req.state);
+    const wanted = (u: { state: string }) => state === undefined || u.state === state;
+    for (const batch of discoveryBatches(
+      frontier.store,
+      id,
+      wanted,
+      v.exportCursor(req.after),
+      SHARD_EXPORT_BATCH,
+    ))
+      return {
+        urls: batch.urls.map(urlToProto),
+        cursor: v.encodeExportCursor(batch.last),
+        missingShards: [],
+      };
+    return { urls: [], cursor: req.after, missingShards: [] };
+  };
+
+  /** A sharded coordinator's crawl book; undefined when unsharded. */
+  function fleetCrawls(): CrawlBook | undefined {
+    if (deps.shard === undefined) return undefined;
+    const book = deps.shard.crawls();
+    if (book === undefined)
+      throw new UnavailableError("HEED_SHARD_STARTING", "the shard is still joining its fleet");
+    return book;
+  }
+
+  /** Pause, resume or cancel: through the fleet's crawl book when sharded, so every shard applies it. */
+  async function changeCrawl(rpc: string, crawlId: string, action: "pause" | "resume" | "cancel") {
+    const id = v.crawlId(crawlId);
+    const book = fleetCrawls();
+    const crawl = book !== undefined ? await book.change(id, action) : frontier.changeCrawlState(id, action);
+    audit(rpc, { crawlId: crawl.id });
+    return { crawl: crawlToProto(crawl) };
+  }
+
+  /** A crawl's progress: this coordinator's, or the whole sharded crawl's. */
+  async function progressOf(
+    id: string,
+    t: number,
+  ): Promise<{ stats: proto.CrawlStats; missingShards: string[] }> {
+    if (fan === undefined) return { stats: statsOf(mustCrawl(id), t), missingShards: [] };
+    const res = await fan.getStats({ crawlId: id });
+    const stats = res.crawls[0];
+    if (stats === undefined) throw new NotFoundError(`no crawl ${id}`);
+    return { stats, missingShards: res.missingShards };
+  }
+
+  return { implementation, local, close: () => closing.abort() };
 }

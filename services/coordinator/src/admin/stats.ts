@@ -18,7 +18,24 @@ export interface RateSampler {
 
 export function progressSample(c: CrawlRecord, atMs: number): ProgressSample {
   const settled = c.counts.done + c.counts.failed + c.counts.skipped;
-  return { atMs, done: c.counts.done, settled, discovered: settled + c.counts.queued + c.counts.leased };
+  return {
+    atMs,
+    done: c.counts.done,
+    settled,
+    discovered: settled + c.counts.queued + c.counts.leased,
+    leased: c.pagesLeased,
+  };
+}
+
+/** Leases handed out per second over the sampler's window, over every crawl. */
+export function leasesPerSecond(sampler: RateSampler, crawls: CrawlRecord[], nowMs: number): number {
+  let rate = 0;
+  for (const c of crawls) {
+    const first = sampler.window(c.id)[0];
+    if (first === undefined || nowMs - first.atMs < 1000) continue;
+    rate += (c.pagesLeased - (first.leased ?? c.pagesLeased)) / ((nowMs - first.atMs) / 1000);
+  }
+  return round(rate);
 }
 
 export function createRateSampler(windowMs = WINDOW_MS): RateSampler {

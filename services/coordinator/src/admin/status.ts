@@ -16,6 +16,16 @@ export interface GrpcError {
   metadata?: Metadata;
 }
 
+/** Another shard of the fleet answered with this error: passed on with its code and words. */
+export class ShardAnswerError extends HeedError {
+  override name = "ShardAnswerError";
+  readonly grpcCode: status;
+  constructor(grpcCode: status, details: string) {
+    super("HEED_SHARD_ERROR", details);
+    this.grpcCode = grpcCode;
+  }
+}
+
 /** Trailing metadata naming the request field a bad request got wrong, for clients that want it apart. */
 export const FIELD_METADATA_KEY = "heed-field";
 
@@ -24,6 +34,7 @@ export const FIELD_METADATA_KEY = "heed-field";
  * code (fix the input, look elsewhere, wait) and what was wrong from details.
  */
 export function toGrpcError(err: unknown): GrpcError {
+  if (err instanceof ShardAnswerError) return { code: err.grpcCode, details: err.message };
   if (err instanceof NotFoundError) return { code: status.NOT_FOUND, details: err.message };
   if (err instanceof StateError) return { code: status.FAILED_PRECONDITION, details: err.message };
   if (err instanceof AlreadyExistsError) return { code: status.ALREADY_EXISTS, details: err.message };

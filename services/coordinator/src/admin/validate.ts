@@ -92,7 +92,17 @@ export function pageLimit(limit: number, field = "limit"): number {
 }
 
 /** Which list a page token belongs to: a token from one list is refused by another. */
-const PAGE_KINDS = { hosts: "h", crawls: "c", seeds: "s", workers: "w", rules: "r", export: "x" } as const;
+const PAGE_KINDS = {
+  hosts: "h",
+  crawls: "c",
+  seeds: "s",
+  workers: "w",
+  rules: "r",
+  export: "x",
+  // A sharded fleet's lists walk the shards in turn: the token names the shard and its own token.
+  fleetHosts: "H",
+  fleetExport: "X",
+} as const;
 export type PageKind = keyof typeof PAGE_KINDS;
 const LIST_NAMES: Record<PageKind, string> = {
   hosts: "ListHosts",
@@ -101,6 +111,8 @@ const LIST_NAMES: Record<PageKind, string> = {
   workers: "ListWorkers",
   rules: "ListHostRules",
   export: "ExportUrls",
+  fleetHosts: "ListHosts",
+  fleetExport: "ExportUrls",
 };
 
 /** Page tokens are the last key of the previous page, base64url-encoded (opaque to callers). */

@@ -84,3 +84,22 @@ it("a fetched page found again by a shorter path has the links the limit cut fol
   expect(frontier.url("d", Y)?.depth).toBe(1);
   expect(frontier.url("d", X)?.depth).toBe(1);
 });
+
+it("keeps the links past the limit only of pages a shorter path could still reach: never a seed's", async () => {
+  frontier.createCrawl({
+    id: "s",
+    seeds: ["http://c.example/"],
+    maxDepth: 0,
+    userAgent: { product: "HeedBot", contact: "ops@example.org" },
+    politeness: { minDelayMs: 0, delayFactor: 0 },
+  });
+  const seed = await leaseOf("http://c.example/");
+  await fetched(seed, ["http://c.example/next"]);
+  expect(frontier.url("s", "http://c.example/")).toMatchObject({ state: "done", depth: 0 });
+  expect([...frontier.store.pastDepth.getKeys({ start: ["s"], end: ["s\u0000"] })]).toEqual([]);
+  // A page below the seeds keeps them: a shorter path to it may turn up.
+  await fetched(await leaseOf(A), [X]);
+  await fetched(await leaseOf(X), [Y]);
+  await fetched(await leaseOf(Y), [Z]);
+  expect([...frontier.store.pastDepth.getKeys({ start: ["d"], end: ["d\u0000"] })]).toHaveLength(1);
+});

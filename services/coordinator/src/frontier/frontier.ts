@@ -60,6 +60,8 @@ export interface Frontier {
   createCrawl(input: CrawlSpecInput, options?: { discoverSeeds?: boolean }): CrawlRecord;
   /** Starts the recrawls whose day has come (`recrawl.everyDays` after the crawl finished). */
   startDueRecrawls(): CrawlRecord[];
+  /** The recrawls whose day has come, without starting them (a sharded fleet starts them through its crawls bucket). */
+  dueRecrawls(): CrawlSpecInput[];
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
   /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
@@ -209,6 +211,14 @@ export function openFrontier(options: FrontierOptions): Frontier {
     },
     startDueRecrawls() {
       return startDueRecrawls(ctx, (input) => this.createCrawl(input));
+    },
+    dueRecrawls() {
+      const due: CrawlSpecInput[] = [];
+      startDueRecrawls(ctx, (input) => {
+        due.push(input);
+        return undefined;
+      });
+      return due;
     },
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),

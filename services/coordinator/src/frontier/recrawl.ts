@@ -93,7 +93,7 @@ export function nextRecrawlId(id: string): string {
  */
 export function startDueRecrawls(
   ctx: FrontierContext,
-  create: (input: CrawlSpecInput) => CrawlRecord,
+  create: (input: CrawlSpecInput) => CrawlRecord | undefined,
 ): CrawlRecord[] {
   const now = ctx.clock();
   const started: CrawlRecord[] = [];
@@ -104,7 +104,9 @@ export function startDueRecrawls(
     if (spec === undefined || every === undefined || counters.finishedAtMs + every * DAY_MS > now) continue;
     const next = nextRecrawlId(id);
     if (ctx.store.crawls.doesExist(next)) continue;
-    started.push(create({ ...spec, id: next, seeds: [], recrawl: { of: id, everyDays: every } }));
+    const crawl = create({ ...spec, id: next, seeds: [], recrawl: { of: id, everyDays: every } });
+    if (crawl === undefined) continue;
+    started.push(crawl);
     ctx.log.info({ crawlId: next, of: id, everyDays: every }, "scheduled recrawl started");
   }
   return started;

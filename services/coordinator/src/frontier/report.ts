@@ -238,8 +238,10 @@ function applyPage(
     queueFromSitemap(txn, crawl, rec.url, r.outlinks, r.sitemapIndex);
   } else if (!r.nofollow) {
     const links = r.outlinks.slice(0, fetch.maxOutlinks);
-    if (rec.depth + 1 > crawl.spec.maxDepth) txn.keepPastDepth(crawl, hash, links);
-    else for (const link of links) txn.discover(crawl, link, rec.depth + 1, rec.url);
+    if (rec.depth + 1 > crawl.spec.maxDepth) {
+      // Kept for a shorter path found later; none is shorter than a seed's (a seed-list crawl keeps none).
+      if (rec.depth > 0) txn.keepPastDepth(crawl, hash, links);
+    } else for (const link of links) txn.discover(crawl, link, rec.depth + 1, rec.url);
   }
 }
 

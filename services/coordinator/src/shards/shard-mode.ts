@@ -34,6 +34,8 @@ export interface ShardMode {
   fleet: ShardFleet;
   ownership: ShardOwnership;
   jsm: JetStreamManager;
+  /** A host's partition as this shard places it (operator host groups whole). */
+  placement: (host: string) => number;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,8 @@ export async function startShardMode(options: {
   /** Where workers report to: the gRPC listen address with the port it got. */
   grpcListen: string;
   grpcPort: number;
+  /** The configured address to publish instead, when the listen address is not what others dial. */
+  grpcAdvertise: string;
   /** The lease-signing public key (SPKI DER), published base64 in the member record. */
   signingPublicKeyDer: Buffer;
   ownershipTimeoutMs: number;
@@ -70,7 +74,7 @@ export async function startShardMode(options: {
     nc,
     member: {
       shardId,
-      grpcAddress: advertised(options.grpcListen, options.grpcPort),
+      grpcAddress: options.grpcAdvertise || advertised(options.grpcListen, options.grpcPort),
       leaseSubject,
       adminSubject: shardAdminSubject(shardId),
       signingPublicKey: options.signingPublicKeyDer.toString("base64"),
@@ -120,6 +124,7 @@ export async function startShardMode(options: {
       fleet,
       ownership,
       jsm,
+      placement,
       async close() {
         for (const stop of stops) await stop();
       },

@@ -82,7 +82,7 @@ Examples:
           (r) => r.crawls,
         );
         if (ctx.json) {
-          printJson(proto.ListCrawlsResponse.toJSON({ crawls, nextPageToken: "" }));
+          printJson(proto.ListCrawlsResponse.toJSON({ crawls, nextPageToken: "", missingShards: [] }));
           return undefined;
         }
         print(

@@ -82,7 +82,9 @@ Examples:
           req.pageToken = next;
         } while (o.all === true && next !== "");
         if (ctx.json) {
-          printJson(proto.ListHostsResponse.toJSON({ hosts: all, nextPageToken: next, policies }));
+          printJson(
+            proto.ListHostsResponse.toJSON({ hosts: all, nextPageToken: next, policies, missingShards: [] }),
+          );
           return undefined;
         }
         const now = Date.now();
@@ -165,7 +167,7 @@ Examples:
           req.pageToken = next;
         } while (o.all === true && next !== "");
         if (ctx.json) {
-          printJson(proto.ListHostRulesResponse.toJSON({ rules, nextPageToken: next }));
+          printJson(proto.ListHostRulesResponse.toJSON({ rules, nextPageToken: next, missingShards: [] }));
           return undefined;
         }
         if (rules.length === 0) print("no rules: no host is blocked or slowed down");

@@ -695,7 +695,11 @@ export interface GetCrawlRequest {
 }
 
 export interface GetCrawlResponse {
-  crawl?: Crawl | undefined;
+  crawl?:
+    | Crawl
+    | undefined;
+  /** Sharded fleets: shards that did not answer in time; the counts leave them out. */
+  missingShards: string[];
 }
 
 export interface ListCrawlsRequest {
@@ -711,6 +715,8 @@ export interface ListCrawlsResponse {
   crawls: Crawl[];
   /** Empty on the last page. */
   nextPageToken: string;
+  /** Sharded fleets: shards that did not answer in time; the counts leave them out. */
+  missingShards: string[];
 }
 
 export interface PauseCrawlRequest {
@@ -794,6 +800,8 @@ export interface GetStatsRequest {
 export interface GetStatsResponse {
   total?: CrawlStats | undefined;
   crawls: CrawlStats[];
+  /** Sharded fleets: shards that did not answer in time; the figures leave them out. */
+  missingShards: string[];
 }
 
 export interface WatchProgressRequest {
@@ -807,6 +815,8 @@ export interface WatchProgressResponse {
   atMs: number;
   /** The crawl has ended (finished or cancelled); the stream closes after this message. */
   final: boolean;
+  /** Sharded fleets: shards that did not answer in time; the figures leave them out. */
+  missingShards: string[];
 }
 
 export interface HostPolicy {
@@ -882,6 +892,8 @@ export interface ListHostsResponse {
   nextPageToken: string;
   /** Operator rules, on the first page only. */
   policies: HostPolicy[];
+  /** Sharded fleets: shards that did not answer in time; their hosts are not in this page. */
+  missingShards: string[];
 }
 
 export interface BlockHostRequest {
@@ -926,6 +938,8 @@ export interface ListHostRulesResponse {
   rules: HostPolicy[];
   /** Empty on the last page. */
   nextPageToken: string;
+  /** Sharded fleets: shards that did not answer in time; their rules are not in this page. */
+  missingShards: string[];
 }
 
 export interface UrlResult {
@@ -1059,6 +1073,8 @@ export interface ExportUrlsResponse {
   urls: Url[];
   /** Pass as `after` to resume behind the last URL of this batch. */
   cursor: string;
+  /** Sharded fleets: shards that did not answer in time, whose URLs this export leaves out. */
+  missingShards: string[];
 }
 
 export interface ExportWaczRequest {
@@ -1116,6 +1132,47 @@ export interface SetLogLevelRequest {
 export interface SetLogLevelResponse {
   previous: string;
   level: string;
+}
+
+export interface ListShardsRequest {
+}
+
+/** Partitions [from, to) of the hash space. */
+export interface ShardRange {
+  from: number;
+  to: number;
+}
+
+export interface ShardInfo {
+  shardId: string;
+  /** Where workers report to it (gRPC host:port); empty while it has no member record. */
+  grpcAddress: string;
+  ranges: ShardRange[];
+  /** Partitions it owns (the ranges' total). */
+  partitions: number;
+  hosts: number;
+  /** URLs queued in its frontier, over every crawl. */
+  queued: number;
+  /** Leases it handed out per second over the last minute. */
+  leasesPerSecond: number;
+  /** When its coordinator process started; 0 when unknown. */
+  startedAtMs: number;
+  /**
+   * No live member record: the ownership timeout passed; its hosts wait until it returns
+   * or an operator moves its ranges.
+   */
+  expired: boolean;
+  /** It did not answer in time: hosts, queued and leases_per_second are unknown (0). */
+  unanswered: boolean;
+}
+
+export interface ListShardsResponse {
+  /** By shard id; every shard in the map or with a member record. */
+  shards: ShardInfo[];
+  /** The shard map's version. */
+  mapVersion: number;
+  /** Partition ranges being moved between shards, as "from-to source→target (phase)". */
+  moves: string[];
 }
 
 function createBaseUserAgent(): UserAgent {
@@ -4061,13 +4118,16 @@ export const GetCrawlRequest: MessageFns<GetCrawlRequest> = {
 };
 
 function createBaseGetCrawlResponse(): GetCrawlResponse {
-  return { crawl: undefined };
+  return { crawl: undefined, missingShards: [] };
 }
 
 export const GetCrawlResponse: MessageFns<GetCrawlResponse> = {
   encode(message: GetCrawlResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.crawl !== undefined) {
       Crawl.encode(message.crawl, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(18).string(v!);
     }
     return writer;
   },
@@ -4093,6 +4153,14 @@ export const GetCrawlResponse: MessageFns<GetCrawlResponse> = {
             message.crawl = Crawl.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4106,13 +4174,23 @@ export const GetCrawlResponse: MessageFns<GetCrawlResponse> = {
   },
 
   fromJSON(object: any): GetCrawlResponse {
-    return { crawl: isSet(object.crawl) ? Crawl.fromJSON(object.crawl) : undefined };
+    return {
+      crawl: isSet(object.crawl) ? Crawl.fromJSON(object.crawl) : undefined,
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
+    };
   },
 
   toJSON(message: GetCrawlResponse): unknown {
     const obj: any = {};
     if (message.crawl !== undefined) {
       obj.crawl = Crawl.toJSON(message.crawl);
+    }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
     }
     return obj;
   },
@@ -4123,6 +4201,7 @@ export const GetCrawlResponse: MessageFns<GetCrawlResponse> = {
   fromPartial<I extends Exact<DeepPartial<GetCrawlResponse>, I>>(object: I): GetCrawlResponse {
     const message = createBaseGetCrawlResponse();
     message.crawl = (object.crawl !== undefined && object.crawl !== null) ? Crawl.fromPartial(object.crawl) : undefined;
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -4233,7 +4312,7 @@ export const ListCrawlsRequest: MessageFns<ListCrawlsRequest> = {
 };
 
 function createBaseListCrawlsResponse(): ListCrawlsResponse {
-  return { crawls: [], nextPageToken: "" };
+  return { crawls: [], nextPageToken: "", missingShards: [] };
 }
 
 export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
@@ -4243,6 +4322,9 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -4276,6 +4358,14 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4296,6 +4386,11 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -4307,6 +4402,9 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
+    }
     return obj;
   },
 
@@ -4317,6 +4415,7 @@ export const ListCrawlsResponse: MessageFns<ListCrawlsResponse> = {
     const message = createBaseListCrawlsResponse();
     message.crawls = object.crawls?.map((e) => Crawl.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -5561,7 +5660,7 @@ export const GetStatsRequest: MessageFns<GetStatsRequest> = {
 };
 
 function createBaseGetStatsResponse(): GetStatsResponse {
-  return { total: undefined, crawls: [] };
+  return { total: undefined, crawls: [], missingShards: [] };
 }
 
 export const GetStatsResponse: MessageFns<GetStatsResponse> = {
@@ -5571,6 +5670,9 @@ export const GetStatsResponse: MessageFns<GetStatsResponse> = {
     }
     for (const v of message.crawls) {
       CrawlStats.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -5604,6 +5706,14 @@ export const GetStatsResponse: MessageFns<GetStatsResponse> = {
             message.crawls.push(CrawlStats.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5620,6 +5730,11 @@ export const GetStatsResponse: MessageFns<GetStatsResponse> = {
     return {
       total: isSet(object.total) ? CrawlStats.fromJSON(object.total) : undefined,
       crawls: globalThis.Array.isArray(object?.crawls) ? object.crawls.map((e: any) => CrawlStats.fromJSON(e)) : [],
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -5630,6 +5745,9 @@ export const GetStatsResponse: MessageFns<GetStatsResponse> = {
     }
     if (message.crawls?.length) {
       obj.crawls = message.crawls.map((e) => CrawlStats.toJSON(e));
+    }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
     }
     return obj;
   },
@@ -5643,6 +5761,7 @@ export const GetStatsResponse: MessageFns<GetStatsResponse> = {
       ? CrawlStats.fromPartial(object.total)
       : undefined;
     message.crawls = object.crawls?.map((e) => CrawlStats.fromPartial(e)) || [];
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -5741,7 +5860,7 @@ export const WatchProgressRequest: MessageFns<WatchProgressRequest> = {
 };
 
 function createBaseWatchProgressResponse(): WatchProgressResponse {
-  return { stats: undefined, atMs: 0, final: false };
+  return { stats: undefined, atMs: 0, final: false, missingShards: [] };
 }
 
 export const WatchProgressResponse: MessageFns<WatchProgressResponse> = {
@@ -5754,6 +5873,9 @@ export const WatchProgressResponse: MessageFns<WatchProgressResponse> = {
     }
     if (message.final !== false) {
       writer.uint32(24).bool(message.final);
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -5795,6 +5917,14 @@ export const WatchProgressResponse: MessageFns<WatchProgressResponse> = {
             message.final = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5816,6 +5946,11 @@ export const WatchProgressResponse: MessageFns<WatchProgressResponse> = {
         ? globalThis.Number(object.at_ms)
         : 0,
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -5830,6 +5965,9 @@ export const WatchProgressResponse: MessageFns<WatchProgressResponse> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
+    }
     return obj;
   },
 
@@ -5843,6 +5981,7 @@ export const WatchProgressResponse: MessageFns<WatchProgressResponse> = {
       : undefined;
     message.atMs = object.atMs ?? 0;
     message.final = object.final ?? false;
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -6721,7 +6860,7 @@ export const ListHostsRequest: MessageFns<ListHostsRequest> = {
 };
 
 function createBaseListHostsResponse(): ListHostsResponse {
-  return { hosts: [], nextPageToken: "", policies: [] };
+  return { hosts: [], nextPageToken: "", policies: [], missingShards: [] };
 }
 
 export const ListHostsResponse: MessageFns<ListHostsResponse> = {
@@ -6734,6 +6873,9 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
     }
     for (const v of message.policies) {
       HostPolicy.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -6775,6 +6917,14 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
             message.policies.push(HostPolicy.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6798,6 +6948,11 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
       policies: globalThis.Array.isArray(object?.policies)
         ? object.policies.map((e: any) => HostPolicy.fromJSON(e))
         : [],
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -6812,6 +6967,9 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
     if (message.policies?.length) {
       obj.policies = message.policies.map((e) => HostPolicy.toJSON(e));
     }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
+    }
     return obj;
   },
 
@@ -6823,6 +6981,7 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
     message.hosts = object.hosts?.map((e) => Host.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
     message.policies = object.policies?.map((e) => HostPolicy.fromPartial(e)) || [];
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -7397,7 +7556,7 @@ export const ListHostRulesRequest: MessageFns<ListHostRulesRequest> = {
 };
 
 function createBaseListHostRulesResponse(): ListHostRulesResponse {
-  return { rules: [], nextPageToken: "" };
+  return { rules: [], nextPageToken: "", missingShards: [] };
 }
 
 export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
@@ -7407,6 +7566,9 @@ export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -7440,6 +7602,14 @@ export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7460,6 +7630,11 @@ export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -7471,6 +7646,9 @@ export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
+    }
     return obj;
   },
 
@@ -7481,6 +7659,7 @@ export const ListHostRulesResponse: MessageFns<ListHostRulesResponse> = {
     const message = createBaseListHostRulesResponse();
     message.rules = object.rules?.map((e) => HostPolicy.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -9134,7 +9313,7 @@ export const ExportUrlsRequest: MessageFns<ExportUrlsRequest> = {
 };
 
 function createBaseExportUrlsResponse(): ExportUrlsResponse {
-  return { urls: [], cursor: "" };
+  return { urls: [], cursor: "", missingShards: [] };
 }
 
 export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
@@ -9144,6 +9323,9 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
     }
     if (message.cursor !== "") {
       writer.uint32(18).string(message.cursor);
+    }
+    for (const v of message.missingShards) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -9177,6 +9359,14 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
             message.cursor = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.missingShards.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9193,6 +9383,11 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
     return {
       urls: globalThis.Array.isArray(object?.urls) ? object.urls.map((e: any) => Url.fromJSON(e)) : [],
       cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      missingShards: globalThis.Array.isArray(object?.missingShards)
+        ? object.missingShards.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_shards)
+        ? object.missing_shards.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -9204,6 +9399,9 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
     if (message.cursor !== "") {
       obj.cursor = message.cursor;
     }
+    if (message.missingShards?.length) {
+      obj.missingShards = message.missingShards;
+    }
     return obj;
   },
 
@@ -9214,6 +9412,7 @@ export const ExportUrlsResponse: MessageFns<ExportUrlsResponse> = {
     const message = createBaseExportUrlsResponse();
     message.urls = object.urls?.map((e) => Url.fromPartial(e)) || [];
     message.cursor = object.cursor ?? "";
+    message.missingShards = object.missingShards?.map((e) => e) || [];
     return message;
   },
 };
@@ -10111,6 +10310,488 @@ export const SetLogLevelResponse: MessageFns<SetLogLevelResponse> = {
   },
 };
 
+function createBaseListShardsRequest(): ListShardsRequest {
+  return {};
+}
+
+export const ListShardsRequest: MessageFns<ListShardsRequest> = {
+  encode(_: ListShardsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListShardsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListShardsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListShardsRequest {
+    return {};
+  },
+
+  toJSON(_: ListShardsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListShardsRequest>, I>>(base?: I): ListShardsRequest {
+    return ListShardsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListShardsRequest>, I>>(_: I): ListShardsRequest {
+    const message = createBaseListShardsRequest();
+    return message;
+  },
+};
+
+function createBaseShardRange(): ShardRange {
+  return { from: 0, to: 0 };
+}
+
+export const ShardRange: MessageFns<ShardRange> = {
+  encode(message: ShardRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== 0) {
+      writer.uint32(8).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(16).uint32(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.from = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardRange {
+    return {
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+    };
+  },
+
+  toJSON(message: ShardRange): unknown {
+    const obj: any = {};
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardRange>, I>>(base?: I): ShardRange {
+    return ShardRange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardRange>, I>>(object: I): ShardRange {
+    const message = createBaseShardRange();
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
+
+function createBaseShardInfo(): ShardInfo {
+  return {
+    shardId: "",
+    grpcAddress: "",
+    ranges: [],
+    partitions: 0,
+    hosts: 0,
+    queued: 0,
+    leasesPerSecond: 0,
+    startedAtMs: 0,
+    expired: false,
+    unanswered: false,
+  };
+}
+
+export const ShardInfo: MessageFns<ShardInfo> = {
+  encode(message: ShardInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shardId !== "") {
+      writer.uint32(10).string(message.shardId);
+    }
+    if (message.grpcAddress !== "") {
+      writer.uint32(18).string(message.grpcAddress);
+    }
+    for (const v of message.ranges) {
+      ShardRange.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.partitions !== 0) {
+      writer.uint32(32).uint32(message.partitions);
+    }
+    if (message.hosts !== 0) {
+      writer.uint32(40).uint64(message.hosts);
+    }
+    if (message.queued !== 0) {
+      writer.uint32(48).uint64(message.queued);
+    }
+    if (message.leasesPerSecond !== 0) {
+      writer.uint32(57).double(message.leasesPerSecond);
+    }
+    if (message.startedAtMs !== 0) {
+      writer.uint32(64).int64(message.startedAtMs);
+    }
+    if (message.expired !== false) {
+      writer.uint32(72).bool(message.expired);
+    }
+    if (message.unanswered !== false) {
+      writer.uint32(80).bool(message.unanswered);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shardId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.grpcAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ranges.push(ShardRange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.partitions = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.hosts = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.queued = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.leasesPerSecond = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.startedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.expired = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.unanswered = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardInfo {
+    return {
+      shardId: isSet(object.shardId)
+        ? globalThis.String(object.shardId)
+        : isSet(object.shard_id)
+        ? globalThis.String(object.shard_id)
+        : "",
+      grpcAddress: isSet(object.grpcAddress)
+        ? globalThis.String(object.grpcAddress)
+        : isSet(object.grpc_address)
+        ? globalThis.String(object.grpc_address)
+        : "",
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => ShardRange.fromJSON(e)) : [],
+      partitions: isSet(object.partitions) ? globalThis.Number(object.partitions) : 0,
+      hosts: isSet(object.hosts) ? globalThis.Number(object.hosts) : 0,
+      queued: isSet(object.queued) ? globalThis.Number(object.queued) : 0,
+      leasesPerSecond: isSet(object.leasesPerSecond)
+        ? globalThis.Number(object.leasesPerSecond)
+        : isSet(object.leases_per_second)
+        ? globalThis.Number(object.leases_per_second)
+        : 0,
+      startedAtMs: isSet(object.startedAtMs)
+        ? globalThis.Number(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? globalThis.Number(object.started_at_ms)
+        : 0,
+      expired: isSet(object.expired) ? globalThis.Boolean(object.expired) : false,
+      unanswered: isSet(object.unanswered) ? globalThis.Boolean(object.unanswered) : false,
+    };
+  },
+
+  toJSON(message: ShardInfo): unknown {
+    const obj: any = {};
+    if (message.shardId !== "") {
+      obj.shardId = message.shardId;
+    }
+    if (message.grpcAddress !== "") {
+      obj.grpcAddress = message.grpcAddress;
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => ShardRange.toJSON(e));
+    }
+    if (message.partitions !== 0) {
+      obj.partitions = Math.round(message.partitions);
+    }
+    if (message.hosts !== 0) {
+      obj.hosts = Math.round(message.hosts);
+    }
+    if (message.queued !== 0) {
+      obj.queued = Math.round(message.queued);
+    }
+    if (message.leasesPerSecond !== 0) {
+      obj.leasesPerSecond = floatToJson(message.leasesPerSecond);
+    }
+    if (message.startedAtMs !== 0) {
+      obj.startedAtMs = Math.round(message.startedAtMs);
+    }
+    if (message.expired !== false) {
+      obj.expired = message.expired;
+    }
+    if (message.unanswered !== false) {
+      obj.unanswered = message.unanswered;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardInfo>, I>>(base?: I): ShardInfo {
+    return ShardInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardInfo>, I>>(object: I): ShardInfo {
+    const message = createBaseShardInfo();
+    message.shardId = object.shardId ?? "";
+    message.grpcAddress = object.grpcAddress ?? "";
+    message.ranges = object.ranges?.map((e) => ShardRange.fromPartial(e)) || [];
+    message.partitions = object.partitions ?? 0;
+    message.hosts = object.hosts ?? 0;
+    message.queued = object.queued ?? 0;
+    message.leasesPerSecond = object.leasesPerSecond ?? 0;
+    message.startedAtMs = object.startedAtMs ?? 0;
+    message.expired = object.expired ?? false;
+    message.unanswered = object.unanswered ?? false;
+    return message;
+  },
+};
+
+function createBaseListShardsResponse(): ListShardsResponse {
+  return { shards: [], mapVersion: 0, moves: [] };
+}
+
+export const ListShardsResponse: MessageFns<ListShardsResponse> = {
+  encode(message: ListShardsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.shards) {
+      ShardInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.mapVersion !== 0) {
+      writer.uint32(16).uint64(message.mapVersion);
+    }
+    for (const v of message.moves) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListShardsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListShardsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shards.push(ShardInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mapVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.moves.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListShardsResponse {
+    return {
+      shards: globalThis.Array.isArray(object?.shards) ? object.shards.map((e: any) => ShardInfo.fromJSON(e)) : [],
+      mapVersion: isSet(object.mapVersion)
+        ? globalThis.Number(object.mapVersion)
+        : isSet(object.map_version)
+        ? globalThis.Number(object.map_version)
+        : 0,
+      moves: globalThis.Array.isArray(object?.moves) ? object.moves.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ListShardsResponse): unknown {
+    const obj: any = {};
+    if (message.shards?.length) {
+      obj.shards = message.shards.map((e) => ShardInfo.toJSON(e));
+    }
+    if (message.mapVersion !== 0) {
+      obj.mapVersion = Math.round(message.mapVersion);
+    }
+    if (message.moves?.length) {
+      obj.moves = message.moves;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListShardsResponse>, I>>(base?: I): ListShardsResponse {
+    return ListShardsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListShardsResponse>, I>>(object: I): ListShardsResponse {
+    const message = createBaseListShardsResponse();
+    message.shards = object.shards?.map((e) => ShardInfo.fromPartial(e)) || [];
+    message.mapVersion = object.mapVersion ?? 0;
+    message.moves = object.moves?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * The operators' API of a coordinator: crawls, hosts, URLs and workers.
  * Every call needs `authorization: Bearer <token>` when tokens are configured;
@@ -10341,6 +11022,19 @@ export const AdminServiceService = {
     responseSerialize: (value: SetLogLevelResponse): Buffer => Buffer.from(SetLogLevelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetLogLevelResponse => SetLogLevelResponse.decode(value),
   },
+  /**
+   * The shards of a sharded fleet: address, partition ranges, hosts, queued URLs, lease rate and
+   * member age, expired members marked. An unsharded coordinator answers with no shards.
+   */
+  listShards: {
+    path: "/heed.v1.AdminService/ListShards" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListShardsRequest): Buffer => Buffer.from(ListShardsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListShardsRequest => ListShardsRequest.decode(value),
+    responseSerialize: (value: ListShardsResponse): Buffer => Buffer.from(ListShardsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListShardsResponse => ListShardsResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -10394,6 +11088,11 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   drainWorkers: handleUnaryCall<DrainWorkersRequest, DrainWorkersResponse>;
   /** The coordinator's log level, until it restarts. */
   setLogLevel: handleUnaryCall<SetLogLevelRequest, SetLogLevelResponse>;
+  /**
+   * The shards of a sharded fleet: address, partition ranges, hosts, queued URLs, lease rate and
+   * member age, expired members marked. An unsharded coordinator answers with no shards.
+   */
+  listShards: handleUnaryCall<ListShardsRequest, ListShardsResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -10716,6 +11415,25 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetLogLevelResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The shards of a sharded fleet: address, partition ranges, hosts, queued URLs, lease rate and
+   * member age, expired members marked. An unsharded coordinator answers with no shards.
+   */
+  listShards(
+    request: ListShardsRequest,
+    callback: (error: ServiceError | null, response: ListShardsResponse) => void,
+  ): ClientUnaryCall;
+  listShards(
+    request: ListShardsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListShardsResponse) => void,
+  ): ClientUnaryCall;
+  listShards(
+    request: ListShardsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListShardsResponse) => void,
   ): ClientUnaryCall;
 }
 
