@@ -7,7 +7,7 @@
  * (on a new gRPC port), the results the worker kept for it are delivered and
  * its hosts finish.
  */
-// Loopback addresses of this file: .194-.195 (shard s2), .198-.199 (s0), .205-.206 (s1) under evenMap(s0, s1, s2).
+// Loopback addresses of this file: .185 and .206 (shard s0), .198-.199 (s1), .194-.195 (s2) under evenMap(s0, s1, s2).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,8 +30,8 @@ import { until } from "./harness/until.js";
 
 const SHARDS = ["s0", "s1", "s2"];
 const HOSTS: Record<string, string[]> = {
-  s0: ["127.0.0.198", "127.0.0.199"],
-  s1: ["127.0.0.205", "127.0.0.206"],
+  s0: ["127.0.0.185", "127.0.0.206"],
+  s1: ["127.0.0.198", "127.0.0.199"],
   s2: ["127.0.0.194", "127.0.0.195"],
 };
 const PAGES = 4;

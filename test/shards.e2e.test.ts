@@ -14,8 +14,14 @@ import { until } from "./harness/until.js";
 const SHARDS = ["s0", "s1", "s2"];
 const HOSTS = 40;
 const MIN_DELAY_MS = 100;
+const MAX_DEPTH = 100;
 
 const MAP = evenMap(SHARDS);
+/** How many of the site's hosts (127.0.0.2 …) a shard owns. */
+const hostsOn = (s: string) =>
+  Array.from({ length: HOSTS }, (_, i) => `127.0.0.${i + 2}`).filter(
+    (h) => ownerOf(MAP, partitionOfHost(h)) === s,
+  ).length;
 const shardOf = (url: string) => ownerOf(MAP, partitionOfHost(new URL(url).hostname));
 
 const crawlDelayOf = (site: LoopbackSite) => (address: string) => {
@@ -45,10 +51,26 @@ describe("a sharded crawl: 3 shards, 4 workers, 40 hosts", () => {
     site = undefined;
   });
 
-  async function start(id: string): Promise<{ site: LoopbackSite; fleet: ShardFleetHandle }> {
-    site = await startLoopbackSite({ hosts: defaultPlan(HOSTS, 2, 0), pageLatencyMs: 5, firstOctet: 2 });
+  /** `unseeded`: hosts whose root is not a seed but in scope, found only through links from other hosts. */
+  async function start(
+    id: string,
+    unseeded: (origin: string) => boolean = () => false,
+    fetch: { timeoutMs?: number } = {},
+    pages = 2,
+  ): Promise<{ site: LoopbackSite; fleet: ShardFleetHandle }> {
+    site = await startLoopbackSite({ hosts: defaultPlan(HOSTS, pages, 0), pageLatencyMs: 5, firstOctet: 2 });
+    const origins = site.hosts.map((h) => h.origin);
     fleet = await startShardFleet(SHARDS, {
-      ...crawlSpec(site.seeds(), { politeness: { minDelayMs: MIN_DELAY_MS } }),
+      ...crawlSpec(
+        origins.filter((o) => !unseeded(o)).map((o) => `${o}/`),
+        {
+          scope: { prefixes: origins.filter(unseeded).map((o) => `${o}/`) },
+          politeness: { minDelayMs: MIN_DELAY_MS },
+          // Hosts found only through other hosts' links lie deeper than their own root would.
+          maxDepth: MAX_DEPTH,
+          fetch,
+        },
+      ),
       id,
     });
     for (const s of SHARDS) await fleet.startShard(s);
@@ -62,7 +84,7 @@ describe("a sharded crawl: 3 shards, 4 workers, 40 hosts", () => {
     const crawl = await fleet.waitFinished(60_000);
     const ms = Date.now() - t0;
 
-    const expected = site.expectedPages(10);
+    const expected = site.expectedPages(MAX_DEPTH);
     const fetched = pageRequests(site.log, site);
     expect([...fetched.keys()].sort()).toEqual([...expected].sort());
     expect([...fetched.entries()].filter(([, n]) => n !== 1)).toEqual([]);
@@ -90,28 +112,36 @@ describe("a sharded crawl: 3 shards, 4 workers, 40 hosts", () => {
   }, 90_000);
 
   it("loses nothing when a shard is killed mid-crawl: URLs for it wait in the stream, its hosts get no early request", async () => {
-    const { site, fleet } = await start("killed");
-    // The shard with the most hosts.
-    const hostsOf = (s: string) => site.hosts.filter((h) => shardOf(h.origin) === s).length;
-    const victim = [...SHARDS].sort((a, b) => hostsOf(b) - hostsOf(a))[0] as string;
+    // The shard with the most hosts. None of its hosts is a seed: every one is found through a link
+    // from another shard's host, so its URLs reach it only through the stream.
+    const victim = [...SHARDS].sort((a, b) => hostsOn(b) - hostsOn(a))[0] as string;
+    const { site, fleet } = await start("killed", (origin) => shardOf(origin) === victim, {
+      timeoutMs: 2000,
+    });
     fleet.startWorkers(4);
-    const total = () => SHARDS.reduce((n, s) => n + (fleet.crawl(s)?.counts.done ?? 0), 0);
-    await until("the first pages done", () => (total() >= 15 ? true : undefined), 30_000);
+    const doneOn = (s: string) => fleet.crawl(s)?.counts.done ?? 0;
+    await until("the victim under way", () => (doneOn(victim) >= 1 ? true : undefined), 30_000);
     await fleet.killShard(victim);
     const killedAt = Date.now();
     // While it is down, the others keep finding its hosts' pages: they wait in the stream for it.
     let pendingWhileDown = 0;
-    const downUntil = killedAt + 2000;
-    while (Date.now() < downUntil) {
-      pendingWhileDown = Math.max(pendingWhileDown, await fleet.pendingFor(victim));
-      await new Promise((r) => setTimeout(r, 100));
+    const downUntil = killedAt + 20_000;
+    while (Date.now() < downUntil && pendingWhileDown === 0) {
+      pendingWhileDown = await fleet.pendingFor(victim);
+      await new Promise((r) => setTimeout(r, 50));
     }
+    // Down a while longer, so that more of them wait.
+    await new Promise((r) => setTimeout(r, 1000));
+    pendingWhileDown = Math.max(pendingWhileDown, await fleet.pendingFor(victim));
     expect(pendingWhileDown).toBeGreaterThan(0);
     await fleet.startShard(victim);
     const restartedAt = Date.now();
     const crawl = await fleet.waitFinished(60_000);
 
-    const expected = site.expectedPages(10);
+    // Every page but the victim's hosts' roots, which nothing links to.
+    const roots = new Set(site.hosts.filter((h) => shardOf(h.origin) === victim).map((h) => `${h.origin}/`));
+    const expected = new Set([...site.expectedPages(MAX_DEPTH)].filter((u) => !roots.has(u)));
+    expect([...expected].filter((u) => shardOf(u) === victim).length).toBeGreaterThan(HOSTS / 4);
     const fetched = pageRequests(site.log, site);
     // Nothing lost: every page fetched (a page whose lease was out when the shard died may be fetched again).
     expect([...expected].filter((u) => !fetched.has(u))).toEqual([]);

@@ -99,6 +99,7 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
       free: options.concurrency,
       shards: demands(loop),
       turn,
+      asking: shardId,
     });
     const n = shares.get(shardId) ?? 0;
     loop.asking = Math.max(0, n);

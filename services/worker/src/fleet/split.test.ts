@@ -59,6 +59,23 @@ describe("splitCapacity", () => {
     ).toEqual({ s0: 0, s1: 0, s2: 1 });
   });
 
+  it("lets an idle shard that asks take the room no other shard claims, but not a hungry shard's share", () => {
+    const ask = (shards: ShardDemand[]) =>
+      Object.fromEntries(splitCapacity({ concurrency: 8, free: 8, shards, turn: 0, asking: "s0" }));
+    expect(
+      ask([
+        { shard: "s0", inFlight: 2, state: "idle" },
+        { shard: "s1", inFlight: 1, state: "resting" },
+      ]),
+    ).toEqual({ s0: 5, s1: 0 });
+    expect(
+      ask([
+        { shard: "s0", inFlight: 2, state: "idle" },
+        { shard: "s1", inFlight: 1, state: "hungry" },
+      ]),
+    ).toEqual({ s0: 1, s1: 4 });
+  });
+
   it("gives a shard whose reports cannot be delivered nothing new, and the others its share", () => {
     expect(
       split(6, [

@@ -39,6 +39,12 @@ export interface SplitInput {
   turn: number;
   /** Share of a shard that had nothing due; default 1. */
   probe?: number;
+  /**
+   * The shard about to ask. If it is idle, it may also take what no other
+   * shard's demand claims: a guess that it has little due must not leave
+   * the worker empty when nobody else wants the room.
+   */
+  asking?: string;
 }
 
 /**
@@ -82,6 +88,11 @@ export function splitCapacity(input: SplitInput): Map<string, number> {
       share.set(s.shard, equal + bonus);
     }
     break;
+  }
+  const asking = input.shards.find((s) => s.shard === input.asking);
+  if (asking?.state === "idle" && open.length === 0) {
+    // Every demand is met and room is left: nobody else claims it.
+    share.set(asking.shard, (share.get(asking.shard) ?? 0) + remaining);
   }
   let free = Math.max(0, Math.min(input.free, input.concurrency - sumInFlight(input.shards)));
   // Slots too few for every allowance go first to the shards holding the least of their share.
