@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { openFrontier } from "@heed/coordinator";
 import { silentLogger } from "@heed/shared";
+import type { LoadFigures, ServeFigures } from "../frontier-scale.js";
 import { type BenchMessage, ready, serveParent } from "./child.js";
 
 /**
@@ -57,7 +58,7 @@ const PRUNE_EVERY_MS = 1000;
 
 serveParent(
   {
-    load: async (msg: BenchMessage) => {
+    load: async (msg: BenchMessage): Promise<BenchMessage & LoadFigures> => {
       const { dataDir } = msg as unknown as { dataDir: string };
       const urls = Number(msg.urls);
       const hosts = Number(msg.hosts);
@@ -101,7 +102,7 @@ serveParent(
         loadedRssAnon,
       };
     },
-    serve: async (msg: BenchMessage) => {
+    serve: async (msg: BenchMessage): Promise<BenchMessage & ServeFigures> => {
       const { dataDir } = msg as unknown as { dataDir: string };
       const t1 = performance.now();
       const restartCpu0 = process.cpuUsage();
@@ -115,6 +116,7 @@ serveParent(
         return {
           type: "served",
           restartSeconds,
+          restartCpuSeconds,
           restartedRssAnon,
           servedRssAnon: restartedRssAnon,
           servedDiskBytes: diskBytes(dataDir),
