@@ -110,6 +110,8 @@ describe.each(FULL_TARGETS)("deploy/%s configuration, as the app reads it", (tar
         `${w.name}-0.${mustFind(objects, "StatefulSet", w.name).spec?.serviceName}:7400`,
       );
       expect(config.shardIds).toContain(config.shardId);
+      // Every NATS server keeps a copy of the shard buckets and the URL stream.
+      expect(config.jetstreamReplicas).toBe(mustFind(objects, "StatefulSet", "heed-nats").spec?.replicas);
     }
   });
 
@@ -125,6 +127,13 @@ describe.each(FULL_TARGETS)("deploy/%s configuration, as the app reads it", (tar
     expect(config.coordinator).toBe("heed-coordinator-grpc:7400");
     expect(config.httpListen).toBe("0.0.0.0:9464");
     expect(config.id).toBe("field:metadata.name");
+    const coordinator = one("coordinator");
+    const sharded =
+      containerEnv(coordinator.c, coordinator.objects, { name: `${coordinator.w.name}-0` }).get(
+        "HEED_SHARD_ID",
+      ) !== undefined;
+    // A worker that starts before the shards registered must wait for them, not settle for one coordinator.
+    expect(config.shards).toBe(sharded ? "on" : "auto");
   });
 });
 

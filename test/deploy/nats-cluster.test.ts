@@ -3,15 +3,23 @@
  * with the rendered configuration file and the rendered clustering and
  * JetStream arguments (pod names, routes and the store directory mapped to
  * loopback ports and temporary directories) form one JetStream cluster that
- * keeps a key-value bucket on all three servers.
+ * keeps the shard buckets, made with the coordinator's rendered settings, on all
+ * three servers.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  coordinatorConfigSchema,
+  envLayer,
+  openMapBucket,
+  openMembersBucket,
+  parseConfig,
+} from "@heed/shared";
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
 import { until } from "../harness/until.js";
-import { mustFindWorkload } from "./k8s.js";
+import { containerEnv, mustFindWorkload } from "./k8s.js";
 import { freePort, tempDir } from "./procs.js";
 import { render } from "./render.js";
 import { renderedNatsConfig } from "./stack.js";
@@ -24,6 +32,18 @@ const PASSWORD_ENV = {
 describe("the archive overlay's NATS cluster, on loopback", () => {
   const objects = render("archive");
   const [container] = mustFindWorkload(objects, "heed-nats").pod.containers;
+  const coordinator = mustFindWorkload(objects, "heed-coordinator");
+  const [coordinatorContainer] = coordinator.pod.containers;
+  if (coordinatorContainer === undefined)
+    throw new Error("the archive overlay runs no coordinator container");
+  // The coordinator's settings as the app reads them from its rendered environment.
+  const coordinatorConfig = parseConfig(
+    coordinatorConfigSchema,
+    envLayer(
+      coordinatorConfigSchema,
+      Object.fromEntries(containerEnv(coordinatorContainer, objects, { name: `${coordinator.name}-0` })),
+    ),
+  );
   const dir = tempDir("heed-nats-cluster-");
   const servers: NatsServerHandle[] = [];
   let nc: NatsConnection | undefined;
@@ -34,7 +54,7 @@ describe("the archive overlay's NATS cluster, on loopback", () => {
     dir.remove();
   });
 
-  it("forms a 3-node JetStream cluster that replicates a bucket to every server", async () => {
+  it("forms a 3-node JetStream cluster that keeps the shard buckets on every server", async () => {
     const args = container?.args ?? [];
     const conf = join(dir.path, "nats-server.conf");
     writeFileSync(conf, renderedNatsConfig(objects));
@@ -73,7 +93,7 @@ describe("the archive overlay's NATS cluster, on loopback", () => {
       "a bucket replicated on three servers",
       async () => {
         try {
-          const kv = await (await conn.jetstream()).views.kv("heed-shard-map", { replicas: 3 });
+          const kv = await openMapBucket(conn, coordinatorConfig.jetstreamReplicas);
           return await kv.status();
         } catch {
           return undefined;
@@ -89,5 +109,12 @@ describe("the archive overlay's NATS cluster, on loopback", () => {
       "heed-nats-1",
       "heed-nats-2",
     ]);
+    // The members bucket, opened as a shard opens it, is kept on every server as well.
+    const members = await openMembersBucket(
+      conn,
+      coordinatorConfig.shardOwnershipTimeoutMs,
+      coordinatorConfig.jetstreamReplicas,
+    );
+    expect((await members.status()).replicas).toBe(3);
   }, 60_000);
 });

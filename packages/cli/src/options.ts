@@ -81,6 +81,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "a shard not renewed for this long loses its keys (same for the whole fleet)",
   },
   {
+    key: "jetstreamReplicas",
+    flag: "--jetstream-replicas <n>",
+    help: "sharded: copies NATS keeps of the shard buckets and the URL stream (3 on a 3-node JetStream cluster)",
+  },
+  {
     key: "grpcAdvertise",
     flag: "--grpc-advertise <host:port>",
     help: "sharded: the gRPC address workers and tools reach this shard at (default: the listen address)",

@@ -77,7 +77,6 @@ export const coordinatorConfigSchema = z.object({
    * and needs NATS JetStream). Empty: the one coordinator of its crawls.
    */
   shardId: z.union([z.literal(""), shardIdSchema]).default(""),
-  /** The fleet's shard ids when its shards start together: the shard map is made from them if there is none yet. */
   /**
    * Sharded mode: the gRPC address published in this shard's member record, where workers report and
    * operators call. Empty: the listen address, a wildcard host replaced by the machine's name.
@@ -85,7 +84,14 @@ export const coordinatorConfigSchema = z.object({
   grpcAdvertise: z.union([z.literal(""), hostPort]).default(""),
   /** Sharded mode: how long another shard has to answer an admin call before the answer names it missing. */
   adminFanOutTimeoutMs: int(100, 60_000).default(2000),
+  /** The fleet's shard ids when its shards start together: the shard map is made from them if there is none yet. */
   shardIds: listOf(shardIdSchema).default([]),
+  /**
+   * Sharded mode: copies JetStream keeps of the shard buckets and the URL stream. 1 on a single
+   * nats-server; 3 on a 3-node JetStream cluster, so losing a NATS server loses no member, map, crawl
+   * or URL in transit.
+   */
+  jetstreamReplicas: int(1, 5).default(1),
   /**
    * A shard whose member record was not renewed for this long has lost its keys (the members bucket's TTL,
    * the same for the whole fleet). It stops leasing a third of this before.

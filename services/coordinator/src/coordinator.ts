@@ -159,6 +159,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           grpcAdvertise: config.grpcAdvertise,
           signingPublicKeyDer: key.publicKeyDer,
           ownershipTimeoutMs: config.shardOwnershipTimeoutMs,
+          jetstreamReplicas: config.jetstreamReplicas,
           leaseMarginMs: config.leaseMarginMs,
           shardIds: config.shardIds,
           log: log.child({ component: "shard", shardId: shard.id }),

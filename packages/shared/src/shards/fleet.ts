@@ -1,7 +1,9 @@
 import {
   type JetStreamClient,
+  type JetStreamManager,
   type KV,
   type KvEntry,
+  type KvOptions,
   type NatsConnection,
   type QueuedIterator,
   StorageType,
@@ -31,6 +33,50 @@ export async function requireJetStream(nc: NatsConnection): Promise<JetStreamCli
   return nc.jetstream();
 }
 
+/** Asking for more copies than the NATS cluster has JetStream servers: a setup error that says what to do. */
+export function replicasError(stream: string, replicas: number, err: unknown): SetupError {
+  return new SetupError(
+    "HEED_JETSTREAM_REPLICAS",
+    `cannot keep ${replicas} copies of JetStream stream ${stream}: jetstreamReplicas needs a NATS cluster ` +
+      `with at least that many JetStream servers (1 on a single nats-server): ${errorMessage(err)}`,
+    { cause: err },
+  );
+}
+
+/**
+ * Brings an existing stream (a bucket is one too) to the configured number of
+ * copies: a fleet that moved onto a NATS cluster keeps what it made before,
+ * now replicated.
+ */
+export async function holdReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+  const info = await jsm.streams.info(stream);
+  if ((info.config.num_replicas || 1) === replicas) return;
+  try {
+    await jsm.streams.update(stream, { num_replicas: replicas });
+  } catch (err) {
+    throw replicasError(stream, replicas, err);
+  }
+}
+
+/** A KV bucket with `replicas` copies, created so or brought to them. */
+export async function openReplicatedBucket(
+  js: JetStreamClient,
+  name: string,
+  options: Partial<KvOptions>,
+  replicas: number,
+): Promise<KV> {
+  let kv: KV;
+  try {
+    kv = await js.views.kv(name, { ...options, replicas });
+  } catch (err) {
+    throw replicas > 1 && /replica|cluster/i.test(errorMessage(err))
+      ? replicasError(`KV_${name}`, replicas, err)
+      : err;
+  }
+  await holdReplicas(await js.jetstreamManager(), (await kv.status()).streamInfo.config.name, replicas);
+  return kv;
+}
+
 /**
  * The members bucket, created with the ownership timeout as its TTL, or
  * brought to it: a shard's key outlives its last put by exactly that long.
@@ -38,13 +84,15 @@ export async function requireJetStream(nc: NatsConnection): Promise<JetStreamCli
 export async function openMembersBucket(
   nc: NatsConnection,
   ownershipTimeoutMs = DEFAULT_OWNERSHIP_TIMEOUT_MS,
+  replicas = 1,
 ): Promise<KV> {
   const js = await requireJetStream(nc);
-  const kv = await js.views.kv(MEMBERS_BUCKET, {
-    ttl: ownershipTimeoutMs,
-    history: 1,
-    storage: StorageType.File,
-  });
+  const kv = await openReplicatedBucket(
+    js,
+    MEMBERS_BUCKET,
+    { ttl: ownershipTimeoutMs, history: 1, storage: StorageType.File },
+    replicas,
+  );
   const status = await kv.status();
   if (status.ttl !== ownershipTimeoutMs) {
     const jsm = await nc.jetstreamManager();
@@ -54,9 +102,13 @@ export async function openMembersBucket(
 }
 
 /** The map bucket: no TTL, a short history so an operator can see the last changes. */
-export async function openMapBucket(nc: NatsConnection): Promise<KV> {
-  const js = await requireJetStream(nc);
-  return js.views.kv(MAP_BUCKET, { history: 8, storage: StorageType.File });
+export async function openMapBucket(nc: NatsConnection, replicas = 1): Promise<KV> {
+  return openReplicatedBucket(
+    await requireJetStream(nc),
+    MAP_BUCKET,
+    { history: 8, storage: StorageType.File },
+    replicas,
+  );
 }
 
 export interface ShardFleet {

@@ -1,7 +1,10 @@
 // Sharding: where a host belongs, who owns it, and the names a sharded fleet shares.
 
 export {
+  holdReplicas,
   openMapBucket,
+  openReplicatedBucket,
+  replicasError,
   openMembersBucket,
   requireJetStream,
   type ShardFleet,

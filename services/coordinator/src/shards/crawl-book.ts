@@ -8,6 +8,7 @@ import {
   errorMessage,
   type Logger,
   NotFoundError,
+  openReplicatedBucket,
   parseCrawlSpec,
   StateError,
   sleep,
@@ -62,10 +63,12 @@ export async function openCrawlBook(options: {
   js: JetStreamClient;
   shardId: string;
   frontier: Frontier;
+  /** Copies JetStream keeps of the bucket. */
+  replicas: number;
   log: Logger;
 }): Promise<CrawlBook> {
   const { js, shardId, frontier, log } = options;
-  const kv: KV = await js.views.kv(CRAWLS_BUCKET, { history: 5 });
+  const kv: KV = await openReplicatedBucket(js, CRAWLS_BUCKET, { history: 5 }, options.replicas);
   const wanted = new Map<string, BookEntry>();
 
   function apply(id: string, entry: BookEntry): void {

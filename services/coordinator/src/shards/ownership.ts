@@ -58,13 +58,15 @@ export interface ShardOwnershipOptions {
    * lease never overlaps one of its own.
    */
   quietAfterGainMs: () => number;
+  /** Copies JetStream keeps of the shard buckets (1 on a single nats-server). */
+  replicas?: number;
   log: Logger;
 }
 
 export async function startShardOwnership(options: ShardOwnershipOptions): Promise<ShardOwnership> {
   const { nc, member, ownershipTimeoutMs: ttl, log } = options;
-  const membersKv = await openMembersBucket(nc, ttl);
-  const mapKv = await openMapBucket(nc);
+  const membersKv = await openMembersBucket(nc, ttl, options.replicas);
+  const mapKv = await openMapBucket(nc, options.replicas);
   if (options.initialShardIds !== undefined) await ensureShardMap(mapKv, options.initialShardIds);
   const record = encodeShardMember(member);
   const sameRecord = (value: Uint8Array) => Buffer.compare(Buffer.from(value), Buffer.from(record)) === 0;

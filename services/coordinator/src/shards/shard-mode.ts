@@ -58,6 +58,8 @@ export async function startShardMode(options: {
   /** The lease-signing public key (SPKI DER), published base64 in the member record. */
   signingPublicKeyDer: Buffer;
   ownershipTimeoutMs: number;
+  /** Copies JetStream keeps of the shard buckets and the URL stream. */
+  jetstreamReplicas: number;
   /** Added to a crawl's fetch timeout for a lease's longest life. */
   leaseMarginMs: number;
   /** The fleet's ids when it starts together: the map is made from them if there is none. */
@@ -68,7 +70,7 @@ export async function startShardMode(options: {
   const shardId = shard.id;
   const js = await requireJetStream(nc);
   const jsm = await nc.jetstreamManager();
-  await ensureUrlStream(jsm);
+  await ensureUrlStream(jsm, options.jetstreamReplicas);
   const leaseSubject = shardLeaseSubject(options.leaseSubject, shardId);
   const ownership = await startShardOwnership({
     nc,
@@ -81,6 +83,7 @@ export async function startShardMode(options: {
       startedAt: Date.now(),
     },
     ownershipTimeoutMs: options.ownershipTimeoutMs,
+    replicas: options.jetstreamReplicas,
     // A gained partition's hosts may still be fetched under the previous owner's last leases this long.
     quietAfterGainMs: () =>
       Math.max(0, ...frontier.crawls().map((c) => c.spec.fetch.timeoutMs)) + options.leaseMarginMs,
@@ -113,7 +116,13 @@ export async function startShardMode(options: {
       log: log.child({ component: "url-inbox" }),
     });
     stops.unshift(() => inbox.close());
-    const crawls = await openCrawlBook({ js, shardId, frontier, log: log.child({ component: "crawls" }) });
+    const crawls = await openCrawlBook({
+      js,
+      shardId,
+      frontier,
+      replicas: options.jetstreamReplicas,
+      log: log.child({ component: "crawls" }),
+    });
     stops.unshift(() => crawls.close());
     return {
       shardId,

@@ -1,4 +1,4 @@
-import { URL_STREAM, urlSubject } from "@heed/shared";
+import { holdReplicas, replicasError, URL_STREAM, urlSubject } from "@heed/shared";
 import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
 import type { OutboxEntry } from "../frontier/records.js";
 import type { InboundUrl } from "../frontier/shard-urls.js";
@@ -25,13 +25,15 @@ const DUPLICATE_WINDOW_MS = 10 * 60_000;
  * the stream once its shard acknowledged it, so the stream holds only what is
  * in transit (and what waits for a shard that is down).
  */
-export async function ensureUrlStream(jsm: JetStreamManager): Promise<void> {
+export async function ensureUrlStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  let exists = true;
   try {
     await jsm.streams.info(URL_STREAM);
-    return;
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    exists = false;
   }
+  if (exists) return holdReplicas(jsm, URL_STREAM, replicas);
   try {
     await jsm.streams.add({
       name: URL_STREAM,
@@ -39,10 +41,14 @@ export async function ensureUrlStream(jsm: JetStreamManager): Promise<void> {
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      num_replicas: replicas,
     });
   } catch (err) {
     // Another shard created it at the same moment.
-    if (!/already in use|exists/i.test(String(err))) throw err;
+    if (/already in use|exists/i.test(String(err))) return;
+    throw replicas > 1 && /replica|cluster/i.test(String(err))
+      ? replicasError(URL_STREAM, replicas, err)
+      : err;
   }
 }
 
