@@ -209,7 +209,10 @@ describe("fault tolerance with real processes", () => {
       env: { HEED_SERVER: `127.0.0.1:${f.grpcPort}`, HEED_TOKEN: "", HEEDCTL_CONFIG: "" },
     });
     expect(refused.code, refused.stderr).not.toBe(0);
-    expect(refused.stderr).toMatch(/frontier cannot commit/);
+    expect(
+      refused.stderr,
+      `coordinator exit ${f.coordinator.exitCode} ${f.coordinator.signalCode}: ${f.coordinatorLog().slice(-3000)}`,
+    ).toMatch(/frontier cannot commit/);
     await until(async () => (await http("/readyz")).status === 503, 15_000, "/readyz not ready");
     const metrics = await (await http("/metrics")).text();
     expect(metrics).toMatch(/^heed_frontier_writable 0$/m);
