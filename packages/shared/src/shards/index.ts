@@ -3,9 +3,9 @@
 export {
   holdReplicas,
   openMapBucket,
+  openMembersBucket,
   openReplicatedBucket,
   replicasError,
-  openMembersBucket,
   requireJetStream,
   type ShardFleet,
   watchShardFleet,
