@@ -1,11 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openFrontierReader } from "@heed/coordinator";
 import { sleep } from "@heed/shared";
 import { afterAll, describe, expect, it } from "vitest";
-import { exited, runHeed, startHeed } from "./harness/processes.js";
+import { alive, childPids, exited, runHeed, startHeed } from "./harness/processes.js";
 import { until } from "./harness/until.js";
 
 // `heed crawl --coordinators 3`: one crawl served by three shards in one process, each with its own
@@ -14,26 +13,6 @@ import { until } from "./harness/until.js";
 const scratch = mkdtempSync(join(tmpdir(), "heed-crawl-shards-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const SHARDS = ["s0", "s1", "s2"];
-
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
-      .split("\n")
-      .map((s) => Number(s.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return []; // ps exits 1 when there is none
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("heed crawl --coordinators 3", () => {
   it("crawls the demo site on three shards; the summary covers all of them and each frontier checks clean", async () => {

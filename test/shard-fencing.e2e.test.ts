@@ -28,19 +28,25 @@ describe("a frozen shard", () => {
     site = undefined;
   });
 
-  it("issues no lease after waking up once its ranges were taken, and no host gets an early request", async () => {
+  /** A 16-host site and the three shards serving crawl `id` (workers not started); each host's delay. */
+  async function startFleet(id: string) {
     site = await startLoopbackSite({ hosts: defaultPlan(16, 6, 0), pageLatencyMs: 5, firstOctet: 2 });
+    const hosts = site.hosts;
     const delayOf = (address: string) => {
-      const r = site?.hosts.find((h) => h.address === address)?.plan.robots;
+      const r = hosts.find((h) => h.address === address)?.plan.robots;
       return Math.max(MIN_DELAY_MS, r?.kind === "crawl-delay" ? r.seconds * 1000 : 0);
     };
     fleet = await startShardFleet(
       SHARDS,
-      { ...crawlSpec(site.seeds(), { politeness: { minDelayMs: MIN_DELAY_MS } }), id: "frozen" },
+      { ...crawlSpec(site.seeds(), { politeness: { minDelayMs: MIN_DELAY_MS } }), id },
       { ownershipTimeoutMs: TTL_MS },
     );
     for (const s of SHARDS) await fleet.startShard(s);
-    const f = fleet;
+    return { f: fleet, site, delayOf };
+  }
+
+  it("issues no lease after waking up once its ranges were taken, and no host gets an early request", async () => {
+    const { f, site, delayOf } = await startFleet("frozen");
     const map = evenMap(SHARDS);
     const s0Hosts = site.hosts.filter((h) => ownerOf(map, partitionOfHost(h.address)) === "s0");
     expect(s0Hosts.length).toBeGreaterThan(2);
@@ -94,18 +100,7 @@ describe("a frozen shard", () => {
     expect(overlaps(site.log, (h) => h)).toEqual([]);
   }, 90_000);
   it("a shard woken after its key expired issues nothing until it has renewed, then finishes its hosts", async () => {
-    site = await startLoopbackSite({ hosts: defaultPlan(16, 6, 0), pageLatencyMs: 5, firstOctet: 2 });
-    const delayOf = (address: string) => {
-      const r = site?.hosts.find((h) => h.address === address)?.plan.robots;
-      return Math.max(MIN_DELAY_MS, r?.kind === "crawl-delay" ? r.seconds * 1000 : 0);
-    };
-    fleet = await startShardFleet(
-      SHARDS,
-      { ...crawlSpec(site.seeds(), { politeness: { minDelayMs: MIN_DELAY_MS } }), id: "woken" },
-      { ownershipTimeoutMs: TTL_MS },
-    );
-    for (const s of SHARDS) await fleet.startShard(s);
-    const f = fleet;
+    const { f, site, delayOf } = await startFleet("woken");
     f.startWorkers(2);
     const s0Leases = () => f.read("s0", (r) => r.leases()) ?? [];
     await until("s0 to lease a few pages", () => (s0Leases().length >= 6 ? true : undefined), 30_000);

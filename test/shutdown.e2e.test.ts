@@ -6,7 +6,7 @@ import { drainAndClose, sleep } from "@heed/shared";
 import { startNatsServer } from "@heed/test-support";
 import { connect, Events } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
-import { assertBuilt, exited, HEED_BIN, runHeed, startHeed } from "./harness/processes.js";
+import { alive, assertBuilt, childPids, exited, HEED_BIN, runHeed, startHeed } from "./harness/processes.js";
 import { startTerminal } from "./harness/terminal.js";
 import { until } from "./harness/until.js";
 
@@ -21,26 +21,6 @@ const CRAWL = ["crawl", "--demo", "--demo-port", "8471", "--min-delay-ms", "800"
 const EXIT_BOUND_MS = 15_000;
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
-      .split("\n")
-      .map((s) => Number(s.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return []; // ps exits 1 when there is none
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("heed crawl interrupted", () => {
   it("Ctrl-C in a terminal: stops cleanly, says what remains and how to resume, leaves nothing running; the next run resumes", async () => {
