@@ -93,6 +93,14 @@ describe("host groups", () => {
     expect(place("other.example.com")).toBe(partitionOfHost("other.example.com"));
   });
 
+  it("places a host listed in two groups with the first, as the frontier spaces it", () => {
+    const first = ["shared.example.net", "zeta.example.com"];
+    const second = ["alpha.example.org", "shared.example.net"];
+    expect(partitionOfHostGroup(first)).not.toBe(partitionOfHostGroup(second));
+    const place = hostPlacement([{ hosts: first }, { hosts: second }]);
+    expect(place("shared.example.net")).toBe(partitionOfHostGroup(first));
+  });
+
   it("refuses an empty group", () => {
     expect(() => partitionOfHostGroup([])).toThrow(RangeError);
   });

@@ -73,13 +73,17 @@ export function partitionOfHostGroup(hosts: readonly string[]): number {
 
 /**
  * The placement a sharded frontier uses: a host in an operator host group
- * goes with its group, any other host by its shard key.
+ * goes with its group, any other host by its shard key. A host listed in
+ * several groups goes with the first, the group the frontier spaces it with.
  */
 export function hostPlacement(hostGroups: readonly { hosts: readonly string[] }[]): (host: string) => number {
   const grouped = new Map<string, number>();
   for (const group of hostGroups) {
     const partition = partitionOfHostGroup(group.hosts);
-    for (const host of group.hosts) grouped.set(host.toLowerCase(), partition);
+    for (const host of group.hosts) {
+      const key = host.toLowerCase();
+      if (!grouped.has(key)) grouped.set(key, partition);
+    }
   }
   return (host) => grouped.get(host.toLowerCase()) ?? partitionOfHost(host);
 }
