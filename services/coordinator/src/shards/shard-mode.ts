@@ -14,6 +14,7 @@ import {
 import type { JetStreamManager, NatsConnection } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
+import { type MoveRunner, startMoveRunner } from "./move-runner.js";
 import type { lateShard } from "./frontier-shard.js";
 import { type ShardOwnership, startShardOwnership } from "./ownership.js";
 import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
@@ -31,6 +32,8 @@ export interface ShardMode {
   crawls: CrawlBook;
   outbox: UrlOutbox;
   inbox: UrlInbox;
+  /** Moves of partition ranges to and from this shard. */
+  moves: MoveRunner;
   fleet: ShardFleet;
   ownership: ShardOwnership;
   jsm: JetStreamManager;
@@ -64,10 +67,14 @@ export async function startShardMode(options: {
   leaseMarginMs: number;
   /** The fleet's ids when it starts together: the map is made from them if there is none. */
   shardIds: readonly string[];
+  /** A shard the map does not know asks for a range of its own (adding a shard to a running fleet). */
+  join: boolean;
   log: Logger;
 }): Promise<ShardMode> {
   const { nc, shard, frontier, log } = options;
   const shardId = shard.id;
+  const leaseLifetimeMs = () =>
+    Math.max(0, ...frontier.crawls().map((c) => c.spec.fetch.timeoutMs)) + options.leaseMarginMs;
   const js = await requireJetStream(nc);
   const jsm = await nc.jetstreamManager();
   await ensureUrlStream(jsm, options.jetstreamReplicas);
@@ -85,8 +92,7 @@ export async function startShardMode(options: {
     ownershipTimeoutMs: options.ownershipTimeoutMs,
     replicas: options.jetstreamReplicas,
     // A gained partition's hosts may still be fetched under the previous owner's last leases this long.
-    quietAfterGainMs: () =>
-      Math.max(0, ...frontier.crawls().map((c) => c.spec.fetch.timeoutMs)) + options.leaseMarginMs,
+    quietAfterGainMs: leaseLifetimeMs,
     ...(options.shardIds.length > 0 ? { initialShardIds: options.shardIds } : {}),
     log,
   });
@@ -124,12 +130,28 @@ export async function startShardMode(options: {
       log: log.child({ component: "crawls" }),
     });
     stops.unshift(() => crawls.close());
+    // A shard the map has never known joins: a range of the busiest shard moves to it.
+    const known = map.ranges.some((r) => r.shard === shardId) || map.moves.some((m) => m.target === shardId);
+    const moves = await startMoveRunner({
+      js,
+      jsm,
+      shardId,
+      frontier,
+      ownership,
+      placement,
+      leaseLifetimeMs,
+      replicas: options.jetstreamReplicas,
+      join: !known && options.join,
+      log: log.child({ component: "moves" }),
+    });
+    stops.unshift(() => moves.close());
     return {
       shardId,
       leaseSubject,
       crawls,
       outbox,
       inbox,
+      moves,
       fleet,
       ownership,
       jsm,
