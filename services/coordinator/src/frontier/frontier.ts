@@ -32,6 +32,14 @@ import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
+import {
+  dropRange,
+  importRange,
+  type RangeDrop,
+  type RangeImport,
+  type RangeItem,
+  setMoveMeta,
+} from "./range-move.js";
 import type {
   CrawlRecord,
   FetchReport,
@@ -44,7 +52,6 @@ import type {
   RobotsRecord,
   UrlRecord,
 } from "./records.js";
-import { dropRange, importRange, type RangeDrop, type RangeImport, type RangeItem, setMoveMeta } from "./range-move.js";
 import { checkRecrawlOf, queueRecrawl, startDueRecrawls } from "./recrawl.js";
 import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";

@@ -106,7 +106,13 @@ function importKey(txn: Txn, moved: HostState, notBeforeMs: number): void {
   });
 }
 
-function importUrl(ctx: FrontierContext, txn: Txn, hash: string, moved: UrlRecord, pastDepth?: string[]): void {
+function importUrl(
+  ctx: FrontierContext,
+  txn: Txn,
+  hash: string,
+  moved: UrlRecord,
+  pastDepth?: string[],
+): void {
   if (moved.state === "leased") throw new StateError(`${moved.url} is still leased at its old shard`);
   const crawl = txn.crawl(moved.crawlId) as CrawlRecord;
   const known = txn.store.urls.get([moved.crawlId, hash]);

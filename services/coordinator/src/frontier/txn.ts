@@ -254,7 +254,8 @@ export function openTxn(
       dropTdm: (origin) => store.tdm.removeSync(origin),
       dropPastDepth: (crawlId, hash) => store.pastDepth.removeSync([crawlId, hash]),
       addSeedHost(crawlId, hostname) {
-        if (!store.addedSeedHosts.doesExist([crawlId, hostname])) store.addedSeedHosts.putSync([crawlId, hostname], 1);
+        if (!store.addedSeedHosts.doesExist([crawlId, hostname]))
+          store.addedSeedHosts.putSync([crawlId, hostname], 1);
       },
       setMeta(key, value) {
         if (value === undefined) store.meta.removeSync(key);

@@ -29,7 +29,8 @@ function overlapsMove(map: ShardMap, from: number, to: number): boolean {
  * no range can be split.
  */
 export function joinMove(map: ShardMap, shardId: string): ShardMove | undefined {
-  if (map.ranges.some((r) => r.shard === shardId) || map.moves.some((m) => m.target === shardId)) return undefined;
+  if (map.ranges.some((r) => r.shard === shardId) || map.moves.some((m) => m.target === shardId))
+    return undefined;
   const owned = new Map<string, number>();
   for (const r of map.ranges) owned.set(r.shard, (owned.get(r.shard) ?? 0) + r.to - r.from);
   const candidates = map.ranges
@@ -44,25 +45,6 @@ export function joinMove(map: ShardMap, shardId: string): ShardMove | undefined 
   if (range === undefined) return undefined;
   const mid = range.from + Math.floor((range.to - range.from) / 2);
   return { from: mid, to: range.to, source: range.shard, target: shardId, phase: "fencing" };
-}
-
-/**
- * Drain: every range of `shardId` moves to the shard that owns the fewest
- * partitions then, one move per range. Undefined when it owns nothing outside a move.
- */
-export function drainMoves(map: ShardMap, shardId: string, live: readonly string[]): ShardMove[] {
-  const others = [...new Set([...map.ranges.map((r) => r.shard), ...live])].filter((s) => s !== shardId);
-  if (others.length === 0) return [];
-  const owned = new Map<string, number>(others.map((s) => [s, 0]));
-  for (const r of map.ranges) if (owned.has(r.shard)) owned.set(r.shard, (owned.get(r.shard) ?? 0) + r.to - r.from);
-  const moves: ShardMove[] = [];
-  for (const r of map.ranges) {
-    if (r.shard !== shardId || overlapsMove(map, r.from, r.to)) continue;
-    const target = [...owned].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] as string;
-    owned.set(target, (owned.get(target) ?? 0) + r.to - r.from);
-    moves.push({ from: r.from, to: r.to, source: shardId, target, phase: "fencing" });
-  }
-  return moves;
 }
 
 /** The map with a new move added; refused (undefined) when its range is not wholly the source's or already moving. */

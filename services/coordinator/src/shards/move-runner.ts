@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "nats";
 import { errorMessage, type Logger, ownerOf, type ShardMap, type ShardMove, sleep } from "@heed/shared";
+import type { JetStreamClient, JetStreamManager, MsgRequest, StoredMsg } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { RangeDrop, RangeItem } from "../frontier/range-move.js";
 import { updateShardMap } from "./map-store.js";
@@ -15,6 +15,7 @@ import {
 } from "./move-stream.js";
 import type { ShardOwnership } from "./ownership.js";
 import { activeLeasesIn, exportRange, keysInRange, movedRecords } from "./range-export.js";
+import { isNotFound } from "./url-stream.js";
 
 /** How often the runner looks at the map's moves (it also looks at once when the map changes). */
 const STEP_MS = 250;
@@ -148,42 +149,39 @@ export async function startMoveRunner(options: {
   async function importMove(move: ShardMove): Promise<void> {
     const name = moveName(move);
     const progressKey = `${MOVE_IN}${name}`;
-    const after = frontier.store.meta.get(progressKey) ?? 0;
-    const consumer = await js.consumers.get(MOVE_STREAM, {
-      filterSubjects: moveSubject(name),
-      ...(after > 0
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
-        : { deliver_policy: DeliverPolicy.All }),
-    });
+    const subject = moveSubject(name);
+    let seq = (frontier.store.meta.get(progressKey) ?? 0) + 1;
     const started = performance.now();
     let items = 0;
     let ended = false;
-    try {
-      while (!ended && !stop.signal.aborted) {
-        const msgs: JsMsg[] = [];
-        const iter = await consumer.fetch({ max_messages: 64, expires: 1000 });
-        for await (const m of iter) msgs.push(m);
-        if (msgs.length === 0) return;
-        for (const m of msgs) {
-          const body = decodeMoveMessage(m.data);
-          if (body === undefined) {
-            log.warn({ move: name, seq: m.seq }, "move: a message that is not part of a move; skipped");
-            frontier.setMoveMeta(progressKey, m.seq);
-          } else if ("end" in body) {
-            ended = true;
-            break;
-          } else {
-            // Not before the longest lease lifetime from now: no fetch can overlap one of the old owner's.
-            frontier.importRange(body.items, {
-              notBeforeMs: Date.now() + options.leaseLifetimeMs(),
-              progress: { key: progressKey, value: m.seq },
-            });
-            items += body.items.length;
-          }
-        }
+    while (!ended && !stop.signal.aborted) {
+      // One message at a time, by stream position: the position is committed with the batch it brought.
+      let m: StoredMsg;
+      try {
+        // The stream API answers `next_by_subj` (nats-server 2.9+); the client types it for direct gets only.
+        m = await jsm.streams.getMessage(MOVE_STREAM, {
+          seq,
+          next_by_subj: subject,
+        } as unknown as MsgRequest);
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
       }
-    } finally {
-      await consumer.delete().catch(() => {});
+      seq = m.seq + 1;
+      const body = decodeMoveMessage(m.data);
+      if (body === undefined) {
+        log.warn({ move: name, seq: m.seq }, "move: a message that is not part of a move; skipped");
+        frontier.setMoveMeta(progressKey, m.seq);
+      } else if ("end" in body) {
+        ended = true;
+      } else {
+        // Not before the longest lease lifetime from now: no fetch can overlap one of the old owner's.
+        frontier.importRange(body.items, {
+          notBeforeMs: Date.now() + options.leaseLifetimeMs(),
+          progress: { key: progressKey, value: m.seq },
+        });
+        items += body.items.length;
+      }
     }
     if (!ended) return;
     await updateShardMap(ownership.mapBucket, (map) => handedOver(map, move));
@@ -197,7 +195,9 @@ export async function startMoveRunner(options: {
 
   /** Ranges exported from here whose hand-over is done: deleted here, then from the stream. */
   async function dropMovedOut(map: ShardMap): Promise<void> {
-    const keys = [...frontier.store.meta.getKeys({ start: MOVED_OUT, end: `${MOVED_OUT}\uffff` })] as string[];
+    const keys = [
+      ...frontier.store.meta.getKeys({ start: MOVED_OUT, end: `${MOVED_OUT}\uffff` }),
+    ] as string[];
     for (const key of keys) {
       const name = key.slice(MOVED_OUT.length);
       const move = parseMoveName(name);

@@ -11,7 +11,9 @@ export function moveSubject(name: string): string {
 }
 
 /** A batch of records, or the end of one complete export run. */
-export type MoveMessage = { run: string; items: RangeItem[] } | { run: string; end: true; batches: number; items: number };
+export type MoveMessage =
+  | { run: string; items: RangeItem[] }
+  | { run: string; end: true; batches: number; items: number };
 
 /** A move left in the stream (its shards gone for good) is dropped after this. */
 const MAX_AGE_MS = 7 * 24 * 3600_000;
@@ -37,7 +39,9 @@ export async function ensureMoveStream(jsm: JetStreamManager, replicas = 1): Pro
     });
   } catch (err) {
     if (/already in use|exists/i.test(String(err))) return;
-    throw replicas > 1 && /replica|cluster/i.test(String(err)) ? replicasError(MOVE_STREAM, replicas, err) : err;
+    throw replicas > 1 && /replica|cluster/i.test(String(err))
+      ? replicasError(MOVE_STREAM, replicas, err)
+      : err;
   }
 }
 
@@ -48,7 +52,8 @@ export function encodeMoveMessage(m: MoveMessage): Uint8Array {
 /** A message of the moves stream, checked for its shape (the records inside are the frontier's own). */
 export function decodeMoveMessage(data: Uint8Array): MoveMessage | undefined {
   try {
-    const m = JSON.parse(Buffer.from(data).toString("utf8")) as Partial<MoveMessage> & Record<string, unknown>;
+    const m = JSON.parse(Buffer.from(data).toString("utf8")) as Partial<MoveMessage> &
+      Record<string, unknown>;
     if (typeof m.run !== "string") return undefined;
     if (m.end === true && typeof m.batches === "number") return m as MoveMessage;
     if (Array.isArray(m.items)) return m as MoveMessage;

@@ -20,7 +20,8 @@ export function keysInRange(
 ): (key: string) => boolean {
   const within = (p: number) => p >= from && p < to;
   const groupPartitions = new Map<string, number>();
-  for (const g of groups) if (!groupPartitions.has(g.name)) groupPartitions.set(g.name, partitionOfHostGroup(g.hosts));
+  for (const g of groups)
+    if (!groupPartitions.has(g.name)) groupPartitions.set(g.name, partitionOfHostGroup(g.hosts));
   return (key) => {
     if (key.startsWith("ip:")) return false;
     if (key.startsWith("domain:")) return within(placement(key.slice("domain:".length)));
@@ -88,7 +89,8 @@ export function* exportRange(store: FrontierStore, inRange: (key: string) => boo
   }
   for (const { value } of chunked(store.robots))
     if (inRange(hostOfOrigin(value.origin))) yield { t: "robots", rec: value };
-  for (const { value } of chunked(store.tdm)) if (inRange(hostOfOrigin(value.origin))) yield { t: "tdm", rec: value };
+  for (const { value } of chunked(store.tdm))
+    if (inRange(hostOfOrigin(value.origin))) yield { t: "tdm", rec: value };
   for (const { key, value } of chunked(store.crawlHosts))
     if (inRange(key[1])) yield { t: "crawlHost", crawlId: key[0], hostKey: key[1], state: value };
   for (const { key } of chunked(store.addedSeedHosts))
@@ -120,6 +122,7 @@ export function* movedRecords(store: FrontierStore, inRange: (key: string) => bo
     if (inRange(key[1])) yield { t: "crawlHost", crawlId: key[0], hostKey: key[1] };
   for (const { value } of chunked(store.robots))
     if (inRange(hostOfOrigin(value.origin))) yield { t: "robots", origin: value.origin };
-  for (const { value } of chunked(store.tdm)) if (inRange(hostOfOrigin(value.origin))) yield { t: "tdm", origin: value.origin };
+  for (const { value } of chunked(store.tdm))
+    if (inRange(hostOfOrigin(value.origin))) yield { t: "tdm", origin: value.origin };
   for (const { key } of chunked(store.hosts)) if (inRange(key)) yield { t: "host", key };
 }

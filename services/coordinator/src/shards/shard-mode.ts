@@ -14,8 +14,8 @@ import {
 import type { JetStreamManager, NatsConnection } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
-import { type MoveRunner, startMoveRunner } from "./move-runner.js";
 import type { lateShard } from "./frontier-shard.js";
+import { type MoveRunner, startMoveRunner } from "./move-runner.js";
 import { type ShardOwnership, startShardOwnership } from "./ownership.js";
 import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
 import { startUrlOutbox, type UrlOutbox } from "./url-outbox.js";
