@@ -250,13 +250,14 @@ export function openTxn(
     moved: {
       dropHost(key) {
         hosts.delete(key);
+        hostsKnown.set(key, false);
         store.hosts.removeSync(key);
         touchedHosts.add(key);
       },
       dropUrl: (crawlId, hash) => store.urls.removeSync([crawlId, hash]),
       putDiscovery: (crawlId, n, hash) => store.discovery.putSync([crawlId, n], hash),
       dropDiscovery: (crawlId, n) => store.discovery.removeSync([crawlId, n]),
-      dropCrawlHost: (crawlId, hostKey) => store.crawlHosts.removeSync([crawlId, hostKey]),
+      dropCrawlHost: (crawlId, hostKey) => side.dropCrawlHost(crawlId, hostKey),
       dropRobots(origin) {
         robots.delete(origin);
         dirtyRobots.delete(origin);
@@ -468,6 +469,7 @@ type SideTables = Pick<
 > & {
   /** Writes each crawl-host record changed in the transaction, once. */
   flushCrawlHosts(): void;
+  dropCrawlHost(crawlId: string, hostKey: string): void;
 };
 
 /** Per-crawl host counters, TDM reservations and operator host policies. */
@@ -495,6 +497,12 @@ function sideTables(store: FrontierStore): SideTables {
       return crawlHosts.has(k)
         ? crawlHosts.get(k) !== undefined
         : store.crawlHosts.doesExist([crawlId, hostKey]);
+    },
+    dropCrawlHost(crawlId, hostKey) {
+      const k = `${crawlId}\u0000${hostKey}`;
+      crawlHosts.set(k, undefined);
+      dirtyCrawlHosts.delete(k);
+      store.crawlHosts.removeSync([crawlId, hostKey]);
     },
     flushCrawlHosts() {
       for (const [k, key] of dirtyCrawlHosts)
