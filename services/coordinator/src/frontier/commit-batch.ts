@@ -1,4 +1,4 @@
-import { type FrontierContext, inTxn } from "./context.js";
+import { type FrontierContext, inTxnAsync } from "./context.js";
 import {
   grantKey,
   type LeaseRound,
@@ -42,23 +42,33 @@ export interface CommitBatcher {
   lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
-  /** Commits whatever is waiting now (before the store closes). */
-  flushNow(): void;
+  /** Commits whatever is waiting (before the store closes); settles once nothing is in flight. */
+  drain(): Promise<void>;
 }
 
 /**
  * Batched commits: every lease request and report that arrives in one turn of the
  * event loop is applied in a single LMDB transaction, reports first (they free
  * host slots and queue outlinks), then leases. Callers get their answers only
- * after the commit, so nothing is promised that is not durable.
+ * after the commit is durable, so nothing is promised that is not. One commit is
+ * in flight at a time: what arrives while it syncs waits and goes into the next,
+ * which sees everything the previous one changed.
  */
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
   let scheduled = false;
+  let inFlight: Promise<void> | undefined;
 
   function flush(): void {
     scheduled = false;
-    if (pending.length === 0) return;
+    if (pending.length === 0 || inFlight !== undefined) return;
+    inFlight = commit().finally(() => {
+      inFlight = undefined;
+      if (pending.length > 0) flush();
+    });
+  }
+
+  async function commit(): Promise<void> {
     const ops = pending;
     pending = [];
     const renewals = ops.filter((o) => o.kind === "renew");
@@ -85,9 +95,10 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       repeats.set(o, []);
       leases.push(o);
     }
+    if (renewals.length + reports.length + leases.length === 0) return;
     let answers: unknown[];
     try {
-      answers = inTxn(ctx, (txn) => [
+      answers = await inTxnAsync(ctx, (txn) => [
         ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
         ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
         ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
@@ -123,6 +134,11 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>
       new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
-    flushNow: flush,
+    drain: async () => {
+      while (inFlight !== undefined || pending.length > 0) {
+        flush();
+        await inFlight;
+      }
+    },
   };
 }

@@ -278,8 +278,8 @@ export function openFrontier(options: FrontierOptions): Frontier {
     removeHostPolicy: (pattern) => removeHostPolicy(ctx, pattern),
     hostPolicies: () => [...ctx.policies.values()],
     store,
-    close: () => {
-      batcher.flushNow();
+    close: async () => {
+      await batcher.drain();
       return store.close();
     },
   };
