@@ -47,12 +47,14 @@ export interface CommitBatcher {
 }
 
 /**
- * Batched commits: every lease request and report that arrives in one turn of the
- * event loop is applied in a single LMDB transaction, reports first (they free
- * host slots and queue outlinks), then leases. Callers get their answers only
- * after the commit is durable, so nothing is promised that is not. One commit is
- * in flight at a time: what arrives while it syncs waits and goes into the next,
- * which sees everything the previous one changed.
+ * Batched commits: every lease request and report that arrives while the previous
+ * batch commits (or in one turn of the event loop) is applied in a single LMDB
+ * transaction, reports first (they free host slots and queue outlinks), then
+ * leases. Callers get their answers only after the commit is durable, so nothing
+ * is promised that is not. One commit is in flight at a time, on LMDB's writer
+ * thread: what arrives meanwhile waits and goes into the next, which sees
+ * everything the previous one changed. A commit that fails fails exactly the
+ * operations in it.
  */
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
@@ -62,15 +64,20 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   function flush(): void {
     scheduled = false;
     if (pending.length === 0 || inFlight !== undefined) return;
-    inFlight = commit().finally(() => {
-      inFlight = undefined;
-      if (pending.length > 0) flush();
-    });
-  }
-
-  async function commit(): Promise<void> {
     const ops = pending;
     pending = [];
+    // Whatever goes wrong fails this batch's callers (a settled one stays settled), never the process.
+    inFlight = commit(ops)
+      .catch((err: unknown) => {
+        for (const o of ops) o.reject(err);
+      })
+      .finally(() => {
+        inFlight = undefined;
+        if (pending.length > 0) flush();
+      });
+  }
+
+  async function commit(ops: Op[]): Promise<void> {
     const renewals = ops.filter((o) => o.kind === "renew");
     const reports = ops.filter((o) => o.kind === "report");
     const leases: LeaseOp[] = [];
@@ -96,17 +103,11 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       leases.push(o);
     }
     if (renewals.length + reports.length + leases.length === 0) return;
-    let answers: unknown[];
-    try {
-      answers = await inTxnAsync(ctx, (txn) => [
-        ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
-        ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
-        ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
-      ]);
-    } catch (err) {
-      for (const o of ops) o.reject(err);
-      return;
-    }
+    const answers = await inTxnAsync(ctx, (txn) => [
+      ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
+      ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
+      ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
+    ]);
     let i = 0;
     for (const o of renewals) o.resolve(answers[i++] as RenewAnswer[]);
     for (const o of reports) o.resolve(answers[i++] as ReportAnswer[]);
