@@ -1,6 +1,5 @@
 import { hostname } from "node:os";
 import {
-  hostPlacement,
   type Logger,
   ownerOf,
   requireJetStream,
@@ -14,8 +13,10 @@ import {
 import type { JetStreamManager, NatsConnection } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
+import { type CrawlBudgets, openCrawlBudgets } from "./crawl-budgets.js";
 import type { lateShard } from "./frontier-shard.js";
 import { type ShardOwnership, startShardOwnership } from "./ownership.js";
+import { placementFor } from "./placement.js";
 import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
 import { startUrlOutbox, type UrlOutbox } from "./url-outbox.js";
 import { ensureUrlStream } from "./url-stream.js";
@@ -29,6 +30,8 @@ export interface ShardMode {
   leaseSubject: string;
   /** Crawl creates and state changes for the whole fleet. */
   crawls: CrawlBook;
+  /** Crawl-wide budgets and this shard's shares of them. */
+  budgets: CrawlBudgets;
   outbox: UrlOutbox;
   inbox: UrlInbox;
   fleet: ShardFleet;
@@ -95,9 +98,18 @@ export async function startShardMode(options: {
   try {
     const map = await waitForMap(fleet, shardId);
     log.info({ shardId, mapVersion: map.version }, "shard map read");
-    const placement = placementFor(frontier);
+    const placement = placementFor(() => frontier.hostGroups());
     const outbox = startUrlOutbox({ js, frontier, log: log.child({ component: "url-outbox" }) });
     stops.unshift(() => outbox.close());
+    const budgets = await openCrawlBudgets({
+      js,
+      shardId,
+      frontier,
+      fleet,
+      replicas: options.jetstreamReplicas,
+      log: log.child({ component: "budgets" }),
+    });
+    stops.unshift(() => budgets.close());
     shard.bind({
       routeOf(hostname) {
         const current = fleet.map()?.map;
@@ -107,6 +119,7 @@ export async function startShardMode(options: {
       },
       mayLease: (hostKey) => ownership.owns(placement(hostKey)),
       outboxFilled: () => outbox.kick(),
+      allowance: (crawl) => budgets.allowance(crawl),
     });
     const inbox = await startUrlInbox({
       js,
@@ -128,6 +141,7 @@ export async function startShardMode(options: {
       shardId,
       leaseSubject,
       crawls,
+      budgets,
       outbox,
       inbox,
       fleet,
@@ -147,24 +161,6 @@ export async function startShardMode(options: {
 /** A partition's owner, or while it moves the shard it moves to: URLs for it wait there. */
 function routeTo(map: ShardMap, partition: number): string | undefined {
   return ownerOf(map, partition) ?? map.moves.find((m) => partition >= m.from && partition < m.to)?.target;
-}
-
-/**
- * A host's partition: operator host groups are placed whole, by their first
- * host. Groups come from every crawl's definition, as they apply fleet-wide.
- */
-function placementFor(frontier: Frontier): (host: string) => number {
-  let known = -1;
-  let place: (host: string) => number = () => 0;
-  return (host) => {
-    const crawls = frontier.store.crawlSpecs.getCount();
-    if (crawls !== known) {
-      known = crawls;
-      const groups = frontier.crawls().flatMap((c) => c.spec.politeness.hostGroups);
-      place = hostPlacement(groups);
-    }
-    return place(host.toLowerCase());
-  };
 }
 
 async function waitForMap(fleet: ShardFleet, shardId: string): Promise<ShardMap> {
