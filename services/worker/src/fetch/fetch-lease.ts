@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIP } from "node:net";
 import { canonicalizeUrl, proto, type RequestSigner, sleep, tryCanonicalizeUrl } from "@heed/shared";
 import type { Dispatcher } from "undici";
@@ -156,7 +156,8 @@ export async function fetchLease(
     const contentType = header(headers, "content-type");
     const body = await got.body;
     result.finishedAtMs = clock();
-    result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
+    // One-shot: a hash object per page costs more than hashing a small page.
+    result.digestSha256 = hash("sha256", body.bytes, "hex");
     // Without a content-encoding the wire bytes are the decoded ones: the capture's payload digest is this one.
     exchange(body, body.plain ? `sha256:${result.digestSha256}` : undefined);
     result.statusCode = res.statusCode;
