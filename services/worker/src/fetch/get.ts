@@ -47,6 +47,7 @@ export function get(url: URL, options: GetOptions): Promise<Got> {
     let reason: Error | undefined;
     let answered = false;
     let settled = false;
+    let ended = false;
     // The body as it comes; or, when a decoder reads it, the stream it is pushed into.
     const chunks: Buffer[] = [];
     let size = 0;
@@ -136,14 +137,19 @@ export function get(url: URL, options: GetOptions): Promise<Got> {
           if (room > 0) chunks.push(chunk.subarray(0, room));
           size += Math.max(0, room);
           finishPlain(true);
-          abort?.(new Error("body cut at the lease's byte limit"));
-          return false;
+          // The rest is dropped. What already came in may end the response, which keeps its
+          // connection for the host's next lease; a body still coming is cut off there.
+          setImmediate(() => {
+            if (!ended) abort?.(new Error("body cut at the lease's byte limit"));
+          });
+          return true;
         }
         chunks.push(chunk);
         size += chunk.length;
         return true;
       },
       onComplete() {
+        ended = true;
         if (settled) return;
         if (stream !== undefined) {
           settled = true;
