@@ -276,14 +276,16 @@ export async function startMoveRunner(options: {
         log.warn({ err: errorMessage(err) }, "move step failed; trying again");
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, STEP_MS);
-        kick = () => {
+        const wake = () => {
           clearTimeout(timer);
+          stop.signal.removeEventListener("abort", wake);
+          kick = undefined;
           resolve();
         };
-        stop.signal.addEventListener("abort", () => kick?.(), { once: true });
+        const timer = setTimeout(wake, STEP_MS);
+        kick = wake;
+        stop.signal.addEventListener("abort", wake, { once: true });
       });
-      kick = undefined;
     }
   })();
 
