@@ -1,10 +1,19 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openFrontierReader } from "@heed/coordinator";
 import { sleep } from "@heed/shared";
 import { afterAll, describe, expect, it } from "vitest";
-import { alive, childPids, exited, runHeed, startHeed } from "./harness/processes.js";
+import { expectedRefusals, natsWire, probeRoles, type RoleLogins } from "./harness/nats-wire.js";
+import {
+  alive,
+  childPids,
+  commandLine,
+  exited,
+  listeningPorts,
+  runHeed,
+  startHeed,
+} from "./harness/processes.js";
 import { until } from "./harness/until.js";
 
 // `heed crawl --coordinators 3`: one crawl served by three shards in one process, each with its own
@@ -62,7 +71,7 @@ describe("heed crawl --coordinators 3", () => {
     expect(all.length).toBe(8);
   }, 120_000);
 
-  it("SIGTERM stops every shard, the workers and the nats-server, and prints the summary", async () => {
+  it("SIGTERM stops every shard (whose private nats-server has the fleet's role users), the workers and the nats-server, and prints the summary", async () => {
     const dataDir = join(scratch, "sigterm");
     const run = startHeed([
       "crawl",
@@ -85,6 +94,7 @@ describe("heed crawl --coordinators 3", () => {
       await sleep(1500);
       const natsPid = childPids(pid)[0];
       expect(natsPid).toBeDefined();
+      await expectRoleUsers(natsPid as number);
       process.kill(pid, "SIGTERM");
       const signalled = Date.now();
       await Promise.race([exited(child), sleep(20_000)]);
@@ -98,3 +108,24 @@ describe("heed crawl --coordinators 3", () => {
     }
   }, 60_000);
 });
+
+/**
+ * The private nats-server of a sharded `heed crawl` has Heed's role users, as a deployed fleet's
+ * has: nobody connects without them, and a worker's credentials cannot write the shard map or
+ * members (which decide where workers send leases and reports), nor serve leases.
+ */
+async function expectRoleUsers(natsPid: number): Promise<void> {
+  const args = commandLine(natsPid);
+  expect(args).toContain("-js");
+  const conf = readFileSync(args[args.indexOf("-c") + 1] as string, "utf8");
+  const loginOf = (role: string): { user: string; pass: string } => {
+    const m = new RegExp(`user: "${role}", password: "([^"]+)"`).exec(conf);
+    expect(m, `${role} user in the generated configuration`).not.toBeNull();
+    return { user: role, pass: m?.[1] as string };
+  };
+  const logins: RoleLogins = { coordinator: loginOf("coordinator"), worker: loginOf("worker") };
+  const [port] = listeningPorts(natsPid);
+  expect(port).toBeDefined();
+  expect(await natsWire(port as number, {}, [])).toMatch(/Authorization Violation/);
+  expect(await probeRoles(port as number, logins)).toEqual(expectedRefusals());
+}

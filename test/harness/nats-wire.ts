@@ -104,6 +104,9 @@ function roleOps(leases: string) {
         `SUB ${COORDINATOR_INBOX_PREFIX}.> 6`,
         `PUB $KV.heed-shard-members.s0 0\r\n`,
         `PUB heed.urls.s0 0\r\n`,
+        // Writing the shard map (which shard serves which hosts), or deleting its bucket.
+        `PUB $KV.heed-shard-map.map 0\r\n`,
+        `PUB $JS.API.STREAM.DELETE.KV_heed-shard-map _INBOX.w1.5 0\r\n`,
       ],
     },
     coordinator: {
@@ -145,6 +148,8 @@ export function expectedRefusals(leases = "heed.lease.request"): Record<string, 
       `subscribe ${COORDINATOR_INBOX_PREFIX}.>`,
       "publish $KV.heed-shard-members.s0",
       "publish heed.urls.s0",
+      "publish $KV.heed-shard-map.map",
+      "publish $JS.API.STREAM.DELETE.KV_heed-shard-map",
     ],
     "coordinator allowed": [],
     "coordinator forbidden": [

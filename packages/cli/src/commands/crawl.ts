@@ -188,10 +188,10 @@ async function runCrawl(
     if (opts.natsUrl === undefined)
       nats = await startNatsServer({
         ownProcessGroup: true,
+        // The same NATS users as a deployed fleet: workers cannot serve leases, nor write the shard buckets.
+        roles: { leaseSubject: coordinatorConfig.leaseSubject },
         // A sharded crawl's streams and buckets live with its data, so an interrupted run resumes.
-        ...(sharded
-          ? { jetstream: { storeDir: join(coordinatorConfig.dataDir, "jetstream") } }
-          : { roles: { leaseSubject: coordinatorConfig.leaseSubject } }),
+        ...(sharded ? { jetstream: { storeDir: join(coordinatorConfig.dataDir, "jetstream") } } : {}),
       });
     const natsUrlFor = (role: "coordinator" | "worker") => nats?.urlFor(role) ?? (opts.natsUrl as string);
     if (!sharded) {

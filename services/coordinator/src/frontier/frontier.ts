@@ -111,6 +111,11 @@ export interface Frontier {
   }): HostPolicy;
   removeHostPolicy(pattern: string): boolean;
   hostPolicies(): HostPolicy[];
+  /**
+   * host -> operator host group, from every crawl's definition, in memory and kept current as crawls
+   * are created; entries are only ever added, so its size says whether it changed.
+   */
+  hostGroups(): ReadonlyMap<string, string>;
   /** Read-only access for queries (admin listings, exports); every change goes through the methods above. */
   readonly store: FrontierStore;
   /** Sharded: queues URLs other shards found for this one, in one commit. */
@@ -278,6 +283,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     setHostPolicy: (input) => setHostPolicy(ctx, input),
     removeHostPolicy: (pattern) => removeHostPolicy(ctx, pattern),
     hostPolicies: () => [...ctx.policies.values()],
+    hostGroups: () => ctx.hostGroups,
     store,
     close: () => {
       batcher.flushNow();

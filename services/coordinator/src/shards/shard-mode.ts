@@ -1,6 +1,5 @@
 import { hostname } from "node:os";
 import {
-  hostPlacement,
   type Logger,
   ownerOf,
   requireJetStream,
@@ -16,6 +15,7 @@ import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
 import type { lateShard } from "./frontier-shard.js";
 import { type ShardOwnership, startShardOwnership } from "./ownership.js";
+import { placementFor } from "./placement.js";
 import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
 import { startUrlOutbox, type UrlOutbox } from "./url-outbox.js";
 import { ensureUrlStream } from "./url-stream.js";
@@ -95,7 +95,7 @@ export async function startShardMode(options: {
   try {
     const map = await waitForMap(fleet, shardId);
     log.info({ shardId, mapVersion: map.version }, "shard map read");
-    const placement = placementFor(frontier);
+    const placement = placementFor(() => frontier.hostGroups());
     const outbox = startUrlOutbox({ js, frontier, log: log.child({ component: "url-outbox" }) });
     stops.unshift(() => outbox.close());
     shard.bind({
@@ -147,24 +147,6 @@ export async function startShardMode(options: {
 /** A partition's owner, or while it moves the shard it moves to: URLs for it wait there. */
 function routeTo(map: ShardMap, partition: number): string | undefined {
   return ownerOf(map, partition) ?? map.moves.find((m) => partition >= m.from && partition < m.to)?.target;
-}
-
-/**
- * A host's partition: operator host groups are placed whole, by their first
- * host. Groups come from every crawl's definition, as they apply fleet-wide.
- */
-function placementFor(frontier: Frontier): (host: string) => number {
-  let known = -1;
-  let place: (host: string) => number = () => 0;
-  return (host) => {
-    const crawls = frontier.store.crawlSpecs.getCount();
-    if (crawls !== known) {
-      known = crawls;
-      const groups = frontier.crawls().flatMap((c) => c.spec.politeness.hostGroups);
-      place = hostPlacement(groups);
-    }
-    return place(host.toLowerCase());
-  };
 }
 
 async function waitForMap(fleet: ShardFleet, shardId: string): Promise<ShardMap> {
