@@ -1,4 +1,5 @@
 import { proto } from "@heed/shared";
+import { crawlFetchesOf } from "../frontier/budgets.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { policyFor } from "../frontier/policies.js";
 import type { HostPolicy, HostState, RobotsRecord } from "../frontier/records.js";
@@ -47,9 +48,9 @@ export function listHosts(
     const host = hostToProto(state, statuses, robots, policy);
     if (q.crawlId !== undefined) {
       // Listed for one crawl: that crawl's fetches, not every crawl's.
-      const mine = frontier.store.crawlHosts.get([q.crawlId, key]);
-      host.fetches = mine?.fetches ?? 0;
-      host.bytes = mine?.fetchedBytes ?? 0;
+      const mine = crawlFetchesOf(frontier.store.crawlHosts.get([q.crawlId, key]), state, q.crawlId);
+      host.fetches = mine.fetches;
+      host.bytes = mine.bytes;
     }
     hosts.push(host);
   }

@@ -1,12 +1,20 @@
 import type { CrawlSpec } from "@heed/shared";
-import type { CrawlRecord, SkipReason, UrlRecord } from "./records.js";
+import type {
+  CrawlFetches,
+  CrawlHostState,
+  CrawlRecord,
+  HostState,
+  SkipReason,
+  UrlRecord,
+} from "./records.js";
 import type { Txn } from "./txn.js";
 
 /**
  * Crawl and per-host budgets. Per-host counters live in `crawlHosts`; the
  * budget counters are kept only for crawls that set a per-host budget, so other
  * crawls pay no extra reads or writes for them on the lease path. Every crawl
- * counts its fetches per host when they are reported (countCrawlFetch).
+ * counts its fetches per host when they are reported (countCrawlFetch), in the
+ * host record the report writes anyway.
  */
 
 export function hostBudgetsOn(spec: CrawlSpec): boolean {
@@ -59,11 +67,42 @@ export function countHostBytes(txn: Txn, crawl: CrawlRecord, hostKey: string, by
   txn.putCrawlHost(crawl.id, hostKey, ch);
 }
 
-/** A fetch ended (any lease kind): the crawl's own share of the host's fetches and bytes, for listings per crawl. */
+/**
+ * A fetch ended (any lease kind): the crawl's own share of the host's fetches and bytes, for
+ * listings per crawl. Counted in the host record while one crawl fetches the host; when another
+ * does, the count so far moves to the first crawl's crawl-host record.
+ */
 export function countCrawlFetch(txn: Txn, crawlId: string, hostKey: string, bytes: number): void {
-  const ch = txn.crawlHost(crawlId, hostKey);
+  const host = txn.host(hostKey);
+  let tally = host.crawlFetches;
+  if (tally?.crawlId !== crawlId) {
+    // Only a host the crawl met is counted (a robots.txt redirect hop may lead elsewhere).
+    if (!txn.crawlHostExists(crawlId, hostKey)) return;
+    if (tally !== undefined) moveCrawlFetches(txn, hostKey, tally);
+    tally = { crawlId, fetches: 0, bytes: 0 };
+    host.crawlFetches = tally;
+  }
+  tally.fetches++;
+  tally.bytes += bytes;
+}
+
+function moveCrawlFetches(txn: Txn, hostKey: string, tally: CrawlFetches): void {
+  const ch = txn.crawlHost(tally.crawlId, hostKey);
   if (ch === undefined) return;
-  ch.fetches = (ch.fetches ?? 0) + 1;
-  ch.fetchedBytes = (ch.fetchedBytes ?? 0) + bytes;
-  txn.putCrawlHost(crawlId, hostKey, ch);
+  ch.fetches = (ch.fetches ?? 0) + tally.fetches;
+  ch.fetchedBytes = (ch.fetchedBytes ?? 0) + tally.bytes;
+  txn.putCrawlHost(tally.crawlId, hostKey, ch);
+}
+
+/** A crawl's fetches of a host and their bytes: its crawl-host record's, and the host record's latest. */
+export function crawlFetchesOf(
+  ch: CrawlHostState | undefined,
+  host: HostState | undefined,
+  crawlId: string,
+): { fetches: number; bytes: number } {
+  const latest = host?.crawlFetches?.crawlId === crawlId ? host.crawlFetches : undefined;
+  return {
+    fetches: (ch?.fetches ?? 0) + (latest?.fetches ?? 0),
+    bytes: (ch?.fetchedBytes ?? 0) + (latest?.bytes ?? 0),
+  };
 }

@@ -1,10 +1,11 @@
 import { type CrawlSpecInput, proto, silentLogger } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listHosts } from "../admin/hosts.js";
 import { reportAnswerToProto, reportFromProto } from "../grpc/report-wire.js";
 import { leaseToProto } from "../leases/responder.js";
 import { type Frontier, openFrontier } from "./frontier.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
-import type { CrawlRecord, LeaseGrant } from "./records.js";
+import type { CrawlHostState, CrawlRecord, LeaseGrant } from "./records.js";
 import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
 const Outcome = proto.ReportOutcome;
@@ -355,6 +356,37 @@ describe("frontier", async () => {
     expect(await take()).toEqual([]);
     now += 3000;
     expect(await take()).toHaveLength(1);
+  });
+
+  it("counts each crawl's fetches of a shared host apart, across a restart and from older records", async () => {
+    const a = frontier.createCrawl(spec(["http://a.example/1", "http://a.example/2"], { id: "fa" }));
+    const b = frontier.createCrawl(spec(["http://a.example/3"], { id: "fb" }));
+    // An older frontier kept every crawl's count in its crawl-host record: it still counts.
+    const old = frontier.store.crawlHosts.get([b.id, "a.example"]);
+    expect(old).toBeDefined();
+    await frontier.store.crawlHosts.put([b.id, "a.example"], {
+      ...(old as CrawlHostState),
+      fetches: 5,
+      fetchedBytes: 50,
+    });
+    await robotsOk(one());
+    const bodies = [100, 10, 1];
+    for (const bodyBytes of bodies) {
+      now += 500;
+      await report([result(await one(), { bodyBytes })]);
+    }
+    const listed = (crawlId: string) => {
+      const [h] = listHosts(frontier, { crawlId, status: 0, limit: 10 }, now).hosts;
+      return [Number(h?.fetches), Number(h?.bytes)];
+    };
+    // The robots.txt goes with the crawl whose URL is first in the host's queue, then the pages in order.
+    expect(listed(a.id)).toEqual([3, 110]);
+    expect(listed(b.id)).toEqual([6, 51]);
+    expect(frontier.store.hosts.get("a.example")?.fetches).toBe(4);
+    await frontier.close();
+    frontier = open();
+    expect(listed(a.id)).toEqual([3, 110]);
+    expect(listed(b.id)).toEqual([6, 51]);
   });
 
   it("resumes after a restart with every URL, lease and delay intact", async () => {

@@ -285,8 +285,8 @@ export function openFrontier(options: FrontierOptions): Frontier {
     hostPolicies: () => [...ctx.policies.values()],
     hostGroups: () => ctx.hostGroups,
     store,
-    close: () => {
-      batcher.flushNow();
+    close: async () => {
+      await batcher.drain();
       return store.close();
     },
   };

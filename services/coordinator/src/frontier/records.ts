@@ -206,6 +206,19 @@ export interface HostState {
   ip?: string;
   /** When the key's last request ended (report or expiry): the start of the gap metrics watch. */
   lastEndAtMs?: number;
+  /**
+   * The fetches of the crawl that last fetched the host, not yet added to its crawl-host record:
+   * the host record is written with every report anyway, so counting here saves a write (and at
+   * scale a page of its own) per fetch. Moved to the crawl-host record when another crawl fetches.
+   */
+  crawlFetches?: CrawlFetches;
+}
+
+/** A crawl's fetches of a host and their body bytes. */
+export interface CrawlFetches {
+  crawlId: string;
+  fetches: number;
+  bytes: number;
 }
 
 export type DelaySource = "none" | "min_delay" | "crawl_delay" | "adaptive" | "retry_after" | "error_backoff";
@@ -219,7 +232,10 @@ export interface CrawlHostState {
   windowPages: number;
   /** Sitemap documents queued for this host. */
   sitemaps?: number;
-  /** Fetches (every lease kind) this crawl made of the host, and their body bytes; counted for every crawl. */
+  /**
+   * Fetches (every lease kind) this crawl made of the host, and their body bytes; counted for every
+   * crawl. The latest crawl's most recent ones are in the host record (see HostState.crawlFetches).
+   */
   fetches?: number;
   fetchedBytes?: number;
 }

@@ -58,12 +58,11 @@ export function extraKeysFor(
   const ip = txn.host(hostKey).ip ?? (isIP(literal) !== 0 ? literal : undefined);
   if (ip !== undefined) {
     const ipKey = `ip:${ip}`;
-    if (spec.politeness.key === "ip" || txn.store.hosts.doesExist(ipKey)) keys.push(ipKey);
+    if (spec.politeness.key === "ip" || txn.hostExists(ipKey)) keys.push(ipKey);
   }
   const domain = domainKeyOf(hostKey);
   // Once any crawl spaces a domain, every crawl's requests to it count, so the promise holds fleet-wide.
-  if (domain !== undefined && (spec.politeness.key === "domain" || txn.store.hosts.doesExist(domain)))
-    keys.push(domain);
+  if (domain !== undefined && (spec.politeness.key === "domain" || txn.hostExists(domain))) keys.push(domain);
   return keys;
 }
 

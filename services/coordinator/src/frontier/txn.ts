@@ -64,6 +64,8 @@ export interface Txn {
   host(key: string): HostState;
   /** A host's state as this transaction left it, if it read it (no read, and not marked touched). */
   loadedHost(key: string): HostState | undefined;
+  /** Whether a host or politeness key has a record (stored, or made in this transaction), asked once per transaction. */
+  hostExists(key: string): boolean;
   robots(origin: string): RobotsRecord | undefined;
   setRobots(rec: RobotsRecord): void;
   putUrl(hash: string, rec: UrlRecord): void;
@@ -91,8 +93,14 @@ export interface Txn {
   forgetActive(leaseId: string): void;
   /** Deletes an ended lease's audit record (retention); the URL's own evidence stays. */
   dropEndedLease(key: EndedLeaseKey): void;
+  /**
+   * A crawl's state on a host, read once per transaction: changes to it are made on the returned
+   * record and written once, with the commit, however many leases and reports changed it.
+   */
   crawlHost(crawlId: string, hostKey: string): CrawlHostState | undefined;
   putCrawlHost(crawlId: string, hostKey: string, state: CrawlHostState): void;
+  /** Whether the crawl has a record for the host, without decoding it. */
+  crawlHostExists(crawlId: string, hostKey: string): boolean;
   tdm(origin: string): TdmRecord | undefined;
   putTdm(rec: TdmRecord): void;
   setHostPolicy(policy: HostPolicy): void;
@@ -194,10 +202,13 @@ export function openTxn(
   const dirtyRobots = new Set<string>();
   const touchedHosts = new Set<string>();
   const touchedCrawls = new Set<string>();
+  // Keys read for their existence only (a domain or IP key's politeness): a batch asks for the same few again and again.
+  const hostsKnown = new Map<string, boolean>();
+  const side = sideTables(store);
 
   const txn: Txn = {
     ...leaseTable(store, now),
-    ...sideTables(store),
+    ...side,
     now,
     store,
     touchedHosts,
@@ -256,6 +267,15 @@ export function openTxn(
       return h;
     },
     loadedHost: (key) => hosts.get(key),
+    hostExists(key) {
+      if (hosts.has(key)) return true;
+      let known = hostsKnown.get(key);
+      if (known === undefined) {
+        known = store.hosts.doesExist(key);
+        hostsKnown.set(key, known);
+      }
+      return known;
+    },
     robots(origin) {
       if (robots.has(origin)) return robots.get(origin);
       const r = store.robots.get(origin);
@@ -332,6 +352,7 @@ export function openTxn(
         store.crawls.putSync(c.id, counters);
       }
       for (const [k, h] of hosts) store.hosts.putSync(k, h);
+      side.flushCrawlHosts();
       for (const o of dirtyRobots) store.robots.putSync(o, robots.get(o) as RobotsRecord);
       store.meta.putSync("seq", seq.current());
     },
@@ -389,26 +410,51 @@ function leaseTable(
   };
 }
 
-/** Per-crawl host counters, TDM reservations and operator host policies. */
-function sideTables(
-  store: FrontierStore,
-): Pick<
+type SideTables = Pick<
   Txn,
   | "crawlHost"
   | "putCrawlHost"
+  | "crawlHostExists"
   | "tdm"
   | "putTdm"
   | "setHostPolicy"
   | "removeHostPolicy"
   | "policyChanges"
   | "indexDigest"
-> {
+> & {
+  /** Writes each crawl-host record changed in the transaction, once. */
+  flushCrawlHosts(): void;
+};
+
+/** Per-crawl host counters, TDM reservations and operator host policies. */
+function sideTables(store: FrontierStore): SideTables {
   const policyChanges = new Map<string, HostPolicy | undefined>();
+  // Keyed crawlId NUL hostKey; undefined when the crawl has no record for the host.
+  const crawlHosts = new Map<string, CrawlHostState | undefined>();
+  const dirtyCrawlHosts = new Map<string, [string, string]>();
   return {
     policyChanges,
-    crawlHost: (crawlId, hostKey) => store.crawlHosts.get([crawlId, hostKey]),
+    crawlHost(crawlId, hostKey) {
+      const k = `${crawlId}\u0000${hostKey}`;
+      if (crawlHosts.has(k)) return crawlHosts.get(k);
+      const state = store.crawlHosts.get([crawlId, hostKey]);
+      crawlHosts.set(k, state);
+      return state;
+    },
     putCrawlHost(crawlId, hostKey, state) {
-      store.crawlHosts.putSync([crawlId, hostKey], state);
+      const k = `${crawlId}\u0000${hostKey}`;
+      crawlHosts.set(k, state);
+      dirtyCrawlHosts.set(k, [crawlId, hostKey]);
+    },
+    crawlHostExists(crawlId, hostKey) {
+      const k = `${crawlId}\u0000${hostKey}`;
+      return crawlHosts.has(k)
+        ? crawlHosts.get(k) !== undefined
+        : store.crawlHosts.doesExist([crawlId, hostKey]);
+    },
+    flushCrawlHosts() {
+      for (const [k, key] of dirtyCrawlHosts)
+        store.crawlHosts.putSync(key, crawlHosts.get(k) as CrawlHostState);
     },
     tdm: (origin) => store.tdm.get(origin),
     putTdm(rec) {
@@ -500,8 +546,8 @@ function discover(
   const stored = txn.loadedHost(hostKey) === undefined ? store.hosts.get(hostKey) : undefined;
   if (stored !== undefined && isAsStrict(stored, spec)) txn.touchedHosts.add(hostKey);
   else adoptCrawlPoliteness(txn.host(hostKey), spec);
-  if (!store.crawlHosts.doesExist([crawl.id, hostKey])) {
-    store.crawlHosts.putSync([crawl.id, hostKey], {
+  if (!txn.crawlHostExists(crawl.id, hostKey)) {
+    txn.putCrawlHost(crawl.id, hostKey, {
       firstSeenMs: now,
       pages: 0,
       bytes: 0,
