@@ -1,7 +1,7 @@
 import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/shared";
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
-import type { HostPolicy, HostState, LeaseGrant, QueueKey } from "./records.js";
+import type { CrawlRecord, HostPolicy, HostState, LeaseGrant, QueueKey } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
@@ -54,6 +54,17 @@ export interface FrontierShard {
   mayLease(hostKey: string): boolean;
   /** After a commit that put URLs in the outbox: publish them. */
   outboxFilled(): void;
+  /** This shard's share of a crawl-wide budget (maxPages, maxBytes): read on the lease path, so cheap. */
+  allowance?(crawl: CrawlRecord): ShardAllowance;
+}
+
+/** What a shard may use of a crawl's budget now, and whether the whole crawl's budget is spent. */
+export interface ShardAllowance {
+  pages: number;
+  bytes: number;
+  /** Past its share, a shard waits for more unless the crawl-wide budget is spent: then its URLs are settled. */
+  pagesSpent: boolean;
+  bytesSpent: boolean;
 }
 
 export interface FrontierHealth {
