@@ -31,6 +31,8 @@ export interface ShardFleetHandle {
   nats: NatsServerHandle;
   jsm: JetStreamManager;
   shard(id: string): ChildProcess | undefined;
+  /** Where a shard serves gRPC (reports and the admin API). */
+  grpcAddress(id: string): string;
   startShard(id: string): Promise<void>;
   /** kill -9: no drain, no goodbye. */
   killShard(id: string): Promise<void>;
@@ -94,6 +96,7 @@ export async function startShardFleet(
     nats,
     jsm,
     shard: (id) => shards.get(id),
+    grpcAddress: (id) => `127.0.0.1:${ports.get(id)}`,
     async startShard(id) {
       const child = track(
         spawnHeed([
