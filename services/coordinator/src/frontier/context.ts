@@ -1,7 +1,7 @@
 import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/shared";
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
-import type { CrawlRecord, HostPolicy, HostState, LeaseGrant } from "./records.js";
+import type { CrawlRecord, HostPolicy, HostState, LeaseGrant, QueueKey } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
@@ -325,24 +325,54 @@ export function reindexHost(
   // Domain, group and IP keys have no queue of their own: only hosts are scheduled.
   if (keyClassOf(hostKey) !== "host") return;
   const host = committed ?? ctx.store.hosts.get(hostKey);
-  if (host === undefined || host.inFlight >= host.maxConcurrency || !hasQueued(ctx, hostKey)) {
-    ctx.schedule.unschedule(hostKey);
-    return;
-  }
-  // A parked host gets no requests; its queue is settled (skipped, with the reason) right away.
-  const parked = (host.parkedUntilMs ?? 0) > now;
-  ctx.schedule.schedule(hostKey, parked ? now : Math.max(now, host.nextAllowedAtMs, notBeforeMs));
+  const due = host === undefined ? undefined : dueMs(host, now, notBeforeMs);
+  if (due === undefined || !hasQueued(ctx.store, hostKey)) ctx.schedule.unschedule(hostKey);
+  else ctx.schedule.schedule(hostKey, due);
 }
 
-function hasQueued(ctx: FrontierContext, hostKey: string): boolean {
-  for (const _ of ctx.store.queue.getKeys({
-    start: [hostKey],
-    end: [hostKey, Number.MAX_SAFE_INTEGER],
-    limit: 1,
-  })) {
-    return true;
-  }
+/** When a host with queued work may next be leased; undefined while it has no room for another lease. */
+export function dueMs(host: HostState, now: number, notBeforeMs = 0): number | undefined {
+  if (host.inFlight >= host.maxConcurrency) return undefined;
+  // A parked host gets no requests; its queue is settled (skipped, with the reason) right away.
+  const parked = (host.parkedUntilMs ?? 0) > now;
+  return parked ? now : Math.max(now, host.nextAllowedAtMs, notBeforeMs);
+}
+
+/** The end of a host's queue: queue keys are [host, depth, seq], and depths stay far below this. */
+const queueEnd = (hostKey: string): [string, number] => [hostKey, Number.MAX_SAFE_INTEGER];
+
+function hasQueued(store: FrontierStore, hostKey: string): boolean {
+  for (const _ of store.queue.getKeys({ start: [hostKey], end: queueEnd(hostKey), limit: 1 })) return true;
   return false;
+}
+
+/**
+ * Every host with queued work, in key order: one seek per host, from the end of
+ * one host's queue to the start of the next one's, so a host with many queued
+ * URLs costs no more than one with a single URL and hosts with none cost nothing.
+ *
+ * lmdb-js reads a range's `start` each time the range is iterated again, so one
+ * range whose start moves past each host found costs a cursor move per host,
+ * where a new range per host costs a dozen objects (half a restart's CPU at a
+ * million hosts, most of it garbage collection). Should a version read the
+ * start only once (the same host found twice), a new range per seek takes over.
+ */
+export function* hostsWithQueued(store: FrontierStore): Generator<string> {
+  const options: { start?: [string, number]; limit: number } = { limit: 1 };
+  let moving: Iterable<QueueKey> | undefined = store.queue.getKeys(options);
+  let last: string | undefined;
+  for (;;) {
+    let next: string | undefined;
+    for (const key of moving ?? store.queue.getKeys({ ...options })) next = key[0];
+    if (next !== undefined && next === last && moving !== undefined) {
+      moving = undefined;
+      continue;
+    }
+    if (next === undefined) return;
+    yield next;
+    last = next;
+    options.start = queueEnd(next);
+  }
 }
 
 export function sequenceFrom(start: number): Sequence {

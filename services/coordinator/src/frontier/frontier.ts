@@ -11,12 +11,13 @@ import {
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
 import {
+  dueMs,
   type FrontierContext,
   type FrontierHealth,
   type FrontierSettings,
   type FrontierShard,
+  hostsWithQueued,
   inTxn,
-  reindexHost,
   sequenceFrom,
 } from "./context.js";
 import {
@@ -32,6 +33,14 @@ import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
+import {
+  dropRange,
+  importRange,
+  type RangeDrop,
+  type RangeImport,
+  type RangeItem,
+  setMoveMeta,
+} from "./range-move.js";
 import type {
   CrawlRecord,
   FetchReport,
@@ -123,6 +132,12 @@ export interface Frontier {
   outbox(limit: number): { key: number; entry: OutboxEntry }[];
   /** Sharded: forgets outbox entries the URL stream acknowledged. */
   dropOutbox(keys: number[]): void;
+  /** Sharded: loads one batch of a partition range moving here from another shard (see range-move.ts). */
+  importRange(items: RangeItem[], options: RangeImport): void;
+  /** Sharded: deletes a batch of a range that moved to another shard. */
+  dropRange(drops: RangeDrop[], done?: string): void;
+  /** Sharded: notes (or clears) a move's progress in the frontier's own store. */
+  setMoveMeta(key: string, value: number | undefined): void;
   /** Verifies the frontier's invariants (see check.ts). */
   check(): FrontierCheck;
   dataDir: string;
@@ -273,6 +288,9 @@ export function openFrontier(options: FrontierOptions): Frontier {
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
     check: () => checkFrontier(store),
+    importRange: (items, importOptions) => importRange(ctx, items, importOptions),
+    dropRange: (drops, done) => dropRange(ctx, drops, done),
+    setMoveMeta: (key, value) => setMoveMeta(ctx, key, value),
     ingest: (batch) => ingestUrls(ctx, batch),
     outbox: (limit) => outboxBatch(ctx, limit),
     dropOutbox: (keys) => dropOutbox(ctx, keys),
@@ -305,15 +323,27 @@ function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {
   for (const a of it) yield f(a);
 }
 
-/** After a restart: active leases back into memory, every host with queued work back into the schedule. */
+/**
+ * After a restart: active leases back into memory, every host with queued work back into the
+ * schedule. At a million hosts this is most of a restart, so it reads each such host once, in key
+ * order, and builds the schedule in one go.
+ */
 function rebuildIndexes(ctx: FrontierContext): void {
   const now = ctx.clock();
   for (const { key, value } of ctx.store.activeLeases.getRange()) ctx.active.set(key, value);
-  for (const { key, value } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now, 0, value);
+  ctx.schedule = createHostSchedule(dueHosts(ctx.store, now));
   ctx.log.info(
     { activeLeases: ctx.active.size, scheduledHosts: ctx.schedule.size },
     "frontier indexes rebuilt",
   );
+}
+
+function* dueHosts(store: FrontierStore, now: number): Generator<[string, number]> {
+  for (const hostKey of hostsWithQueued(store)) {
+    const host = store.hosts.get(hostKey);
+    const due = host === undefined ? undefined : dueMs(host, now);
+    if (due !== undefined) yield [hostKey, due];
+  }
 }
 
 export type { FrontierStore };
