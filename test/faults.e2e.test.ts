@@ -96,7 +96,10 @@ async function assertNothingLostNothingRude(s: LoopbackSite, f: Fleet, scenario:
   );
 }
 
-describe("fault tolerance with real processes", () => {
+// Each scenario starts a coordinator, workers and often heedctl or a second set of workers, one
+// after another; on two loaded cores each start can take 10–15 s (see STARTUP_MS in the fleet
+// harness), so the default minute is too short for the whole of one scenario.
+describe("fault tolerance with real processes", { timeout: 180_000 }, () => {
   it("survives workers killed with SIGKILL mid-fetch, repeatedly", async () => {
     const { site: s, fleet: f } = await setUp(60);
     f.startWorker();

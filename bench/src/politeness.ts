@@ -50,6 +50,8 @@ export interface PolitenessFigures extends PolitenessOptions {
     workersCpuMsPerPage: number;
     /** Coordinator CPU spent creating the crawl (seeding every URL), outside CPU per page. */
     seedingCpuMs: number;
+    /** The coordinator's event-loop delay while crawling (ms). */
+    lag: { p50: number; p99: number; max: number };
   };
   raw: CrawlFigures;
 }
@@ -175,11 +177,15 @@ export async function politenessEfficiency(
         politeness: { minDelayMs: options.delayMs, delayFactor: 0 },
       },
     });
+    await coordinator.ask({ type: "lag" });
     const before = await cpu();
     const seedingCpuMs = (before.coordinator - seeding) / 1000;
     if (options.seconds !== undefined) await sleep(options.seconds * 1000);
     else await coordinator.ask({ type: "wait", id: created.id });
     const after = await cpu();
+    const lag = await coordinator.ask<BenchMessage & { p50: number; p99: number; max: number }>({
+      type: "lag",
+    });
     const heedLog = site.log.splice(0);
     for (const w of workers) w.kill("SIGSTOP");
     const heedCpu = after.coordinator - before.coordinator + (after.workers - before.workers);
@@ -188,6 +194,7 @@ export async function politenessEfficiency(
       coordinatorCpuMsPerPage: 0,
       workersCpuMsPerPage: 0,
       seedingCpuMs,
+      lag: { p50: lag.p50, p99: lag.p99, max: lag.max },
     };
     heed.coordinatorCpuMsPerPage = (after.coordinator - before.coordinator) / 1000 / Math.max(1, heed.pages);
     heed.workersCpuMsPerPage = (after.workers - before.workers) / 1000 / Math.max(1, heed.pages);
@@ -239,6 +246,7 @@ export function formatPoliteness(title: string, f: PolitenessFigures): string {
     row("raw undici loop (baseline)", f.raw),
     row("Heed", f.heed),
     `  Heed CPU/page: coordinator ${f.heed.coordinatorCpuMsPerPage.toFixed(3)} ms, workers ${f.heed.workersCpuMsPerPage.toFixed(3)} ms (creating the crawl, not counted: ${(f.heed.seedingCpuMs / 1000).toFixed(1)} s coordinator CPU for ${f.hosts * f.pagesPerHost} seeds)`,
+    `  Heed coordinator event-loop delay: p50 ${f.heed.lag.p50.toFixed(1)} ms, p99 ${f.heed.lag.p99.toFixed(1)} ms, max ${f.heed.lag.max.toFixed(1)} ms`,
     `  ratio Heed / capacity           ${((f.heed.achievedPerSecond / f.idealPerSecond) * 100).toFixed(1).padStart(7)} %   (raw loop ${((f.raw.achievedPerSecond / f.idealPerSecond) * 100).toFixed(1)} %)`,
     `  ratio CPU/page Heed / raw       ${(f.heed.cpuMsPerPage / Math.max(1e-9, f.raw.cpuMsPerPage)).toFixed(2).padStart(8)}x`,
     "",

@@ -17,6 +17,21 @@ import { sleep } from "@heed/shared";
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { exited, spawnHeed } from "./processes.js";
 
+/**
+ * How long one process of the fleet may take to start. On the two shared cores under load a
+ * `heed worker` took 10–15 s from spawn to "worker started" and a coordinator over 10 s to create
+ * its crawl, so a test's own bound (pages crawled, a crawl finished) counts from when its
+ * processes are up, and this one covers only their start.
+ */
+const STARTUP_MS = 60_000;
+
+/** A worker's start as its log tells it: settled when it logs "worker started" or exits. */
+interface WorkerStart {
+  settled: boolean;
+  done: Promise<void>;
+  log(): string;
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -64,6 +79,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   const grpcPort = await freePort();
   let coordinatorLog = "";
   const children = new Set<ChildProcess>();
+  const starts = new Map<ChildProcess, WorkerStart>();
   const track = (c: ChildProcess) => {
     children.add(c);
     c.stderr?.resume();
@@ -110,12 +126,21 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       fleet.coordinator.stderr?.on("data", (d) => {
         coordinatorLog += d;
       });
-      // Ready when the crawl exists in the frontier.
-      for (let i = 0; i < 200; i++) {
-        if (fleet.crawl() !== undefined) return;
+      // Ready when the crawl exists in the frontier; a coordinator that exits first fails at once.
+      const coordinator = fleet.coordinator;
+      const deadline = Date.now() + STARTUP_MS;
+      while (fleet.crawl() === undefined) {
+        if (coordinator.exitCode !== null || coordinator.signalCode !== null) {
+          throw new Error(
+            `coordinator exited (${coordinator.exitCode ?? coordinator.signalCode}) before creating the crawl: ${coordinatorLog.slice(-3000)}`,
+          );
+        }
+        if (Date.now() > deadline)
+          throw new Error(
+            `coordinator did not create the crawl in ${STARTUP_MS} ms: ${coordinatorLog.slice(-3000)}`,
+          );
         await sleep(50);
       }
-      throw new Error("coordinator did not create the crawl in time");
     },
     startWorker(options = {}) {
       const worker = track(
@@ -136,10 +161,12 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
           "3000",
           "--warc-dir",
           fleet.warcDir,
+          // Info is a handful of lines per worker, among them "worker started".
           "--log-level",
-          "silent",
+          "info",
         ]),
       );
+      starts.set(worker, watchStart(worker));
       fleet.workers.push(worker);
       return worker;
     },
@@ -163,6 +190,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       return result;
     },
     async waitUntil(predicate, timeoutMs) {
+      await workersStarted();
       const until = Date.now() + timeoutMs;
       while (!predicate(fleet.crawl())) {
         if (Date.now() > until)
@@ -173,6 +201,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       }
     },
     async waitFinished(timeoutMs) {
+      await workersStarted();
       const until = Date.now() + timeoutMs;
       for (;;) {
         const crawl = fleet.crawl();
@@ -189,7 +218,48 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  /** Waits for every worker started so far to be up (or gone), at most STARTUP_MS in all. */
+  async function workersStarted(): Promise<void> {
+    const deadline = Date.now() + STARTUP_MS;
+    for (const [worker, start] of starts) {
+      if (start.settled) continue;
+      if (!(await settlesWithin(start.done, deadline - Date.now())))
+        throw new Error(
+          `worker ${worker.pid} did not start in ${STARTUP_MS} ms: ${start.log().slice(-2000)}`,
+        );
+    }
+  }
   return fleet;
+}
+
+function watchStart(worker: ChildProcess): WorkerStart {
+  let log = "";
+  const start: WorkerStart = { settled: false, done: Promise.resolve(), log: () => log };
+  start.done = new Promise<void>((resolve) => {
+    const settle = () => {
+      start.settled = true;
+      resolve();
+    };
+    worker.stderr?.on("data", (d) => {
+      // Kept short: the start line is near the beginning, and a chunk may end mid-line.
+      if (log.length < 20_000) log += d;
+      if (!start.settled && log.includes('"msg":"worker started"')) settle();
+    });
+    worker.once("exit", settle);
+  });
+  return start;
+}
+
+async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

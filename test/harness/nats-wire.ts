@@ -107,6 +107,8 @@ function roleOps(leases: string) {
         // Writing the shard map (which shard serves which hosts), or deleting its bucket.
         `PUB $KV.heed-shard-map.map 0\r\n`,
         `PUB $JS.API.STREAM.DELETE.KV_heed-shard-map _INBOX.w1.5 0\r\n`,
+        // Spending a crawl's budget.
+        `PUB $KV.heed-budgets.c1 0\r\n`,
       ],
     },
     coordinator: {
@@ -120,6 +122,7 @@ function roleOps(leases: string) {
         `PUB heed.shard.s1.admin ${COORDINATOR_INBOX_PREFIX}.c.1 0\r\n`,
         `SUB ${COORDINATOR_INBOX_PREFIX}.c.* 5`,
         `PUB $KV.heed-shard-members.s0 0\r\n`,
+        `PUB $KV.heed-budgets.c1 0\r\n`,
       ],
       forbidden: [
         `PUB ${leases} _INBOX.x 0\r\n`,
@@ -150,6 +153,7 @@ export function expectedRefusals(leases = "heed.lease.request"): Record<string, 
       "publish heed.urls.s0",
       "publish $KV.heed-shard-map.map",
       "publish $JS.API.STREAM.DELETE.KV_heed-shard-map",
+      "publish $KV.heed-budgets.c1",
     ],
     "coordinator allowed": [],
     "coordinator forbidden": [

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startCoordinator, waitForCrawl } from "@heed/coordinator";
 import { coordinatorConfigSchema, parseConfig, silentLogger } from "@heed/shared";
 import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
@@ -7,7 +8,8 @@ import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
  * data directory, max wait hint (ms). `crawl` creates a crawl from the
  * message's definition and answers when it is finished, with its counts
  * (or at once, with `wait: false`, with its id); `wait` answers when the
- * crawl of that id is finished.
+ * crawl of that id is finished; `lag` answers with the event loop's delay
+ * percentiles (ms) since the last `lag`.
  */
 const [natsUrl, dataDir, maxWaitHintMs] = process.argv.slice(2);
 try {
@@ -21,6 +23,8 @@ try {
     }),
     silentLogger(),
   );
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const finished = async (id: string, t0: bigint) => {
     const final = await waitForCrawl(coordinator.frontier, id, { timeoutMs: 600_000, pollMs: 20 });
     return {
@@ -32,6 +36,12 @@ try {
   };
   serveParent(
     {
+      lag: async () => {
+        const ms = (q: number) => lag.percentile(q) / 1e6;
+        const figures = { type: "lag", p50: ms(50), p99: ms(99), max: lag.max / 1e6 };
+        lag.reset();
+        return figures;
+      },
       wait: (msg: BenchMessage) => finished(String(msg.id), process.hrtime.bigint()),
       crawl: async (msg: BenchMessage) => {
         const t0 = process.hrtime.bigint();

@@ -1,4 +1,5 @@
 import {
+  BUDGETS_BUCKET,
   COORDINATOR_INBOX_PREFIX,
   CRAWLS_BUCKET,
   DRAIN_SUBJECT,
@@ -18,7 +19,7 @@ export type NatsRole = "coordinator" | "worker";
  * once), never by publishing to inboxes at large. Workers ask for leases,
  * beat, and hear drains and their own replies; they cannot see lease
  * requests, serve leases or drain anyone. In a sharded fleet coordinators
- * also use JetStream (the shard KV buckets, the URL stream), ask each other
+ * also use JetStream (the shard KV buckets, crawl budgets, the URL stream), ask each other
  * admin questions on `heed.shard.<id>.admin` (no other role may publish or
  * listen there) and take replies on inboxes of their own; workers may only
  * read the members and map buckets and ask each shard for leases.
@@ -42,7 +43,7 @@ export function natsPermissions(leaseSubject: string): Record<NatsRole, string> 
         "$JS.API.>",
         "$JS.ACK.>",
         "$JS.FC.>",
-        ...[MEMBERS_BUCKET, MAP_BUCKET, CRAWLS_BUCKET].map((b) => `$KV.${b}.>`),
+        ...[MEMBERS_BUCKET, MAP_BUCKET, CRAWLS_BUCKET, BUDGETS_BUCKET].map((b) => `$KV.${b}.>`),
       ])}] }
       subscribe: { allow: [${list([
         leaseSubject,

@@ -17,7 +17,6 @@ import {
   type WorkerConfig,
 } from "@heed/shared";
 import { connect, type NatsConnection } from "nats";
-import { Agent } from "undici";
 import { revisitSources } from "./capture/dedup.js";
 import type { Exchange } from "./capture/exchange.js";
 import { keepCapture } from "./capture/keep.js";
@@ -25,8 +24,8 @@ import { refusalOf } from "./capture/refusal.js";
 import { createWarcWriter, type WarcStats, type WarcWriter } from "./capture/warc-writer.js";
 import { listenForDrain } from "./control/drain.js";
 import { startHeartbeat } from "./control/heartbeat.js";
+import { createFetchAgent } from "./fetch/agent.js";
 import { fetchLease } from "./fetch/fetch-lease.js";
-import { createLookup } from "./fetch/guard.js";
 import { requestSignerFromConfig } from "./fetch/signer-config.js";
 import { joinShardFleet } from "./fleet/join.js";
 import { createShardKeys } from "./fleet/keys.js";
@@ -66,15 +65,6 @@ export interface Worker {
   done: Promise<void>;
   /** Why the worker gave up on its own, if it did. */
   failure(): Error | undefined;
-}
-
-function agent(guard: boolean, onResolved: (hostname: string, address: string) => void): Agent {
-  return new Agent({
-    connect: { timeout: 10_000, lookup: createLookup({ guard, onResolved }) },
-    keepAliveTimeout: 4_000,
-    maxHeaderSize: 64 * 1024,
-    connections: 64,
-  });
 }
 
 /**
@@ -192,8 +182,8 @@ export async function startWorker(
     if (resolved.size > 50_000) resolved.clear();
     resolved.set(hostname, address);
   };
-  const guarded = agent(true, remember);
-  const open = agent(false, remember);
+  const guarded = createFetchAgent(true, remember);
+  const open = createFetchAgent(false, remember);
   // What happens to a closed WARC file: its CDXJ index beside it, then upload when a bucket is set.
   // Started before the writer, whose recovery of files left open calls the hook at once.
   const storage: CaptureStorage | undefined =

@@ -1,6 +1,22 @@
 // Sharding: where a host belongs, who owns it, and the names a sharded fleet shares.
 
 export {
+  type BudgetShare,
+  type BudgetUse,
+  budgetShareSchema,
+  type CrawlBudget,
+  chunkFor,
+  claimShare,
+  crawlBudgetSchema,
+  giveBackShare,
+  heldOf,
+  newCrawlBudget,
+  shareOf,
+  spentFor,
+  unclaimedOf,
+  withUse,
+} from "./budget-shares.js";
+export {
   holdReplicas,
   openMapBucket,
   openMembersBucket,
@@ -34,6 +50,7 @@ export {
   shardRangeSchema,
 } from "./map.js";
 export {
+  BUDGETS_BUCKET,
   CRAWLS_BUCKET,
   DEFAULT_OWNERSHIP_TIMEOUT_MS,
   decodeShardMember,

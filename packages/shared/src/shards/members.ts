@@ -15,6 +15,8 @@ export const MAP_BUCKET = "heed-shard-map";
 export const MAP_KEY = "map";
 /** Crawl definitions and their state, key = crawl id. */
 export const CRAWLS_BUCKET = "heed-crawls";
+/** Crawl-wide budgets (maxPages, maxBytes) and each shard's share of them, key = crawl id. */
+export const BUDGETS_BUCKET = "heed-budgets";
 /** URLs discovered by one shard for another, on `heed.urls.<shardId>`. */
 export const URL_STREAM = "HEED_URLS";
 /** How long a member record outlives its last put unless configured otherwise. */

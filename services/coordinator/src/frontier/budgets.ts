@@ -1,4 +1,5 @@
 import type { CrawlSpec } from "@heed/shared";
+import type { FrontierShard } from "./context.js";
 import type {
   CrawlFetches,
   CrawlHostState,
@@ -22,17 +23,32 @@ export function hostBudgetsOn(spec: CrawlSpec): boolean {
   return b.maxPagesPerHost > 0 || b.maxBytesPerHost > 0 || b.pagesPerWindow > 0;
 }
 
-/** Past an absolute budget the URL is skipped with the budget as reason; past a window it waits. */
+/** How soon a shard past its share of a crawl-wide budget looks again (its claim for more is under way). */
+const SHARE_WAIT_MS = 250;
+
+/**
+ * Past an absolute budget the URL is skipped with the budget as reason; past a window it waits.
+ * In a sharded crawl the shard's allowance is its part of the crawl-wide budget: past it the URL
+ * waits for more, unless the whole crawl's budget is spent.
+ */
 export function budgetVerdict(
   txn: Txn,
   crawl: CrawlRecord,
   rec: UrlRecord,
+  shard?: Pick<FrontierShard, "allowance">,
 ): { skip?: SkipReason; waitUntilMs?: number } {
   const now = txn.now;
   if (rec.attempts > 0) return {};
   const b = crawl.spec.budgets;
   if (crawl.pagesLeased >= crawl.spec.maxPages) return { skip: "budget_max_pages" };
   if (b.maxBytes > 0 && crawl.bytes >= b.maxBytes) return { skip: "budget_max_bytes" };
+  const s = shard?.allowance?.(crawl);
+  if (s !== undefined) {
+    if (crawl.pagesLeased >= s.pages)
+      return s.pagesSpent ? { skip: "budget_max_pages" } : { waitUntilMs: now + SHARE_WAIT_MS };
+    if (b.maxBytes > 0 && crawl.bytes >= s.bytes)
+      return s.bytesSpent ? { skip: "budget_max_bytes" } : { waitUntilMs: now + SHARE_WAIT_MS };
+  }
   if (!hostBudgetsOn(crawl.spec)) return {};
   const ch = txn.crawlHost(crawl.id, rec.hostKey);
   if (ch === undefined) return {};

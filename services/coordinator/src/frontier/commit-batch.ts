@@ -1,4 +1,4 @@
-import { type FrontierContext, inTxn } from "./context.js";
+import { type FrontierContext, inTxnAsync } from "./context.js";
 import {
   grantKey,
   type LeaseRound,
@@ -42,25 +42,42 @@ export interface CommitBatcher {
   lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
-  /** Commits whatever is waiting now (before the store closes). */
-  flushNow(): void;
+  /** Commits whatever is waiting (before the store closes); settles once nothing is in flight. */
+  drain(): Promise<void>;
 }
 
 /**
- * Batched commits: every lease request and report that arrives in one turn of the
- * event loop is applied in a single LMDB transaction, reports first (they free
- * host slots and queue outlinks), then leases. Callers get their answers only
- * after the commit, so nothing is promised that is not durable.
+ * Batched commits: every lease request and report that arrives while the previous
+ * batch commits (or in one turn of the event loop) is applied in a single LMDB
+ * transaction, reports first (they free host slots and queue outlinks), then
+ * leases. Callers get their answers only after the commit is durable, so nothing
+ * is promised that is not. One commit is in flight at a time, on LMDB's writer
+ * thread: what arrives meanwhile waits and goes into the next, which sees
+ * everything the previous one changed. A commit that fails fails exactly the
+ * operations in it.
  */
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
   let scheduled = false;
+  let inFlight: Promise<void> | undefined;
 
   function flush(): void {
     scheduled = false;
-    if (pending.length === 0) return;
+    if (pending.length === 0 || inFlight !== undefined) return;
     const ops = pending;
     pending = [];
+    // Whatever goes wrong fails this batch's callers (a settled one stays settled), never the process.
+    inFlight = commit(ops)
+      .catch((err: unknown) => {
+        for (const o of ops) o.reject(err);
+      })
+      .finally(() => {
+        inFlight = undefined;
+        if (pending.length > 0) flush();
+      });
+  }
+
+  async function commit(ops: Op[]): Promise<void> {
     const renewals = ops.filter((o) => o.kind === "renew");
     const reports = ops.filter((o) => o.kind === "report");
     const leases: LeaseOp[] = [];
@@ -85,17 +102,12 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       repeats.set(o, []);
       leases.push(o);
     }
-    let answers: unknown[];
-    try {
-      answers = inTxn(ctx, (txn) => [
-        ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
-        ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
-        ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
-      ]);
-    } catch (err) {
-      for (const o of ops) o.reject(err);
-      return;
-    }
+    if (renewals.length + reports.length + leases.length === 0) return;
+    const answers = await inTxnAsync(ctx, (txn) => [
+      ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
+      ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
+      ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
+    ]);
     let i = 0;
     for (const o of renewals) o.resolve(answers[i++] as RenewAnswer[]);
     for (const o of reports) o.resolve(answers[i++] as ReportAnswer[]);
@@ -123,6 +135,11 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>
       new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
-    flushNow: flush,
+    drain: async () => {
+      while (inFlight !== undefined || pending.length > 0) {
+        flush();
+        await inFlight;
+      }
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/shared";
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
-import type { HostPolicy, HostState, LeaseGrant } from "./records.js";
+import type { CrawlRecord, HostPolicy, HostState, LeaseGrant, QueueKey } from "./records.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
@@ -54,6 +54,17 @@ export interface FrontierShard {
   mayLease(hostKey: string): boolean;
   /** After a commit that put URLs in the outbox: publish them. */
   outboxFilled(): void;
+  /** This shard's share of a crawl-wide budget (maxPages, maxBytes): read on the lease path, so cheap. */
+  allowance?(crawl: CrawlRecord): ShardAllowance;
+}
+
+/** What a shard may use of a crawl's budget now, and whether the whole crawl's budget is spent. */
+export interface ShardAllowance {
+  pages: number;
+  bytes: number;
+  /** Past its share, a shard waits for more unless the crawl-wide budget is spent: then its URLs are settled. */
+  pagesSpent: boolean;
+  bytesSpent: boolean;
 }
 
 export interface FrontierHealth {
@@ -96,16 +107,143 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   let result: T;
   try {
     result = ctx.store.root.transactionSync(() => {
+      settleEarlier(ctx);
       txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, hooksOf(ctx));
       const out = body(txn);
       txn.flush();
       return out;
     });
   } catch (err) {
-    ctx.store.forgetUncommittedStructures();
-    if (txn !== undefined) for (const key of txn.touchedHosts) reindexHost(ctx, key, now);
-    throw commitFailed(ctx, err);
+    throw rolledBack(ctx, txn, now, err);
   }
+  committed(ctx, txn as unknown as Txn, now);
+  return result;
+}
+
+/**
+ * inTxn for the lease and report path: the body runs on this thread, in a
+ * child transaction of LMDB's writer thread (all or nothing, as in inTxn), and
+ * that thread commits and syncs it, so the event loop reads and decodes other
+ * requests meanwhile instead of spending the commit's page writes and sync.
+ * The promise settles once the data is durable; memory learns the changes
+ * only once the commit succeeded. Callers keep at most one in flight, so each
+ * body sees the memory its predecessor left.
+ */
+export async function inTxnAsync<T>(ctx: FrontierContext, body: (txn: Txn) => T): Promise<T> {
+  let ran: Unsettled | undefined;
+  let bodyFailed: { err: unknown; txn: Txn | undefined; now: number } | undefined;
+  let result: T;
+  try {
+    result = (await ctx.store.root.childTransaction(() => {
+      settleEarlier(ctx);
+      const now = ctx.clock();
+      let txn: Txn | undefined;
+      try {
+        txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, hooksOf(ctx));
+        const out = body(txn);
+        txn.flush();
+        const mark = nextMark(ctx);
+        ctx.store.meta.putSync(COMMIT_MARK, mark);
+        ran = { txn, now, mark, settled: false };
+        unsettled.set(ctx, ran);
+        return out;
+      } catch (err) {
+        // Thrown here, the child transaction is aborted: nothing of the body is written.
+        bodyFailed = { err, txn, now };
+        throw err;
+      }
+    })) as T;
+    await ctx.store.root.flushed;
+  } catch (err) {
+    if (bodyFailed !== undefined) throw rolledBack(ctx, bodyFailed.txn, bodyFailed.now, bodyFailed.err);
+    const cause = await writeFailureOf(err);
+    if (ran !== undefined && !ran.settled) {
+      ran.settled = true;
+      forgetChanges(ctx, ran.txn, ran.now);
+    }
+    throw commitFailed(ctx, cause);
+  }
+  if (ran !== undefined && !ran.settled) {
+    ran.settled = true;
+    committed(ctx, ran.txn, ran.now);
+  }
+  return result;
+}
+
+/** An asynchronous commit whose body ran: what memory must learn once its outcome is known. */
+interface Unsettled {
+  txn: Txn;
+  now: number;
+  /** Written with it under COMMIT_MARK: found there, the commit went through. */
+  mark: number;
+  settled: boolean;
+}
+const unsettled = new WeakMap<FrontierContext, Unsettled>();
+const marks = new WeakMap<FrontierContext, number>();
+const COMMIT_MARK = "commit-mark";
+
+/** Larger than any mark stored before (a restarted coordinator continues from the stored one). */
+function nextMark(ctx: FrontierContext): number {
+  const mark = (marks.get(ctx) ?? ctx.store.meta.get(COMMIT_MARK) ?? 0) + 1;
+  marks.set(ctx, mark);
+  return mark;
+}
+
+/**
+ * A transaction that begins while an asynchronous commit's outcome has not
+ * reached the event loop yet runs after that commit in LMDB (one writer at a
+ * time): memory learns the earlier commit's changes first, in commit order,
+ * so a later transaction's changes are never overwritten by an earlier one's.
+ * The mark tells whether it went through.
+ */
+function settleEarlier(ctx: FrontierContext): void {
+  const earlier = unsettled.get(ctx);
+  if (earlier === undefined || earlier.settled) return;
+  earlier.settled = true;
+  unsettled.delete(ctx);
+  if (ctx.store.meta.get(COMMIT_MARK) === earlier.mark) committed(ctx, earlier.txn, earlier.now);
+  else forgetChanges(ctx, earlier.txn, earlier.now);
+}
+
+/**
+ * lmdb-js rejects a failed asynchronous commit with "Commit failed" and a
+ * second promise, `commitError`, carrying LMDB's error (EFBIG, ENOSPC, …); that
+ * one must be handled too, or the process exits on an unhandled rejection.
+ */
+async function writeFailureOf(err: unknown): Promise<unknown> {
+  if (err instanceof HeedError) return err;
+  const detail = (err as { commitError?: unknown } | null)?.commitError;
+  let cause: unknown = err;
+  if (detail instanceof Promise) {
+    let timer: NodeJS.Timeout | undefined;
+    cause = await Promise.race([
+      detail.then(
+        () => err,
+        (e: unknown) => e,
+      ),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve(err), 1000);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  // Whatever LMDB says, a commit that failed after its body ran is a failure to write.
+  if (typeof (cause as { code?: unknown } | null)?.code === "number") return cause;
+  return Object.assign(new Error(errorMessage(cause), { cause }), { code: -1 });
+}
+
+/** LMDB is unchanged: so is memory, and hosts the body took from the schedule go back as LMDB has them. */
+function rolledBack(ctx: FrontierContext, txn: Txn | undefined, now: number, err: unknown): unknown {
+  forgetChanges(ctx, txn, now);
+  return commitFailed(ctx, err);
+}
+
+function forgetChanges(ctx: FrontierContext, txn: Txn | undefined, now: number): void {
+  ctx.store.forgetUncommittedStructures();
+  if (txn !== undefined) for (const key of txn.touchedHosts) reindexHost(ctx, key, now);
+}
+
+function committed(ctx: FrontierContext, done: Txn, now: number): void {
   // Held not writable for a while after the last failure: on a nearly full disk small commits pass
   // and large ones fail, and the signal should not flap with every commit.
   if (!ctx.health.writable && now - (ctx.health.lastFailureMs ?? 0) >= WRITABLE_AFTER_MS) {
@@ -113,7 +251,6 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
     ctx.health = { writable: true };
   }
   ctx.observer.commit(true);
-  const done = txn as unknown as Txn;
   for (const [id, expiresAtMs] of done.activeChanges) {
     if (expiresAtMs === undefined) ctx.active.delete(id);
     else ctx.active.set(id, expiresAtMs);
@@ -123,11 +260,10 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
     else ctx.policies.set(pattern, policy);
   }
   const woken = applyWaiterChanges(ctx, done);
-  // The transaction's own copy of a host is what was just committed: no need to read it back.
+  // Memory learns commits in their order, so the transaction's own copy of a host is the latest.
   for (const key of new Set([...done.touchedHosts, ...woken]))
     reindexHost(ctx, key, now, done.deferred.get(key), done.loadedHost(key));
   if (done.outboxed > 0) ctx.shard?.outboxFilled();
-  return result;
 }
 
 /**
@@ -189,24 +325,54 @@ export function reindexHost(
   // Domain, group and IP keys have no queue of their own: only hosts are scheduled.
   if (keyClassOf(hostKey) !== "host") return;
   const host = committed ?? ctx.store.hosts.get(hostKey);
-  if (host === undefined || host.inFlight >= host.maxConcurrency || !hasQueued(ctx, hostKey)) {
-    ctx.schedule.unschedule(hostKey);
-    return;
-  }
-  // A parked host gets no requests; its queue is settled (skipped, with the reason) right away.
-  const parked = (host.parkedUntilMs ?? 0) > now;
-  ctx.schedule.schedule(hostKey, parked ? now : Math.max(now, host.nextAllowedAtMs, notBeforeMs));
+  const due = host === undefined ? undefined : dueMs(host, now, notBeforeMs);
+  if (due === undefined || !hasQueued(ctx.store, hostKey)) ctx.schedule.unschedule(hostKey);
+  else ctx.schedule.schedule(hostKey, due);
 }
 
-function hasQueued(ctx: FrontierContext, hostKey: string): boolean {
-  for (const _ of ctx.store.queue.getKeys({
-    start: [hostKey],
-    end: [hostKey, Number.MAX_SAFE_INTEGER],
-    limit: 1,
-  })) {
-    return true;
-  }
+/** When a host with queued work may next be leased; undefined while it has no room for another lease. */
+export function dueMs(host: HostState, now: number, notBeforeMs = 0): number | undefined {
+  if (host.inFlight >= host.maxConcurrency) return undefined;
+  // A parked host gets no requests; its queue is settled (skipped, with the reason) right away.
+  const parked = (host.parkedUntilMs ?? 0) > now;
+  return parked ? now : Math.max(now, host.nextAllowedAtMs, notBeforeMs);
+}
+
+/** The end of a host's queue: queue keys are [host, depth, seq], and depths stay far below this. */
+const queueEnd = (hostKey: string): [string, number] => [hostKey, Number.MAX_SAFE_INTEGER];
+
+function hasQueued(store: FrontierStore, hostKey: string): boolean {
+  for (const _ of store.queue.getKeys({ start: [hostKey], end: queueEnd(hostKey), limit: 1 })) return true;
   return false;
+}
+
+/**
+ * Every host with queued work, in key order: one seek per host, from the end of
+ * one host's queue to the start of the next one's, so a host with many queued
+ * URLs costs no more than one with a single URL and hosts with none cost nothing.
+ *
+ * lmdb-js reads a range's `start` each time the range is iterated again, so one
+ * range whose start moves past each host found costs a cursor move per host,
+ * where a new range per host costs a dozen objects (half a restart's CPU at a
+ * million hosts, most of it garbage collection). Should a version read the
+ * start only once (the same host found twice), a new range per seek takes over.
+ */
+export function* hostsWithQueued(store: FrontierStore): Generator<string> {
+  const options: { start?: [string, number]; limit: number } = { limit: 1 };
+  let moving: Iterable<QueueKey> | undefined = store.queue.getKeys(options);
+  let last: string | undefined;
+  for (;;) {
+    let next: string | undefined;
+    for (const key of moving ?? store.queue.getKeys({ ...options })) next = key[0];
+    if (next !== undefined && next === last && moving !== undefined) {
+      moving = undefined;
+      continue;
+    }
+    if (next === undefined) return;
+    yield next;
+    last = next;
+    options.start = queueEnd(next);
+  }
 }
 
 export function sequenceFrom(start: number): Sequence {

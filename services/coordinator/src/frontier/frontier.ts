@@ -11,12 +11,13 @@ import {
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
 import {
+  dueMs,
   type FrontierContext,
   type FrontierHealth,
   type FrontierSettings,
   type FrontierShard,
+  hostsWithQueued,
   inTxn,
-  reindexHost,
   sequenceFrom,
 } from "./context.js";
 import {
@@ -284,8 +285,8 @@ export function openFrontier(options: FrontierOptions): Frontier {
     hostPolicies: () => [...ctx.policies.values()],
     hostGroups: () => ctx.hostGroups,
     store,
-    close: () => {
-      batcher.flushNow();
+    close: async () => {
+      await batcher.drain();
       return store.close();
     },
   };
@@ -305,15 +306,27 @@ function* mapIter<A, B>(it: Iterable<A>, f: (a: A) => B): Iterable<B> {
   for (const a of it) yield f(a);
 }
 
-/** After a restart: active leases back into memory, every host with queued work back into the schedule. */
+/**
+ * After a restart: active leases back into memory, every host with queued work back into the
+ * schedule. At a million hosts this is most of a restart, so it reads each such host once, in key
+ * order, and builds the schedule in one go.
+ */
 function rebuildIndexes(ctx: FrontierContext): void {
   const now = ctx.clock();
   for (const { key, value } of ctx.store.activeLeases.getRange()) ctx.active.set(key, value);
-  for (const { key, value } of ctx.store.hosts.getRange()) reindexHost(ctx, key, now, 0, value);
+  ctx.schedule = createHostSchedule(dueHosts(ctx.store, now));
   ctx.log.info(
     { activeLeases: ctx.active.size, scheduledHosts: ctx.schedule.size },
     "frontier indexes rebuilt",
   );
+}
+
+function* dueHosts(store: FrontierStore, now: number): Generator<[string, number]> {
+  for (const hostKey of hostsWithQueued(store)) {
+    const host = store.hosts.get(hostKey);
+    const due = host === undefined ? undefined : dueMs(host, now);
+    if (due !== undefined) yield [hostKey, due];
+  }
 }
 
 export type { FrontierStore };

@@ -291,7 +291,7 @@ function examine(
     return next;
   }
   if (refusedBeforeFetch(txn, ctx.observer, crawl, hash, rec, robots)) return next;
-  const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec);
+  const budget = rec.kind === "tdmrep" ? {} : budgetVerdict(txn, crawl, rec, ctx.shard);
   if (budget.skip === "budget_max_pages" || budget.skip === "budget_max_bytes") {
     // The whole crawl is out of budget: settle all its first attempts now, not one scan at a time,
     // so hosts it shares with other crawls are free at once (retries keep their right to finish).

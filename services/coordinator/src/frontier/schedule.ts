@@ -1,6 +1,6 @@
 /**
  * The in-memory index of hosts that have queued work, by the time they may next
- * be leased. It is rebuilt from LMDB at start; stale heap entries are skipped.
+ * be leased. It is rebuilt from LMDB at start, and grows with hosts only.
  */
 export interface HostSchedule {
   /** (Re)schedule a host; an earlier or later time replaces the previous one. */
@@ -15,101 +15,143 @@ export interface HostSchedule {
   readonly size: number;
 }
 
-export function createHostSchedule(): HostSchedule {
-  const heap = createDueHeap();
-  const current = new Map<string, number>();
-  const dropStale = () => {
-    for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
-      if (current.get(top.key) === top.dueMs) return;
-      heap.pop();
-    }
-  };
-  return {
-    schedule(hostKey, dueMs) {
-      if (current.get(hostKey) === dueMs) return;
-      current.set(hostKey, dueMs);
-      heap.push(dueMs, hostKey);
-    },
-    unschedule(hostKey) {
-      current.delete(hostKey);
-    },
-    takeDue(nowMs) {
-      dropStale();
-      const top = heap.peek();
-      if (top === undefined || top.dueMs > nowMs) return undefined;
-      heap.pop();
-      current.delete(top.key);
-      return top.key;
-    },
-    nextDueMs() {
-      dropStale();
-      return heap.peek()?.dueMs;
-    },
-    dueAt: (hostKey) => current.get(hostKey),
-    get size() {
-      return current.size;
-    },
-  };
-}
+/**
+ * An indexed binary min-heap. At a million hosts the schedule is most of the
+ * coordinator's memory and its rebuild most of a restart, so a host costs a
+ * map entry from its key to a slot number and a few typed-array cells (its due
+ * time, its key, its place in the heap), with no object per host or per
+ * change: rescheduling moves the host's one heap entry instead of pushing
+ * another, and a restart adds every host first and orders the heap once
+ * (`entries`, O(n) instead of O(n log n)).
+ */
+export function createHostSchedule(entries?: Iterable<[hostKey: string, dueMs: number]>): HostSchedule {
+  const slotOf = new Map<string, number>();
+  const keyOf: string[] = [];
+  let dueOf = new Float64Array(1024);
+  /** Where each slot sits in the heap (-1: free). */
+  let placeOf = new Int32Array(1024).fill(-1);
+  /** The heap: slot numbers, earliest due first. */
+  let heap = new Int32Array(1024);
+  let size = 0;
+  /** Slots freed by unscheduled hosts, reused before new ones. */
+  const free: number[] = [];
 
-/** A binary min-heap of (due time, key): the hosts ordered by when they may next be leased. */
-interface DueHeap {
-  push(dueMs: number, key: string): void;
-  peek(): { dueMs: number; key: string } | undefined;
-  pop(): { dueMs: number; key: string } | undefined;
-  readonly size: number;
-}
-
-function createDueHeap(): DueHeap {
-  const due: number[] = [];
-  const keys: string[] = [];
-  const swap = (i: number, j: number) => {
-    [due[i], due[j]] = [due[j] as number, due[i] as number];
-    [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
+  const grow = (need: number) => {
+    if (need <= dueOf.length) return;
+    const cap = Math.max(need, dueOf.length * 2);
+    const due = new Float64Array(cap);
+    due.set(dueOf);
+    dueOf = due;
+    const place = new Int32Array(cap).fill(-1);
+    place.set(placeOf);
+    placeOf = place;
+    const h = new Int32Array(cap);
+    h.set(heap);
+    heap = h;
+  };
+  const put = (i: number, slot: number) => {
+    heap[i] = slot;
+    placeOf[slot] = i;
   };
   const up = (i: number) => {
+    const slot = heap[i] as number;
+    const due = dueOf[slot] as number;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if ((due[p] as number) <= (due[i] as number)) break;
-      swap(i, p);
+      const parent = heap[p] as number;
+      if ((dueOf[parent] as number) <= due) break;
+      put(i, parent);
       i = p;
     }
+    put(i, slot);
   };
   const down = (i: number) => {
+    const slot = heap[i] as number;
+    const due = dueOf[slot] as number;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= size) break;
       const r = l + 1;
-      let m = i;
-      if (l < due.length && (due[l] as number) < (due[m] as number)) m = l;
-      if (r < due.length && (due[r] as number) < (due[m] as number)) m = r;
-      if (m === i) return;
-      swap(i, m);
-      i = m;
+      let c = l;
+      if (r < size && (dueOf[heap[r] as number] as number) < (dueOf[heap[l] as number] as number)) c = r;
+      const child = heap[c] as number;
+      if ((dueOf[child] as number) >= due) break;
+      put(i, child);
+      i = c;
     }
+    put(i, slot);
   };
-  return {
-    push(dueMs, key) {
-      due.push(dueMs);
-      keys.push(key);
-      up(due.length - 1);
-    },
-    peek() {
-      return due.length === 0 ? undefined : { dueMs: due[0] as number, key: keys[0] as string };
-    },
-    pop() {
-      if (due.length === 0) return undefined;
-      const top = { dueMs: due[0] as number, key: keys[0] as string };
-      const lastDue = due.pop() as number;
-      const lastKey = keys.pop() as string;
-      if (due.length > 0) {
-        due[0] = lastDue;
-        keys[0] = lastKey;
-        down(0);
+  /** Takes the entry at heap position `i` out and frees its slot. */
+  const removeAt = (i: number) => {
+    const slot = heap[i] as number;
+    size--;
+    if (i < size) {
+      put(i, heap[size] as number);
+      const p = (i - 1) >> 1;
+      if (i > 0 && (dueOf[heap[i] as number] as number) < (dueOf[heap[p] as number] as number)) up(i);
+      else down(i);
+    }
+    placeOf[slot] = -1;
+    slotOf.delete(keyOf[slot] as string);
+    keyOf[slot] = "";
+    free.push(slot);
+  };
+  const newSlot = (hostKey: string): number => {
+    const slot = free.pop() ?? slotOf.size;
+    grow(slot + 1);
+    slotOf.set(hostKey, slot);
+    keyOf[slot] = hostKey;
+    return slot;
+  };
+
+  if (entries !== undefined) {
+    for (const [hostKey, dueMs] of entries) {
+      let slot = slotOf.get(hostKey);
+      if (slot === undefined) {
+        slot = newSlot(hostKey);
+        put(size++, slot);
       }
-      return top;
+      dueOf[slot] = dueMs;
+    }
+    for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+  }
+
+  return {
+    schedule(hostKey, dueMs) {
+      const slot = slotOf.get(hostKey);
+      if (slot === undefined) {
+        const fresh = newSlot(hostKey);
+        dueOf[fresh] = dueMs;
+        put(size, fresh);
+        up(size++);
+        return;
+      }
+      const was = dueOf[slot] as number;
+      if (was === dueMs) return;
+      dueOf[slot] = dueMs;
+      const i = placeOf[slot] as number;
+      if (dueMs < was) up(i);
+      else down(i);
+    },
+    unschedule(hostKey) {
+      const slot = slotOf.get(hostKey);
+      if (slot !== undefined) removeAt(placeOf[slot] as number);
+    },
+    takeDue(nowMs) {
+      if (size === 0) return undefined;
+      const top = heap[0] as number;
+      if ((dueOf[top] as number) > nowMs) return undefined;
+      const key = keyOf[top] as string;
+      removeAt(0);
+      return key;
+    },
+    nextDueMs: () => (size === 0 ? undefined : dueOf[heap[0] as number]),
+    dueAt(hostKey) {
+      const slot = slotOf.get(hostKey);
+      return slot === undefined ? undefined : dueOf[slot];
     },
     get size() {
-      return due.length;
+      return size;
     },
   };
 }

@@ -88,7 +88,15 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     if (!options.readOnly) mkdirSync(dataDir, { recursive: true });
     // The map is address space, not memory or disk (the file grows as it is written): room for
     // tens of millions of URLs (about 1 KB each with their queue and discovery entries).
-    root = open({ path, maxDbs: 32, mapSize: 2 ** 38, ...(options.readOnly ? { readOnly: true } : {}) });
+    // No event-turn batching: the frontier batches its own commits (commit-batch.ts), and lmdb-js's
+    // batch start holds a commit promise nothing awaits, which rejects unhandled when a commit fails.
+    root = open({
+      path,
+      maxDbs: 32,
+      mapSize: 2 ** 38,
+      eventTurnBatching: false,
+      ...(options.readOnly ? { readOnly: true } : {}),
+    });
   } catch (err) {
     throw new SetupError("HEED_DATA_DIR", `cannot open the frontier in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,

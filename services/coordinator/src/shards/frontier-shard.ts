@@ -1,4 +1,5 @@
-import type { FrontierShard } from "../frontier/context.js";
+import type { FrontierShard, ShardAllowance } from "../frontier/context.js";
+import type { CrawlRecord } from "../frontier/records.js";
 
 /** Where this shard's frontier learns who owns what, once the fleet is joined. */
 export interface ShardPlacement {
@@ -7,7 +8,12 @@ export interface ShardPlacement {
   /** Whether this shard may lease for a host now. */
   mayLease(hostKey: string): boolean;
   outboxFilled(): void;
+  /** This shard's share of a crawl-wide budget. */
+  allowance(crawl: CrawlRecord): ShardAllowance;
 }
+
+/** Nothing to spend until the fleet is joined and a share claimed. */
+const NO_ALLOWANCE: ShardAllowance = { pages: 0, bytes: 0, pagesSpent: false, bytesSpent: false };
 
 /**
  * The frontier opens before NATS is reached, so its view of the fleet is bound
@@ -21,6 +27,7 @@ export function lateShard(id: string): FrontierShard & { bind(placement: ShardPl
     routeOf: (hostname) => placement?.routeOf(hostname),
     mayLease: (hostKey) => placement?.mayLease(hostKey) ?? false,
     outboxFilled: () => placement?.outboxFilled(),
+    allowance: (crawl) => placement?.allowance(crawl) ?? NO_ALLOWANCE,
     bind(p) {
       placement = p;
     },

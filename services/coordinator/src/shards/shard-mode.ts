@@ -13,6 +13,7 @@ import {
 import type { JetStreamManager, NatsConnection } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
+import { type CrawlBudgets, openCrawlBudgets } from "./crawl-budgets.js";
 import type { lateShard } from "./frontier-shard.js";
 import { type ShardOwnership, startShardOwnership } from "./ownership.js";
 import { placementFor } from "./placement.js";
@@ -29,6 +30,8 @@ export interface ShardMode {
   leaseSubject: string;
   /** Crawl creates and state changes for the whole fleet. */
   crawls: CrawlBook;
+  /** Crawl-wide budgets and this shard's shares of them. */
+  budgets: CrawlBudgets;
   outbox: UrlOutbox;
   inbox: UrlInbox;
   fleet: ShardFleet;
@@ -98,6 +101,15 @@ export async function startShardMode(options: {
     const placement = placementFor(() => frontier.hostGroups());
     const outbox = startUrlOutbox({ js, frontier, log: log.child({ component: "url-outbox" }) });
     stops.unshift(() => outbox.close());
+    const budgets = await openCrawlBudgets({
+      js,
+      shardId,
+      frontier,
+      fleet,
+      replicas: options.jetstreamReplicas,
+      log: log.child({ component: "budgets" }),
+    });
+    stops.unshift(() => budgets.close());
     shard.bind({
       routeOf(hostname) {
         const current = fleet.map()?.map;
@@ -107,6 +119,7 @@ export async function startShardMode(options: {
       },
       mayLease: (hostKey) => ownership.owns(placement(hostKey)),
       outboxFilled: () => outbox.kick(),
+      allowance: (crawl) => budgets.allowance(crawl),
     });
     const inbox = await startUrlInbox({
       js,
@@ -128,6 +141,7 @@ export async function startShardMode(options: {
       shardId,
       leaseSubject,
       crawls,
+      budgets,
       outbox,
       inbox,
       fleet,

@@ -20,12 +20,21 @@ export interface Exchange {
   bodyBytes: number;
   /** The body was cut (size limit) before it ended: the record must say so. */
   truncated: boolean;
+  /** `sha256:<hex>` of `body`, when the fetch computed it already (a body without content-encoding). */
+  payloadDigest?: string;
 }
 
-/** Pairs a raw header list (name, value, name, value, …) into tuples. */
+/**
+ * Pairs a raw header list (name, value, name, value, …) into tuples: names
+ * read as UTF-8 and values as Latin-1, as undici does, so each value keeps the
+ * bytes the server sent.
+ */
 export function headerPairs(raw: ReadonlyArray<string | Buffer>): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([String(raw[i]), String(raw[i + 1])]);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const value = raw[i + 1] as string | Buffer;
+    out.push([String(raw[i]), typeof value === "string" ? value : value.toString("latin1")]);
+  }
   return out;
 }
 

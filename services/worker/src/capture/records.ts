@@ -152,7 +152,7 @@ export function dedupable(ex: Exchange): boolean {
 
 /** The WARC-Payload-Digest of an exchange's payload as received. */
 export function payloadDigestOf(ex: Exchange): string {
-  return sha256Digest(ex.body);
+  return ex.payloadDigest ?? sha256Digest(ex.body);
 }
 
 export interface ExchangeRecordOptions {

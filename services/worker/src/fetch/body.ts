@@ -10,9 +10,11 @@ export interface BodyRead {
   rawBytes: number;
   /** The wire body ended: `raw` is all of it. False when reading stopped at the cap. */
   rawComplete: boolean;
+  /** No content-encoding: `raw` holds the bytes of `bytes`, so a digest of one is the digest of the other. */
+  plain: boolean;
 }
 
-function decoderFor(encoding: string): NodeJS.ReadWriteStream | undefined {
+function decoderOf(encoding: string): NodeJS.ReadWriteStream | undefined {
   switch (encoding.trim().toLowerCase()) {
     case "gzip":
     case "x-gzip":
@@ -26,24 +28,36 @@ function decoderFor(encoding: string): NodeJS.ReadWriteStream | undefined {
   }
 }
 
-/** Encodings this worker can decode, for Accept-Encoding. */
-export const ACCEPT_ENCODING = "gzip, deflate, br";
-
 /**
- * Reads a response body, decoding its Content-Encoding, and stops at `maxBytes`
- * of decoded output, so neither a huge body nor a decompression bomb can take
- * more memory than the lease allows. The wire bytes are kept beside the decoded
- * ones (at most `maxBytes` of them too), with whether they are the whole body.
+ * The decoder for a Content-Encoding, or undefined when the body comes as it
+ * is (none, or identity). Throws for an encoding this worker cannot decode.
  */
-export async function readBody(body: Readable, contentEncoding: string, maxBytes: number): Promise<BodyRead> {
-  const decoder =
-    contentEncoding === "" || contentEncoding === "identity" ? undefined : decoderFor(contentEncoding);
-  if (contentEncoding !== "" && contentEncoding !== "identity" && decoder === undefined) {
+export function contentDecoder(contentEncoding: string): NodeJS.ReadWriteStream | undefined {
+  if (contentEncoding === "" || contentEncoding === "identity") return undefined;
+  const decoder = decoderOf(contentEncoding);
+  if (decoder === undefined) {
     throw Object.assign(new Error(`unsupported content-encoding ${contentEncoding}`), {
       code: "HEED_UNSUPPORTED_ENCODING",
     });
   }
-  if (decoder === undefined) return readPlain(body, maxBytes);
+  return decoder;
+}
+
+/** Encodings this worker can decode, for Accept-Encoding. */
+export const ACCEPT_ENCODING = "gzip, deflate, br";
+
+/**
+ * Reads an encoded response body through its decoder, and stops at `maxBytes`
+ * of decoded output, so neither a huge body nor a decompression bomb can take
+ * more memory than the lease allows. The wire bytes are kept beside the decoded
+ * ones (at most `maxBytes` of them too), with whether they are the whole body.
+ * (A body without content-encoding is collected as it comes: see get.ts.)
+ */
+export async function readDecoded(
+  body: Readable,
+  decoder: NodeJS.ReadWriteStream,
+  maxBytes: number,
+): Promise<BodyRead> {
   const raw: Buffer[] = [];
   let rawBytes = 0;
   let rawComplete = false;
@@ -85,37 +99,7 @@ export async function readBody(body: Readable, contentEncoding: string, maxBytes
     discard(tap);
     discard(decoder as unknown as Readable);
   }
-  return { bytes: Buffer.concat(chunks, size), truncated, raw, rawBytes, rawComplete };
-}
-
-/**
- * A body without Content-Encoding: the wire bytes are the decoded ones, so it
- * is read straight off the response, without a tap and a pipeline per page
- * (their streams and abort signals were a visible share of a worker's CPU).
- */
-async function readPlain(body: Readable, maxBytes: number): Promise<BodyRead> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const room = maxBytes - size;
-    if (chunk.length > room) {
-      if (room > 0) chunks.push(chunk.subarray(0, room));
-      size += Math.max(0, room);
-      truncated = true;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  if (truncated) discard(body);
-  return {
-    bytes: Buffer.concat(chunks, size),
-    truncated,
-    raw: chunks,
-    rawBytes: size,
-    rawComplete: !truncated,
-  };
+  return { bytes: Buffer.concat(chunks, size), truncated, raw, rawBytes, rawComplete, plain: false };
 }
 
 /** Drops a body we will not read; destroying it emits an abort error that nobody needs. */

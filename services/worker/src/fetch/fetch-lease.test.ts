@@ -1,9 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
-import { proto } from "@heed/shared";
+import { proto, sleep } from "@heed/shared";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFetchAgent } from "./agent.js";
 import { fetchLease } from "./fetch-lease.js";
 import { guardedLookup } from "./guard.js";
 
@@ -301,5 +302,48 @@ describe("fetchLease", () => {
   it("reports a refused connection as a connect error", async () => {
     const r = await fetchLease(proto.Lease.fromPartial({ ...lease("/"), url: "http://127.0.0.1:1/" }), deps);
     expect(r.error?.kind).toBe(Kind.FETCH_ERROR_KIND_CONNECT);
+  });
+});
+
+describe("connections across leases", () => {
+  it("reuses a host's connection for its next lease, a politeness delay later; a body cut mid-way leaves no stuck connection", async () => {
+    let sockets = 0;
+    const host = createServer((req, res) => {
+      if (req.url === "/big") res.writeHead(200, { "content-type": "text/plain" }).end("x".repeat(5_000_000));
+      else res.writeHead(200, { "content-type": "text/html" }).end(`<a href="/next">next</a>`);
+    });
+    host.on("connection", () => sockets++);
+    await new Promise<void>((r) => host.listen(0, "127.0.0.1", () => r()));
+    const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    const agents = {
+      guarded: createFetchAgent(true),
+      open: createFetchAgent(false),
+      allowPrivateAddresses: true,
+    };
+    const at = (path: string, maxBytes = 100_000) =>
+      fetchLease(lease(path, { url: `${origin}${path}` }, { maxBytes }), agents);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await at(`/p/${i}`);
+        expect(r.statusCode).toBe(200);
+        expect(r.outlinks).toEqual([`${origin}/next`]);
+        await sleep(300);
+      }
+      // Three leases of one host, each a delay after the last: one connection.
+      expect(sockets).toBe(1);
+      // A body cut at the lease's limit while more is coming: that request stops there, and the
+      // host's next lease gets a whole answer.
+      const cut = await at("/big", 1000);
+      expect(cut.truncated).toBe(true);
+      expect(cut.bodyBytes).toBe(1000);
+      const after = await at("/p/after");
+      expect(after.statusCode).toBe(200);
+      expect(after.outlinks).toEqual([`${origin}/next`]);
+    } finally {
+      await agents.guarded.close();
+      await agents.open.close();
+      host.closeAllConnections();
+      await new Promise<void>((r) => host.close(() => r()));
+    }
   });
 });

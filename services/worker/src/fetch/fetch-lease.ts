@@ -1,14 +1,14 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIP } from "node:net";
-import type { Readable } from "node:stream";
 import { canonicalizeUrl, proto, type RequestSigner, sleep, tryCanonicalizeUrl } from "@heed/shared";
-import { type Dispatcher, request } from "undici";
-import { type Exchange, headerMap, headerPairs } from "../capture/exchange.js";
+import type { Dispatcher } from "undici";
+import { type Exchange, headerMap } from "../capture/exchange.js";
 import { directivesFromHeader } from "../links/directives.js";
 import { decodeText, extractLinks } from "../links/extract.js";
 import { parseSitemap } from "../links/sitemap.js";
-import { ACCEPT_ENCODING, type BodyRead, discard, readBody } from "./body.js";
+import { ACCEPT_ENCODING, type BodyRead, contentDecoder } from "./body.js";
 import { classifyFetchError, FetchFailure } from "./errors.js";
+import { get } from "./get.js";
 import { checkLiteralHost } from "./guard.js";
 import { signatureHeaders } from "./signing.js";
 
@@ -105,20 +105,27 @@ export async function fetchLease(
       ...Object.entries(signatureHeaders(lease, deps.signer, url)),
     ];
     const sentAtMs = clock();
-    const res = await request(url, {
-      method: "GET",
+    let headers: Record<string, string | string[]> = {};
+    const got = await get(target, {
       dispatcher,
       signal: ends.signal,
       headersTimeout: remaining,
       bodyTimeout: remaining,
       headers: Object.fromEntries(requestHeaders),
-      responseHeaders: "raw",
+      maxBytes: Number(limits.maxBytes),
+      plan: (answer) => {
+        headers = headerMap(answer.headers);
+        // A redirect's own body is only captured, never parsed: it is kept as it came.
+        return isRedirect(answer.statusCode, headers)
+          ? undefined
+          : contentDecoder(header(headers, "content-encoding"));
+      },
     });
+    const res = got.answer;
     const hostname = target.hostname.replace(/^\[|\]$/g, "");
     result.remoteAddress = isIP(hostname) !== 0 ? hostname : (deps.addressOf?.(hostname) ?? "");
-    const responseHeaders = headerPairs(res.headers as unknown as string[]);
-    const headers = headerMap(responseHeaders);
-    const exchange = (body: BodyRead): void =>
+    const responseHeaders = res.headers;
+    const exchange = (body: BodyRead, payloadDigest?: string): void =>
       deps.onExchange?.({
         url,
         startedAtMs: sentAtMs,
@@ -131,12 +138,12 @@ export async function fetchLease(
         body: body.raw,
         bodyBytes: body.rawBytes,
         truncated: !body.rawComplete,
+        ...(payloadDigest !== undefined ? { payloadDigest } : {}),
       });
-    const location = header(headers, "location");
-    if (res.statusCode >= 300 && res.statusCode < 400 && location !== "") {
-      const next = tryCanonicalizeUrl(location, url);
+    if (isRedirect(res.statusCode, headers)) {
+      const next = tryCanonicalizeUrl(header(headers, "location"), url);
       // A redirect's own body is read (within the lease's limit) so its capture is whole.
-      const body = await readRedirectBody(res.body, Number(limits.maxBytes));
+      const body = await got.body.catch(() => undefined);
       // A body that failed mid-way is not captured: no record rather than one that lies.
       if (body !== undefined) exchange(body);
       result.statusCode = res.statusCode;
@@ -147,14 +154,16 @@ export async function fetchLease(
       return result;
     }
     const contentType = header(headers, "content-type");
-    const body = await readBody(res.body, header(headers, "content-encoding"), Number(limits.maxBytes));
-    exchange(body);
+    const body = await got.body;
     result.finishedAtMs = clock();
+    // One-shot: a hash object per page costs more than hashing a small page.
+    result.digestSha256 = hash("sha256", body.bytes, "hex");
+    // Without a content-encoding the wire bytes are the decoded ones: the capture's payload digest is this one.
+    exchange(body, body.plain ? `sha256:${result.digestSha256}` : undefined);
     result.statusCode = res.statusCode;
     result.contentType = contentType;
     result.bodyBytes = body.bytes.length;
     result.truncated = body.truncated;
-    result.digestSha256 = createHash("sha256").update(body.bytes).digest("hex");
     result.retryAfter = header(headers, "retry-after");
     result.etag = header(headers, "etag");
     result.lastModified = header(headers, "last-modified");
@@ -226,17 +235,9 @@ function conditionalHeaders(lease: proto.Lease): [string, string][] {
   return out;
 }
 
-/**
- * A redirect's body, read as it came (it is only captured, never parsed);
- * undefined if reading it failed.
- */
-async function readRedirectBody(body: Readable, maxBytes: number): Promise<BodyRead | undefined> {
-  try {
-    return await readBody(body, "", maxBytes);
-  } catch {
-    discard(body);
-    return undefined;
-  }
+/** A redirect the lease reports (never follows): a 3xx with somewhere to go. */
+function isRedirect(status: number, headers: Record<string, string | string[]>): boolean {
+  return status >= 300 && status < 400 && header(headers, "location") !== "";
 }
 
 /**

@@ -110,11 +110,16 @@ export function pullLeases(options: PullOptions): Puller {
         if (
           !(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))
         ) {
-          // Not from this worker's coordinator: act on none of it, and do not hammer whoever sent it.
+          // Not from this worker's coordinator: act on none of it. The request went to another member of
+          // the queue group, so the coordinator never saw it: ask again after the idle pause, never longer.
+          // A back-off growing with each such answer let a rogue member that answers part of the requests
+          // stall the worker for seconds at a time; the idle pause alone keeps a rogue answering all of
+          // them at the rate of an idle worker's polls.
           settle(undefined);
           options.warn("lease-batch-signature", {}, "lease answer not signed by the coordinator; ignored");
-          failures++;
-          await sleep(backoffMs(failures, 500, 5000), signal);
+          const wait = idlePauseMs(0, options.idlePollMaxMs);
+          log.debug({ retryInMs: wait }, "lease answer not signed; asking again");
+          await sleep(wait, signal);
           continue;
         }
         batch = proto.LeaseBatch.decode(msg.data);
@@ -134,6 +139,7 @@ export function pullLeases(options: PullOptions): Puller {
         continue;
       }
       settle(batch.leases.length);
+      log.debug({ leases: batch.leases.length, retryAfterMs: batch.retryAfterMs }, "lease answer");
       const now = Date.now();
       options.onBatch?.(batch.leases.length);
       for (const lease of batch.leases) {
@@ -150,7 +156,7 @@ export function pullLeases(options: PullOptions): Puller {
         options.onLease(lease);
       }
       if (batch.leases.length === 0) {
-        await sleep(Math.min(batch.retryAfterMs || 100, options.idlePollMaxMs), signal);
+        await sleep(idlePauseMs(batch.retryAfterMs, options.idlePollMaxMs), signal);
       }
     }
   }
@@ -163,6 +169,11 @@ export function pullLeases(options: PullOptions): Puller {
       return refusedDuplicates;
     },
   };
+}
+
+/** The pause before asking again after an answer with no lease: the coordinator's hint, else 100 ms, at most the cap. */
+function idlePauseMs(retryAfterMs: number, idlePollMaxMs: number): number {
+  return Math.min(retryAfterMs || 100, idlePollMaxMs);
 }
 
 function newRequestId(): string {

@@ -1,3 +1,4 @@
+import { TextDecoder } from "node:util";
 import { tryCanonicalizeUrl } from "@heed/shared";
 import { Parser } from "htmlparser2";
 import { applyDirectiveList, type Directives, NO_DIRECTIVES } from "./directives.js";
@@ -81,11 +82,27 @@ export function charsetOf(contentType: string): string | undefined {
   return m?.[1];
 }
 
-export function decodeText(bytes: Uint8Array, contentType: string): string {
-  const charset = charsetOf(contentType) ?? "utf-8";
-  try {
-    return new TextDecoder(charset).decode(bytes);
-  } catch {
-    return new TextDecoder("utf-8").decode(bytes);
+// One decoder per charset, reused: decode() without `stream` keeps no state between calls, and a
+// new TextDecoder per page cost as much as decoding a small page. Bounded: charsets come from servers.
+const decoders = new Map<string, TextDecoder>();
+const DECODERS_MAX = 64;
+
+function decoderFor(charset: string): TextDecoder {
+  const key = charset.toLowerCase();
+  let decoder = decoders.get(key);
+  if (decoder === undefined) {
+    try {
+      decoder = new TextDecoder(key);
+    } catch {
+      // An unknown charset is read as UTF-8.
+      decoder = key === "utf-8" ? new TextDecoder("utf-8") : decoderFor("utf-8");
+    }
+    if (decoders.size >= DECODERS_MAX) decoders.clear();
+    decoders.set(key, decoder);
   }
+  return decoder;
+}
+
+export function decodeText(bytes: Uint8Array, contentType: string): string {
+  return decoderFor(charsetOf(contentType) ?? "utf-8").decode(bytes);
 }

@@ -1,0 +1,102 @@
+import { generateKeyPairSync } from "node:crypto";
+import { createLimitedWarn, proto, SIGNATURE_HEADER, signControl } from "@heed/shared";
+import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
+import { connect, headers, type Msg, type NatsConnection } from "nats";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../../../test/harness/until.js";
+import { pullLeases } from "./puller.js";
+import { createCoordinatorTrust } from "./trust.js";
+
+const SUBJECT = "heed.lease.request";
+const QUEUE = "heed-coordinators";
+const log = pino({ level: "silent" });
+
+let nats: NatsServerHandle;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+function batchOf(id: string): Uint8Array {
+  const now = Date.now();
+  const lease = proto.Lease.fromPartial({
+    id,
+    crawlId: "c",
+    url: "http://127.0.0.1:9/p",
+    hostKey: "127.0.0.1",
+    kind: proto.LeaseKind.LEASE_KIND_PAGE,
+    issuedAtMs: now,
+    notBeforeMs: now,
+    expiresAtMs: now + 60_000,
+  });
+  return proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0 }).finish();
+}
+
+describe("lease puller facing a rogue answerer", () => {
+  it("keeps asking at the idle pause, neither faster nor slower, until the coordinator's signed lease comes", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const der = publicKey.export({ format: "der", type: "spki" });
+    const trust = createCoordinatorTrust(async () => trust.learn(der), log);
+    const ROGUE_ANSWERS = 6;
+    const rogueAt: number[] = [];
+    const leases: string[] = [];
+    const coordinator = (msg: Msg) => {
+      const data = batchOf("real-1");
+      const h = headers();
+      h.set(SIGNATURE_HEADER, signControl(privateKey, "lease-batch", msg.reply ?? "", data));
+      msg.respond(data, { headers: h });
+    };
+    // The rogue is the queue group's only member for its first answers; then it leaves and the
+    // coordinator joins, so which member answers is decided by the test, not by chance.
+    const rogue = nc.subscribe(SUBJECT, {
+      queue: QUEUE,
+      max: ROGUE_ANSWERS,
+      callback: async (_err, msg) => {
+        rogueAt.push(Date.now());
+        if (rogueAt.length === ROGUE_ANSWERS) {
+          nc.subscribe(SUBJECT, { queue: QUEUE, max: 1, callback: (_e, m) => coordinator(m) });
+          await nc.flush();
+        }
+        msg.respond(batchOf(`rogue-${rogueAt.length}`));
+      },
+    });
+    const stop = new AbortController();
+    const started = Date.now();
+    const puller = pullLeases({
+      nc,
+      subject: SUBJECT,
+      workerId: "w1",
+      workerVersion: "test",
+      requestTimeoutMs: 2000,
+      idlePollMaxMs: 1000,
+      capacity: () => (leases.length === 0 ? 4 : 0),
+      onLease: (lease) => leases.push(lease.id),
+      signal: stop.signal,
+      log,
+      trust,
+      warn: createLimitedWarn(log, () => {}),
+    });
+    try {
+      await until("the coordinator's lease", () => (leases.length > 0 ? true : undefined), 12_000);
+    } finally {
+      stop.abort();
+      await puller.done;
+      rogue.unsubscribe();
+    }
+    const tookMs = Date.now() - started;
+    expect(leases).toEqual(["real-1"]);
+    expect(rogueAt).toHaveLength(ROGUE_ANSWERS);
+    // Each unsigned answer costs one idle pause (100 ms here): no back-off that grows with each
+    // (that took at least 8.7 s for six answers), and no asking again at once either.
+    expect((rogueAt.at(-1) ?? 0) - (rogueAt[0] ?? 0)).toBeGreaterThanOrEqual((ROGUE_ANSWERS - 1) * 90);
+    expect(tookMs).toBeLessThan(4000);
+  });
+});
