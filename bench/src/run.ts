@@ -5,6 +5,7 @@ import { leaseReportBenchmark } from "./lease-report.js";
 import { formatPoliteness, type PolitenessFigures, politenessEfficiency } from "./politeness.js";
 import { robotsReadingsBenchmark } from "./robots-readings.js";
 import { shardBalanceBenchmark } from "./shard-balance.js";
+import { shardMoveBenchmark } from "./shard-move.js";
 import { shardsBenchmark } from "./shards.js";
 import { signingBenchmark } from "./signing.js";
 import { waczExportBenchmark } from "./wacz-export.js";
@@ -156,6 +157,7 @@ try {
       }),
     );
   if (only === undefined || only === "shards") await shardsBenchmark();
+  if (only === undefined || only === "shard-move") await shardMoveBenchmark();
 } finally {
   await nats.stop();
 }

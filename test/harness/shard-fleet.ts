@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -31,6 +31,7 @@ export interface ShardFleetHandle {
   nats: NatsServerHandle;
   jsm: JetStreamManager;
   shard(id: string): ChildProcess | undefined;
+  /** Starts (or restarts) a shard; an id the fleet did not start with joins it (and its frontier counts from then on). */
   startShard(id: string): Promise<void>;
   /** kill -9: no drain, no goodbye. */
   killShard(id: string): Promise<void>;
@@ -82,26 +83,33 @@ export async function startShardFleet(
       void frontier.close();
     }
   };
-  const fleetShards: FleetShard[] = shardIds.map((id) => ({
+  const fleetShardOf = (id: string): FleetShard => ({
     shardId: id,
     crawl: (crawlId) => read(id, (f) => f.crawl(crawlId)),
     outboxSize: () => read(id, (f) => f.outboxSize()) ?? 0,
-  }));
+  });
+  const initialIds = [...shardIds];
+  const fleetShards: FleetShard[] = initialIds.map(fleetShardOf);
   const handle: ShardFleetHandle = {
     dataDir,
-    shardIds,
+    shardIds: [...shardIds],
     crawlId: spec.id,
     nats,
     jsm,
     shard: (id) => shards.get(id),
     async startShard(id) {
+      if (!ports.has(id)) {
+        ports.set(id, await freePort());
+        handle.shardIds.push(id);
+        fleetShards.push(fleetShardOf(id));
+      }
       const child = track(
         spawnHeed([
           "coordinator",
           "--shard-id",
           id,
           "--shard-ids",
-          shardIds.join(","),
+          initialIds.join(","),
           "--shard-ownership-timeout-ms",
           String(options.ownershipTimeoutMs ?? 3000),
           "--data-dir",
@@ -110,7 +118,7 @@ export async function startShardFleet(
           nats.url,
           "--grpc-listen",
           `127.0.0.1:${ports.get(id)}`,
-          ...(id === shardIds[0] ? ["--crawl-file", crawlFile] : []),
+          ...(id === initialIds[0] ? ["--crawl-file", crawlFile] : []),
           "--lease-margin-ms",
           "1000",
           "--sweep-interval-ms",
@@ -126,6 +134,8 @@ export async function startShardFleet(
       let log = "";
       child.stderr?.on("data", (d) => {
         log += d;
+        if (process.env.HEED_TEST_LOG_DIR)
+          appendFileSync(join(process.env.HEED_TEST_LOG_DIR, `${id}.log`), d);
       });
       shards.set(id, child);
       // Ready when the shard has the crawl (the first creates it, the others learn it from the fleet).
@@ -150,7 +160,7 @@ export async function startShardFleet(
             "--nats-url",
             nats.url,
             "--coordinator",
-            `127.0.0.1:${ports.get(shardIds[0] as string)}`,
+            `127.0.0.1:${ports.get(initialIds[0] as string)}`,
             "--allow-private-addresses",
             "--concurrency",
             "4",

@@ -76,6 +76,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "the fleet's shard ids, comma-separated: its shard map is made from them if there is none yet",
   },
   {
+    key: "shardJoin",
+    flag: "--shard-join [bool]",
+    help: "sharded: a shard id the shard map does not know takes over half the biggest range, with its frontier state",
+  },
+  {
     key: "shardOwnershipTimeoutMs",
     flag: "--shard-ownership-timeout-ms <ms>",
     help: "a shard not renewed for this long loses its keys (same for the whole fleet)",

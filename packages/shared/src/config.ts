@@ -87,6 +87,12 @@ export const coordinatorConfigSchema = z.object({
   /** The fleet's shard ids when its shards start together: the shard map is made from them if there is none yet. */
   shardIds: listOf(shardIdSchema).default([]),
   /**
+   * Sharded mode: a shard the shard map does not know (a new id joining a running fleet) asks for a
+   * range of its own: half the biggest range of the shard owning most, moved with its frontier state.
+   * Off: it waits without partitions until an operator moves some to it.
+   */
+  shardJoin: bool.default(true),
+  /**
    * Sharded mode: copies JetStream keeps of the shard buckets and the URL stream. 1 on a single
    * nats-server; 3 on a 3-node JetStream cluster, so losing a NATS server loses no member, map, crawl
    * or URL in transit.

@@ -162,6 +162,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
           jetstreamReplicas: config.jetstreamReplicas,
           leaseMarginMs: config.leaseMarginMs,
           shardIds: config.shardIds,
+          join: config.shardJoin,
           log: log.child({ component: "shard", shardId: shard.id }),
         });
       } catch (err) {

@@ -2,7 +2,9 @@ export { isLoopbackListen } from "./admin/auth.js";
 export { FIELD_METADATA_KEY } from "./admin/status.js";
 export { type Coordinator, startCoordinator } from "./coordinator.js";
 export type { FrontierCheck, FrontierProblem } from "./frontier/check.js";
+export type { FrontierShard } from "./frontier/context.js";
 export { type Frontier, openFrontier } from "./frontier/frontier.js";
+export type { RangeDrop, RangeItem } from "./frontier/range-move.js";
 export type {
   CrawlRecord,
   HostState,
@@ -20,7 +22,15 @@ export {
   takeOverShard,
   updateShardMap,
 } from "./shards/map-store.js";
+export {
+  decodeMoveMessage,
+  encodeMoveMessage,
+  ensureMoveStream,
+  MOVE_STREAM,
+  moveSubject,
+} from "./shards/move-stream.js";
 export { type ShardOwnership, type ShardOwnershipOptions, startShardOwnership } from "./shards/ownership.js";
+export { exportRange, keysInRange, movedRecords } from "./shards/range-export.js";
 export type { ShardMode } from "./shards/shard-mode.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";

@@ -33,6 +33,14 @@ import { expireDue } from "./expiry.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
+import {
+  dropRange,
+  importRange,
+  type RangeDrop,
+  type RangeImport,
+  type RangeItem,
+  setMoveMeta,
+} from "./range-move.js";
 import type {
   CrawlRecord,
   FetchReport,
@@ -124,6 +132,12 @@ export interface Frontier {
   outbox(limit: number): { key: number; entry: OutboxEntry }[];
   /** Sharded: forgets outbox entries the URL stream acknowledged. */
   dropOutbox(keys: number[]): void;
+  /** Sharded: loads one batch of a partition range moving here from another shard (see range-move.ts). */
+  importRange(items: RangeItem[], options: RangeImport): void;
+  /** Sharded: deletes a batch of a range that moved to another shard. */
+  dropRange(drops: RangeDrop[], done?: string): void;
+  /** Sharded: notes (or clears) a move's progress in the frontier's own store. */
+  setMoveMeta(key: string, value: number | undefined): void;
   /** Verifies the frontier's invariants (see check.ts). */
   check(): FrontierCheck;
   dataDir: string;
@@ -274,6 +288,9 @@ export function openFrontier(options: FrontierOptions): Frontier {
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
     check: () => checkFrontier(store),
+    importRange: (items, importOptions) => importRange(ctx, items, importOptions),
+    dropRange: (drops, done) => dropRange(ctx, drops, done),
+    setMoveMeta: (key, value) => setMoveMeta(ctx, key, value),
     ingest: (batch) => ingestUrls(ctx, batch),
     outbox: (limit) => outboxBatch(ctx, limit),
     dropOutbox: (keys) => dropOutbox(ctx, keys),

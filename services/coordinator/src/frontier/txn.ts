@@ -149,7 +149,25 @@ export interface Txn {
   dropOutbox(keys: number[]): void;
   /** How many URLs this transaction put in the outbox. */
   outboxed: number;
+  /** Moving partitions between shards (see range-move.ts): writes a local discovery never makes. */
+  moved: MovedTables;
   flush(): void;
+}
+
+/** The writes that bring a partition range's records in from another shard, or delete them once moved away. */
+export interface MovedTables {
+  /** Forgets a host's (or another politeness key's) state; it leaves the schedule after the commit. */
+  dropHost(key: string): void;
+  dropUrl(crawlId: string, hash: string): void;
+  putDiscovery(crawlId: string, seq: number, hash: string): void;
+  dropDiscovery(crawlId: string, seq: number): void;
+  dropCrawlHost(crawlId: string, hostKey: string): void;
+  dropRobots(origin: string): void;
+  dropTdm(origin: string): void;
+  dropPastDepth(crawlId: string, hash: string): void;
+  addSeedHost(crawlId: string, hostname: string): void;
+  /** Progress and pending work of a move, kept with the frontier so a restart resumes it. */
+  setMeta(key: string, value: number | undefined): void;
 }
 
 export type WaiterChange = { wait: string; hostKey: string } | { freed: string };
@@ -228,6 +246,33 @@ export function openTxn(
     },
     dropOutbox(keys) {
       for (const k of keys) store.outbox.removeSync(k);
+    },
+    moved: {
+      dropHost(key) {
+        hosts.delete(key);
+        hostsKnown.set(key, false);
+        store.hosts.removeSync(key);
+        touchedHosts.add(key);
+      },
+      dropUrl: (crawlId, hash) => store.urls.removeSync([crawlId, hash]),
+      putDiscovery: (crawlId, n, hash) => store.discovery.putSync([crawlId, n], hash),
+      dropDiscovery: (crawlId, n) => store.discovery.removeSync([crawlId, n]),
+      dropCrawlHost: (crawlId, hostKey) => side.dropCrawlHost(crawlId, hostKey),
+      dropRobots(origin) {
+        robots.delete(origin);
+        dirtyRobots.delete(origin);
+        store.robots.removeSync(origin);
+      },
+      dropTdm: (origin) => store.tdm.removeSync(origin),
+      dropPastDepth: (crawlId, hash) => store.pastDepth.removeSync([crawlId, hash]),
+      addSeedHost(crawlId, hostname) {
+        if (!store.addedSeedHosts.doesExist([crawlId, hostname]))
+          store.addedSeedHosts.putSync([crawlId, hostname], 1);
+      },
+      setMeta(key, value) {
+        if (value === undefined) store.meta.removeSync(key);
+        else store.meta.putSync(key, value);
+      },
     },
     crawl(id) {
       let c = crawls.get(id);
@@ -424,6 +469,7 @@ type SideTables = Pick<
 > & {
   /** Writes each crawl-host record changed in the transaction, once. */
   flushCrawlHosts(): void;
+  dropCrawlHost(crawlId: string, hostKey: string): void;
 };
 
 /** Per-crawl host counters, TDM reservations and operator host policies. */
@@ -451,6 +497,12 @@ function sideTables(store: FrontierStore): SideTables {
       return crawlHosts.has(k)
         ? crawlHosts.get(k) !== undefined
         : store.crawlHosts.doesExist([crawlId, hostKey]);
+    },
+    dropCrawlHost(crawlId, hostKey) {
+      const k = `${crawlId}\u0000${hostKey}`;
+      crawlHosts.set(k, undefined);
+      dirtyCrawlHosts.delete(k);
+      store.crawlHosts.removeSync([crawlId, hostKey]);
     },
     flushCrawlHosts() {
       for (const [k, key] of dirtyCrawlHosts)

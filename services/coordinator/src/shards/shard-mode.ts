@@ -15,6 +15,7 @@ import type { Frontier } from "../frontier/frontier.js";
 import { type CrawlBook, openCrawlBook } from "./crawl-book.js";
 import { type CrawlBudgets, openCrawlBudgets } from "./crawl-budgets.js";
 import type { lateShard } from "./frontier-shard.js";
+import { type MoveRunner, startMoveRunner } from "./move-runner.js";
 import { type ShardOwnership, startShardOwnership } from "./ownership.js";
 import { placementFor } from "./placement.js";
 import { startUrlInbox, type UrlInbox } from "./url-inbox.js";
@@ -34,6 +35,8 @@ export interface ShardMode {
   budgets: CrawlBudgets;
   outbox: UrlOutbox;
   inbox: UrlInbox;
+  /** Moves of partition ranges to and from this shard. */
+  moves: MoveRunner;
   fleet: ShardFleet;
   ownership: ShardOwnership;
   jsm: JetStreamManager;
@@ -67,10 +70,14 @@ export async function startShardMode(options: {
   leaseMarginMs: number;
   /** The fleet's ids when it starts together: the map is made from them if there is none. */
   shardIds: readonly string[];
+  /** A shard the map does not know asks for a range of its own (adding a shard to a running fleet). */
+  join: boolean;
   log: Logger;
 }): Promise<ShardMode> {
   const { nc, shard, frontier, log } = options;
   const shardId = shard.id;
+  const leaseLifetimeMs = () =>
+    Math.max(0, ...frontier.crawls().map((c) => c.spec.fetch.timeoutMs)) + options.leaseMarginMs;
   const js = await requireJetStream(nc);
   const jsm = await nc.jetstreamManager();
   await ensureUrlStream(jsm, options.jetstreamReplicas);
@@ -88,8 +95,7 @@ export async function startShardMode(options: {
     ownershipTimeoutMs: options.ownershipTimeoutMs,
     replicas: options.jetstreamReplicas,
     // A gained partition's hosts may still be fetched under the previous owner's last leases this long.
-    quietAfterGainMs: () =>
-      Math.max(0, ...frontier.crawls().map((c) => c.spec.fetch.timeoutMs)) + options.leaseMarginMs,
+    quietAfterGainMs: leaseLifetimeMs,
     ...(options.shardIds.length > 0 ? { initialShardIds: options.shardIds } : {}),
     log,
   });
@@ -137,6 +143,21 @@ export async function startShardMode(options: {
       log: log.child({ component: "crawls" }),
     });
     stops.unshift(() => crawls.close());
+    // A shard the map has never known joins: a range of the busiest shard moves to it.
+    const known = map.ranges.some((r) => r.shard === shardId) || map.moves.some((m) => m.target === shardId);
+    const moves = await startMoveRunner({
+      js,
+      jsm,
+      shardId,
+      frontier,
+      ownership,
+      placement,
+      leaseLifetimeMs,
+      replicas: options.jetstreamReplicas,
+      join: !known && options.join,
+      log: log.child({ component: "moves" }),
+    });
+    stops.unshift(() => moves.close());
     return {
       shardId,
       leaseSubject,
@@ -144,6 +165,7 @@ export async function startShardMode(options: {
       budgets,
       outbox,
       inbox,
+      moves,
       fleet,
       ownership,
       jsm,
