@@ -43,6 +43,14 @@ describe("heedctl watch across a coordinator restart", () => {
     );
     try {
       const screen = term.screen;
+      // Two processes start first (the worker, heedctl in the terminal): on loaded cores each can
+      // take 10-15 s, so the bound on progress counts from when both are up.
+      await fleet.workersStarted();
+      await until(
+        "heedctl watch to show the crawl",
+        () => (/settled \d+ of \d+ known/.test(screen()) ? true : undefined),
+        60_000,
+      );
       await until(
         "progress on the terminal",
         () => (/settled [1-9]\d* of \d+ known/.test(screen()) ? true : undefined),

@@ -59,6 +59,8 @@ export interface Fleet {
   /** What the current coordinator process logged so far. */
   coordinatorLog(): string;
   startWorker(options?: { coordinatorPort?: number }): ChildProcess;
+  /** Waits until every worker started so far logged "worker started" (or exited); waitUntil and waitFinished do first. */
+  workersStarted(): Promise<void>;
   /** Stops every live worker with SIGTERM (each drains and closes its WARC files) and waits for it. */
   stopWorkers(): Promise<void>;
   restartNats(): Promise<void>;
@@ -170,6 +172,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       fleet.workers.push(worker);
       return worker;
     },
+    workersStarted: () => workersStarted(),
     async stopWorkers() {
       const live = fleet.workers.filter((w) => w.exitCode === null && w.signalCode === null);
       for (const w of live) w.kill("SIGTERM");
