@@ -31,6 +31,8 @@ export interface ShardFleetHandle {
   nats: NatsServerHandle;
   jsm: JetStreamManager;
   shard(id: string): ChildProcess | undefined;
+  /** Where a shard serves gRPC (reports and the admin API). */
+  grpcAddress(id: string): string;
   /** Starts (or restarts) a shard; an id the fleet did not start with joins it (and its frontier counts from then on). */
   startShard(id: string): Promise<void>;
   /** kill -9: no drain, no goodbye. */
@@ -97,6 +99,7 @@ export async function startShardFleet(
     nats,
     jsm,
     shard: (id) => shards.get(id),
+    grpcAddress: (id) => `127.0.0.1:${ports.get(id)}`,
     async startShard(id) {
       if (!ports.has(id)) {
         ports.set(id, await freePort());

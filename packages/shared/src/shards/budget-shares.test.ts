@@ -115,9 +115,10 @@ describe("crawl-wide budget shares", () => {
 
   it("sizes a chunk to what the shard can use soon, within an even part of what is left", () => {
     const base = { used: { pages: 0, bytes: 0 }, left: { pages: 1000, bytes: Infinity }, liveShards: 3 };
-    expect(chunkFor({ ...base, pagesPerSecond: 0, queued: 100 }).pages).toBe(4);
+    expect(chunkFor({ ...base, pagesPerSecond: 0, queued: 100 }).pages).toBe(16);
     expect(chunkFor({ ...base, pagesPerSecond: 20, queued: 500 }).pages).toBe(100);
-    expect(chunkFor({ ...base, pagesPerSecond: 20, queued: 7 }).pages).toBe(7);
+    expect(chunkFor({ ...base, pagesPerSecond: 20, queued: 7 }).pages).toBe(16);
+    expect(chunkFor({ ...base, pagesPerSecond: 20, queued: 40 }).pages).toBe(40);
     expect(chunkFor({ ...base, pagesPerSecond: 1000, queued: 10_000 }).pages).toBe(334);
     expect(
       chunkFor({ ...base, left: { pages: 2, bytes: Infinity }, pagesPerSecond: 20, queued: 50 }).pages,
@@ -125,6 +126,6 @@ describe("crawl-wide budget shares", () => {
     // Bytes by the shard's own bytes per page so far.
     expect(
       chunkFor({ ...base, used: { pages: 10, bytes: 50_000 }, pagesPerSecond: 0, queued: 100 }).bytes,
-    ).toBe(20_000);
+    ).toBe(80_000);
   });
 });

@@ -148,7 +148,7 @@ export function spentFor(
 }
 
 /** A chunk is at least this many pages ... */
-const MIN_CHUNK_PAGES = 4;
+const MIN_CHUNK_PAGES = 16;
 /** ... and about what the shard leases in this long, at its recent pace. */
 const CHUNK_AHEAD_MS = 5000;
 /** Bytes claimed per page before the shard has fetched any: the estimate its reports then replace. */
@@ -156,7 +156,8 @@ const FIRST_BYTES_PER_PAGE = 64 * 1024;
 
 /**
  * How much to ask for: what the shard can use soon (its recent pace over a
- * few seconds, at least a few pages, but no more than it has waiting), and no
+ * few seconds, at least a small chunk, no more than it has waiting beyond
+ * that chunk, since discoveries keep adding to its queue), and no
  * more than an even part of what is left, so that no shard strands budget the
  * others could use. Bytes by estimate: the pages at the shard's own bytes per
  * page so far; its reports settle the true figure.
@@ -174,7 +175,7 @@ export function chunkFor(options: {
   const pace = Math.max(MIN_CHUNK_PAGES, Math.ceil((options.pagesPerSecond * CHUNK_AHEAD_MS) / 1000));
   const pages = Math.min(
     pace,
-    Math.max(1, options.queued),
+    Math.max(MIN_CHUNK_PAGES, options.queued),
     Math.max(1, Math.ceil(options.left.pages / shards)),
   );
   const perPage =

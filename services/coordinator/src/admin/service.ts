@@ -211,11 +211,13 @@ export function adminService(deps: AdminDeps): AdminService {
       audit("CreateCrawl", { crawlId: crawl.id, seeds: seedCount(crawl) });
       return { crawl: crawlToProto(crawl) };
     }),
-    addSeeds: unary("AddSeeds", "operate", (req: proto.AddSeedsRequest) => {
+    addSeeds: unary("AddSeeds", "operate", async (req: proto.AddSeedsRequest) => {
       const id = v.crawlId(req.crawlId);
       const seeds = v.seeds(req.seeds);
       mustCrawl(id);
-      const { added } = frontier.addSeeds(id, seeds);
+      // Sharded: every shard learns them (their hosts join the crawl's scope everywhere).
+      const book = fleetCrawls();
+      const { added } = book !== undefined ? await book.addSeeds(id, seeds) : frontier.addSeeds(id, seeds);
       audit("AddSeeds", { crawlId: id, seeds: seeds.length, added });
       return { added, crawl: crawlToProto(mustCrawl(id)) };
     }),

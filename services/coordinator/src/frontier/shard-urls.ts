@@ -8,6 +8,8 @@ export interface InboundUrl {
   depth: number;
   via?: string;
   kind?: UrlRecord["kind"];
+  /** A seed added to the running crawl on another shard: every shard records it, its owner queues it. */
+  seed?: true;
 }
 
 /** What became of one inbound batch: the positions whose crawl this shard does not know yet. */
@@ -34,6 +36,11 @@ export function ingestUrls(ctx: FrontierContext, batch: InboundUrl[]): IngestRes
       }
       // A cancelled crawl takes nothing new; its URLs are settled already.
       if (crawl.state === "cancelled") return;
+      if (u.seed === true) {
+        // Its host joins the crawl's scope here too, so links to it found on this shard are kept.
+        txn.addSeed(crawl, u.url);
+        if (ctx.shard?.routeOf(new URL(u.url).hostname) !== undefined) return;
+      }
       if (!txn.discover(crawl, u.url, u.depth, u.via, u.kind)) return;
       queued++;
       if (crawl.state === "finished") {

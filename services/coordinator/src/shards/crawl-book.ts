@@ -4,6 +4,7 @@ import {
   CRAWLS_BUCKET,
   type CrawlSpec,
   type CrawlSpecInput,
+  canonicalizeUrl,
   checkedCrawlSpec,
   errorMessage,
   type Logger,
@@ -13,11 +14,13 @@ import {
   StateError,
   sleep,
   UnavailableError,
+  urlSubject,
 } from "@heed/shared";
 import type { JetStreamClient, KV, KvEntry } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { CrawlAction } from "../frontier/operator.js";
 import type { CrawlRecord } from "../frontier/records.js";
+import { seedMessageId } from "./url-stream.js";
 
 /** How long a create or a state change waits for this shard to have applied it. */
 const APPLY_WAIT_MS = 10_000;
@@ -40,6 +43,13 @@ export interface CrawlBook {
   create(input: CrawlSpecInput): Promise<CrawlRecord>;
   /** Pauses, resumes or cancels a crawl on every shard; resolves with this shard's record. */
   change(crawlId: string, action: CrawlAction): Promise<CrawlRecord>;
+  /**
+   * Adds seeds to a running crawl on every shard: each records them (their
+   * hosts join the crawl's scope there) and the owner of each queues it.
+   * Resolves once the URL stream holds them for every other shard; adding a
+   * seed again is harmless, so a call that failed can be repeated.
+   */
+  addSeeds(crawlId: string, seeds: string[]): Promise<{ added: number }>;
   close(): Promise<void>;
 }
 
@@ -65,6 +75,8 @@ export async function openCrawlBook(options: {
   frontier: Frontier;
   /** Copies JetStream keeps of the bucket. */
   replicas: number;
+  /** Every shard of the fleet (the map's), this one too. */
+  shardIds: () => string[];
   log: Logger;
 }): Promise<CrawlBook> {
   const { js, shardId, frontier, log } = options;
@@ -159,6 +171,23 @@ export async function openCrawlBook(options: {
         return applied(crawlId, (c) => c.state === to || c.state === "finished" || c.state === "cancelled");
       }
     },
+    async addSeeds(crawlId, seeds) {
+      // Checked, recorded here and routed to their owners as links are; then told to every other shard.
+      const { added } = frontier.addSeeds(crawlId, seeds);
+      const urls = seeds.map((s) => canonicalizeUrl(s));
+      const others = options.shardIds().filter((id) => id !== shardId);
+      const messages = others.flatMap((target) => urls.map((url) => ({ target, url })));
+      for (let i = 0; i < messages.length; i += SEED_PUBLISH_BATCH) {
+        await Promise.all(
+          messages.slice(i, i + SEED_PUBLISH_BATCH).map(({ target, url }) =>
+            js.publish(urlSubject(target), encodeSeed(crawlId, url), {
+              msgID: seedMessageId(target, crawlId, url),
+            }),
+          ),
+        );
+      }
+      return { added };
+    },
     async close() {
       clearInterval(reconcile);
       watch.stop();
@@ -172,6 +201,13 @@ function actionToward(local: CrawlRecord["state"], want: BookState): CrawlAction
   if (want === "cancelled") return local === "cancelled" ? undefined : "cancel";
   if (want === "paused") return local === "running" ? "pause" : undefined;
   return local === "paused" ? "resume" : undefined;
+}
+
+/** Seed messages published at once, each acknowledged by JetStream before the call answers. */
+const SEED_PUBLISH_BATCH = 256;
+
+function encodeSeed(crawlId: string, url: string): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ crawlId, url, depth: 0, seed: true }));
 }
 
 function encodeEntry(entry: BookEntry): Uint8Array {

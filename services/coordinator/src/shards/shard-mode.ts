@@ -140,6 +140,15 @@ export async function startShardMode(options: {
       shardId,
       frontier,
       replicas: options.jetstreamReplicas,
+      shardIds: () => {
+        const map = fleet.map()?.map;
+        return [
+          ...new Set([
+            ...(map?.ranges ?? []).map((r) => r.shard),
+            ...(map?.moves ?? []).map((m) => m.target),
+          ]),
+        ];
+      },
       log: log.child({ component: "crawls" }),
     });
     stops.unshift(() => crawls.close());

@@ -17,6 +17,15 @@ export function urlMessageId(entry: Pick<OutboxEntry, "shard" | "crawlId" | "url
   return `${entry.shard}|${entry.crawlId}|${entry.url}`;
 }
 
+/**
+ * A seed added to a running crawl, for one shard: another message than the
+ * same URL found as a link (which the target may have dropped as out of scope
+ * before it knew the seed).
+ */
+export function seedMessageId(shard: string, crawlId: string, url: string): string {
+  return `${shard}|${crawlId}|seed|${url}`;
+}
+
 /** How long the stream remembers message ids: a publish repeated after a crash and restart within it is dropped. */
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
 
@@ -65,17 +74,19 @@ export function decodeUrlMessage(data: Uint8Array): InboundUrl | undefined {
     return undefined;
   }
   if (typeof body !== "object" || body === null) return undefined;
-  const { crawlId, url, depth, via, kind } = body as Record<string, unknown>;
+  const { crawlId, url, depth, via, kind, seed } = body as Record<string, unknown>;
   if (typeof crawlId !== "string" || crawlId === "" || typeof url !== "string" || url === "")
     return undefined;
   if (typeof depth !== "number" || !Number.isInteger(depth) || depth < 0) return undefined;
   if (via !== undefined && typeof via !== "string") return undefined;
   if (kind !== undefined && kind !== "sitemap" && kind !== "tdmrep") return undefined;
+  if (seed !== undefined && seed !== true) return undefined;
   return {
     crawlId,
     url,
     depth,
     ...(via !== undefined ? { via } : {}),
     ...(kind !== undefined ? { kind } : {}),
+    ...(seed === true ? { seed } : {}),
   };
 }
