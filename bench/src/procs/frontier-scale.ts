@@ -69,6 +69,8 @@ serveParent(
       const crawl = frontier.createCrawl({
         seeds: Array.from({ length: Math.min(CHUNK, urls) }, (_, i) => seed(i)),
         maxDepth: 0,
+        // Every URL may be leased: past the default page budget the rest would be settled in one commit.
+        maxPages: urls,
         userAgent: { product: "HeedBench", contact: "bench@example.org" },
         politeness: { minDelayMs: 0 },
       });
