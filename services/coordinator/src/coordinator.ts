@@ -293,6 +293,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         process.off("SIGXFSZ", ignoreFileSizeSignal);
         heartbeats.unsubscribe();
         shardAdmin?.unsubscribe();
+        // A lease batch still committing is use the shard's budget share must count before it gives the rest back.
+        await frontier.settle();
         await sharded?.close();
         admin.close();
         const unclean = await drainAndClose(conn, 2000);

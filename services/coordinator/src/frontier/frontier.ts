@@ -141,6 +141,8 @@ export interface Frontier {
   /** Verifies the frontier's invariants (see check.ts). */
   check(): FrontierCheck;
   dataDir: string;
+  /** Resolves once no lease or report commit is waiting or in flight (what a stopping shard counts must include them). */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -302,6 +304,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     hostPolicies: () => [...ctx.policies.values()],
     hostGroups: () => ctx.hostGroups,
     store,
+    settle: () => batcher.drain(),
     close: async () => {
       await batcher.drain();
       return store.close();
