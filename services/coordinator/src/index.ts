@@ -32,5 +32,6 @@ export {
 export { type ShardOwnership, type ShardOwnershipOptions, startShardOwnership } from "./shards/ownership.js";
 export { exportRange, keysInRange, movedRecords } from "./shards/range-export.js";
 export type { ShardMode } from "./shards/shard-mode.js";
+export { ensureUrlStream } from "./shards/url-stream.js";
 export { waitForCrawl } from "./wait.js";
 export type { WorkerEntry, WorkerRegistry } from "./workers/registry.js";

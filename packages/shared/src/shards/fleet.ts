@@ -67,7 +67,12 @@ export async function openReplicatedBucket(
 ): Promise<KV> {
   let kv: KV;
   try {
-    kv = await js.views.kv(name, { ...options, replicas });
+    kv = await js.views.kv(name, { ...options, replicas }).catch((first: unknown) =>
+      // Shards start together: another may create the bucket at the same moment, and the server
+      // then answers "already in use" or "subjects overlap". Opened again, it is there; if not, the
+      // first answer is the one that says why.
+      js.views.kv(name, { ...options, replicas }).catch(() => Promise.reject(first)),
+    );
   } catch (err) {
     throw replicas > 1 && /replica|cluster/i.test(errorMessage(err))
       ? replicasError(`KV_${name}`, replicas, err)

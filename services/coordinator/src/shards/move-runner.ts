@@ -3,6 +3,7 @@ import { errorMessage, type Logger, ownerOf, type ShardMap, type ShardMove, slee
 import type { JetStreamClient, JetStreamManager, MsgRequest, StoredMsg } from "nats";
 import type { Frontier } from "../frontier/frontier.js";
 import type { RangeDrop, RangeItem } from "../frontier/range-move.js";
+import { isNotFound } from "./ensure-stream.js";
 import { updateShardMap } from "./map-store.js";
 import { handedOver, joinMove, moveName, parseMoveName, sameMove, withMove, withPhase } from "./move-plan.js";
 import {
@@ -15,7 +16,6 @@ import {
 } from "./move-stream.js";
 import type { ShardOwnership } from "./ownership.js";
 import { activeLeasesIn, exportRange, keysInRange, movedRecords } from "./range-export.js";
-import { isNotFound } from "./url-stream.js";
 
 /** How often the runner looks at the map's moves (it also looks at once when the map changes). */
 const STEP_MS = 250;

@@ -1,7 +1,6 @@
-import { holdReplicas, replicasError } from "@heed/shared";
 import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
 import type { RangeItem } from "../frontier/range-move.js";
-import { isNotFound } from "./url-stream.js";
+import { ensureStream } from "./ensure-stream.js";
 
 /** Partition ranges on their way between shards: one subject per move, written by its source, read by its target. */
 export const MOVE_STREAM = "HEED_MOVES";
@@ -21,28 +20,18 @@ const MAX_AGE_MS = 7 * 24 * 3600_000;
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 export async function ensureMoveStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
-  try {
-    await jsm.streams.info(MOVE_STREAM);
-    return holdReplicas(jsm, MOVE_STREAM, replicas);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  try {
-    await jsm.streams.add({
+  await ensureStream(
+    jsm,
+    {
       name: MOVE_STREAM,
       subjects: [moveSubject(">")],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: nanos(MAX_AGE_MS),
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-      num_replicas: replicas,
-    });
-  } catch (err) {
-    if (/already in use|exists/i.test(String(err))) return;
-    throw replicas > 1 && /replica|cluster/i.test(String(err))
-      ? replicasError(MOVE_STREAM, replicas, err)
-      : err;
-  }
+    },
+    replicas,
+  );
 }
 
 export function encodeMoveMessage(m: MoveMessage): Uint8Array {

@@ -1,7 +1,8 @@
-import { holdReplicas, replicasError, URL_STREAM, urlSubject } from "@heed/shared";
+import { URL_STREAM, urlSubject } from "@heed/shared";
 import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
 import type { OutboxEntry } from "../frontier/records.js";
 import type { InboundUrl } from "../frontier/shard-urls.js";
+import { ensureStream } from "./ensure-stream.js";
 
 /** Each shard's durable consumer of its own subject. */
 export function urlConsumerOf(shardId: string): string {
@@ -35,34 +36,17 @@ const DUPLICATE_WINDOW_MS = 10 * 60_000;
  * in transit (and what waits for a shard that is down).
  */
 export async function ensureUrlStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
-  let exists = true;
-  try {
-    await jsm.streams.info(URL_STREAM);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    exists = false;
-  }
-  if (exists) return holdReplicas(jsm, URL_STREAM, replicas);
-  try {
-    await jsm.streams.add({
+  await ensureStream(
+    jsm,
+    {
       name: URL_STREAM,
       subjects: [urlSubject(">")],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-      num_replicas: replicas,
-    });
-  } catch (err) {
-    // Another shard created it at the same moment.
-    if (/already in use|exists/i.test(String(err))) return;
-    throw replicas > 1 && /replica|cluster/i.test(String(err))
-      ? replicasError(URL_STREAM, replicas, err)
-      : err;
-  }
-}
-
-export function isNotFound(err: unknown): boolean {
-  return /not found/i.test(String(err)) || (err as { code?: unknown } | null)?.code === "404";
+    },
+    replicas,
+  );
 }
 
 /** A URL message's body, checked: what another shard sent is input like any other. */
