@@ -154,7 +154,7 @@ export async function startShardOwnership(options: ShardOwnershipOptions): Promi
   refresh();
   fleet.onChange(refresh);
 
-  const fresh = (nowMono = performance.now()) => !lost && nowMono - lastAckedSentMono < freshForMs;
+  const fresh = (nowMono = performance.now()) => !lost && nowMono < lastAckedSentMono + freshForMs;
   return {
     shardId: member.shardId,
     owns: (partition, nowMono = performance.now()) =>
