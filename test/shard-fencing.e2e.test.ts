@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { gapViolations, overlaps } from "./harness/audit.js";
 import { crawlSpec } from "./harness/cluster.js";
 import { type ShardFleetHandle, startShardFleet } from "./harness/shard-fleet.js";
+import { freeze } from "./harness/processes.js";
 import { until } from "./harness/until.js";
 
 /**
@@ -56,7 +57,8 @@ describe("a frozen shard", () => {
 
     const s0 = f.shard("s0");
     if (s0 === undefined) throw new Error("s0 is not running");
-    s0.kill("SIGSTOP");
+    await freeze(s0);
+    // Every lease stamped before the stop has a time at or before this one; none after it.
     const frozenAt = Date.now();
     const issuedBeforeFreeze = s0Leases().length;
 
@@ -89,7 +91,7 @@ describe("a frozen shard", () => {
     const resumedAt = Date.now();
     await sleep(3000);
 
-    const after = s0Leases().filter((l) => l.issuedAtMs >= frozenAt);
+    const after = s0Leases().filter((l) => l.issuedAtMs > frozenAt);
     console.log(
       `frozen shard (ownership timeout ${TTL_MS} ms): frozen at 0, take-over accepted at ${takenAt - frozenAt} ms ` +
         `after ${refusals} refusals, woken at ${resumedAt - frozenAt} ms; s0 issued ${issuedBeforeFreeze} leases before, ` +
@@ -110,7 +112,8 @@ describe("a frozen shard", () => {
       const membersKv = await nc.jetstream().views.kv(MEMBERS_BUCKET, { bindOnly: true });
       const s0 = f.shard("s0");
       if (s0 === undefined) throw new Error("s0 is not running");
-      s0.kill("SIGSTOP");
+      await freeze(s0);
+      // Every lease stamped before the stop has a time at or before this one; none after it.
       const frozenAt = Date.now();
       await until(
         "s0's key to expire",
@@ -129,7 +132,7 @@ describe("a frozen shard", () => {
       const renewedAt = renewed.created.getTime();
       const crawl = await f.waitFinished(60_000);
 
-      const afterWake = s0Leases().filter((l) => l.issuedAtMs >= frozenAt);
+      const afterWake = s0Leases().filter((l) => l.issuedAtMs > frozenAt);
       const early = afterWake.filter((l) => l.issuedAtMs < renewedAt);
       console.log(
         `woken shard (ownership timeout ${TTL_MS} ms): frozen at 0, woken at ${wokenAt - frozenAt} ms, ` +

@@ -145,3 +145,28 @@ export function listeningPorts(pid: number): number[] {
 export function commandLine(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
 }
+
+/**
+ * Stops a process with SIGSTOP and returns once every one of its threads is
+ * stopped (Linux /proc): kill() returns before the signal lands, and a thread
+ * still running meanwhile can stamp work with a time after the caller's.
+ */
+export async function freeze(child: ChildProcess, timeoutMs = 5_000): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined || !child.kill("SIGSTOP")) throw new Error("cannot stop a process that is not running");
+  const states = () =>
+    readdirSync(`/proc/${pid}/task`).map((t) => {
+      try {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      } catch {
+        return "T"; // the thread ended meanwhile
+      }
+    });
+  const until = Date.now() + timeoutMs;
+  while (!states().every((s) => s === "T" || s === "t")) {
+    if (Date.now() > until) throw new Error(`process ${pid} did not stop within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

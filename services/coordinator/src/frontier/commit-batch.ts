@@ -1,3 +1,4 @@
+import { UnavailableError } from "@heed/shared";
 import { type FrontierContext, inTxnAsync } from "./context.js";
 import {
   grantKey,
@@ -10,6 +11,9 @@ import {
 } from "./lease.js";
 import type { FetchReport, LeaseGrant, RenewAnswer, ReportAnswer } from "./records.js";
 import { reportWithin } from "./report.js";
+
+/** How often a frontier that cannot commit is tried again by the lease and report path. */
+const UNWRITABLE_RETRY_MS = 1000;
 
 type Op =
   | {
@@ -60,15 +64,27 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
   let scheduled = false;
   let inFlight: Promise<void> | undefined;
+  /** While commits fail for want of space, the next attempt waits until then (monotonic ms). */
+  let retryAtMono = 0;
 
-  function flush(): void {
+  function flush(force = false): void {
     scheduled = false;
     if (pending.length === 0 || inFlight !== undefined) return;
+    // A full disk fails every commit that needs a page: trying once a second with all that arrived
+    // meanwhile, rather than once per request, spares LMDB's failing write path (see
+    // docs/operations.md) and answers the same callers the same way.
+    const wait = retryAtMono - performance.now();
+    if (!force && wait > 0 && !ctx.health.writable) {
+      scheduled = true;
+      setTimeout(flush, wait);
+      return;
+    }
     const ops = pending;
     pending = [];
     // Whatever goes wrong fails this batch's callers (a settled one stays settled), never the process.
     inFlight = commit(ops)
       .catch((err: unknown) => {
+        if (err instanceof UnavailableError) retryAtMono = performance.now() + UNWRITABLE_RETRY_MS;
         for (const o of ops) o.reject(err);
       })
       .finally(() => {
@@ -137,7 +153,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
     drain: async () => {
       while (inFlight !== undefined || pending.length > 0) {
-        flush();
+        flush(true);
         await inFlight;
       }
     },

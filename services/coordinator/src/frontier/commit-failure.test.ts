@@ -101,7 +101,8 @@ describe("a commit LMDB cannot write", () => {
     expect(frontier.crawl(crawl.id)?.counts).toMatchObject({ queued: 1, leased: 1 });
     expect(frontier.health()).toMatchObject({ writable: false });
 
-    // The same reports again, and a lease request arriving while their commit is in flight.
+    // The same reports again, and a lease request arriving just after them (the retry waits a second
+    // after a failure, so it may go into the same commit).
     const again = report(robotsA, { robotsBody: "User-agent: *\nAllow: /\n", statusCode: 404 });
     const againPage = report(pageB as proto.Lease, { outlinks: links });
     await new Promise((r) => setImmediate(r));
@@ -110,7 +111,8 @@ describe("a commit LMDB cannot write", () => {
     expect((await againPage)[0]?.outcome).toBe(Outcome.REPORT_OUTCOME_ACCEPTED);
     // Both hosts wait their delay after those fetches: nothing is due yet, and nothing fails.
     expect(await meanwhile).toEqual([]);
-    expect(failures).toEqual([true, false, false]);
+    expect(failures[0]).toBe(true);
+    expect(failures.slice(1)).toEqual(failures.length === 2 ? [false] : [false, false]);
     expect(frontier.health()).toMatchObject({ writable: false });
     now += 1000;
     // Each host's next page, once: a.example's root and b.example's first outlink.
@@ -120,5 +122,41 @@ describe("a commit LMDB cannot write", () => {
     expect(await lease("w1")).toEqual([]);
     now += 5000;
     expect(frontier.probe().writable).toBe(true);
+  });
+
+  it("while commits fail, tries again about once a second with what arrived meanwhile, not once per request", async () => {
+    frontier.createCrawl(spec(["http://b.example/"]));
+    const [robots] = await lease("w1");
+    await report(robots as proto.Lease, { robotsBody: "User-agent: *\nAllow: /\n" });
+    now += 1000;
+    const [page] = await lease("w1");
+    expect(page?.url).toBe("http://b.example/");
+
+    setFileSizeLimit(statSync(join(dir, "frontier.lmdb")).size);
+    let failed = 0;
+    onCommit = (ok) => {
+      if (!ok) failed++;
+    };
+    const links = Array.from({ length: 3000 }, (_, i) => `http://b.example/page-${i}-${"x".repeat(60)}`);
+    const first = await report(page as proto.Lease, { outlinks: links }).catch((e: unknown) => e);
+    expect(first).toMatchObject({ code: "HEED_FRONTIER_WRITE" });
+    expect(failed).toBe(1);
+    // Ten workers' reports and lease requests over 600 ms, each in a turn of its own.
+    const meanwhile: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      meanwhile.push(report(page as proto.Lease, { outlinks: links }).catch((e: unknown) => e));
+      meanwhile.push(lease(`w${i}`).catch((e: unknown) => e));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    const answers = await Promise.all(meanwhile);
+    for (const a of answers) expect(a).toMatchObject({ code: "HEED_FRONTIER_WRITE" });
+    // One attempt for all twenty (a second only if the first second ended while they arrived).
+    expect(failed).toBeGreaterThanOrEqual(2);
+    expect(failed).toBeLessThanOrEqual(3);
+
+    setFileSizeLimit("unlimited");
+    expect((await report(page as proto.Lease, { outlinks: links }))[0]?.outcome).toBe(
+      Outcome.REPORT_OUTCOME_ACCEPTED,
+    );
   });
 });
