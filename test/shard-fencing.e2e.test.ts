@@ -5,8 +5,8 @@ import { connect } from "nats";
 import { afterEach, describe, expect, it } from "vitest";
 import { gapViolations, overlaps } from "./harness/audit.js";
 import { crawlSpec } from "./harness/cluster.js";
-import { type ShardFleetHandle, startShardFleet } from "./harness/shard-fleet.js";
 import { freeze } from "./harness/processes.js";
+import { type ShardFleetHandle, startShardFleet } from "./harness/shard-fleet.js";
 import { until } from "./harness/until.js";
 
 /**

@@ -4,18 +4,13 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type CrawlRecord,
-  type FrontierCheck,
-  type FrontierReader,
-  type LeaseRecord,
-  openFrontierReader,
-  type UrlRecord,
-} from "@heed/coordinator";
+import type { CrawlRecord, FrontierCheck, LeaseRecord, UrlRecord } from "@heed/coordinator";
 import type { CrawlSpecInput } from "@heed/shared";
 import { sleep } from "@heed/shared";
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { exited, spawnHeed } from "./processes.js";
+import { frontierReaders, listening } from "./readers.js";
+import { stuckReport } from "./stuck.js";
 
 /**
  * How long one process of the fleet may take to start. On the two shared cores under load a
@@ -80,6 +75,7 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
   let nats = await startNatsServer();
   const grpcPort = await freePort();
   let coordinatorLog = "";
+  const readers = frontierReaders();
   const children = new Set<ChildProcess>();
   const starts = new Map<ChildProcess, WorkerStart>();
   const track = (c: ChildProcess) => {
@@ -128,10 +124,12 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       fleet.coordinator.stderr?.on("data", (d) => {
         coordinatorLog += d;
       });
-      // Ready when the crawl exists in the frontier; a coordinator that exits first fails at once.
+      // Ready when the crawl exists in the frontier (read once the coordinator serves, so after it
+      // opened the frontier); a coordinator that exits first fails at once.
       const coordinator = fleet.coordinator;
       const deadline = Date.now() + STARTUP_MS;
       while (fleet.crawl() === undefined) {
+        if (await listening(grpcPort)) readers.allow(dataDir);
         if (coordinator.exitCode !== null || coordinator.signalCode !== null) {
           throw new Error(
             `coordinator exited (${coordinator.exitCode ?? coordinator.signalCode}) before creating the crawl: ${coordinatorLog.slice(-3000)}`,
@@ -184,11 +182,11 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       await sleep(2000);
       nats = await startNatsServer({ port });
     },
-    crawl: () => readFrontier(dataDir, (frontier) => frontier.crawl(spec.id)),
-    urls: () => readFrontier(dataDir, (frontier) => frontier.urls(spec.id)) ?? [],
-    leases: () => readFrontier(dataDir, (frontier) => frontier.leases()) ?? [],
+    crawl: () => readers.read(dataDir, (frontier) => frontier.crawl(spec.id)),
+    urls: () => readers.read(dataDir, (frontier) => frontier.urls(spec.id)) ?? [],
+    leases: () => readers.read(dataDir, (frontier) => frontier.leases()) ?? [],
     check: () => {
-      const result = readFrontier(dataDir, (frontier) => frontier.check());
+      const result = readers.read(dataDir, (frontier) => frontier.check());
       if (result === undefined) throw new Error(`no frontier in ${dataDir}`);
       return result;
     },
@@ -210,13 +208,18 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
         const crawl = fleet.crawl();
         if (crawl !== undefined && crawl.state !== "running") return crawl;
         if (Date.now() > until)
-          throw new Error(`crawl not finished after ${timeoutMs} ms: ${JSON.stringify(crawl?.counts)}`);
+          throw new Error(
+            `crawl not finished after ${timeoutMs} ms: ${JSON.stringify(crawl?.counts)}; ` +
+              (readers.read(dataDir, (frontier) => stuckReport(frontier, spec.id)) ?? "") +
+              `; coordinator ${fleet.coordinator.exitCode === null && fleet.coordinator.signalCode === null ? "running" : `exited ${fleet.coordinator.exitCode ?? fleet.coordinator.signalCode}`}`,
+          );
         await sleep(100);
       }
     },
     async stop() {
       for (const c of children) c.kill("SIGKILL");
       await Promise.all([...children].map(exited));
+      await readers.close();
       await nats.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -262,24 +265,5 @@ async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
     return await Promise.race([p.then(() => true), late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/**
- * Reads the coordinator's frontier from this process, read-only (LMDB allows
- * other processes to read while it writes); undefined while the coordinator
- * has not created it, or its tables, yet.
- */
-function readFrontier<T>(dataDir: string, read: (frontier: FrontierReader) => T): T | undefined {
-  let frontier: FrontierReader;
-  try {
-    frontier = openFrontierReader(dataDir);
-  } catch {
-    return undefined;
-  }
-  try {
-    return frontier.ready ? read(frontier) : undefined;
-  } finally {
-    void frontier.close();
   }
 }

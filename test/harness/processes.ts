@@ -153,7 +153,8 @@ export function commandLine(pid: number): string[] {
  */
 export async function freeze(child: ChildProcess, timeoutMs = 5_000): Promise<void> {
   const pid = child.pid;
-  if (pid === undefined || !child.kill("SIGSTOP")) throw new Error("cannot stop a process that is not running");
+  if (pid === undefined || !child.kill("SIGSTOP"))
+    throw new Error("cannot stop a process that is not running");
   const states = () =>
     readdirSync(`/proc/${pid}/task`).map((t) => {
       try {

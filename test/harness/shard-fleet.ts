@@ -7,7 +7,6 @@ import {
   type FleetShard,
   type FrontierCheck,
   type FrontierReader,
-  openFrontierReader,
   type UrlRecord,
   waitForFleetCrawl,
 } from "@heed/coordinator";
@@ -16,6 +15,8 @@ import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { connect, type JetStreamManager, type NatsConnection } from "nats";
 import { freePort } from "./fleet.js";
 import { exited, spawnHeed } from "./processes.js";
+import { frontierReaders, listening } from "./readers.js";
+import { stuckReport } from "./stuck.js";
 
 /**
  * A sharded fleet of real processes: a nats-server with JetStream, one `heed
@@ -72,19 +73,9 @@ export async function startShardFleet(
     return c;
   };
   const shardDir = (id: string) => join(dataDir, "shards", id);
-  const read = <T>(id: string, fn: (frontier: FrontierReader) => T): T | undefined => {
-    let frontier: FrontierReader;
-    try {
-      frontier = openFrontierReader(shardDir(id));
-    } catch {
-      return undefined;
-    }
-    try {
-      return frontier.ready ? fn(frontier) : undefined;
-    } finally {
-      void frontier.close();
-    }
-  };
+  const readers = frontierReaders();
+  const read = <T>(id: string, fn: (frontier: FrontierReader) => T): T | undefined =>
+    readers.read(shardDir(id), fn);
   const fleetShardOf = (id: string): FleetShard => ({
     shardId: id,
     crawl: (crawlId) => read(id, (f) => f.crawl(crawlId)),
@@ -92,6 +83,15 @@ export async function startShardFleet(
   });
   const initialIds = [...shardIds];
   const fleetShards: FleetShard[] = initialIds.map(fleetShardOf);
+  const logs = new Map<string, string>();
+  const exitOf = (c: ChildProcess | undefined) =>
+    c === undefined
+      ? "not started"
+      : c.exitCode === null && c.signalCode === null
+        ? "running"
+        : `exited ${c.exitCode ?? c.signalCode}`;
+  const stuckOf = (id: string) =>
+    `${id} (${exitOf(shards.get(id))}): ${read(id, (r) => stuckReport(r, spec.id)) ?? "-"} ${(logs.get(id) ?? "").slice(-400)}`;
   const handle: ShardFleetHandle = {
     dataDir,
     shardIds: [...shardIds],
@@ -137,12 +137,15 @@ export async function startShardFleet(
       let log = "";
       child.stderr?.on("data", (d) => {
         log += d;
+        logs.set(id, log);
         if (process.env.HEED_TEST_LOG_DIR)
           appendFileSync(join(process.env.HEED_TEST_LOG_DIR, `${id}.log`), d);
       });
       shards.set(id, child);
       // Ready when the shard has the crawl (the first creates it, the others learn it from the fleet).
       for (let i = 0; i < 300; i++) {
+        // Its frontier is read once it serves, so after it opened it.
+        if (await listening(ports.get(id) ?? 0)) readers.allow(shardDir(id));
         if (handle.crawl(id) !== undefined) return;
         if (child.exitCode !== null) throw new Error(`shard ${id} exited: ${log.slice(-2000)}`);
         await sleep(50);
@@ -198,12 +201,16 @@ export async function startShardFleet(
         pollMs: 100,
       });
       if (crawl.state === "running")
-        throw new Error(`crawl not finished after ${timeoutMs} ms: ${JSON.stringify(crawl.counts)}`);
+        throw new Error(
+          `crawl not finished after ${timeoutMs} ms: ${JSON.stringify(crawl.counts)}; ` +
+            handle.shardIds.map(stuckOf).join("; "),
+        );
       return crawl;
     },
     async stop() {
       for (const c of children) c.kill("SIGKILL");
       await Promise.all([...children].map(exited));
+      await readers.close();
       await nc.close();
       await nats.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -5,7 +5,9 @@ export function frontierCommand(program: Command): Command {
   const frontier = program.command("frontier").description("inspect a coordinator's LMDB frontier");
   frontier
     .command("check")
-    .description("verify the frontier's invariants (read-only; safe while a coordinator runs)")
+    .description(
+      "verify the frontier's invariants (read-only; best on a stopped coordinator's data directory)",
+    )
     .option("--data-dir <dir>", "where the LMDB frontier lives", "heed-data")
     .option("--json", "print the result as JSON")
     .action(async (opts: { dataDir: string; json?: boolean }) => {

@@ -1,5 +1,5 @@
 import { UnavailableError } from "@heed/shared";
-import { type FrontierContext, inTxnAsync } from "./context.js";
+import { type FrontierContext, inTxn } from "./context.js";
 import {
   grantKey,
   type LeaseRound,
@@ -51,14 +51,17 @@ export interface CommitBatcher {
 }
 
 /**
- * Batched commits: every lease request and report that arrives while the previous
- * batch commits (or in one turn of the event loop) is applied in a single LMDB
- * transaction, reports first (they free host slots and queue outlinks), then
- * leases. Callers get their answers only after the commit is durable, so nothing
- * is promised that is not. One commit is in flight at a time, on LMDB's writer
- * thread: what arrives meanwhile waits and goes into the next, which sees
- * everything the previous one changed. A commit that fails fails exactly the
- * operations in it.
+ * Batched commits: every lease request and report that arrives in one turn of
+ * the event loop is applied in a single LMDB transaction, reports first (they
+ * free host slots and queue outlinks), then leases. Callers get their answers
+ * only after the commit is durable, so nothing is promised that is not. A
+ * commit that fails fails exactly the operations in it.
+ *
+ * The commit is synchronous, on the event loop. Committing on lmdb-js's writer
+ * thread (a child transaction of its asynchronous batch) took the commit's
+ * page writes off the event loop, but lmdb-js 3.5.6 crashed the process now
+ * and then while merging such a child transaction into the batch
+ * (SIGSEGV in mdb_txn_commit, seen under load in end-to-end runs).
  */
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
@@ -119,7 +122,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       leases.push(o);
     }
     if (renewals.length + reports.length + leases.length === 0) return;
-    const answers = await inTxnAsync(ctx, (txn) => [
+    const answers = inTxn(ctx, (txn) => [
       ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
       ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
       ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),

@@ -107,7 +107,6 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   let result: T;
   try {
     result = ctx.store.root.transactionSync(() => {
-      settleEarlier(ctx);
       txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, hooksOf(ctx));
       const out = body(txn);
       txn.flush();
@@ -118,118 +117,6 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   }
   committed(ctx, txn as unknown as Txn, now);
   return result;
-}
-
-/**
- * inTxn for the lease and report path: the body runs on this thread, in a
- * child transaction of LMDB's writer thread (all or nothing, as in inTxn), and
- * that thread commits and syncs it, so the event loop reads and decodes other
- * requests meanwhile instead of spending the commit's page writes and sync.
- * The promise settles once the data is durable; memory learns the changes
- * only once the commit succeeded. Callers keep at most one in flight, so each
- * body sees the memory its predecessor left.
- */
-export async function inTxnAsync<T>(ctx: FrontierContext, body: (txn: Txn) => T): Promise<T> {
-  let ran: Unsettled | undefined;
-  let bodyFailed: { err: unknown; txn: Txn | undefined; now: number } | undefined;
-  let result: T;
-  try {
-    result = (await ctx.store.root.childTransaction(() => {
-      settleEarlier(ctx);
-      const now = ctx.clock();
-      let txn: Txn | undefined;
-      try {
-        txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, hooksOf(ctx));
-        const out = body(txn);
-        txn.flush();
-        const mark = nextMark(ctx);
-        ctx.store.meta.putSync(COMMIT_MARK, mark);
-        ran = { txn, now, mark, settled: false };
-        unsettled.set(ctx, ran);
-        return out;
-      } catch (err) {
-        // Thrown here, the child transaction is aborted: nothing of the body is written.
-        bodyFailed = { err, txn, now };
-        throw err;
-      }
-    })) as T;
-    await ctx.store.root.flushed;
-  } catch (err) {
-    if (bodyFailed !== undefined) throw rolledBack(ctx, bodyFailed.txn, bodyFailed.now, bodyFailed.err);
-    const cause = await writeFailureOf(err);
-    if (ran !== undefined && !ran.settled) {
-      ran.settled = true;
-      forgetChanges(ctx, ran.txn, ran.now);
-    }
-    throw commitFailed(ctx, cause);
-  }
-  if (ran !== undefined && !ran.settled) {
-    ran.settled = true;
-    committed(ctx, ran.txn, ran.now);
-  }
-  return result;
-}
-
-/** An asynchronous commit whose body ran: what memory must learn once its outcome is known. */
-interface Unsettled {
-  txn: Txn;
-  now: number;
-  /** Written with it under COMMIT_MARK: found there, the commit went through. */
-  mark: number;
-  settled: boolean;
-}
-const unsettled = new WeakMap<FrontierContext, Unsettled>();
-const marks = new WeakMap<FrontierContext, number>();
-const COMMIT_MARK = "commit-mark";
-
-/** Larger than any mark stored before (a restarted coordinator continues from the stored one). */
-function nextMark(ctx: FrontierContext): number {
-  const mark = (marks.get(ctx) ?? ctx.store.meta.get(COMMIT_MARK) ?? 0) + 1;
-  marks.set(ctx, mark);
-  return mark;
-}
-
-/**
- * A transaction that begins while an asynchronous commit's outcome has not
- * reached the event loop yet runs after that commit in LMDB (one writer at a
- * time): memory learns the earlier commit's changes first, in commit order,
- * so a later transaction's changes are never overwritten by an earlier one's.
- * The mark tells whether it went through.
- */
-function settleEarlier(ctx: FrontierContext): void {
-  const earlier = unsettled.get(ctx);
-  if (earlier === undefined || earlier.settled) return;
-  earlier.settled = true;
-  unsettled.delete(ctx);
-  if (ctx.store.meta.get(COMMIT_MARK) === earlier.mark) committed(ctx, earlier.txn, earlier.now);
-  else forgetChanges(ctx, earlier.txn, earlier.now);
-}
-
-/**
- * lmdb-js rejects a failed asynchronous commit with "Commit failed" and a
- * second promise, `commitError`, carrying LMDB's error (EFBIG, ENOSPC, …); that
- * one must be handled too, or the process exits on an unhandled rejection.
- */
-async function writeFailureOf(err: unknown): Promise<unknown> {
-  if (err instanceof HeedError) return err;
-  const detail = (err as { commitError?: unknown } | null)?.commitError;
-  let cause: unknown = err;
-  if (detail instanceof Promise) {
-    let timer: NodeJS.Timeout | undefined;
-    cause = await Promise.race([
-      detail.then(
-        () => err,
-        (e: unknown) => e,
-      ),
-      new Promise((resolve) => {
-        timer = setTimeout(() => resolve(err), 1000);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-  // Whatever LMDB says, a commit that failed after its body ran is a failure to write.
-  if (typeof (cause as { code?: unknown } | null)?.code === "number") return cause;
-  return Object.assign(new Error(errorMessage(cause), { cause }), { code: -1 });
 }
 
 /** LMDB is unchanged: so is memory, and hosts the body took from the schedule go back as LMDB has them. */
