@@ -90,6 +90,10 @@ export function checkFrontier(store: FrontierStore, maxProblems = 1000): Frontie
     if (host.inFlight !== expected)
       add("host_in_flight_mismatch", `${key}: inFlight ${host.inFlight}, active leases ${expected}`);
   }
+  // A crawl none of whose URLs are here (all moved to another shard, or none queued here yet) counts nothing.
+  for (const crawlId of store.crawls.getKeys())
+    if (!counts.has(crawlId))
+      counts.set(crawlId, Object.fromEntries(URL_STATES.map((s) => [s, 0])) as Record<UrlState, number>);
   for (const [crawlId, c] of counts) {
     const crawl = loadCrawl(store, crawlId);
     if (crawl === undefined) {
