@@ -9,9 +9,9 @@ import type { Frontier } from "./frontier.js";
 import { NO_OBSERVER } from "./observer.js";
 import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
-// A real write failure: the frontier file may not grow (RLIMIT_FSIZE on this process, as on a full
-// disk), so LMDB itself fails the commit that needs new pages. Node ignores SIGXFSZ, so the write
-// fails with EFBIG instead of killing the process.
+// A real shortage of room: the frontier file may not grow (RLIMIT_FSIZE on this process, as on a full
+// disk), so the frontier refuses the commit before LMDB writes a page (space.ts); were it tried, LMDB
+// would fail it with EFBIG (Node ignores SIGXFSZ).
 
 const Outcome = proto.ReportOutcome;
 let dir: string;

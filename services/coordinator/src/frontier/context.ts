@@ -43,6 +43,8 @@ export interface FrontierContext {
   log: Logger;
   /** Set in a sharded frontier: which hosts are this shard's, and where the others' URLs go. */
   shard?: FrontierShard;
+  /** Throws a coded error while there is too little room to write (see space.ts). */
+  ensureSpace: () => void;
 }
 
 /** What a sharded frontier needs to know about the fleet; the fleet itself lives in shards/. */
@@ -106,6 +108,7 @@ export function inTxn<T>(ctx: FrontierContext, body: (txn: Txn) => T): T {
   let txn: Txn | undefined;
   let result: T;
   try {
+    ctx.ensureSpace();
     result = ctx.store.root.transactionSync(() => {
       txn = openTxn(ctx.store, now, ctx.seq, ctx.policies, hooksOf(ctx));
       const out = body(txn);

@@ -58,6 +58,7 @@ import { pruneLeaseRecords } from "./retention.js";
 import { createHostSchedule } from "./schedule.js";
 import { seedsFrom } from "./seeds.js";
 import { dropOutbox, type InboundUrl, type IngestResult, ingestUrls, outboxBatch } from "./shard-urls.js";
+import { spaceGuard } from "./space.js";
 import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
 import { urlHashOf } from "./txn.js";
 
@@ -154,6 +155,8 @@ export interface FrontierOptions {
   observer?: FrontierObserver;
   /** Makes this a shard of a fleet: only its own hosts' URLs are kept, the others' go to the outbox. */
   shard?: FrontierShard;
+  /** Room kept free on the frontier's disk and under the file-size limit; below it nothing is written. */
+  spaceReserveBytes?: number;
 }
 
 /** How often a lookup waiting on another fetch's capture looks at the index again. */
@@ -181,6 +184,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     clock: options.clock ?? Date.now,
     log: options.log,
     ...(options.shard !== undefined ? { shard: options.shard } : {}),
+    ensureSpace: spaceGuard(options.dataDir, options.spaceReserveBytes),
   };
   indexDiscoveryOrder(store, ctx.seq);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
