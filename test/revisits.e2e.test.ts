@@ -46,7 +46,8 @@ beforeAll(async () => {
     firstOctet: 240,
     pageLatencyMs: 2,
   });
-  cluster = await startCluster({ workers: 2, worker: { httpListen: "127.0.0.1:0" } });
+  // Two slots each for four hosts: neither worker can hold every host at once, so both take part.
+  cluster = await startCluster({ workers: 2, worker: { httpListen: "127.0.0.1:0", concurrency: 2 } });
   warcDir = join(cluster.dataDir, "warc");
   await crawl("dedup-on");
   await crawl("dedup-off", { dedup: { withinCrawl: false } });

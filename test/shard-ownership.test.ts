@@ -169,6 +169,8 @@ describe("shard ownership", () => {
       let fencedAt = 0;
       let expiredAt = 0;
       let takenAt = 0;
+      // When the accepted take-over was sent: s1 may see the new map before its acknowledgement is back here.
+      let takeSentAt = 0;
       let refusals = 0;
       const deadline = cutAt + 4 * ttl;
       while ((fencedAt === 0 || expiredAt === 0 || takenAt === 0) && performance.now() < deadline) {
@@ -177,8 +179,10 @@ describe("shard ownership", () => {
         if (expiredAt === 0 && (await membersKv.get("s0")) === null) expiredAt = performance.now();
         if (takenAt === 0)
           try {
+            const attemptAt = performance.now();
             await takeOverShard(s1.mapBucket, membersKv, "s0", "s1");
             takenAt = performance.now();
+            takeSentAt = attemptAt;
             if (expiredAt === 0) expiredAt = takenAt;
           } catch (err) {
             expect((err as Error).message).toMatch(/still a member/);
@@ -196,7 +200,7 @@ describe("shard ownership", () => {
       await until("s1 to own s0's partitions", () => (s1.owns(p0) ? true : undefined), 3000, 5);
       const ownedByS1At = performance.now();
       expect(ownedByS1At - sawMapAt).toBeGreaterThanOrEqual(quietMs - 50);
-      expect(ownedByS1At - takenAt).toBeGreaterThanOrEqual(quietMs);
+      expect(ownedByS1At - takeSentAt).toBeGreaterThanOrEqual(quietMs);
       const rel = (t: number) => Math.round(t - lastPut);
       const fence = lastPut + (ttl - Math.floor(ttl / 3));
       console.log(
