@@ -128,8 +128,12 @@ export async function startFleet(spec: CrawlSpecInput & { id: string }): Promise
       // opened the frontier); a coordinator that exits first fails at once.
       const coordinator = fleet.coordinator;
       const deadline = Date.now() + STARTUP_MS;
+      let serving = false;
       while (fleet.crawl() === undefined) {
-        if (await listening(grpcPort)) readers.allow(dataDir);
+        if (!serving && (await listening(grpcPort))) {
+          serving = true;
+          readers.allow(dataDir);
+        }
         if (coordinator.exitCode !== null || coordinator.signalCode !== null) {
           throw new Error(
             `coordinator exited (${coordinator.exitCode ?? coordinator.signalCode}) before creating the crawl: ${coordinatorLog.slice(-3000)}`,

@@ -143,9 +143,13 @@ export async function startShardFleet(
       });
       shards.set(id, child);
       // Ready when the shard has the crawl (the first creates it, the others learn it from the fleet).
+      let serving = false;
       for (let i = 0; i < 300; i++) {
         // Its frontier is read once it serves, so after it opened it.
-        if (await listening(ports.get(id) ?? 0)) readers.allow(shardDir(id));
+        if (!serving && (await listening(ports.get(id) ?? 0))) {
+          serving = true;
+          readers.allow(shardDir(id));
+        }
         if (handle.crawl(id) !== undefined) return;
         if (child.exitCode !== null) throw new Error(`shard ${id} exited: ${log.slice(-2000)}`);
         await sleep(50);

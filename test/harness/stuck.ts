@@ -17,7 +17,7 @@ export function stuckReport(frontier: FrontierReader, crawlId: string): string {
       state: u.state,
       attempts: u.attempts,
       leaseId: u.leaseId,
-      notBeforeInMs: u.notBeforeMs - now,
+      ...(u.notBeforeMs > now ? { notBeforeInMs: u.notBeforeMs - now } : {}),
     }));
   const active = frontier
     .leases()

@@ -59,9 +59,10 @@ export interface CommitBatcher {
  *
  * The commit is synchronous, on the event loop. Committing on lmdb-js's writer
  * thread (a child transaction of its asynchronous batch) took the commit's
- * page writes off the event loop, but lmdb-js 3.5.6 crashed the process now
- * and then while merging such a child transaction into the batch
- * (SIGSEGV in mdb_txn_commit, seen under load in end-to-end runs).
+ * page writes off the event loop, but the process once crashed merging such a
+ * child transaction (SIGSEGV in mdb_txn_commit), in the same runs in which
+ * other processes' read-only opens made LMDB lose commits (docs/design.md);
+ * whether the one caused the other is not known, so the plain path stays.
  */
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];

@@ -155,8 +155,6 @@ export interface FrontierOptions {
   observer?: FrontierObserver;
   /** Makes this a shard of a fleet: only its own hosts' URLs are kept, the others' go to the outbox. */
   shard?: FrontierShard;
-  /** Room kept free on the frontier's disk and under the file-size limit; below it nothing is written. */
-  spaceReserveBytes?: number;
 }
 
 /** How often a lookup waiting on another fetch's capture looks at the index again. */
@@ -184,7 +182,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     clock: options.clock ?? Date.now,
     log: options.log,
     ...(options.shard !== undefined ? { shard: options.shard } : {}),
-    ensureSpace: spaceGuard(options.dataDir, options.spaceReserveBytes),
+    ensureSpace: spaceGuard(options.dataDir),
   };
   indexDiscoveryOrder(store, ctx.seq);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
