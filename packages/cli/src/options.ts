@@ -119,6 +119,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
   {
+    key: "commitIntervalMs",
+    flag: "--commit-interval-ms <ms>",
+    help: "frontier commits start at most this often; requests meanwhile share one (0: commit each at once)",
+  },
+  {
     key: "leaseRecordsKeep",
     flag: "--lease-records-keep <n>",
     help: "ended lease audit records kept per crawl (0: all)",

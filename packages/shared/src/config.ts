@@ -112,6 +112,8 @@ export const coordinatorConfigSchema = z.object({
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
+  /** Commits start at most this often: requests arriving meanwhile share one commit (one disk flush). */
+  commitIntervalMs: int(0, 1000).default(5),
   /**
    * Lease audit records of ended leases kept per crawl: at most this many, and none older than
    * `leaseRecordsMaxAgeMs` (0: no limit; the default keeps them all). Each URL keeps its own evidence.

@@ -76,6 +76,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       leaseMarginMs: config.leaseMarginMs,
       leaseTtlMs: config.leaseTtlMs,
       maxWaitHintMs: config.maxWaitHintMs,
+      commitIntervalMs: config.commitIntervalMs,
       leaseRecordsKeep: config.leaseRecordsKeep,
       leaseRecordsMaxAgeMs: config.leaseRecordsMaxAgeMs,
     },

@@ -52,7 +52,8 @@ export interface CommitBatcher {
 
 /**
  * Batched commits: every lease request and report that arrives in one turn of
- * the event loop is applied in a single LMDB transaction, reports first (they
+ * the event loop, or within the commit interval of the last commit, is applied
+ * in a single LMDB transaction, reports first (they
  * free host slots and queue outlinks), then leases. Callers get their answers
  * only after the commit is durable, so nothing is promised that is not. A
  * commit that fails fails exactly the operations in it.
@@ -64,12 +65,19 @@ export interface CommitBatcher {
  * other processes' read-only opens made LMDB lose commits (docs/design.md);
  * whether the one caused the other is not known, so the plain path stays.
  */
+function somethingDue(ctx: FrontierContext): boolean {
+  const next = ctx.schedule.nextDueMs();
+  return next !== undefined && next <= ctx.clock();
+}
+
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
   let scheduled = false;
   let inFlight: Promise<void> | undefined;
   /** While commits fail for want of space, the next attempt waits until then (monotonic ms). */
   let retryAtMono = 0;
+  /** When the last batch was taken for a commit (monotonic ms): the next waits for the commit interval. */
+  let lastCommitMono = Number.NEGATIVE_INFINITY;
 
   function flush(force = false): void {
     scheduled = false;
@@ -85,6 +93,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     }
     const ops = pending;
     pending = [];
+    lastCommitMono = performance.now();
     // Whatever goes wrong fails this batch's callers (a settled one stays settled), never the process.
     inFlight = commit(ops)
       .catch((err: unknown) => {
@@ -93,7 +102,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       })
       .finally(() => {
         inFlight = undefined;
-        if (pending.length > 0) flush();
+        if (pending.length > 0) schedule();
       });
   }
 
@@ -123,6 +132,13 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       leases.push(o);
     }
     if (renewals.length + reports.length + leases.length === 0) return;
+    if (renewals.length + reports.length === 0 && !somethingDue(ctx)) {
+      // Workers ask again and again while every host waits out its delay: with nothing due, a lease
+      // round would change nothing, so it is answered without a transaction (and its commit).
+      for (const o of leases)
+        for (const each of [o, ...(repeats.get(o) ?? [])]) each.resolve(leaseRound(ctx, []));
+      return;
+    }
     const answers = inTxn(ctx, (txn) => [
       ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
       ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
@@ -138,12 +154,17 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     }
   }
 
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    const wait = lastCommitMono + (ctx.settings.commitIntervalMs ?? 0) - performance.now();
+    if (wait >= 1) setTimeout(flush, Math.ceil(wait));
+    else setImmediate(flush);
+  }
+
   function enqueue(op: Op): void {
     pending.push(op);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    schedule();
   }
 
   return {

@@ -18,6 +18,12 @@ export interface FrontierSettings {
   leaseRecordsKeep?: number;
   /** ... and none ended longer ago than this (0: no limit). */
   leaseRecordsMaxAgeMs?: number;
+  /**
+   * Commits start at most this often (0: as soon as a request arrives). Every commit pays for
+   * writing the B-tree paths it touched and a disk flush, whatever it holds: at a polite crawl's
+   * few requests per millisecond, waiting this long gathers several into one commit.
+   */
+  commitIntervalMs?: number;
 }
 
 /** What the frontier's operations share: the store, the rebuildable indexes and the clock. */

@@ -223,6 +223,8 @@ export function openTxn(
   // Keys read for their existence only (a domain or IP key's politeness): a batch asks for the same few again and again.
   const hostsKnown = new Map<string, boolean>();
   const side = sideTables(store);
+  // The sequence is written only by a transaction that used it: an idle lease round writes nothing, so it commits no page.
+  const seqAtOpen = seq.current();
 
   const txn: Txn = {
     ...leaseTable(store, now),
@@ -399,7 +401,7 @@ export function openTxn(
       for (const [k, h] of hosts) store.hosts.putSync(k, h);
       side.flushCrawlHosts();
       for (const o of dirtyRobots) store.robots.putSync(o, robots.get(o) as RobotsRecord);
-      store.meta.putSync("seq", seq.current());
+      if (seq.current() !== seqAtOpen) store.meta.putSync("seq", seq.current());
     },
   };
   return txn;

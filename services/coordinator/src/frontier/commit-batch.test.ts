@@ -1,0 +1,139 @@
+import type { CrawlSpecInput } from "@heed/shared";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FrontierSettings } from "./context.js";
+import type { Frontier } from "./frontier.js";
+import { NO_OBSERVER } from "./observer.js";
+import type { FetchReport } from "./records.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
+
+// What a commit costs does not depend on what it holds (the B-tree paths it touched, a disk
+// flush): the frontier makes none for a lease round that could change nothing, and gathers the
+// requests of a commit interval into one.
+
+let dir: string;
+let now: number;
+let frontier: Frontier;
+let commits: number;
+
+function open(settings: Partial<FrontierSettings> = {}): void {
+  frontier = openTestFrontier(dir, () => now, {
+    observer: { ...NO_OBSERVER, commit: () => commits++ },
+    settings,
+  });
+}
+
+beforeEach(() => {
+  dir = testFrontierDir("commit-batch");
+  now = 1_000_000;
+  commits = 0;
+});
+afterEach(async () => {
+  await closeTestFrontier(frontier, dir);
+});
+
+function spec(seeds: string[], minDelayMs: number): CrawlSpecInput {
+  return { seeds, userAgent: { product: "HeedBot", contact: "ops@example.org" }, politeness: { minDelayMs } };
+}
+
+function result(leaseId: string, statusCode: number): FetchReport {
+  return {
+    leaseId,
+    startedAtMs: now,
+    finishedAtMs: now,
+    statusCode,
+    contentType: "text/html",
+    bodyBytes: 10,
+    truncated: false,
+    digestSha256: "0".repeat(64),
+    outlinks: [],
+    redirectLocation: "",
+    retryAfter: "",
+    nofollow: false,
+    noindex: false,
+    noarchive: false,
+    remoteAddress: "10.1.2.3",
+    robotsBody: "",
+    sitemapIndex: false,
+    tdmReserved: false,
+    contentUsage: "",
+    wellKnownBody: "",
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("commits", () => {
+  it("answers lease rounds with nothing due without a commit, and commits again once a host is due", async () => {
+    open();
+    frontier.createCrawl(spec(["http://a.example/1", "http://a.example/2"], 60_000));
+    const robots = await frontier.lease("w1", 10);
+    expect(robots.leases.map((l) => l.kind)).toEqual(["robots"]);
+    await frontier.report("w1", [result(robots.leases[0]?.id as string, 404)]);
+    now += 60_000;
+    const page = await frontier.lease("w1", 10);
+    expect(page.leases).toHaveLength(1);
+    await frontier.report("w1", [result(page.leases[0]?.id as string, 200)]);
+
+    // The host waits out its delay: every round in it is empty and told when to ask again.
+    const before = commits;
+    for (let i = 0; i < 20; i++) {
+      now += 1000;
+      const idle = await frontier.lease(`w${i % 3}`, 10);
+      expect(idle.leases).toEqual([]);
+      expect(idle.retryAfterMs).toBeGreaterThanOrEqual(10);
+      expect(idle.retryAfterMs).toBeLessThanOrEqual(250);
+    }
+    expect(commits).toBe(before);
+
+    now += 60_000;
+    const due = await frontier.lease("w1", 10);
+    expect(due.leases.map((l) => l.url)).toEqual(["http://a.example/2"]);
+    expect(commits).toBe(before + 1);
+    await frontier.report("w1", [result(due.leases[0]?.id as string, 200)]);
+  });
+
+  it("gathers the requests that arrive within the commit interval into one commit", async () => {
+    open({ commitIntervalMs: 60 });
+    frontier.createCrawl(spec(["http://a.example/", "http://b.example/", "http://c.example/"], 0));
+    const round = await frontier.lease("w1", 10);
+    expect(round.leases).toHaveLength(3);
+    const [a, b, c] = round.leases.map((l) => l.id) as [string, string, string];
+
+    // Three reports, 10 ms apart, all inside the interval that began with the lease round's commit.
+    const before = commits;
+    const t0 = performance.now();
+    const answers: Promise<unknown>[] = [frontier.report("w1", [result(a, 404)])];
+    await sleep(10);
+    answers.push(frontier.report("w2", [result(b, 404)]));
+    await sleep(10);
+    answers.push(frontier.report("w3", [result(c, 404)]));
+    await Promise.all(answers);
+    expect(commits).toBe(before + 1);
+    // None was answered before its commit: the first waited for the interval too.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20);
+    // Each report counted: the three pages are leased next.
+    const pages = await frontier.lease("w1", 10);
+    expect(pages.leases.map((l) => l.url).sort()).toEqual([
+      "http://a.example/",
+      "http://b.example/",
+      "http://c.example/",
+    ]);
+    await frontier.report(
+      "w1",
+      pages.leases.map((l) => result(l.id, 200)),
+    );
+  });
+
+  it("commits each request at once without an interval", async () => {
+    open({ commitIntervalMs: 0 });
+    frontier.createCrawl(spec(["http://a.example/", "http://b.example/"], 0));
+    const round = await frontier.lease("w1", 10);
+    const [a, b] = round.leases.map((l) => l.id) as [string, string];
+    const before = commits;
+    const first = frontier.report("w1", [result(a, 404)]);
+    await sleep(10);
+    const second = frontier.report("w2", [result(b, 404)]);
+    await Promise.all([first, second]);
+    expect(commits).toBe(before + 2);
+  });
+});
