@@ -41,6 +41,9 @@ export interface CrawlFigures {
   medianGapMs: number;
   violations: number;
   cpuMsPerPage: number;
+  /** Requests (robots.txt too) and the connections they came on, as the site saw them. */
+  requests: number;
+  connections: number;
 }
 
 export interface PolitenessFigures extends PolitenessOptions {
@@ -102,6 +105,8 @@ function crawlFigures(log: RequestRecord[], delayMs: number, cpuMicros: number):
     medianGapMs: gaps[Math.floor(gaps.length / 2)] ?? 0,
     violations: violations(log, delayMs),
     cpuMsPerPage: cpuMicros / 1000 / Math.max(1, pages.length),
+    requests: log.length,
+    connections: new Set(log.map((r) => r.connection)).size,
   };
 }
 
@@ -248,6 +253,7 @@ export function formatPoliteness(title: string, f: PolitenessFigures): string {
     `  Heed CPU/page: coordinator ${f.heed.coordinatorCpuMsPerPage.toFixed(3)} ms, workers ${f.heed.workersCpuMsPerPage.toFixed(3)} ms (creating the crawl, not counted: ${(f.heed.seedingCpuMs / 1000).toFixed(1)} s coordinator CPU for ${f.hosts * f.pagesPerHost} seeds)`,
     `  Heed coordinator event-loop delay: p50 ${f.heed.lag.p50.toFixed(1)} ms, p99 ${f.heed.lag.p99.toFixed(1)} ms, max ${f.heed.lag.max.toFixed(1)} ms`,
     `  ratio Heed / capacity           ${((f.heed.achievedPerSecond / f.idealPerSecond) * 100).toFixed(1).padStart(7)} %   (raw loop ${((f.raw.achievedPerSecond / f.idealPerSecond) * 100).toFixed(1)} %)`,
+    `  connections opened per request: Heed ${(f.heed.connections / Math.max(1, f.heed.requests)).toFixed(2)} (${f.heed.connections} for ${f.heed.requests}), raw loop ${(f.raw.connections / Math.max(1, f.raw.requests)).toFixed(2)} (${f.raw.connections} for ${f.raw.requests})`,
     `  ratio CPU/page Heed / raw       ${(f.heed.cpuMsPerPage / Math.max(1e-9, f.raw.cpuMsPerPage)).toFixed(2).padStart(8)}x`,
     "",
   ].join("\n");

@@ -124,6 +124,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "frontier commits start at most this often; requests meanwhile share one (0: commit each at once)",
   },
   {
+    key: "hostAffinityGraceMs",
+    flag: "--host-affinity-grace-ms <ms>",
+    help: "a due host waits this long for the worker that fetched it last, which may hold its connection (0: off)",
+  },
+  {
     key: "leaseRecordsKeep",
     flag: "--lease-records-keep <n>",
     help: "ended lease audit records kept per crawl (0: all)",

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /**
  * A deterministic multi-host web site on loopback addresses (127.0.0.2, .3, …
@@ -62,6 +62,8 @@ export interface RequestRecord {
   /** The conditional request headers, as received ("" when absent). */
   ifNoneMatch: string;
   ifModifiedSince: string;
+  /** Which connection the request came on: numbered site-wide as they open, so a new number is a new connection. */
+  connection: number;
 }
 
 export interface SiteHost {
@@ -198,6 +200,8 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
   const log: RequestRecord[] = [];
   const throttled = new Map<number, number>();
   const servers: Server[] = [];
+  const connectionOf = new WeakMap<Socket, number>();
+  let connections = 0;
   const plans = [...options.hosts, { robots: { kind: "allow-all" }, pages: 1 } satisfies HostPlan];
   if (first + plans.length > MAX_ADDRESS)
     throw new Error(`too many hosts for loopback addresses (${MAX_ADDRESS})`);
@@ -206,6 +210,7 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
   for (const [index, plan] of plans.entries()) {
     const address = loopbackAddress(first + index);
     const server = createServer((req, res) => handle(index, req, res));
+    server.on("connection", (socket) => connectionOf.set(socket, ++connections));
     servers.push(server);
     const listen = (port: number) =>
       new Promise<void>((resolve, reject) => {
@@ -238,6 +243,7 @@ export async function startLoopbackSite(options: SiteOptions): Promise<LoopbackS
       retryAfterSeconds: 0,
       ifNoneMatch: String(req.headers["if-none-match"] ?? ""),
       ifModifiedSince: String(req.headers["if-modified-since"] ?? ""),
+      connection: connectionOf.get(req.socket) ?? 0,
     };
     log.push(record);
     res.on("finish", () => {

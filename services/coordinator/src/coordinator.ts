@@ -77,6 +77,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       leaseTtlMs: config.leaseTtlMs,
       maxWaitHintMs: config.maxWaitHintMs,
       commitIntervalMs: config.commitIntervalMs,
+      hostAffinityGraceMs: config.hostAffinityGraceMs,
       leaseRecordsKeep: config.leaseRecordsKeep,
       leaseRecordsMaxAgeMs: config.leaseRecordsMaxAgeMs,
     },

@@ -168,10 +168,12 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   }
 
   return {
-    lease: (workerId, capacity, requestId = "") =>
-      new Promise((resolve, reject) =>
+    lease: (workerId, capacity, requestId = "") => {
+      ctx.affinity.asked(workerId, ctx.clock());
+      return new Promise((resolve, reject) =>
         enqueue({ kind: "lease", workerId, capacity, requestId, resolve, reject }),
-      ),
+      );
+    },
     report: (workerId, results) =>
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>

@@ -2,6 +2,7 @@ import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/sh
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
 import type { CrawlRecord, HostPolicy, HostState, LeaseGrant, QueueKey } from "./records.js";
+import type { HostAffinity } from "./affinity.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";
@@ -24,6 +25,8 @@ export interface FrontierSettings {
    * few requests per millisecond, waiting this long gathers several into one commit.
    */
   commitIntervalMs?: number;
+  /** How long a due host waits for the worker that fetched it last, which may hold its connection (0: no affinity; affinity.ts). */
+  hostAffinityGraceMs?: number;
 }
 
 /** What the frontier's operations share: the store, the rebuildable indexes and the clock. */
@@ -42,6 +45,8 @@ export interface FrontierContext {
   waiters: Map<string, Set<string>>;
   /** workerId + request id -> the leases granted to that request, until they expire (see resendGrants). */
   recentGrants: Map<string, { grants: LeaseGrant[]; untilMs: number }>;
+  /** Which worker fetched each recently leased host, and which workers are asking. */
+  affinity: HostAffinity;
   /** Whether the last commit went through; while not, nothing changes and callers are told why. */
   health: FrontierHealth;
   settings: FrontierSettings;

@@ -1,3 +1,4 @@
+import { createHostAffinity, DEFAULT_AFFINITY } from "./affinity.js";
 import { randomBytes } from "node:crypto";
 import {
   ConfigError,
@@ -177,6 +178,10 @@ export function openFrontier(options: FrontierOptions): Frontier {
     hostGroups: new Map(),
     waiters: new Map(),
     recentGrants: new Map(),
+    affinity: createHostAffinity({
+      ...DEFAULT_AFFINITY,
+      graceMs: options.settings.hostAffinityGraceMs ?? DEFAULT_AFFINITY.graceMs,
+    }),
     health: { writable: true },
     settings: options.settings,
     clock: options.clock ?? Date.now,

@@ -31,6 +31,9 @@ import { adoptCrawlPoliteness, gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
+/** Due hosts one lease round leaves for their last worker, at most: past it, the round takes what is due. */
+const MAX_LEFT = 1024;
+
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
 const SCAN_LIMIT = 256;
 
@@ -48,12 +51,22 @@ export function leaseWithin(
   capacity: number,
 ): LeaseGrant[] {
   const out: LeaseGrant[] = [];
+  // Hosts left for the worker that fetched them last go back with the time they were due.
+  const left: [hostKey: string, dueMs: number][] = [];
   while (out.length < capacity) {
+    const dueMs = ctx.schedule.nextDueMs();
     const hostKey = ctx.schedule.takeDue(txn.now);
-    if (hostKey === undefined) break;
+    if (hostKey === undefined || dueMs === undefined) break;
+    if (left.length < MAX_LEFT && ctx.affinity.leaveFor(hostKey, workerId, dueMs, txn.now)) {
+      left.push([hostKey, dueMs]);
+      continue;
+    }
     const lease = leaseFromHost(ctx, txn, hostKey, workerId);
-    if (lease !== undefined) out.push(lease);
+    if (lease === undefined) continue;
+    out.push(lease);
+    ctx.affinity.leased(hostKey, workerId, txn.now);
   }
+  for (const [hostKey, dueMs] of left) ctx.schedule.schedule(hostKey, dueMs);
   return out;
 }
 

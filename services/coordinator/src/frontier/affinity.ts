@@ -1,0 +1,76 @@
+/**
+ * Host affinity: a host's next lease goes, when it can without waiting long,
+ * to the worker that fetched the host last, which may still hold an open
+ * connection to it. Without it a host's consecutive requests land on whichever
+ * worker asks first, and each one opens a connection of its own (a TCP and,
+ * on the web, a TLS handshake the site pays for too), as a single-process
+ * crawler keeping one connection per host would not.
+ *
+ * It only ever delays a lease, never moves one earlier: a due host is left
+ * for its worker for at most `graceMs`, and only while that worker is asking
+ * for leases; past that, anyone may take it.
+ */
+export interface HostAffinity {
+  /** A worker asked for leases. */
+  asked(workerId: string, nowMs: number): void;
+  /** A host's request was leased to a worker. */
+  leased(hostKey: string, workerId: string, nowMs: number): void;
+  /** Whether a host due since `dueMs` is left, for now, for the worker that fetched it last. */
+  leaveFor(hostKey: string, workerId: string, dueMs: number, nowMs: number): boolean;
+  /** Hosts remembered (they were leased within the keep time). */
+  readonly size: number;
+}
+
+export interface AffinityOptions {
+  /** How long a due host waits for the worker that fetched it last (0: no affinity). */
+  graceMs: number;
+  /** A host is remembered this long after its lease: about as long as a worker keeps an idle connection. */
+  keepMs: number;
+  /** A worker that has not asked for this long is not waited for. */
+  aliveMs: number;
+}
+
+export const DEFAULT_AFFINITY: AffinityOptions = { graceMs: 50, keepMs: 10_000, aliveMs: 2_000 };
+
+export function createHostAffinity(options: AffinityOptions): HostAffinity {
+  // Insertion order is lease order (a host leased again moves to the end), so forgetting the
+  // hosts past the keep time looks at the oldest entries only.
+  const lastWorker = new Map<string, { workerId: string; atMs: number }>();
+  const lastAsked = new Map<string, number>();
+
+  const forgetOld = (nowMs: number) => {
+    for (const [hostKey, entry] of lastWorker) {
+      if (nowMs - entry.atMs < options.keepMs) break;
+      lastWorker.delete(hostKey);
+    }
+  };
+
+  return {
+    asked(workerId, nowMs) {
+      if (options.graceMs <= 0) return;
+      lastAsked.delete(workerId);
+      lastAsked.set(workerId, nowMs);
+      for (const [id, at] of lastAsked) {
+        if (nowMs - at < options.aliveMs) break;
+        lastAsked.delete(id);
+      }
+    },
+    leased(hostKey, workerId, nowMs) {
+      if (options.graceMs <= 0) return;
+      lastWorker.delete(hostKey);
+      lastWorker.set(hostKey, { workerId, atMs: nowMs });
+      forgetOld(nowMs);
+    },
+    leaveFor(hostKey, workerId, dueMs, nowMs) {
+      if (options.graceMs <= 0 || nowMs - dueMs >= options.graceMs) return false;
+      const last = lastWorker.get(hostKey);
+      if (last === undefined || last.workerId === workerId || nowMs - last.atMs >= options.keepMs)
+        return false;
+      const asked = lastAsked.get(last.workerId);
+      return asked !== undefined && nowMs - asked < options.aliveMs;
+    },
+    get size() {
+      return lastWorker.size;
+    },
+  };
+}
