@@ -13,21 +13,21 @@ describe("host affinity", () => {
     a.asked("w1", 0);
     a.leased("h", "w1", 0);
     a.asked("w1", 1_000);
-    expect(a.leaveFor("h", "w2", 1_000, 1_010)).toBe(true);
-    expect(a.leaveFor("h", "w1", 1_000, 1_010)).toBe(false);
-    // Past the grace anyone takes it.
-    expect(a.leaveFor("h", "w2", 1_000, 1_050)).toBe(false);
+    expect(a.claim("h", "w2", 1_000, 1_010)).toBe("leave");
+    expect(a.claim("h", "w1", 1_000, 1_010)).toBe("take");
+    // Past the grace another worker takes it, with the room its own hosts left.
+    expect(a.claim("h", "w2", 1_000, 1_050)).toBe("spare");
     // A host nobody fetched, or fetched too long ago, waits for no one.
-    expect(a.leaveFor("other", "w2", 1_000, 1_010)).toBe(false);
-    expect(a.leaveFor("h", "w2", 10_000, 10_010)).toBe(false);
+    expect(a.claim("other", "w2", 1_000, 1_010)).toBe("take");
+    expect(a.claim("h", "w2", 10_000, 10_010)).toBe("take");
   });
 
   it("does not wait for a worker that stopped asking", () => {
     const a = createHostAffinity(options);
     a.asked("w1", 0);
     a.leased("h", "w1", 0);
-    expect(a.leaveFor("h", "w2", 1_990, 1_999)).toBe(true);
-    expect(a.leaveFor("h", "w2", 2_000, 2_001)).toBe(false);
+    expect(a.claim("h", "w2", 1_990, 1_999)).toBe("leave");
+    expect(a.claim("h", "w2", 2_000, 2_001)).toBe("take");
   });
 
   it("forgets hosts past the keep time, and does nothing with no grace", () => {
@@ -37,7 +37,7 @@ describe("host affinity", () => {
     const off = createHostAffinity({ ...options, graceMs: 0 });
     off.asked("w1", 0);
     off.leased("h", "w1", 0);
-    expect(off.leaveFor("h", "w2", 0, 1)).toBe(false);
+    expect(off.claim("h", "w2", 0, 1)).toBe("take");
     expect(off.size).toBe(0);
   });
 });
@@ -112,6 +112,36 @@ describe("leases with host affinity", () => {
     // Past the grace w2 takes it: affinity never holds a host longer than that.
     now += 1000 + 50;
     expect(await leaseOne("w2")).toBe("http://a.example/3");
+  });
+
+  it("serves a worker's own late hosts first, and other workers' late hosts with the room left", async () => {
+    frontier.createCrawl(
+      spec(["http://a.example/1", "http://a.example/2", "http://b.example/1", "http://c.example/1"]),
+    );
+    const first = await frontier.lease("w1", 2);
+    const second = await frontier.lease("w2", 1);
+    const robotsOf = (r: typeof first) => r.leases.map((l) => new URL(l.url).hostname).sort();
+    expect([...robotsOf(first), ...robotsOf(second)].sort()).toEqual(["a.example", "b.example", "c.example"]);
+    await frontier.report(
+      "w1",
+      first.leases.map((l) => result(l.id, 404)),
+    );
+    await frontier.report(
+      "w2",
+      second.leases.map((l) => result(l.id, 404)),
+    );
+    const own = robotsOf(second)[0] as string;
+    // Every host is 200 ms late (the fleet runs behind) and both workers keep asking.
+    now += 1000 + 200;
+    await frontier.lease("w1", 0);
+    const one = await frontier.lease("w2", 1);
+    expect(one.leases.map((l) => new URL(l.url).hostname)).toEqual([own]);
+    const rest = await frontier.lease("w2", 10);
+    expect(rest.leases.map((l) => new URL(l.url).hostname).sort()).toEqual(robotsOf(first));
+    await frontier.report(
+      "w2",
+      [...one.leases, ...rest.leases].map((l) => result(l.id, 200)),
+    );
   });
 
   it("does not hold a host for a worker that stopped asking", async () => {

@@ -8,18 +8,27 @@
  *
  * It only ever delays a lease, never moves one earlier: a due host is left
  * for its worker for at most `graceMs`, and only while that worker is asking
- * for leases; past that, anyone may take it.
+ * for leases; past that, anyone may take it, and a worker asking takes the
+ * hosts it fetched last (or nobody did) first, and other workers' late hosts
+ * only with the room it has left. When a fleet runs behind, every host is
+ * late, and without that order each request went to a worker at random.
  */
 export interface HostAffinity {
   /** A worker asked for leases. */
   asked(workerId: string, nowMs: number): void;
   /** A host's request was leased to a worker. */
   leased(hostKey: string, workerId: string, nowMs: number): void;
-  /** Whether a host due since `dueMs` is left, for now, for the worker that fetched it last. */
-  leaveFor(hostKey: string, workerId: string, dueMs: number, nowMs: number): boolean;
+  /**
+   * What a worker asking does with a host due since `dueMs`: takes it (it fetched it last, nobody
+   * did, or that worker stopped asking), leaves it for the worker that fetched it last (due for
+   * less than the grace), or takes it only with room left over (another worker's, and late).
+   */
+  claim(hostKey: string, workerId: string, dueMs: number, nowMs: number): Claim;
   /** Hosts remembered (they were leased within the keep time). */
   readonly size: number;
 }
+
+export type Claim = "take" | "leave" | "spare";
 
 export interface AffinityOptions {
   /** How long a due host waits for the worker that fetched it last (0: no affinity). */
@@ -61,13 +70,14 @@ export function createHostAffinity(options: AffinityOptions): HostAffinity {
       lastWorker.set(hostKey, { workerId, atMs: nowMs });
       forgetOld(nowMs);
     },
-    leaveFor(hostKey, workerId, dueMs, nowMs) {
-      if (options.graceMs <= 0 || nowMs - dueMs >= options.graceMs) return false;
+    claim(hostKey, workerId, dueMs, nowMs) {
+      if (options.graceMs <= 0) return "take";
       const last = lastWorker.get(hostKey);
       if (last === undefined || last.workerId === workerId || nowMs - last.atMs >= options.keepMs)
-        return false;
+        return "take";
       const asked = lastAsked.get(last.workerId);
-      return asked !== undefined && nowMs - asked < options.aliveMs;
+      if (asked === undefined || nowMs - asked >= options.aliveMs) return "take";
+      return nowMs - dueMs < options.graceMs ? "leave" : "spare";
     },
     get size() {
       return lastWorker.size;

@@ -31,8 +31,8 @@ import { adoptCrawlPoliteness, gate, takeSlots } from "./slots.js";
 import { tdmVerdict } from "./tdm.js";
 import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
-/** Due hosts one lease round leaves for their last worker, at most: past it, the round takes what is due. */
-const MAX_LEFT = 1024;
+/** Due hosts one lease round sets aside for the workers that fetched them last, at most: past it, it takes what is due. */
+const MAX_SET_ASIDE = 1024;
 
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
 const SCAN_LIMIT = 256;
@@ -51,21 +51,31 @@ export function leaseWithin(
   capacity: number,
 ): LeaseGrant[] {
   const out: LeaseGrant[] = [];
-  // Hosts left for the worker that fetched them last go back with the time they were due.
+  const take = (hostKey: string) => {
+    const lease = leaseFromHost(ctx, txn, hostKey, workerId);
+    if (lease === undefined) return;
+    out.push(lease);
+    ctx.affinity.leased(hostKey, workerId, txn.now);
+  };
+  // Other workers' hosts (affinity.ts): left for them, or taken after this worker's own if room is left.
   const left: [hostKey: string, dueMs: number][] = [];
+  const spare: [hostKey: string, dueMs: number][] = [];
   while (out.length < capacity) {
     const dueMs = ctx.schedule.nextDueMs();
     const hostKey = ctx.schedule.takeDue(txn.now);
     if (hostKey === undefined || dueMs === undefined) break;
-    if (left.length < MAX_LEFT && ctx.affinity.leaveFor(hostKey, workerId, dueMs, txn.now)) {
-      left.push([hostKey, dueMs]);
-      continue;
-    }
-    const lease = leaseFromHost(ctx, txn, hostKey, workerId);
-    if (lease === undefined) continue;
-    out.push(lease);
-    ctx.affinity.leased(hostKey, workerId, txn.now);
+    const claim =
+      left.length + spare.length < MAX_SET_ASIDE
+        ? ctx.affinity.claim(hostKey, workerId, dueMs, txn.now)
+        : "take";
+    if (claim === "take") take(hostKey);
+    else (claim === "leave" ? left : spare).push([hostKey, dueMs]);
   }
+  for (const [hostKey, dueMs] of spare) {
+    if (out.length < capacity) take(hostKey);
+    else left.push([hostKey, dueMs]);
+  }
+  // What was set aside goes back with the time it was due.
   for (const [hostKey, dueMs] of left) ctx.schedule.schedule(hostKey, dueMs);
   return out;
 }
