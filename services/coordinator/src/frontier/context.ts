@@ -1,8 +1,8 @@
 import { errorMessage, HeedError, type Logger, UnavailableError } from "@heed/shared";
+import type { HostAffinity } from "./affinity.js";
 import { crawlMeetsHost } from "./new-host.js";
 import type { FrontierObserver } from "./observer.js";
 import type { CrawlRecord, HostPolicy, HostState, LeaseGrant, QueueKey } from "./records.js";
-import type { HostAffinity } from "./affinity.js";
 import type { HostSchedule } from "./schedule.js";
 import { keyClassOf } from "./slots.js";
 import type { FrontierStore } from "./store.js";

@@ -1,4 +1,3 @@
-import { createHostAffinity, DEFAULT_AFFINITY } from "./affinity.js";
 import { randomBytes } from "node:crypto";
 import {
   ConfigError,
@@ -9,6 +8,7 @@ import {
   ROBOTS_READINGS,
   sleep,
 } from "@heed/shared";
+import { createHostAffinity, DEFAULT_AFFINITY } from "./affinity.js";
 import { checkFrontier, type FrontierCheck } from "./check.js";
 import { createCommitBatcher } from "./commit-batch.js";
 import {
