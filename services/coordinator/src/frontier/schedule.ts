@@ -1,3 +1,5 @@
+import { ownString } from "./own-string.js";
+
 /**
  * The in-memory index of hosts that have queued work, by the time they may next
  * be leased. It is rebuilt from LMDB at start, and grows with hosts only.
@@ -99,8 +101,9 @@ export function createHostSchedule(entries?: Iterable<[hostKey: string, dueMs: n
   const newSlot = (hostKey: string): number => {
     const slot = free.pop() ?? slotOf.size;
     grow(slot + 1);
-    slotOf.set(hostKey, slot);
-    keyOf[slot] = hostKey;
+    const key = ownString(hostKey);
+    slotOf.set(key, slot);
+    keyOf[slot] = key;
     return slot;
   };
 

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { backoffMs, type CrawlSpec, type RobotsPolicy, robotsCrawlDelayMs } from "@heed/shared";
 import { getDomain } from "tldts";
 import type { FrontierObserver, KeyClass } from "./observer.js";
+import { ownString } from "./own-string.js";
 import { delayAfterFetch } from "./politeness.js";
 import type { CrawlRecord, DelaySource, HostState } from "./records.js";
 import type { Txn } from "./txn.js";
@@ -37,9 +38,9 @@ const DOMAIN_CACHE_MAX = 100_000;
 export function domainKeyOf(hostKey: string): string | undefined {
   if (domainKeys.has(hostKey)) return domainKeys.get(hostKey);
   const domain = getDomain(hostKey, { allowPrivateDomains: true });
-  const key = domain === null || domain === hostKey ? undefined : `domain:${domain}`;
+  const key = domain === null || domain === hostKey ? undefined : ownString(`domain:${domain}`);
   if (domainKeys.size >= DOMAIN_CACHE_MAX) domainKeys.clear();
-  domainKeys.set(hostKey, key);
+  domainKeys.set(ownString(hostKey), key);
   return key;
 }
 
