@@ -33,6 +33,7 @@ import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 
 /** Due hosts one lease round sets aside for the workers that fetched them last, at most: past it, it takes what is due. */
 const MAX_SET_ASIDE = 1024;
+const SET_ASIDE_PER_LEASE = 4;
 
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
 const SCAN_LIMIT = 256;
@@ -58,6 +59,8 @@ export function leaseWithin(
     ctx.affinity.leased(hostKey, workerId, txn.now);
   };
   // Other workers' hosts (affinity.ts): left for them, or taken after this worker's own if room is left.
+  // Each one set aside is a heap pop and push, so a round looks at a few times its capacity at most.
+  const setAsideMax = Math.min(MAX_SET_ASIDE, capacity * SET_ASIDE_PER_LEASE);
   const left: [hostKey: string, dueMs: number][] = [];
   const spare: [hostKey: string, dueMs: number][] = [];
   while (out.length < capacity) {
@@ -65,7 +68,7 @@ export function leaseWithin(
     const hostKey = ctx.schedule.takeDue(txn.now);
     if (hostKey === undefined || dueMs === undefined) break;
     const claim =
-      left.length + spare.length < MAX_SET_ASIDE
+      left.length + spare.length < setAsideMax
         ? ctx.affinity.claim(hostKey, workerId, dueMs, txn.now)
         : "take";
     if (claim === "take") take(hostKey);
