@@ -35,8 +35,10 @@ describe("heed crawl --demo", () => {
     expect(existsSync(join(dataDir, "frontier.lmdb"))).toBe(true);
     // WARCs by default, in the data directory; the summary names them.
     expect(summary.warc.dir).toBe(join(dataDir, "warc"));
+    // One file series per worker that fetched (a host's requests stay with the worker that fetched it
+    // last, so on eight hosts one worker may have fetched them all).
     expect(summary.warc.files).toBe(summary.warcFiles.length);
-    expect(summary.warc.files).toBeGreaterThanOrEqual(2);
+    expect(summary.warc.files).toBeGreaterThanOrEqual(1);
     // A response, request and metadata record per fetch (pages and robots.txt), a warcinfo per file.
     expect(summary.warc.records).toBeGreaterThanOrEqual(3 * summary.pages.done + summary.warc.files);
     for (const file of summary.warcFiles) {
