@@ -119,11 +119,6 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
   {
-    key: "commitIntervalMs",
-    flag: "--commit-interval-ms <ms>",
-    help: "frontier commits start at most this often; requests meanwhile share one (0: commit each at once)",
-  },
-  {
     key: "hostAffinityGraceMs",
     flag: "--host-affinity-grace-ms <ms>",
     help: "a due host waits this long for the worker that fetched it last, which may hold its connection (0: off)",

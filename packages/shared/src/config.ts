@@ -112,8 +112,6 @@ export const coordinatorConfigSchema = z.object({
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
-  /** Commits start at most this often: requests arriving meanwhile share one commit (one disk flush). */
-  commitIntervalMs: int(0, 1000).default(5),
   /** A due host waits this long for the worker that fetched it last, which may still hold its connection (0: off). */
   hostAffinityGraceMs: int(0, 10_000).default(50),
   /**

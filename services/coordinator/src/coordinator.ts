@@ -76,7 +76,6 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       leaseMarginMs: config.leaseMarginMs,
       leaseTtlMs: config.leaseTtlMs,
       maxWaitHintMs: config.maxWaitHintMs,
-      commitIntervalMs: config.commitIntervalMs,
       hostAffinityGraceMs: config.hostAffinityGraceMs,
       leaseRecordsKeep: config.leaseRecordsKeep,
       leaseRecordsMaxAgeMs: config.leaseRecordsMaxAgeMs,

@@ -6,9 +6,8 @@ import { NO_OBSERVER } from "./observer.js";
 import type { FetchReport } from "./records.js";
 import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
 
-// What a commit costs does not depend on what it holds (the B-tree paths it touched, a disk
-// flush): the frontier makes none for a lease round that could change nothing, and gathers the
-// requests of a commit interval into one.
+// A commit costs about the same whatever it holds (the B-tree paths it touched, a disk flush):
+// the frontier makes none for a lease round that could change nothing.
 
 let dir: string;
 let now: number;
@@ -60,8 +59,6 @@ function result(leaseId: string, statusCode: number): FetchReport {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe("commits", () => {
   it("answers lease rounds with nothing due without a commit, and commits again once a host is due", async () => {
     open();
@@ -90,50 +87,5 @@ describe("commits", () => {
     expect(due.leases.map((l) => l.url)).toEqual(["http://a.example/2"]);
     expect(commits).toBe(before + 1);
     await frontier.report("w1", [result(due.leases[0]?.id as string, 200)]);
-  });
-
-  it("gathers the requests that arrive within the commit interval into one commit", async () => {
-    open({ commitIntervalMs: 60 });
-    frontier.createCrawl(spec(["http://a.example/", "http://b.example/", "http://c.example/"], 0));
-    const round = await frontier.lease("w1", 10);
-    expect(round.leases).toHaveLength(3);
-    const [a, b, c] = round.leases.map((l) => l.id) as [string, string, string];
-
-    // Three reports, 10 ms apart, all inside the interval that began with the lease round's commit.
-    const before = commits;
-    const t0 = performance.now();
-    const answers: Promise<unknown>[] = [frontier.report("w1", [result(a, 404)])];
-    await sleep(10);
-    answers.push(frontier.report("w2", [result(b, 404)]));
-    await sleep(10);
-    answers.push(frontier.report("w3", [result(c, 404)]));
-    await Promise.all(answers);
-    expect(commits).toBe(before + 1);
-    // None was answered before its commit: the first waited for the interval too.
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(20);
-    // Each report counted: the three pages are leased next.
-    const pages = await frontier.lease("w1", 10);
-    expect(pages.leases.map((l) => l.url).sort()).toEqual([
-      "http://a.example/",
-      "http://b.example/",
-      "http://c.example/",
-    ]);
-    await frontier.report(
-      "w1",
-      pages.leases.map((l) => result(l.id, 200)),
-    );
-  });
-
-  it("commits each request at once without an interval", async () => {
-    open({ commitIntervalMs: 0 });
-    frontier.createCrawl(spec(["http://a.example/", "http://b.example/"], 0));
-    const round = await frontier.lease("w1", 10);
-    const [a, b] = round.leases.map((l) => l.id) as [string, string];
-    const before = commits;
-    const first = frontier.report("w1", [result(a, 404)]);
-    await sleep(10);
-    const second = frontier.report("w2", [result(b, 404)]);
-    await Promise.all([first, second]);
-    expect(commits).toBe(before + 2);
   });
 });

@@ -52,8 +52,7 @@ export interface CommitBatcher {
 
 /**
  * Batched commits: every lease request and report that arrives in one turn of
- * the event loop, or within the commit interval of the last commit, is applied
- * in a single LMDB transaction, reports first (they
+ * the event loop is applied in a single LMDB transaction, reports first (they
  * free host slots and queue outlinks), then leases. Callers get their answers
  * only after the commit is durable, so nothing is promised that is not. A
  * commit that fails fails exactly the operations in it.
@@ -76,8 +75,6 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let inFlight: Promise<void> | undefined;
   /** While commits fail for want of space, the next attempt waits until then (monotonic ms). */
   let retryAtMono = 0;
-  /** When the last batch was taken for a commit (monotonic ms): the next waits for the commit interval. */
-  let lastCommitMono = Number.NEGATIVE_INFINITY;
 
   function flush(force = false): void {
     scheduled = false;
@@ -93,7 +90,6 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     }
     const ops = pending;
     pending = [];
-    lastCommitMono = performance.now();
     // Whatever goes wrong fails this batch's callers (a settled one stays settled), never the process.
     inFlight = commit(ops)
       .catch((err: unknown) => {
@@ -157,9 +153,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   function schedule(): void {
     if (scheduled) return;
     scheduled = true;
-    const wait = lastCommitMono + (ctx.settings.commitIntervalMs ?? 0) - performance.now();
-    if (wait >= 1) setTimeout(flush, Math.ceil(wait));
-    else setImmediate(flush);
+    setImmediate(flush);
   }
 
   function enqueue(op: Op): void {

@@ -19,12 +19,6 @@ export interface FrontierSettings {
   leaseRecordsKeep?: number;
   /** ... and none ended longer ago than this (0: no limit). */
   leaseRecordsMaxAgeMs?: number;
-  /**
-   * Commits start at most this often (0: as soon as a request arrives). Every commit pays for
-   * writing the B-tree paths it touched and a disk flush, whatever it holds: at a polite crawl's
-   * few requests per millisecond, waiting this long gathers several into one commit.
-   */
-  commitIntervalMs?: number;
   /** How long a due host waits for the worker that fetched it last, which may hold its connection (0: no affinity; affinity.ts). */
   hostAffinityGraceMs?: number;
 }
