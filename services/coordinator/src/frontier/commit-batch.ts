@@ -50,6 +50,12 @@ export interface CommitBatcher {
   drain(): Promise<void>;
 }
 
+/** Whether a host is due now: with none, a lease round can change nothing. */
+function somethingDue(ctx: FrontierContext): boolean {
+  const next = ctx.schedule.nextDueMs();
+  return next !== undefined && next <= ctx.clock();
+}
+
 /**
  * Batched commits: every lease request and report that arrives in one turn of
  * the event loop is applied in a single LMDB transaction, reports first (they
@@ -64,11 +70,6 @@ export interface CommitBatcher {
  * other processes' read-only opens made LMDB lose commits (docs/design.md);
  * whether the one caused the other is not known, so the plain path stays.
  */
-function somethingDue(ctx: FrontierContext): boolean {
-  const next = ctx.schedule.nextDueMs();
-  return next !== undefined && next <= ctx.clock();
-}
-
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   let pending: Op[] = [];
   let scheduled = false;
