@@ -8,7 +8,7 @@ import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { startWorker, type Worker } from "@heed/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TEST_UA, testLogger } from "./harness/cluster.js";
-import { freePort } from "./harness/fleet.js";
+import { freePort } from "./harness/ports.js";
 import { exited, runHeed, runHeedctl, spawnHeed } from "./harness/processes.js";
 import { makeCertificates, type TestCertificates } from "./harness/tls.js";
 

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { countBy, gapViolations } from "./harness/audit.js";
 import { captureProblems } from "./harness/captures.js";
 import { TEST_UA } from "./harness/cluster.js";
-import { type Fleet, freePort, startFleet } from "./harness/fleet.js";
+import { type Fleet, startFleet } from "./harness/fleet.js";
+import { freePort } from "./harness/ports.js";
 import { exited, runHeedctl } from "./harness/processes.js";
 import { startTcpProxy, type TcpProxy } from "./harness/tcp-proxy.js";
 

@@ -16,8 +16,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../harness/ports.js";
 import { allSecretValues, containerEnv, mustFindWorkload, secretValue } from "./k8s.js";
-import { freePort, type HeedProcess, spawnNode, tempDir, waitForHttp } from "./procs.js";
+import { type HeedProcess, spawnNode, tempDir, waitForHttp } from "./procs.js";
 import { render } from "./render.js";
 import { HEED_BIN, REPO_ROOT } from "./repo.js";
 import { loopbackListen, runnableEnv, startRenderedNats } from "./stack.js";

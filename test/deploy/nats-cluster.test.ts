@@ -18,9 +18,10 @@ import {
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../harness/ports.js";
 import { until } from "../harness/until.js";
 import { containerEnv, mustFindWorkload } from "./k8s.js";
-import { freePort, tempDir } from "./procs.js";
+import { tempDir } from "./procs.js";
 import { render } from "./render.js";
 import { renderedNatsConfig } from "./stack.js";
 

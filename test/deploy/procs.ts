@@ -1,7 +1,6 @@
 /** Real processes on loopback for the deploy/ checks: the Heed services and heedctl (nats-server: @heed/test-support). */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HEED_BIN, REPO_ROOT } from "./repo.js";
@@ -83,19 +82,6 @@ export async function waitForHttp(url: string, proc: HeedProcess, timeoutMs = 20
     if (Date.now() > deadline) throw new Error(`${url} never answered 200 (last: ${last}): ${proc.log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** A TCP port on 127.0.0.1 that the OS just handed out and took back. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port from the OS"))));
-    });
-  });
 }
 
 export interface Coordinator {

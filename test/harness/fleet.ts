@@ -1,12 +1,12 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CrawlRecord, FrontierCheck, LeaseRecord, UrlRecord } from "@heed/coordinator";
 import type { CrawlSpecInput } from "@heed/shared";
 import { sleep } from "@heed/shared";
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
+import { freePort } from "./ports.js";
 import { exited, spawnHeed } from "./processes.js";
 import { frontierReaders, listening } from "./readers.js";
 import { stuckReport } from "./stuck.js";
@@ -24,34 +24,6 @@ interface WorkerStart {
   settled: boolean;
   done: Promise<void>;
   log(): string;
-}
-
-export async function freePort(): Promise<number> {
-  // Below the kernel's ephemeral range: a port from it (what listen(0) hands out) can be taken, between
-  // this probe and the process that listens on it, as the local end of any outgoing connection.
-  const below = ephemeralLow();
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
-    if (await canListen(port)) return port;
-  }
-  throw new Error(`no free port found below ${below}`);
-}
-
-function ephemeralLow(): number {
-  try {
-    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-function canListen(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
 }
 
 /**

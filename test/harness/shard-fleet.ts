@@ -13,7 +13,7 @@ import {
 import { type CrawlSpecInput, sleep, URL_STREAM } from "@heed/shared";
 import { type NatsServerHandle, startNatsServer } from "@heed/test-support";
 import { connect, type JetStreamManager, type NatsConnection } from "nats";
-import { freePort } from "./fleet.js";
+import { freePort } from "./ports.js";
 import { exited, spawnHeed } from "./processes.js";
 import { frontierReaders, listening } from "./readers.js";
 import { stuckReport } from "./stuck.js";

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHostAffinity } from "./affinity.js";
 import type { Frontier } from "./frontier.js";
 import type { FetchReport } from "./records.js";
-import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir, testReport } from "./testing/test-frontier.js";
 
 describe("host affinity", () => {
   const options = { graceMs: 50, keepMs: 10_000, aliveMs: 2_000 };
@@ -65,28 +65,7 @@ function spec(seeds: string[]): CrawlSpecInput {
 }
 
 function result(leaseId: string, statusCode: number): FetchReport {
-  return {
-    leaseId,
-    startedAtMs: now,
-    finishedAtMs: now,
-    statusCode,
-    contentType: "text/html",
-    bodyBytes: 10,
-    truncated: false,
-    digestSha256: "0".repeat(64),
-    outlinks: [],
-    redirectLocation: "",
-    retryAfter: "",
-    nofollow: false,
-    noindex: false,
-    noarchive: false,
-    remoteAddress: "10.1.2.3",
-    robotsBody: "",
-    sitemapIndex: false,
-    tdmReserved: false,
-    contentUsage: "",
-    wellKnownBody: "",
-  };
+  return testReport(leaseId, { statusCode, startedAtMs: now, finishedAtMs: now });
 }
 
 async function leaseOne(workerId: string): Promise<string | undefined> {
@@ -126,13 +105,15 @@ describe("leases with host affinity", () => {
       "w1",
       first.leases.map((l) => result(l.id, 404)),
     );
+    // w2's host ends last, so it falls due last: taking the earliest due host first would give w2 one of w1's.
+    now += 10;
     await frontier.report(
       "w2",
       second.leases.map((l) => result(l.id, 404)),
     );
     const own = robotsOf(second)[0] as string;
-    // Every host is 200 ms late (the fleet runs behind) and both workers keep asking.
-    now += 1000 + 200;
+    // Every host is about 200 ms late (the fleet runs behind) and both workers keep asking.
+    now += 1000 + 190;
     await frontier.lease("w1", 0);
     const one = await frontier.lease("w2", 1);
     expect(one.leases.map((l) => new URL(l.url).hostname)).toEqual([own]);

@@ -4,7 +4,7 @@ import type { FrontierSettings } from "./context.js";
 import type { Frontier } from "./frontier.js";
 import { NO_OBSERVER } from "./observer.js";
 import type { FetchReport } from "./records.js";
-import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
+import { closeTestFrontier, openTestFrontier, testFrontierDir, testReport } from "./testing/test-frontier.js";
 
 // A commit costs about the same whatever it holds (the B-tree paths it touched, a disk flush):
 // the frontier makes none for a lease round that could change nothing.
@@ -35,28 +35,7 @@ function spec(seeds: string[], minDelayMs: number): CrawlSpecInput {
 }
 
 function result(leaseId: string, statusCode: number): FetchReport {
-  return {
-    leaseId,
-    startedAtMs: now,
-    finishedAtMs: now,
-    statusCode,
-    contentType: "text/html",
-    bodyBytes: 10,
-    truncated: false,
-    digestSha256: "0".repeat(64),
-    outlinks: [],
-    redirectLocation: "",
-    retryAfter: "",
-    nofollow: false,
-    noindex: false,
-    noarchive: false,
-    remoteAddress: "10.1.2.3",
-    robotsBody: "",
-    sitemapIndex: false,
-    tdmReserved: false,
-    contentUsage: "",
-    wellKnownBody: "",
-  };
+  return testReport(leaseId, { statusCode, startedAtMs: now, finishedAtMs: now });
 }
 
 describe("commits", () => {

@@ -50,12 +50,6 @@ export interface CommitBatcher {
   drain(): Promise<void>;
 }
 
-/** Whether a host is due now: with none, a lease round can change nothing. */
-function somethingDue(ctx: FrontierContext): boolean {
-  const next = ctx.schedule.nextDueMs();
-  return next !== undefined && next <= ctx.clock();
-}
-
 /**
  * Batched commits: every lease request and report that arrives in one turn of
  * the event loop is applied in a single LMDB transaction, reports first (they
@@ -129,7 +123,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       leases.push(o);
     }
     if (renewals.length + reports.length + leases.length === 0) return;
-    if (renewals.length + reports.length === 0 && !somethingDue(ctx)) {
+    if (renewals.length + reports.length === 0 && !ctx.schedule.hasDue(ctx.clock())) {
       // Workers ask again and again while every host waits out its delay: with nothing due, a lease
       // round would change nothing, so it is answered without a transaction (and its commit).
       for (const o of leases)

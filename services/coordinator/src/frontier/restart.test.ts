@@ -4,7 +4,12 @@ import { hostsWithQueued } from "./context.js";
 import type { Frontier } from "./frontier.js";
 import type { FetchReport, LeaseGrant } from "./records.js";
 import { type FrontierStore, openFrontierStore } from "./store.js";
-import { closeTestFrontier, openTestFrontier, testFrontierDir } from "./testing/test-frontier.js";
+import {
+  closeTestFrontier,
+  fetchedReport,
+  openTestFrontier,
+  testFrontierDir,
+} from "./testing/test-frontier.js";
 
 // A restart rebuilds the host schedule from LMDB in one pass: these check that it comes back
 // as the running frontier had it, host by host.
@@ -27,28 +32,7 @@ const spec = (seeds: string[]): CrawlSpecInput => ({
   politeness: { minDelayMs: 500, maxConcurrencyPerHost: 1 },
 });
 
-const ok = (g: LeaseGrant): FetchReport => ({
-  leaseId: g.id,
-  startedAtMs: now,
-  finishedAtMs: now,
-  statusCode: g.kind === "robots" ? 404 : 200,
-  contentType: "text/html",
-  bodyBytes: 10,
-  truncated: false,
-  digestSha256: "0".repeat(64),
-  outlinks: [],
-  redirectLocation: "",
-  retryAfter: "",
-  nofollow: false,
-  noindex: false,
-  noarchive: false,
-  remoteAddress: "",
-  robotsBody: "",
-  sitemapIndex: false,
-  tdmReserved: false,
-  contentUsage: "",
-  wellKnownBody: "",
-});
+const ok = (g: LeaseGrant): FetchReport => fetchedReport(g, now);
 
 /** Host i has i % 4 + 1 pages: some drain with one fetch, some keep work after several. */
 const HOSTS = 40;

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import type { FrontierSettings } from "./context.js";
 import type { Frontier } from "./frontier.js";
 import type { FetchReport, LeaseGrant } from "./records.js";
-import { openTestFrontier } from "./testing/test-frontier.js";
+import { fetchedReport, openTestFrontier } from "./testing/test-frontier.js";
 
 let dir: string;
 let now: number;
@@ -26,28 +26,7 @@ function open(retention: Partial<FrontierSettings>): Frontier {
   return frontier;
 }
 
-const ok = (g: LeaseGrant): FetchReport => ({
-  leaseId: g.id,
-  startedAtMs: now,
-  finishedAtMs: now,
-  statusCode: g.kind === "robots" ? 404 : 200,
-  contentType: "text/html",
-  bodyBytes: 10,
-  truncated: false,
-  digestSha256: "0".repeat(64),
-  outlinks: [],
-  redirectLocation: "",
-  retryAfter: "",
-  nofollow: false,
-  noindex: false,
-  noarchive: false,
-  remoteAddress: "10.1.2.3",
-  robotsBody: "",
-  sitemapIndex: false,
-  tdmReserved: false,
-  contentUsage: "",
-  wellKnownBody: "",
-});
+const ok = (g: LeaseGrant): FetchReport => fetchedReport(g, now, { remoteAddress: "10.1.2.3" });
 
 /** Crawls `hosts` one-page hosts to the end, a second between reports; returns the leases in the order they ended. */
 async function crawl(

@@ -28,7 +28,9 @@ function compareWithModel(schedule: HostSchedule, model: Map<string, number>, se
       schedule.unschedule(host);
       model.delete(host);
     } else if (r < 0.9) {
+      const due = schedule.hasDue(now);
       const taken = schedule.takeDue(now);
+      expect(due).toBe(taken !== undefined);
       const earliest = Math.min(...model.values());
       if (taken === undefined) expect(earliest > now || model.size === 0).toBe(true);
       else {

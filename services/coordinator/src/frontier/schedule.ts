@@ -12,6 +12,8 @@ export interface HostSchedule {
   takeDue(nowMs: number): string | undefined;
   /** When the earliest scheduled host becomes due. */
   nextDueMs(): number | undefined;
+  /** Whether a host is due at or before `nowMs` (takeDue would return one). */
+  hasDue(nowMs: number): boolean;
   /** When this host may next be leased; undefined when it is not scheduled (no queued work, or no room). */
   dueAt(hostKey: string): number | undefined;
   readonly size: number;
@@ -107,6 +109,8 @@ export function createHostSchedule(entries?: Iterable<[hostKey: string, dueMs: n
     return slot;
   };
 
+  const hasDue = (nowMs: number) => size > 0 && (dueOf[heap[0] as number] as number) <= nowMs;
+
   if (entries !== undefined) {
     for (const [hostKey, dueMs] of entries) {
       let slot = slotOf.get(hostKey);
@@ -141,14 +145,14 @@ export function createHostSchedule(entries?: Iterable<[hostKey: string, dueMs: n
       if (slot !== undefined) removeAt(placeOf[slot] as number);
     },
     takeDue(nowMs) {
-      if (size === 0) return undefined;
+      if (!hasDue(nowMs)) return undefined;
       const top = heap[0] as number;
-      if ((dueOf[top] as number) > nowMs) return undefined;
       const key = keyOf[top] as string;
       removeAt(0);
       return key;
     },
     nextDueMs: () => (size === 0 ? undefined : dueOf[heap[0] as number]),
+    hasDue,
     dueAt(hostKey) {
       const slot = slotOf.get(hostKey);
       return slot === undefined ? undefined : dueOf[slot];
