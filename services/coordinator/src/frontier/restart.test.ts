@@ -1,5 +1,7 @@
 import type { CrawlSpecInput } from "@heed/shared";
+import { open as lmdbOpen } from "lmdb";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { openFrontierReader } from "../frontier-reader.js";
 import { hostsWithQueued } from "./context.js";
 import type { Frontier } from "./frontier.js";
 import type { FetchReport, LeaseGrant } from "./records.js";
@@ -108,6 +110,46 @@ it("finds every host with queued work once, in key order, however a range reads 
       }),
     };
     expect([...hostsWithQueued(readsStartOnce)]).toEqual(expected);
+  } finally {
+    await store.close();
+  }
+  frontier = open();
+});
+
+it("opens a frontier that kept its definitions in the older msgpack table, read-only and read-write", async () => {
+  const c = frontier.createCrawl(spec(["http://old.example/a", "http://old.example/b"]));
+  const def = frontier.crawl(c.id)?.spec;
+  await frontier.close();
+  // As such a frontier was written: the definition packed beside the other records, and no JSON table.
+  const root = lmdbOpen({ path: `${dir}/frontier.lmdb`, maxDbs: 32 });
+  const legacy = root.openDB({
+    name: "crawl-specs",
+    encoding: "msgpack",
+    sharedStructuresKey: Symbol.for("structures"),
+  });
+  const current = root.openDB({ name: "crawl-definitions", encoding: "json" });
+  await legacy.put(c.id, def);
+  await current.drop();
+  await root.close();
+
+  const reader = openFrontierReader(dir);
+  expect(reader.ready).toBe(true);
+  expect(reader.crawl(c.id)?.spec).toEqual(def);
+  await reader.close();
+
+  frontier = open();
+  expect(frontier.crawl(c.id)?.spec).toEqual(def);
+  const robots = (await frontier.lease("w1", 10)).leases;
+  expect(robots.map((g) => g.url)).toEqual(["http://old.example/robots.txt"]);
+  await frontier.report("w1", robots.map(ok));
+  now += 600;
+  expect((await frontier.lease("w1", 10)).leases.map((g) => g.url)).toEqual(["http://old.example/a"]);
+  await frontier.close();
+  // Moved, not copied: the old table is empty and the definition reads from the JSON one.
+  const store = openFrontierStore(dir);
+  try {
+    expect(store.crawlSpecs.get(c.id)).toEqual(def);
+    expect(store.root.openDB({ name: "crawl-specs" }).getKeysCount()).toBe(0);
   } finally {
     await store.close();
   }
