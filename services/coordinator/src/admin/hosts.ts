@@ -2,7 +2,7 @@ import { proto } from "@heed/shared";
 import { crawlFetchesOf } from "../frontier/budgets.js";
 import type { Frontier } from "../frontier/frontier.js";
 import { policyFor } from "../frontier/policies.js";
-import type { HostPolicy, HostState, RobotsRecord } from "../frontier/records.js";
+import type { HostPolicy, HostState, StoredRobots } from "../frontier/records.js";
 import { encodePageToken } from "./validate.js";
 import { hostToProto } from "./wire.js";
 
@@ -76,8 +76,8 @@ export function* hostKeys(
 }
 
 /** Robots records are kept per origin; a host has one per scheme and port it was crawled on. */
-export function robotsOf(frontier: Frontier, hostKey: string): RobotsRecord[] {
-  const out: RobotsRecord[] = [];
+export function robotsOf(frontier: Frontier, hostKey: string): StoredRobots[] {
+  const out: StoredRobots[] = [];
   for (const scheme of ["http://", "https://"]) {
     // ';' sorts right after ':', so this range holds "scheme://host" and "scheme://host:port".
     for (const { value } of frontier.store.robots.getRange({
@@ -100,7 +100,7 @@ function hostOfOrigin(origin: string): string | undefined {
 
 export function statusesOf(
   h: HostState,
-  robots: RobotsRecord[],
+  robots: StoredRobots[],
   policy: HostPolicy | undefined,
   nowMs: number,
 ): proto.HostStatus[] {

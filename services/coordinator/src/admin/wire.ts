@@ -4,7 +4,7 @@ import type {
   CrawlState,
   HostPolicy,
   HostState,
-  RobotsRecord,
+  StoredRobots,
   UrlRecord,
   UrlState,
 } from "../frontier/records.js";
@@ -87,7 +87,7 @@ export function policyToProto(p: HostPolicy): proto.HostPolicy {
   };
 }
 
-export function robotsToProto(r: RobotsRecord): proto.HostRobots {
+export function robotsToProto(r: StoredRobots): proto.HostRobots {
   return {
     origin: r.origin,
     // A robots record exists from the first lease on; until a fetch ends it says nothing.
@@ -114,7 +114,7 @@ export function robotsToProto(r: RobotsRecord): proto.HostRobots {
 export function hostToProto(
   h: HostState,
   statuses: proto.HostStatus[],
-  robots: RobotsRecord[],
+  robots: StoredRobots[],
   policy: HostPolicy | undefined,
 ): proto.Host {
   return {

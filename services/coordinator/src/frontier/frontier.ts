@@ -60,7 +60,7 @@ import { createHostSchedule } from "./schedule.js";
 import { seedsFrom } from "./seeds.js";
 import { dropOutbox, type InboundUrl, type IngestResult, ingestUrls, outboxBatch } from "./shard-urls.js";
 import { spaceGuard } from "./space.js";
-import { type FrontierStore, loadCrawl, openFrontierStore } from "./store.js";
+import { type FrontierStore, loadCrawl, openFrontierStore, readRobots } from "./store.js";
 import { urlHashOf } from "./txn.js";
 
 export interface Frontier {
@@ -293,7 +293,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
       mapIter(store.urls.getRange({ start: [crawlId], end: [`${crawlId}\u0000`] }), (e) => e.value),
     host: (hostKey) => store.hosts.get(hostKey),
     hostDueAtMs: (hostKey) => ctx.schedule.dueAt(hostKey),
-    robots: (origin) => store.robots.get(origin),
+    robots: (origin) => readRobots(store, origin),
     leaseRecord: (leaseId) => store.leases.get(leaseId),
     activeLeaseCount: () => ctx.active.size,
     check: () => checkFrontier(store),

@@ -257,6 +257,9 @@ export interface RobotsRecord extends RobotsPolicy {
   redirects?: string[];
 }
 
+/** A robots record as its table holds it: the text apart, in its own table (older frontiers kept it here). */
+export type StoredRobots = Omit<RobotsRecord, "text"> & { text?: string };
+
 export type LeaseState = "active" | "reported" | "expired";
 
 export interface LeaseRecord {

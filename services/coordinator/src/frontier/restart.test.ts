@@ -155,3 +155,32 @@ it("opens a frontier that kept its definitions in the older msgpack table, read-
   }
   frontier = open();
 });
+
+it("obeys a robots.txt kept inline in its record, as older frontiers stored it", async () => {
+  const c = frontier.createCrawl(spec(["http://inline.example/private/x", "http://inline.example/open"]));
+  const [robots] = (await frontier.lease("w1", 10)).leases;
+  await frontier.report("w1", [
+    fetchedReport(robots as LeaseGrant, now, {
+      statusCode: 200,
+      robotsBody: "User-agent: *\nDisallow: /private/\n",
+    }),
+  ]);
+  const rec = frontier.robots("http://inline.example");
+  expect(rec?.text).toContain("Disallow: /private/");
+  await frontier.close();
+  const root = lmdbOpen({ path: `${dir}/frontier.lmdb`, maxDbs: 32 });
+  const table = root.openDB({
+    name: "robots",
+    encoding: "msgpack",
+    sharedStructuresKey: Symbol.for("structures"),
+  });
+  await table.put("http://inline.example", rec);
+  await root.openDB({ name: "robots-texts", encoding: "string" }).drop();
+  await root.close();
+
+  frontier = open();
+  expect(frontier.robots("http://inline.example")?.text).toBe(rec?.text);
+  now += 600;
+  expect((await frontier.lease("w1", 10)).leases.map((g) => g.url)).toEqual(["http://inline.example/open"]);
+  expect(frontier.url(c.id, "http://inline.example/private/x")?.reason).toBe("robots_disallowed");
+});

@@ -103,3 +103,16 @@ describe("robots.txt readings in the frontier", () => {
     );
   });
 });
+
+it("keeps a large robots.txt out of the record encoder's shared buffer", async () => {
+  const crawl = frontier.createCrawl(spec(["http://big.example/private/b", "http://big.example/a"]));
+  // 300 KB of rules (below the 500 KiB RFC 9309 asks to parse), as large sites publish.
+  const rules = Array.from({ length: 15_000 }, (_, i) => `Disallow: /archive/${i}/\n`).join("");
+  await answerRobots(`User-agent: *\nDisallow: /private/\n${rules}`);
+  expect(frontier.robots("http://big.example")?.text.length).toBeGreaterThan(300_000);
+  expect((await take()).map((l) => l.url)).toEqual(["http://big.example/a"]);
+  expect(frontier.url(crawl.id, "http://big.example/private/b")?.reason).toBe("robots_disallowed");
+  // Packed through msgpackr, the text would grow its process-wide buffer, and every record after would pack slower.
+  const encoder = (frontier.store.urls as unknown as { encoder: { encode(v: unknown): Uint8Array } }).encoder;
+  expect(encoder.encode(0).buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+});

@@ -12,6 +12,7 @@ import type {
   OutboxEntry,
   QueueKey,
   RobotsRecord,
+  StoredRobots,
   TdmRecord,
   UrlRecord,
 } from "./records.js";
@@ -35,8 +36,10 @@ export interface FrontierStore {
   /** [hostKey, depth, seq] -> [crawlId, urlHash]: per-host queues, breadth first. */
   queue: Database<[string, string], QueueKey>;
   hosts: Database<HostState, string>;
-  /** origin -> robots policy and its retry state. */
-  robots: Database<RobotsRecord, string>;
+  /** origin -> robots policy and its retry state; read and write through `readRobots` and `writeRobots`. */
+  robots: Database<StoredRobots, string>;
+  /** origin -> the robots.txt text in force, apart from its record (see `writeRobots`). */
+  robotsTexts: Database<string, string>;
   leases: Database<LeaseRecord, string>;
   /** [crawlId, endedAtMs, leaseId] -> 1: ended lease records in the order they ended, for retention. */
   endedLeases: Database<number, EndedLeaseKey>;
@@ -50,8 +53,13 @@ export interface FrontierStore {
   hostPolicies: Database<HostPolicy, string>;
   /** [crawlId, payloadDigest] -> first durable capture of that payload: the revisit index. */
   digests: Database<DigestEntry, [string, string]>;
-  /** [crawlId, urlHash] -> a fetched page's links that lay past the depth limit, followed if a shorter path to it turns up. */
+  /**
+   * [crawlId, urlHash] -> a fetched page's links that lay past the depth limit, followed if a
+   * shorter path to it turns up. JSON, as a page can have thousands (see `openSpecs`); read and
+   * remove through `pastDepthLinks` and `dropPastDepthLinks`, which know the older msgpack table.
+   */
   pastDepth: Database<string[], [string, string]>;
+  legacyPastDepth: Database<string[], [string, string]>;
   /** seq -> a URL for another shard, until the URL stream acknowledged it (sharded frontiers only). */
   outbox: Database<OutboxEntry, number>;
   meta: Database<number, string>;
@@ -116,6 +124,9 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     tables.push(table as unknown as Database);
     return table;
   };
+  // Tables for values that can be large, kept apart from msgpackr (see `openSpecs`).
+  const plain = <V, K extends import("lmdb").Key>(name: string, encoding: "json" | "string") =>
+    root.openDB<V, K>({ name, encoding, cache: false });
   return {
     root,
     forgetUncommittedStructures: () => {
@@ -130,7 +141,8 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     discovery: db<string, [string, number]>("discovery"),
     queue: db<[string, string], QueueKey>("queue"),
     hosts: db<HostState, string>("hosts"),
-    robots: db<RobotsRecord, string>("robots"),
+    robots: db<StoredRobots, string>("robots"),
+    robotsTexts: plain<string, string>("robots-texts", "string"),
     leases: db<LeaseRecord, string>("leases"),
     endedLeases: db<number, EndedLeaseKey>("ended-leases"),
     activeLeases: db<number, string>("active-leases"),
@@ -138,7 +150,8 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     hostPolicies: db<HostPolicy, string>("host-policies"),
     tdm: db<TdmRecord, string>("tdm"),
     digests: db<DigestEntry, [string, string]>("digests"),
-    pastDepth: db<string[], [string, string]>("past-depth"),
+    pastDepth: plain<string[], [string, string]>("past-depth-links", "json"),
+    legacyPastDepth: db<string[], [string, string]>("past-depth"),
     outbox: db<OutboxEntry, number>("outbox"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
@@ -149,10 +162,13 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
 const LEGACY_SPECS = "crawl-specs";
 
 /**
- * Crawl definitions are stored as JSON, apart from msgpackr. A definition carries its seeds and
- * can be megabytes; packing one grew msgpackr's shared encoder buffer, and V8's code for `pack`
- * stayed about 3x slower for every record written after it (URL records 3.4 → 10 µs, leases
- * 1.8 → 8 µs; the coordinator's CPU per lease 20-25 % higher). A frontier written before this
+ * Crawl definitions are stored as JSON, apart from msgpackr. Large values stay out of msgpackr:
+ * it packs every table's values into one buffer shared by the process, and a value of more than
+ * about 20 KB grows that buffer; once records have been packed into the grown buffer, every record
+ * after packs about 3x slower for the life of the process, and swapping in a small buffer again
+ * does not undo it (measured: URL records 3.4 → 10 µs, leases 1.8 → 8 µs; the coordinator's CPU per
+ * lease 20-25 % higher). A definition carries its seeds and can be megabytes; a robots.txt can be
+ * 500 KiB; a page's links past the depth limit can be thousands. A frontier written before this
  * table existed has its definitions moved here when a coordinator opens it; a read-only opener
  * of such a frontier reads the old table.
  */
@@ -177,6 +193,41 @@ function openSpecs(
     });
   }
   return specs;
+}
+
+export function robotsWithText(store: FrontierStore, stored: StoredRobots): RobotsRecord {
+  if (stored.text !== undefined) return stored as RobotsRecord;
+  return { ...stored, text: store.robotsTexts.get(stored.origin) ?? "" };
+}
+
+export function readRobots(store: FrontierStore, origin: string): RobotsRecord | undefined {
+  const stored = store.robots.get(origin);
+  return stored === undefined ? undefined : robotsWithText(store, stored);
+}
+
+/**
+ * In a write transaction. The record changes with every robots lease and retry, the text only
+ * with a new answer: it is written only then.
+ */
+export function writeRobots(store: FrontierStore, rec: RobotsRecord): void {
+  const { text, ...rest } = rec;
+  store.robots.putSync(rec.origin, rest);
+  if (text === "") store.robotsTexts.removeSync(rec.origin);
+  else if (store.robotsTexts.get(rec.origin) !== text) store.robotsTexts.putSync(rec.origin, text);
+}
+
+export function removeRobots(store: FrontierStore, origin: string): void {
+  store.robots.removeSync(origin);
+  store.robotsTexts.removeSync(origin);
+}
+
+export function pastDepthLinks(store: FrontierStore, key: [string, string]): string[] | undefined {
+  return store.pastDepth.get(key) ?? store.legacyPastDepth.get(key);
+}
+
+export function dropPastDepthLinks(store: FrontierStore, key: [string, string]): void {
+  store.pastDepth.removeSync(key);
+  store.legacyPastDepth.removeSync(key);
 }
 
 // Definitions never change once written, so one decoded copy per crawl serves every transaction

@@ -21,7 +21,16 @@ import type {
 import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
 import { adoptCrawlPoliteness, isAsStrict } from "./slots.js";
-import { type EndedLeaseKey, type FrontierStore, loadCrawl } from "./store.js";
+import {
+  dropPastDepthLinks,
+  type EndedLeaseKey,
+  type FrontierStore,
+  loadCrawl,
+  pastDepthLinks,
+  readRobots,
+  removeRobots,
+  writeRobots,
+} from "./store.js";
 
 /** Queue keys sort depth within a host; this bounds a range scan over one host. */
 export const MAX_DEPTH_KEY = 1_000_000;
@@ -263,10 +272,10 @@ export function openTxn(
       dropRobots(origin) {
         robots.delete(origin);
         dirtyRobots.delete(origin);
-        store.robots.removeSync(origin);
+        removeRobots(store, origin);
       },
       dropTdm: (origin) => store.tdm.removeSync(origin),
-      dropPastDepth: (crawlId, hash) => store.pastDepth.removeSync([crawlId, hash]),
+      dropPastDepth: (crawlId, hash) => dropPastDepthLinks(store, [crawlId, hash]),
       addSeedHost(crawlId, hostname) {
         if (!store.addedSeedHosts.doesExist([crawlId, hostname]))
           store.addedSeedHosts.putSync([crawlId, hostname], 1);
@@ -325,7 +334,7 @@ export function openTxn(
     },
     robots(origin) {
       if (robots.has(origin)) return robots.get(origin);
-      const r = store.robots.get(origin);
+      const r = readRobots(store, origin);
       if (r !== undefined) robots.set(origin, r);
       return r;
     },
@@ -400,7 +409,7 @@ export function openTxn(
       }
       for (const [k, h] of hosts) store.hosts.putSync(k, h);
       side.flushCrawlHosts();
-      for (const o of dirtyRobots) store.robots.putSync(o, robots.get(o) as RobotsRecord);
+      for (const o of dirtyRobots) writeRobots(store, robots.get(o) as RobotsRecord);
       if (seq.current() !== seqAtOpen) store.meta.putSync("seq", seq.current());
     },
   };
@@ -640,8 +649,8 @@ function shorten(
   txn.putUrl(hash, rec);
   // Only a fetched page has links kept; they are followed once the shorter depth lets them in.
   if (depth + 1 > crawl.spec.maxDepth) return;
-  const links = store.pastDepth.get([crawl.id, hash]);
+  const links = pastDepthLinks(store, [crawl.id, hash]);
   if (links === undefined) return;
-  store.pastDepth.removeSync([crawl.id, hash]);
+  dropPastDepthLinks(store, [crawl.id, hash]);
   for (const link of links) discover(txn, seq, hooks, crawl, link, depth + 1, rec.url);
 }
