@@ -31,6 +31,7 @@ import {
 } from "./digests.js";
 import { indexDiscoveryOrder } from "./discovery.js";
 import { expireDue } from "./expiry.js";
+import { keepLargeValuesApart } from "./large-values.js";
 import type { LeaseRound } from "./lease.js";
 import { type FrontierObserver, NO_OBSERVER } from "./observer.js";
 import { addSeeds, type CrawlAction, changeCrawlState, removeHostPolicy, setHostPolicy } from "./operator.js";
@@ -190,6 +191,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     ensureSpace: spaceGuard(options.dataDir),
   };
   indexDiscoveryOrder(store, ctx.seq);
+  keepLargeValuesApart(store);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
   const batcher = createCommitBatcher(ctx);

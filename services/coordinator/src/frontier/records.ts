@@ -257,8 +257,8 @@ export interface RobotsRecord extends RobotsPolicy {
   redirects?: string[];
 }
 
-/** A robots record as its table holds it: the text apart, in its own table (older frontiers kept it here). */
-export type StoredRobots = Omit<RobotsRecord, "text"> & { text?: string };
+/** A robots record as its table holds it: the text is in a table of its own (see store.ts). */
+export type StoredRobots = Omit<RobotsRecord, "text">;
 
 export type LeaseState = "active" | "reported" | "expired";
 

@@ -1,11 +1,11 @@
 import type { CrawlSpecInput } from "@heed/shared";
-import { open as lmdbOpen } from "lmdb";
+import { open as lmdbOpen, type RootDatabase } from "lmdb";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { openFrontierReader } from "../frontier-reader.js";
 import { hostsWithQueued } from "./context.js";
 import type { Frontier } from "./frontier.js";
 import type { FetchReport, LeaseGrant } from "./records.js";
-import { type FrontierStore, openFrontierStore } from "./store.js";
+import { type FrontierStore, msgpackTable, OLDER_TABLES, openFrontierStore } from "./store.js";
 import {
   closeTestFrontier,
   fetchedReport,
@@ -116,21 +116,29 @@ it("finds every host with queued work once, in key order, however a range reads 
   frontier = open();
 });
 
+/** Rewrites the closed frontier's LMDB as an older build left it, and marks it not yet moved to the current layout. */
+async function asOlderFrontier(edit: (root: RootDatabase) => Promise<void>): Promise<void> {
+  const root = lmdbOpen({ path: `${dir}/frontier.lmdb`, maxDbs: 32 });
+  try {
+    await edit(root);
+    await msgpackTable(root, "meta").remove("large-values-apart");
+  } finally {
+    await root.close();
+  }
+}
+
 it("opens a frontier that kept its definitions in the older msgpack table, read-only and read-write", async () => {
   const c = frontier.createCrawl(spec(["http://old.example/a", "http://old.example/b"]));
   const def = frontier.crawl(c.id)?.spec;
   await frontier.close();
-  // As such a frontier was written: the definition packed beside the other records, and no JSON table.
-  const root = lmdbOpen({ path: `${dir}/frontier.lmdb`, maxDbs: 32 });
-  const legacy = root.openDB({
-    name: "crawl-specs",
-    encoding: "msgpack",
-    sharedStructuresKey: Symbol.for("structures"),
+  // As such a frontier was written: the definition (and links past the depth limit) packed beside
+  // the other records, and no JSON tables.
+  const links = ["http://old.example/deep/1", "http://old.example/deep/2"];
+  await asOlderFrontier(async (root) => {
+    await msgpackTable(root, OLDER_TABLES.crawlSpecs).put(c.id, def);
+    await msgpackTable(root, OLDER_TABLES.pastDepth).put([c.id, "h1"], links);
+    await root.openDB({ name: "crawl-definitions" }).drop();
   });
-  const current = root.openDB({ name: "crawl-definitions", encoding: "json" });
-  await legacy.put(c.id, def);
-  await current.drop();
-  await root.close();
 
   const reader = openFrontierReader(dir);
   expect(reader.ready).toBe(true);
@@ -145,11 +153,13 @@ it("opens a frontier that kept its definitions in the older msgpack table, read-
   now += 600;
   expect((await frontier.lease("w1", 10)).leases.map((g) => g.url)).toEqual(["http://old.example/a"]);
   await frontier.close();
-  // Moved, not copied: the old table is empty and the definition reads from the JSON one.
+  // Moved, not copied: the old tables are empty and the values read from the JSON ones.
   const store = openFrontierStore(dir);
   try {
     expect(store.crawlSpecs.get(c.id)).toEqual(def);
-    expect(store.root.openDB({ name: "crawl-specs" }).getKeysCount()).toBe(0);
+    expect(msgpackTable(store.root, OLDER_TABLES.crawlSpecs).getKeysCount()).toBe(0);
+    expect(store.pastDepth.get([c.id, "h1"])).toEqual(links);
+    expect(msgpackTable(store.root, OLDER_TABLES.pastDepth).getKeysCount()).toBe(0);
   } finally {
     await store.close();
   }
@@ -168,15 +178,10 @@ it("obeys a robots.txt kept inline in its record, as older frontiers stored it",
   const rec = frontier.robots("http://inline.example");
   expect(rec?.text).toContain("Disallow: /private/");
   await frontier.close();
-  const root = lmdbOpen({ path: `${dir}/frontier.lmdb`, maxDbs: 32 });
-  const table = root.openDB({
-    name: "robots",
-    encoding: "msgpack",
-    sharedStructuresKey: Symbol.for("structures"),
+  await asOlderFrontier(async (root) => {
+    await msgpackTable(root, "robots").put("http://inline.example", rec);
+    await root.openDB({ name: "robots-texts" }).drop();
   });
-  await table.put("http://inline.example", rec);
-  await root.openDB({ name: "robots-texts", encoding: "string" }).drop();
-  await root.close();
 
   frontier = open();
   expect(frontier.robots("http://inline.example")?.text).toBe(rec?.text);

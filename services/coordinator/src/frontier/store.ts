@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { type CrawlSpec, errorMessage, SetupError } from "@heed/shared";
-import { type Database, open, type RootDatabase } from "lmdb";
+import { type Database, type Key, open, type RootDatabase } from "lmdb";
 import type {
   CrawlCounters,
   CrawlHostState,
@@ -21,7 +21,7 @@ import type {
 export interface FrontierStore {
   root: RootDatabase;
   crawls: Database<CrawlCounters, string>;
-  /** crawlId -> definition (with the seeds it was created with), written once; JSON, see `openSpecs`. */
+  /** crawlId -> definition (with the seeds it was created with), written once; JSON (see `plain`). */
   crawlSpecs: Database<CrawlSpec, string>;
   /** [crawlId, n] -> URL: seeds added after creation, in the order they were added (see seeds.ts). */
   addedSeeds: Database<string, [string, number]>;
@@ -36,7 +36,7 @@ export interface FrontierStore {
   /** [hostKey, depth, seq] -> [crawlId, urlHash]: per-host queues, breadth first. */
   queue: Database<[string, string], QueueKey>;
   hosts: Database<HostState, string>;
-  /** origin -> robots policy and its retry state; read and write through `readRobots` and `writeRobots`. */
+  /** origin -> robots policy and its retry state, without its text; read and write through `readRobots` and `writeRobots`. */
   robots: Database<StoredRobots, string>;
   /** origin -> the robots.txt text in force, apart from its record (see `writeRobots`). */
   robotsTexts: Database<string, string>;
@@ -55,11 +55,9 @@ export interface FrontierStore {
   digests: Database<DigestEntry, [string, string]>;
   /**
    * [crawlId, urlHash] -> a fetched page's links that lay past the depth limit, followed if a
-   * shorter path to it turns up. JSON, as a page can have thousands (see `openSpecs`); read and
-   * remove through `pastDepthLinks` and `dropPastDepthLinks`, which know the older msgpack table.
+   * shorter path to it turns up. JSON, as a page can have thousands (see `plain`).
    */
   pastDepth: Database<string[], [string, string]>;
-  legacyPastDepth: Database<string[], [string, string]>;
   /** seq -> a URL for another shard, until the URL stream acknowledged it (sharded frontiers only). */
   outbox: Database<OutboxEntry, number>;
   meta: Database<number, string>;
@@ -114,18 +112,21 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
   // Shared structures: a record's field names are stored once per table, not in every value, so
   // records are about 40 % smaller and decode several times faster (the lease path's hottest reads).
   // Values written without them (older frontiers) still decode as they are.
-  const db = <V, K extends import("lmdb").Key>(name: string) => {
-    const table = root.openDB<V, K>({
-      name,
-      encoding: "msgpack",
-      cache: false,
-      sharedStructuresKey: STRUCTURES,
-    });
+  const db = <V, K extends Key>(name: string) => {
+    const table = msgpackTable<V, K>(root, name);
     tables.push(table as unknown as Database);
     return table;
   };
-  // Tables for values that can be large, kept apart from msgpackr (see `openSpecs`).
-  const plain = <V, K extends import("lmdb").Key>(name: string, encoding: "json" | "string") =>
+  /**
+   * Values that can be large stay out of msgpackr: it packs every table's values into one buffer
+   * shared by the process, and a value of more than about 20 KB grows that buffer; once records
+   * have been packed into the grown buffer, every record after packs about 3x slower for the life
+   * of the process, and swapping in a small buffer again does not undo it (measured: URL records
+   * 3.4 → 10 µs, leases 1.8 → 8 µs; the coordinator's CPU per lease 20-25 % higher). A definition
+   * carries its seeds and can be megabytes; a robots.txt can be 500 KiB; a page's links past the
+   * depth limit can be thousands. Frontiers written before move theirs at open (large-values.ts).
+   */
+  const plain = <V, K extends Key>(name: string, encoding: "json" | "string") =>
     root.openDB<V, K>({ name, encoding, cache: false });
   return {
     root,
@@ -133,7 +134,11 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
       for (const table of tables) forgetStructures(table);
     },
     crawls: db<CrawlCounters, string>("crawls"),
-    crawlSpecs: openSpecs(root, options.readOnly === true, db<CrawlSpec, string>(LEGACY_SPECS)),
+    // Read-only, a table the coordinator has not created opens as undefined (the reader's `ready`):
+    // a frontier no coordinator has opened since definitions went to JSON has them in the old table.
+    crawlSpecs:
+      (plain<CrawlSpec, string>("crawl-definitions", "json") as Database<CrawlSpec, string> | undefined) ??
+      msgpackTable<CrawlSpec, string>(root, OLDER_TABLES.crawlSpecs),
     addedSeeds: db<string, [string, number]>("added-seeds"),
     addedSeedUrls: db<number, [string, string]>("added-seed-urls"),
     addedSeedHosts: db<number, [string, string]>("added-seed-hosts"),
@@ -151,52 +156,21 @@ export function openFrontierStore(dataDir: string, options: { readOnly?: boolean
     tdm: db<TdmRecord, string>("tdm"),
     digests: db<DigestEntry, [string, string]>("digests"),
     pastDepth: plain<string[], [string, string]>("past-depth-links", "json"),
-    legacyPastDepth: db<string[], [string, string]>("past-depth"),
     outbox: db<OutboxEntry, number>("outbox"),
     meta: db<number, string>("meta"),
     close: () => root.close(),
   };
 }
 
-/** Where frontiers before the JSON table kept definitions, through msgpackr like the other tables. */
-const LEGACY_SPECS = "crawl-specs";
-
-/**
- * Crawl definitions are stored as JSON, apart from msgpackr. Large values stay out of msgpackr:
- * it packs every table's values into one buffer shared by the process, and a value of more than
- * about 20 KB grows that buffer; once records have been packed into the grown buffer, every record
- * after packs about 3x slower for the life of the process, and swapping in a small buffer again
- * does not undo it (measured: URL records 3.4 → 10 µs, leases 1.8 → 8 µs; the coordinator's CPU per
- * lease 20-25 % higher). A definition carries its seeds and can be megabytes; a robots.txt can be
- * 500 KiB; a page's links past the depth limit can be thousands. A frontier written before this
- * table existed has its definitions moved here when a coordinator opens it; a read-only opener
- * of such a frontier reads the old table.
- */
-function openSpecs(
-  root: RootDatabase,
-  readOnly: boolean,
-  legacy: Database<CrawlSpec, string>,
-): Database<CrawlSpec, string> {
-  // Read-only, a table the coordinator has not created opens as undefined (the reader's `ready`).
-  const specs: Database<CrawlSpec, string> | undefined = root.openDB<CrawlSpec, string>({
-    name: "crawl-definitions",
-    encoding: "json",
-    cache: false,
-  });
-  if (readOnly) return specs ?? legacy;
-  if (legacy.getKeysCount() > 0) {
-    root.transactionSync(() => {
-      for (const { key, value } of legacy.getRange()) {
-        if (specs.get(key) === undefined) specs.putSync(key, value);
-      }
-      legacy.clearSync();
-    });
-  }
-  return specs;
+/** A table as every msgpack table is opened, its records' field names shared (see `db` above). */
+export function msgpackTable<V, K extends Key>(root: RootDatabase, name: string): Database<V, K> {
+  return root.openDB<V, K>({ name, encoding: "msgpack", cache: false, sharedStructuresKey: STRUCTURES });
 }
 
+/** Where frontiers written before `plain` tables kept their large values, through msgpackr. */
+export const OLDER_TABLES = { crawlSpecs: "crawl-specs", pastDepth: "past-depth" } as const;
+
 export function robotsWithText(store: FrontierStore, stored: StoredRobots): RobotsRecord {
-  if (stored.text !== undefined) return stored as RobotsRecord;
   return { ...stored, text: store.robotsTexts.get(stored.origin) ?? "" };
 }
 
@@ -207,27 +181,20 @@ export function readRobots(store: FrontierStore, origin: string): RobotsRecord |
 
 /**
  * In a write transaction. The record changes with every robots lease and retry, the text only
- * with a new answer: it is written only then.
+ * with a new answer, and its digest with it: the text is written only then.
  */
 export function writeRobots(store: FrontierStore, rec: RobotsRecord): void {
   const { text, ...rest } = rec;
+  const textChanged = store.robots.get(rec.origin)?.digest !== rec.digest;
   store.robots.putSync(rec.origin, rest);
+  if (!textChanged) return;
   if (text === "") store.robotsTexts.removeSync(rec.origin);
-  else if (store.robotsTexts.get(rec.origin) !== text) store.robotsTexts.putSync(rec.origin, text);
+  else store.robotsTexts.putSync(rec.origin, text);
 }
 
 export function removeRobots(store: FrontierStore, origin: string): void {
   store.robots.removeSync(origin);
   store.robotsTexts.removeSync(origin);
-}
-
-export function pastDepthLinks(store: FrontierStore, key: [string, string]): string[] | undefined {
-  return store.pastDepth.get(key) ?? store.legacyPastDepth.get(key);
-}
-
-export function dropPastDepthLinks(store: FrontierStore, key: [string, string]): void {
-  store.pastDepth.removeSync(key);
-  store.legacyPastDepth.removeSync(key);
 }
 
 // Definitions never change once written, so one decoded copy per crawl serves every transaction

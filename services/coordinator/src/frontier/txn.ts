@@ -22,11 +22,9 @@ import { recrawlScope } from "./recrawl-scope.js";
 import { createScope } from "./scope.js";
 import { adoptCrawlPoliteness, isAsStrict } from "./slots.js";
 import {
-  dropPastDepthLinks,
   type EndedLeaseKey,
   type FrontierStore,
   loadCrawl,
-  pastDepthLinks,
   readRobots,
   removeRobots,
   writeRobots,
@@ -275,7 +273,7 @@ export function openTxn(
         removeRobots(store, origin);
       },
       dropTdm: (origin) => store.tdm.removeSync(origin),
-      dropPastDepth: (crawlId, hash) => dropPastDepthLinks(store, [crawlId, hash]),
+      dropPastDepth: (crawlId, hash) => store.pastDepth.removeSync([crawlId, hash]),
       addSeedHost(crawlId, hostname) {
         if (!store.addedSeedHosts.doesExist([crawlId, hostname]))
           store.addedSeedHosts.putSync([crawlId, hostname], 1);
@@ -649,8 +647,8 @@ function shorten(
   txn.putUrl(hash, rec);
   // Only a fetched page has links kept; they are followed once the shorter depth lets them in.
   if (depth + 1 > crawl.spec.maxDepth) return;
-  const links = pastDepthLinks(store, [crawl.id, hash]);
+  const links = store.pastDepth.get([crawl.id, hash]);
   if (links === undefined) return;
-  dropPastDepthLinks(store, [crawl.id, hash]);
+  store.pastDepth.removeSync([crawl.id, hash]);
   for (const link of links) discover(txn, seq, hooks, crawl, link, depth + 1, rec.url);
 }

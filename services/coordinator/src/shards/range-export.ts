@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { partitionOfHostGroup } from "@heed/shared";
 import type { Database, Key } from "lmdb";
 import type { RangeDrop, RangeItem } from "../frontier/range-move.js";
-import { type FrontierStore, pastDepthLinks, robotsWithText } from "../frontier/store.js";
+import { type FrontierStore, robotsWithText } from "../frontier/store.js";
 
 /** Records read per LMDB range read: each read stands alone, so no snapshot stays open while batches travel. */
 const CHUNK = 1000;
@@ -99,7 +99,7 @@ export function* exportRange(store: FrontierStore, inRange: (key: string) => boo
     if (!value.pattern.includes("*") && inRange(value.pattern)) yield { t: "policy", policy: value };
   for (const { key, value } of chunked(store.urls)) {
     if (!inRange(value.hostKey)) continue;
-    const pastDepth = pastDepthLinks(store, key);
+    const pastDepth = store.pastDepth.get(key);
     yield { t: "url", hash: key[1], rec: value, ...(pastDepth !== undefined ? { pastDepth } : {}) };
   }
 }
