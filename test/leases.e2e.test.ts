@@ -28,6 +28,7 @@ async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.
       workerVersion: "t",
       sentAtMs: Date.now(),
       requestId: "",
+      waitMs: 0,
     }).finish(),
     {
       timeout: 2000,
@@ -149,6 +150,61 @@ describe("leases over NATS and reports over gRPC", () => {
     } finally {
       victim.kill("SIGKILL");
       await exited(victim);
+    }
+  });
+
+  it("holds an idle worker's lease request until its host is due: it asks about once per wait, fetches on time, and stops at once", async () => {
+    site = await startTinySite("127.0.0.42", (req, res) => {
+      if (req.url === "/robots.txt") return res.writeHead(404).end();
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+    cluster = await startCluster();
+    const crawl = cluster.coordinator.frontier.createCrawl(
+      crawlSpec([`${site.origin}/a`, `${site.origin}/b`], { politeness: { minDelayMs: 1500 } }),
+    );
+    // Every lease request on the wire, whoever answers it (a plain subscriber sees them all).
+    nc = await connect({ servers: cluster.nats.url });
+    const asked: number[] = [];
+    const tap = nc.subscribe("heed.lease.request", { callback: () => asked.push(Date.now()) });
+    const worker = spawnHeed([
+      "worker",
+      "--nats-url",
+      cluster.nats.url,
+      "--coordinator",
+      `127.0.0.1:${cluster.coordinator.grpcPort}`,
+      "--allow-private-addresses",
+      "--idle-poll-max-ms",
+      "1000",
+      "--log-level",
+      "silent",
+    ]);
+    try {
+      const final = await waitForCrawl(cluster.coordinator.frontier, crawl.id, { timeoutMs: 20_000 });
+      expect(final.counts.done).toBe(2);
+      const at = (path: string) => site?.requests.find((r) => r.path === path)?.atMs as number;
+      const [first, second] = ["/a", "/b"].map(at).sort((x, y) => x - y) as [number, number];
+      // Polite (1.5 s apart), and on time: the held request was answered when the host came due.
+      expect(second - first).toBeGreaterThanOrEqual(1500);
+      expect(second - first).toBeLessThan(1500 + 700);
+      // Between the two fetches the worker had nothing to do: it asked once per held request, not
+      // every few milliseconds as the coordinator's hint (50 ms here) would have it poll.
+      const between = asked.filter((t) => t > first + 100 && t < second - 100).length;
+      expect(between).toBeLessThanOrEqual(3);
+      // Idle after the crawl: about one request per second of wait.
+      const idleFrom = Date.now();
+      await sleep(2500);
+      expect(asked.filter((t) => t >= idleFrom).length).toBeLessThanOrEqual(4);
+      expect(asked.filter((t) => t >= idleFrom).length).toBeGreaterThanOrEqual(1);
+      // Stopped while its request is held: it exits cleanly without waiting the request out.
+      const t0 = Date.now();
+      worker.kill("SIGTERM");
+      await exited(worker);
+      expect(worker.exitCode).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      tap.unsubscribe();
+      worker.kill("SIGKILL");
+      await exited(worker);
     }
   });
 });

@@ -100,6 +100,7 @@ describe("control messages on an open NATS", () => {
       workerVersion: "x",
       requestId: "",
       sentAtMs: Date.now(),
+      waitMs: 0,
     }).finish();
     const answer = proto.LeaseBatch.decode((await attacker.request(LEASES, ask, { timeout: 2000 })).data);
     expect(answer.leases).toEqual([]);
@@ -150,7 +151,7 @@ describe("control messages on an open NATS", () => {
           userAgent: "Rogue",
           allowPrivateAddresses: true,
         });
-        msg.respond(proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0 }).finish());
+        msg.respond(proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0, waited: false }).finish());
       },
     });
     worker = await startWorker(

@@ -148,8 +148,6 @@ export async function politenessEfficiency(
         "--allow-private-addresses",
         "--report-flush-ms",
         "2",
-        "--idle-poll-max-ms",
-        "50",
         "--log-level",
         "silent",
         ...(options.warc === true ? ["--warc-dir", join(dataDir, "warc")] : []),

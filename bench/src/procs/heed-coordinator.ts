@@ -20,6 +20,9 @@ try {
       grpcListen: "127.0.0.1:0",
       maxWaitHintMs: Number(maxWaitHintMs ?? 20),
       sweepIntervalMs: 1000,
+      ...(process.env.BENCH_LEASE_LINGER_MS !== undefined
+        ? { leaseLingerMs: Number(process.env.BENCH_LEASE_LINGER_MS) }
+        : {}),
     }),
     silentLogger(),
   );

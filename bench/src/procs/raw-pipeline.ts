@@ -52,7 +52,7 @@ async function server(dataDir: string): Promise<void> {
           dedupPayloads: false,
         });
       }
-      msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0 }).finish());
+      msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0, waited: false }).finish());
     },
   });
   const grpc = new Server();
@@ -117,6 +117,7 @@ async function client(address: string): Promise<void> {
             workerVersion: "raw",
             sentAtMs: Date.now(),
             requestId: "",
+            waitMs: 0,
           }).finish();
           const reply = proto.LeaseBatch.decode(
             (await nc.request(SUBJECT, request, { timeout: 10_000 })).data,

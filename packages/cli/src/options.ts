@@ -119,6 +119,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   },
   { key: "maxWaitHintMs", flag: "--max-wait-hint-ms <ms>", help: "longest an idle worker is told to wait" },
   {
+    key: "leaseLingerMs",
+    flag: "--lease-linger-ms <ms>",
+    help: "a held lease request is answered this long after a host comes due, so hosts due together share a commit",
+  },
+  {
     key: "hostAffinityGraceMs",
     flag: "--host-affinity-grace-ms <ms>",
     help: "a due host waits this long for the worker that fetched it last, which may hold its connection (0: off)",
@@ -248,7 +253,7 @@ export const WORKER_FLAGS: FlagSpec[] = [
   {
     key: "idlePollMaxMs",
     flag: "--idle-poll-max-ms <ms>",
-    help: "longest pause between lease requests when idle",
+    help: "longest an idle worker goes without asking for leases: the coordinator holds a request until one is due, this long at most (up to 10 s)",
   },
   LOG_LEVEL_FLAG,
   { key: "heartbeatMs", flag: "--heartbeat-ms <ms>", help: "how often to announce this worker on NATS" },

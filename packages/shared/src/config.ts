@@ -112,6 +112,11 @@ export const coordinatorConfigSchema = z.object({
   httpListen: z.union([z.literal(""), hostPort]).default(""),
   sweepIntervalMs: int(10, 60_000).default(250),
   maxWaitHintMs: int(10, 60_000).default(250),
+  /**
+   * A worker's lease request that finds nothing due is held until a host is (a long poll); then it
+   * is answered this much later, so hosts coming due close together go out in one commit.
+   */
+  leaseLingerMs: int(0, 1000).default(5),
   /** A due host waits this long for the worker that fetched it last, which may still hold its connection (0: off). */
   hostAffinityGraceMs: int(0, 10_000).default(50),
   /**
@@ -189,6 +194,7 @@ export const workerConfigSchema = z.object({
   reportBatchMax: int(1, 1000).default(64),
   reportFlushMs: int(0, 10_000).default(20),
   reportBufferMax: int(1).default(10_000),
+  /** The coordinator holds an idle worker's lease request this long at most (a long poll; it caps it at 10 s). */
   idlePollMaxMs: int(10).default(1000),
   /** On SIGTERM: time to finish in-flight fetches and flush reports before exiting. */
   drainTimeoutMs: int(0, 3600_000).default(25_000),

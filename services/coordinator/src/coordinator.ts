@@ -77,6 +77,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       leaseTtlMs: config.leaseTtlMs,
       maxWaitHintMs: config.maxWaitHintMs,
       hostAffinityGraceMs: config.hostAffinityGraceMs,
+      leaseLingerMs: config.leaseLingerMs,
       leaseRecordsKeep: config.leaseRecordsKeep,
       leaseRecordsMaxAgeMs: config.leaseRecordsMaxAgeMs,
     },
@@ -191,7 +192,13 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       key,
       warn,
     });
-    const heartbeats = followHeartbeats(conn, workers, { log: natsLog, warn, workerToken: tokens.worker });
+    const heartbeats = followHeartbeats(conn, workers, {
+      log: natsLog,
+      warn,
+      workerToken: tokens.worker,
+      // Its held lease requests are answered now: it stops waiting for them, and leases sent later would go nowhere.
+      onStopping: (workerId) => frontier.releaseWorker(workerId),
+    });
     const sampleRates = () => {
       try {
         rates.sample(frontier.crawls(), Date.now());
@@ -277,8 +284,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
         if (closed) return;
         closed = true;
         await probe?.close();
-        // Stop leasing, then give workers time to report what they hold before the gRPC server goes.
+        // Stop leasing (held requests are answered with nothing), then give workers time to report
+        // what they hold before the gRPC server goes.
         sub.unsubscribe();
+        await frontier.settle();
         const drainUntil = Date.now() + config.drainTimeoutMs;
         while (frontier.activeLeaseCount() > 0 && Date.now() < drainUntil) await sleep(50);
         if (frontier.activeLeaseCount() > 0) {

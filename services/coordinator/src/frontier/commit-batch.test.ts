@@ -1,4 +1,4 @@
-import type { CrawlSpecInput } from "@heed/shared";
+import { type CrawlSpecInput, sleep } from "@heed/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FrontierSettings } from "./context.js";
 import type { Frontier } from "./frontier.js";
@@ -66,5 +66,104 @@ describe("commits", () => {
     expect(due.leases.map((l) => l.url)).toEqual(["http://a.example/2"]);
     expect(commits).toBe(before + 1);
     await frontier.report("w1", [result(due.leases[0]?.id as string, 200)]);
+  });
+});
+
+describe("held lease requests (long polls)", () => {
+  // Real time here: a held request waits on real timers.
+  const openReal = (settings: Partial<FrontierSettings> = {}) => {
+    frontier = openTestFrontier(dir, () => Date.now(), {
+      observer: { ...NO_OBSERVER, commit: () => commits++ },
+      settings,
+    });
+  };
+  const reportNow = (leaseId: string, statusCode: number) =>
+    frontier.report("w1", [
+      testReport(leaseId, { statusCode, startedAtMs: Date.now(), finishedAtMs: Date.now() }),
+    ]);
+
+  /** A crawl of one host whose robots.txt was fetched just now: its first page waits out the delay. */
+  async function hostWaitingOutItsDelay(minDelayMs: number): Promise<void> {
+    frontier.createCrawl(spec(["http://a.example/1"], minDelayMs));
+    const robots = await frontier.lease("w1", 10);
+    expect(robots.leases.map((l) => l.kind)).toEqual(["robots"]);
+    await reportNow(robots.leases[0]?.id as string, 404);
+  }
+
+  it("answers a held request as soon as a host comes due, in one commit, and not before", async () => {
+    openReal({ leaseLingerMs: 5 });
+    await hostWaitingOutItsDelay(400);
+    const before = commits;
+    const t0 = Date.now();
+    const round = await frontier.lease("w1", 10, "r1", 5000);
+    const waited = Date.now() - t0;
+    expect(round.leases.map((l) => l.url)).toEqual(["http://a.example/1"]);
+    // Due 400 ms after the report: the answer waited for it, and came with it (the linger and a timer's slack).
+    expect(waited).toBeGreaterThanOrEqual(300);
+    expect(waited).toBeLessThan(1500);
+    expect(commits).toBe(before + 1);
+    await reportNow(round.leases[0]?.id as string, 200);
+  });
+
+  it("answers empty once the wait ends with nothing due, saying it waited, without a commit", async () => {
+    openReal();
+    await hostWaitingOutItsDelay(60_000);
+    const before = commits;
+    const t0 = Date.now();
+    const round = await frontier.lease("w1", 10, "r1", 300);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(round.leases).toEqual([]);
+    expect(round.waited).toBe(true);
+    expect(commits).toBe(before);
+    // Without a wait the answer comes at once, with a hint instead.
+    const now1 = Date.now();
+    const quick = await frontier.lease("w1", 10, "r2");
+    expect(Date.now() - now1).toBeLessThan(200);
+    expect(quick.waited).not.toBe(true);
+  });
+
+  it("answers a stopping worker's held request at once, and another worker's not", async () => {
+    openReal();
+    await hostWaitingOutItsDelay(60_000);
+    const t0 = Date.now();
+    let otherAnswered = false;
+    const other = frontier.lease("w2", 10, "r9", 700).then((r) => {
+      otherAnswered = true;
+      return r;
+    });
+    const held = frontier.lease("w1", 10, "r1", 5000);
+    await sleep(50);
+    frontier.releaseWorker("w1");
+    const round = await held;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(round.leases).toEqual([]);
+    expect(round.waited).not.toBe(true);
+    expect(otherAnswered).toBe(false);
+    expect((await other).waited).toBe(true);
+  });
+
+  it("answers the held request empty when the worker asks again with the same id", async () => {
+    openReal();
+    await hostWaitingOutItsDelay(60_000);
+    const t0 = Date.now();
+    const first = frontier.lease("w1", 10, "r1", 5000);
+    await sleep(20);
+    const again = frontier.lease("w1", 10, "r1", 300);
+    expect((await first).leases).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect((await again).waited).toBe(true);
+  });
+
+  it("answers held requests when the frontier closes, before the store does", async () => {
+    openReal();
+    await hostWaitingOutItsDelay(60_000);
+    const held = frontier.lease("w1", 10, "r1", 10_000);
+    await sleep(20);
+    const t0 = Date.now();
+    await frontier.close();
+    expect((await held).leases).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // afterEach closes it again: reopen so that is harmless.
+    openReal();
   });
 });

@@ -14,6 +14,17 @@ import { reportWithin } from "./report.js";
 
 /** How often a frontier that cannot commit is tried again by the lease and report path. */
 const UNWRITABLE_RETRY_MS = 1000;
+/** The longest a lease request is held, whatever the worker asks: a dead worker's request lingers no longer. */
+export const MAX_LEASE_WAIT_MS = 10_000;
+/** Requests held at once, at most; past it, requests are answered at once as without a wait. */
+const MAX_HELD = 10_000;
+/**
+ * While requests are held, the schedule is looked at at least this often: hosts come due through
+ * paths other than this batcher's commits (a crawl created or resumed, leases expiring).
+ */
+const HELD_RECHECK_MS = 100;
+/** A round that left held requests empty while hosts were due (kept for their last worker): the next one waits this long. */
+const HELD_RETRY_MS = 10;
 
 type Op =
   | {
@@ -28,6 +39,8 @@ type Op =
       workerId: string;
       capacity: number;
       requestId: string;
+      /** Held until a lease is due or this time (clock ms); 0: answered at once. */
+      waitUntilMs: number;
       resolve(round: LeaseRound): void;
       reject(e: unknown): void;
     }
@@ -42,12 +55,25 @@ type Op =
 type LeaseOp = Extract<Op, { kind: "lease" }>;
 
 export interface CommitBatcher {
-  /** A `requestId` seen before (the worker lost the reply) is answered with the same leases, still active. */
-  lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
+  /**
+   * A `requestId` seen before (the worker lost the reply) is answered with the same leases, still
+   * active. With `waitMs`, a request finding nothing due is held until something is (after
+   * `lingerMs`, so hosts coming due together share a commit) or the wait ends.
+   */
+  lease(workerId: string, capacity: number, requestId?: string, waitMs?: number): Promise<LeaseRound>;
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
-  /** Commits whatever is waiting (before the store closes); settles once nothing is in flight. */
+  /** Answers a worker's held requests now, with what is due (it is stopping: its requests must not wait). */
+  release(workerId: string): void;
+  /** Requests held now. */
+  readonly held: number;
+  /** Answers every held request (empty) and commits whatever is waiting (before the store closes); settles once nothing is in flight. */
   drain(): Promise<void>;
+}
+
+export interface BatcherOptions {
+  /** How long held requests wait once a host comes due, for others due soon after (0: answered at once). */
+  lingerMs?: number;
 }
 
 /**
@@ -64,8 +90,15 @@ export interface CommitBatcher {
  * other processes' read-only opens made LMDB lose commits (docs/design.md);
  * whether the one caused the other is not known, so the plain path stays.
  */
-export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
+export function createCommitBatcher(ctx: FrontierContext, options: BatcherOptions = {}): CommitBatcher {
+  const lingerMs = options.lingerMs ?? 0;
   let pending: Op[] = [];
+  /** Lease requests held for a lease to come due (long polls), oldest first. */
+  let held: LeaseOp[] = [];
+  let heldTimer: NodeJS.Timeout | undefined;
+  /** When held requests were last looked at and none got a lease though hosts were due (clock ms). */
+  let emptyRoundAtMs = Number.NEGATIVE_INFINITY;
+  let draining = false;
   let scheduled = false;
   let inFlight: Promise<void> | undefined;
   /** While commits fail for want of space, the next attempt waits until then (monotonic ms). */
@@ -94,6 +127,8 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       .finally(() => {
         inFlight = undefined;
         if (pending.length > 0) schedule();
+        // A commit may have made hosts due (a report frees its host) or held new requests.
+        armHeld();
       });
   }
 
@@ -124,10 +159,8 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     }
     if (renewals.length + reports.length + leases.length === 0) return;
     if (renewals.length + reports.length === 0 && !ctx.schedule.hasDue(ctx.clock())) {
-      // Workers ask again and again while every host waits out its delay: with nothing due, a lease
-      // round would change nothing, so it is answered without a transaction (and its commit).
-      for (const o of leases)
-        for (const each of [o, ...(repeats.get(o) ?? [])]) each.resolve(leaseRound(ctx, []));
+      // With nothing due a lease round would change nothing: held or answered without a transaction.
+      for (const o of leases) answerEmpty(o, repeats.get(o) ?? []);
       return;
     }
     const answers = inTxn(ctx, (txn) => [
@@ -138,11 +171,60 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     let i = 0;
     for (const o of renewals) o.resolve(answers[i++] as RenewAnswer[]);
     for (const o of reports) o.resolve(answers[i++] as ReportAnswer[]);
+    let emptyHeld = false;
     for (const o of leases) {
       const grants = answers[i++] as LeaseGrant[];
+      if (grants.length === 0) {
+        emptyHeld ||= o.waitUntilMs > 0;
+        answerEmpty(o, repeats.get(o) ?? []);
+        continue;
+      }
       rememberGrants(ctx, o.workerId, o.requestId, grants);
       for (const each of [o, ...(repeats.get(o) ?? [])]) each.resolve(leaseRound(ctx, grants));
     }
+    // Hosts due but kept for the workers that fetched them last (affinity.ts): asking again at once
+    // would find the same; their grace is over soon.
+    if (emptyHeld && ctx.schedule.hasDue(ctx.clock())) emptyRoundAtMs = ctx.clock();
+  }
+
+  /** No lease for this request now: held while its wait lasts, else answered empty. */
+  function answerEmpty(o: LeaseOp, repeats: LeaseOp[]): void {
+    const now = ctx.clock();
+    if (!draining && o.waitUntilMs > now && held.length < MAX_HELD) {
+      // A repeat shares the first request's answer: holding the first holds them all.
+      held.push(o, ...repeats);
+      return;
+    }
+    const waited = o.waitUntilMs > 0 && o.waitUntilMs <= now;
+    for (const each of [o, ...repeats]) each.resolve({ ...leaseRound(ctx, []), waited });
+  }
+
+  /** Held requests go back into the next commit once a host is due or a wait is over (answered there). */
+  function wakeHeld(): void {
+    heldTimer = undefined;
+    if (held.length === 0) return;
+    const now = ctx.clock();
+    // The periodic look finding nothing due: no commit round, only the next look.
+    if (!ctx.schedule.hasDue(now) && !held.some((o) => o.waitUntilMs <= now)) return armHeld();
+    const woken = held;
+    held = [];
+    // A held request's worker is still asking: its hosts stay its own (affinity.ts).
+    for (const o of woken) ctx.affinity.asked(o.workerId, now);
+    pending.push(...woken);
+    schedule();
+  }
+
+  /** When held requests are next looked at: a host due (plus the linger), the first wait's end, or the recheck. */
+  function armHeld(): void {
+    if (heldTimer !== undefined) clearTimeout(heldTimer);
+    heldTimer = undefined;
+    if (held.length === 0) return;
+    const now = ctx.clock();
+    let at = now + HELD_RECHECK_MS;
+    for (const o of held) at = Math.min(at, o.waitUntilMs);
+    const due = ctx.schedule.nextDueMs();
+    if (due !== undefined) at = Math.min(at, Math.max(due + lingerMs, emptyRoundAtMs + HELD_RETRY_MS));
+    heldTimer = setTimeout(wakeHeld, Math.max(0, at - now));
   }
 
   function schedule(): void {
@@ -157,21 +239,50 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   }
 
   return {
-    lease: (workerId, capacity, requestId = "") => {
-      ctx.affinity.asked(workerId, ctx.clock());
+    lease: (workerId, capacity, requestId = "", waitMs = 0) => {
+      const now = ctx.clock();
+      ctx.affinity.asked(workerId, now);
+      // The worker asked again with the same id (its wait ran out before the answer came): the answer
+      // to the held one would go to a reply subject nobody listens on any more.
+      if (requestId !== "" && held.length > 0) {
+        const again = held.filter((o) => o.workerId === workerId && o.requestId === requestId);
+        if (again.length > 0) {
+          held = held.filter((o) => !again.includes(o));
+          for (const o of again) o.resolve(leaseRound(ctx, []));
+        }
+      }
+      const waitUntilMs = waitMs > 0 ? now + Math.min(waitMs, MAX_LEASE_WAIT_MS) : 0;
       return new Promise((resolve, reject) =>
-        enqueue({ kind: "lease", workerId, capacity, requestId, resolve, reject }),
+        enqueue({ kind: "lease", workerId, capacity, requestId, waitUntilMs, resolve, reject }),
       );
     },
     report: (workerId, results) =>
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>
       new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
+    release(workerId) {
+      const mine = held.filter((o) => o.workerId === workerId);
+      if (mine.length === 0) return;
+      held = held.filter((o) => o.workerId !== workerId);
+      // One more round with what is due now, without a wait: then they are answered, leases or not.
+      for (const o of mine) pending.push({ ...o, waitUntilMs: 0 });
+      schedule();
+    },
+    get held() {
+      return held.length;
+    },
     drain: async () => {
+      draining = true;
+      if (heldTimer !== undefined) clearTimeout(heldTimer);
+      heldTimer = undefined;
+      // Answered empty, without a last round: a frontier about to close grants nothing more.
+      for (const o of held) o.resolve(leaseRound(ctx, []));
+      held = [];
       while (inFlight !== undefined || pending.length > 0) {
         flush(true);
         await inFlight;
       }
+      draining = false;
     },
   };
 }

@@ -19,6 +19,11 @@ export interface FrontierSettings {
   leaseRecordsKeep?: number;
   /** ... and none ended longer ago than this (0: no limit). */
   leaseRecordsMaxAgeMs?: number;
+  /**
+   * Held lease requests (long polls) are answered this long after a host comes due, so hosts coming
+   * due close together go out in one commit (0: at once).
+   */
+  leaseLingerMs?: number;
   /** How long a due host waits for the worker that fetched it last, which may hold its connection (0: no affinity; affinity.ts). */
   hostAffinityGraceMs?: number;
 }

@@ -76,8 +76,13 @@ export interface Frontier {
   dueRecrawls(): CrawlSpecInput[];
   crawl(id: string): CrawlRecord | undefined;
   crawls(): CrawlRecord[];
-  /** Leases due now, up to `capacity`; grouped with concurrent calls into one commit. */
-  lease(workerId: string, capacity: number, requestId?: string): Promise<LeaseRound>;
+  /**
+   * Leases due now, up to `capacity`; grouped with concurrent calls into one commit. With `waitMs`,
+   * a request finding nothing due is held until something is, or the wait ends (a long poll).
+   */
+  lease(workerId: string, capacity: number, requestId?: string, waitMs?: number): Promise<LeaseRound>;
+  /** A worker is stopping: its held lease requests are answered now. */
+  releaseWorker(workerId: string): void;
   /** Applies fetch results; grouped with concurrent calls into one commit. */
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   /** Extends active leases of a worker (long downloads); grouped into one commit. */
@@ -144,7 +149,7 @@ export interface Frontier {
   /** Verifies the frontier's invariants (see check.ts). */
   check(): FrontierCheck;
   dataDir: string;
-  /** Resolves once no lease or report commit is waiting or in flight (what a stopping shard counts must include them). */
+  /** Answers held lease requests (with nothing) and resolves once no lease or report commit is waiting or in flight (what a stopping shard counts must include them). */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -194,7 +199,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   keepLargeValuesApart(store);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
-  const batcher = createCommitBatcher(ctx);
+  const batcher = createCommitBatcher(ctx, { lingerMs: options.settings.leaseLingerMs ?? 0 });
   const claims: DigestClaims = new Map();
 
   return {
@@ -254,6 +259,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
     crawl: (id) => loadCrawl(store, id),
     crawls: () => [...store.crawls.getKeys()].flatMap((id) => loadCrawl(store, id) ?? []),
     lease: batcher.lease,
+    releaseWorker: batcher.release,
     report: batcher.report,
     renew: batcher.renew,
     async lookupDigest(workerId, leaseId, payloadDigest, waitMs = CLAIM_WAIT_MS) {

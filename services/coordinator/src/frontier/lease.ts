@@ -42,6 +42,8 @@ export interface LeaseRound {
   leases: LeaseGrant[];
   /** With no lease: how long until something may be due. */
   retryAfterMs: number;
+  /** With no lease: the request was held for its whole wait (the worker asks again at once). */
+  waited?: boolean;
 }
 
 /** Hands out up to `capacity` leases that are due now, within the caller's transaction. */

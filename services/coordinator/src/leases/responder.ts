@@ -64,12 +64,19 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
 
   const respond = (msg: Msg, reply: proto.LeaseBatch) => {
     if (!msg.reply) return;
+    // A held request can be answered after the connection closed (the coordinator stopping): the
+    // worker's request then times out and it asks again, as after any lost answer.
+    if (nc.isClosed()) {
+      if (reply.leases.length > 0)
+        log.warn({ leases: reply.leases.length }, "lease answer not sent: NATS closed");
+      return;
+    }
     const data = proto.LeaseBatch.encode(reply).finish();
     const h = headers();
     h.set(SIGNATURE_HEADER, signControl(key.privateKey, "lease-batch", msg.reply, data));
     msg.respond(data, { headers: h });
   };
-  const refuse = (msg: Msg) => respond(msg, { leases: [], retryAfterMs: REFUSED_RETRY_MS });
+  const refuse = (msg: Msg) => respond(msg, { leases: [], retryAfterMs: REFUSED_RETRY_MS, waited: false });
 
   return nc.subscribe(options.subject, {
     queue: LEASE_QUEUE_GROUP,
@@ -110,7 +117,7 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
         warn("lease-request-capacity", { workerId: req.workerId }, "lease request without capacity");
         return refuse(msg);
       }
-      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY), req.requestId).then(
+      frontier.lease(req.workerId, Math.min(req.capacity, MAX_CAPACITY), req.requestId, req.waitMs).then(
         (reply) => {
           // One object per lease is built only when someone reads them: this runs for every lease issued.
           if (log.isLevelEnabled("debug")) {
@@ -120,11 +127,15 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
                 "lease issued",
               );
           }
-          respond(msg, { leases: reply.leases.map(leaseToProto), retryAfterMs: reply.retryAfterMs });
+          respond(msg, {
+            leases: reply.leases.map(leaseToProto),
+            retryAfterMs: reply.retryAfterMs,
+            waited: reply.waited === true,
+          });
         },
         (e: unknown) => {
           log.error({ err: errorMessage(e) }, "cannot answer lease request");
-          respond(msg, { leases: [], retryAfterMs: 1000 });
+          respond(msg, { leases: [], retryAfterMs: 1000, waited: false });
         },
       );
     },

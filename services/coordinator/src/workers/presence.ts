@@ -25,7 +25,13 @@ const MAX_HEARTBEAT_BYTES = 4096;
 export function followHeartbeats(
   nc: NatsConnection,
   registry: WorkerRegistry,
-  options: { log: Logger; warn: LimitedWarn; workerToken: string | undefined },
+  options: {
+    log: Logger;
+    warn: LimitedWarn;
+    workerToken: string | undefined;
+    /** A worker said it is draining or stopped. */
+    onStopping?: (workerId: string) => void;
+  },
 ): Subscription {
   const { log, warn, workerToken } = options;
   return nc.subscribe(HEARTBEAT_SUBJECT, {
@@ -55,7 +61,13 @@ export function followHeartbeats(
           "stale or replayed worker heartbeat ignored",
         );
       const refusal = registry.observe(hb, now);
-      if (refusal !== undefined) warn("heartbeat-invalid", { reason: refusal }, "worker heartbeat refused");
+      if (refusal !== undefined)
+        return warn("heartbeat-invalid", { reason: refusal }, "worker heartbeat refused");
+      if (
+        hb.state === proto.WorkerState.WORKER_STATE_DRAINING ||
+        hb.state === proto.WorkerState.WORKER_STATE_STOPPED
+      )
+        options.onStopping?.(hb.workerId);
     },
   });
 }

@@ -130,6 +130,9 @@ export function pullFromFleet(options: FleetLeaseOptions): Puller {
       requestTimeoutMs: options.requestTimeoutMs,
       idlePollMaxMs: options.idlePollMaxMs,
       capacity: () => capacityOf(shardId),
+      // Not held: a held request would keep its share of the capacity from the other shards until
+      // answered (splitCapacity), so a shard with nothing due would starve one with hosts due.
+      mayWait: () => false,
       onLease: options.onLease,
       ...(options.onBatch !== undefined ? { onBatch: options.onBatch } : {}),
       onAnswered: (asked, received) => {

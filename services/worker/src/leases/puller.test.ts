@@ -37,7 +37,7 @@ function batchOf(id: string): Uint8Array {
     notBeforeMs: now,
     expiresAtMs: now + 60_000,
   });
-  return proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0 }).finish();
+  return proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0, waited: false }).finish();
 }
 
 describe("lease puller facing a rogue answerer", () => {

@@ -20,7 +20,13 @@ export interface PullOptions {
   workerId: string;
   workerVersion: string;
   requestTimeoutMs: number;
+  /** The longest an idle worker goes without asking: the coordinator holds its requests this long at most. */
   idlePollMaxMs: number;
+  /**
+   * Whether the next request may be held by the coordinator until a lease is due (a long poll, up to
+   * `idlePollMaxMs`); default: always. A request holding capacity that other shards could use may not.
+   */
+  mayWait?: () => boolean;
   /** How many more leases the worker can take now (0 or less: none). */
   capacity: () => number;
   /** A lease to fetch: new, never seen before. */
@@ -88,6 +94,7 @@ export function pullLeases(options: PullOptions): Puller {
         answered = true;
         options.onAnswered?.(free, received);
       };
+      const waitMs = (options.mayWait?.() ?? true) ? options.idlePollMaxMs : 0;
       try {
         const req = proto.LeaseRequest.encode({
           workerId: options.workerId,
@@ -95,18 +102,28 @@ export function pullLeases(options: PullOptions): Puller {
           workerVersion: options.workerVersion,
           sentAtMs: Date.now(),
           requestId,
+          waitMs,
         }).finish();
         // A fresh inbox per request: the proof covers it, so a copied request cannot send leases elsewhere.
         const reply = createInbox();
         const h = headers();
         if (options.token !== undefined)
           h.set(PROOF_HEADER, workerProof(options.token, "lease-request", reply, req));
-        const msg = await options.nc.request(options.subject, req, {
-          timeout: options.requestTimeoutMs,
-          noMux: true,
-          reply,
-          headers: h,
-        });
+        const msg = await untilStopped(
+          options.nc.request(options.subject, req, {
+            timeout: options.requestTimeoutMs + waitMs,
+            noMux: true,
+            reply,
+            headers: h,
+          }),
+          signal,
+        );
+        // Stopped while the coordinator held the request: it answers a stopping worker's requests at
+        // once (its heartbeat says so); one that does not is not waited for.
+        if (msg === undefined) {
+          settle(undefined);
+          break;
+        }
         if (
           !(await options.trust.signed("lease-batch", reply, msg.data, msg.headers?.get(SIGNATURE_HEADER)))
         ) {
@@ -155,7 +172,8 @@ export function pullLeases(options: PullOptions): Puller {
         }
         options.onLease(lease);
       }
-      if (batch.leases.length === 0) {
+      // An answer held for its whole wait: nothing was due all that time, and asking again is the next wait.
+      if (batch.leases.length === 0 && !batch.waited) {
         await sleep(idlePauseMs(batch.retryAfterMs, options.idlePollMaxMs), signal);
       }
     }
@@ -174,6 +192,28 @@ export function pullLeases(options: PullOptions): Puller {
 /** The pause before asking again after an answer with no lease: the coordinator's hint, else 100 ms, at most the cap. */
 function idlePauseMs(retryAfterMs: number, idlePollMaxMs: number): number {
   return Math.min(retryAfterMs || 100, idlePollMaxMs);
+}
+
+/** How long a request held by the coordinator is still waited for once the worker stops. */
+const STOP_ANSWER_WAIT_MS = 1000;
+
+/** The request's answer, or undefined when the worker stopped and no answer came soon after. */
+async function untilStopped<T>(request: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<undefined>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => resolve(undefined), STOP_ANSWER_WAIT_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([request, stopped]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
+    if (timer !== undefined) clearTimeout(timer);
+  }
 }
 
 function newRequestId(): string {

@@ -81,7 +81,7 @@ export async function startShardStandIn(
       }),
     );
     issued.push(...leases);
-    return { leases, retryAfterMs: leases.length > 0 ? 0 : 50 };
+    return { leases, retryAfterMs: leases.length > 0 ? 0 : 50, waited: false };
   };
 
   const serve = async () => {

@@ -75,12 +75,19 @@ export interface LeaseRequest {
    * way is then answered again with the same leases, rather than leaving them to expire.
    */
   requestId: string;
+  /**
+   * How long the coordinator may hold the request when no lease is due, answering as soon as one is
+   * (a long poll: an idle worker asks once per wait instead of polling). 0: answer at once.
+   */
+  waitMs: number;
 }
 
 export interface LeaseBatch {
   leases: Lease[];
   /** When no lease was due: how long the worker may wait before asking again. */
   retryAfterMs: number;
+  /** The request was held for its whole wait and nothing came due: ask again at once. */
+  waited: boolean;
 }
 
 /**
@@ -161,7 +168,7 @@ export interface LeaseEvidence {
 }
 
 function createBaseLeaseRequest(): LeaseRequest {
-  return { workerId: "", capacity: 0, workerVersion: "", sentAtMs: 0, requestId: "" };
+  return { workerId: "", capacity: 0, workerVersion: "", sentAtMs: 0, requestId: "", waitMs: 0 };
 }
 
 export const LeaseRequest: MessageFns<LeaseRequest> = {
@@ -180,6 +187,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(42).string(message.requestId);
+    }
+    if (message.waitMs !== 0) {
+      writer.uint32(48).uint32(message.waitMs);
     }
     return writer;
   },
@@ -237,6 +247,14 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.waitMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -272,6 +290,11 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      waitMs: isSet(object.waitMs)
+        ? globalThis.Number(object.waitMs)
+        : isSet(object.wait_ms)
+        ? globalThis.Number(object.wait_ms)
+        : 0,
     };
   },
 
@@ -292,6 +315,9 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.waitMs !== 0) {
+      obj.waitMs = Math.round(message.waitMs);
+    }
     return obj;
   },
 
@@ -305,12 +331,13 @@ export const LeaseRequest: MessageFns<LeaseRequest> = {
     message.workerVersion = object.workerVersion ?? "";
     message.sentAtMs = object.sentAtMs ?? 0;
     message.requestId = object.requestId ?? "";
+    message.waitMs = object.waitMs ?? 0;
     return message;
   },
 };
 
 function createBaseLeaseBatch(): LeaseBatch {
-  return { leases: [], retryAfterMs: 0 };
+  return { leases: [], retryAfterMs: 0, waited: false };
 }
 
 export const LeaseBatch: MessageFns<LeaseBatch> = {
@@ -320,6 +347,9 @@ export const LeaseBatch: MessageFns<LeaseBatch> = {
     }
     if (message.retryAfterMs !== 0) {
       writer.uint32(16).uint32(message.retryAfterMs);
+    }
+    if (message.waited !== false) {
+      writer.uint32(24).bool(message.waited);
     }
     return writer;
   },
@@ -353,6 +383,14 @@ export const LeaseBatch: MessageFns<LeaseBatch> = {
             message.retryAfterMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.waited = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -373,6 +411,7 @@ export const LeaseBatch: MessageFns<LeaseBatch> = {
         : isSet(object.retry_after_ms)
         ? globalThis.Number(object.retry_after_ms)
         : 0,
+      waited: isSet(object.waited) ? globalThis.Boolean(object.waited) : false,
     };
   },
 
@@ -384,6 +423,9 @@ export const LeaseBatch: MessageFns<LeaseBatch> = {
     if (message.retryAfterMs !== 0) {
       obj.retryAfterMs = Math.round(message.retryAfterMs);
     }
+    if (message.waited !== false) {
+      obj.waited = message.waited;
+    }
     return obj;
   },
 
@@ -394,6 +436,7 @@ export const LeaseBatch: MessageFns<LeaseBatch> = {
     const message = createBaseLeaseBatch();
     message.leases = object.leases?.map((e) => Lease.fromPartial(e)) || [];
     message.retryAfterMs = object.retryAfterMs ?? 0;
+    message.waited = object.waited ?? false;
     return message;
   },
 };
