@@ -114,9 +114,11 @@ export const coordinatorConfigSchema = z.object({
   maxWaitHintMs: int(10, 60_000).default(250),
   /**
    * A worker's lease request that finds nothing due is held until a host is (a long poll); then it
-   * is answered this much later, so hosts coming due close together go out in one commit.
+   * is answered this much later, so hosts coming due close together go out in one commit. Every
+   * millisecond of it is one more of each host's gap: with 2 000 hosts, 5 ms put leases a median
+   * 17 ms past their hosts' due time instead of 11.
    */
-  leaseLingerMs: int(0, 1000).default(5),
+  leaseLingerMs: int(0, 1000).default(0),
   /** A due host waits this long for the worker that fetched it last, which may still hold its connection (0: off). */
   hostAffinityGraceMs: int(0, 10_000).default(50),
   /**
