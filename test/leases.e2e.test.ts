@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { waitForCrawl } from "@heed/coordinator";
 import { proto, sleep } from "@heed/shared";
@@ -35,6 +36,21 @@ async function askLeases(conn: NatsConnection, capacity: number): Promise<proto.
     },
   );
   return proto.LeaseBatch.decode(msg.data);
+}
+
+/** A `heed worker` process leasing from the cluster's coordinator; the caller stops it. */
+function workerProcess(c: Cluster, extra: string[]): ChildProcess {
+  return spawnHeed([
+    "worker",
+    "--nats-url",
+    c.nats.url,
+    "--coordinator",
+    `127.0.0.1:${c.coordinator.grpcPort}`,
+    "--allow-private-addresses",
+    "--log-level",
+    "silent",
+    ...extra,
+  ]);
 }
 
 function report(
@@ -122,18 +138,7 @@ describe("leases over NATS and reports over gRPC", () => {
         fetch: { timeoutMs: 2000, maxAttempts: 3, retryBaseMs: 100 },
       }),
     );
-    const victim = spawnHeed([
-      "worker",
-      "--nats-url",
-      cluster.nats.url,
-      "--coordinator",
-      `127.0.0.1:${cluster.coordinator.grpcPort}`,
-      "--allow-private-addresses",
-      "--concurrency",
-      "1",
-      "--log-level",
-      "silent",
-    ]);
+    const victim = workerProcess(cluster, ["--concurrency", "1"]);
     try {
       for (let i = 0; i < 100 && !site.requests.some((r) => r.path === "/"); i++) await sleep(50);
       expect(site.requests.some((r) => r.path === "/")).toBe(true);
@@ -166,18 +171,7 @@ describe("leases over NATS and reports over gRPC", () => {
     nc = await connect({ servers: cluster.nats.url });
     const asked: number[] = [];
     const tap = nc.subscribe("heed.lease.request", { callback: () => asked.push(Date.now()) });
-    const worker = spawnHeed([
-      "worker",
-      "--nats-url",
-      cluster.nats.url,
-      "--coordinator",
-      `127.0.0.1:${cluster.coordinator.grpcPort}`,
-      "--allow-private-addresses",
-      "--idle-poll-max-ms",
-      "1000",
-      "--log-level",
-      "silent",
-    ]);
+    const worker = workerProcess(cluster, ["--idle-poll-max-ms", "1000"]);
     try {
       const final = await waitForCrawl(cluster.coordinator.frontier, crawl.id, { timeoutMs: 20_000 });
       expect(final.counts.done).toBe(2);

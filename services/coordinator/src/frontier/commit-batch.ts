@@ -15,7 +15,7 @@ import { reportWithin } from "./report.js";
 /** How often a frontier that cannot commit is tried again by the lease and report path. */
 const UNWRITABLE_RETRY_MS = 1000;
 /** The longest a lease request is held, whatever the worker asks: a dead worker's request lingers no longer. */
-export const MAX_LEASE_WAIT_MS = 10_000;
+const MAX_LEASE_WAIT_MS = 10_000;
 /** Requests held at once, at most; past it, requests are answered at once as without a wait. */
 const MAX_HELD = 10_000;
 /**
@@ -57,23 +57,16 @@ type LeaseOp = Extract<Op, { kind: "lease" }>;
 export interface CommitBatcher {
   /**
    * A `requestId` seen before (the worker lost the reply) is answered with the same leases, still
-   * active. With `waitMs`, a request finding nothing due is held until something is (after
-   * `lingerMs`, so hosts coming due together share a commit) or the wait ends.
+   * active. With `waitMs`, a request finding nothing due is held until something is (after the
+   * `leaseLingerMs` setting, so hosts coming due together share a commit) or the wait ends.
    */
   lease(workerId: string, capacity: number, requestId?: string, waitMs?: number): Promise<LeaseRound>;
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
   renew(workerId: string, leaseIds: string[]): Promise<RenewAnswer[]>;
-  /** Answers a worker's held requests now, with what is due (it is stopping: its requests must not wait). */
+  /** Answers a worker's held requests now, with no lease (it is stopping: it takes no new lease). */
   release(workerId: string): void;
-  /** Requests held now. */
-  readonly held: number;
   /** Answers every held request (empty) and commits whatever is waiting (before the store closes); settles once nothing is in flight. */
   drain(): Promise<void>;
-}
-
-export interface BatcherOptions {
-  /** How long held requests wait once a host comes due, for others due soon after (0: answered at once). */
-  lingerMs?: number;
 }
 
 /**
@@ -90,12 +83,19 @@ export interface BatcherOptions {
  * other processes' read-only opens made LMDB lose commits (docs/design.md);
  * whether the one caused the other is not known, so the plain path stays.
  */
-export function createCommitBatcher(ctx: FrontierContext, options: BatcherOptions = {}): CommitBatcher {
-  const lingerMs = options.lingerMs ?? 0;
+export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
+  const lingerMs = ctx.settings.leaseLingerMs ?? 0;
   let pending: Op[] = [];
   /** Lease requests held for a lease to come due (long polls), oldest first. */
   let held: LeaseOp[] = [];
+  /**
+   * The earliest end of a held request's wait (clock ms). Requests answered early leave it as it
+   * was: the wake it brings finds nothing to do and looks again later.
+   */
+  let heldUntilMs = Number.POSITIVE_INFINITY;
   let heldTimer: NodeJS.Timeout | undefined;
+  /** When `heldTimer` fires (clock ms). */
+  let heldTimerAtMs = Number.POSITIVE_INFINITY;
   /** When held requests were last looked at and none got a lease though hosts were due (clock ms). */
   let emptyRoundAtMs = Number.NEGATIVE_INFINITY;
   let draining = false;
@@ -193,37 +193,70 @@ export function createCommitBatcher(ctx: FrontierContext, options: BatcherOption
     if (!draining && o.waitUntilMs > now && held.length < MAX_HELD) {
       // A repeat shares the first request's answer: holding the first holds them all.
       held.push(o, ...repeats);
+      heldUntilMs = Math.min(heldUntilMs, o.waitUntilMs);
       return;
     }
     const waited = o.waitUntilMs > 0 && o.waitUntilMs <= now;
     for (const each of [o, ...repeats]) each.resolve({ ...leaseRound(ctx, []), waited });
   }
 
-  /** Held requests go back into the next commit once a host is due or a wait is over (answered there). */
+  /** Answers the held requests that `match` picks now, with no lease and without a round. */
+  function answerHeld(match: (o: LeaseOp) => boolean): void {
+    if (held.length === 0) return;
+    const kept: LeaseOp[] = [];
+    for (const o of held) {
+      if (match(o)) o.resolve(leaseRound(ctx, []));
+      else kept.push(o);
+    }
+    held = kept;
+    if (held.length > 0) return;
+    // Nothing held: no timer left to keep a closing process alive, and no stale wait end.
+    heldUntilMs = Number.POSITIVE_INFINITY;
+    if (heldTimer !== undefined) clearTimeout(heldTimer);
+    heldTimer = undefined;
+    heldTimerAtMs = Number.POSITIVE_INFINITY;
+  }
+
+  /** When held requests next go into a round: a host due (plus the linger), or the first wait's end. */
+  function heldRoundAtMs(): number {
+    const due = ctx.schedule.nextDueMs();
+    const dueAt =
+      due === undefined ? Number.POSITIVE_INFINITY : Math.max(due + lingerMs, emptyRoundAtMs + HELD_RETRY_MS);
+    return Math.min(heldUntilMs, dueAt);
+  }
+
+  /** Held requests go back into the next commit once their round is due (answered there). */
   function wakeHeld(): void {
     heldTimer = undefined;
+    heldTimerAtMs = Number.POSITIVE_INFINITY;
     if (held.length === 0) return;
     const now = ctx.clock();
     // The periodic look finding nothing due: no commit round, only the next look.
-    if (!ctx.schedule.hasDue(now) && !held.some((o) => o.waitUntilMs <= now)) return armHeld();
+    if (heldRoundAtMs() > now) {
+      armHeld();
+      return;
+    }
     const woken = held;
     held = [];
+    heldUntilMs = Number.POSITIVE_INFINITY;
     // A held request's worker is still asking: its hosts stay its own (affinity.ts).
     for (const o of woken) ctx.affinity.asked(o.workerId, now);
     pending.push(...woken);
     schedule();
   }
 
-  /** When held requests are next looked at: a host due (plus the linger), the first wait's end, or the recheck. */
+  /**
+   * Sets the timer for the held requests' next look: their round, or the recheck. Runs after every
+   * commit, so a timer already set no later than needed is kept (one firing early looks and sets
+   * the next).
+   */
   function armHeld(): void {
-    if (heldTimer !== undefined) clearTimeout(heldTimer);
-    heldTimer = undefined;
     if (held.length === 0) return;
     const now = ctx.clock();
-    let at = now + HELD_RECHECK_MS;
-    for (const o of held) at = Math.min(at, o.waitUntilMs);
-    const due = ctx.schedule.nextDueMs();
-    if (due !== undefined) at = Math.min(at, Math.max(due + lingerMs, emptyRoundAtMs + HELD_RETRY_MS));
+    const at = Math.min(now + HELD_RECHECK_MS, heldRoundAtMs());
+    if (heldTimer !== undefined && heldTimerAtMs <= at) return;
+    if (heldTimer !== undefined) clearTimeout(heldTimer);
+    heldTimerAtMs = at;
     heldTimer = setTimeout(wakeHeld, Math.max(0, at - now));
   }
 
@@ -244,13 +277,7 @@ export function createCommitBatcher(ctx: FrontierContext, options: BatcherOption
       ctx.affinity.asked(workerId, now);
       // The worker asked again with the same id (its wait ran out before the answer came): the answer
       // to the held one would go to a reply subject nobody listens on any more.
-      if (requestId !== "" && held.length > 0) {
-        const again = held.filter((o) => o.workerId === workerId && o.requestId === requestId);
-        if (again.length > 0) {
-          held = held.filter((o) => !again.includes(o));
-          for (const o of again) o.resolve(leaseRound(ctx, []));
-        }
-      }
+      if (requestId !== "") answerHeld((o) => o.workerId === workerId && o.requestId === requestId);
       const waitUntilMs = waitMs > 0 ? now + Math.min(waitMs, MAX_LEASE_WAIT_MS) : 0;
       return new Promise((resolve, reject) =>
         enqueue({ kind: "lease", workerId, capacity, requestId, waitUntilMs, resolve, reject }),
@@ -260,24 +287,11 @@ export function createCommitBatcher(ctx: FrontierContext, options: BatcherOption
       new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
     renew: (workerId, leaseIds) =>
       new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
-    release(workerId) {
-      const mine = held.filter((o) => o.workerId === workerId);
-      if (mine.length === 0) return;
-      held = held.filter((o) => o.workerId !== workerId);
-      // One more round with what is due now, without a wait: then they are answered, leases or not.
-      for (const o of mine) pending.push({ ...o, waitUntilMs: 0 });
-      schedule();
-    },
-    get held() {
-      return held.length;
-    },
+    release: (workerId) => answerHeld((o) => o.workerId === workerId),
     drain: async () => {
       draining = true;
-      if (heldTimer !== undefined) clearTimeout(heldTimer);
-      heldTimer = undefined;
       // Answered empty, without a last round: a frontier about to close grants nothing more.
-      for (const o of held) o.resolve(leaseRound(ctx, []));
-      held = [];
+      answerHeld(() => true);
       while (inFlight !== undefined || pending.length > 0) {
         flush(true);
         await inFlight;

@@ -81,7 +81,7 @@ export interface Frontier {
    * a request finding nothing due is held until something is, or the wait ends (a long poll).
    */
   lease(workerId: string, capacity: number, requestId?: string, waitMs?: number): Promise<LeaseRound>;
-  /** A worker is stopping: its held lease requests are answered now. */
+  /** A worker is stopping: its held lease requests are answered now, with no lease. */
   releaseWorker(workerId: string): void;
   /** Applies fetch results; grouped with concurrent calls into one commit. */
   report(workerId: string, results: FetchReport[]): Promise<ReportAnswer[]>;
@@ -199,7 +199,7 @@ export function openFrontier(options: FrontierOptions): Frontier {
   keepLargeValuesApart(store);
   for (const { value: spec } of store.crawlSpecs.getRange()) registerGroups(ctx, spec);
   rebuildIndexes(ctx);
-  const batcher = createCommitBatcher(ctx, { lingerMs: options.settings.leaseLingerMs ?? 0 });
+  const batcher = createCommitBatcher(ctx);
   const claims: DigestClaims = new Map();
 
   return {
