@@ -115,9 +115,14 @@ describe("a sharded crawl: 3 shards, 4 workers, 40 hosts", () => {
     // The shard with the most hosts. None of its hosts is a seed: every one is found through a link
     // from another shard's host, so its URLs reach it only through the stream.
     const victim = [...SHARDS].sort((a, b) => hostsOn(b) - hostsOn(a))[0] as string;
-    const { site, fleet } = await start("killed", (origin) => shardOf(origin) === victim, {
-      timeoutMs: 2000,
-    });
+    // Six pages a host: the other shards go on finding the victim's pages for several delays after
+    // its first is done, so the kill comes while links to it are still being found.
+    const { site, fleet } = await start(
+      "killed",
+      (origin) => shardOf(origin) === victim,
+      { timeoutMs: 2000 },
+      6,
+    );
     fleet.startWorkers(4);
     const doneOn = (s: string) => fleet.crawl(s)?.counts.done ?? 0;
     await until("the victim under way", () => (doneOn(victim) >= 1 ? true : undefined), 30_000);
