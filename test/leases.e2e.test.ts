@@ -158,6 +158,40 @@ describe("leases over NATS and reports over gRPC", () => {
     }
   });
 
+  it("starts a host's delay when its request ended, not when the worker's batched report arrived", async () => {
+    site = await startTinySite("127.0.0.43", (req, res) => {
+      if (req.url === "/robots.txt") return res.writeHead(404).end();
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+    cluster = await startCluster();
+    const paths = ["/a", "/b", "/c"];
+    const crawl = cluster.coordinator.frontier.createCrawl(
+      crawlSpec(
+        paths.map((p) => `${site?.origin}${p}`),
+        { politeness: { minDelayMs: 500 } },
+      ),
+    );
+    // Each result waits 400 ms in the worker before it is reported (its report batching).
+    const worker = workerProcess(cluster, ["--report-flush-ms", "400"]);
+    try {
+      const final = await waitForCrawl(cluster.coordinator.frontier, crawl.id, { timeoutMs: 20_000 });
+      expect(final.counts.done).toBe(3);
+      const starts = paths
+        .map((p) => site?.requests.find((r) => r.path === p)?.atMs as number)
+        .sort((x, y) => x - y);
+      const gaps = starts.slice(1).map((t, i) => t - (starts[i] as number));
+      // Polite: never sooner than the delay. On time: the report's 400 ms in the worker is not
+      // added to it, as it was when the delay ran from the report's arrival (900 ms and more).
+      for (const gap of gaps) {
+        expect(gap).toBeGreaterThanOrEqual(500);
+        expect(gap).toBeLessThan(500 + 250);
+      }
+    } finally {
+      worker.kill("SIGKILL");
+      await exited(worker);
+    }
+  });
+
   it("holds an idle worker's lease request until its host is due: it asks about once per wait, fetches on time, and stops at once", async () => {
     site = await startTinySite("127.0.0.42", (req, res) => {
       if (req.url === "/robots.txt") return res.writeHead(404).end();

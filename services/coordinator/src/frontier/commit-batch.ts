@@ -31,6 +31,8 @@ type Op =
       kind: "report";
       workerId: string;
       results: FetchReport[];
+      /** When the report arrived (clock ms): its requests ended before, however long it waits for a commit. */
+      arrivedAtMs: number;
       resolve(acks: ReportAnswer[]): void;
       reject(e: unknown): void;
     }
@@ -165,7 +167,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     }
     const answers = inTxn(ctx, (txn) => [
       ...renewals.map((o) => renewWithin(ctx, txn, o.workerId, o.leaseIds)),
-      ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results)),
+      ...reports.map((o) => reportWithin(ctx, txn, o.workerId, o.results, o.arrivedAtMs)),
       ...leases.map((o) => leaseWithin(ctx, txn, o.workerId, o.capacity)),
     ]);
     let i = 0;
@@ -283,8 +285,12 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
         enqueue({ kind: "lease", workerId, capacity, requestId, waitUntilMs, resolve, reject }),
       );
     },
-    report: (workerId, results) =>
-      new Promise((resolve, reject) => enqueue({ kind: "report", workerId, results, resolve, reject })),
+    report: (workerId, results) => {
+      const arrivedAtMs = ctx.clock();
+      return new Promise((resolve, reject) =>
+        enqueue({ kind: "report", workerId, results, arrivedAtMs, resolve, reject }),
+      );
+    },
     renew: (workerId, leaseIds) =>
       new Promise((resolve, reject) => enqueue({ kind: "renew", workerId, leaseIds, resolve, reject })),
     release: (workerId) => answerHeld((o) => o.workerId === workerId),

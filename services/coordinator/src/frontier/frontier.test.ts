@@ -228,6 +228,29 @@ describe("frontier", async () => {
     expect(frontier.host("a.example")?.inFlight).toBe(1);
   });
 
+  it("spaces a host from its request's end: the report's arrival less the time the worker held it, never before the lease", async () => {
+    frontier.createCrawl(spec(["http://a.example/", "http://a.example/2", "http://a.example/3"]));
+    await robotsOk(one());
+    now += 500;
+    const first = await one();
+    now += 100;
+    // The worker kept the result 30 ms (batching its reports) before sending it.
+    await report([result(first, { heldMs: 30 })]);
+    expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(now - 30 + 500);
+    now += 469;
+    expect(await take()).toEqual([]);
+    now += 1;
+    const second = await one();
+    now += 10;
+    // A held time longer than the lease has existed cannot move the end before the lease was issued.
+    await report([result(second, { heldMs: 60_000 })]);
+    expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(second.issuedAtMs + 500);
+    now = second.issuedAtMs + 499;
+    expect(await take()).toEqual([]);
+    now += 1;
+    expect((await one()).url).toBe("http://a.example/3");
+  });
+
   it("re-queues a URL whose capture never came, without freeing the host's slot twice", async () => {
     const crawl = frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
     await robotsOk(one());

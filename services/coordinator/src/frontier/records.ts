@@ -282,9 +282,9 @@ export interface LeaseRecord {
   state: LeaseState;
   endedAtMs?: number;
   /**
-   * When the worker said the request was over (phase one of its report): the
-   * slots were freed then, so neither the full report nor the expiry frees
-   * them again. The lease stays active until one of those.
+   * When the request was over, as its phase-one report bounds it (the host's
+   * delay ran from then): the slots were freed, so neither the full report nor
+   * the expiry frees them again. The lease stays active until one of those.
    */
   requestEndedAtMs?: number;
 }
@@ -405,6 +405,11 @@ export interface FetchReport {
    * full report.
    */
   requestEnded?: true;
+  /**
+   * How long the worker held the result before sending it (its monotonic clock): the request
+   * ended at least this long before the report arrived.
+   */
+  heldMs?: number;
   /** The response's ETag and Last-Modified headers, as sent; "" or absent when the site sent none. */
   etag?: string;
   lastModified?: string;

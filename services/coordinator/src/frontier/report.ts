@@ -27,23 +27,30 @@ const NOT_RETRYABLE = new Set<FetchErrorKind | undefined>(["blocked_address", "i
 /**
  * Folds a batch of fetch results into the frontier in one transaction. A
  * result for an unknown, expired or already-reported lease changes nothing and
- * its ack says why.
+ * its ack says why. `arrivedAtMs`: when the report reached this coordinator.
  */
 export function reportWithin(
   ctx: FrontierContext,
   txn: Txn,
   workerId: string,
   results: FetchReport[],
+  arrivedAtMs = txn.now,
 ): ReportAnswer[] {
   return results.map((r) => {
-    const ack = applyOne(ctx, txn, workerId, r);
+    const ack = applyOne(ctx, txn, workerId, r, arrivedAtMs);
     // A request's end is counted apart, so "accepted" stays one per fetch, as before two phases.
     ctx.observer.report(r.requestEnded && ack.outcome === "accepted" ? "request_ended" : ack.outcome);
     return ack;
   });
 }
 
-function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchReport): ReportAnswer {
+function applyOne(
+  ctx: FrontierContext,
+  txn: Txn,
+  workerId: string,
+  r: FetchReport,
+  arrivedAtMs: number,
+): ReportAnswer {
   const ack = (outcome: ReportOutcome, reason: string) => ({ leaseId: r.leaseId, outcome, reason });
   const lease = ctx.store.leases.get(r.leaseId);
   if (lease === undefined) return ack("unknown_lease", "no such lease");
@@ -53,12 +60,13 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
     expireLease(ctx, txn, lease);
     return ack("expired", "lease expired before this report");
   }
-  const retryAfterMs = retryAfterOf(txn, r);
+  const endedAtMs = requestEndOf(txn, lease, r, arrivedAtMs);
+  const retryAfterMs = retryAfterOf(r, endedAtMs);
   if (lease.kind === "robots") {
     // A robots.txt decides what comes next for its origin: it is applied whole, in one phase.
     if (r.requestEnded) return ack("accepted", "a robots.txt request ends with its full report");
     txn.endLease(lease, "reported");
-    const crawl = endRequest(txn, lease, r, retryAfterMs, (c) =>
+    const crawl = endRequest(txn, lease, r, { endedAtMs, retryAfterMs }, (c) =>
       applyRobotsFetch(ctx, txn, c, lease, r, errorText(r), retryAfterMs),
     );
     return ack("accepted", crawl === undefined ? "crawl no longer exists" : "");
@@ -71,28 +79,42 @@ function applyOne(ctx: FrontierContext, txn: Txn, workerId: string, r: FetchRepo
   };
   if (r.requestEnded) {
     // Phase one: the request is over, the capture not yet durable. The host's slots free now and
-    // its delay runs from now; the URL stays leased (fenced by this lease) until phase two.
+    // its delay runs from the request's end; the URL stays leased (fenced by this lease) until phase two.
     if (lease.requestEndedAtMs !== undefined) return ack("duplicate", "request end already reported");
-    txn.endLeaseRequest(lease);
-    endRequest(txn, lease, r, retryAfterMs, pageRequest);
+    txn.endLeaseRequest(lease, endedAtMs);
+    endRequest(txn, lease, r, { endedAtMs, retryAfterMs }, pageRequest);
     return ack("accepted", "");
   }
   const requestOpen = lease.requestEndedAtMs === undefined;
   txn.endLease(lease, "reported");
-  const crawl = requestOpen ? endRequest(txn, lease, r, retryAfterMs, pageRequest) : txn.crawl(lease.crawlId);
+  const crawl = requestOpen
+    ? endRequest(txn, lease, r, { endedAtMs, retryAfterMs }, pageRequest)
+    : txn.crawl(lease.crawlId);
   if (crawl === undefined) return ack("accepted", "crawl no longer exists");
   if (url !== undefined) applyPage(ctx, txn, crawl, lease, url, r, workerId, errorText(r), retryAfterMs);
   return ack("accepted", "");
 }
 
-/** A Retry-After to honour: none for a lease handed back by a draining worker (nothing was asked of the site). */
-function retryAfterOf(txn: Txn, r: FetchReport): number {
-  return r.error?.kind === "released" ? 0 : (parseRetryAfterMs(r.retryAfter || undefined, txn.now) ?? 0);
+/**
+ * When the request ended, at the latest: the report's arrival less the time the worker held the
+ * result (its report batching, retries). The time on the wire is not subtracted, so this is never
+ * before the request really ended; a worker's figure cannot put it before the lease was issued.
+ */
+function requestEndOf(txn: Txn, lease: LeaseRecord, r: FetchReport, arrivedAtMs: number): number {
+  return Math.min(txn.now, Math.max(lease.issuedAtMs, arrivedAtMs - (r.heldMs ?? 0)));
+}
+
+/**
+ * A Retry-After to honour, as a delay from the request's end (an HTTP date is read against it):
+ * none for a lease handed back by a draining worker (nothing was asked of the site).
+ */
+function retryAfterOf(r: FetchReport, endedAtMs: number): number {
+  return r.error?.kind === "released" ? 0 : (parseRetryAfterMs(r.retryAfter || undefined, endedAtMs) ?? 0);
 }
 
 /**
  * A request is over: what the host learned from it is counted, its slots are
- * freed and its next request spaced from now. `settle` applies what the
+ * freed and its next request spaced from its end. `settle` applies what the
  * request means for its crawl and returns the robots policy to space by.
  * Returns the lease's crawl, if it still exists.
  */
@@ -100,7 +122,7 @@ function endRequest(
   txn: Txn,
   lease: LeaseRecord,
   r: FetchReport,
-  retryAfterMs: number,
+  { endedAtMs, retryAfterMs }: { endedAtMs: number; retryAfterMs: number },
   settle: (crawl: CrawlRecord) => RobotsPolicy | undefined,
 ): CrawlRecord | undefined {
   const crawl = txn.crawl(lease.crawlId);
@@ -110,7 +132,7 @@ function endRequest(
   host.bytes += r.bodyBytes;
   countCrawlFetch(txn, lease.crawlId, lease.hostKey, r.bodyBytes);
   if (crawl === undefined) {
-    releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) });
+    releaseSlots(txn, host, lease.keys, { delayMs: txn.minDelayMs(host) }, endedAtMs);
     return undefined;
   }
   const robots = settle(crawl);
@@ -119,7 +141,7 @@ function endRequest(
     retryAfterMs,
     fetchMs: r.finishedAtMs - r.startedAtMs,
   });
-  releaseSlots(txn, host, lease.keys, spacing);
+  releaseSlots(txn, host, lease.keys, spacing, endedAtMs);
   return crawl;
 }
 

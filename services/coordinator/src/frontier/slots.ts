@@ -112,29 +112,30 @@ export function takeSlots(ctx: LedgerContext, txn: Txn, host: HostState, keys: H
 }
 
 /**
- * A request ended (reported or expired): the host's and its keys' slots are
- * freed and their next request spaced by `delayMs`; hosts waiting on a key
- * are woken.
+ * A request ended (reported or expired) at `endedAtMs` (not after now): the
+ * host's and its keys' slots are freed and their next request spaced by
+ * `delayMs` from that end; hosts waiting on a key are woken.
  */
 export function releaseSlots(
   txn: Txn,
   host: HostState,
   keys: string[] | undefined,
   delay: { delayMs: number; source?: DelaySource },
+  endedAtMs = txn.now,
 ): void {
   host.inFlight = Math.max(0, host.inFlight - 1);
   host.delayMs = delay.delayMs;
   if (delay.source !== undefined) host.delaySource = delay.source;
-  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, txn.now + delay.delayMs);
-  host.lastEndAtMs = txn.now;
+  host.nextAllowedAtMs = Math.max(host.nextAllowedAtMs, endedAtMs + delay.delayMs);
+  host.lastEndAtMs = endedAtMs;
   // Another host may be waiting for this one: its robots.txt redirected here.
   txn.keyFreed(host.hostKey);
   for (const key of keys ?? []) {
     const st = txn.host(key);
     st.inFlight = Math.max(0, st.inFlight - 1);
     st.delayMs = Math.max(delay.delayMs, txn.minDelayMs(st));
-    st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, txn.now + st.delayMs);
-    st.lastEndAtMs = txn.now;
+    st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, endedAtMs + st.delayMs);
+    st.lastEndAtMs = endedAtMs;
     txn.keyFreed(key);
   }
 }

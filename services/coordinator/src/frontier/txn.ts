@@ -94,8 +94,8 @@ export interface Txn {
   extendLease(rec: LeaseRecord, expiresAtMs: number): void;
   /** Ends an active lease. */
   endLease(rec: LeaseRecord, state: "reported" | "expired"): void;
-  /** Notes that an active lease's request is over (its slots are free); the lease stays active. */
-  endLeaseRequest(rec: LeaseRecord): void;
+  /** Notes that an active lease's request ended at `endedAtMs` (its slots are free); the lease stays active. */
+  endLeaseRequest(rec: LeaseRecord, endedAtMs: number): void;
   /** Forgets an in-memory active entry whose lease is no longer active. */
   forgetActive(leaseId: string): void;
   /** Deletes an ended lease's audit record (retention); the URL's own evidence stays. */
@@ -450,8 +450,8 @@ function leaseTable(
       store.activeLeases.removeSync(rec.id);
       activeChanges.set(rec.id, undefined);
     },
-    endLeaseRequest(rec) {
-      rec.requestEndedAtMs = now;
+    endLeaseRequest(rec, endedAtMs) {
+      rec.requestEndedAtMs = endedAtMs;
       store.leases.putSync(rec.id, rec);
     },
     forgetActive(leaseId) {

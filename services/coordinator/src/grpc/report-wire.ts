@@ -62,6 +62,7 @@ export function reportFromProto(r: proto.FetchResult): FetchReport {
     wellKnownBody: r.wellKnownBody,
     ...(r.capture !== undefined && r.capture.file !== "" ? { capture: captureFromProto(r.capture) } : {}),
     ...(r.requestEnded ? { requestEnded: true as const } : {}),
+    ...(r.heldMs > 0 ? { heldMs: r.heldMs } : {}),
     etag: r.etag,
     lastModified: r.lastModified,
   };

@@ -73,6 +73,8 @@ export function createReporter(options: ReporterOptions): Reporter {
     "grpc.max_send_message_length": 64 * 1024 * 1024,
   });
   const buffer: proto.FetchResult[] = [];
+  // When each result was submitted (monotonic): the coordinator starts the host's delay from then.
+  const readyAt = new WeakMap<proto.FetchResult, number>();
   let sending = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -96,6 +98,8 @@ export function createReporter(options: ReporterOptions): Reporter {
     if (sending || buffer.length === 0) return Promise.resolve();
     sending = true;
     const batch = buffer.slice(0, options.batchMax);
+    const now = performance.now();
+    for (const r of batch) r.heldMs = Math.max(0, Math.floor(now - (readyAt.get(r) ?? now)));
     return new Promise<void>((resolve) => {
       client.report(
         { workerId: options.workerId, results: batch },
@@ -163,6 +167,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   return {
     submit(result) {
       buffer.push(result);
+      readyAt.set(result, performance.now());
       if (buffer.length >= options.batchMax) schedule(0);
       else schedule(options.flushMs);
     },

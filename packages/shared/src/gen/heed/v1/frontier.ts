@@ -216,6 +216,14 @@ export interface FetchResult {
    * arrives with its capture, or the lease expires and the URL is queued again.
    */
   requestEnded: boolean;
+  /**
+   * How long the worker held this result before sending it (its report batching, retries), by its
+   * monotonic clock, counted from when the result was ready (never before the request ended). The
+   * coordinator spaces the host's next request from the report's arrival less this, instead of
+   * from when it applies the report: never earlier than the request really ended, as the time on
+   * the wire is not subtracted. 0 from workers that predate it.
+   */
+  heldMs: number;
 }
 
 /** A WARC record: the closed file's base name, and the record's offset and length (compressed) in it. */
@@ -431,6 +439,7 @@ function createBaseFetchResult(): FetchResult {
     etag: "",
     lastModified: "",
     requestEnded: false,
+    heldMs: 0,
   };
 }
 
@@ -513,6 +522,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     }
     if (message.requestEnded !== false) {
       writer.uint32(240).bool(message.requestEnded);
+    }
+    if (message.heldMs !== 0) {
+      writer.uint32(248).uint32(message.heldMs);
     }
     return writer;
   },
@@ -738,6 +750,14 @@ export const FetchResult: MessageFns<FetchResult> = {
             message.requestEnded = reader.bool();
             continue;
           }
+          case 31: {
+            if (tag !== 248) {
+              break;
+            }
+
+            message.heldMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -852,6 +872,11 @@ export const FetchResult: MessageFns<FetchResult> = {
         : isSet(object.request_ended)
         ? globalThis.Boolean(object.request_ended)
         : false,
+      heldMs: isSet(object.heldMs)
+        ? globalThis.Number(object.heldMs)
+        : isSet(object.held_ms)
+        ? globalThis.Number(object.held_ms)
+        : 0,
     };
   },
 
@@ -935,6 +960,9 @@ export const FetchResult: MessageFns<FetchResult> = {
     if (message.requestEnded !== false) {
       obj.requestEnded = message.requestEnded;
     }
+    if (message.heldMs !== 0) {
+      obj.heldMs = Math.round(message.heldMs);
+    }
     return obj;
   },
 
@@ -973,6 +1001,7 @@ export const FetchResult: MessageFns<FetchResult> = {
     message.etag = object.etag ?? "";
     message.lastModified = object.lastModified ?? "";
     message.requestEnded = object.requestEnded ?? false;
+    message.heldMs = object.heldMs ?? 0;
     return message;
   },
 };
