@@ -39,6 +39,9 @@ export interface CrawlFigures {
   achievedPerSecond: number;
   /** Median time from the end of one request to a host to the start of the next. */
   medianGapMs: number;
+  /** The shortest gap and the first percentile: how close to the delay the crawl came. */
+  minGapMs: number;
+  p1GapMs: number;
   violations: number;
   cpuMsPerPage: number;
   /** Requests (robots.txt too) and the connections they came on, as the site saw them. */
@@ -103,6 +106,8 @@ function crawlFigures(log: RequestRecord[], delayMs: number, cpuMicros: number):
     seconds: pages.length > 0 ? (last - first) / 1000 : 0,
     achievedPerSecond,
     medianGapMs: gaps[Math.floor(gaps.length / 2)] ?? 0,
+    minGapMs: gaps[0] ?? 0,
+    p1GapMs: gaps[Math.floor(gaps.length / 100)] ?? 0,
     violations: violations(log, delayMs),
     cpuMsPerPage: cpuMicros / 1000 / Math.max(1, pages.length),
     requests: log.length,
@@ -241,7 +246,7 @@ export async function politenessEfficiency(
 
 export function formatPoliteness(title: string, f: PolitenessFigures): string {
   const row = (name: string, c: CrawlFigures) =>
-    `  ${name.padEnd(30)} ${c.achievedPerSecond.toFixed(1).padStart(8)} pages/s  ${c.cpuMsPerPage.toFixed(3).padStart(7)} ms CPU/page  ${String(c.pages).padStart(7)} pages in ${c.seconds.toFixed(1)} s, median gap ${c.medianGapMs} ms, violations ${c.violations}`;
+    `  ${name.padEnd(30)} ${c.achievedPerSecond.toFixed(1).padStart(8)} pages/s  ${c.cpuMsPerPage.toFixed(3).padStart(7)} ms CPU/page  ${String(c.pages).padStart(7)} pages in ${c.seconds.toFixed(1)} s, median gap ${c.medianGapMs} ms (p1 ${c.p1GapMs}, min ${c.minGapMs}), violations ${c.violations}`;
   return [
     title,
     `  hosts ${f.hosts} (${f.pagesPerHost} pages each), delay ${f.delayMs} ms, Heed worker processes ${f.workers} x concurrency ${f.concurrency}${f.seconds !== undefined ? `, ${f.seconds} s each` : ""}`,

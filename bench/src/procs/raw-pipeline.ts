@@ -50,6 +50,7 @@ async function server(dataDir: string): Promise<void> {
           signRequests: false,
           purposes: ["archive"],
           dedupPayloads: false,
+          startAfterMs: 0,
         });
       }
       msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0, waited: false }).finish());

@@ -124,6 +124,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "a held lease request is answered this long after a host comes due (hosts due together share a commit; adds to every host's gap)",
   },
   {
+    key: "leaseAheadMs",
+    flag: "--lease-ahead-ms <ms>",
+    help: "a host's next lease may go out this long before the host is due; the worker starts it on time (0: only once due)",
+  },
+  {
     key: "hostAffinityGraceMs",
     flag: "--host-affinity-grace-ms <ms>",
     help: "a due host waits this long for the worker that fetched it last, which may hold its connection (0: off)",

@@ -119,6 +119,13 @@ export const coordinatorConfigSchema = z.object({
    * 17 ms past their hosts' due time instead of 11.
    */
   leaseLingerMs: int(0, 1000).default(0),
+  /**
+   * A host's next lease may go out this long before the host is due, carrying when its fetch may
+   * start (the worker waits for it, counted from its receipt): the fetch starts on time instead of
+   * after the lease round, the commit and the lease's trip. Each lease waiting so holds a slot of its
+   * worker's concurrency for at most this long.
+   */
+  leaseAheadMs: int(0, 1000).default(50),
   /** A due host waits this long for the worker that fetched it last, which may still hold its connection (0: off). */
   hostAffinityGraceMs: int(0, 10_000).default(50),
   /**

@@ -78,6 +78,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
       maxWaitHintMs: config.maxWaitHintMs,
       hostAffinityGraceMs: config.hostAffinityGraceMs,
       leaseLingerMs: config.leaseLingerMs,
+      leaseAheadMs: config.leaseAheadMs,
       leaseRecordsKeep: config.leaseRecordsKeep,
       leaseRecordsMaxAgeMs: config.leaseRecordsMaxAgeMs,
     },

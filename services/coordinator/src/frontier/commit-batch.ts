@@ -1,5 +1,5 @@
 import { UnavailableError } from "@heed/shared";
-import { type FrontierContext, inTxn } from "./context.js";
+import { type FrontierContext, inTxn, leaseHorizonMs } from "./context.js";
 import {
   grantKey,
   type LeaseRound,
@@ -87,6 +87,7 @@ export interface CommitBatcher {
  */
 export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   const lingerMs = ctx.settings.leaseLingerMs ?? 0;
+  const aheadMs = ctx.settings.leaseAheadMs ?? 0;
   let pending: Op[] = [];
   /** Lease requests held for a lease to come due (long polls), oldest first. */
   let held: LeaseOp[] = [];
@@ -160,7 +161,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
       leases.push(o);
     }
     if (renewals.length + reports.length + leases.length === 0) return;
-    if (renewals.length + reports.length === 0 && !ctx.schedule.hasDue(ctx.clock())) {
+    if (renewals.length + reports.length === 0 && !ctx.schedule.hasDue(leaseHorizonMs(ctx, ctx.clock()))) {
       // With nothing due a lease round would change nothing: held or answered without a transaction.
       for (const o of leases) answerEmpty(o, repeats.get(o) ?? []);
       return;
@@ -186,7 +187,7 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     }
     // Hosts due but kept for the workers that fetched them last (affinity.ts): asking again at once
     // would find the same; their grace is over soon.
-    if (emptyHeld && ctx.schedule.hasDue(ctx.clock())) emptyRoundAtMs = ctx.clock();
+    if (emptyHeld && ctx.schedule.hasDue(leaseHorizonMs(ctx, ctx.clock()))) emptyRoundAtMs = ctx.clock();
   }
 
   /** No lease for this request now: held while its wait lasts, else answered empty. */
@@ -219,11 +220,16 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
     heldTimerAtMs = Number.POSITIVE_INFINITY;
   }
 
-  /** When held requests next go into a round: a host due (plus the linger), or the first wait's end. */
+  /**
+   * When held requests next go into a round: a host due (its lease may go out `leaseAheadMs` early,
+   * plus the linger), or the first wait's end.
+   */
   function heldRoundAtMs(): number {
     const due = ctx.schedule.nextDueMs();
     const dueAt =
-      due === undefined ? Number.POSITIVE_INFINITY : Math.max(due + lingerMs, emptyRoundAtMs + HELD_RETRY_MS);
+      due === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.max(due - aheadMs + lingerMs, emptyRoundAtMs + HELD_RETRY_MS);
     return Math.min(heldUntilMs, dueAt);
   }
 

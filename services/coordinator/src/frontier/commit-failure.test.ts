@@ -47,7 +47,7 @@ function spec(seeds: string[]): CrawlSpecInput {
 }
 
 async function lease(workerId: string): Promise<proto.Lease[]> {
-  return (await frontier.lease(workerId, 10)).leases.map(leaseToProto);
+  return (await frontier.lease(workerId, 10)).leases.map((g) => leaseToProto(g));
 }
 
 async function report(lease: proto.Lease, fields: Partial<proto.FetchResult>): Promise<proto.ReportAck[]> {

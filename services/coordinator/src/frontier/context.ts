@@ -24,6 +24,12 @@ export interface FrontierSettings {
    * due close together go out in one commit (0: at once).
    */
   leaseLingerMs?: number;
+  /**
+   * A host's next lease may go out this long before the host is due, carrying when it may start;
+   * the worker waits for that, so the fetch starts on time rather than after the lease round and the
+   * lease's trip (0: only once due).
+   */
+  leaseAheadMs?: number;
   /** How long a due host waits for the worker that fetched it last, which may hold its connection (0: no affinity; affinity.ts). */
   hostAffinityGraceMs?: number;
 }
@@ -236,6 +242,11 @@ export function dueMs(host: HostState, now: number, notBeforeMs = 0): number | u
   // A parked host gets no requests; its queue is settled (skipped, with the reason) right away.
   const parked = (host.parkedUntilMs ?? 0) > now;
   return parked ? now : Math.max(now, host.nextAllowedAtMs, notBeforeMs);
+}
+
+/** The latest due time a lease round at `nowMs` may lease a host for (leases go out `leaseAheadMs` early). */
+export function leaseHorizonMs(ctx: FrontierContext, nowMs: number): number {
+  return nowMs + (ctx.settings.leaseAheadMs ?? 0);
 }
 
 /** The end of a host's queue: queue keys are [host, depth, seq], and depths stay far below this. */

@@ -31,7 +31,7 @@ function spec(id: string, seeds: string[], extra: Partial<CrawlSpecInput> = {}):
 }
 
 async function take(worker = "w1"): Promise<proto.Lease[]> {
-  return (await frontier.lease(worker, 100)).leases.map(leaseToProto);
+  return (await frontier.lease(worker, 100)).leases.map((g) => leaseToProto(g));
 }
 
 /** Answers every robots.txt lease with allow-all, then returns the page leases that follow. */

@@ -50,7 +50,7 @@ async function report(results: proto.FetchResult[]): Promise<proto.ReportAck[]> 
 
 async function take(capacity = 10): Promise<proto.Lease[]> {
   // As workers see them: the wire form the lease responder sends.
-  return (await frontier.lease("w1", capacity)).leases.map(leaseToProto);
+  return (await frontier.lease("w1", capacity)).leases.map((g) => leaseToProto(g));
 }
 
 async function one(): Promise<proto.Lease> {
@@ -249,6 +249,29 @@ describe("frontier", async () => {
     expect(await take()).toEqual([]);
     now += 1;
     expect((await one()).url).toBe("http://a.example/3");
+  });
+
+  it("leases a host shortly before it is due (leaseAheadMs), saying when the fetch may start", async () => {
+    await frontier.close();
+    frontier = openTestFrontier(dir, () => now, { settings: { leaseAheadMs: 50 } });
+    frontier.createCrawl(spec(["http://a.example/", "http://a.example/2"]));
+    await robotsOk(one());
+    const dueAt = now + 500;
+    now = dueAt - 51;
+    expect(await take()).toEqual([]);
+    now = dueAt - 40;
+    const early = await one();
+    // Issued now, to start just after the host is due (a 5 ms margin): 45 ms after the worker has it.
+    const startsAt = dueAt + 5;
+    expect(early.issuedAtMs).toBe(now);
+    expect(early.notBeforeMs).toBe(startsAt);
+    expect(early.startAfterMs).toBe(45);
+    // Its expiry runs from its start, and the host's next request is spaced from the fetch's end.
+    expect(early.expiresAtMs).toBe(startsAt + 2000 + 1000);
+    now = dueAt + 30;
+    await report([result(early, { heldMs: 60_000 })]);
+    // A worker's figure cannot put the request's end before the fetch could start.
+    expect(frontier.host("a.example")?.nextAllowedAtMs).toBe(startsAt + 500);
   });
 
   it("re-queues a URL whose capture never came, without freeing the host's slot twice", async () => {

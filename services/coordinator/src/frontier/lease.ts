@@ -9,7 +9,7 @@ import {
   robotsVerdict,
 } from "@heed/shared";
 import { budgetVerdict, countHostPage } from "./budgets.js";
-import type { FrontierContext } from "./context.js";
+import { type FrontierContext, leaseHorizonMs } from "./context.js";
 import { dedupsPayloads } from "./digests.js";
 import { refusedBeforeFetch } from "./preferences.js";
 import type {
@@ -34,6 +34,14 @@ import { MAX_DEPTH_KEY, type Txn } from "./txn.js";
 /** Due hosts one lease round sets aside for the workers that fetched them last, at most: past it, it takes what is due. */
 const MAX_SET_ASIDE = 1024;
 const SET_ASIDE_PER_LEASE = 4;
+
+/**
+ * With leases issued ahead (leaseAheadMs), a lease starts no sooner than this after its host is due.
+ * Its start is otherwise pinned to the delay's end within a few ms, where a lease issued once due
+ * starts after its round and trip; and a site's own log (its clock, its event loop) has jitter of a
+ * few ms: the gap it measures should never look shorter than the delay.
+ */
+const START_MARGIN_MS = 5;
 
 /** Queue entries looked at per host per lease round; skipped entries (robots, budget) do not cost a request. */
 const SCAN_LIMIT = 256;
@@ -65,9 +73,10 @@ export function leaseWithin(
   const setAsideMax = Math.min(MAX_SET_ASIDE, capacity * SET_ASIDE_PER_LEASE);
   const left: [hostKey: string, dueMs: number][] = [];
   const spare: [hostKey: string, dueMs: number][] = [];
+  const horizon = leaseHorizonMs(ctx, txn.now);
   while (out.length < capacity) {
     const dueMs = ctx.schedule.nextDueMs();
-    const hostKey = ctx.schedule.takeDue(txn.now);
+    const hostKey = ctx.schedule.takeDue(horizon);
     if (hostKey === undefined || dueMs === undefined) break;
     const claim =
       left.length + spare.length < setAsideMax
@@ -89,7 +98,7 @@ export function leaseWithin(
 export function leaseRound(ctx: FrontierContext, leases: LeaseGrant[]): LeaseRound {
   if (leases.length > 0) return { leases, retryAfterMs: 0 };
   const next = ctx.schedule.nextDueMs();
-  const wait = next === undefined ? ctx.settings.maxWaitHintMs : next - ctx.clock();
+  const wait = next === undefined ? ctx.settings.maxWaitHintMs : next - leaseHorizonMs(ctx, ctx.clock());
   return { leases, retryAfterMs: Math.max(10, Math.min(ctx.settings.maxWaitHintMs, wait)) };
 }
 
@@ -184,14 +193,18 @@ function leaseFromHost(
       return deferTo(txn, hostKey, now + WAIT_FOR_SLOT_MS);
     }
     // Entries that can be settled without a request (robots, budget) are settled even while the host
-    // must wait; only a request waits for its next-allowed time and a slot on every key.
+    // must wait; only a request waits for its next-allowed time and a slot on every key. A lease may
+    // go out shortly before that time (leaseAheadMs), saying when its fetch may start.
+    const horizon = leaseHorizonMs(ctx, now);
     const notBefore = Math.max(target.nextAllowedAtMs, target.parkedUntilMs ?? 0);
-    if (notBefore > now) return deferTo(txn, hostKey, notBefore);
-    const g = gate(ctx, txn, target.hostKey, step.crawl.spec, hostKey);
+    if (notBefore > horizon) return deferTo(txn, hostKey, notBefore);
+    const g = gate(ctx, txn, target.hostKey, step.crawl.spec, hostKey, horizon);
     if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
+    const margin = horizon > now ? START_MARGIN_MS : 0;
+    const startsAtMs = Math.max(now, Math.max(notBefore, g.startsAtMs) + margin);
     return step.do === "robots"
-      ? issueRobotsLease(ctx, txn, step.crawl, target, g.keys, step.origin, step.url, workerId)
-      : issuePageLease(ctx, txn, step.crawl, host, g.keys, step.hash, step.rec, workerId);
+      ? issueRobotsLease(ctx, txn, step.crawl, target, g.keys, step.origin, step.url, workerId, startsAtMs)
+      : issuePageLease(ctx, txn, step.crawl, host, g.keys, step.hash, step.rec, workerId, startsAtMs);
   }
   // Paused crawls' URLs wait in the queue; look again in a second rather than on every request.
   if (scan.sawPaused) scan.earliest = Math.min(scan.earliest, now + 1000);
@@ -355,15 +368,19 @@ const NOT_OWNED_RETRY_MS = 500;
 /** A host waiting on a busy shared key is woken when it frees; this is only the fallback. */
 const WAIT_FOR_SLOT_MS = 5000;
 
+/** A lease's times: issued now, its fetch starting no sooner than `startsAtMs`, and expiring from then. */
 function leaseTimes(
   ctx: FrontierContext,
   now: number,
+  startsAtMs: number,
   timeoutMs: number,
-): { expiresAtMs: number; maxExpiresAtMs: number } {
+): { issuedAtMs: number; startsAtMs?: number; expiresAtMs: number; maxExpiresAtMs: number } {
   const margin = ctx.settings.leaseMarginMs;
   return {
-    expiresAtMs: now + Math.min(timeoutMs, ctx.settings.leaseTtlMs) + margin,
-    maxExpiresAtMs: now + timeoutMs + margin,
+    issuedAtMs: now,
+    ...(startsAtMs > now ? { startsAtMs } : {}),
+    expiresAtMs: startsAtMs + Math.min(timeoutMs, ctx.settings.leaseTtlMs) + margin,
+    maxExpiresAtMs: startsAtMs + timeoutMs + margin,
   };
 }
 
@@ -436,6 +453,7 @@ function grant(
     hostKey: rec.hostKey,
     kind,
     issuedAtMs: rec.issuedAtMs,
+    startsAtMs: rec.startsAtMs ?? rec.issuedAtMs,
     expiresAtMs: rec.expiresAtMs,
     attempt: rec.attempt,
     limits,
@@ -479,6 +497,7 @@ function issueRobotsLease(
   origin: string,
   url: string,
   workerId: string,
+  startsAtMs: number,
 ): LeaseGrant {
   const now = txn.now;
   const fetch = crawl.spec.fetch;
@@ -492,8 +511,7 @@ function issueRobotsLease(
     origin,
     hostKey: host.hostKey,
     workerId,
-    issuedAtMs: now,
-    ...leaseTimes(ctx, now, fetch.timeoutMs),
+    ...leaseTimes(ctx, now, startsAtMs, fetch.timeoutMs),
     attempt: (previous?.failures ?? 0) + 1,
     state: "active",
     ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
@@ -515,7 +533,7 @@ function issueRobotsLease(
     pendingLeaseId: rec.id,
   });
   const evidence = leaseEvidence(txn, undefined, host, keys);
-  takeSlots(ctx, txn, host, keys);
+  takeSlots(ctx, txn, host, keys, startsAtMs);
   return grant(
     rec,
     crawl,
@@ -534,6 +552,7 @@ function issuePageLease(
   hash: string,
   url: UrlRecord,
   workerId: string,
+  startsAtMs: number,
 ): LeaseGrant {
   const now = txn.now;
   const fetch = crawl.spec.fetch;
@@ -548,8 +567,7 @@ function issuePageLease(
     origin: url.origin,
     hostKey: host.hostKey,
     workerId,
-    issuedAtMs: now,
-    ...leaseTimes(ctx, now, fetch.timeoutMs),
+    ...leaseTimes(ctx, now, startsAtMs, fetch.timeoutMs),
     attempt: url.attempts,
     state: "active",
     ...(keys.length > 0 ? { keys: keys.map((k) => k.hostKey) } : {}),
@@ -568,7 +586,7 @@ function issuePageLease(
   countHostPage(txn, crawl, host.hostKey);
   txn.moveUrl(crawl, url, "leased");
   txn.putUrl(hash, url);
-  takeSlots(ctx, txn, host, keys);
+  takeSlots(ctx, txn, host, keys, startsAtMs);
   if (url.kind === "tdmrep") {
     return grant(
       rec,

@@ -273,6 +273,8 @@ export interface LeaseRecord {
   hostKey: string;
   workerId: string;
   issuedAtMs: number;
+  /** The fetch may not start before this; absent: at issue (a lease issued ahead of its host's due time). */
+  startsAtMs?: number;
   expiresAtMs: number;
   /** Politeness keys besides the host (domain, group) whose slots this lease holds. */
   keys?: string[];
@@ -319,6 +321,8 @@ export interface LeaseGrant {
   hostKey: string;
   kind: GrantKind;
   issuedAtMs: number;
+  /** The fetch may not start before this (a lease may be issued shortly before its host is due). */
+  startsAtMs: number;
   expiresAtMs: number;
   attempt: number;
   limits: FetchLimits;

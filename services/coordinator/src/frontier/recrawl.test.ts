@@ -31,7 +31,7 @@ function spec(seeds: string[], extra: Partial<CrawlSpecInput> = {}): CrawlSpecIn
 async function one(): Promise<proto.Lease> {
   // Past any delay: the politeness of these leases is tested elsewhere.
   now += 60_000;
-  const leases = (await frontier.lease("w1", 1)).leases.map(leaseToProto);
+  const leases = (await frontier.lease("w1", 1)).leases.map((g) => leaseToProto(g));
   expect(leases).toHaveLength(1);
   return leases[0] as proto.Lease;
 }

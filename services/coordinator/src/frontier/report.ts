@@ -98,10 +98,11 @@ function applyOne(
 /**
  * When the request ended, at the latest: the report's arrival less the time the worker held the
  * result (its report batching, retries). The time on the wire is not subtracted, so this is never
- * before the request really ended; a worker's figure cannot put it before the lease was issued.
+ * before the request really ended; a worker's figure cannot put it before the fetch could start.
  */
 function requestEndOf(txn: Txn, lease: LeaseRecord, r: FetchReport, arrivedAtMs: number): number {
-  return Math.min(txn.now, Math.max(lease.issuedAtMs, arrivedAtMs - (r.heldMs ?? 0)));
+  const startsAtMs = lease.startsAtMs ?? lease.issuedAtMs;
+  return Math.min(txn.now, Math.max(startsAtMs, arrivedAtMs - (r.heldMs ?? 0)));
 }
 
 /**

@@ -42,7 +42,7 @@ const seedList = (frontier: Frontier, id: string) => {
 async function follow(frontier: Frontier, from: string, links: string[]): Promise<void> {
   for (let round = 0; round < 10; round++) {
     now += 1000;
-    const leases = (await frontier.lease("w1", 100)).leases.map(leaseToProto);
+    const leases = (await frontier.lease("w1", 100)).leases.map((g) => leaseToProto(g));
     const results = leases.map((l) =>
       proto.FetchResult.fromPartial({
         leaseId: l.id,

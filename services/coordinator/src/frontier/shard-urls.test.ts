@@ -53,7 +53,7 @@ async function fetchAll(
   const fetched: string[] = [];
   for (let round = 0; round < 10; round++) {
     now += 1000;
-    const leases = (await frontier.lease("w1", 100)).leases.map(leaseToProto);
+    const leases = (await frontier.lease("w1", 100)).leases.map((g) => leaseToProto(g));
     if (leases.length === 0) break;
     const results = leases.map((l) => {
       leaseIds.push(l.id);

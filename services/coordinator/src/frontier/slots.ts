@@ -74,13 +74,21 @@ export interface LedgerContext {
   observer: FrontierObserver;
 }
 
-export type Gate = { open: true; keys: HostState[] } | { open: false; untilMs?: number };
+export type Gate = { open: true; keys: HostState[]; startsAtMs: number } | { open: false; untilMs?: number };
 
 /**
- * Whether every key lets a request start now; if not, until when (or until a
- * slot frees, when `waiter` is woken: the host whose queue asked).
+ * Whether every key lets a request start by `horizonMs` (and from when); if
+ * not, until when (or until a slot frees, when `waiter` is woken: the host
+ * whose queue asked).
  */
-export function gate(ctx: LedgerContext, txn: Txn, hostKey: string, spec: CrawlSpec, waiter = hostKey): Gate {
+export function gate(
+  ctx: LedgerContext,
+  txn: Txn,
+  hostKey: string,
+  spec: CrawlSpec,
+  waiter = hostKey,
+  horizonMs = txn.now,
+): Gate {
   const keys = extraKeysFor(ctx.hostGroups, txn, hostKey, spec).map((k) => {
     const st = txn.host(k);
     st.minDelayMs = Math.max(st.minDelayMs, spec.politeness.minDelayMs);
@@ -96,18 +104,24 @@ export function gate(ctx: LedgerContext, txn: Txn, hostKey: string, spec: CrawlS
     }
     untilMs = Math.max(untilMs, k.nextAllowedAtMs);
   }
-  return untilMs > txn.now ? { open: false, untilMs } : { open: true, keys };
+  return untilMs > horizonMs ? { open: false, untilMs } : { open: true, keys, startsAtMs: untilMs };
 }
 
-/** A request starts: one slot on the host and on each of its other keys. */
-export function takeSlots(ctx: LedgerContext, txn: Txn, host: HostState, keys: HostState[]): void {
+/** A request is leased to start at `startsAtMs`: one slot on the host and on each of its other keys. */
+export function takeSlots(
+  ctx: LedgerContext,
+  txn: Txn,
+  host: HostState,
+  keys: HostState[],
+  startsAtMs = txn.now,
+): void {
   for (const st of [host, ...keys]) {
     if (st.lastEndAtMs !== undefined) {
-      ctx.observer.gap(keyClassOf(st.hostKey), txn.now - st.lastEndAtMs, st.delayMs);
+      ctx.observer.gap(keyClassOf(st.hostKey), startsAtMs - st.lastEndAtMs, st.delayMs);
     }
     st.inFlight++;
     // With more than one lease allowed in flight, starts are still spaced by the minimum delay.
-    st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, txn.now + txn.minDelayMs(st));
+    st.nextAllowedAtMs = Math.max(st.nextAllowedAtMs, startsAtMs + txn.minDelayMs(st));
   }
 }
 

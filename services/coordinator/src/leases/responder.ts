@@ -127,8 +127,9 @@ export function serveLeases(nc: NatsConnection, options: LeaseResponderOptions):
                 "lease issued",
               );
           }
+          const sentAtMs = Date.now();
           respond(msg, {
-            leases: reply.leases.map(leaseToProto),
+            leases: reply.leases.map((g) => leaseToProto(g, { sentAtMs })),
             retryAfterMs: reply.retryAfterMs,
             waited: reply.waited === true,
           });
@@ -149,8 +150,11 @@ const KIND: Record<GrantKind, proto.LeaseKind> = {
   tdmrep: proto.LeaseKind.LEASE_KIND_TDMREP,
 };
 
-/** A grant as workers receive it, with the crawl's User-Agent and From headers spelled out. */
-export function leaseToProto(g: LeaseGrant): proto.Lease {
+/**
+ * A grant as workers receive it, with the crawl's User-Agent and From headers spelled out; sent at
+ * `sentAtMs`, from which its start-after counts (the worker counts it from its receipt, later still).
+ */
+export function leaseToProto(g: LeaseGrant, { sentAtMs = g.issuedAtMs } = {}): proto.Lease {
   return {
     id: g.id,
     crawlId: g.crawlId,
@@ -158,7 +162,8 @@ export function leaseToProto(g: LeaseGrant): proto.Lease {
     hostKey: g.hostKey,
     kind: KIND[g.kind],
     issuedAtMs: g.issuedAtMs,
-    notBeforeMs: g.issuedAtMs,
+    notBeforeMs: g.startsAtMs,
+    startAfterMs: Math.max(0, Math.ceil(g.startsAtMs - sentAtMs)),
     expiresAtMs: g.expiresAtMs,
     attempt: g.attempt,
     limits: g.limits,

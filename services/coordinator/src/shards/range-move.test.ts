@@ -52,7 +52,7 @@ async function crawlRounds(frontier: Frontier, rounds: number): Promise<string[]
   const fetched: string[] = [];
   for (let round = 0; round < rounds; round++) {
     now += 2500;
-    const leases = (await frontier.lease("w1", 100)).leases.map(leaseToProto);
+    const leases = (await frontier.lease("w1", 100)).leases.map((g) => leaseToProto(g));
     const results = leases.map((l) => {
       const robots = l.kind === proto.LeaseKind.LEASE_KIND_ROBOTS;
       if (!robots) fetched.push(l.url);

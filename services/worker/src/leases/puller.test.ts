@@ -25,7 +25,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function batchOf(id: string): Uint8Array {
+function batchOf(id: string, fields: Partial<proto.Lease> = {}): Uint8Array {
   const now = Date.now();
   const lease = proto.Lease.fromPartial({
     id,
@@ -36,6 +36,7 @@ function batchOf(id: string): Uint8Array {
     issuedAtMs: now,
     notBeforeMs: now,
     expiresAtMs: now + 60_000,
+    ...fields,
   });
   return proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0, waited: false }).finish();
 }
@@ -98,5 +99,52 @@ describe("lease puller facing a rogue answerer", () => {
     // (that took at least 8.7 s for six answers), and no asking again at once either.
     expect((rogueAt.at(-1) ?? 0) - (rogueAt[0] ?? 0)).toBeGreaterThanOrEqual((ROGUE_ANSWERS - 1) * 90);
     expect(tookMs).toBeLessThan(4000);
+  });
+
+  it("starts a lease issued ahead of its host's due time no sooner than its start-after from receipt, whatever the clocks say", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const der = publicKey.export({ format: "der", type: "spki" });
+    const trust = createCoordinatorTrust(async () => trust.learn(der), log);
+    let answeredAt = 0;
+    // A coordinator whose clock runs 5 s behind the worker's: its notBeforeMs alone is long past here.
+    const coordinator = nc.subscribe(SUBJECT, {
+      queue: QUEUE,
+      max: 1,
+      callback: (_e, msg) => {
+        const behind = Date.now() - 5000;
+        const data = batchOf("ahead-1", { issuedAtMs: behind, notBeforeMs: behind + 300, startAfterMs: 300 });
+        const h = headers();
+        h.set(SIGNATURE_HEADER, signControl(privateKey, "lease-batch", msg.reply ?? "", data));
+        answeredAt = Date.now();
+        msg.respond(data, { headers: h });
+      },
+    });
+    const got: proto.Lease[] = [];
+    const stop = new AbortController();
+    const puller = pullLeases({
+      nc,
+      subject: SUBJECT,
+      workerId: "w2",
+      workerVersion: "test",
+      requestTimeoutMs: 2000,
+      idlePollMaxMs: 1000,
+      capacity: () => (got.length === 0 ? 4 : 0),
+      onLease: (lease) => got.push(lease),
+      signal: stop.signal,
+      log,
+      trust,
+      warn: createLimitedWarn(log, () => {}),
+    });
+    try {
+      await until("the lease", () => (got.length > 0 ? true : undefined), 5000);
+    } finally {
+      stop.abort();
+      await puller.done;
+      coordinator.unsubscribe();
+    }
+    const lease = got[0] as proto.Lease;
+    // The fetch waits until notBeforeMs: now at least 300 ms after the answer left, by the worker's clock.
+    expect(lease.notBeforeMs).toBeGreaterThanOrEqual(answeredAt + 300);
+    expect(lease.notBeforeMs).toBeLessThanOrEqual(Date.now() + 300);
   });
 });

@@ -170,6 +170,9 @@ export function pullLeases(options: PullOptions): Puller {
           log.warn({ leaseId: lease.id }, "lease delivered twice; not fetching it again");
           continue;
         }
+        // Counted from receipt as well as by the coordinator's clock: a worker clock running ahead of
+        // the coordinator's would start a lease issued shortly before its host is due too early.
+        if (lease.startAfterMs > 0) lease.notBeforeMs = Math.max(lease.notBeforeMs, now + lease.startAfterMs);
         options.onLease(lease);
       }
       // An answer held for its whole wait: nothing was due all that time, and asking again is the next wait.

@@ -139,6 +139,12 @@ export interface Lease {
    * refuses every one of them (Content-Usage header, tdm-reservation) is not kept in the WARC.
    */
   purposes: string[];
+  /**
+   * The fetch may not start sooner than this long after the worker received the lease (its
+   * monotonic clock), besides not before not_before_ms: a lease may go out shortly before its host
+   * is due, and this keeps its start on time whatever the worker's wall clock says. 0: at once.
+   */
+  startAfterMs: number;
 }
 
 /** A URL's capture in an earlier crawl: its validators and the WARC record that holds it. */
@@ -594,6 +600,7 @@ function createBaseLease(): Lease {
     dedupPayloads: false,
     earlier: undefined,
     purposes: [],
+    startAfterMs: 0,
   };
 }
 
@@ -652,6 +659,9 @@ export const Lease: MessageFns<Lease> = {
     }
     for (const v of message.purposes) {
       writer.uint32(170).string(v!);
+    }
+    if (message.startAfterMs !== 0) {
+      writer.uint32(176).uint32(message.startAfterMs);
     }
     return writer;
   },
@@ -813,6 +823,14 @@ export const Lease: MessageFns<Lease> = {
             message.purposes.push(reader.string());
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.startAfterMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -883,6 +901,11 @@ export const Lease: MessageFns<Lease> = {
       purposes: globalThis.Array.isArray(object?.purposes)
         ? object.purposes.map((e: any) => globalThis.String(e))
         : [],
+      startAfterMs: isSet(object.startAfterMs)
+        ? globalThis.Number(object.startAfterMs)
+        : isSet(object.start_after_ms)
+        ? globalThis.Number(object.start_after_ms)
+        : 0,
     };
   },
 
@@ -942,6 +965,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.purposes?.length) {
       obj.purposes = message.purposes;
     }
+    if (message.startAfterMs !== 0) {
+      obj.startAfterMs = Math.round(message.startAfterMs);
+    }
     return obj;
   },
 
@@ -974,6 +1000,7 @@ export const Lease: MessageFns<Lease> = {
       ? EarlierCapture.fromPartial(object.earlier)
       : undefined;
     message.purposes = object.purposes?.map((e) => e) || [];
+    message.startAfterMs = object.startAfterMs ?? 0;
     return message;
   },
 };
