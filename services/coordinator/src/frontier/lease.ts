@@ -62,8 +62,9 @@ export function leaseWithin(
   capacity: number,
 ): LeaseGrant[] {
   const out: LeaseGrant[] = [];
+  const horizon = leaseHorizonMs(ctx, txn.now);
   const take = (hostKey: string) => {
-    const lease = leaseFromHost(ctx, txn, hostKey, workerId);
+    const lease = leaseFromHost(ctx, txn, hostKey, workerId, horizon);
     if (lease === undefined) return;
     out.push(lease);
     ctx.affinity.leased(hostKey, workerId, txn.now);
@@ -73,7 +74,6 @@ export function leaseWithin(
   const setAsideMax = Math.min(MAX_SET_ASIDE, capacity * SET_ASIDE_PER_LEASE);
   const left: [hostKey: string, dueMs: number][] = [];
   const spare: [hostKey: string, dueMs: number][] = [];
-  const horizon = leaseHorizonMs(ctx, txn.now);
   while (out.length < capacity) {
     const dueMs = ctx.schedule.nextDueMs();
     const hostKey = ctx.schedule.takeDue(horizon);
@@ -172,6 +172,7 @@ function leaseFromHost(
   txn: Txn,
   hostKey: string,
   workerId: string,
+  horizon: number,
 ): LeaseGrant | undefined {
   const host = txn.host(hostKey);
   const now = txn.now;
@@ -194,8 +195,7 @@ function leaseFromHost(
     }
     // Entries that can be settled without a request (robots, budget) are settled even while the host
     // must wait; only a request waits for its next-allowed time and a slot on every key. A lease may
-    // go out shortly before that time (leaseAheadMs), saying when its fetch may start.
-    const horizon = leaseHorizonMs(ctx, now);
+    // go out shortly before that time (`horizon`: leaseAheadMs), saying when its fetch may start.
     const notBefore = Math.max(target.nextAllowedAtMs, target.parkedUntilMs ?? 0);
     if (notBefore > horizon) return deferTo(txn, hostKey, notBefore);
     const g = gate(ctx, txn, target.hostKey, step.crawl.spec, hostKey, horizon);
@@ -368,6 +368,11 @@ const NOT_OWNED_RETRY_MS = 500;
 /** A host waiting on a busy shared key is woken when it frees; this is only the fallback. */
 const WAIT_FOR_SLOT_MS = 5000;
 
+/** When a lease's fetch may start: its issue, unless it was issued ahead of its host's due time. */
+export function leaseStartsAtMs(rec: LeaseRecord): number {
+  return rec.startsAtMs ?? rec.issuedAtMs;
+}
+
 /** A lease's times: issued now, its fetch starting no sooner than `startsAtMs`, and expiring from then. */
 function leaseTimes(
   ctx: FrontierContext,
@@ -453,7 +458,7 @@ function grant(
     hostKey: rec.hostKey,
     kind,
     issuedAtMs: rec.issuedAtMs,
-    startsAtMs: rec.startsAtMs ?? rec.issuedAtMs,
+    startsAtMs: leaseStartsAtMs(rec),
     expiresAtMs: rec.expiresAtMs,
     attempt: rec.attempt,
     limits,

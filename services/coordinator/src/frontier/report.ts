@@ -3,6 +3,7 @@ import { countCrawlFetch, countHostBytes } from "./budgets.js";
 import type { FrontierContext } from "./context.js";
 import { indexCapture } from "./digests.js";
 import { expireLease } from "./expiry.js";
+import { leaseStartsAtMs } from "./lease.js";
 import { refusedAfterFetch } from "./preferences.js";
 import type {
   CrawlRecord,
@@ -101,8 +102,7 @@ function applyOne(
  * before the request really ended; a worker's figure cannot put it before the fetch could start.
  */
 function requestEndOf(txn: Txn, lease: LeaseRecord, r: FetchReport, arrivedAtMs: number): number {
-  const startsAtMs = lease.startsAtMs ?? lease.issuedAtMs;
-  return Math.min(txn.now, Math.max(startsAtMs, arrivedAtMs - (r.heldMs ?? 0)));
+  return Math.min(txn.now, Math.max(leaseStartsAtMs(lease), arrivedAtMs - (r.heldMs ?? 0)));
 }
 
 /**

@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../../../../test/harness/until.js";
 import { pullLeases } from "./puller.js";
-import { createCoordinatorTrust } from "./trust.js";
+import { createCoordinatorTrust, type MessageTrust } from "./trust.js";
 
 const SUBJECT = "heed.lease.request";
 const QUEUE = "heed-coordinators";
@@ -41,20 +41,51 @@ function batchOf(id: string, fields: Partial<proto.Lease> = {}): Uint8Array {
   return proto.LeaseBatch.encode({ leases: [lease], retryAfterMs: 0, waited: false }).finish();
 }
 
+/** A coordinator's signing key: the worker's trust in it, and its signed answer to a lease request. */
+function signingCoordinator(): { trust: MessageTrust; answer: (msg: Msg, data: Uint8Array) => void } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const der = publicKey.export({ format: "der", type: "spki" });
+  const trust = createCoordinatorTrust(async () => trust.learn(der), log);
+  const answer = (msg: Msg, data: Uint8Array) => {
+    const h = headers();
+    h.set(SIGNATURE_HEADER, signControl(privateKey, "lease-batch", msg.reply ?? "", data));
+    msg.respond(data, { headers: h });
+  };
+  return { trust, answer };
+}
+
+/** A worker's puller asking until its first lease is taken (within `timeoutMs`), then stopped: the leases it took. */
+async function pullFirst(trust: MessageTrust, workerId: string, timeoutMs: number): Promise<proto.Lease[]> {
+  const got: proto.Lease[] = [];
+  const stop = new AbortController();
+  const puller = pullLeases({
+    nc,
+    subject: SUBJECT,
+    workerId,
+    workerVersion: "test",
+    requestTimeoutMs: 2000,
+    idlePollMaxMs: 1000,
+    capacity: () => (got.length === 0 ? 4 : 0),
+    onLease: (lease) => got.push(lease),
+    signal: stop.signal,
+    log,
+    trust,
+    warn: createLimitedWarn(log, () => {}),
+  });
+  try {
+    await until("a lease", () => (got.length > 0 ? true : undefined), timeoutMs);
+  } finally {
+    stop.abort();
+    await puller.done;
+  }
+  return got;
+}
+
 describe("lease puller facing a rogue answerer", () => {
   it("keeps asking at the idle pause, neither faster nor slower, until the coordinator's signed lease comes", async () => {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    const der = publicKey.export({ format: "der", type: "spki" });
-    const trust = createCoordinatorTrust(async () => trust.learn(der), log);
+    const { trust, answer } = signingCoordinator();
     const ROGUE_ANSWERS = 6;
     const rogueAt: number[] = [];
-    const leases: string[] = [];
-    const coordinator = (msg: Msg) => {
-      const data = batchOf("real-1");
-      const h = headers();
-      h.set(SIGNATURE_HEADER, signControl(privateKey, "lease-batch", msg.reply ?? "", data));
-      msg.respond(data, { headers: h });
-    };
     // The rogue is the queue group's only member for its first answers; then it leaves and the
     // coordinator joins, so which member answers is decided by the test, not by chance.
     const rogue = nc.subscribe(SUBJECT, {
@@ -63,48 +94,32 @@ describe("lease puller facing a rogue answerer", () => {
       callback: async (_err, msg) => {
         rogueAt.push(Date.now());
         if (rogueAt.length === ROGUE_ANSWERS) {
-          nc.subscribe(SUBJECT, { queue: QUEUE, max: 1, callback: (_e, m) => coordinator(m) });
+          nc.subscribe(SUBJECT, { queue: QUEUE, max: 1, callback: (_e, m) => answer(m, batchOf("real-1")) });
           await nc.flush();
         }
         msg.respond(batchOf(`rogue-${rogueAt.length}`));
       },
     });
-    const stop = new AbortController();
     const started = Date.now();
-    const puller = pullLeases({
-      nc,
-      subject: SUBJECT,
-      workerId: "w1",
-      workerVersion: "test",
-      requestTimeoutMs: 2000,
-      idlePollMaxMs: 1000,
-      capacity: () => (leases.length === 0 ? 4 : 0),
-      onLease: (lease) => leases.push(lease.id),
-      signal: stop.signal,
-      log,
-      trust,
-      warn: createLimitedWarn(log, () => {}),
-    });
+    let leases: proto.Lease[];
     try {
-      await until("the coordinator's lease", () => (leases.length > 0 ? true : undefined), 12_000);
+      leases = await pullFirst(trust, "w1", 12_000);
     } finally {
-      stop.abort();
-      await puller.done;
       rogue.unsubscribe();
     }
     const tookMs = Date.now() - started;
-    expect(leases).toEqual(["real-1"]);
+    expect(leases.map((l) => l.id)).toEqual(["real-1"]);
     expect(rogueAt).toHaveLength(ROGUE_ANSWERS);
     // Each unsigned answer costs one idle pause (100 ms here): no back-off that grows with each
     // (that took at least 8.7 s for six answers), and no asking again at once either.
     expect((rogueAt.at(-1) ?? 0) - (rogueAt[0] ?? 0)).toBeGreaterThanOrEqual((ROGUE_ANSWERS - 1) * 90);
     expect(tookMs).toBeLessThan(4000);
   });
+});
 
-  it("starts a lease issued ahead of its host's due time no sooner than its start-after from receipt, whatever the clocks say", async () => {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    const der = publicKey.export({ format: "der", type: "spki" });
-    const trust = createCoordinatorTrust(async () => trust.learn(der), log);
+describe("lease puller with a lease issued ahead of its host's due time", () => {
+  it("starts it no sooner than its start-after from receipt, whatever the clocks say", async () => {
+    const { trust, answer } = signingCoordinator();
     let answeredAt = 0;
     // A coordinator whose clock runs 5 s behind the worker's: its notBeforeMs alone is long past here.
     const coordinator = nc.subscribe(SUBJECT, {
@@ -112,34 +127,15 @@ describe("lease puller facing a rogue answerer", () => {
       max: 1,
       callback: (_e, msg) => {
         const behind = Date.now() - 5000;
-        const data = batchOf("ahead-1", { issuedAtMs: behind, notBeforeMs: behind + 300, startAfterMs: 300 });
-        const h = headers();
-        h.set(SIGNATURE_HEADER, signControl(privateKey, "lease-batch", msg.reply ?? "", data));
+        answer(msg, batchOf("ahead-1", { issuedAtMs: behind, notBeforeMs: behind + 300, startAfterMs: 300 }));
+        // The worker reads the answer on a later turn of this process's event loop: after this.
         answeredAt = Date.now();
-        msg.respond(data, { headers: h });
       },
     });
-    const got: proto.Lease[] = [];
-    const stop = new AbortController();
-    const puller = pullLeases({
-      nc,
-      subject: SUBJECT,
-      workerId: "w2",
-      workerVersion: "test",
-      requestTimeoutMs: 2000,
-      idlePollMaxMs: 1000,
-      capacity: () => (got.length === 0 ? 4 : 0),
-      onLease: (lease) => got.push(lease),
-      signal: stop.signal,
-      log,
-      trust,
-      warn: createLimitedWarn(log, () => {}),
-    });
+    let got: proto.Lease[];
     try {
-      await until("the lease", () => (got.length > 0 ? true : undefined), 5000);
+      got = await pullFirst(trust, "w2", 5000);
     } finally {
-      stop.abort();
-      await puller.done;
       coordinator.unsubscribe();
     }
     const lease = got[0] as proto.Lease;
