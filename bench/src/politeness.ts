@@ -30,6 +30,8 @@ export interface PolitenessOptions {
   seconds?: number;
   /** Workers write WARC captures (durable before each report). */
   warc?: boolean;
+  /** Each host's robots.txt is about this long (rules for paths the crawl never meets; 0: two lines). */
+  robotsBytes?: number;
 }
 
 export interface CrawlFigures {
@@ -122,14 +124,32 @@ function procCpuMicros(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/**
+ * A robots.txt of about `bytes` bytes shaped like a large site's: comments, groups for named
+ * crawlers and a long `*` group of rules for paths outside the crawled pages (/p/…), so every page
+ * stays allowed while the file costs what a real one costs to store, read and match.
+ */
+export function largeRobotsTxt(bytes: number): string {
+  const lines = ["# robots.txt for a large site", "User-agent: ExampleBot", "Disallow: /", ""];
+  const rules = ["User-agent: *"];
+  for (let i = 0; lines.join("\n").length + rules.join("\n").length < bytes; i++) {
+    rules.push(i % 7 === 0 ? `# section ${i / 7}` : `Disallow: /section-${i % 97}/item-${i}/*?sort=`);
+  }
+  return `${[...lines, ...rules, "Allow: /p/"].join("\n")}\n`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function politenessEfficiency(
   nats: NatsServerHandle,
   options: PolitenessOptions,
 ): Promise<PolitenessFigures> {
+  const robots: HostPlan["robots"] =
+    (options.robotsBytes ?? 0) > 0
+      ? { kind: "text", text: largeRobotsTxt(options.robotsBytes ?? 0) }
+      : { kind: "allow-all" };
   const plan: HostPlan[] = Array.from({ length: options.hosts }, () => ({
-    robots: { kind: "allow-all" },
+    robots,
     pages: options.pagesPerHost,
   }));
   const site = await startLoopbackSite({ hosts: plan, pageLatencyMs: 2, firstOctet: 2 });
@@ -249,7 +269,7 @@ export function formatPoliteness(title: string, f: PolitenessFigures): string {
     `  ${name.padEnd(30)} ${c.achievedPerSecond.toFixed(1).padStart(8)} pages/s  ${c.cpuMsPerPage.toFixed(3).padStart(7)} ms CPU/page  ${String(c.pages).padStart(7)} pages in ${c.seconds.toFixed(1)} s, median gap ${c.medianGapMs} ms (p1 ${c.p1GapMs}, min ${c.minGapMs}), violations ${c.violations}`;
   return [
     title,
-    `  hosts ${f.hosts} (${f.pagesPerHost} pages each), delay ${f.delayMs} ms, Heed worker processes ${f.workers} x concurrency ${f.concurrency}${f.seconds !== undefined ? `, ${f.seconds} s each` : ""}`,
+    `  hosts ${f.hosts} (${f.pagesPerHost} pages each), delay ${f.delayMs} ms, Heed worker processes ${f.workers} x concurrency ${f.concurrency}${f.seconds !== undefined ? `, ${f.seconds} s each` : ""}${(f.robotsBytes ?? 0) > 0 ? `, robots.txt ${f.robotsBytes} bytes` : ""}`,
     `  polite capacity H/d             ${f.idealPerSecond.toFixed(1).padStart(8)} pages/s`,
     row("raw undici loop (baseline)", f.raw),
     row("Heed", f.heed),

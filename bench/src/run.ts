@@ -22,6 +22,7 @@ try {
       delayMs: Number(process.env.BENCH_POLITE_DELAY_MS ?? 1000),
       workers: Number(process.env.BENCH_POLITE_WORKERS ?? 2),
       concurrency: 64,
+      robotsBytes: Number(process.env.BENCH_POLITE_ROBOTS_BYTES ?? 0),
     });
     process.stdout.write(
       formatPoliteness("politeness efficiency (loopback hosts, real nats-server, gRPC, LMDB and HTTP)", f),
@@ -84,6 +85,7 @@ try {
       delayMs,
       workers: Number(process.env.BENCH_MANY_WORKERS ?? 4),
       concurrency: Number(process.env.BENCH_MANY_CONCURRENCY ?? 64),
+      robotsBytes: Number(process.env.BENCH_POLITE_ROBOTS_BYTES ?? 0),
       seconds,
     });
     process.stdout.write(formatPoliteness("politeness, many hosts (loopback 127.0.x.y, time-bounded)", f));

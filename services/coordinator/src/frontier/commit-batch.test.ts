@@ -167,3 +167,57 @@ describe("held lease requests (long polls)", () => {
     openReal();
   });
 });
+
+describe("reports and the held requests' next round", () => {
+  // The clock is moved by hand; the held requests' timer is real, and its round comes only once the
+  // clock says a host is due.
+  it("commits a report with the held round due within 25 ms, answering both then, and one whose round is further off at once", async () => {
+    open();
+    frontier.createCrawl(
+      spec(["http://a.example/1", "http://a.example/2", "http://a.example/3", "http://b.example/1"], 1000),
+    );
+    const robots = await frontier.lease("w1", 10);
+    expect(robots.leases.map((l) => l.kind)).toEqual(["robots", "robots"]);
+    await frontier.report(
+      "w1",
+      robots.leases.map((l) => result(l.id, 404)),
+    );
+    now += 1000;
+    const pages = await frontier.lease("w1", 10);
+    const leaseOf = (host: string) => pages.leases.find((l) => l.hostKey === host)?.id as string;
+    expect(pages.leases.map((l) => l.hostKey).sort()).toEqual(["a.example", "b.example"]);
+    now += 10;
+    await frontier.report("w1", [result(leaseOf("a.example"), 200)]);
+    // a.example is due again 10 ms from here; b.example's page is still being fetched.
+    now += 990;
+    const held = frontier.lease("w1", 10, "r1", 5000);
+    await sleep(30);
+    const before = commits;
+    let reported = false;
+    const report = frontier.report("w1", [result(leaseOf("b.example"), 200)]).then((acks) => {
+      reported = true;
+      return acks;
+    });
+    // Real time passes, the clock does not: the round is still 10 ms away, and the report waits for it.
+    await sleep(60);
+    expect(reported).toBe(false);
+    expect(commits).toBe(before);
+    now += 10;
+    const round = await held;
+    expect(round.leases.map((l) => l.url)).toEqual(["http://a.example/2"]);
+    expect((await report).map((a) => a.outcome)).toEqual(["accepted"]);
+    expect(commits).toBe(before + 1);
+
+    // Nothing is due for a second now (a.example is being fetched, b.example has no more pages): a
+    // held request's next look is 100 ms away, too far for a report to wait.
+    const idle = frontier.lease("w1", 10, "r2", 5000);
+    await sleep(30);
+    now += 20;
+    const second = commits;
+    const acks = await frontier.report("w1", [result(round.leases[0]?.id as string, 200)]);
+    expect(acks.map((a) => a.outcome)).toEqual(["accepted"]);
+    expect(commits).toBe(second + 1);
+    now += 1000;
+    expect((await idle).leases.map((l) => l.url)).toEqual(["http://a.example/3"]);
+  });
+});
