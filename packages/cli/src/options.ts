@@ -121,7 +121,7 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
   {
     key: "leaseLingerMs",
     flag: "--lease-linger-ms <ms>",
-    help: "a held lease request is answered this long after a host could first be leased (hosts due together share a commit; adds to every host's gap beyond --lease-ahead-ms)",
+    help: "a held lease request is answered this long after a host comes due (hosts due together share a commit; adds to every host's gap)",
   },
   {
     key: "leaseAheadMs",

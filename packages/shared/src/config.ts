@@ -114,12 +114,11 @@ export const coordinatorConfigSchema = z.object({
   maxWaitHintMs: int(10, 60_000).default(250),
   /**
    * A worker's lease request that finds nothing due is held until a host is (a long poll); then it
-   * is answered this much later, so hosts coming due close together go out in one commit. Up to
-   * `leaseAheadMs` it costs no gap (the round still comes before the host is due); past it, every
-   * millisecond is one more of each host's gap. 20 ms cut a 200-host crawl's commits by a third and
-   * the coordinator's CPU per page by about a tenth, with the same share of polite capacity.
+   * is answered this much later, so hosts coming due close together go out in one commit. Every
+   * millisecond of it is one more of each host's gap: with 2 000 hosts, 5 ms put leases a median
+   * 17 ms past their hosts' due time instead of 11.
    */
-  leaseLingerMs: int(0, 1000).default(20),
+  leaseLingerMs: int(0, 1000).default(0),
   /**
    * A host's next lease may go out this long before the host is due, carrying when its fetch may
    * start (the worker waits for it, counted from its receipt): the fetch starts on time instead of
