@@ -150,7 +150,7 @@ serveParent(
       const cpu0 = process.cpuUsage();
       const t2 = performance.now();
       while (performance.now() < until) {
-        const round = await frontier.lease("bench", 256);
+        const round = await frontier.lease("bench", Number(msg.leaseBatch));
         if (round.leases.length === 0) break;
         await frontier.report(
           "bench",
