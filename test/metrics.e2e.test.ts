@@ -68,6 +68,13 @@ describe("metrics and probes", () => {
     expect(sample(text, "heed_frontier_urls", { state: "skipped" })).toBe(crawl?.counts.skipped);
     expect(sample(text, "heed_fetches_total", { class: "2xx" })).toBe(crawl?.statusCounts["200"]);
     expect(sample(text, "heed_robots_fetches_total", { status: "unreachable" })).toBeGreaterThan(0);
+    // Every parsed robots.txt is kept parsed in a crawl this small: parsed once each, never again.
+    const parsedFetches = sample(text, "heed_robots_fetches_total", { status: "parsed" });
+    const parses = sample(text, "heed_robots_parses_total");
+    expect(parses).toBeGreaterThan(0);
+    expect(parses).toBeLessThanOrEqual(parsedFetches);
+    expect(sample(text, "heed_robots_parsed_kept")).toBe(parses);
+    expect(sample(text, "heed_robots_parsed_bytes")).toBeGreaterThan(0);
     expect(sample(text, "heed_politeness_shortfalls_total")).toBe(0);
     expect(sample(text, "heed_politeness_min_gap_seconds", { key_class: "host" })).toBeGreaterThanOrEqual(
       0.05,

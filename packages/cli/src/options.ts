@@ -129,6 +129,11 @@ export const COORDINATOR_FLAGS: FlagSpec[] = [
     help: "a host's next lease may go out this long before the host is due; the worker starts it on time (0: only once due)",
   },
   {
+    key: "robotsParsedMiB",
+    flag: "--robots-parsed-mib <mib>",
+    help: "heap for parsed robots.txt files, most recently used kept (every host being crawled should fit, or its file is parsed again at each lease)",
+  },
+  {
     key: "hostAffinityGraceMs",
     flag: "--host-affinity-grace-ms <ms>",
     help: "a due host waits this long for the worker that fetched it last, which may hold its connection (0: off)",

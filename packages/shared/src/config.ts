@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, errorMessage } from "./errors.js";
+import { PARSED_ROBOTS_DEFAULT_MIB } from "./robots.js";
 import { shardIdSchema } from "./shards/members.js";
 import { WORKER_ID_MAX } from "./worker-id.js";
 
@@ -128,6 +129,12 @@ export const coordinatorConfigSchema = z.object({
   leaseAheadMs: int(0, 1000).default(50),
   /** A due host waits this long for the worker that fetched it last, which may still hold its connection (0: off). */
   hostAffinityGraceMs: int(0, 10_000).default(50),
+  /**
+   * Heap for parsed robots.txt files (estimated), most recently used kept. Every host being crawled
+   * should fit, or its file is parsed again at each lease: `heed_robots_parses_total` rising much
+   * faster than `heed_robots_fetches_total` says so. 256 MiB holds about 17 000 hosts with 1 KB files.
+   */
+  robotsParsedMiB: int(1, 65_536).default(PARSED_ROBOTS_DEFAULT_MIB),
   /**
    * Lease audit records of ended leases kept per crawl: at most this many, and none older than
    * `leaseRecordsMaxAgeMs` (0: no limit; the default keeps them all). Each URL keeps its own evidence.

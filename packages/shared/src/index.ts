@@ -79,6 +79,7 @@ export { drainAndClose, natsConnectOptions } from "./nats-connect.js";
 export * as proto from "./proto.js";
 export { parseRetryAfterMs } from "./retry-after.js";
 export {
+  compiledRobotsStats,
   ROBOTS_MAX_BYTES,
   ROBOTS_READINGS,
   type RobotsPolicy,
@@ -88,6 +89,7 @@ export {
   robotsPolicyFromFetch,
   robotsSitemaps,
   robotsVerdict,
+  setParsedRobotsBudget,
 } from "./robots.js";
 export { readFileSetting, readSecret } from "./secrets.js";
 export * from "./shards/index.js";

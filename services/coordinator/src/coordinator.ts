@@ -11,6 +11,7 @@ import {
   natsConnectOptions,
   type ProbeServer,
   partitionOfHost,
+  setParsedRobotsBudget,
   shardAdminSubject,
   sleep,
   startProbeServer,
@@ -66,6 +67,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger): 
   const nats = natsConnectOptions(config, "heed-coordinator");
   nats.options.inboxPrefix = COORDINATOR_INBOX_PREFIX;
   let opened: Frontier | undefined;
+  setParsedRobotsBudget(config.robotsParsedMiB);
   const metrics = createCoordinatorMetrics(() => opened);
   const shard = config.shardId !== "" ? lateShard(config.shardId) : undefined;
   const frontier = openFrontier({

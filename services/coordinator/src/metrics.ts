@@ -1,4 +1,4 @@
-import { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS } from "@heed/shared";
+import { BODY_BYTES_BUCKETS, compiledRobotsStats, FETCH_SECONDS_BUCKETS } from "@heed/shared";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Frontier } from "./frontier/frontier.js";
 import type { FrontierObserver } from "./frontier/observer.js";
@@ -151,6 +151,23 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
     registers: [registry],
   });
 
+  const robotsParsed = new Gauge({
+    name: "heed_robots_parsed_kept",
+    help: "robots.txt files kept parsed (most recently used, within an estimated heap budget)",
+    registers: [registry],
+  });
+  const robotsParsedBytes = new Gauge({
+    name: "heed_robots_parsed_bytes",
+    help: "Estimated heap bytes of the robots.txt files kept parsed",
+    registers: [registry],
+  });
+  const robotsParses = new Counter({
+    name: "heed_robots_parses_total",
+    help: "robots.txt files parsed; rising much faster than heed_robots_fetches_total means the parsed ones do not all fit",
+    registers: [registry],
+  });
+  let robotsParsesSeen = 0;
+
   const observer: FrontierObserver = {
     leaseIssued: (kind) => leasesIssued.inc({ kind }),
     leaseExpired: (kind) => leasesExpired.inc({ kind }),
@@ -180,6 +197,11 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
   };
 
   async function render() {
+    const parsed = compiledRobotsStats();
+    robotsParsed.set(parsed.entries);
+    robotsParsedBytes.set(parsed.bytes);
+    robotsParses.inc(parsed.compiles - robotsParsesSeen);
+    robotsParsesSeen = parsed.compiles;
     const f = frontier();
     if (f !== undefined) {
       const totals = Object.fromEntries(URL_STATES.map((s) => [s, 0])) as Record<string, number>;
