@@ -79,7 +79,7 @@ export { drainAndClose, natsConnectOptions } from "./nats-connect.js";
 export * as proto from "./proto.js";
 export { parseRetryAfterMs } from "./retry-after.js";
 export {
-  compiledRobotsStats,
+  parsedRobotsStats,
   ROBOTS_MAX_BYTES,
   ROBOTS_READINGS,
   type RobotsPolicy,

@@ -149,7 +149,7 @@ export function setParsedRobotsBudget(mib: number): void {
 }
 
 /** The parsed robots.txt files kept in this process (for metrics). */
-export function compiledRobotsStats(): CompiledCacheStats {
+export function parsedRobotsStats(): CompiledCacheStats {
   return compiledCache.stats();
 }
 

@@ -1,4 +1,4 @@
-import { BODY_BYTES_BUCKETS, compiledRobotsStats, FETCH_SECONDS_BUCKETS } from "@heed/shared";
+import { BODY_BYTES_BUCKETS, FETCH_SECONDS_BUCKETS, parsedRobotsStats } from "@heed/shared";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Frontier } from "./frontier/frontier.js";
 import type { FrontierObserver } from "./frontier/observer.js";
@@ -197,7 +197,7 @@ export function createCoordinatorMetrics(frontier: () => Frontier | undefined): 
   };
 
   async function render() {
-    const parsed = compiledRobotsStats();
+    const parsed = parsedRobotsStats();
     robotsParsed.set(parsed.entries);
     robotsParsedBytes.set(parsed.bytes);
     robotsParses.inc(parsed.compiles - robotsParsesSeen);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compiledRobotsStats, robotsVerdict } from "../robots.js";
+import { parsedRobotsStats, robotsVerdict } from "../robots.js";
 import { createCompiledCache, estimatedCompiledBytes } from "./compiled-cache.js";
 
 describe("the parsed robots.txt cache", () => {
@@ -31,13 +31,13 @@ describe("the parsed robots.txt cache", () => {
       text,
       failures: 0,
     }));
-    const before = compiledRobotsStats().compiles;
+    const before = parsedRobotsStats().compiles;
     for (const round of [1, 2]) {
       for (const p of policies) {
         expect(robotsVerdict(p, `${p.origin}/private-3/x`, "HeedBot").allowed).toBe(false);
         expect(robotsVerdict(p, `${p.origin}/page-${round}`, "HeedBot").allowed).toBe(true);
       }
     }
-    expect(compiledRobotsStats().compiles - before).toBe(3000);
+    expect(parsedRobotsStats().compiles - before).toBe(3000);
   });
 });
