@@ -129,7 +129,7 @@ function procCpuMicros(pid: number): number {
  * crawlers and a long `*` group of rules for paths outside the crawled pages (/p/…), so every page
  * stays allowed while the file costs what a real one costs to store, read and match.
  */
-export function largeRobotsTxt(bytes: number): string {
+function largeRobotsTxt(bytes: number): string {
   const lines = ["# robots.txt for a large site", "User-agent: ExampleBot", "Disallow: /", ""];
   const rules = ["User-agent: *"];
   for (let i = 0; lines.join("\n").length + rules.join("\n").length < bytes; i++) {

@@ -11,7 +11,10 @@
 export interface CompiledCache<V> {
   /** The value for `key`, now the most recently used; undefined when not kept. */
   get(key: string): V | undefined;
-  /** Keeps `value` for a text of `textLength` characters, dropping the least recently used past the budget. */
+  /**
+   * Keeps `value` for a key `get` did not find, parsed from a text of `textLength` characters;
+   * drops the least recently used entries past the budget.
+   */
   set(key: string, value: V, textLength: number): void;
   stats(): CompiledCacheStats;
   /** A new budget; entries past it go at the next `set`. */
@@ -47,11 +50,6 @@ export function createCompiledCache<V>(initialBudgetBytes: number): CompiledCach
       return entry.value;
     },
     set(key, value, textLength) {
-      const old = entries.get(key);
-      if (old !== undefined) {
-        bytes -= old.bytes;
-        entries.delete(key);
-      }
       const cost = estimatedCompiledBytes(textLength);
       entries.set(key, { value, bytes: cost });
       bytes += cost;

@@ -29,8 +29,9 @@ const HELD_RETRY_MS = 10;
  * Reports with nothing else to commit wait for the held requests' next round when it comes within
  * this long of the first report's arrival, and share its commit. At a low rate most commits carried
  * either reports or leases, and each commit has a fixed cost (its page writes and two disk syncs:
- * about 0.6 ms of CPU on a 2-core VM, a few pages' worth of lease work). A request's end is taken from its report's arrival, so the wait
- * moves no host's next request; it can only hold back a host its report frees, by this much at most.
+ * about 0.6 ms of CPU on a 2-core VM, a few pages' worth of lease work). A request's end is taken
+ * from its report's arrival, so the wait moves no host's next request; it can only hold back a host
+ * its report frees, by this much at most.
  */
 const REPORT_WAIT_MS = 25;
 
@@ -203,12 +204,13 @@ export function createCommitBatcher(ctx: FrontierContext): CommitBatcher {
   /** Whether what is pending is reports alone, and the held requests' next round comes soon enough to take them. */
   function reportsWaitForRound(): boolean {
     if (draining || held.length === 0 || heldTimer === undefined) return false;
-    let firstArrivalMs = Number.POSITIVE_INFINITY;
-    for (const o of pending) {
-      if (o.kind !== "report") return false;
-      firstArrivalMs = Math.min(firstArrivalMs, o.arrivedAtMs);
-    }
-    return heldTimerAtMs <= firstArrivalMs + REPORT_WAIT_MS;
+    // Pending operations are in arrival order: the first report waited longest.
+    const first = pending[0];
+    return (
+      first?.kind === "report" &&
+      pending.every((o) => o.kind === "report") &&
+      heldTimerAtMs <= first.arrivedAtMs + REPORT_WAIT_MS
+    );
   }
 
   /** No lease for this request now: held while its wait lasts, else answered empty. */

@@ -201,7 +201,7 @@ function leaseFromHost(
     const g = gate(ctx, txn, target.hostKey, step.crawl.spec, hostKey, horizon);
     if (!g.open) return deferTo(txn, hostKey, g.untilMs ?? now + WAIT_FOR_SLOT_MS);
     const margin = horizon > now ? START_MARGIN_MS : 0;
-    const startsAtMs = Math.max(now, Math.max(notBefore, g.startsAtMs) + margin);
+    const startsAtMs = Math.max(now, notBefore + margin, g.startsAtMs + margin);
     return step.do === "robots"
       ? issueRobotsLease(ctx, txn, step.crawl, target, g.keys, step.origin, step.url, workerId, startsAtMs)
       : issuePageLease(ctx, txn, step.crawl, host, g.keys, step.hash, step.rec, workerId, startsAtMs);

@@ -86,8 +86,8 @@ export function gate(
   txn: Txn,
   hostKey: string,
   spec: CrawlSpec,
-  waiter = hostKey,
-  horizonMs = txn.now,
+  waiter: string,
+  horizonMs: number,
 ): Gate {
   const keys = extraKeysFor(ctx.hostGroups, txn, hostKey, spec).map((k) => {
     const st = txn.host(k);
@@ -113,7 +113,7 @@ export function takeSlots(
   txn: Txn,
   host: HostState,
   keys: HostState[],
-  startsAtMs = txn.now,
+  startsAtMs: number,
 ): void {
   for (const st of [host, ...keys]) {
     if (st.lastEndAtMs !== undefined) {
