@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { envLayer, mergeLayers, parseConfig, workerConfigSchema } from "./config.js";
+import {
+  coordinatorConfigSchema,
+  envLayer,
+  envNameOf,
+  mergeLayers,
+  parseConfig,
+  workerConfigSchema,
+} from "./config.js";
 import { crawlSpecSchema } from "./crawl-spec.js";
 import { ConfigError } from "./errors.js";
 import { userAgentHeader } from "./user-agent.js";
@@ -51,6 +58,13 @@ describe("configuration", () => {
     expect(config.coordinator).toBe("file:1");
     expect(config.allowPrivateAddresses).toBe(true);
     expect(config.reportBatchMax).toBe(64);
+  });
+
+  it("names each setting's environment variable by its words, a unit such as MiB being one", () => {
+    expect(envNameOf("leaseTtlMs")).toBe("HEED_LEASE_TTL_MS");
+    expect(envNameOf("robotsParsedMiB")).toBe("HEED_ROBOTS_PARSED_MIB");
+    const env = envLayer(coordinatorConfigSchema, { HEED_ROBOTS_PARSED_MIB: "512" });
+    expect(parseConfig(coordinatorConfigSchema, env).robotsParsedMiB).toBe(512);
   });
 
   it("rejects a boolean it cannot read instead of guessing", () => {

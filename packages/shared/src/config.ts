@@ -266,7 +266,9 @@ export function envLayer(
 }
 
 export function envNameOf(key: string, prefix = "HEED_"): string {
-  return prefix + key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  // A binary unit is one word: robotsParsedMiB <- HEED_ROBOTS_PARSED_MIB, not ..._MI_B.
+  const words = key.replace(/([KMG])iB$/, "$1ib");
+  return prefix + words.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
 export function jsonFileLayer(path: string | undefined): Record<string, unknown> {
