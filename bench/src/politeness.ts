@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type HostPlan, type RequestRecord, startLoopbackSite } from "@heed/loopback-site";
 import type { NatsServerHandle } from "@heed/test-support";
+import { largeRobotsTxt } from "./large-robots.js";
 import { type BenchMessage, startChild } from "./procs/child.js";
 
 const HEED_BIN = fileURLToPath(new URL("../../packages/cli/bin/heed.js", import.meta.url));
@@ -122,20 +123,6 @@ function procCpuMicros(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/**
- * A robots.txt of about `bytes` bytes shaped like a large site's: comments, groups for named
- * crawlers and a long `*` group of rules for paths outside the crawled pages (/p/…), so every page
- * stays allowed while the file costs what a real one costs to store, read and match.
- */
-function largeRobotsTxt(bytes: number): string {
-  const lines = ["# robots.txt for a large site", "User-agent: ExampleBot", "Disallow: /", ""];
-  const rules = ["User-agent: *"];
-  for (let i = 0; lines.join("\n").length + rules.join("\n").length < bytes; i++) {
-    rules.push(i % 7 === 0 ? `# section ${i / 7}` : `Disallow: /section-${i % 97}/item-${i}/*?sort=`);
-  }
-  return `${[...lines, ...rules, "Allow: /p/"].join("\n")}\n`;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

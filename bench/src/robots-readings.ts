@@ -6,6 +6,8 @@ import {
   robotsPolicyFromFetch,
   robotsVerdict,
 } from "@heed/shared";
+import { REFERENCE_DECISIONS, REFERENCE_DERIVED_DECISIONS } from "@heed/test-support/robots-cases";
+import { largeRobotsDisallowedPath, largeRobotsTxt } from "./large-robots.js";
 
 interface Probe {
   policy: RobotsPolicy;
@@ -19,17 +21,13 @@ export interface ReadingsFigures {
   byReading: Record<RobotsReading, number>;
   googleMicrosPerUrl: number;
   allMicrosPerUrl: number;
+  /** Cost per URL of each reading, and of all, on robots.txt files of large sites' size. */
+  large: { bytes: number; rules: number; microsPerUrl: Record<RobotsReading | "all", number> }[];
 }
 
-// Google's reference suite, as the shared package's tests hold it (compiled beside the package).
-async function referenceProbes(): Promise<Probe[]> {
-  const cases = (await import(
-    new URL("../../packages/shared/dist/robots-cases.js", import.meta.url).href
-  )) as {
-    REFERENCE_DECISIONS: { robotstxt: string; userAgent: string; url: string }[];
-    REFERENCE_DERIVED_DECISIONS: { robotstxt: string; userAgent: string; url: string }[];
-  };
-  return [...cases.REFERENCE_DECISIONS, ...cases.REFERENCE_DERIVED_DECISIONS].map((c) => ({
+// Google's reference suite, as the shared package's tests hold it.
+function referenceProbes(): Probe[] {
+  return [...REFERENCE_DECISIONS, ...REFERENCE_DERIVED_DECISIONS].map((c) => ({
     policy: robotsPolicyFromFetch(
       { origin: "http://foo.bar", httpStatus: 200, body: c.robotstxt },
       0,
@@ -76,10 +74,32 @@ function microsPerUrl(probes: Probe[], readings: readonly RobotsReading[], round
   return Number(process.hrtime.bigint() - start) / 1000 / (rounds * probes.length);
 }
 
+/**
+ * A large site's robots.txt of about `bytes` bytes, and URLs as a crawl of it meets them: mostly
+ * pages no rule names (every rule is tried and none decides), a fifth that one rule disallows.
+ */
+function largeProbes(bytes: number): Probe[] {
+  const text = largeRobotsTxt(bytes);
+  const policy = robotsPolicyFromFetch(
+    { origin: "http://large.bench.invalid", httpStatus: 200, body: text },
+    0,
+    60_000,
+  );
+  const rules = text.split("\n").filter((line) => line.startsWith("Disallow: /section-")).length;
+  return Array.from({ length: 500 }, (_, i) => ({
+    policy,
+    url: `http://large.bench.invalid${i % 5 === 0 ? largeRobotsDisallowedPath(1 + (i % rules)) : `/p/${i}`}`,
+    userAgent: "HeedBot",
+  }));
+}
+
 /** How many more URLs the strictest reading keeps out than Google's alone, and what it costs per URL. */
-export async function robotsReadingsBenchmark(options: { rounds: number }): Promise<ReadingsFigures> {
+export async function robotsReadingsBenchmark(options: {
+  rounds: number;
+  largeBytes: number[];
+}): Promise<ReadingsFigures> {
   const sets = [
-    { name: "Google reference suite", probes: await referenceProbes() },
+    { name: "Google reference suite", probes: referenceProbes() },
     { name: "loopback site (45 hosts)", probes: await siteProbes(45) },
   ];
   const all = sets.flatMap((s) => s.probes);
@@ -96,5 +116,21 @@ export async function robotsReadingsBenchmark(options: { rounds: number }): Prom
     >,
     googleMicrosPerUrl: microsPerUrl(all, ["google"], options.rounds),
     allMicrosPerUrl: microsPerUrl(all, ROBOTS_READINGS, options.rounds),
+    large: options.largeBytes.map((bytes) => {
+      const probes = largeProbes(bytes);
+      const rounds = Math.max(1, Math.round(options.rounds / 10));
+      if (probes.some((p, i) => robotsVerdict(p.policy, p.url, p.userAgent).allowed !== (i % 5 !== 0)))
+        throw new Error(`the ${bytes}-byte robots.txt bench file is not read as built`);
+      return {
+        bytes: (probes[0] as Probe).policy.text.length,
+        rules: (probes[0] as Probe).policy.text.split("\n").filter((l) => /^(Dis)?allow:/i.test(l)).length,
+        microsPerUrl: {
+          ...(Object.fromEntries(
+            ROBOTS_READINGS.map((r) => [r, microsPerUrl(probes, [r], rounds)]),
+          ) as Record<RobotsReading, number>),
+          all: microsPerUrl(probes, ROBOTS_READINGS, rounds),
+        },
+      };
+    }),
   };
 }

@@ -130,7 +130,10 @@ try {
     );
   }
   if (only === undefined || only === "robots-readings") {
-    const f = await robotsReadingsBenchmark({ rounds: Number(process.env.BENCH_ROBOTS_ROUNDS ?? 200) });
+    const f = await robotsReadingsBenchmark({
+      rounds: Number(process.env.BENCH_ROBOTS_ROUNDS ?? 200),
+      largeBytes: (process.env.BENCH_ROBOTS_LARGE_BYTES ?? "5000,20000").split(",").map(Number),
+    });
     const lines = [
       "robots.txt readings: URLs kept out by Google's reading alone vs by every reading (strictest)",
     ];
@@ -145,8 +148,18 @@ try {
       `  google alone               ${f.googleMicrosPerUrl.toFixed(2).padStart(8)} µs/URL   (baseline)`,
       `  all readings               ${f.allMicrosPerUrl.toFixed(2).padStart(8)} µs/URL`,
       `  ratio all / google         ${(f.allMicrosPerUrl / f.googleMicrosPerUrl).toFixed(2).padStart(8)}`,
-      "",
     );
+    for (const x of f.large)
+      lines.push(
+        `  a large site's robots.txt, ${x.bytes} bytes, ${x.rules} rules: µs/URL ${Object.entries(
+          x.microsPerUrl,
+        )
+          .map(([r, us]) => `${r} ${us.toFixed(2)}`)
+          .join(
+            ", ",
+          )}; all / all on the suites above ${(x.microsPerUrl.all / f.allMicrosPerUrl).toFixed(2)}x`,
+      );
+    lines.push("");
     process.stdout.write(lines.join("\n"));
   }
   if (only === undefined || only === "shard-balance")

@@ -1,3 +1,5 @@
+import { REFERENCE_DECISIONS, REFERENCE_DERIVED_DECISIONS } from "@heed/test-support/robots-cases";
+import robotsParserModule from "robots-parser";
 import { describe, expect, it } from "vitest";
 import { type RobotsReading, robotsCrawlDelayMs, robotsPolicyFromFetch, robotsVerdict } from "./robots.js";
 
@@ -148,5 +150,55 @@ describe("Crawl-delay when readings disagree", () => {
     expect(robotsCrawlDelayMs(p, "HeedBot", ["robots-parser"])).toBe(7000);
     expect(robotsCrawlDelayMs(p, "HeedBot", ["rfc9309"])).toBe(0);
     expect(robotsCrawlDelayMs(p, "HeedBot")).toBe(7000);
+  });
+});
+
+describe("the robots-parser reading", () => {
+  // The package itself, asked through its public calls: what Heed's reading of it must say.
+  const robotsParser = robotsParserModule as unknown as (
+    url: string,
+    text: string,
+  ) => {
+    isAllowed(url: string, ua?: string): boolean | undefined;
+    getMatchingLineNumber(url: string, ua?: string): number;
+  };
+
+  it("says what robots-parser's isAllowed and getMatchingLineNumber say, on Google's suite and a long file", () => {
+    const rules = Array.from(
+      { length: 300 },
+      (_, i) => `${i % 4 === 0 ? "Allow" : "Disallow"}: /s${i % 17}/i${i}*`,
+    );
+    const long = ["User-agent: *", ...rules, "Disallow: /*.pdf$"].join("\n");
+    const cases = [
+      ...[...REFERENCE_DECISIONS, ...REFERENCE_DERIVED_DECISIONS].map((c) => ({
+        text: c.robotstxt,
+        url: c.url,
+        ua: c.userAgent,
+      })),
+      ...Array.from({ length: 400 }, (_, i) => ({
+        text: long,
+        url: `${origin}${[`/s${i % 17}/i${i % 300}x`, `/s${i % 17}/doc${i}.pdf`, `/p/${i}`][i % 3]}`,
+        ua: "HeedBot",
+      })),
+    ];
+    const seen = { allowed: 0, disallowed: 0, lines: 0 };
+    for (const c of cases) {
+      const origins = c.url.match(/^https?:\/\/[^/?#]*/)?.[0] ?? origin;
+      const p = robotsPolicyFromFetch({ origin: origins, httpStatus: 200, body: c.text }, 0, 60_000);
+      const reading = robotsVerdict(p, c.url, c.ua, ["robots-parser"]).readings?.[0];
+      if (reading === undefined) continue; // robots.txt itself: no reading is asked
+      const parser = robotsParser(`${origins}/robots.txt`, c.text);
+      const line = parser.getMatchingLineNumber(c.url, c.ua);
+      expect(reading, `${c.url} (${c.ua})`).toEqual({
+        reading: "robots-parser",
+        allowed: parser.isAllowed(c.url, c.ua) === true,
+        ...(line > 0 ? { line } : {}),
+      });
+      seen[reading.allowed ? "allowed" : "disallowed"]++;
+      if (line > 0) seen.lines++;
+    }
+    expect(seen.allowed).toBeGreaterThan(100);
+    expect(seen.disallowed).toBeGreaterThan(100);
+    expect(seen.lines).toBeGreaterThan(200);
   });
 });

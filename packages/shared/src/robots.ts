@@ -126,6 +126,11 @@ interface RobotsParserRobots {
   isAllowed(url: string, ua?: string): boolean | undefined;
   getMatchingLineNumber(url: string, ua?: string): number;
   getCrawlDelay(ua?: string): number | undefined;
+  /**
+   * The lookup behind both of those in robots-parser 3.0 (the version pinned): the deciding rule,
+   * null when none matches, undefined when the URL is not under this robots.txt.
+   */
+  _getRule?(url: string, ua?: string): { allow: boolean; lineNumber: number } | null | undefined;
 }
 // robots-parser is CommonJS: what its types call the default export is module.exports itself.
 const robotsParser = robotsParserModule as unknown as (url: string, text: string) => RobotsParserRobots;
@@ -139,7 +144,7 @@ interface Compiled {
   parser?: RobotsParserRobots;
 }
 
-/** 256 MiB: about 5 000 hosts with 5 KB files, 17 000 with 1 KB ones, 60 000 with a few lines. */
+/** 256 MiB: about 3 600 hosts with 5 KB files, 14 000 with 1 KB ones, 40 000 with a few lines. */
 export const PARSED_ROBOTS_DEFAULT_MIB = 256;
 const compiledCache = createCompiledCache<Compiled>(PARSED_ROBOTS_DEFAULT_MIB * 2 ** 20);
 
@@ -191,6 +196,27 @@ function parserOf(policy: RobotsPolicy): RobotsParserRobots {
   return compiled.parser;
 }
 
+/**
+ * robots-parser's verdict and deciding line. Its isAllowed and getMatchingLineNumber each match
+ * the URL against every rule (allocating as they go); its own lookup behind both does it once,
+ * which halves the reading's cost on long files. Another version without it is asked both ways.
+ */
+function parserDecision(
+  parser: RobotsParserRobots,
+  url: string,
+  productToken: string,
+): { allowed: boolean; line: number } {
+  if (typeof parser._getRule !== "function") {
+    // undefined: it cannot place the URL under this robots.txt; a reading that cannot say yes says no.
+    return {
+      allowed: parser.isAllowed(url, productToken) === true,
+      line: parser.getMatchingLineNumber(url, productToken),
+    };
+  }
+  const rule = parser._getRule(url, productToken);
+  return { allowed: rule === null || rule?.allow === true, line: rule ? rule.lineNumber : -1 };
+}
+
 function readingVerdict(
   reading: RobotsReading,
   policy: RobotsPolicy,
@@ -208,10 +234,7 @@ function readingVerdict(
       return { reading, allowed, ...(line !== undefined ? { line } : {}) };
     }
     case "robots-parser": {
-      const parser = parserOf(policy);
-      // undefined: it cannot place the URL under this robots.txt; a reading that cannot say yes says no.
-      const allowed = parser.isAllowed(url, productToken) === true;
-      const line = parser.getMatchingLineNumber(url, productToken);
+      const { allowed, line } = parserDecision(parserOf(policy), url, productToken);
       return { reading, allowed, ...(line > 0 ? { line } : {}) };
     }
   }

@@ -20,14 +20,15 @@
  * readings Heed combines (the strictest wins; see robots-readings.test.ts); these cases hold
  * the `google` reading alone to the reference.
  */
-import { describe, expect, it } from "vitest";
-import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "../src/robots.js";
+
 import {
   REFERENCE_DECISIONS,
   REFERENCE_DERIVED_DECISIONS,
   REFERENCE_SITEMAPS,
   type RobotsCase,
-} from "./robots-cases.js";
+} from "@heed/test-support/robots-cases";
+import { describe, expect, it } from "vitest";
+import { type RobotsPolicy, robotsPolicyFromFetch, robotsSitemaps, robotsVerdict } from "../src/robots.js";
 
 function originOf(url: string): string {
   try {

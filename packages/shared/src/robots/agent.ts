@@ -9,6 +9,71 @@ export interface AgentRules {
   /** In file order: on equal priority the first rule's line is the one reported. */
   rules: RobotsRule[];
   crawlDelaySeconds?: number;
+  /** Set for long rule lists: which rules a path can match at all (see ruleIndex). */
+  index?: RuleIndex;
+}
+
+/**
+ * A rule's glob can match a path only if the path begins with the glob's literal start (what
+ * comes before its first `*`). Grouped by that start, a path's candidates are the groups of its
+ * own beginnings: a few map lookups instead of a match per rule. Matching every rule cost 12.7 µs
+ * per URL for a 577-line file (Google's reading), and every leased URL is checked.
+ */
+export interface RuleIndex {
+  /** Literal start -> its group: the positions in `rules` from `offsets[group]` to `offsets[group + 1]`. */
+  groups: Map<string, number>;
+  offsets: Int32Array;
+  /** Positions in `rules`, grouped, ascending within a group (typed arrays: long files have thousands). */
+  positions: Int32Array;
+  /** The distinct lengths of the starts, ascending. */
+  lengths: number[];
+}
+
+/** Below this many rules, matching them all is as quick as looking them up. */
+const INDEXED_FROM_RULES = 32;
+
+function literalStart(pattern: CompiledPattern): string {
+  const star = pattern.glob.indexOf("*");
+  return star < 0 ? pattern.glob : pattern.glob.slice(0, star);
+}
+
+/** What every path either of a rule's patterns matches begins with. */
+function ruleStart(rule: RobotsRule): string {
+  const start = literalStart(rule.pattern);
+  if (rule.indexDirectory === undefined) return start;
+  const other = literalStart(rule.indexDirectory);
+  let n = 0;
+  while (n < start.length && n < other.length && start[n] === other[n]) n++;
+  return start.slice(0, n);
+}
+
+export function ruleIndex(rules: readonly RobotsRule[]): RuleIndex {
+  const groups = new Map<string, number>();
+  const groupOf = new Int32Array(rules.length);
+  const sizes: number[] = [];
+  rules.forEach((rule, position) => {
+    const start = ruleStart(rule);
+    let group = groups.get(start);
+    if (group === undefined) {
+      group = groups.size;
+      groups.set(start, group);
+      sizes.push(0);
+    }
+    groupOf[position] = group;
+    sizes[group] = (sizes[group] as number) + 1;
+  });
+  const offsets = new Int32Array(groups.size + 1);
+  sizes.forEach((size, group) => {
+    offsets[group + 1] = (offsets[group] as number) + size;
+  });
+  const positions = new Int32Array(rules.length);
+  const next = offsets.slice(0, groups.size);
+  groupOf.forEach((group, position) => {
+    positions[next[group] as number] = position;
+    next[group] = (next[group] as number) + 1;
+  });
+  const lengths = [...new Set([...groups.keys()].map((start) => start.length))].sort((a, b) => a - b);
+  return { groups, offsets, positions, lengths };
 }
 
 export interface PathDecision {
@@ -27,8 +92,10 @@ export function agentRules(parsed: ParsedRobots, productToken: string): AgentRul
   const specific = parsed.groups.filter((g) => g.agents.includes(token));
   const chosen = specific.length > 0 ? specific : parsed.groups.filter((g) => g.global);
   const delays = chosen.flatMap((g) => g.crawlDelaysSeconds);
+  const rules = chosen.flatMap((g) => g.rules);
   return {
-    rules: chosen.flatMap((g) => g.rules),
+    rules,
+    ...(rules.length >= INDEXED_FROM_RULES ? { index: ruleIndex(rules) } : {}),
     // Conflicting Crawl-delay lines for us: honour the most conservative one.
     ...(delays.length > 0 ? { crawlDelaySeconds: delays.reduce((a, b) => Math.max(a, b)) } : {}),
   };
@@ -46,18 +113,39 @@ function rulePriority(rule: RobotsRule, path: string): number {
 interface Best {
   priority: number;
   line: number;
+  /** The rule's position in the list: on equal priority the earlier one decides. */
+  position: number;
 }
 
-// One pass over the rules: files can hold tens of thousands, and every leased URL is checked.
-function bestMatches(rules: readonly RobotsRule[], path: string): { allow: Best; disallow: Best } {
-  const allow: Best = { priority: -1, line: 0 };
-  const disallow: Best = { priority: -1, line: 0 };
-  for (const rule of rules) {
-    const best = rule.allow ? allow : disallow;
-    const priority = rulePriority(rule, path);
-    if (priority > best.priority) {
-      best.priority = priority;
-      best.line = rule.line;
+function consider(allow: Best, disallow: Best, rule: RobotsRule, position: number, path: string): void {
+  const best = rule.allow ? allow : disallow;
+  const priority = rulePriority(rule, path);
+  if (priority > best.priority || (priority === best.priority && priority >= 0 && position < best.position)) {
+    best.priority = priority;
+    best.line = rule.line;
+    best.position = position;
+  }
+}
+
+// One pass over the rules, or over those the index leaves: files can hold tens of thousands.
+function bestMatches(agent: AgentRules, path: string): { allow: Best; disallow: Best } {
+  const allow: Best = { priority: -1, line: 0, position: -1 };
+  const disallow: Best = { priority: -1, line: 0, position: -1 };
+  const { rules, index } = agent;
+  if (index === undefined) {
+    for (let position = 0; position < rules.length; position++)
+      consider(allow, disallow, rules[position] as RobotsRule, position, path);
+    return { allow, disallow };
+  }
+  const { groups, offsets, positions } = index;
+  for (const length of index.lengths) {
+    if (length > path.length) break;
+    const group = groups.get(path.slice(0, length));
+    if (group === undefined) continue;
+    const end = offsets[group + 1] as number;
+    for (let i = offsets[group] as number; i < end; i++) {
+      const position = positions[i] as number;
+      consider(allow, disallow, rules[position] as RobotsRule, position, path);
     }
   }
   return { allow, disallow };
@@ -68,7 +156,7 @@ function bestMatches(rules: readonly RobotsRule[], path: string): { allow: Best;
  * rule value matches with length 0, which decides nothing: no decision means allowed.
  */
 export function decidePath(agent: AgentRules, path: string): PathDecision {
-  const { allow, disallow } = bestMatches(agent.rules, path);
+  const { allow, disallow } = bestMatches(agent, path);
   if (allow.priority <= 0 && disallow.priority <= 0) return { allowed: true };
   return disallow.priority > allow.priority
     ? { allowed: false, line: disallow.line }
