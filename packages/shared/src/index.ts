@@ -86,6 +86,7 @@ export {
   type RobotsReading,
   type RobotsVerdict,
   robotsCrawlDelayMs,
+  robotsLineText,
   robotsPolicyFromFetch,
   robotsSitemaps,
   robotsVerdict,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   ROBOTS_MAX_BYTES,
   robotsCrawlDelayMs,
+  robotsLineText,
   robotsPolicyFromFetch,
   robotsSitemaps,
   robotsVerdict,
@@ -84,6 +85,25 @@ describe("robots decisions", () => {
       reason: "robots_allowed",
       line: 6,
     });
+  });
+
+  it("quotes the deciding line as the file has it, whatever its line breaks", () => {
+    const text = "\uFEFFUser-agent: *\r\nDisallow: /a\rAllow: /a/b   \n\n  Disallow: /c # old pages\r\n";
+    const policy = fetched(200, text);
+    const quoted = (url: string) => {
+      const verdict = robotsVerdict(policy, `${origin}${url}`, "HeedBot");
+      return [verdict.line, robotsLineText(policy, verdict.line ?? 0)];
+    };
+    expect(quoted("/a/x")).toEqual([2, "Disallow: /a"]);
+    expect(quoted("/a/b")).toEqual([3, "Allow: /a/b"]);
+    expect(quoted("/c/1")).toEqual([5, "Disallow: /c # old pages"]);
+    expect(quoted("/d")).toEqual([undefined, ""]);
+    // Each line as splitting the file on its breaks gives it, the last one (empty) included.
+    text.split(/\r\n|\r|\n/).forEach((line, i) => {
+      expect(robotsLineText(policy, i + 1)).toBe(line.trim());
+    });
+    expect(robotsLineText(policy, 7)).toBe("");
+    expect(robotsLineText(fetched(404), 1)).toBe("");
   });
 
   it("always allows /robots.txt itself", () => {

@@ -142,6 +142,8 @@ interface Compiled {
   strict?: ParsedRobots;
   strictAgents: Map<string, AgentRules>;
   parser?: RobotsParserRobots;
+  /** Where each line of the text starts, for the evidence's rule text. */
+  lineStarts?: Int32Array;
 }
 
 /** 256 MiB: about 3 600 hosts with 5 KB files, 14 000 with 1 KB ones, 40 000 with a few lines. */
@@ -291,6 +293,31 @@ export function robotsCrawlDelayMs(
   });
   const longest = Math.max(0, ...delays.map((d) => (d !== undefined && Number.isFinite(d) && d > 0 ? d : 0)));
   return Math.round(longest * 1000);
+}
+
+function lineStartsOf(text: string): Int32Array {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+    if (c === 10 || c === 13) starts.push(i + 1);
+  }
+  return Int32Array.from(starts);
+}
+
+/**
+ * Line `line` (1-based, as verdicts number them) of a parsed robots.txt, trimmed: the rule a
+ * verdict names, for the evidence. Every leased URL's evidence carries it, so the file is not
+ * split into lines for each (a 20 KB file's split was most of a lease's evidence).
+ */
+export function robotsLineText(policy: RobotsPolicy, line: number): string {
+  if (policy.status !== "parsed" || line < 1) return "";
+  const compiled = compiledOf(policy);
+  compiled.lineStarts ??= lineStartsOf(policy.text);
+  const start = compiled.lineStarts[line - 1];
+  if (start === undefined) return "";
+  const end = compiled.lineStarts[line] ?? policy.text.length;
+  return policy.text.slice(start, end).trim();
 }
 
 /** Sitemap lines anywhere in the file, in order, as written. */

@@ -30,6 +30,16 @@ function encodedOctet(octet: string): string {
   return `%${octet.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
+// Every octet's canonical form, worked out once: a long file has tens of thousands of them.
+const ENCODED = Array.from({ length: 256 }, (_, code) => encodedOctet(String.fromCharCode(code)));
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
+}
+
 /**
  * One canonical form for comparison. `octets` holds one char per octet (latin1). In a
  * rule, a raw `*` is the wildcard and a final raw `$` the end anchor; in a URL they are octets.
@@ -37,15 +47,18 @@ function encodedOctet(octet: string): string {
 export function strictCanonical(octets: string, rule: boolean): string {
   let out = "";
   for (let i = 0; i < octets.length; i++) {
-    const c = octets.charAt(i);
-    if (c === "%" && /^[0-9A-Fa-f]{2}$/.test(octets.slice(i + 1, i + 3))) {
-      out += encodedOctet(String.fromCharCode(Number.parseInt(octets.slice(i + 1, i + 3), 16)));
-      i += 2;
-    } else if (rule && (c === "*" || (c === "$" && i === octets.length - 1))) {
-      out += c;
-    } else {
-      out += encodedOctet(c);
+    const code = octets.charCodeAt(i);
+    if (code === 37) {
+      const high = hexValue(octets.charCodeAt(i + 1));
+      const low = hexValue(octets.charCodeAt(i + 2));
+      if (high >= 0 && low >= 0) {
+        out += ENCODED[high * 16 + low];
+        i += 2;
+        continue;
+      }
     }
+    if (rule && (code === 42 || (code === 36 && i === octets.length - 1))) out += octets.charAt(i);
+    else out += ENCODED[code] ?? encodedOctet(octets.charAt(i));
   }
   return out;
 }

@@ -5,6 +5,7 @@ import {
   leaseIdWithShard,
   ROBOTS_MAX_BYTES,
   robotsCrawlDelayMs,
+  robotsLineText,
   robotsUrlOf,
   robotsVerdict,
 } from "@heed/shared";
@@ -486,7 +487,7 @@ function leaseEvidence(
     robotsDigest: url?.robots?.digest ?? "",
     robotsVerdict: url?.robots?.verdict ?? "",
     robotsLine: line,
-    robotsRule: line > 0 ? (robots?.text.split(/\r\n|\r|\n/)[line - 1]?.trim() ?? "") : "",
+    robotsRule: robots !== undefined ? robotsLineText(robots, line) : "",
     delayMs: host.delayMs,
     delaySource: host.delaySource,
     politenessKeys: [host.hostKey, ...keys.map((k) => k.hostKey)],
