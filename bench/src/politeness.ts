@@ -158,8 +158,10 @@ export async function politenessEfficiency(
         "--concurrency",
         String(options.concurrency),
         "--allow-private-addresses",
-        "--report-flush-ms",
-        "2",
+        // The worker's own report batching unless the run asks for another (BENCH_REPORT_FLUSH_MS).
+        ...(process.env.BENCH_REPORT_FLUSH_MS !== undefined
+          ? ["--report-flush-ms", process.env.BENCH_REPORT_FLUSH_MS]
+          : []),
         "--log-level",
         "silent",
         ...(options.warc === true ? ["--warc-dir", join(dataDir, "warc")] : []),
