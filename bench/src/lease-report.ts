@@ -55,9 +55,14 @@ async function measure(
   };
 }
 
-async function rawPipeline(natsUrl: string, leases: number): Promise<Run> {
+async function rawPipeline(natsUrl: string, leases: number, durable: boolean): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), "heed-bench-raw-"));
-  const server = await startChild("./raw-pipeline.js", ["server", natsUrl, dataDir]);
+  const server = await startChild("./raw-pipeline.js", [
+    "server",
+    natsUrl,
+    dataDir,
+    ...(durable ? ["durable", String(HOSTS), String(PAGES_PER_HOST)] : []),
+  ]);
   const children: BenchChild[] = [server];
   try {
     const address = `127.0.0.1:${Number(server.details.grpcPort)}`;
@@ -136,7 +141,8 @@ async function heedPipeline(natsUrl: string): Promise<Run & { pages: number; cre
 
 export async function leaseReportBenchmark(nats: NatsServerHandle): Promise<void> {
   const heed = await heedPipeline(nats.url);
-  const raw = await rawPipeline(nats.url, heed.leases);
+  const raw = await rawPipeline(nats.url, heed.leases, false);
+  const durable = await rawPipeline(nats.url, heed.leases, true);
   const fmt = (n: number) => n.toFixed(0).padStart(9);
   const cpu = (r: Run) =>
     `CPU/lease: server ${r.serverMicrosPerLease.toFixed(0)} µs, workers ${r.workerMicrosPerLease.toFixed(0)} µs`;
@@ -145,9 +151,11 @@ export async function leaseReportBenchmark(nats: NatsServerHandle): Promise<void
       "lease/report benchmark (own processes: nats-server, coordinator, workers; gRPC, LMDB; fetches stubbed)",
       `  hosts ${HOSTS}, pages ${heed.pages}, worker processes ${WORKERS} x concurrency ${CONCURRENCY}, lease batch ≤ ${CONCURRENCY}`,
       `  raw pipeline ceiling      ${fmt(raw.perSecond)} leases/s   (baseline; ${raw.leases} in ${raw.seconds.toFixed(2)} s; ${cpu(raw)})`,
+      `  raw durable pipeline      ${fmt(durable.perSecond)} leases/s   (leases committed before they are sent, URL records keyed by URL; ${cpu(durable)})`,
       `  Heed                      ${fmt(heed.perSecond)} leases/s   (${heed.leases} in ${heed.seconds.toFixed(2)} s; ${cpu(heed)})`,
       `  (creating the crawl, not timed above: ${heed.createSeconds.toFixed(2)} s for ${heed.pages} seeds)`,
       `  ratio Heed / raw          ${(heed.perSecond / raw.perSecond).toFixed(2).padStart(9)}x`,
+      `  ratio Heed / raw durable  ${(heed.perSecond / durable.perSecond).toFixed(2).padStart(9)}x`,
       "",
     ].join("\n"),
   );

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { credentials, Server, ServerCredentials, type ServiceError } from "@grpc/grpc-js";
 import { proto } from "@heed/shared";
-import { open } from "lmdb";
+import { open, type RootDatabase } from "lmdb";
 import { connect } from "nats";
 import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
 
@@ -12,16 +12,48 @@ import { type BenchMessage, failStart, ready, serveParent } from "./child.js";
  * URL record and one lease record per result in one LMDB transaction. The
  * client asks for a batch, "fetches" it at once and reports it, in a loop.
  *
- * Argv: `server NATS_URL DATA_DIR` or `client NATS_URL GRPC_ADDRESS`.
+ * `durable HOSTS PAGES`: the least a frontier that loses no lease must write, still without
+ * Heed's logic. The URL records of HOSTS x PAGES URLs exist before the run, keyed by their
+ * URL's hash as a frontier must find them, and each lease batch is committed (a lease record and
+ * its URL's record per lease) before it is sent, as a report's results are.
+ *
+ * Argv: `server NATS_URL DATA_DIR [durable HOSTS PAGES]` or `client NATS_URL GRPC_ADDRESS`.
  */
 const SUBJECT = "bench.raw.lease";
-const [role, natsUrl, third] = process.argv.slice(2);
+const [role, natsUrl, third, mode, hostsArg, pagesArg] = process.argv.slice(2);
+
+type Row = Record<string, unknown>;
+
+/** The durable variant's URL records: keyed by crawl and URL hash, each updated where it lies. */
+function urlTable(root: RootDatabase, hosts: number, pages: number) {
+  const urls = root.openDB<Row, [string, string]>({ name: "urls", encoding: "msgpack", cache: false });
+  const urlOf = (n: number) => `http://h${n % hosts}.bench.invalid/p${Math.floor(n / hosts) % pages}`;
+  const keyOf = (url: string): [string, string] => [
+    "c1",
+    createHash("sha256").update(url).digest("hex").slice(0, 32),
+  ];
+  const now = Date.now();
+  root.transactionSync(() => {
+    for (let n = 0; n < hosts * pages; n++) {
+      const url = urlOf(n);
+      urls.put(keyOf(url), { url, crawlId: "c1", state: "queued", attempts: 0, discoveredAtMs: now });
+    }
+  });
+  return {
+    urlOf,
+    update(url: string, change: Row): void {
+      const key = keyOf(url);
+      urls.put(key, { ...(urls.get(key) ?? { url, crawlId: "c1" }), ...change });
+    },
+  };
+}
 
 async function server(dataDir: string): Promise<void> {
   const root = open({ path: `${dataDir}/raw.lmdb`, maxDbs: 16, mapSize: 2 ** 34 });
   const db = <V>(name: string) => root.openDB<V, string>({ name, encoding: "msgpack", cache: false });
-  const urls = db<Record<string, unknown>>("urls");
-  const leases = db<Record<string, unknown>>("leases");
+  const durable = mode === "durable" ? urlTable(root, Number(hostsArg), Number(pagesArg)) : undefined;
+  const urls = db<Row>(durable === undefined ? "urls" : "urls-by-lease");
+  const leases = db<Row>("leases");
   const nc = await connect({ servers: natsUrl });
   const prefix = randomBytes(8).toString("hex");
   let serial = 0;
@@ -33,11 +65,12 @@ async function server(dataDir: string): Promise<void> {
       const batch: proto.Lease[] = [];
       for (let i = 0; i < req.capacity; i++) {
         const n = serial++;
+        const url = durable?.urlOf(n) ?? `http://h${n % 2000}.bench.invalid/p${n}`;
         batch.push({
           id: `${prefix}${n.toString(36)}`,
           crawlId: "c1",
-          url: `http://h${n % 2000}.bench.invalid/p${n}`,
-          hostKey: `h${n % 2000}.bench.invalid`,
+          url,
+          hostKey: new URL(url).hostname,
           kind: proto.LeaseKind.LEASE_KIND_PAGE,
           issuedAtMs: now,
           notBeforeMs: now,
@@ -53,6 +86,13 @@ async function server(dataDir: string): Promise<void> {
           startAfterMs: 0,
         });
       }
+      if (durable !== undefined)
+        root.transactionSync(() => {
+          for (const l of batch) {
+            leases.put(l.id, { id: l.id, crawlId: l.crawlId, url: l.url, state: "active", issuedAtMs: now });
+            durable.update(l.url, { state: "leased", leaseId: l.id, attempts: 1, updatedAtMs: now });
+          }
+        });
       msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0, waited: false }).finish());
     },
   });
@@ -62,7 +102,7 @@ async function server(dataDir: string): Promise<void> {
       const now = Date.now();
       const acks = root.transactionSync(() =>
         call.request.results.map((r) => {
-          urls.put(r.leaseId, {
+          const done = {
             url: r.finalUrl,
             crawlId: "c1",
             state: "done",
@@ -75,7 +115,9 @@ async function server(dataDir: string): Promise<void> {
               bytes: r.bodyBytes,
               digest: r.digestSha256,
             },
-          });
+          };
+          if (durable === undefined) urls.put(r.leaseId, done);
+          else durable.update(r.finalUrl, done);
           leases.put(r.leaseId, { id: r.leaseId, crawlId: "c1", state: "reported", endedAtMs: now });
           return { leaseId: r.leaseId, outcome: proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED, reason: "" };
         }),
