@@ -16,8 +16,9 @@ export interface AgentRules {
 /**
  * A rule's glob can match a path only if the path begins with the glob's literal start (what
  * comes before its first `*`). Grouped by that start, a path's candidates are the groups of its
- * own beginnings: a few map lookups instead of a match per rule. Matching every rule cost 12.7 µs
- * per URL for a 577-line file (Google's reading), and every leased URL is checked.
+ * own beginnings: a few map lookups instead of a match per rule. Matching every rule cost 18.7 µs
+ * per URL for a 20 KB file of 490 rules (Google's reading; 1.5 µs indexed), and every leased URL
+ * is checked.
  */
 export interface RuleIndex {
   /** Literal start -> its group: the positions in `rules` from `offsets[group]` to `offsets[group + 1]`. */
@@ -47,7 +48,7 @@ function ruleStart(rule: RobotsRule): string {
   return start.slice(0, n);
 }
 
-export function ruleIndex(rules: readonly RobotsRule[]): RuleIndex {
+function ruleIndex(rules: readonly RobotsRule[]): RuleIndex {
   const groups = new Map<string, number>();
   const groupOf = new Int32Array(rules.length);
   const sizes: number[] = [];
