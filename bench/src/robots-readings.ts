@@ -78,19 +78,21 @@ function microsPerUrl(probes: Probe[], readings: readonly RobotsReading[], round
  * A large site's robots.txt of about `bytes` bytes, and URLs as a crawl of it meets them: mostly
  * pages no rule names (every rule is tried and none decides), a fifth that one rule disallows.
  */
-function largeProbes(bytes: number): Probe[] {
+function largeProbes(bytes: number): { probes: Probe[]; rules: number } {
   const text = largeRobotsTxt(bytes);
   const policy = robotsPolicyFromFetch(
     { origin: "http://large.bench.invalid", httpStatus: 200, body: text },
     0,
     60_000,
   );
-  const rules = text.split("\n").filter((line) => line.startsWith("Disallow: /section-")).length;
-  return Array.from({ length: 500 }, (_, i) => ({
+  const lines = text.split("\n");
+  const sections = lines.filter((line) => line.startsWith("Disallow: /section-")).length;
+  const probes = Array.from({ length: 500 }, (_, i) => ({
     policy,
-    url: `http://large.bench.invalid${i % 5 === 0 ? largeRobotsDisallowedPath(1 + (i % rules)) : `/p/${i}`}`,
+    url: `http://large.bench.invalid${i % 5 === 0 ? largeRobotsDisallowedPath(1 + (i % sections)) : `/p/${i}`}`,
     userAgent: "HeedBot",
   }));
+  return { probes, rules: lines.filter((line) => /^(Dis)?allow:/i.test(line)).length };
 }
 
 /** How many more URLs the strictest reading keeps out than Google's alone, and what it costs per URL. */
@@ -117,13 +119,13 @@ export async function robotsReadingsBenchmark(options: {
     googleMicrosPerUrl: microsPerUrl(all, ["google"], options.rounds),
     allMicrosPerUrl: microsPerUrl(all, ROBOTS_READINGS, options.rounds),
     large: options.largeBytes.map((bytes) => {
-      const probes = largeProbes(bytes);
+      const { probes, rules } = largeProbes(bytes);
       const rounds = Math.max(1, Math.round(options.rounds / 10));
       if (probes.some((p, i) => robotsVerdict(p.policy, p.url, p.userAgent).allowed !== (i % 5 !== 0)))
         throw new Error(`the ${bytes}-byte robots.txt bench file is not read as built`);
       return {
         bytes: (probes[0] as Probe).policy.text.length,
-        rules: (probes[0] as Probe).policy.text.split("\n").filter((l) => /^(Dis)?allow:/i.test(l)).length,
+        rules,
         microsPerUrl: {
           ...(Object.fromEntries(
             ROBOTS_READINGS.map((r) => [r, microsPerUrl(probes, [r], rounds)]),

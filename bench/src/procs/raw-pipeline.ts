@@ -24,8 +24,23 @@ const [role, natsUrl, third, mode, hostsArg, pagesArg] = process.argv.slice(2);
 
 type Row = Record<string, unknown>;
 
-/** The durable variant's URL records: keyed by crawl and URL hash, each updated where it lies. */
-function urlTable(root: RootDatabase, hosts: number, pages: number) {
+/** Where a lease's URL record is written: the URL each lease gets, and the write of its record. */
+interface UrlRecords {
+  urlOf(n: number): string;
+  write(leaseId: string, url: string, record: Row): void;
+}
+
+/** The bare flow's: a new URL per lease, its record appended under the lease id. */
+function urlsByLease(root: RootDatabase): UrlRecords {
+  const urls = root.openDB<Row, string>({ name: "urls", encoding: "msgpack", cache: false });
+  return {
+    urlOf: (n) => `http://h${n % 2000}.bench.invalid/p${n}`,
+    write: (leaseId, _url, record) => urls.put(leaseId, record),
+  };
+}
+
+/** The durable variant's: the crawl's URLs exist beforehand, keyed by URL hash, each updated where it lies. */
+function urlsByHash(root: RootDatabase, hosts: number, pages: number): UrlRecords {
   const urls = root.openDB<Row, [string, string]>({ name: "urls", encoding: "msgpack", cache: false });
   const urlOf = (n: number) => `http://h${n % hosts}.bench.invalid/p${Math.floor(n / hosts) % pages}`;
   const keyOf = (url: string): [string, string] => [
@@ -41,19 +56,18 @@ function urlTable(root: RootDatabase, hosts: number, pages: number) {
   });
   return {
     urlOf,
-    update(url: string, change: Row): void {
+    write(_leaseId, url, record) {
       const key = keyOf(url);
-      urls.put(key, { ...(urls.get(key) ?? { url, crawlId: "c1" }), ...change });
+      urls.put(key, { ...(urls.get(key) ?? { url, crawlId: "c1" }), ...record });
     },
   };
 }
 
 async function server(dataDir: string): Promise<void> {
   const root = open({ path: `${dataDir}/raw.lmdb`, maxDbs: 16, mapSize: 2 ** 34 });
-  const db = <V>(name: string) => root.openDB<V, string>({ name, encoding: "msgpack", cache: false });
-  const durable = mode === "durable" ? urlTable(root, Number(hostsArg), Number(pagesArg)) : undefined;
-  const urls = db<Row>(durable === undefined ? "urls" : "urls-by-lease");
-  const leases = db<Row>("leases");
+  const durable = mode === "durable";
+  const urls = durable ? urlsByHash(root, Number(hostsArg), Number(pagesArg)) : urlsByLease(root);
+  const leases = root.openDB<Row, string>({ name: "leases", encoding: "msgpack", cache: false });
   const nc = await connect({ servers: natsUrl });
   const prefix = randomBytes(8).toString("hex");
   let serial = 0;
@@ -65,12 +79,12 @@ async function server(dataDir: string): Promise<void> {
       const batch: proto.Lease[] = [];
       for (let i = 0; i < req.capacity; i++) {
         const n = serial++;
-        const url = durable?.urlOf(n) ?? `http://h${n % 2000}.bench.invalid/p${n}`;
+        const url = urls.urlOf(n);
         batch.push({
           id: `${prefix}${n.toString(36)}`,
           crawlId: "c1",
           url,
-          hostKey: new URL(url).hostname,
+          hostKey: url.slice("http://".length, url.indexOf("/", "http://".length)),
           kind: proto.LeaseKind.LEASE_KIND_PAGE,
           issuedAtMs: now,
           notBeforeMs: now,
@@ -86,11 +100,11 @@ async function server(dataDir: string): Promise<void> {
           startAfterMs: 0,
         });
       }
-      if (durable !== undefined)
+      if (durable)
         root.transactionSync(() => {
           for (const l of batch) {
             leases.put(l.id, { id: l.id, crawlId: l.crawlId, url: l.url, state: "active", issuedAtMs: now });
-            durable.update(l.url, { state: "leased", leaseId: l.id, attempts: 1, updatedAtMs: now });
+            urls.write(l.id, l.url, { state: "leased", leaseId: l.id, attempts: 1, updatedAtMs: now });
           }
         });
       msg.respond(proto.LeaseBatch.encode({ leases: batch, retryAfterMs: 0, waited: false }).finish());
@@ -102,7 +116,7 @@ async function server(dataDir: string): Promise<void> {
       const now = Date.now();
       const acks = root.transactionSync(() =>
         call.request.results.map((r) => {
-          const done = {
+          urls.write(r.leaseId, r.finalUrl, {
             url: r.finalUrl,
             crawlId: "c1",
             state: "done",
@@ -115,9 +129,7 @@ async function server(dataDir: string): Promise<void> {
               bytes: r.bodyBytes,
               digest: r.digestSha256,
             },
-          };
-          if (durable === undefined) urls.put(r.leaseId, done);
-          else durable.update(r.finalUrl, done);
+          });
           leases.put(r.leaseId, { id: r.leaseId, crawlId: "c1", state: "reported", endedAtMs: now });
           return { leaseId: r.leaseId, outcome: proto.ReportOutcome.REPORT_OUTCOME_ACCEPTED, reason: "" };
         }),

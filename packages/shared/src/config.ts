@@ -132,7 +132,7 @@ export const coordinatorConfigSchema = z.object({
   /**
    * Heap for parsed robots.txt files (estimated), most recently used kept. Every host being crawled
    * should fit, or its file is parsed again at each lease: `heed_robots_parses_total` rising much
-   * faster than `heed_robots_fetches_total` says so. 256 MiB holds about 17 000 hosts with 1 KB files.
+   * faster than `heed_robots_fetches_total` says so. 256 MiB holds about 14 000 hosts with 1 KB files.
    */
   robotsParsedMiB: int(1, 65_536).default(PARSED_ROBOTS_DEFAULT_MIB),
   /**

@@ -171,29 +171,22 @@ function compiledOf(policy: RobotsPolicy): Compiled {
   return compiled;
 }
 
-function agentOf(policy: RobotsPolicy, productToken: string): AgentRules {
-  const compiled = compiledOf(policy);
-  let agent = compiled.agents.get(productToken);
+// What a product token obeys in one reading of the file, worked out once per parse.
+function agentIn(agents: Map<string, AgentRules>, parsed: ParsedRobots, productToken: string): AgentRules {
+  let agent = agents.get(productToken);
   if (agent === undefined) {
-    agent = agentRules(compiled.parsed, productToken);
-    compiled.agents.set(productToken, agent);
+    agent = agentRules(parsed, productToken);
+    agents.set(productToken, agent);
   }
   return agent;
 }
 
-function strictAgentOf(policy: RobotsPolicy, productToken: string): AgentRules {
-  const compiled = compiledOf(policy);
-  compiled.strict ??= parseRobotsTxtStrictly(policy.text);
-  let agent = compiled.strictAgents.get(productToken);
-  if (agent === undefined) {
-    agent = agentRules(compiled.strict, productToken);
-    compiled.strictAgents.set(productToken, agent);
-  }
-  return agent;
+function strictAgentOf(compiled: Compiled, text: string, productToken: string): AgentRules {
+  compiled.strict ??= parseRobotsTxtStrictly(text);
+  return agentIn(compiled.strictAgents, compiled.strict, productToken);
 }
 
-function parserOf(policy: RobotsPolicy): RobotsParserRobots {
-  const compiled = compiledOf(policy);
+function parserOf(compiled: Compiled, policy: RobotsPolicy): RobotsParserRobots {
   compiled.parser ??= robotsParser(`${policy.origin}/robots.txt`, policy.text);
   return compiled.parser;
 }
@@ -221,6 +214,7 @@ function parserDecision(
 
 function readingVerdict(
   reading: RobotsReading,
+  compiled: Compiled,
   policy: RobotsPolicy,
   url: string,
   path: string,
@@ -228,15 +222,16 @@ function readingVerdict(
 ): ReadingVerdict {
   switch (reading) {
     case "google": {
-      const { allowed, line } = decidePath(agentOf(policy, productToken), path);
+      const { allowed, line } = decidePath(agentIn(compiled.agents, compiled.parsed, productToken), path);
       return { reading, allowed, ...(line !== undefined ? { line } : {}) };
     }
     case "rfc9309": {
-      const { allowed, line } = decidePath(strictAgentOf(policy, productToken), strictPath(path));
+      const agent = strictAgentOf(compiled, policy.text, productToken);
+      const { allowed, line } = decidePath(agent, strictPath(path));
       return { reading, allowed, ...(line !== undefined ? { line } : {}) };
     }
     case "robots-parser": {
-      const { allowed, line } = parserDecision(parserOf(policy), url, productToken);
+      const { allowed, line } = parserDecision(parserOf(compiled, policy), url, productToken);
       return { reading, allowed, ...(line > 0 ? { line } : {}) };
     }
   }
@@ -261,7 +256,9 @@ export function robotsVerdict(
     case "unreachable":
       return { allowed: false, reason: "robots_unreachable" };
     case "parsed": {
-      const each = readings.map((r) => readingVerdict(r, policy, url, path, productToken));
+      // Looked up once for all readings: every leased URL is checked.
+      const compiled = compiledOf(policy);
+      const each = readings.map((r) => readingVerdict(r, compiled, policy, url, path, productToken));
       const denied = each.find((v) => !v.allowed);
       const decided = denied ?? each.find((v) => v.line !== undefined);
       const allowed = denied === undefined;
@@ -286,9 +283,11 @@ export function robotsCrawlDelayMs(
   readings: readonly RobotsReading[] = ROBOTS_READINGS,
 ): number {
   if (policy.status !== "parsed") return 0;
+  const compiled = compiledOf(policy);
   const delays = readings.map((reading): number | undefined => {
-    if (reading === "google") return agentOf(policy, productToken).crawlDelaySeconds;
-    if (reading === "robots-parser") return parserOf(policy).getCrawlDelay(productToken);
+    if (reading === "google")
+      return agentIn(compiled.agents, compiled.parsed, productToken).crawlDelaySeconds;
+    if (reading === "robots-parser") return parserOf(compiled, policy).getCrawlDelay(productToken);
     return undefined; // RFC 9309 has no Crawl-delay
   });
   const longest = Math.max(0, ...delays.map((d) => (d !== undefined && Number.isFinite(d) && d > 0 ? d : 0)));

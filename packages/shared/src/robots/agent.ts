@@ -49,30 +49,23 @@ function ruleStart(rule: RobotsRule): string {
 }
 
 function ruleIndex(rules: readonly RobotsRule[]): RuleIndex {
-  const groups = new Map<string, number>();
-  const groupOf = new Int32Array(rules.length);
-  const sizes: number[] = [];
+  const byStart = new Map<string, number[]>();
   rules.forEach((rule, position) => {
     const start = ruleStart(rule);
-    let group = groups.get(start);
-    if (group === undefined) {
-      group = groups.size;
-      groups.set(start, group);
-      sizes.push(0);
-    }
-    groupOf[position] = group;
-    sizes[group] = (sizes[group] as number) + 1;
+    const group = byStart.get(start);
+    if (group === undefined) byStart.set(start, [position]);
+    else group.push(position);
   });
-  const offsets = new Int32Array(groups.size + 1);
-  sizes.forEach((size, group) => {
-    offsets[group + 1] = (offsets[group] as number) + size;
-  });
+  const groups = new Map<string, number>();
+  const offsets = new Int32Array(byStart.size + 1);
   const positions = new Int32Array(rules.length);
-  const next = offsets.slice(0, groups.size);
-  groupOf.forEach((group, position) => {
-    positions[next[group] as number] = position;
-    next[group] = (next[group] as number) + 1;
-  });
+  let at = 0;
+  for (const [start, group] of byStart) {
+    positions.set(group, at);
+    at += group.length;
+    groups.set(start, groups.size);
+    offsets[groups.size] = at;
+  }
   const lengths = [...new Set([...groups.keys()].map((start) => start.length))].sort((a, b) => a - b);
   return { groups, offsets, positions, lengths };
 }
@@ -111,9 +104,9 @@ function rulePriority(rule: RobotsRule, path: string): number {
   return priority < 0 && rule.indexDirectory ? priorityOf(rule.indexDirectory, path) : priority;
 }
 
+/** The best match so far of one kind (allow or disallow); -1: none. */
 interface Best {
   priority: number;
-  line: number;
   /** The rule's position in the list: on equal priority the earlier one decides. */
   position: number;
 }
@@ -123,15 +116,14 @@ function consider(allow: Best, disallow: Best, rule: RobotsRule, position: numbe
   const priority = rulePriority(rule, path);
   if (priority > best.priority || (priority === best.priority && priority >= 0 && position < best.position)) {
     best.priority = priority;
-    best.line = rule.line;
     best.position = position;
   }
 }
 
 // One pass over the rules, or over those the index leaves: files can hold tens of thousands.
 function bestMatches(agent: AgentRules, path: string): { allow: Best; disallow: Best } {
-  const allow: Best = { priority: -1, line: 0, position: -1 };
-  const disallow: Best = { priority: -1, line: 0, position: -1 };
+  const allow: Best = { priority: -1, position: -1 };
+  const disallow: Best = { priority: -1, position: -1 };
   const { rules, index } = agent;
   if (index === undefined) {
     for (let position = 0; position < rules.length; position++)
@@ -159,7 +151,6 @@ function bestMatches(agent: AgentRules, path: string): { allow: Best; disallow: 
 export function decidePath(agent: AgentRules, path: string): PathDecision {
   const { allow, disallow } = bestMatches(agent, path);
   if (allow.priority <= 0 && disallow.priority <= 0) return { allowed: true };
-  return disallow.priority > allow.priority
-    ? { allowed: false, line: disallow.line }
-    : { allowed: true, line: allow.line };
+  const allowed = disallow.priority <= allow.priority;
+  return { allowed, line: (agent.rules[(allowed ? allow : disallow).position] as RobotsRule).line };
 }
